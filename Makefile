@@ -1,0 +1,132 @@
+# refmta - non-recursive GNU make.
+#
+#   make            build bin/refmta bin/fakedns bin/fakeocsp bin/runtest bin/mkpki,
+#                   and mint the test PKI once per build directory
+#   make run        the conformance run, both TLS backends, with a summary
+#   make check      layering check + unit tests + scenario suite; last line
+#                   "N passed, N failed"
+#   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
+#   make format     clang-format every C file
+#   make clean
+#
+# Missing Debian packages are installed through ci/deps before the first
+# compile (see README.md).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+
+SAN ?=
+CC ?= cc
+
+ifeq ($(SAN),1)
+BUILD := build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD := build
+SAN_FLAGS :=
+endif
+
+# --- dependencies -----------------------------------------------------------
+# Install what is missing (ci/deps is idempotent and quiet when all is there).
+PKGS := openssl gnutls gnutls-dane libunbound ldns cmocka hiredis lmdb
+DEPS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
+	test -f /usr/include/spf2/spf.h && test -f /usr/include/opendmarc/dmarc.h || echo yes)
+ifneq ($(filter clean format,$(MAKECMDGOALS)),$(MAKECMDGOALS))
+ifeq ($(DEPS_MISSING),yes)
+$(info make: some libraries are missing; running ci/deps)
+DEPS_STATUS := $(shell ci/deps >&2; echo $$?)
+ifneq ($(DEPS_STATUS),0)
+$(error ci/deps failed (exit $(DEPS_STATUS)); see its messages above)
+endif
+endif
+endif
+
+TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
+TLS_LIBS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla \
+	-Wno-format-truncation
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) -Ilib $(TLS_CFLAGS) -MMD -MP
+ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
+
+# Rebuild the programs when SAN changes: bin/ is shared by both variants.
+$(shell mkdir -p bin; printf '%s\n' "$(SAN)" | cmp -s - bin/.variant || printf '%s\n' "$(SAN)" > bin/.variant)
+
+# --- the library linked into every program ------------------------------------
+LIB_SRCS := lib/err.c lib/tls.c lib/certname.c lib/tls_openssl.c lib/tls_gnutls.c lib/pki.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIBREFMTA := $(BUILD)/librefmta.a
+
+# --- programs -----------------------------------------------------------------
+PROGRAMS := refmta fakedns fakeocsp runtest mkpki
+refmta_SRCS   := server/refmta_main.c
+fakedns_SRCS  := fakedns/fakedns_main.c
+fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
+runtest_SRCS  := runtest/runtest_main.c
+mkpki_SRCS    := runtest/mkpki_main.c
+
+BINS := $(PROGRAMS:%=bin/%)
+
+# --- unit tests: tests/<module>_test.c -> $(BUILD)/tests/<module>_test -----------
+TEST_SRCS := $(wildcard tests/*_test.c)
+TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
+
+# --- test PKI, minted once per build directory ------------------------------------
+PKI_DIR := $(BUILD)/pki
+PKI_STAMP := $(PKI_DIR)/.minted
+# Re-mint when older than a week, so a long-lived build directory never
+# carries a PKI close to expiry (leaves are valid for 90 days).
+$(shell find $(PKI_STAMP) -mtime +7 -delete 2>/dev/null)
+
+.PHONY: all run check unit bench fuzz format clean pki
+all: $(BINS) $(TEST_BINS) $(PKI_STAMP)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBREFMTA): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+define program_rule
+bin/$(1): $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$(LIBREFMTA) bin/.variant
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(TLS_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS) $(CMOCKA_LIBS)
+
+$(PKI_STAMP): bin/mkpki
+	@rm -rf $(PKI_DIR)
+	bin/mkpki --out $(PKI_DIR)
+	@touch $@
+
+pki: $(PKI_STAMP)
+
+# --- the two README commands ---------------------------------------------------
+run: all
+	@ci/conformance --build $(BUILD)
+
+check: all
+	@ci/check --build $(BUILD)
+
+unit: all
+	@ci/check --build $(BUILD) --unit-only
+
+bench fuzz:
+	@echo "make $@: not built yet (roadmap step 7, see docs/roadmap.md)"; exit 1
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-san bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
