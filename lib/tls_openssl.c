@@ -1,0 +1,735 @@
+/*
+ * tls_openssl.c - the OpenSSL 3 backend of lib/tls.h.
+ *
+ * One of the two files allowed to include <openssl/...> for TLS.  It reports
+ * facts (version, IANA suite, chain, every chain problem seen, staple bytes)
+ * and never decides policy: a failed verification never fails the handshake
+ * here; the caller reads tls_info and decides.
+ *
+ * Server certificates are grouped by the names they carry: one SSL_CTX per
+ * group (an RSA and an ECDSA certificate for the same name share one, and
+ * OpenSSL then picks by the client's signature algorithms).  The SNI callback
+ * moves the connection to the first group whose names match, using the same
+ * name rule as everything else (certname.c), else it stays on group 0.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/opensslv.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "tls.h"
+
+struct ossl_group {
+	SSL_CTX *ctx;
+	struct tls_cert_names names; /* of the group's first certificate */
+};
+
+struct ossl_ctx {
+	struct tls_ctx base;
+	struct ossl_group groups[TLS_MAX_CERTS];
+	size_t ngroups;
+	int have_ca;             /* trust anchors configured: verification is meaningful */
+	int request_client_cert; /* server */
+};
+
+struct ossl_conn {
+	struct tls_conn base;
+	SSL *ssl;
+	unsigned seen_flags;     /* chain problems collected by the verify callback */
+	char first_detail[160];  /* OpenSSL's wording of the first problem */
+	const unsigned char *staple; /* server: what to staple when asked */
+	size_t staple_len;
+};
+
+static enum tls_status ossl_cert_names(const unsigned char *der, size_t len,
+                                       struct tls_cert_names *out, struct err *e);
+
+/* The last OpenSSL error on this thread's queue as text, and clear the queue. */
+static void
+ossl_err_text(char *buf, size_t len)
+{
+	unsigned long code, last = 0;
+
+	while ((code = ERR_get_error()) != 0)
+		last = code;
+	if (last != 0)
+		ERR_error_string_n(last, buf, len);
+	else
+		snprintf(buf, len, "no OpenSSL error recorded");
+}
+
+static const char *
+ossl_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION);
+}
+
+static struct ossl_conn *
+ossl_conn_of(const SSL *ssl)
+{
+	return SSL_get_app_data(ssl);
+}
+
+/*
+ * OpenSSL's verification codes in the canonical vocabulary.  A missing CRL
+ * is not a problem: CRLs are checked where they are present, as GnuTLS does.
+ */
+static unsigned
+ossl_verify_bit(int code)
+{
+	switch (code) {
+	case X509_V_OK:
+	case X509_V_ERR_UNABLE_TO_GET_CRL:
+		return 0;
+	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+		return TLS_VERIFY_BIT(TLS_VERIFY_SELF_SIGNED);
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+		return TLS_VERIFY_BIT(TLS_VERIFY_UNKNOWN_CA);
+	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
+	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
+		return TLS_VERIFY_BIT(TLS_VERIFY_BAD_SIGNATURE);
+	case X509_V_ERR_CERT_REVOKED:
+		return TLS_VERIFY_BIT(TLS_VERIFY_REVOKED);
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return TLS_VERIFY_BIT(TLS_VERIFY_EXPIRED);
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return TLS_VERIFY_BIT(TLS_VERIFY_NOT_YET_VALID);
+	default:
+		return TLS_VERIFY_BIT(TLS_VERIFY_INVALID);
+	}
+}
+
+/* Collect every problem and carry on: policy is the caller's. */
+static int
+ossl_verify_cb(int ok, X509_STORE_CTX *xs)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct ossl_conn *c = ssl != NULL ? ossl_conn_of(ssl) : NULL;
+	int code = X509_STORE_CTX_get_error(xs);
+	unsigned bit;
+
+	if (ok || c == NULL)
+		return 1;
+	bit = ossl_verify_bit(code);
+	if (bit != 0 && c->first_detail[0] == '\0')
+		snprintf(c->first_detail, sizeof c->first_detail, "depth %d: %s",
+		         X509_STORE_CTX_get_error_depth(xs), X509_verify_cert_error_string(code));
+	c->seen_flags |= bit;
+	return 1;
+}
+
+static void
+ossl_keylog_cb(const SSL *ssl, const char *line)
+{
+	struct ossl_conn *c = ossl_conn_of(ssl);
+
+	if (c != NULL)
+		tls_keylog_append(c->base.ctx, line);
+}
+
+/* Server: the client asked for a staple.  Client: a staple may have come. */
+static int
+ossl_status_cb(SSL *ssl, void *arg)
+{
+	struct ossl_conn *c = ossl_conn_of(ssl);
+	(void)arg;
+
+	if (c == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	if (c->base.info.role == TLS_ROLE_SERVER) {
+		unsigned char *copy;
+
+		c->base.info.staple_requested = 1;
+		if (c->staple == NULL || c->staple_len == 0)
+			return SSL_TLSEXT_ERR_NOACK;
+		/* LIBRARIES.md: OpenSSL takes ownership, so a fresh copy per handshake. */
+		copy = OPENSSL_memdup(c->staple, c->staple_len);
+		if (copy == NULL)
+			return SSL_TLSEXT_ERR_NOACK;
+		SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)c->staple_len);
+		c->base.info.staple_sent = 1;
+		return SSL_TLSEXT_ERR_OK;
+	} else {
+		const unsigned char *resp = NULL;
+		long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
+
+		/* Called with len -1 when no staple came; returning 0 would abort. */
+		if (len > 0 && resp != NULL)
+			tls_info_set_der(&c->base.info.staple, resp, (size_t)len);
+		return 1;
+	}
+}
+
+static int
+ossl_servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct ossl_ctx *x = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	(void)alert;
+
+	if (name == NULL)
+		return SSL_TLSEXT_ERR_NOACK;
+	for (size_t g = 0; g < x->ngroups; g++) {
+		if (tls_cert_names_match(&x->groups[g].names, name)) {
+			if (g != 0 && SSL_set_SSL_CTX(ssl, x->groups[g].ctx) == NULL)
+				return SSL_TLSEXT_ERR_ALERT_FATAL;
+			return SSL_TLSEXT_ERR_OK;
+		}
+	}
+	/* No certificate names it: carry on with the default group, as GnuTLS does. */
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int
+ossl_proto(enum tls_version v)
+{
+	return v == TLS_VERSION_1_3 ? TLS1_3_VERSION : TLS1_2_VERSION;
+}
+
+/* The neutral signature-algorithm families as OpenSSL lists. */
+static const char *
+ossl_sigalgs_list(const char *family)
+{
+	if (strcasecmp(family, "RSA") == 0)
+		return "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+		       "RSA+SHA256:RSA+SHA384:RSA+SHA512";
+	if (strcasecmp(family, "ECDSA") == 0)
+		return "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512";
+	return NULL;
+}
+
+/* Settings every SSL_CTX of a context shares. */
+static enum tls_status
+ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, struct err *e)
+{
+	char why[200];
+
+	/* Default range TLS 1.2 - 1.3, the same on both backends. */
+	if (!SSL_CTX_set_min_proto_version(ctx, ossl_proto(cfg->min_version ? cfg->min_version
+	                                                                    : TLS_VERSION_1_2)) ||
+	    !SSL_CTX_set_max_proto_version(ctx, ossl_proto(cfg->max_version ? cfg->max_version
+	                                                                    : TLS_VERSION_1_3))) {
+		err_set(e, TLS_ERR_CONFIG, "cannot set the TLS version range");
+		return TLS_ERR_CONFIG;
+	}
+	if (cfg->ciphers != NULL && !SSL_CTX_set_cipher_list(ctx, cfg->ciphers)) {
+		ossl_err_text(why, sizeof why);
+		err_set(e, TLS_ERR_CONFIG, "bad OpenSSL cipher list \"%s\": %s", cfg->ciphers, why);
+		return TLS_ERR_CONFIG;
+	}
+	if (cfg->sigalgs != NULL) {
+		const char *list = ossl_sigalgs_list(cfg->sigalgs);
+		if (list == NULL || !SSL_CTX_set1_sigalgs_list(ctx, list)) {
+			err_set(e, TLS_ERR_CONFIG, "bad sigalgs \"%s\" (RSA or ECDSA)", cfg->sigalgs);
+			return TLS_ERR_CONFIG;
+		}
+	}
+	/* An EOF without close_notify reads as a close, as on GnuTLS. */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	if (cfg->ca_file != NULL) {
+		if (!SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL)) {
+			ossl_err_text(why, sizeof why);
+			err_set(e, TLS_ERR_CONFIG, "%s: cannot load trust anchors: %s", cfg->ca_file, why);
+			return TLS_ERR_CONFIG;
+		}
+		x->have_ca = 1;
+	}
+	if (cfg->crl_file != NULL) {
+		X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+		if (X509_load_crl_file(X509_STORE_add_lookup(store, X509_LOOKUP_file()), cfg->crl_file,
+		                       X509_FILETYPE_PEM) <= 0) {
+			ossl_err_text(why, sizeof why);
+			err_set(e, TLS_ERR_CONFIG, "%s: cannot load CRLs: %s", cfg->crl_file, why);
+			return TLS_ERR_CONFIG;
+		}
+		X509_STORE_set_flags(store, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	}
+	if (cfg->role == TLS_ROLE_CLIENT || cfg->request_client_cert)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, ossl_verify_cb);
+	else
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_tlsext_status_cb(ctx, ossl_status_cb);
+	if (x->base.keylog_file != NULL)
+		SSL_CTX_set_keylog_callback(ctx, ossl_keylog_cb);
+	if (cfg->role == TLS_ROLE_SERVER) {
+		SSL_CTX_set_tlsext_servername_callback(ctx, ossl_servername_cb);
+		SSL_CTX_set_tlsext_servername_arg(ctx, x);
+		/* One-shot sessions: a conformance run must show full handshakes. */
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		SSL_CTX_set_num_tickets(ctx, 0);
+	}
+	return TLS_OK;
+}
+
+/* The names of the first certificate in a PEM chain file. */
+static enum tls_status
+ossl_file_names(const char *path, struct tls_cert_names *out, struct err *e)
+{
+	enum tls_status st = TLS_ERR_CONFIG;
+	unsigned char *der = NULL;
+	X509 *x = NULL;
+	FILE *f = fopen(path, "r");
+	int len;
+
+	if (f == NULL) {
+		err_set(e, TLS_ERR_CONFIG, "%s: %s", path, strerror(errno));
+		return TLS_ERR_CONFIG;
+	}
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	if (x == NULL) {
+		err_set(e, TLS_ERR_CONFIG, "%s: no PEM certificate in the file", path);
+		goto out;
+	}
+	len = i2d_X509(x, &der);
+	if (len <= 0) {
+		err_set(e, TLS_ERR_CONFIG, "%s: cannot encode the certificate", path);
+		goto out;
+	}
+	st = ossl_cert_names(der, (size_t)len, out, e);
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	fclose(f);
+	return st;
+}
+
+static int
+ossl_same_names(const struct tls_cert_names *a, const struct tls_cert_names *b)
+{
+	if (a->ndns != b->ndns)
+		return 0;
+	for (size_t i = 0; i < a->ndns; i++)
+		if (strcasecmp(a->dns[i], b->dns[i]) != 0)
+			return 0;
+	if ((a->cn == NULL) != (b->cn == NULL))
+		return 0;
+	return a->cn == NULL || strcasecmp(a->cn, b->cn) == 0;
+}
+
+static void
+ossl_ctx_free(struct tls_ctx *base)
+{
+	struct ossl_ctx *x = (struct ossl_ctx *)base;
+
+	if (x == NULL)
+		return;
+	for (size_t g = 0; g < x->ngroups; g++) {
+		SSL_CTX_free(x->groups[g].ctx);
+		tls_cert_names_free(&x->groups[g].names);
+	}
+	free(x->base.keylog_file);
+	free(x);
+}
+
+static enum tls_status
+ossl_load_keypair(SSL_CTX *ctx, const struct tls_keypair *kp, struct err *e)
+{
+	char why[200];
+
+	if (SSL_CTX_use_certificate_chain_file(ctx, kp->cert_file) != 1) {
+		ossl_err_text(why, sizeof why);
+		err_set(e, TLS_ERR_CONFIG, "%s: cannot load certificate chain: %s", kp->cert_file, why);
+		return TLS_ERR_CONFIG;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, kp->key_file, SSL_FILETYPE_PEM) != 1) {
+		ossl_err_text(why, sizeof why);
+		err_set(e, TLS_ERR_CONFIG, "%s: cannot load private key: %s", kp->key_file, why);
+		return TLS_ERR_CONFIG;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ossl_err_text(why, sizeof why);
+		err_set(e, TLS_ERR_CONFIG, "%s: key does not match %s", kp->key_file, kp->cert_file);
+		return TLS_ERR_CONFIG;
+	}
+	return TLS_OK;
+}
+
+static struct tls_ctx *
+ossl_ctx_new(const struct tls_config *cfg, struct err *e)
+{
+	struct ossl_ctx *x = calloc(1, sizeof *x);
+	size_t nkeys = cfg->ncerts;
+
+	if (x == NULL) {
+		err_set(e, TLS_ERR_CONFIG, "out of memory");
+		return NULL;
+	}
+	x->base.be = &tls_backend_openssl;
+	x->base.role = cfg->role;
+	x->request_client_cert = cfg->request_client_cert;
+	if (cfg->keylog_file != NULL && (x->base.keylog_file = strdup(cfg->keylog_file)) == NULL)
+		goto fail;
+
+	/* A client has one SSL_CTX; a server one per name group (at least one). */
+	for (size_t i = 0; i < (nkeys > 0 ? nkeys : 1); i++) {
+		struct tls_cert_names names = { 0 };
+		size_t g = 0;
+
+		if (nkeys > 0 && cfg->role == TLS_ROLE_SERVER) {
+			if (ossl_file_names(cfg->certs[i].cert_file, &names, e) != TLS_OK)
+				goto fail;
+			while (g < x->ngroups && !ossl_same_names(&x->groups[g].names, &names))
+				g++;
+		}
+		if (g == x->ngroups) {
+			SSL_CTX *ctx = SSL_CTX_new(cfg->role == TLS_ROLE_SERVER ? TLS_server_method()
+			                                                        : TLS_client_method());
+			if (ctx == NULL) {
+				tls_cert_names_free(&names);
+				err_set(e, TLS_ERR_CONFIG, "SSL_CTX_new failed");
+				goto fail;
+			}
+			x->groups[g].ctx = ctx;
+			x->groups[g].names = names;
+			x->ngroups++;
+			if (ossl_ctx_setup(x, ctx, cfg, e) != TLS_OK)
+				goto fail;
+		} else {
+			tls_cert_names_free(&names);
+		}
+		if (nkeys > 0 && ossl_load_keypair(x->groups[g].ctx, &cfg->certs[i], e) != TLS_OK)
+			goto fail;
+	}
+	return &x->base;
+fail:
+	ossl_ctx_free(&x->base);
+	return NULL;
+}
+
+static struct tls_conn *
+ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, struct err *e)
+{
+	struct ossl_ctx *x = (struct ossl_ctx *)base;
+	struct ossl_conn *c;
+
+	if (opts->ntlsa > 0) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "DANE is not implemented yet");
+		return NULL;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		err_set(e, TLS_ERR_IO, "out of memory");
+		return NULL;
+	}
+	c->base.be = &tls_backend_openssl;
+	c->base.ctx = base;
+	c->base.fd = fd;
+	c->base.info.backend = tls_backend_openssl.name;
+	c->base.info.role = base->role;
+	c->ssl = SSL_new(x->groups[0].ctx);
+	if (c->ssl == NULL || !SSL_set_fd(c->ssl, fd)) {
+		err_set(e, TLS_ERR_CONFIG, "SSL_new failed");
+		goto fail;
+	}
+	SSL_set_app_data(c->ssl, c);
+	if (base->role == TLS_ROLE_CLIENT) {
+		SSL_set_connect_state(c->ssl);
+		if (opts->sni != NULL) {
+			if (!SSL_set_tlsext_host_name(c->ssl, opts->sni)) {
+				err_set(e, TLS_ERR_CONFIG, "bad SNI name \"%s\"", opts->sni);
+				goto fail;
+			}
+			snprintf(c->base.info.sni, sizeof c->base.info.sni, "%s", opts->sni);
+		}
+		if (opts->request_staple) {
+			SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp);
+			c->base.info.staple_requested = 1;
+		}
+	} else {
+		SSL_set_accept_state(c->ssl);
+		c->staple = opts->staple;
+		c->staple_len = opts->staple_len;
+	}
+	return &c->base;
+fail:
+	SSL_free(c->ssl);
+	free(c);
+	return NULL;
+}
+
+static const char *
+ossl_key_type(EVP_PKEY *pk)
+{
+	if (pk == NULL)
+		return "";
+	switch (EVP_PKEY_get_base_id(pk)) {
+	case EVP_PKEY_RSA:
+	case EVP_PKEY_RSA_PSS:
+		return "RSA";
+	case EVP_PKEY_EC:
+		return "ECDSA";
+	case EVP_PKEY_ED25519:
+		return "Ed25519";
+	default:
+		return "other";
+	}
+}
+
+static void
+ossl_add_chain_cert(struct tls_info *info, X509 *cert)
+{
+	unsigned char *der = NULL;
+	int len;
+
+	if (info->peer_chain_len >= TLS_MAX_CHAIN)
+		return;
+	len = i2d_X509(cert, &der);
+	if (len > 0)
+		tls_info_set_der(&info->peer_chain[info->peer_chain_len++], der, (size_t)len);
+	OPENSSL_free(der);
+}
+
+static void
+ossl_fill_info(struct ossl_conn *c)
+{
+	struct ossl_ctx *x = (struct ossl_ctx *)c->base.ctx;
+	struct tls_info *info = &c->base.info;
+	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
+	X509 *peer = SSL_get0_peer_certificate(c->ssl);
+	X509 *mine = SSL_get_certificate(c->ssl);
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+
+	snprintf(info->version, sizeof info->version, "%s", SSL_get_version(c->ssl));
+	snprintf(info->cipher, sizeof info->cipher, "%s",
+	         cipher != NULL ? SSL_CIPHER_standard_name(cipher) : "");
+	if (info->role == TLS_ROLE_SERVER) {
+		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
+		snprintf(info->sni, sizeof info->sni, "%s", sni != NULL ? sni : "");
+	}
+	snprintf(info->local_key_type, sizeof info->local_key_type, "%s",
+	         mine != NULL ? ossl_key_type(X509_get0_pubkey(mine)) : "");
+	snprintf(info->peer_key_type, sizeof info->peer_key_type, "%s",
+	         peer != NULL ? ossl_key_type(X509_get0_pubkey(peer)) : "");
+
+	/* The chain as sent, leaf first.  A server's list omits the client's leaf. */
+	if (peer != NULL) {
+		int first = 0;
+		ossl_add_chain_cert(info, peer);
+		if (info->role == TLS_ROLE_CLIENT)
+			first = 1;
+		for (int i = first; chain != NULL && i < sk_X509_num(chain); i++)
+			ossl_add_chain_cert(info, sk_X509_value(chain, i));
+	}
+
+	if (!x->have_ca) {
+		info->verify_flags = TLS_VERIFY_BIT(TLS_VERIFY_NOT_CHECKED);
+		snprintf(info->verify_detail, sizeof info->verify_detail, "no trust anchors configured");
+	} else if (peer == NULL) {
+		info->verify_flags = TLS_VERIFY_BIT(TLS_VERIFY_NO_CERTIFICATE);
+		snprintf(info->verify_detail, sizeof info->verify_detail, "the peer sent no certificate");
+	} else {
+		info->verify_flags = c->seen_flags;
+		snprintf(info->verify_detail, sizeof info->verify_detail, "%s",
+		         c->first_detail[0] ? c->first_detail : "ok");
+	}
+	info->verify = tls_verify_summary(info->verify_flags);
+}
+
+static enum tls_status
+ossl_io_status(struct ossl_conn *c, int ret, const char *what, struct err *e)
+{
+	int code = SSL_get_error(c->ssl, ret);
+	char why[200];
+
+	switch (code) {
+	case SSL_ERROR_ZERO_RETURN:
+		err_set(e, TLS_ERR_CLOSED, "%s: the peer closed the TLS connection", what);
+		return TLS_ERR_CLOSED;
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		/* A blocking socket only says "again" when SO_RCVTIMEO/SO_SNDTIMEO ran out. */
+		err_set(e, TLS_ERR_TIMEOUT, "%s: timed out", what);
+		return TLS_ERR_TIMEOUT;
+	case SSL_ERROR_SYSCALL:
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			err_set(e, TLS_ERR_TIMEOUT, "%s: timed out", what);
+			return TLS_ERR_TIMEOUT;
+		}
+		ERR_clear_error();
+		if (errno == 0) {
+			err_set(e, TLS_ERR_CLOSED, "%s: the peer closed the connection", what);
+			return TLS_ERR_CLOSED;
+		}
+		err_set(e, TLS_ERR_IO, "%s: %s", what, strerror(errno));
+		return TLS_ERR_IO;
+	default:
+		ossl_err_text(why, sizeof why);
+		err_set(e, TLS_ERR_HANDSHAKE, "%s: %s", what, why);
+		return TLS_ERR_HANDSHAKE;
+	}
+}
+
+static enum tls_status
+ossl_handshake(struct tls_conn *base, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	int ret;
+
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_do_handshake(c->ssl);
+	if (ret != 1) {
+		enum tls_status st = ossl_io_status(c, ret, "TLS handshake", e);
+		/* A peer that hangs up mid-handshake failed the handshake; only a
+		 * timeout keeps its own status, as on GnuTLS. */
+		if (st != TLS_ERR_TIMEOUT) {
+			st = TLS_ERR_HANDSHAKE;
+			if (e != NULL)
+				e->code = st;
+		}
+		return st;
+	}
+	ossl_fill_info(c);
+	return TLS_OK;
+}
+
+static ssize_t
+ossl_read(struct tls_conn *base, void *buf, size_t len, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	size_t got = 0;
+	int ret;
+
+	ERR_clear_error();
+	errno = 0;
+	ret = SSL_read_ex(c->ssl, buf, len, &got);
+	if (ret == 1)
+		return (ssize_t)got;
+	if (ossl_io_status(c, ret, "TLS read", e) == TLS_ERR_CLOSED)
+		return 0;
+	return -1;
+}
+
+static ssize_t
+ossl_write(struct tls_conn *base, const void *buf, size_t len, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	size_t done = 0;
+
+	while (done < len) {
+		size_t wrote = 0;
+		int ret;
+
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_write_ex(c->ssl, (const char *)buf + done, len - done, &wrote);
+		if (ret != 1) {
+			(void)ossl_io_status(c, ret, "TLS write", e);
+			return -1;
+		}
+		done += wrote;
+	}
+	return (ssize_t)len;
+}
+
+static void
+ossl_shutdown(struct tls_conn *base)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+
+	ERR_clear_error();
+	(void)SSL_shutdown(c->ssl); /* send close_notify; never wait for the peer's */
+	ERR_clear_error();
+}
+
+static void
+ossl_conn_free(struct tls_conn *base)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+
+	if (c == NULL)
+		return;
+	SSL_free(c->ssl);
+	tls_info_clear(&c->base.info);
+	free(c);
+}
+
+/* A name as text, or NULL when it carries an embedded NUL (never matchable). */
+static char *
+ossl_string_dup(const ASN1_STRING *s)
+{
+	const unsigned char *data = ASN1_STRING_get0_data(s);
+	int len = ASN1_STRING_length(s);
+
+	if (data == NULL || len <= 0 || memchr(data, '\0', (size_t)len) != NULL)
+		return NULL;
+	return strndup((const char *)data, (size_t)len);
+}
+
+static enum tls_status
+ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out, struct err *e)
+{
+	enum tls_status st = TLS_ERR_CONFIG;
+	const unsigned char *p = der;
+	GENERAL_NAMES *sans = NULL;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	X509_NAME *subject;
+	int idx, last = -1;
+
+	memset(out, 0, sizeof *out);
+	if (x == NULL) {
+		err_set(e, TLS_ERR_CONFIG, "cannot decode the certificate");
+		goto out;
+	}
+	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+		char **grown;
+		char *name;
+
+		if (gn->type != GEN_DNS)
+			continue;
+		grown = realloc(out->dns, (out->ndns + 1) * sizeof *out->dns);
+		if (grown == NULL)
+			goto out;
+		out->dns = grown;
+		name = ossl_string_dup(gn->d.dNSName);
+		/* An unusable dNSName still counts as "the certificate has SANs". */
+		out->dns[out->ndns++] = name != NULL ? name : strdup("");
+		if (out->dns[out->ndns - 1] == NULL)
+			goto out;
+	}
+	subject = X509_get_subject_name(x);
+	idx = -1;
+	while ((idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0)
+		last = idx;
+	if (last >= 0) {
+		unsigned char *utf8 = NULL;
+		int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
+		                                       X509_NAME_get_entry(subject, last)));
+		if (n > 0 && memchr(utf8, '\0', (size_t)n) == NULL)
+			out->cn = strndup((char *)utf8, (size_t)n);
+		OPENSSL_free(utf8);
+	}
+	st = TLS_OK;
+out:
+	GENERAL_NAMES_free(sans);
+	X509_free(x);
+	if (st != TLS_OK)
+		tls_cert_names_free(out);
+	return st;
+}
+
+const struct tls_backend tls_backend_openssl = {
+	.name = "openssl",
+	.version = ossl_version,
+	.ctx_new = ossl_ctx_new,
+	.ctx_free = ossl_ctx_free,
+	.conn_new = ossl_conn_new,
+	.handshake = ossl_handshake,
+	.read = ossl_read,
+	.write = ossl_write,
+	.shutdown = ossl_shutdown,
+	.conn_free = ossl_conn_free,
+	.cert_names = ossl_cert_names,
+};
