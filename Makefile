@@ -15,6 +15,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := all
 .DELETE_ON_ERROR:
+.SECONDARY:
 
 SAN ?=
 CC ?= cc
@@ -103,7 +104,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS) $(CMOCKA_LIBS)
 
-$(PKI_STAMP): bin/mkpki
+$(PKI_STAMP): | bin/mkpki
 	@rm -rf $(PKI_DIR)
 	bin/mkpki --out $(PKI_DIR)
 	@touch $@

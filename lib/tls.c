@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "certname.h"
@@ -140,6 +141,19 @@ int
 tls_cert_names_match(const struct tls_cert_names *n, const char *host)
 {
 	return certname_match(n->dns, n->ndns, n->cn, host) == CERTNAME_MATCH;
+}
+
+int
+tls_cert_names_equal(const struct tls_cert_names *a, const struct tls_cert_names *b)
+{
+	if (a->ndns != b->ndns || (a->cn == NULL) != (b->cn == NULL))
+		return 0;
+	if (a->cn != NULL && strcasecmp(a->cn, b->cn) != 0)
+		return 0;
+	for (size_t i = 0; i < a->ndns; i++)
+		if (strcasecmp(a->dns[i], b->dns[i]) != 0)
+			return 0;
+	return 1;
 }
 
 enum tls_verify

@@ -236,5 +236,8 @@ void tls_keylog_append(const struct tls_ctx *ctx, const char *line);
 void tls_cert_names_free(struct tls_cert_names *n);          /* frees the members; accepts NULL */
 /* Do any of these names (SANs, else CN) match `host`?  1 yes, 0 no. */
 int tls_cert_names_match(const struct tls_cert_names *n, const char *host);
+/* The same names in the same order (case-insensitive)?  1 yes, 0 no.  Servers
+ * group certificates that serve one identity (e.g. RSA + ECDSA) by it. */
+int tls_cert_names_equal(const struct tls_cert_names *a, const struct tls_cert_names *b);
 
 #endif

@@ -97,18 +97,6 @@ static gnutls_certificate_retrieve_function3 select_cert_cb;
 static enum tls_status gtls_cert_names(const unsigned char *der, size_t len,
                                        struct tls_cert_names *out, struct err *e);
 
-static int
-same_names(const struct tls_cert_names *a, const struct tls_cert_names *b)
-{
-	if (a->ndns != b->ndns || (a->cn == NULL) != (b->cn == NULL) ||
-	    (a->cn != NULL && strcmp(a->cn, b->cn) != 0))
-		return 0;
-	for (size_t i = 0; i < a->ndns; i++)
-		if (strcmp(a->dns[i], b->dns[i]) != 0)
-			return 0;
-	return 1;
-}
-
 /*
  * Copy pair `idx` out of the credentials (where GnuTLS already parsed it and
  * checked that key and certificate match) into the form the selection
@@ -146,7 +134,7 @@ keep_keypair(struct gnutls_ctx_impl *x, unsigned idx, const char *file, struct e
 		goto out;
 	kp->group = x->nkp;
 	for (size_t i = 0; i < x->nkp; i++)
-		if (same_names(&x->kp[i].names, &kp->names)) {
+		if (tls_cert_names_equal(&x->kp[i].names, &kp->names)) {
 			kp->group = x->kp[i].group;
 			break;
 		}

@@ -303,19 +303,6 @@ out:
 	return st;
 }
 
-static int
-ossl_same_names(const struct tls_cert_names *a, const struct tls_cert_names *b)
-{
-	if (a->ndns != b->ndns)
-		return 0;
-	for (size_t i = 0; i < a->ndns; i++)
-		if (strcasecmp(a->dns[i], b->dns[i]) != 0)
-			return 0;
-	if ((a->cn == NULL) != (b->cn == NULL))
-		return 0;
-	return a->cn == NULL || strcasecmp(a->cn, b->cn) == 0;
-}
-
 static void
 ossl_ctx_free(struct tls_ctx *base)
 {
@@ -378,7 +365,7 @@ ossl_ctx_new(const struct tls_config *cfg, struct err *e)
 		if (nkeys > 0 && cfg->role == TLS_ROLE_SERVER) {
 			if (ossl_file_names(cfg->certs[i].cert_file, &names, e) != TLS_OK)
 				goto fail;
-			while (g < x->ngroups && !ossl_same_names(&x->groups[g].names, &names))
+			while (g < x->ngroups && !tls_cert_names_equal(&x->groups[g].names, &names))
 				g++;
 		}
 		if (g == x->ngroups) {
