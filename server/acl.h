@@ -1,0 +1,91 @@
+/*
+ * acl.h - access control lists: statements tried in order, the first whose
+ * conditions all hold decides (accept / deny / defer / drop); "warn" only
+ * adds headers or log lines and goes on; falling off the end denies.
+ * Syntax, conditions and modifiers: docs/config.md ("ACLs").
+ *
+ *   acl_smtp_rcpt:
+ *     accept  domains = example.test
+ *     deny    message = relay not permitted
+ *
+ * Conditions (all must hold; "!" before a name negates): hosts, domains,
+ * local_parts, senders, recipients, encrypted (= yes|no), and
+ * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
+ * $variable expansion of both sides; =~ is a POSIX extended regex).
+ * Modifiers: message, log_message, add_header.
+ */
+#ifndef REFMTA_ACL_H
+#define REFMTA_ACL_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "expand.h"
+#include "strlist.h"
+
+enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
+
+enum acl_verdict {
+	ACL_ACCEPT,  /* 2xx: go on */
+	ACL_DENY,    /* 5xx */
+	ACL_DEFER,   /* 4xx */
+	ACL_DROP,    /* 5xx and close the connection */
+};
+
+struct acl_item {
+	char *name;  /* "domains", "message", ... */
+	char *value; /* as written; expanded when evaluated */
+	int negated; /* "!domains = ..." */
+	int line;
+};
+
+struct acl_stmt {
+	enum acl_verb verb;
+	struct acl_item *items;
+	size_t nitems;
+	int line;
+};
+
+struct acl {
+	char *name; /* "acl_smtp_rcpt" */
+	struct acl_stmt *stmts;
+	size_t nstmts;
+};
+
+/* What the session knows when it asks: variables, plus the values the
+ * list conditions test (any may be NULL when not known yet). */
+struct acl_env {
+	struct expand_env vars;     /* $sender_host_address, $domain, ... */
+	const char *host_address;   /* for "hosts" */
+	const char *domain;         /* for "domains" (the recipient's) */
+	const char *local_part;     /* for "local_parts" */
+	const char *sender;         /* for "senders" ("" = null sender) */
+	const char *recipient;      /* for "recipients" */
+	int encrypted;              /* for "encrypted" */
+};
+
+struct acl_result {
+	enum acl_verdict verdict;
+	char *message;          /* expanded "message" of the deciding statement, or NULL */
+	char *log_message;      /* expanded "log_message" of the deciding statement, or NULL */
+	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
+	struct strlist logs;    /* log_message lines of "warn" statements that fired */
+};
+
+/* Parse one statement's text for config_load, line by line:
+ * acl_parse_verb_line() takes "VERB [item]" and starts a statement,
+ * acl_parse_continuation() adds "item" lines to the last one.  -1 on error with e->text = "message" (the caller adds
+ * file:line). */
+int acl_parse_verb_line(struct acl *acl, const char *text, int line, struct err *e) MUST_CHECK;
+int acl_parse_continuation(struct acl *acl, const char *text, int line, struct err *e) MUST_CHECK;
+/* After the block ended: check every item's name and value. */
+int acl_check(const struct acl *acl, struct err *e) MUST_CHECK;
+void acl_free(struct acl *acl); /* accepts NULL */
+
+/* Evaluate.  `acl` NULL means the default verdict `dflt`.  The result is
+ * filled (free with acl_result_free) and its verdict returned. */
+enum acl_verdict acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env,
+                          struct acl_result *res);
+void acl_result_free(struct acl_result *res);
+
+#endif

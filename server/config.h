@@ -1,0 +1,93 @@
+/*
+ * config.h - refmta's configuration: what the file says, parsed and checked
+ * once at start (and again on SIGHUP).  Everything that can be wrong with a
+ * configuration is found here, reported as "file:line: message", never
+ * mid-session.  Syntax and every option: docs/config.md.
+ *
+ * Ownership: config_load() returns a tree the caller frees with
+ * config_free(); every string in it belongs to the tree.  Paths are already
+ * resolved (relative ones against the config file's directory).
+ */
+#ifndef REFMTA_CONFIG_H
+#define REFMTA_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+#include "strlist.h"
+
+struct acl;
+
+/* A "transport NAME:" or "router NAME:" block, kept as written for the
+ * delivery issue; its options are validated by the code that uses them. */
+struct config_kv {
+	char *key, *value;
+	int line;
+};
+
+struct config_block {
+	char *kind; /* "transport" | "router" */
+	char *name;
+	int line;
+	struct config_kv *opts;
+	size_t nopts;
+};
+
+struct config {
+	char *file;                      /* the path as given */
+	char *dir;                       /* its directory, absolute */
+
+	char *primary_hostname;          /* default: gethostname() */
+	char *listen;                    /* "ADDR:PORT" or "[v6]:PORT"; default 127.0.0.1:2525 */
+	char *spool_directory;           /* default "spool" */
+	char *log_file;                  /* default "log/main.log"; "-" = stderr */
+	char *user;                      /* drop to this user after binding when root; NULL = stay */
+	unsigned worker_processes;       /* prefork workers; default 4 */
+
+	/* TLS (server side) */
+	char *tls_backend;               /* "openssl" (default) | "gnutls" */
+	struct strlist tls_certificate;  /* paths, one per certificate (RSA, ECDSA, per name) */
+	struct strlist tls_privatekey;   /* the same count, same order */
+	char *tls_advertise_hosts;       /* host list; default "*" when a certificate is set, else "" */
+	char *tls_required_hosts;        /* host list: MAIL needs TLS first (530 5.7.0); default "" */
+	char *tls_require_ciphers;       /* backend-native string; NULL = library default */
+	char *tls_verify_certificates;   /* CA file: ask clients for a certificate; NULL = do not ask */
+	char *tls_ocsp_file;             /* DER staple to serve (OCSP issue) */
+
+	/* Limits (RFC 5321 4.5.3 and Exim's names) */
+	unsigned smtp_accept_max;           /* connections at once; default 100 */
+	unsigned smtp_accept_max_per_host;  /* per client address; default 20 */
+	unsigned smtp_receive_timeout;      /* seconds per command / data line; default 300 */
+	unsigned smtp_max_unknown_commands; /* then 421 and close; default 3 */
+	unsigned smtp_max_synprot_errors;   /* syntax/protocol errors, then 421; default 3 */
+	unsigned recipients_max;            /* per message; default 100, 452 after */
+	uint64_t message_size_limit;        /* bytes, SIZE; default 50 MiB; "50M" syntax */
+
+	/* Local delivery */
+	struct strlist local_domains;    /* domains whose mail goes to mailboxes */
+	char *mailbox_directory;         /* default "mail": DIR/<local part> */
+	char *mailbox_format;            /* "maildir" (default) | "mbox" */
+
+	/* Test mode (DESIGN.md principle 4) */
+	int test_clock_set;
+	time_t test_clock;               /* "test_clock = 2026-01-01T00:00:00Z": the frozen clock */
+	int test_ids;                    /* "test_ids = true": sequential message ids */
+
+	/* ACLs: NULL = the default (acl_smtp_rcpt: deny; the others: accept) */
+	struct acl *acl_smtp_connect;
+	struct acl *acl_smtp_helo;
+	struct acl *acl_smtp_mail;
+	struct acl *acl_smtp_rcpt;
+	struct acl *acl_smtp_data;
+
+	struct config_block *blocks;
+	size_t nblocks;
+};
+
+/* Parse and check.  On error: -1, e->text = "FILE:LINE: message". */
+int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;
+void config_free(struct config *cfg); /* accepts NULL */
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * expand.c - "$variable" substitution, the whole of refmta's expansion
+ * language: "$name", "${name}", "$$".  Variable names are [a-z0-9_].
+ *
+ * It must never evaluate anything beyond a variable lookup (no functions,
+ * no conditionals, no lookups): a value read from a client ends up in the
+ * output as text and is never expanded again.  Anything that is not a
+ * well-formed reference ("$", "$X", "${", "${bad}") is copied literally.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "expand.h"
+
+struct buf {
+	char *s;
+	size_t len, cap;
+	int failed;
+};
+
+static void
+buf_add(struct buf *b, const char *s, size_t n)
+{
+	if (b->failed)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		char *grown = realloc(b->s, cap);
+		if (grown == NULL) {
+			b->failed = 1;
+			return;
+		}
+		b->s = grown;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, s, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+}
+
+static int
+is_name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+/* Look `name` (n bytes) up and append its value; unknown is "". */
+static void
+add_var(struct buf *b, const char *name, size_t n, const struct expand_env *env)
+{
+	char small[64];
+	char *key = n < sizeof small ? small : malloc(n + 1);
+	const char *val;
+
+	if (key == NULL) {
+		b->failed = 1;
+		return;
+	}
+	memcpy(key, name, n);
+	key[n] = '\0';
+	val = (env != NULL && env->var != NULL) ? env->var(env->arg, key) : NULL;
+	if (val != NULL)
+		buf_add(b, val, strlen(val));
+	if (key != small)
+		free(key);
+}
+
+char *
+expand_string(const char *tmpl, const struct expand_env *env)
+{
+	struct buf b = { 0 };
+	const char *p = tmpl != NULL ? tmpl : "";
+
+	buf_add(&b, "", 0); /* "" expands to an allocated "" */
+	while (*p != '\0') {
+		const char *dollar = strchr(p, '$');
+		if (dollar == NULL) {
+			buf_add(&b, p, strlen(p));
+			break;
+		}
+		buf_add(&b, p, (size_t)(dollar - p));
+		p = dollar + 1;
+		if (*p == '$') { /* "$$" is one "$" */
+			buf_add(&b, "$", 1);
+			p++;
+		} else if (is_name_char(*p)) {
+			size_t n = 0;
+			while (is_name_char(p[n]))
+				n++;
+			add_var(&b, p, n, env);
+			p += n;
+		} else if (*p == '{') {
+			size_t n = 0;
+			while (is_name_char(p[1 + n]))
+				n++;
+			if (n > 0 && p[1 + n] == '}') {
+				add_var(&b, p + 1, n, env);
+				p += n + 2;
+			} else {
+				buf_add(&b, "$", 1); /* not a reference: literal */
+			}
+		} else {
+			buf_add(&b, "$", 1); /* lone "$": literal */
+		}
+	}
+	if (b.failed) {
+		free(b.s);
+		return NULL;
+	}
+	return b.s;
+}
