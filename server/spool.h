@@ -1,0 +1,85 @@
+/*
+ * spool.h - the message store.  A message is durable before the final 250
+ * (DESIGN.md principle 6): data file, then envelope file, each fsync'ed and
+ * atomically renamed into place, then the directory fsync'ed.  A crash at
+ * any point leaves either a complete message or nothing visible.
+ *
+ * Layout under spool_directory (docs/spool.md):
+ *   tmp/          files being written (removed on abort; stale ones ignored)
+ *   input/ID-D    the message data (headers and body, CRLF line ends, no
+ *                 dot-stuffing), the Received: header first
+ *   input/ID-H    the envelope, a small text file (spool_envelope_write)
+ *   msglog/ID     per-message delivery log lines
+ *   ids           test-mode id counter (flock'ed)
+ * A message exists once input/ID-H exists; -D is renamed first.
+ */
+#ifndef REFMTA_SPOOL_H
+#define REFMTA_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "err.h"
+
+/* RFC 3461 4.1 NOTIFY bits; 0 = not given. */
+#define DSN_NOTIFY_NEVER   0x1u
+#define DSN_NOTIFY_SUCCESS 0x2u
+#define DSN_NOTIFY_FAILURE 0x4u
+#define DSN_NOTIFY_DELAY   0x8u
+
+enum dsn_ret { DSN_RET_UNSET = 0, DSN_RET_FULL, DSN_RET_HDRS }; /* RFC 3461 4.3 */
+
+struct spool_rcpt {
+	char *address;      /* "user@domain" as given in RCPT TO (no brackets) */
+	char *orcpt;        /* RFC 3461 4.2 ORCPT value as received ("rfc822;x@y", xtext decoded) or NULL */
+	unsigned notify;    /* DSN_NOTIFY_* */
+	int done;           /* delivered or failed: no further attempts */
+};
+
+struct envelope {
+	char id[32];                /* set by spool_message_commit */
+	char *sender;               /* "" for the null sender */
+	struct spool_rcpt *rcpts;
+	size_t nrcpts;
+	enum dsn_ret ret;
+	char *envid;                /* RFC 3461 4.4, xtext decoded, or NULL */
+	char *body;                 /* "7BIT" | "8BITMIME" | NULL (not given) */
+	uint64_t size;              /* bytes in the data file */
+	time_t received_at;
+	/* Where it came from, for logs and bounces. */
+	char *helo;                 /* as the client gave it */
+	char *host_address;         /* client IP */
+	unsigned host_port;
+	char *protocol;             /* "smtp" | "esmtp" | "esmtps" | ... (RFC 3848) */
+	char *tls_version;          /* NULL when not over TLS */
+	char *tls_cipher;
+};
+
+struct spool_message; /* a message being received */
+
+/* Initialise the spool's directories (mkdir -p).  Call once at start. */
+int spool_init(const char *spool_dir, struct err *e) MUST_CHECK;
+
+/* Start a message: a new file in tmp/.  Caller ends it with commit or abort. */
+struct spool_message *spool_message_begin(const char *spool_dir, struct err *e);
+int spool_message_write(struct spool_message *m, const void *buf, size_t len, struct err *e) MUST_CHECK;
+/* Make it durable (see above): assigns env->id and env->size, frees `m`. */
+int spool_message_commit(struct spool_message *m, struct envelope *env, struct err *e) MUST_CHECK;
+void spool_message_abort(struct spool_message *m); /* accepts NULL; removes the temp file */
+
+/* Message ids: "YYYYMMDD-HHMMSS-XXXXXX" from the clock and a random part,
+ * or, in test mode, "T-000001", "T-000002", ... from the spool's counter. */
+void spool_set_test_ids(int on);
+
+/* Read, rewrite (after delivery attempts) and free envelopes. */
+int spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env, struct err *e) MUST_CHECK;
+int spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct err *e) MUST_CHECK;
+void envelope_free(struct envelope *env); /* members only; accepts NULL */
+/* Remove a message (all its files). */
+int spool_message_remove(const char *spool_dir, const char *id, struct err *e) MUST_CHECK;
+/* Ids of every message in input/, sorted; caller frees with strlist_free. */
+struct strlist;
+int spool_list(const char *spool_dir, struct strlist *ids, struct err *e) MUST_CHECK;
+
+#endif

@@ -1,0 +1,421 @@
+/*
+ * queue_test.c - server/queue.c: one queue run over real spool files with a
+ * frozen clock and test ids; every outcome checked as the exact main-log
+ * line (docs/log.md), messages removed only when every recipient is done,
+ * a locked message skipped, and the queue listing.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "queue.h"
+#include "spool.h"
+#include "strlist.h"
+
+#define T_2026 ((time_t)1795310625)
+#define L "2026-11-22 01:23:45 "
+#define DATA "Received: from client.example by mx.example.test\r\nSubject: t\r\n\r\nhi\r\n"
+
+struct fixture {
+	char dir[64];
+	char spool[128], mail[128], log[128];
+	struct config cfg;
+};
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct err e = {0};
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/queue_test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->spool, sizeof f->spool, "%s/spool", f->dir);
+	snprintf(f->mail, sizeof f->mail, "%s/mail", f->dir);
+	snprintf(f->log, sizeof f->log, "%s/log/main.log", f->dir);
+	f->cfg.spool_directory = f->spool;
+	f->cfg.mailbox_directory = f->mail;
+	f->cfg.mailbox_format = "maildir";
+	f->cfg.primary_hostname = "mx.example.test";
+	f->cfg.log_file = f->log;
+	f->cfg.test_ids = 1;
+	f->cfg.test_clock_set = 1;
+	f->cfg.test_clock = T_2026;
+	assert_int_equal(strlist_push(&f->cfg.local_domains, "example.test"), 0);
+	assert_int_equal(strlist_push(&f->cfg.local_domains, "other.test"), 0);
+	assert_int_equal(spool_init(f->spool, &e), 0);
+	assert_int_equal(log_open(f->log, &e), 0);
+	spool_set_test_ids(1);
+	clock_freeze(T_2026);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	log_close();
+	spool_set_test_ids(0);
+	clock_unfreeze();
+	strlist_free(&f->cfg.local_domains);
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0;
+
+	if (fp == NULL)
+		return strdup("(missing)");
+	if (getdelim(&buf, &cap, '\0', fp) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(fp);
+	return buf;
+}
+
+/* The main log so far, then emptied for the next step. */
+static void
+assert_log(const struct fixture *f, const char *want)
+{
+	char *got = slurp(f->log);
+
+	assert_string_equal(got, want);
+	free(got);
+	assert_int_equal(truncate(f->log, 0), 0);
+}
+
+/* Receive a message as smtpd would: data, then commit with these rcpts. */
+static void
+submit(const struct fixture *f, const char *sender, const char *const *rcpts, size_t n,
+       char *id_out)
+{
+	struct spool_rcpt r[8] = {0};
+	struct envelope env = {0};
+	struct err e = {0};
+	struct spool_message *m = spool_message_begin(f->spool, &e);
+
+	assert_true(n <= 8);
+	for (size_t i = 0; i < n; i++)
+		r[i].address = (char *)rcpts[i];
+	env.sender = (char *)sender;
+	env.rcpts = r;
+	env.nrcpts = n;
+	assert_non_null(m);
+	assert_int_equal(spool_message_write(m, DATA, strlen(DATA), &e), 0);
+	assert_int_equal(spool_message_commit(m, &env, &e), 0);
+	if (id_out != NULL)
+		strcpy(id_out, env.id);
+}
+
+static int
+count_files(const struct fixture *f, const char *sub)
+{
+	char path[256];
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/%s", f->mail, sub);
+	d = opendir(path);
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static size_t
+queued(const struct fixture *f, struct strlist *ids)
+{
+	struct err e = {0};
+
+	strlist_free(ids);
+	assert_int_equal(spool_list(f->spool, ids, &e), 0);
+	return ids->n;
+}
+
+static void
+test_local_and_remote_recipients(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r1[] = {"joe@example.test", "bob@remote.test", "Ann@Other.TEST"};
+	static const char *const r2[] = {"ann@EXAMPLE.TEST"};
+	struct strlist ids = {0};
+	struct envelope env;
+	struct err e = {0};
+
+	submit(f, "alice@client.example", r1, 3, NULL);
+	submit(f, "", r2, 1, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L
+	           "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
+	           "T-000001 == bob@remote.test defer: no remote delivery yet (delivery issue)\n" L
+	           "T-000001 => Ann@Other.TEST R=local_delivery T=maildir\n" L
+	           "T-000002 => ann@EXAMPLE.TEST R=local_delivery T=maildir\n" L
+	           "T-000002 Completed\n");
+	assert_int_equal(count_files(f, "joe/new"), 1);
+	assert_int_equal(count_files(f, "ann/new"), 2); /* both to the lowercased "ann" */
+
+	/* T-000002 is gone, T-000001 waits with two recipients done. */
+	assert_int_equal(queued(f, &ids), 1);
+	assert_string_equal(ids.v[0], "T-000001");
+	assert_int_equal(spool_envelope_read(f->spool, "T-000001", &env, &e), 0);
+	assert_int_equal(env.rcpts[0].done, 1);
+	assert_int_equal(env.rcpts[1].done, 0);
+	assert_int_equal(env.rcpts[2].done, 1);
+	envelope_free(&env);
+
+	/* Next run: only the remote one again, nothing delivered twice. */
+	clock_freeze(T_2026 + 60);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, "2026-11-22 01:24:45 T-000001 == bob@remote.test defer: no remote "
+	              "delivery yet (delivery issue)\n");
+	assert_int_equal(count_files(f, "joe/new"), 1);
+	strlist_free(&ids);
+}
+
+static void
+test_permanent_failure_completes_message(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = {".profile@example.test", "joe@example.test"};
+	struct strlist ids = {0};
+	struct err e = {0};
+
+	submit(f, "alice@client.example", r, 2, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f,
+	           L "T-000001 ** .profile@example.test R=local_delivery: local part starts "
+	             "with \".\"\n" L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
+	             "T-000001 Completed\n");
+	assert_int_equal(queued(f, &ids), 0);
+	strlist_free(&ids);
+}
+
+/* The mailbox directory cannot be made: a temporary failure, with errno. */
+static void
+test_temporary_failure_defers(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = {"joe@example.test"};
+	struct strlist ids = {0};
+	struct envelope env;
+	struct err e = {0};
+	char plain[256], mail[256], want[1024];
+	FILE *fp;
+
+	snprintf(plain, sizeof plain, "%s/plain", f->dir);
+	fp = fopen(plain, "wb");
+	assert_non_null(fp);
+	fclose(fp);
+	snprintf(mail, sizeof mail, "%s/mail", plain);
+	f->cfg.mailbox_directory = mail;
+	submit(f, "alice@client.example", r, 1, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	snprintf(want, sizeof want,
+	         L "T-000001 == joe@example.test R=local_delivery defer (errno %d): cannot "
+	           "create %s: Not a directory\n",
+	         ENOTDIR, mail);
+	assert_log(f, want);
+	assert_int_equal(queued(f, &ids), 1);
+	assert_int_equal(spool_envelope_read(f->spool, "T-000001", &env, &e), 0);
+	assert_int_equal(env.rcpts[0].done, 0);
+	envelope_free(&env);
+
+	/* Fixed: the next run delivers and completes. */
+	f->cfg.mailbox_directory = f->mail;
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
+	                "T-000001 Completed\n");
+	assert_int_equal(queued(f, &ids), 0);
+	strlist_free(&ids);
+}
+
+static void
+test_locked_message_skipped(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = {"joe@example.test"};
+	struct strlist ids = {0};
+	struct err e = {0};
+	char path[256];
+	int fd;
+
+	submit(f, "alice@client.example", r, 1, NULL);
+	submit(f, "alice@client.example", r, 1, NULL);
+	/* Another runner holds T-000001 (its own open file description). */
+	snprintf(path, sizeof path, "%s/input/T-000001-D", f->spool);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L "T-000002 => joe@example.test R=local_delivery T=maildir\n" L
+	                "T-000002 Completed\n");
+	assert_int_equal(queued(f, &ids), 1);
+	assert_int_equal(count_files(f, "joe/new"), 1);
+
+	close(fd);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
+	                "T-000001 Completed\n");
+	assert_int_equal(queued(f, &ids), 0);
+	assert_int_equal(count_files(f, "joe/new"), 2);
+	strlist_free(&ids);
+}
+
+static void
+test_mbox_and_msglog(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = {"joe@example.test", "bob@remote.test"};
+	struct err e = {0};
+	char path[256], *got;
+
+	f->cfg.mailbox_format = "mbox";
+	submit(f, "alice@client.example", r, 2, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L
+	           "T-000001 => joe@example.test R=local_delivery T=mbox\n" L
+	           "T-000001 == bob@remote.test defer: no remote delivery yet (delivery issue)\n");
+	snprintf(path, sizeof path, "%s/joe", f->mail);
+	got = slurp(path);
+	assert_memory_equal(got, "From alice@client.example Sun Nov 22 01:23:45 2026\n", 51);
+	free(got);
+	/* The per-message log holds the same lines without the id. */
+	snprintf(path, sizeof path, "%s/msglog/T-000001", f->spool);
+	got = slurp(path);
+	assert_string_equal(got, L "=> joe@example.test R=local_delivery T=mbox\n" L
+	                           "== bob@remote.test defer: no remote delivery yet (delivery "
+	                           "issue)\n");
+	free(got);
+}
+
+static void
+test_empty_queue_and_bad_format(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, "");
+	f->cfg.mailbox_format = "mh";
+	assert_int_equal(queue_run(&f->cfg, &e), -1);
+	assert_string_equal(e.text, "mailbox_format \"mh\": expected maildir or mbox");
+	f->cfg.mailbox_format = NULL; /* the default: maildir */
+	f->cfg.spool_directory = "/nonexistent/spool";
+	assert_int_equal(queue_run(&f->cfg, &e), -1);
+	assert_int_equal(e.code, ENOENT);
+}
+
+/* A damaged envelope is reported and left alone; the others still run. */
+static void
+test_damaged_envelope_reported(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = {"joe@example.test"};
+	struct err e = {0};
+	char path[256], want[512];
+	FILE *fp;
+
+	submit(f, "alice@client.example", r, 1, NULL);
+	submit(f, "alice@client.example", r, 1, NULL);
+	snprintf(path, sizeof path, "%s/input/T-000001-H", f->spool);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("garbage\n", fp);
+	fclose(fp);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	snprintf(want, sizeof want,
+	         L "T-000001 spool error: %s: not a version 1 envelope\n" L
+	           "T-000002 => joe@example.test R=local_delivery T=maildir\n" L
+	           "T-000002 Completed\n",
+	         path);
+	assert_log(f, want);
+}
+
+static void
+test_queue_list(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r1[] = {"joe@example.test", "bob@remote.test"};
+	static const char *const r2[] = {"carol@remote.test"};
+	struct err e = {0};
+	char out[256], *got;
+	int saved, fd;
+
+	submit(f, "alice@client.example", r1, 2, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0); /* joe done, bob waits */
+	clock_freeze(T_2026 + 3 * 86400 - 2 * 3600);
+	submit(f, "", r2, 1, NULL);
+	clock_freeze(T_2026 + 3 * 86400);
+
+	snprintf(out, sizeof out, "%s/list.out", f->dir);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(saved >= 0 && fd >= 0);
+	assert_true(dup2(fd, STDOUT_FILENO) >= 0);
+	close(fd);
+	int rc = queue_list(&f->cfg, &e);
+	fflush(stdout);
+	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
+	close(saved);
+	assert_int_equal(rc, 0);
+	got = slurp(out);
+	assert_string_equal(got, "T-000001  3d  68  <alice@client.example>\n"
+	                         "  D joe@example.test\n"
+	                         "  bob@remote.test\n"
+	                         "T-000002  2h  68  <>\n"
+	                         "  carol@remote.test\n");
+	free(got);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	        T(test_local_and_remote_recipients),
+	        T(test_permanent_failure_completes_message),
+	        T(test_temporary_failure_defers),
+	        T(test_locked_message_skipped),
+	        T(test_mbox_and_msglog),
+	        T(test_empty_queue_and_bad_format),
+	        T(test_damaged_envelope_reported),
+	        T(test_queue_list),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,653 @@
+/*
+ * spool_test.c - server/spool.c: begin/write/commit/abort, the envelope
+ * file format (exact text, round trip with hostile values, rejection of
+ * damaged files), message ids (test counter across processes, real
+ * format), a commit that fails midway, listing and removal.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "spool.h"
+#include "strlist.h"
+
+#define T_2026 ((time_t)1795310625)
+
+struct fixture {
+	char dir[64];
+};
+
+static int
+rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(p);
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct err e = {0};
+
+	assert_non_null(f);
+	strcpy(f->dir, "/tmp/spool_test.XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	assert_int_equal(spool_init(f->dir, &e), 0);
+	spool_set_test_ids(1);
+	clock_freeze(T_2026);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	spool_set_test_ids(0);
+	clock_unfreeze();
+	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	free(f);
+	return 0;
+}
+
+/* Names in DIR/sub, sorted, joined with " " (empty string for none). */
+static void
+ls(const struct fixture *f, const char *sub, char *out, size_t len)
+{
+	char path[256];
+	struct dirent **names;
+	int n;
+
+	snprintf(path, sizeof path, "%s/%s", f->dir, sub);
+	n = scandir(path, &names, NULL, alphasort);
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.') {
+			if (out[0] != '\0')
+				strncat(out, " ", len - strlen(out) - 1);
+			strncat(out, names[i]->d_name, len - strlen(out) - 1);
+		}
+		free(names[i]);
+	}
+	free(names);
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0;
+
+	assert_non_null(fp);
+	assert_true(getdelim(&buf, &cap, '\0', fp) >= 0 || feof(fp));
+	fclose(fp);
+	if (buf == NULL)
+		buf = strdup("");
+	return buf;
+}
+
+/* A plain one-recipient envelope (strings borrowed; not for envelope_free). */
+static struct envelope
+simple_env(struct spool_rcpt *r)
+{
+	struct envelope env = {0};
+
+	r->address = "joe@example.test";
+	r->orcpt = NULL;
+	r->notify = 0;
+	r->done = 0;
+	env.sender = "sender@example.org";
+	env.rcpts = r;
+	env.nrcpts = 1;
+	return env;
+}
+
+static int
+submit(const struct fixture *f, const char *data, struct envelope *env, struct err *e)
+{
+	struct spool_message *m = spool_message_begin(f->dir, e);
+
+	if (m == NULL)
+		return -1;
+	if (spool_message_write(m, data, strlen(data), e) != 0) {
+		spool_message_abort(m);
+		return -1;
+	}
+	return spool_message_commit(m, env, e);
+}
+
+static void
+test_init_creates_directories(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	char names[256], deep[128];
+	struct stat st;
+
+	ls(f, "", names, sizeof names);
+	assert_string_equal(names, "input msglog tmp");
+	snprintf(deep, sizeof deep, "%s/a/b/c", f->dir);
+	assert_int_equal(spool_init(deep, &e), 0);
+	assert_int_equal(spool_init(deep, &e), 0); /* again: fine */
+	snprintf(deep, sizeof deep, "%s/a/b/c/input", f->dir);
+	assert_int_equal(stat(deep, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+}
+
+static void
+test_commit_makes_data_and_envelope(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	struct spool_message *m;
+	char names[256], path[256], *got;
+
+	m = spool_message_begin(f->dir, &e);
+	assert_non_null(m);
+	assert_int_equal(spool_message_write(m, "Received: x\r\n", 13, &e), 0);
+	assert_int_equal(spool_message_write(m, "\r\nbody\r\n", 8, &e), 0);
+	ls(f, "tmp", names, sizeof names);
+	snprintf(path, sizeof path, "%ld-", (long)getpid());
+	assert_memory_equal(names, path, strlen(path));
+	assert_string_equal(names + strlen(names) - 2, "-D");
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "");
+
+	assert_int_equal(spool_message_commit(m, &env, &e), 0);
+	assert_string_equal(env.id, "T-000001");
+	assert_int_equal(env.size, 21);
+	assert_int_equal(env.received_at, T_2026);
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "T-000001-D T-000001-H");
+	ls(f, "tmp", names, sizeof names);
+	assert_string_equal(names, "");
+	snprintf(path, sizeof path, "%s/input/T-000001-D", f->dir);
+	got = slurp(path);
+	assert_string_equal(got, "Received: x\r\n\r\nbody\r\n");
+	free(got);
+}
+
+/* The file format itself (docs/spool.md), pinned byte for byte. */
+static void
+test_envelope_file_text(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r[2] = {{"a b@example.test", "rfc822;a+2Bb@example.test",
+	                           DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE, 0},
+	                          {"c@example.test", NULL, 0, 1}};
+	struct envelope env = {0};
+	char path[256], *got;
+
+	env.sender = "";
+	env.rcpts = r;
+	env.nrcpts = 2;
+	env.ret = DSN_RET_HDRS;
+	env.envid = "QQ 1+1=2";
+	env.body = "8BITMIME";
+	env.helo = "client.example\r\n";
+	env.host_address = "192.0.2.1";
+	env.host_port = 4242;
+	env.protocol = "esmtps";
+	env.tls_version = "TLS1.3";
+	env.tls_cipher = "TLS_AES_256_GCM_SHA384";
+	env.received_at = 1000;
+	assert_int_equal(submit(f, "x\r\n", &env, &e), 0);
+	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
+	got = slurp(path);
+	assert_string_equal(got, "refmta-envelope 1\n"
+	                         "id T-000001\n"
+	                         "sender \n"
+	                         "size 3\n"
+	                         "received-at 1000\n"
+	                         "ret HDRS\n"
+	                         "envid QQ+201+2B1+3D2\n"
+	                         "body 8BITMIME\n"
+	                         "helo client.example+0D+0A\n"
+	                         "host-address 192.0.2.1\n"
+	                         "host-port 4242\n"
+	                         "protocol esmtps\n"
+	                         "tls-version TLS1.3\n"
+	                         "tls-cipher TLS_AES_256_GCM_SHA384\n"
+	                         "rcpt a+20b@example.test\n"
+	                         "orcpt rfc822;a+2B2Bb@example.test\n"
+	                         "notify SUCCESS,FAILURE\n"
+	                         "rcpt c@example.test\n"
+	                         "done 1\n"
+	                         "end\n");
+	free(got);
+}
+
+static void
+assert_str_or_null(const char *got, const char *want)
+{
+	if (want == NULL)
+		assert_null(got);
+	else
+		assert_string_equal(got, want);
+}
+
+/* Every byte 1..255 in every string field survives a write and a read. */
+static void
+test_envelope_roundtrip_nasty_values(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	char all[256], evil[] = "x\r\nend\nrcpt root@localhost\n+=% \t\"<>\\ \x80\xff";
+	struct spool_rcpt r[3] = {
+	        {all, evil, DSN_NOTIFY_NEVER, 0},
+	        {"", "", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY, 1},
+	        {"\"quoted local\"@example.test", NULL, 0, 0},
+	};
+	struct envelope in = {0}, out;
+
+	for (int i = 1; i < 256; i++)
+		all[i - 1] = (char)i;
+	all[255] = '\0';
+	in.sender = evil;
+	in.rcpts = r;
+	in.nrcpts = 3;
+	in.ret = DSN_RET_FULL;
+	in.envid = all;
+	in.body = "";
+	in.helo = "\x01 helo \x7f";
+	in.host_address = "::1";
+	in.host_port = 65535;
+	in.protocol = "esmtpsa";
+	in.tls_version = NULL;
+	in.tls_cipher = "";
+	assert_int_equal(submit(f, "data\r\n", &in, &e), 0);
+
+	assert_int_equal(spool_envelope_read(f->dir, in.id, &out, &e), 0);
+	assert_string_equal(out.id, "T-000001");
+	assert_string_equal(out.sender, evil);
+	assert_int_equal(out.nrcpts, 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(out.rcpts[i].address, r[i].address);
+		assert_str_or_null(out.rcpts[i].orcpt, r[i].orcpt);
+		assert_int_equal(out.rcpts[i].notify, r[i].notify);
+		assert_int_equal(out.rcpts[i].done, r[i].done);
+	}
+	assert_int_equal(out.ret, DSN_RET_FULL);
+	assert_string_equal(out.envid, all);
+	assert_string_equal(out.body, "");
+	assert_string_equal(out.helo, in.helo);
+	assert_string_equal(out.host_address, "::1");
+	assert_int_equal(out.host_port, 65535);
+	assert_string_equal(out.protocol, "esmtpsa");
+	assert_null(out.tls_version);
+	assert_string_equal(out.tls_cipher, "");
+	assert_int_equal(out.size, 6);
+	assert_int_equal(out.received_at, T_2026);
+
+	/* Rewrite after a delivery; read again. */
+	out.rcpts[0].done = 1;
+	assert_int_equal(spool_envelope_rewrite(f->dir, &out, &e), 0);
+	envelope_free(&out);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), 0);
+	assert_int_equal(out.rcpts[0].done, 1);
+	assert_int_equal(out.rcpts[1].done, 1);
+	assert_int_equal(out.rcpts[2].done, 0);
+	assert_string_equal(out.rcpts[0].address, all);
+	envelope_free(&out);
+	envelope_free(NULL);
+}
+
+static void
+test_null_sender_and_absent_fields(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r), out;
+
+	env.sender = "";
+	assert_int_equal(submit(f, "", &env, &e), 0);
+	assert_int_equal(env.size, 0);
+	assert_int_equal(spool_envelope_read(f->dir, env.id, &out, &e), 0);
+	assert_string_equal(out.sender, "");
+	assert_null(out.envid);
+	assert_null(out.body);
+	assert_null(out.helo);
+	assert_null(out.host_address);
+	assert_null(out.protocol);
+	assert_null(out.tls_version);
+	assert_null(out.tls_cipher);
+	assert_null(out.rcpts[0].orcpt);
+	assert_int_equal(out.ret, DSN_RET_UNSET);
+	envelope_free(&out);
+}
+
+static void
+test_envelope_read_rejects_damage(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const bad[] = {
+	        "",
+	        "refmta-envelope 2\nid T-000001\nsender \nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender a b\nend\n",   /* raw space */
+	        "refmta-envelope 1\nid T-000001\nsender a+ZZ\nend\n",  /* bad hex */
+	        "refmta-envelope 1\nid T-000001\nsender a+00b\nend\n", /* NUL */
+	        "refmta-envelope 1\nid T-000001\nsender a+4\nend\n",   /* short */
+	        "refmta-envelope 1\nid T-000001\nsender a=b\nend\n",   /* raw = */
+	        "refmta-envelope 1\nid T-000001\nsender a\r\nend\n",   /* raw CR */
+	        "refmta-envelope 1\nid T-000001\nsender \n",           /* no end */
+	        "refmta-envelope 1\nid T-000001\nsender \nend",        /* no LF */
+	        "refmta-envelope 1\nid T-000001\nend\n",               /* no sender */
+	        "refmta-envelope 1\nid T-000002\nsender \nend\n",      /* wrong id */
+	        "refmta-envelope 1\nid T-000001\nsender \nsender \nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nfrobnicate 1\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \norcpt x\nend\n", /* before rcpt */
+	        "refmta-envelope 1\nid T-000001\nsender \ndone 1\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nrcpt a\nnotify SOMETIMES\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nrcpt a\ndone 2\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nrcpt a\norcpt b\norcpt c\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nsize -1\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nsize 99999999999999999999\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nhost-port 65536\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nret NONE\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nhelo a\nhelo b\nend\n",
+	        "refmta-envelope 1\nid T-000001\nsender \nend\nrcpt a\n",
+	        "refmta-envelope 1\nid T-000001\nsender\nend\n", /* no space */
+	};
+	char path[256];
+
+	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct envelope env;
+		struct err e = {0};
+		FILE *fp = fopen(path, "wb");
+		assert_non_null(fp);
+		fputs(bad[i], fp);
+		fclose(fp);
+		if (spool_envelope_read(f->dir, "T-000001", &env, &e) != -1)
+			fail_msg("accepted case %zu: %s", i, bad[i]);
+		assert_int_equal(e.code, EINVAL);
+		assert_int_equal(env.nrcpts, 0); /* freed and cleared */
+		assert_null(env.sender);
+	}
+	{
+		struct envelope env;
+		struct err e = {0};
+		FILE *fp = fopen(path, "wb");
+		assert_non_null(fp);
+		fputs("refmta-envelope 1\nid T-000001\nsender \nend\n", fp);
+		fclose(fp);
+		assert_int_equal(spool_envelope_read(f->dir, "T-000001", &env, &e), 0);
+		envelope_free(&env);
+		assert_int_equal(spool_envelope_read(f->dir, "T-000404", &env, &e), -1);
+		assert_int_equal(e.code, ENOENT);
+	}
+}
+
+static void
+test_abort_leaves_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_message *m = spool_message_begin(f->dir, &e);
+	char names[256];
+
+	assert_non_null(m);
+	assert_int_equal(spool_message_write(m, "abc", 3, &e), 0);
+	spool_message_abort(m);
+	spool_message_abort(NULL);
+	ls(f, "tmp", names, sizeof names);
+	assert_string_equal(names, "");
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "");
+}
+
+static void
+test_begin_fails_without_spool(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	char path[256];
+
+	snprintf(path, sizeof path, "%s/nowhere", f->dir);
+	assert_null(spool_message_begin(path, &e));
+	assert_int_equal(e.code, ENOENT);
+}
+
+/* The envelope cannot be written (a directory squats on its temp name):
+ * commit fails, and neither -H nor the already renamed -D remains. */
+static void
+test_commit_failing_midway_leaves_no_message(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	char path[256], names[256];
+	struct strlist ids = {0};
+
+	snprintf(path, sizeof path, "%s/tmp/T-000001-H.%ld", f->dir, (long)getpid());
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(submit(f, "data\r\n", &env, &e), -1);
+	assert_int_equal(e.code, EISDIR);
+	assert_string_equal(env.id, "");
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "");
+	snprintf(path, sizeof path, "T-000001-H.%ld", (long)getpid());
+	ls(f, "tmp", names, sizeof names);
+	assert_string_equal(names, path); /* only the squatter */
+	assert_int_equal(spool_list(f->dir, &ids, &e), 0);
+	assert_int_equal(ids.n, 0);
+
+	/* The next message works and takes the next number. */
+	snprintf(path, sizeof path, "%s/tmp/T-000001-H.%ld", f->dir, (long)getpid());
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(submit(f, "data\r\n", &env, &e), 0);
+	assert_string_equal(env.id, "T-000002");
+}
+
+/* An id whose -D already exists is never reused: commit takes the next. */
+static void
+test_commit_never_overwrites(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	char path[256], *got;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/input/T-000001-D", f->dir);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("someone else's data", fp);
+	fclose(fp);
+	assert_int_equal(submit(f, "mine\r\n", &env, &e), 0);
+	assert_string_equal(env.id, "T-000002");
+	got = slurp(path);
+	assert_string_equal(got, "someone else's data");
+	free(got);
+}
+
+static void
+test_test_ids_sequential(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	char path[256], *got;
+
+	for (int i = 1; i <= 3; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "T-%06d", i);
+		assert_int_equal(submit(f, "x", &env, &e), 0);
+		assert_string_equal(env.id, want);
+	}
+	snprintf(path, sizeof path, "%s/ids", f->dir);
+	got = slurp(path);
+	assert_string_equal(got, "3\n");
+	free(got);
+}
+
+#define PROCS 4
+#define PER_PROC 50
+
+static void
+test_test_ids_unique_across_processes(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct strlist ids = {0};
+
+	for (int p = 0; p < PROCS; p++) {
+		pid_t pid = fork();
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			for (int i = 0; i < PER_PROC; i++) {
+				struct spool_rcpt r;
+				struct envelope env = simple_env(&r);
+				struct err ce = {0};
+				if (submit(f, "x\r\n", &env, &ce) != 0)
+					_exit(1);
+			}
+			_exit(0);
+		}
+	}
+	for (int p = 0; p < PROCS; p++) {
+		int status;
+		assert_true(wait(&status) > 0);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(spool_list(f->dir, &ids, &e), 0);
+	assert_int_equal(ids.n, PROCS * PER_PROC);
+	for (size_t i = 0; i < ids.n; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "T-%06zu", i + 1);
+		assert_string_equal(ids.v[i], want);
+	}
+	strlist_free(&ids);
+}
+
+static void
+test_real_ids(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct strlist ids = {0};
+
+	spool_set_test_ids(0);
+	for (int i = 0; i < 30; i++) {
+		struct spool_rcpt r;
+		struct envelope env = simple_env(&r);
+		assert_int_equal(submit(f, "x", &env, &e), 0);
+		assert_int_equal(strlen(env.id), 22);
+		assert_memory_equal(env.id, "20261122-012345-", 16);
+		for (int k = 16; k < 22; k++)
+			assert_non_null(strchr("0123456789abcdefghijklmnopqrstuvwxyz", env.id[k]));
+	}
+	assert_int_equal(spool_list(f->dir, &ids, &e), 0);
+	assert_int_equal(ids.n, 30);
+	for (size_t i = 1; i < ids.n; i++)
+		assert_true(strcmp(ids.v[i - 1], ids.v[i]) < 0); /* sorted, all distinct */
+	strlist_free(&ids);
+}
+
+static void
+test_list_sorted_and_only_messages(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct strlist ids = {0};
+	char path[256];
+	FILE *fp;
+
+	spool_set_test_ids(0);
+	/* Committed newest first, so directory order is unlikely to be sorted. */
+	for (int i = 2; i >= 0; i--) {
+		struct spool_rcpt r;
+		struct envelope env = simple_env(&r);
+		clock_freeze(T_2026 + i * 3600);
+		assert_int_equal(submit(f, "x", &env, &e), 0);
+	}
+	/* Not messages: an orphan -D, litter, a dot file. */
+	static const char *const junk[] = {"input/20200101-000000-orphan-D", "input/junk",
+	                                   "input/.hidden-H", "tmp/123-1-D"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof path, "%s/%s", f->dir, junk[i]);
+		fp = fopen(path, "wb");
+		assert_non_null(fp);
+		fclose(fp);
+	}
+	assert_int_equal(spool_list(f->dir, &ids, &e), 0);
+	assert_int_equal(ids.n, 3);
+	assert_memory_equal(ids.v[0], "20261122-012345-", 16);
+	assert_memory_equal(ids.v[1], "20261122-022345-", 16);
+	assert_memory_equal(ids.v[2], "20261122-032345-", 16);
+	strlist_free(&ids);
+}
+
+static void
+test_remove(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	char path[256], names[256];
+	FILE *fp;
+
+	assert_int_equal(submit(f, "a", &env, &e), 0);
+	assert_int_equal(submit(f, "b", &env, &e), 0);
+	snprintf(path, sizeof path, "%s/msglog/T-000001", f->dir);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fclose(fp);
+
+	assert_int_equal(spool_message_remove(f->dir, "T-000001", &e), 0);
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "T-000002-D T-000002-H");
+	ls(f, "msglog", names, sizeof names);
+	assert_string_equal(names, "");
+	/* Removing what is already gone is not an error (another runner did it). */
+	assert_int_equal(spool_message_remove(f->dir, "T-000001", &e), 0);
+}
+
+int
+main(void)
+{
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+	const struct CMUnitTest tests[] = {
+	        T(test_init_creates_directories),
+	        T(test_commit_makes_data_and_envelope),
+	        T(test_envelope_file_text),
+	        T(test_envelope_roundtrip_nasty_values),
+	        T(test_null_sender_and_absent_fields),
+	        T(test_envelope_read_rejects_damage),
+	        T(test_abort_leaves_nothing),
+	        T(test_begin_fails_without_spool),
+	        T(test_commit_failing_midway_leaves_no_message),
+	        T(test_commit_never_overwrites),
+	        T(test_test_ids_sequential),
+	        T(test_test_ids_unique_across_processes),
+	        T(test_real_ids),
+	        T(test_list_sorted_and_only_messages),
+	        T(test_remove),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
