@@ -52,20 +52,26 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla \
 	-Wno-format-truncation
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) -Ilib $(TLS_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) -Ilib -Iserver $(TLS_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 
 # Rebuild the programs when SAN changes: bin/ is shared by both variants.
 $(shell mkdir -p bin; printf '%s\n' "$(SAN)" | cmp -s - bin/.variant || printf '%s\n' "$(SAN)" > bin/.variant)
 
 # --- the library linked into every program ------------------------------------
-LIB_SRCS := lib/err.c lib/tls.c lib/certname.c lib/tls_openssl.c lib/tls_gnutls.c lib/pki.c
+LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBREFMTA := $(BUILD)/librefmta.a
+
+# --- refmta's own modules (server/), a library so unit tests can link them ----
+SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/%.o)
+LIBSERVER := $(BUILD)/libserver.a
 
 # --- programs -----------------------------------------------------------------
 PROGRAMS := refmta fakedns fakeocsp runtest mkpki
 refmta_SRCS   := server/refmta_main.c
+refmta_LIBS   := $(LIBSERVER)
 fakedns_SRCS  := fakedns/fakedns_main.c
 fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
 runtest_SRCS  := runtest/runtest_main.c
@@ -77,6 +83,12 @@ BINS := $(PROGRAMS:%=bin/%)
 TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
+# --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
+E2E_TOOLS := $(BUILD)/tests/smtp_probe
+
+$(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS)
+
 # --- test PKI, minted once per build directory ------------------------------------
 PKI_DIR := $(BUILD)/pki
 PKI_STAMP := $(PKI_DIR)/.minted
@@ -85,7 +97,7 @@ PKI_STAMP := $(PKI_DIR)/.minted
 $(shell find $(PKI_STAMP) -mtime +7 -delete 2>/dev/null)
 
 .PHONY: all run check unit bench fuzz format clean pki
-all: $(BINS) $(TEST_BINS) $(PKI_STAMP)
+all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(PKI_STAMP)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -95,13 +107,17 @@ $(LIBREFMTA): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBSERVER): $(SERVER_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 define program_rule
-bin/$(1): $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$(LIBREFMTA) bin/.variant
+bin/$(1): $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$($(1)_LIBS) $$(LIBREFMTA) bin/.variant
 	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(TLS_LIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBREFMTA) bin/.variant
+$(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS) $(CMOCKA_LIBS)
 
 $(PKI_STAMP): | bin/mkpki

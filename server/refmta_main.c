@@ -1,13 +1,27 @@
 /*
- * refmta_main.c - the refmta command line.
+ * refmta_main.c - the refmta command line (DESIGN.md "Public command lines").
  *
- * Today: --version and --help.  The daemon (serve, check, queue-run, send)
- * arrives with the receive-path issue; until then those commands say so and
- * exit 1, never pretending to work.
+ *   refmta --version | --help
+ *   refmta -c FILE check
+ *   refmta -c FILE [--backend B] serve [--listen ADDR:PORT]
+ *   refmta -c FILE queue-run | queue-list
+ *   refmta -c FILE send [-f SENDER] RCPT...
+ *
+ * Only argument handling and the test-mode set-up live here; each command is
+ * its module's.  Exit: 0 ok, 1 failure, 2 usage.
  */
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "clock.h"
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "queue.h"
+#include "spool.h"
 #include "tls.h"
 #include "version.h"
 
@@ -15,37 +29,191 @@ static void
 print_version(void)
 {
 	printf("refmta %s\n", REFMTA_VERSION);
-	printf("TLS backends: %s (%s), %s (%s)\n",
-	       tls_backend_openssl.name, tls_backend_openssl.version(),
-	       tls_backend_gnutls.name, tls_backend_gnutls.version());
-	printf("Support for: TLS-OpenSSL TLS-GnuTLS Certificate-name-checks\n");
+	printf("TLS backends: %s (%s), %s (%s)\n", tls_backend_openssl.name,
+	       tls_backend_openssl.version(), tls_backend_gnutls.name, tls_backend_gnutls.version());
+	printf("Support for: TLS-OpenSSL TLS-GnuTLS Certificate-name-checks STARTTLS PIPELINING "
+	       "CHUNKING DSN 8BITMIME SIZE\n");
 }
 
 static void
-print_help(FILE *out)
+usage(FILE *out)
 {
 	fprintf(out,
 	        "usage: refmta --version | --help\n"
-	        "       refmta -c FILE check|serve|queue-run|send RCPT...   (not built yet)\n"
+	        "       refmta -c FILE check                     validate a configuration\n"
+	        "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
+	        "       refmta -c FILE queue-run                 one pass over the queue\n"
+	        "       refmta -c FILE queue-list                list the queue\n"
+	        "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
 	        "\n"
-	        "refmta is a reference SMTP conformance server.  See README.md.\n");
+	        "refmta is a reference SMTP conformance server; see README.md and docs/config.md.\n");
+}
+
+/* Test mode (docs/config.md): frozen clock and sequential ids. */
+static void
+apply_test_mode(const struct config *cfg)
+{
+	if (cfg->test_clock_set)
+		clock_freeze(cfg->test_clock);
+	if (cfg->test_ids)
+		spool_set_test_ids(1);
+}
+
+/* sendmail -i: the message is stdin up to EOF; LF line ends become CRLF. */
+static int
+cmd_send(struct config *cfg, int argc, char **argv)
+{
+	const char *sender = NULL;
+	char default_sender[320];
+	struct envelope env = { 0 };
+	struct spool_message *m = NULL;
+	struct err e = { 0 };
+	struct spool_rcpt *rcpts = NULL;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int first = 1, rc = 1;
+
+	if (argc >= 2 && strcmp(argv[0], "-f") == 0) {
+		sender = argv[1];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc < 1) {
+		usage(stderr);
+		return 2;
+	}
+	if (sender == NULL) {
+		struct passwd *pw = getpwuid(getuid());
+		snprintf(default_sender, sizeof default_sender, "%s@%s", pw ? pw->pw_name : "nobody",
+		         cfg->primary_hostname);
+		sender = default_sender;
+	}
+	if (spool_init(cfg->spool_directory, &e) != 0 || log_open(cfg->log_file, &e) != 0)
+		goto out;
+	rcpts = calloc((size_t)argc, sizeof *rcpts);
+	m = spool_message_begin(cfg->spool_directory, &e);
+	if (rcpts == NULL || m == NULL)
+		goto out;
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		if (line[n - 1] == '\n')
+			n--;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		/* The Received: header names the local submission (RFC 5321 4.4). */
+		if (first) {
+			char date[64], hdr[512];
+			clock_format_rfc5322(clock_now(), date, sizeof date);
+			int h = snprintf(hdr, sizeof hdr, "Received: by %s (refmta %s) with local;\r\n\t%s\r\n",
+			                 cfg->primary_hostname, REFMTA_VERSION, date);
+			if (spool_message_write(m, hdr, (size_t)h, &e) != 0)
+				goto out;
+			first = 0;
+		}
+		if (spool_message_write(m, line, (size_t)n, &e) != 0 ||
+		    spool_message_write(m, "\r\n", 2, &e) != 0)
+			goto out;
+	}
+	for (int i = 0; i < argc; i++)
+		rcpts[i].address = argv[i];
+	env.sender = (char *)sender;
+	env.rcpts = rcpts;
+	env.nrcpts = (size_t)argc;
+	env.received_at = clock_now();
+	env.protocol = "local";
+	if (spool_message_commit(m, &env, &e) != 0) {
+		m = NULL;
+		goto out;
+	}
+	m = NULL;
+	log_write("%s <= %s P=local S=%llu for %s%s", env.id, sender, (unsigned long long)env.size,
+	          argv[0], argc > 1 ? " ..." : "");
+	printf("%s\n", env.id);
+	rc = 0;
+out:
+	if (rc != 0)
+		fprintf(stderr, "refmta: send: %s\n", e.text);
+	spool_message_abort(m);
+	free(rcpts);
+	free(line);
+	return rc;
 }
 
 int
 main(int argc, char **argv)
 {
+	const char *config_path = NULL, *backend = NULL, *listen = NULL;
+	struct config *cfg = NULL;
+	struct err e = { 0 };
+	int i = 1, rc;
+
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
 		print_version();
 		return 0;
 	}
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		print_help(stdout);
+		usage(stdout);
 		return 0;
 	}
-	if (argc >= 2 && strcmp(argv[1], "-c") == 0) {
-		fprintf(stderr, "refmta: the daemon is not built yet (roadmap step 2)\n");
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			config_path = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) {
+			backend = argv[i + 1];
+			i += 2;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (config_path == NULL || i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (backend != NULL && tls_backend_by_name(backend) == NULL) {
+		fprintf(stderr, "refmta: unknown TLS backend \"%s\" (openssl or gnutls)\n", backend);
+		return 2;
+	}
+	if (config_load(config_path, &cfg, &e) != 0) {
+		fprintf(stderr, "%s\n", e.text);
 		return 1;
 	}
-	print_help(stderr);
-	return 2;
+	apply_test_mode(cfg);
+
+	const char *cmd = argv[i++];
+	if (strcmp(cmd, "check") == 0 && i == argc) {
+		printf("%s: OK\n", config_path);
+		rc = 0;
+	} else if (strcmp(cmd, "serve") == 0) {
+		if (i + 1 < argc && strcmp(argv[i], "--listen") == 0) {
+			listen = argv[i + 1];
+			i += 2;
+		}
+		if (i != argc) {
+			config_free(cfg);
+			usage(stderr);
+			return 2;
+		}
+		rc = daemon_serve(config_path, cfg, listen, backend, &e) == 0 ? 0 : 1;
+		cfg = NULL; /* the daemon owns it */
+		if (rc != 0)
+			fprintf(stderr, "refmta: %s\n", e.text);
+	} else if (strcmp(cmd, "queue-run") == 0 && i == argc) {
+		rc = (log_open(cfg->log_file, &e) == 0 && queue_run(cfg, &e) == 0) ? 0 : 1;
+		if (rc != 0)
+			fprintf(stderr, "refmta: queue-run: %s\n", e.text);
+	} else if (strcmp(cmd, "queue-list") == 0 && i == argc) {
+		rc = queue_list(cfg, &e) == 0 ? 0 : 1;
+		if (rc != 0)
+			fprintf(stderr, "refmta: queue-list: %s\n", e.text);
+	} else if (strcmp(cmd, "send") == 0) {
+		rc = cmd_send(cfg, argc - i, argv + i);
+	} else {
+		usage(stderr);
+		rc = 2;
+	}
+	log_close();
+	config_free(cfg);
+	return rc;
 }

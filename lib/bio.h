@@ -1,0 +1,68 @@
+/*
+ * bio.h - buffered line I/O for protocol sessions, over a plain socket or a
+ * TLS connection (lib/tls.h), with the caller's socket timeouts.
+ *
+ * SMTP needs three things a plain stdio stream cannot give: knowing whether
+ * the peer has sent more than we read (pipelining synchronization, RFC 2920
+ * 3.1), throwing away buffered plaintext when TLS starts (RFC 3207 4.2, the
+ * CVE-2011-0411 command injection), and reading lines with a hard length
+ * limit without losing the stream position.
+ */
+#ifndef REFMTA_BIO_H
+#define REFMTA_BIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct tls_conn;
+
+enum bio_status {
+	BIO_OK = 0,
+	BIO_EOF,      /* the peer closed; nothing (more) to read */
+	BIO_TIMEOUT,  /* SO_RCVTIMEO / SO_SNDTIMEO expired */
+	BIO_ERROR,    /* I/O or TLS error (see struct err) */
+};
+
+#define BIO_BUFSIZE 16384
+
+struct bio {
+	int fd;
+	struct tls_conn *tls;   /* NULL: plain */
+	unsigned char rbuf[BIO_BUFSIZE];
+	size_t rpos, rlen;      /* unread input is rbuf[rpos..rlen) */
+	unsigned char wbuf[BIO_BUFSIZE];
+	size_t wlen;
+	unsigned long long bytes_in, bytes_out;
+};
+
+void bio_init(struct bio *b, int fd);
+
+/*
+ * Read one line ending in LF into `line` (NUL-terminated, the line ending
+ * kept).  At most `max` octets are stored; a longer line is consumed up to
+ * and including its LF and reported with *too_long set (the stored part is
+ * its beginning).  *len is the number of octets stored.
+ */
+enum bio_status bio_read_line(struct bio *b, char *line, size_t max, size_t *len, int *too_long,
+                              struct err *e);
+/* Read exactly `n` octets into `buf` (BDAT chunks). */
+enum bio_status bio_read_exact(struct bio *b, void *buf, size_t n, struct err *e);
+/* Octets already read from the socket but not yet consumed. */
+size_t bio_buffered(const struct bio *b);
+/* Is there input now: buffered, or readable on the socket within `ms`? */
+int bio_input_pending(struct bio *b, int ms);
+/* Forget every buffered octet (returns how many were dropped). */
+size_t bio_discard_input(struct bio *b);
+
+/* Buffered output; bio_flush() sends it. */
+enum bio_status bio_write(struct bio *b, const void *buf, size_t n, struct err *e);
+enum bio_status bio_printf(struct bio *b, struct err *e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+enum bio_status bio_flush(struct bio *b, struct err *e);
+
+/* From now on, read and write through `tls` (already handshaken). */
+void bio_use_tls(struct bio *b, struct tls_conn *tls);
+
+#endif

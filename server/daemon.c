@@ -1,0 +1,428 @@
+/*
+ * daemon.c - the master and its prefork workers (daemon.h).
+ *
+ * The master binds, drops privileges, forks `worker_processes` workers and
+ * then only reaps and restarts them and handles signals.  A worker builds
+ * its own TLS context, accepts one connection at a time and runs the
+ * session.  Per-host and total connection limits are checked against a
+ * small shared table (one slot per worker) so they hold across processes.
+ * Nothing here may block the master on a client.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "daemon.h"
+#include "log.h"
+#include "smtpd.h"
+#include "spool.h"
+#include "tls.h"
+
+#define MAX_WORKERS 256
+
+struct worker_slot {
+	pid_t pid;
+	int busy;       /* in a session */
+	int generation; /* config generation it runs with */
+	char ip[64];    /* client address while busy */
+};
+
+static volatile sig_atomic_t got_term, got_hup, got_chld;
+static struct worker_slot *slots; /* shared (MAP_SHARED) with the workers */
+static unsigned nslots;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT)
+		got_term = 1;
+	else if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGCHLD)
+		got_chld = 1;
+}
+
+static void
+set_handler(int sig, void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: accept() and sleep must wake up */
+	sigaction(sig, &sa, NULL);
+}
+
+int
+daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len, struct err *e)
+{
+	char host[128];
+	const char *colon;
+	char *end;
+	long port;
+
+	memset(ss, 0, sizeof *ss);
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host)
+			goto bad;
+		memcpy(host, spec + 1, (size_t)(close - spec - 1));
+		host[close - spec - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
+			goto bad;
+		memcpy(host, spec, (size_t)(colon - spec));
+		host[colon - spec] = '\0';
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
+		goto bad;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons((uint16_t)port);
+		*len = sizeof *v4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *v6;
+		return 0;
+	}
+bad:
+	err_set(e, 1, "bad listen address \"%s\" (use ADDR:PORT or [IPv6]:PORT)", spec);
+	return -1;
+}
+
+static void
+addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &v6->sin6_addr, ip, (socklen_t)iplen);
+		*port = ntohs(v6->sin6_port);
+	} else {
+		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &v4->sin_addr, ip, (socklen_t)iplen);
+		*port = ntohs(v4->sin_port);
+	}
+}
+
+static int
+open_listener(const char *spec, char *bound, size_t boundlen, struct err *e)
+{
+	struct sockaddr_storage ss;
+	unsigned len;
+	int fd, one = 1;
+	char ip[64];
+	unsigned port;
+
+	if (daemon_parse_listen(spec, &ss, &len, e) != 0)
+		return -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		err_set(e, 1, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
+		err_set(e, 1, "cannot listen on %s: %s", spec, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	socklen_t sl = sizeof ss;
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	addr_text(&ss, ip, sizeof ip, &port);
+	snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
+	return fd;
+}
+
+/* Build the server TLS context a worker offers STARTTLS with. */
+static struct tls_ctx *
+server_tls_ctx(const struct config *cfg, const char *backend, struct err *e)
+{
+	struct tls_config tc = { .role = TLS_ROLE_SERVER };
+	const struct tls_backend *be = tls_backend_by_name(backend);
+
+	if (cfg->tls_certificate.n == 0)
+		return NULL;
+	if (be == NULL) {
+		err_set(e, 1, "unknown TLS backend \"%s\"", backend);
+		return NULL;
+	}
+	for (size_t i = 0; i < cfg->tls_certificate.n && i < TLS_MAX_CERTS; i++) {
+		tc.certs[i].cert_file = cfg->tls_certificate.v[i];
+		tc.certs[i].key_file = cfg->tls_privatekey.v[i];
+		tc.ncerts++;
+	}
+	tc.ciphers = cfg->tls_require_ciphers;
+	tc.ca_file = cfg->tls_verify_certificates;
+	tc.request_client_cert = cfg->tls_verify_certificates != NULL;
+	tc.keylog_file = getenv("SSLKEYLOGFILE");
+	return tls_ctx_new(be, &tc, e);
+}
+
+/* One worker's life: accept, check limits, run the session, repeat. */
+static void __attribute__((noreturn))
+worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backend)
+{
+	struct err e = { 0 };
+	struct tls_ctx *tls;
+	sigset_t none;
+
+	set_handler(SIGHUP, SIG_IGN);
+	set_handler(SIGCHLD, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	tls = server_tls_ctx(cfg, backend, &e);
+	if (cfg->tls_certificate.n > 0 && tls == NULL) {
+		log_write("worker: TLS set-up failed, STARTTLS not offered: %s", e.text);
+	}
+	while (!got_term) {
+		struct sockaddr_storage peer_ss, local_ss;
+		socklen_t pl = sizeof peer_ss, ll = sizeof local_ss;
+		struct smtpd_peer peer;
+		unsigned same = 0, busy = 0;
+		int fd = accept4(lfd, (struct sockaddr *)&peer_ss, &pl, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			continue; /* EINTR (SIGTERM) or a transient error */
+		getsockname(fd, (struct sockaddr *)&local_ss, &ll);
+		addr_text(&peer_ss, peer.ip, sizeof peer.ip, &peer.port);
+		addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
+		for (unsigned i = 0; i < nslots; i++) {
+			if (i == slot || !slots[i].busy)
+				continue;
+			busy++;
+			if (strcmp(slots[i].ip, peer.ip) == 0)
+				same++;
+		}
+		if (busy >= cfg->smtp_accept_max) {
+			dprintf(fd, "421 4.3.2 %s Too many concurrent SMTP connections; try later\r\n",
+			        cfg->primary_hostname);
+			log_write("Connection from [%s]:%u refused: too many connections (%u)", peer.ip,
+			          peer.port, busy);
+		} else if (same >= cfg->smtp_accept_max_per_host) {
+			dprintf(fd, "421 4.7.0 %s Too many connections from your host\r\n",
+			        cfg->primary_hostname);
+			log_write("Connection from [%s]:%u refused: too many connections from that IP "
+			          "address (%u)", peer.ip, peer.port, same);
+		} else {
+			snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
+			slots[slot].busy = 1;
+			smtpd_session(cfg, tls, fd, &peer);
+			slots[slot].busy = 0;
+		}
+		close(fd);
+	}
+	tls_ctx_free(tls);
+	_exit(0);
+}
+
+static pid_t
+spawn_worker(unsigned slot, int lfd, const struct config *cfg, const char *backend, int generation)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		worker_main(slot, lfd, cfg, backend);
+	if (pid > 0) {
+		slots[slot].pid = pid;
+		slots[slot].busy = 0;
+		slots[slot].generation = generation;
+	}
+	return pid;
+}
+
+static int
+drop_privileges(const struct config *cfg, struct err *e)
+{
+	struct passwd *pw;
+
+	if (cfg->user == NULL || getuid() != 0)
+		return 0;
+	pw = getpwnam(cfg->user);
+	if (pw == NULL) {
+		err_set(e, 1, "user \"%s\" does not exist", cfg->user);
+		return -1;
+	}
+	/* The spool must stay writable after we give up root. */
+	if (chown(cfg->spool_directory, pw->pw_uid, pw->pw_gid) != 0) {
+		err_set(e, 1, "chown %s: %s", cfg->spool_directory, strerror(errno));
+		return -1;
+	}
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		err_set(e, 1, "cannot become user %s: %s", cfg->user, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Stop the workers of one generation (or all with -1): they finish their session. */
+static void
+stop_workers(int generation)
+{
+	for (unsigned i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && (generation < 0 || slots[i].generation == generation))
+			kill(slots[i].pid, SIGTERM);
+}
+
+static int
+live_workers(void)
+{
+	int n = 0;
+
+	for (unsigned i = 0; i < nslots; i++)
+		n += slots[i].pid > 0;
+	return n;
+}
+
+int
+daemon_serve(const char *config_path, struct config *cfg, const char *listen_override,
+             const char *backend_override, struct err *e)
+{
+	char bound[160];
+	int lfd, generation = 0;
+	unsigned nworkers;
+	const char *listen_spec = listen_override ? listen_override : cfg->listen;
+	struct config *old = NULL;
+	sigset_t block, waitmask;
+
+	if (spool_init(cfg->spool_directory, e) != 0 || log_open(cfg->log_file, e) != 0)
+		goto fail;
+	lfd = open_listener(listen_spec, bound, sizeof bound, e);
+	if (lfd < 0)
+		goto fail;
+	if (drop_privileges(cfg, e) != 0) {
+		close(lfd);
+		goto fail;
+	}
+	nworkers = cfg->worker_processes ? cfg->worker_processes : 1;
+	if (nworkers > MAX_WORKERS / 2)
+		nworkers = MAX_WORKERS / 2;
+	/* Twice the slots: old workers drain while new ones start (SIGHUP). */
+	nslots = MAX_WORKERS;
+	slots = mmap(NULL, nslots * sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+	             -1, 0);
+	if (slots == MAP_FAILED) {
+		err_set(e, 1, "mmap: %s", strerror(errno));
+		close(lfd);
+		goto fail;
+	}
+	memset(slots, 0, nslots * sizeof *slots);
+	signal(SIGPIPE, SIG_IGN);
+	/* Signals are taken only inside sigsuspend(), so none is lost between
+	 * checking the flags and waiting. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	set_handler(SIGTERM, on_signal);
+	set_handler(SIGINT, on_signal);
+	set_handler(SIGHUP, on_signal);
+	set_handler(SIGCHLD, on_signal);
+
+	const char *backend = backend_override ? backend_override : cfg->tls_backend;
+	for (unsigned i = 0; i < nworkers; i++)
+		spawn_worker(i, lfd, cfg, backend, generation);
+	log_write("refmta daemon started (pid %d): listening on %s, %u workers, TLS backend %s",
+	          (int)getpid(), bound, nworkers, backend);
+	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers, backend);
+	fflush(stdout);
+
+	while (!got_term) {
+		int status;
+		pid_t pid;
+
+		sigsuspend(&waitmask);
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (unsigned i = 0; i < nslots; i++) {
+				if (slots[i].pid != pid)
+					continue;
+				slots[i].pid = 0;
+				slots[i].busy = 0;
+				if (slots[i].generation == generation && !got_term) {
+					if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+						log_write("worker %d ended (status 0x%x): restarting", (int)pid,
+						          status);
+					/* A worker that dies at once every time must not spin. */
+					struct timespec ts = { 0, 100 * 1000 * 1000 };
+					nanosleep(&ts, NULL);
+					spawn_worker(i, lfd, cfg, backend, generation);
+				}
+			}
+		}
+		got_chld = 0;
+		if (got_hup) {
+			struct config *fresh = NULL;
+			struct err he = { 0 };
+
+			got_hup = 0;
+			if (config_load(config_path, &fresh, &he) != 0) {
+				log_write("SIGHUP: configuration not reloaded, keeping the old one: %s", he.text);
+				continue;
+			}
+			log_write("SIGHUP: configuration reloaded from %s", config_path);
+			stop_workers(generation);
+			config_free(old); /* the generation before: its workers are gone or going */
+			old = cfg;
+			cfg = fresh;
+			generation++;
+			log_close();
+			if (log_open(cfg->log_file, &he) != 0)
+				fprintf(stderr, "refmta: %s\n", he.text);
+			backend = backend_override ? backend_override : cfg->tls_backend;
+			nworkers = cfg->worker_processes ? cfg->worker_processes : 1;
+			if (nworkers > MAX_WORKERS / 2)
+				nworkers = MAX_WORKERS / 2;
+			for (unsigned i = 0, made = 0; i < nslots && made < nworkers; i++) {
+				if (slots[i].pid != 0)
+					continue;
+				spawn_worker(i, lfd, cfg, backend, generation);
+				made++;
+			}
+		}
+	}
+	/* SIGTERM: stop accepting, let sessions finish, then exit. */
+	close(lfd);
+	stop_workers(-1);
+	while (live_workers() > 0) {
+		int status;
+		pid_t pid = waitpid(-1, &status, 0);
+		if (pid < 0 && errno == ECHILD)
+			break;
+		for (unsigned i = 0; i < nslots; i++)
+			if (pid > 0 && slots[i].pid == pid)
+				slots[i].pid = 0;
+	}
+	log_write("refmta daemon stopped (SIGTERM)");
+	config_free(old);
+	config_free(cfg);
+	munmap(slots, nslots * sizeof *slots);
+	sigprocmask(SIG_SETMASK, &waitmask, NULL);
+	return 0;
+fail:
+	config_free(cfg);
+	return -1;
+}

@@ -1,0 +1,32 @@
+/*
+ * daemon.h - `refmta serve`: the listening socket, prefork workers, limits,
+ * signals.  Postfix's model: each worker runs one session at a time with
+ * blocking I/O; the master only forks, reaps and restarts.
+ *
+ *   SIGTERM  stop accepting, let running sessions finish, exit 0
+ *   SIGHUP   re-read the configuration; if it is good, new workers take
+ *            over and the old ones finish their sessions; if not, the error
+ *            is logged and the old configuration stays
+ */
+#ifndef REFMTA_DAEMON_H
+#define REFMTA_DAEMON_H
+
+#include "config.h"
+#include "err.h"
+
+/*
+ * Serve until SIGTERM.  `cfg` is loaded from `config_path` (kept for
+ * SIGHUP) and owned by the daemon from here on (freed before returning,
+ * also on failure); `listen_override` replaces cfg->listen when not NULL.  Prints
+ * "refmta: listening on ADDR:PORT ..." on stdout once accepting (port 0 in
+ * the listen address picks a free port: the line tells which).
+ */
+int daemon_serve(const char *config_path, struct config *cfg, const char *listen_override,
+                 const char *backend_override, struct err *e) MUST_CHECK;
+
+/* Split "ADDR:PORT" / "[v6]:PORT" into a socket address.  0 or -1. */
+struct sockaddr_storage;
+int daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len,
+                        struct err *e) MUST_CHECK;
+
+#endif

@@ -1,0 +1,446 @@
+/*
+ * smtp_parse.c - the SMTP argument grammar (smtp_parse.h).  Strict where the
+ * RFC is strict, with one deliberate leniency: spaces between "FROM:" and
+ * the path, which many real clients send.  Never accepts what a later stage
+ * could misread: no 8-bit octets (SMTPUTF8 is not offered), no controls.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "smtp_parse.h"
+#include "spool.h"
+
+static int
+fail(char *why, size_t whylen, int code, const char *text)
+{
+	snprintf(why, whylen, "%s", text);
+	return code;
+}
+
+/* RFC 5321 4.1.2 atext (RFC 5322 3.2.3). */
+static int
+is_atext(int c)
+{
+	return isalnum(c) || (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+/* Domain = sub-domain *("." sub-domain); sub-domain = Let-dig [Ldh-str]. */
+static size_t
+scan_domain(const char *s)
+{
+	size_t i = 0, label = 0;
+
+	for (;;) {
+		if (!isalnum((unsigned char)s[i]))
+			return 0;
+		label = 0;
+		while (isalnum((unsigned char)s[i]) || s[i] == '-') {
+			i++;
+			if (++label > 63)
+				return 0;
+		}
+		if (s[i - 1] == '-')
+			return 0;
+		if (s[i] != '.' || !isalnum((unsigned char)s[i + 1]))
+			break;
+		i++;
+	}
+	return i > SMTP_DOMAIN_MAX ? 0 : i;
+}
+
+/* "[" ( IPv4 / "IPv6:" addr / General ) "]": printable, no brackets inside. */
+static size_t
+scan_address_literal(const char *s)
+{
+	size_t i = 1;
+
+	if (s[0] != '[')
+		return 0;
+	while (s[i] != ']') {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 33 || c > 126 || c == '[' || c == '\\')
+			return 0;
+		i++;
+	}
+	return i > 1 ? i + 1 : 0;
+}
+
+/* Local-part = Dot-string / Quoted-string. */
+static size_t
+scan_local_part(const char *s)
+{
+	size_t i = 0;
+
+	if (s[0] == '"') {
+		for (i = 1; s[i] != '"'; i++) {
+			unsigned char c = (unsigned char)s[i];
+			if (c == '\\') {
+				unsigned char n = (unsigned char)s[i + 1];
+				if (n < 32 || n > 126)
+					return 0;
+				i++;
+			} else if (c < 32 || c > 126) {
+				return 0;
+			}
+		}
+		return i + 1;
+	}
+	for (;;) {
+		size_t start = i;
+		while (is_atext((unsigned char)s[i]))
+			i++;
+		if (i == start)
+			return 0; /* empty atom: leading, trailing or double dot */
+		if (s[i] != '.')
+			return i;
+		i++;
+	}
+}
+
+/*
+ * Parse "<...>" at *p: an optional source route (accepted and dropped,
+ * RFC 5321 4.1.2 / C), then a Mailbox; "<>" when allow_null.  On success the
+ * mailbox is copied to out and *p moves past ">".
+ */
+static int
+parse_path(const char **p, char *out, size_t outlen, int allow_null, int allow_bare_postmaster,
+           char *why, size_t whylen)
+{
+	const char *s = *p;
+	const char *start = s;
+	size_t n;
+
+	if (*s != '<')
+		return fail(why, whylen, 501, "5.5.4 Syntax error: the path must be in angle brackets");
+	s++;
+	if (allow_null && *s == '>') {
+		out[0] = '\0';
+		*p = s + 1;
+		return 0;
+	}
+	if (*s == '@') {
+		/* A-d-l ":" : obsolete source route, ignored. */
+		while (*s == '@') {
+			n = scan_domain(s + 1);
+			if (n == 0)
+				return fail(why, whylen, 501, "5.1.3 Bad source route");
+			s += 1 + n;
+			if (*s == ',')
+				s++;
+		}
+		if (*s != ':')
+			return fail(why, whylen, 501, "5.1.3 Bad source route");
+		s++;
+	}
+	const char *mbox = s;
+	if (allow_bare_postmaster && strncasecmp(s, "postmaster>", 11) == 0) {
+		s += 10;
+	} else {
+		n = scan_local_part(s);
+		if (n == 0)
+			return fail(why, whylen, 501, "5.1.3 Bad local part in the address");
+		if (n > SMTP_LOCAL_PART_MAX + (s[0] == '"' ? 2u : 0u))
+			return fail(why, whylen, 501, "5.1.3 Local part longer than 64 octets");
+		s += n;
+		if (*s != '@')
+			return fail(why, whylen, 501, "5.1.3 The address has no domain");
+		s++;
+		n = *s == '[' ? scan_address_literal(s) : scan_domain(s);
+		if (n == 0)
+			return fail(why, whylen, 501, "5.1.3 Bad domain in the address");
+		s += n;
+	}
+	if (*s != '>')
+		return fail(why, whylen, 501, "5.1.3 Unexpected character in the address");
+	n = (size_t)(s - mbox);
+	if ((size_t)(s + 1 - start) > SMTP_PATH_MAX || n >= outlen)
+		return fail(why, whylen, 501, "5.1.3 Path longer than 256 octets");
+	memcpy(out, mbox, n);
+	out[n] = '\0';
+	*p = s + 1;
+	return 0;
+}
+
+int
+smtp_xtext_decode(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] != '\0'; i++) {
+		unsigned char c = (unsigned char)in[i];
+		if (c == '+') {
+			unsigned v;
+			if (!isxdigit((unsigned char)in[i + 1]) || !isxdigit((unsigned char)in[i + 2]) ||
+			    islower((unsigned char)in[i + 1]) || islower((unsigned char)in[i + 2]))
+				return -1; /* RFC 3461 4: upper-case hex only */
+			if (sscanf(in + i + 1, "%2x", &v) != 1)
+				return -1;
+			c = (unsigned char)v;
+			i += 2;
+		} else if (c < 33 || c > 126 || c == '=') {
+			return -1;
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Next "KEY[=VALUE]" parameter; returns 0 at the end, 1 with one, -1 on bad syntax. */
+static int
+next_param(const char **p, char *key, size_t klen, char *val, size_t vlen, int *has_val)
+{
+	const char *s = *p;
+	size_t n = 0;
+
+	while (*s == ' ')
+		s++;
+	if (*s == '\0' || *s == '\r' || *s == '\n')
+		return 0;
+	if (!isalnum((unsigned char)*s))
+		return -1;
+	while (isalnum((unsigned char)*s) || *s == '-') {
+		if (n + 1 >= klen)
+			return -1;
+		key[n++] = *s++;
+	}
+	key[n] = '\0';
+	*has_val = 0;
+	val[0] = '\0';
+	if (*s == '=') {
+		s++;
+		n = 0;
+		/* esmtp-value = 1*(%d33-60 / %d62-126) */
+		while ((unsigned char)*s >= 33 && (unsigned char)*s <= 126 && *s != '=') {
+			if (n + 1 >= vlen)
+				return -1;
+			val[n++] = *s++;
+		}
+		if (n == 0)
+			return -1;
+		val[n] = '\0';
+		*has_val = 1;
+	}
+	if (*s != ' ' && *s != '\0' && *s != '\r' && *s != '\n')
+		return -1;
+	*p = s;
+	return 1;
+}
+
+static const char *
+skip_spaces(const char *s)
+{
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+int
+smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t whylen)
+{
+	const char *p = skip_spaces(args);
+	char key[32], val[600];
+	int has_val, r, code;
+
+	memset(out, 0, sizeof *out);
+	code = parse_path(&p, out->path, sizeof out->path, 1, 0, why, whylen);
+	if (code != 0)
+		return code;
+	if (*p != '\0' && *p != ' ')
+		return fail(why, whylen, 501, "5.5.4 Syntax error: a space must follow the path");
+	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
+		if (strcasecmp(key, "SIZE") == 0) {
+			/* RFC 1870 6: size-value = 1*20DIGIT */
+			char *end;
+			if (out->has_size || !has_val || strlen(val) > 20 || !isdigit((unsigned char)val[0]))
+				return fail(why, whylen, 501, "5.5.4 Bad SIZE parameter");
+			out->size = strtoull(val, &end, 10);
+			if (*end != '\0')
+				return fail(why, whylen, 501, "5.5.4 Bad SIZE parameter");
+			out->has_size = 1;
+		} else if (strcasecmp(key, "BODY") == 0) {
+			if (out->body[0] || !has_val ||
+			    (strcasecmp(val, "7BIT") != 0 && strcasecmp(val, "8BITMIME") != 0))
+				return fail(why, whylen, 501, "5.5.4 Bad BODY parameter (7BIT or 8BITMIME)");
+			for (size_t i = 0; val[i] && i < sizeof out->body - 1; i++)
+				out->body[i] = (char)toupper((unsigned char)val[i]);
+		} else if (strcasecmp(key, "RET") == 0) {
+			if (out->ret[0] || !has_val ||
+			    (strcasecmp(val, "FULL") != 0 && strcasecmp(val, "HDRS") != 0))
+				return fail(why, whylen, 501, "5.5.4 Bad RET parameter (FULL or HDRS)");
+			snprintf(out->ret, sizeof out->ret, "%s", strcasecmp(val, "FULL") == 0 ? "FULL" : "HDRS");
+		} else if (strcasecmp(key, "ENVID") == 0) {
+			if (out->has_envid || !has_val ||
+			    smtp_xtext_decode(val, out->envid, sizeof out->envid) != 0)
+				return fail(why, whylen, 501, "5.5.4 Bad ENVID parameter");
+			out->has_envid = 1;
+		} else {
+			/* RFC 5321 4.1.1.11: 555 for parameters not recognised */
+			snprintf(why, whylen, "5.5.4 Unsupported parameter %s", key);
+			return 555;
+		}
+	}
+	if (r < 0)
+		return fail(why, whylen, 501, "5.5.4 Syntax error in parameters");
+	return 0;
+}
+
+static int
+parse_notify(const char *val, unsigned *out)
+{
+	char buf[64];
+	char *save = NULL;
+
+	if (strlen(val) >= sizeof buf)
+		return -1;
+	snprintf(buf, sizeof buf, "%s", val);
+	*out = 0;
+	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
+		unsigned bit;
+		if (strcasecmp(t, "NEVER") == 0)
+			bit = DSN_NOTIFY_NEVER;
+		else if (strcasecmp(t, "SUCCESS") == 0)
+			bit = DSN_NOTIFY_SUCCESS;
+		else if (strcasecmp(t, "FAILURE") == 0)
+			bit = DSN_NOTIFY_FAILURE;
+		else if (strcasecmp(t, "DELAY") == 0)
+			bit = DSN_NOTIFY_DELAY;
+		else
+			return -1;
+		if (*out & bit)
+			return -1;
+		*out |= bit;
+	}
+	/* RFC 3461 4.1: NEVER stands alone. */
+	if (*out == 0 || ((*out & DSN_NOTIFY_NEVER) && *out != DSN_NOTIFY_NEVER))
+		return -1;
+	return 0;
+}
+
+int
+smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t whylen)
+{
+	const char *p = skip_spaces(args);
+	char key[32], val[600];
+	int has_val, r, code;
+
+	memset(out, 0, sizeof *out);
+	code = parse_path(&p, out->path, sizeof out->path, 0, 1, why, whylen);
+	if (code != 0)
+		return code;
+	if (*p != '\0' && *p != ' ')
+		return fail(why, whylen, 501, "5.5.4 Syntax error: a space must follow the path");
+	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
+		if (strcasecmp(key, "NOTIFY") == 0) {
+			if (out->notify || !has_val || parse_notify(val, &out->notify) != 0)
+				return fail(why, whylen, 501, "5.5.4 Bad NOTIFY parameter");
+		} else if (strcasecmp(key, "ORCPT") == 0) {
+			/* RFC 3461 4.2: addr-type ";" xtext */
+			char *semi = has_val ? strchr(val, ';') : NULL;
+			size_t tlen;
+			if (out->orcpt[0] || semi == NULL || semi == val)
+				return fail(why, whylen, 501, "5.5.4 Bad ORCPT parameter");
+			tlen = (size_t)(semi - val);
+			for (size_t i = 0; i < tlen; i++)
+				if (!is_atext((unsigned char)val[i]))
+					return fail(why, whylen, 501, "5.5.4 Bad ORCPT address type");
+			memcpy(out->orcpt, val, tlen + 1);
+			if (smtp_xtext_decode(semi + 1, out->orcpt + tlen + 1,
+			                      sizeof out->orcpt - tlen - 1) != 0 ||
+			    out->orcpt[tlen + 1] == '\0')
+				return fail(why, whylen, 501, "5.5.4 Bad ORCPT parameter");
+		} else {
+			snprintf(why, whylen, "5.5.4 Unsupported parameter %s", key);
+			return 555;
+		}
+	}
+	if (r < 0)
+		return fail(why, whylen, 501, "5.5.4 Syntax error in parameters");
+	return 0;
+}
+
+int
+smtp_split_mailbox(const char *mailbox, char *local, size_t llen, char *domain, size_t dlen)
+{
+	const char *at = strrchr(mailbox, '@');
+
+	if (at == NULL || (size_t)(at - mailbox) >= llen || strlen(at + 1) >= dlen)
+		return -1;
+	memcpy(local, mailbox, (size_t)(at - mailbox));
+	local[at - mailbox] = '\0';
+	snprintf(domain, dlen, "%s", at + 1);
+	return 0;
+}
+
+int
+smtp_parse_bdat(const char *args, uint64_t *size, int *last)
+{
+	const char *p = args;
+	char *end;
+
+	p = skip_spaces(p);
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	*size = strtoull(p, &end, 10);
+	if (end - p > 20)
+		return -1;
+	p = skip_spaces(end);
+	*last = 0;
+	if (strncasecmp(p, "LAST", 4) == 0) {
+		*last = 1;
+		p += 4;
+	}
+	p = skip_spaces(p);
+	return (*p == '\0' || *p == '\r' || *p == '\n') ? 0 : -1;
+}
+
+int
+smtp_valid_helo(const char *name)
+{
+	size_t n;
+
+	if (name[0] == '[')
+		n = scan_address_literal(name);
+	else
+		n = scan_domain(name);
+	/* A trailing dot on a domain is tolerated (absolute name). */
+	return n > 0 && (name[n] == '\0' || (name[n] == '.' && name[n + 1] == '\0' && name[0] != '['));
+}
+
+void
+smtp_data_begin(struct smtp_data_state *st)
+{
+	st->prev_crlf = 1;
+	st->bare = 0;
+	st->long_line = 0;
+}
+
+int
+smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too_long,
+               const char **out, size_t *outlen)
+{
+	int crlf = len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n';
+
+	/* Only CRLF "." CRLF ends the data: "\n.\n" and "\r.\r" are content. */
+	if (st->prev_crlf && crlf && len == 3 && line[0] == '.')
+		return 1;
+	if (too_long)
+		st->long_line = 1;
+	if (!crlf || memchr(line, '\r', len - (crlf ? 2 : 0)) != NULL)
+		st->bare = 1;
+	st->prev_crlf = crlf;
+	/* RFC 5321 4.5.2: the sender added a dot to lines starting with one. */
+	if (len > 0 && line[0] == '.') {
+		*out = line + 1;
+		*outlen = len - 1;
+	} else {
+		*out = line;
+		*outlen = len;
+	}
+	return 0;
+}

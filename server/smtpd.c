@@ -1,0 +1,1025 @@
+/*
+ * smtpd.c - one inbound SMTP session (smtpd.h).
+ *
+ * Read the command table first: it is the state machine.  Every refusal is
+ * sent by a smtp_check_*() function, every effect happens in smtp_do_*().
+ * The session must never execute input the client was not allowed to send
+ * yet (RFC 2920 3.1 synchronization, RFC 3207 4.2 STARTTLS injection), and
+ * must never answer 250 to DATA before the message is durable (spool.c).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+#include "acl.h"
+#include "bio.h"
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "match.h"
+#include "smtp_parse.h"
+#include "smtpd.h"
+#include "spool.h"
+#include "tls.h"
+#include "version.h"
+
+#define CMD_LINE_MAX 512   /* RFC 5321 4.5.3.1.4, CRLF included */
+#define TEXT_LINE_MAX 1000 /* RFC 5321 4.5.3.1.6, CRLF included */
+
+/* Session states, as bits so the command table can list several. */
+enum {
+	ST_CONNECTED = 1 << 0, /* greeted, no (valid) EHLO/HELO yet */
+	ST_READY = 1 << 1,     /* after EHLO/HELO, no transaction */
+	ST_MAIL = 1 << 2,      /* MAIL accepted */
+	ST_RCPT = 1 << 3,      /* at least one RCPT accepted */
+};
+#define ST_ANY (ST_CONNECTED | ST_READY | ST_MAIL | ST_RCPT)
+
+/* Command flags. */
+enum {
+	CMD_ENDS_GROUP = 1 << 0, /* RFC 2920 3.1: must be the last command of a pipelined group */
+	CMD_NO_ARGS = 1 << 1,    /* takes no arguments (501 otherwise) */
+};
+
+struct session {
+	const struct config *cfg;
+	struct bio io;
+	struct tls_ctx *tls_ctx;
+	struct tls_conn *tls;
+	const struct smtpd_peer *peer;
+	unsigned state;
+	int esmtp;                  /* the client said EHLO */
+	char helo[256];             /* as given ("" none) */
+	unsigned unknown_commands;
+	unsigned synprot_errors;
+	int closing;                /* end the session after this reply */
+	const char *close_reason;   /* for the log */
+	char command[CMD_LINE_MAX + 1]; /* current line, for $smtp_command and logs */
+
+	/* The transaction (RFC 5321 3.3). */
+	struct smtp_mail_args mail;
+	struct spool_rcpt *rcpts;
+	size_t nrcpts;
+	struct strlist add_headers;  /* from ACLs, added above the message */
+	char *msg;                   /* the message as received, unstuffed */
+	size_t msg_len, msg_cap;
+	int msg_too_big;
+	int bdat_active;             /* BDAT chunks received, LAST not yet */
+	int bdat_failed;             /* a BDAT chunk was refused: refuse the rest */
+
+	/* For $local_part / $domain while an RCPT is checked. */
+	char cur_local_part[SMTP_LOCAL_PART_MAX + 3];
+	char cur_domain[SMTP_DOMAIN_MAX + 1];
+	char cur_recipient[SMTP_PATH_MAX + 1];
+};
+
+/* ---- replies and logging ------------------------------------------------------ */
+
+static void
+reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+reply(struct session *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof buf - 3)
+		n = (int)sizeof buf - 3;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	(void)bio_write(&s->io, buf, (size_t)n, NULL);
+}
+
+static void
+flush(struct session *s)
+{
+	struct err e = { 0 };
+
+	if (bio_flush(&s->io, &e) != BIO_OK && !s->closing) {
+		s->closing = 1;
+		s->close_reason = "lost (write failed)";
+	}
+}
+
+static const char *
+helo_or_none(const struct session *s)
+{
+	return s->helo[0] ? s->helo : "(none)";
+}
+
+/* The current command for logs: printable ASCII only, at most 200 octets. */
+static void
+command_for_log(const struct session *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	for (; s->command[i] && i + 1 < len && i < 200; i++) {
+		unsigned char c = (unsigned char)s->command[i];
+		out[i] = (c >= 32 && c < 127) ? (char)c : '?';
+	}
+	out[i] = '\0';
+}
+
+/* Reply with a refusal and log it ("rejected" lines, docs/log.md). */
+static void
+refuse(struct session *s, int code, const char *text)
+{
+	char cmd[256];
+
+	reply(s, "%d %s", code, text);
+	command_for_log(s, cmd, sizeof cmd);
+	log_write("H=%s [%s]:%u rejected %s: %d %s", helo_or_none(s), s->peer->ip, s->peer->port,
+	          cmd, code, text);
+}
+
+/* Syntax and sequence errors count towards smtp_max_synprot_errors. */
+static void
+synprot_error(struct session *s, int code, const char *text)
+{
+	refuse(s, code, text);
+	if (++s->synprot_errors >= s->cfg->smtp_max_synprot_errors && !s->closing) {
+		reply(s, "421 4.7.0 %s Too many syntax or protocol errors", s->cfg->primary_hostname);
+		s->closing = 1;
+		s->close_reason = "too many syntax or protocol errors";
+	}
+}
+
+/* ---- variables for ACLs ------------------------------------------------------- */
+
+static const char *
+session_var(void *arg, const char *name)
+{
+	struct session *s = arg;
+	static char num[32];
+	const struct tls_info *ti = s->tls != NULL ? tls_conn_info(s->tls) : NULL;
+
+	if (strcmp(name, "sender_host_address") == 0)
+		return s->peer->ip;
+	if (strcmp(name, "sender_host_port") == 0) {
+		snprintf(num, sizeof num, "%u", s->peer->port);
+		return num;
+	}
+	if (strcmp(name, "received_ip_address") == 0)
+		return s->peer->local_ip;
+	if (strcmp(name, "received_port") == 0) {
+		snprintf(num, sizeof num, "%u", s->peer->local_port);
+		return num;
+	}
+	if (strcmp(name, "sender_helo_name") == 0)
+		return s->helo;
+	if (strcmp(name, "sender_address") == 0)
+		return s->mail.path;
+	if (strcmp(name, "local_part") == 0)
+		return s->cur_local_part;
+	if (strcmp(name, "domain") == 0)
+		return s->cur_domain;
+	if (strcmp(name, "recipients_count") == 0) {
+		snprintf(num, sizeof num, "%zu", s->nrcpts);
+		return num;
+	}
+	if (strcmp(name, "message_size") == 0) {
+		snprintf(num, sizeof num, "%zu", s->msg_len);
+		return num;
+	}
+	if (strcmp(name, "primary_hostname") == 0)
+		return s->cfg->primary_hostname;
+	if (strcmp(name, "smtp_command") == 0)
+		return s->command;
+	if (strcmp(name, "tls_in_cipher") == 0)
+		return ti ? ti->cipher : "";
+	if (strcmp(name, "tls_in_ver") == 0)
+		return ti ? ti->version : "";
+	if (strcmp(name, "tls_in_sni") == 0)
+		return ti ? ti->sni : "";
+	if (strcmp(name, "tls_in_certificate_verified") == 0)
+		return ti && ti->verify == TLS_VERIFY_OK ? "1" : "0";
+	if (strcmp(name, "tls_in_verify") == 0)
+		return ti ? tls_verify_word(ti->verify) : "";
+	return NULL;
+}
+
+static enum acl_verdict
+run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, struct acl_result *res)
+{
+	struct acl_env env = {
+		.vars = { .var = session_var, .arg = s },
+		.host_address = s->peer->ip,
+		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
+		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
+		.sender = (s->state & (ST_MAIL | ST_RCPT)) ? s->mail.path : NULL,
+		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
+		.encrypted = s->tls != NULL,
+	};
+	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
+
+	for (size_t i = 0; i < res->logs.n; i++)
+		log_write("H=%s [%s]:%u Warning: %s", helo_or_none(s), s->peer->ip, s->peer->port,
+		          res->logs.v[i]);
+	for (size_t i = 0; i < res->headers.n; i++)
+		if (strlist_push(&s->add_headers, res->headers.v[i]) != 0)
+			break;
+	return v;
+}
+
+/*
+ * Turn a non-accept verdict into the reply.  `code5`/`code4` and the
+ * default text are the command's; an ACL "message" replaces the text.
+ */
+static void
+refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res, int code5,
+              int code4, const char *dflt_text)
+{
+	char text[600];
+	const char *msg = res->message != NULL ? res->message : dflt_text;
+	int code = v == ACL_DEFER ? code4 : code5;
+	int has_status = isdigit((unsigned char)msg[0]) && msg[1] == '.';
+
+	snprintf(text, sizeof text, "%s%s", has_status ? "" : (v == ACL_DEFER ? "4.7.1 " : "5.7.1 "),
+	         msg);
+	refuse(s, code, text);
+	if (res->log_message != NULL)
+		log_write("H=%s [%s]:%u %s", helo_or_none(s), s->peer->ip, s->peer->port,
+		          res->log_message);
+	if (v == ACL_DROP) {
+		s->closing = 1;
+		s->close_reason = "dropped by ACL";
+	}
+}
+
+/* ---- the transaction ---------------------------------------------------------- */
+
+static void
+transaction_reset(struct session *s)
+{
+	for (size_t i = 0; i < s->nrcpts; i++) {
+		free(s->rcpts[i].address);
+		free(s->rcpts[i].orcpt);
+	}
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpts = 0;
+	memset(&s->mail, 0, sizeof s->mail);
+	strlist_free(&s->add_headers);
+	free(s->msg);
+	s->msg = NULL;
+	s->msg_len = s->msg_cap = 0;
+	s->msg_too_big = 0;
+	s->bdat_active = s->bdat_failed = 0;
+	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
+	if (s->state & (ST_MAIL | ST_RCPT))
+		s->state = ST_READY;
+}
+
+/* Append message octets, remembering (not storing) what exceeds the limit. */
+static void
+message_append(struct session *s, const char *data, size_t n)
+{
+	if (s->msg_too_big || s->msg_len + n > s->cfg->message_size_limit) {
+		s->msg_too_big = 1;
+		return;
+	}
+	if (s->msg_len + n > s->msg_cap) {
+		size_t cap = s->msg_cap ? s->msg_cap : 16384;
+		while (cap < s->msg_len + n)
+			cap *= 2;
+		char *grown = realloc(s->msg, cap);
+		if (grown == NULL) {
+			s->msg_too_big = 1;
+			return;
+		}
+		s->msg = grown;
+		s->msg_cap = cap;
+	}
+	memcpy(s->msg + s->msg_len, data, n);
+	s->msg_len += n;
+}
+
+static const char *
+protocol_name(const struct session *s, int upper)
+{
+	/* RFC 3848 protocol names; the log uses them in lower case. */
+	if (!s->esmtp)
+		return upper ? "SMTP" : "smtp";
+	if (s->tls != NULL)
+		return upper ? "ESMTPS" : "esmtps";
+	return upper ? "ESMTP" : "esmtp";
+}
+
+/* RFC 5321 4.4 trace header, TLS facts in a comment. */
+static int
+write_received(struct session *s, struct spool_message *m, struct err *e)
+{
+	char date[64], tlsinfo[200] = "", forc[SMTP_PATH_MAX + 16] = "", buf[1400];
+	const struct tls_info *ti = s->tls ? tls_conn_info(s->tls) : NULL;
+	int n;
+
+	clock_format_rfc5322(clock_now(), date, sizeof date);
+	if (ti != NULL)
+		snprintf(tlsinfo, sizeof tlsinfo, " (%s:%s)", ti->version, ti->cipher);
+	/* RFC 5321 7.2: name a single recipient only. */
+	if (s->nrcpts == 1)
+		snprintf(forc, sizeof forc, "\r\n\tfor <%s>", s->rcpts[0].address);
+	n = snprintf(buf, sizeof buf,
+	             "Received: from %s ([%s])\r\n\tby %s (refmta %s) with %s%s%s;\r\n\t%s\r\n",
+	             smtp_valid_helo(s->helo) ? s->helo : "unknown", s->peer->ip,
+	             s->cfg->primary_hostname, REFMTA_VERSION, protocol_name(s, 1), tlsinfo, forc,
+	             date);
+	if (spool_message_write(m, buf, (size_t)n, e) != 0)
+		return -1;
+	for (size_t i = 0; i < s->add_headers.n; i++) {
+		const char *h = s->add_headers.v[i];
+		if (spool_message_write(m, h, strlen(h), e) != 0 ||
+		    spool_message_write(m, "\r\n", 2, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The message is complete: data ACL, then durable, then 250. */
+static void
+message_finish(struct session *s)
+{
+	struct acl_result res = { 0 };
+	struct envelope env = { 0 };
+	struct spool_message *m = NULL;
+	struct err e = { 0 };
+	enum acl_verdict v;
+	char fors[2048];
+	size_t fl = 0;
+
+	if (s->msg_too_big) {
+		refuse(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
+		goto out;
+	}
+	v = run_acl(s, s->cfg->acl_smtp_data, ACL_ACCEPT, &res);
+	if (v != ACL_ACCEPT) {
+		refuse_by_acl(s, v, &res, 550, 451, "Administrative prohibition");
+		goto out;
+	}
+
+	m = spool_message_begin(s->cfg->spool_directory, &e);
+	if (m == NULL || write_received(s, m, &e) != 0 ||
+	    spool_message_write(m, s->msg, s->msg_len, &e) != 0)
+		goto tempfail;
+	env.sender = s->mail.path;
+	env.rcpts = s->rcpts;
+	env.nrcpts = s->nrcpts;
+	env.ret = strcmp(s->mail.ret, "FULL") == 0 ? DSN_RET_FULL
+	          : strcmp(s->mail.ret, "HDRS") == 0 ? DSN_RET_HDRS : DSN_RET_UNSET;
+	env.envid = s->mail.has_envid ? s->mail.envid : NULL;
+	env.body = s->mail.body[0] ? s->mail.body : NULL;
+	env.received_at = clock_now();
+	env.helo = s->helo;
+	env.host_address = (char *)s->peer->ip;
+	env.host_port = s->peer->port;
+	env.protocol = (char *)protocol_name(s, 0);
+	if (s->tls != NULL) {
+		env.tls_version = (char *)tls_conn_info(s->tls)->version;
+		env.tls_cipher = (char *)tls_conn_info(s->tls)->cipher;
+	}
+	if (spool_message_commit(m, &env, &e) != 0) {
+		m = NULL; /* commit frees it, also on failure */
+		goto tempfail;
+	}
+	m = NULL;
+	for (size_t i = 0; i < s->nrcpts && fl < sizeof fors - 1; i++)
+		fl += (size_t)snprintf(fors + fl, sizeof fors - fl, " %s", s->rcpts[i].address);
+	fors[fl < sizeof fors ? fl : sizeof fors - 1] = '\0';
+	if (s->tls != NULL) {
+		const struct tls_info *ti = tls_conn_info(s->tls);
+		log_write("%s <= %s H=%s [%s]:%u P=%s X=%s:%s CV=%s S=%llu for%s", env.id,
+		          s->mail.path[0] ? s->mail.path : "<>", helo_or_none(s), s->peer->ip,
+		          s->peer->port, protocol_name(s, 0), ti->version, ti->cipher,
+		          tls_verify_word(ti->verify), (unsigned long long)env.size, fors);
+	} else {
+		log_write("%s <= %s H=%s [%s]:%u P=%s S=%llu for%s", env.id,
+		          s->mail.path[0] ? s->mail.path : "<>", helo_or_none(s), s->peer->ip,
+		          s->peer->port, protocol_name(s, 0), (unsigned long long)env.size, fors);
+	}
+	reply(s, "250 2.0.0 OK id=%s", env.id);
+	goto out;
+tempfail:
+	log_write("H=%s [%s]:%u spool write failed: %s", helo_or_none(s), s->peer->ip,
+	          s->peer->port, e.text);
+	reply(s, "451 4.3.0 Local error in processing, message not accepted");
+out:
+	spool_message_abort(m);
+	acl_result_free(&res);
+	transaction_reset(s);
+}
+
+/* ---- pipelining synchronization (RFC 2920 3.1) ---------------------------------- */
+
+/* Input arrived that the client was not allowed to send yet: 554 and close. */
+static int
+sync_violation(struct session *s, const char *why)
+{
+	char peek[60];
+	size_t n = bio_buffered(&s->io);
+
+	if (!bio_input_pending(&s->io, 0))
+		return 0;
+	n = n < sizeof peek - 1 ? n : sizeof peek - 1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = s->io.rbuf[s->io.rpos + i];
+		peek[i] = (c >= 32 && c < 127) ? (char)c : '.';
+	}
+	peek[n] = '\0';
+	log_write("SMTP protocol synchronization error (%s): rejected connection from H=%s [%s]:%u "
+	          "next input=\"%s\"",
+	          why, helo_or_none(s), s->peer->ip, s->peer->port, peek);
+	reply(s, "554 5.5.0 SMTP synchronization error");
+	s->closing = 1;
+	s->close_reason = "synchronization error";
+	return 1;
+}
+
+/* ---- the commands: checks (refuse) and actions (do) ----------------------------- */
+
+static int
+tls_offered(const struct session *s)
+{
+	return s->tls_ctx != NULL && s->tls == NULL &&
+	       match_host(s->cfg->tls_advertise_hosts, s->peer->ip);
+}
+
+static int
+smtp_check_helo(struct session *s, const char *args)
+{
+	struct acl_result res = { 0 };
+	enum acl_verdict v;
+
+	if (*args == '\0') {
+		synprot_error(s, 501, "5.5.4 Syntax error: a domain or address literal is required");
+		return -1;
+	}
+	if (!smtp_valid_helo(args)) {
+		synprot_error(s, 501, "5.5.4 Syntax error: invalid domain or address literal");
+		return -1;
+	}
+	snprintf(s->helo, sizeof s->helo, "%s", args);
+	v = run_acl(s, s->cfg->acl_smtp_helo, ACL_ACCEPT, &res);
+	if (v != ACL_ACCEPT) {
+		refuse_by_acl(s, v, &res, 550, 450, "Administrative prohibition");
+		s->helo[0] = '\0';
+		acl_result_free(&res);
+		return -1;
+	}
+	acl_result_free(&res);
+	return 0;
+}
+
+static void
+smtp_do_ehlo(struct session *s, const char *args)
+{
+	const struct config *c = s->cfg;
+
+	(void)args;
+	transaction_reset(s); /* RFC 5321 4.1.4: EHLO resets the transaction */
+	s->esmtp = 1;
+	s->state = ST_READY;
+	reply(s, "250-%s Hello %s [%s]", c->primary_hostname, s->helo, s->peer->ip);
+	reply(s, "250-SIZE %llu", (unsigned long long)c->message_size_limit);
+	reply(s, "250-8BITMIME");
+	reply(s, "250-PIPELINING");
+	reply(s, "250-DSN");
+	reply(s, "250-ENHANCEDSTATUSCODES");
+	reply(s, "250-CHUNKING");
+	if (tls_offered(s))
+		reply(s, "250-STARTTLS");
+	reply(s, "250 HELP");
+}
+
+static void
+smtp_do_helo(struct session *s, const char *args)
+{
+	(void)args;
+	transaction_reset(s);
+	s->esmtp = 0;
+	s->state = ST_READY;
+	reply(s, "250 %s Hello %s [%s]", s->cfg->primary_hostname, s->helo, s->peer->ip);
+}
+
+static int
+smtp_check_mail(struct session *s, const char *args)
+{
+	struct acl_result res = { 0 };
+	char why[200];
+	enum acl_verdict v;
+	int code;
+
+	if (s->cfg->tls_required_hosts != NULL && s->tls == NULL &&
+	    match_host(s->cfg->tls_required_hosts, s->peer->ip)) {
+		refuse(s, 530, "5.7.0 Must issue a STARTTLS command first");
+		return -1;
+	}
+	if (strncasecmp(args, "FROM:", 5) != 0) {
+		synprot_error(s, 501, "5.5.4 Syntax error: MAIL FROM:<address> expected");
+		return -1;
+	}
+	code = smtp_parse_mail(args + 5, &s->mail, why, sizeof why);
+	if (code == 0 && !s->esmtp && (s->mail.has_size || s->mail.body[0] || s->mail.ret[0] ||
+	                               s->mail.has_envid)) {
+		code = 555;
+		snprintf(why, sizeof why, "5.5.4 Parameters need EHLO");
+	}
+	if (code != 0) {
+		memset(&s->mail, 0, sizeof s->mail);
+		synprot_error(s, code, why);
+		return -1;
+	}
+	/* RFC 1870 6.1: the declared size is refused before any data. */
+	if (s->mail.has_size && s->mail.size > s->cfg->message_size_limit) {
+		memset(&s->mail, 0, sizeof s->mail);
+		refuse(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
+		return -1;
+	}
+	s->state = ST_MAIL; /* for $sender_address in the ACL */
+	v = run_acl(s, s->cfg->acl_smtp_mail, ACL_ACCEPT, &res);
+	if (v != ACL_ACCEPT) {
+		refuse_by_acl(s, v, &res, 550, 450, "Administrative prohibition");
+		acl_result_free(&res);
+		transaction_reset(s);
+		return -1;
+	}
+	acl_result_free(&res);
+	return 0;
+}
+
+static void
+smtp_do_mail(struct session *s, const char *args)
+{
+	(void)args;
+	s->state = ST_MAIL;
+	reply(s, "250 2.1.0 OK");
+}
+
+static int
+smtp_check_rcpt(struct session *s, const char *args)
+{
+	struct smtp_rcpt_args r;
+	struct acl_result res = { 0 };
+	char why[200];
+	enum acl_verdict v;
+	int code;
+
+	if (strncasecmp(args, "TO:", 3) != 0) {
+		synprot_error(s, 501, "5.5.4 Syntax error: RCPT TO:<address> expected");
+		return -1;
+	}
+	code = smtp_parse_rcpt(args + 3, &r, why, sizeof why);
+	if (code == 0 && !s->esmtp && (r.notify || r.orcpt[0])) {
+		code = 555;
+		snprintf(why, sizeof why, "5.5.4 Parameters need EHLO");
+	}
+	if (code != 0) {
+		synprot_error(s, code, why);
+		return -1;
+	}
+	/* RFC 5321 4.5.3.1.8: at least 100; beyond our limit, 452 (3.3). */
+	if (s->nrcpts >= s->cfg->recipients_max) {
+		refuse(s, 452, "4.5.3 Too many recipients");
+		return -1;
+	}
+	if (smtp_split_mailbox(r.path, s->cur_local_part, sizeof s->cur_local_part, s->cur_domain,
+	                       sizeof s->cur_domain) != 0) {
+		/* "<postmaster>" (RFC 5321 4.5.1): our own domain. */
+		snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", r.path);
+		snprintf(s->cur_domain, sizeof s->cur_domain, "%s", s->cfg->primary_hostname);
+	}
+	snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", s->cur_local_part,
+	         s->cur_domain);
+	v = run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
+	if (v != ACL_ACCEPT) {
+		refuse_by_acl(s, v, &res, 550, 450,
+		              s->cfg->acl_smtp_rcpt == NULL ? "relay not permitted"
+		                                            : "Administrative prohibition");
+		acl_result_free(&res);
+		s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
+		return -1;
+	}
+	acl_result_free(&res);
+
+	struct spool_rcpt *grown = realloc(s->rcpts, (s->nrcpts + 1) * sizeof *grown);
+	if (grown == NULL) {
+		refuse(s, 452, "4.3.0 Out of memory");
+		return -1;
+	}
+	s->rcpts = grown;
+	s->rcpts[s->nrcpts] = (struct spool_rcpt){
+		.address = strdup(s->cur_recipient),
+		.orcpt = r.orcpt[0] ? strdup(r.orcpt) : NULL,
+		.notify = r.notify,
+	};
+	s->nrcpts++;
+	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
+	return 0;
+}
+
+static void
+smtp_do_rcpt(struct session *s, const char *args)
+{
+	(void)args;
+	s->state = ST_RCPT;
+	reply(s, "250 2.1.5 OK");
+}
+
+static int
+smtp_check_data(struct session *s, const char *args)
+{
+	(void)args;
+	if (s->bdat_active) {
+		synprot_error(s, 503, "5.5.1 DATA not allowed after BDAT");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Read the message up to CRLF.CRLF (RFC 5321 4.1.1.4).  Only that exact
+ * sequence ends it: "\n.\n", "\r.\r" and friends are data, and a message
+ * holding a bare CR or LF is refused after its end, so that no other server
+ * can see a different end of data in the same octets (SMTP smuggling).
+ */
+static void
+smtp_do_data(struct session *s, const char *args)
+{
+	char line[TEXT_LINE_MAX + 2];
+	struct err e = { 0 };
+	struct smtp_data_state ds;
+
+	(void)args;
+	reply(s, "354 Enter message, ending with \".\" on a line by itself");
+	flush(s);
+	smtp_data_begin(&ds);
+	for (;;) {
+		size_t len, keep;
+		const char *data;
+		int too_long;
+		enum bio_status st = bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
+
+		if (st != BIO_OK) {
+			s->closing = 1;
+			s->close_reason = st == BIO_TIMEOUT ? "timeout during DATA" : "lost during DATA";
+			if (st == BIO_TIMEOUT)
+				reply(s, "421 4.4.2 %s Timeout during DATA: closing connection",
+				      s->cfg->primary_hostname);
+			transaction_reset(s);
+			return;
+		}
+		if (smtp_data_line(&ds, line, len, too_long, &data, &keep))
+			break;
+		message_append(s, data, keep);
+	}
+	if (ds.bare) {
+		refuse(s, 554, "5.6.0 Message contains a bare CR or LF (RFC 5321 2.3.8): refused");
+		transaction_reset(s);
+		return;
+	}
+	if (ds.long_line) {
+		refuse(s, 554, "5.6.0 Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
+		transaction_reset(s);
+		return;
+	}
+	message_finish(s);
+}
+
+static int
+smtp_check_bdat(struct session *s, const char *args)
+{
+	(void)s, (void)args;
+	return 0; /* the chunk must be read before any refusal: see smtp_do_bdat */
+}
+
+/* RFC 3030: BDAT <size> [LAST]; the chunk is read whatever the verdict. */
+static void
+smtp_do_bdat(struct session *s, const char *args)
+{
+	uint64_t size;
+	int last;
+	struct err e = { 0 };
+	char buf[8192];
+
+	if (smtp_parse_bdat(args, &size, &last) != 0) {
+		/* Without a size the stream cannot be resynchronised. */
+		refuse(s, 501, "5.5.4 Syntax error in BDAT: closing connection");
+		s->closing = 1;
+		s->close_reason = "bad BDAT";
+		return;
+	}
+	while (size > 0) {
+		size_t take = size < sizeof buf ? (size_t)size : sizeof buf;
+		if (bio_read_exact(&s->io, buf, take, &e) != BIO_OK) {
+			s->closing = 1;
+			s->close_reason = "lost during BDAT";
+			transaction_reset(s);
+			return;
+		}
+		if (!s->bdat_failed)
+			message_append(s, buf, take);
+		size -= take;
+	}
+	if (!(s->state & ST_RCPT) || s->bdat_failed) {
+		/* RFC 3030 2: refuse, the chunk already discarded. */
+		s->bdat_failed = 1;
+		synprot_error(s, s->state & ST_MAIL ? 554 : 503,
+		              s->state & ST_MAIL ? "5.5.1 No valid recipients" : "5.5.1 MAIL first");
+		if (last)
+			transaction_reset(s);
+		return;
+	}
+	s->bdat_active = 1;
+	if (!last) {
+		reply(s, "250 2.0.0 %llu octets received", (unsigned long long)s->msg_len);
+		return;
+	}
+	message_finish(s);
+}
+
+static void
+smtp_do_rset(struct session *s, const char *args)
+{
+	(void)args;
+	transaction_reset(s);
+	reply(s, "250 2.0.0 OK");
+}
+
+static void
+smtp_do_noop(struct session *s, const char *args)
+{
+	(void)args;
+	reply(s, "250 2.0.0 OK");
+}
+
+static void
+smtp_do_quit(struct session *s, const char *args)
+{
+	(void)args;
+	reply(s, "221 2.0.0 %s closing connection", s->cfg->primary_hostname);
+	s->closing = 1;
+	s->close_reason = "QUIT";
+}
+
+static int
+smtp_check_vrfy(struct session *s, const char *args)
+{
+	if (*args == '\0') {
+		synprot_error(s, 501, "5.5.4 Syntax error: VRFY needs an argument");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+smtp_do_vrfy(struct session *s, const char *args)
+{
+	(void)args;
+	/* RFC 5321 3.5.3: 252 when we will not verify but will accept. */
+	reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void
+smtp_do_help(struct session *s, const char *args)
+{
+	(void)args;
+	reply(s, "214-2.0.0 Commands supported:");
+	reply(s, "214 2.0.0 EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP%s",
+	      tls_offered(s) ? " STARTTLS" : "");
+}
+
+static int
+smtp_check_starttls(struct session *s, const char *args)
+{
+	(void)args;
+	if (s->tls != NULL) {
+		synprot_error(s, 503, "5.5.1 TLS already active");
+		return -1;
+	}
+	if (!tls_offered(s)) {
+		synprot_error(s, 503, "5.5.1 STARTTLS not offered");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+smtp_do_starttls(struct session *s, const char *args)
+{
+	struct tls_conn *c;
+	struct err e = { 0 };
+	size_t dropped;
+
+	(void)args;
+	reply(s, "220 2.0.0 Ready to start TLS");
+	flush(s);
+	/* RFC 3207 4.2 / CVE-2011-0411: plaintext pipelined after STARTTLS
+	 * must never be executed inside the TLS session. */
+	dropped = bio_discard_input(&s->io);
+	if (dropped > 0)
+		log_write("H=%s [%s]:%u discarded %zu octets of plaintext pipelined after STARTTLS",
+		          helo_or_none(s), s->peer->ip, s->peer->port, dropped);
+	c = tls_conn_new(s->tls_ctx, s->io.fd, NULL, &e);
+	if (c == NULL || tls_conn_handshake(c, &e) != TLS_OK) {
+		log_write("H=%s [%s]:%u TLS error on connection (%s): %s", helo_or_none(s),
+		          s->peer->ip, s->peer->port, s->tls_ctx->be->name, e.text);
+		tls_conn_free(c);
+		s->closing = 1;
+		s->close_reason = "TLS handshake failed";
+		return;
+	}
+	s->tls = c;
+	bio_use_tls(&s->io, c);
+	/* RFC 3207 4.2: forget everything learnt before TLS; EHLO again. */
+	transaction_reset(s);
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->state = ST_CONNECTED;
+}
+
+/*
+ * The command table: the SMTP state machine in one place.  `states` are
+ * where the command is allowed; `bad_state` is the 503 text elsewhere.
+ */
+struct smtp_cmd {
+	const char *name;
+	unsigned states;
+	unsigned flags;
+	const char *bad_state;
+	int (*check)(struct session *s, const char *args);
+	void (*act)(struct session *s, const char *args);
+};
+
+static const struct smtp_cmd smtp_cmds[] = {
+	{ "EHLO", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_helo, smtp_do_ehlo },
+	{ "HELO", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_helo, smtp_do_helo },
+	{ "MAIL", ST_READY, 0, NULL, smtp_check_mail, smtp_do_mail },
+	{ "RCPT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", smtp_check_rcpt, smtp_do_rcpt },
+	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, smtp_check_data, smtp_do_data },
+	{ "BDAT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", smtp_check_bdat, smtp_do_bdat },
+	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, smtp_do_rset },
+	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, smtp_do_noop },
+	{ "QUIT", ST_ANY, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, smtp_do_quit },
+	{ "VRFY", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_vrfy, smtp_do_vrfy },
+	{ "HELP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, smtp_do_help },
+	/* Not checked for synchronization: pipelined plaintext is discarded instead. */
+	{ "STARTTLS", ST_ANY, CMD_NO_ARGS, NULL, smtp_check_starttls, smtp_do_starttls },
+};
+
+/* The 503 text for a command out of sequence. */
+static const char *
+bad_state_text(const struct session *s, const struct smtp_cmd *cmd)
+{
+	if (s->state == ST_CONNECTED && strcmp(cmd->name, "STARTTLS") != 0)
+		return "5.5.1 EHLO or HELO first";
+	if (strcmp(cmd->name, "MAIL") == 0)
+		return "5.5.1 Nested MAIL command";
+	if (strcmp(cmd->name, "DATA") == 0)
+		return s->state == ST_MAIL ? "5.5.1 No valid recipients" : "5.5.1 MAIL first";
+	return cmd->bad_state ? cmd->bad_state : "5.5.1 Bad sequence of commands";
+}
+
+static void
+dispatch(struct session *s, char *line)
+{
+	const struct smtp_cmd *cmd = NULL;
+	size_t n = strcspn(line, " ");
+	const char *args = line + n;
+
+	while (*args == ' ')
+		args++;
+	for (size_t i = 0; i < sizeof smtp_cmds / sizeof smtp_cmds[0]; i++)
+		if (strlen(smtp_cmds[i].name) == n && strncasecmp(line, smtp_cmds[i].name, n) == 0)
+			cmd = &smtp_cmds[i];
+	if (cmd == NULL) {
+		refuse(s, 500, "5.5.1 Unrecognized command");
+		if (++s->unknown_commands >= s->cfg->smtp_max_unknown_commands) {
+			reply(s, "421 4.7.0 %s Too many unrecognized commands", s->cfg->primary_hostname);
+			s->closing = 1;
+			s->close_reason = "too many unrecognized commands";
+		}
+		return;
+	}
+	/* RFC 2920 3.1: nothing may follow a group-ending command, and
+	 * without PIPELINING (HELO) nothing may follow any command. */
+	if (((cmd->flags & CMD_ENDS_GROUP) || !s->esmtp) && strcmp(cmd->name, "STARTTLS") != 0 &&
+	    sync_violation(s, (cmd->flags & CMD_ENDS_GROUP) ? "next input sent too soon"
+	                                                    : "pipelining was not advertised"))
+		return;
+	if ((cmd->flags & CMD_NO_ARGS) && *args != '\0') {
+		synprot_error(s, 501, "5.5.4 Syntax error: no parameters allowed");
+		return;
+	}
+	if (!(cmd->states & s->state)) {
+		synprot_error(s, 503, bad_state_text(s, cmd));
+		return;
+	}
+	if (cmd->check != NULL && cmd->check(s, args) != 0)
+		return;
+	cmd->act(s, args);
+}
+
+static void
+set_timeouts(int fd, unsigned seconds)
+{
+	struct timeval tv = { .tv_sec = seconds ? seconds : 300 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void
+smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struct smtpd_peer *peer)
+{
+	static struct session s; /* large buffers: not on the stack */
+	struct acl_result res = { 0 };
+	struct err e = { 0 };
+	enum acl_verdict v;
+
+	memset(&s, 0, sizeof s);
+	s.cfg = cfg;
+	s.tls_ctx = tls;
+	s.peer = peer;
+	s.state = ST_CONNECTED;
+	bio_init(&s.io, fd);
+	set_timeouts(fd, cfg->smtp_receive_timeout);
+
+	v = run_acl(&s, cfg->acl_smtp_connect, ACL_ACCEPT, &res);
+	if (v != ACL_ACCEPT) {
+		refuse_by_acl(&s, v, &res, 554, 421, "Administrative prohibition");
+		acl_result_free(&res);
+		flush(&s);
+		log_write("SMTP connection from (none) [%s]:%u closed (refused by acl_smtp_connect)",
+		          peer->ip, peer->port);
+		return;
+	}
+	acl_result_free(&res);
+	/* RFC 5321 4.3.1 / 2920 3.1: a client that talks before the greeting. */
+	if (sync_violation(&s, "input sent without waiting for greeting")) {
+		flush(&s);
+		log_write("SMTP connection from (none) [%s]:%u closed (synchronization error)",
+		          peer->ip, peer->port);
+		return;
+	}
+	reply(&s, "220 %s ESMTP refmta %s ready", cfg->primary_hostname, REFMTA_VERSION);
+
+	while (!s.closing) {
+		char line[CMD_LINE_MAX + 2];
+		size_t len;
+		int too_long;
+
+		/* Answer a whole pipelined group at once (RFC 2920 3.2). */
+		if (bio_buffered(&s.io) == 0)
+			flush(&s);
+		if (s.closing)
+			break;
+		enum bio_status st = bio_read_line(&s.io, line, sizeof line - 1, &len, &too_long, &e);
+		if (st == BIO_TIMEOUT) {
+			reply(&s, "421 4.4.2 %s Timeout: closing connection", cfg->primary_hostname);
+			s.close_reason = "timeout";
+			break;
+		}
+		if (st != BIO_OK) {
+			s.close_reason = "lost";
+			break;
+		}
+		snprintf(s.command, sizeof s.command, "%s", line);
+		s.command[strcspn(s.command, "\r\n")] = '\0';
+		if (too_long) {
+			synprot_error(&s, 500, "5.5.2 Line too long (RFC 5321 4.5.3.1.4: 512 octets)");
+			continue;
+		}
+		if (len < 2 || line[len - 2] != '\r' || line[len - 1] != '\n') {
+			/* RFC 5321 2.3.8: commands end with CRLF, nothing else. */
+			synprot_error(&s, 500, "5.5.2 Syntax error: command not terminated by CRLF");
+			continue;
+		}
+		line[len - 2] = '\0';
+		if (memchr(line, '\r', len - 2) != NULL || memchr(line, '\0', len - 2) != NULL) {
+			synprot_error(&s, 500, "5.5.2 Syntax error: control character in command");
+			continue;
+		}
+		dispatch(&s, line);
+	}
+	flush(&s);
+	if (s.tls != NULL)
+		tls_conn_shutdown(s.tls);
+	log_write("SMTP connection from %s [%s]:%u%s%s%s closed (%s)", helo_or_none(&s), peer->ip,
+	          peer->port, s.tls ? " (TLS " : "", s.tls ? tls_conn_info(s.tls)->version : "",
+	          s.tls ? ")" : "", s.close_reason ? s.close_reason : "lost");
+	transaction_reset(&s);
+	tls_conn_free(s.tls);
+	s.tls = NULL;
+}

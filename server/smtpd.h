@@ -1,0 +1,30 @@
+/*
+ * smtpd.h - one inbound SMTP session, from greeting to close.
+ *
+ * The session reads like RFC 5321: a command table (smtpd.c) says which
+ * commands are allowed in which state and which must end a pipelined group;
+ * each command has a "may I?" check (which sends the refusal) kept apart
+ * from the "do it" action.  Blocking I/O with the receive timeout set on
+ * the socket; the daemon runs one session per worker at a time.
+ */
+#ifndef REFMTA_SMTPD_H
+#define REFMTA_SMTPD_H
+
+struct config;
+struct tls_ctx;
+
+struct smtpd_peer {
+	char ip[64];         /* client address, text */
+	unsigned port;
+	char local_ip[64];   /* the address it connected to */
+	unsigned local_port;
+};
+
+/*
+ * Run the session on `fd` until it ends.  `tls` is the server context for
+ * STARTTLS (NULL: never offered).  The caller owns and closes `fd`.
+ */
+void smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd,
+                   const struct smtpd_peer *peer);
+
+#endif
