@@ -3,8 +3,9 @@
 #   make            build bin/refmta bin/fakedns bin/fakeocsp bin/runtest bin/mkpki,
 #                   and mint the test PKI once per build directory
 #   make run        the conformance run, both TLS backends, with a summary
-#   make check      layering check + unit tests + scenario suite; last line
-#                   "N passed, N failed"
+#   make check      layering check + unit tests + end-to-end tests + scenario
+#                   suite; last line "N passed, N failed"
+#   make bench      refmta beside Postfix, OpenSMTPD and smtp-sink (bench/run)
 #   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
 #   make format     clang-format every C file
 #   make clean
@@ -137,8 +138,13 @@ check: all
 unit: all
 	@ci/check --build $(BUILD) --unit-only
 
-bench fuzz:
-	@echo "make $@: not built yet (roadmap step 7, see docs/roadmap.md)"; exit 1
+# refmta beside Postfix, OpenSMTPD and smtp-sink in one run (docs/bench.md);
+# REFMTA_BENCH_QUICK=1 for a short run.  A report, not a test.
+bench: all
+	@bench/run
+
+fuzz:
+	@echo "make $@: not built yet (fakedns/fakeocsp issues and roadmap step 7)"; exit 1
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
@@ -146,4 +152,4 @@ format:
 clean:
 	rm -rf build build-san bin
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)
