@@ -522,6 +522,16 @@ ossl_fill_info(struct ossl_conn *c)
 	info->verify = tls_verify_summary(info->verify_flags);
 }
 
+/* A signal interrupted the call (SIGTERM asks workers to finish, not to fail). */
+static int
+ossl_interrupted(struct ossl_conn *c, int ret)
+{
+	int code = SSL_get_error(c->ssl, ret);
+
+	return errno == EINTR && (code == SSL_ERROR_WANT_READ || code == SSL_ERROR_WANT_WRITE ||
+	                          code == SSL_ERROR_SYSCALL);
+}
+
 static enum tls_status
 ossl_io_status(struct ossl_conn *c, int ret, const char *what, struct err *e)
 {
@@ -562,9 +572,11 @@ ossl_handshake(struct tls_conn *base, struct err *e)
 	struct ossl_conn *c = (struct ossl_conn *)base;
 	int ret;
 
-	ERR_clear_error();
-	errno = 0;
-	ret = SSL_do_handshake(c->ssl);
+	do {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_do_handshake(c->ssl);
+	} while (ret != 1 && ossl_interrupted(c, ret));
 	if (ret != 1) {
 		enum tls_status st = ossl_io_status(c, ret, "TLS handshake", e);
 		/* A peer that hangs up mid-handshake failed the handshake; only a
@@ -587,9 +599,11 @@ ossl_read(struct tls_conn *base, void *buf, size_t len, struct err *e)
 	size_t got = 0;
 	int ret;
 
-	ERR_clear_error();
-	errno = 0;
-	ret = SSL_read_ex(c->ssl, buf, len, &got);
+	do {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_read_ex(c->ssl, buf, len, &got);
+	} while (ret != 1 && ossl_interrupted(c, ret));
 	if (ret == 1)
 		return (ssize_t)got;
 	if (ossl_io_status(c, ret, "TLS read", e) == TLS_ERR_CLOSED)
@@ -610,6 +624,8 @@ ossl_write(struct tls_conn *base, const void *buf, size_t len, struct err *e)
 		ERR_clear_error();
 		errno = 0;
 		ret = SSL_write_ex(c->ssl, (const char *)buf + done, len - done, &wrote);
+		if (ret != 1 && ossl_interrupted(c, ret))
+			continue;
 		if (ret != 1) {
 			(void)ossl_io_status(c, ret, "TLS write", e);
 			return -1;

@@ -9,6 +9,8 @@
  * Nothing here may block the master on a client.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
@@ -252,6 +254,32 @@ spawn_worker(unsigned slot, int lfd, const struct config *cfg, const char *backe
 	return pid;
 }
 
+/* chown the spool directory and what is directly in it. */
+static int
+chown_spool(const char *dir, uid_t uid, gid_t gid, struct err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int rc = 0;
+
+	if (d == NULL || chown(dir, uid, gid) != 0) {
+		err_set(e, 1, "chown %s: %s", dir, strerror(errno));
+		if (d != NULL)
+			closedir(d);
+		return -1;
+	}
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
+			err_set(e, 1, "chown %s/%s: %s", dir, de->d_name, strerror(errno));
+			rc = -1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 static int
 drop_privileges(const struct config *cfg, struct err *e)
 {
@@ -264,9 +292,13 @@ drop_privileges(const struct config *cfg, struct err *e)
 		err_set(e, 1, "user \"%s\" does not exist", cfg->user);
 		return -1;
 	}
-	/* The spool must stay writable after we give up root. */
-	if (chown(cfg->spool_directory, pw->pw_uid, pw->pw_gid) != 0) {
-		err_set(e, 1, "chown %s: %s", cfg->spool_directory, strerror(errno));
+	/* The spool (and its tmp/, input/, msglog/, ids) and the log must stay
+	 * writable after we give up root; SIGHUP reopens the log as that user. */
+	if (chown_spool(cfg->spool_directory, pw->pw_uid, pw->pw_gid, e) != 0)
+		return -1;
+	if (cfg->log_file != NULL && strcmp(cfg->log_file, "-") != 0 &&
+	    chown(cfg->log_file, pw->pw_uid, pw->pw_gid) != 0) {
+		err_set(e, 1, "chown %s: %s", cfg->log_file, strerror(errno));
 		return -1;
 	}
 	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||

@@ -187,6 +187,8 @@ main(int argc, char **argv)
 	int fd, lineno = 0, rc = 0;
 	char *colon;
 
+	/* Line-buffered even into a pipe: a test reads the transcript as it goes. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc != 2 || (colon = strrchr(argv[1], ':')) == NULL) {
 		fprintf(stderr, "usage: smtp_probe HOST:PORT < script\n");
 		return 2;
