@@ -42,7 +42,7 @@ start_server() { # start_server CONF
 	local line
 	rm -f "$work/ready"
 	mkfifo "$work/ready"
-	bin/refmta -c "$1" serve --listen 127.0.0.1:0 >"$work/ready" 2>"$work/server.err" &
+	bin/refmta -c "$1" serve --listen 127.0.0.1:0 >"$work/ready" 2>>"$work/server.err" &
 	server_pid=$!
 	if ! IFS= read -r -t 10 line <"$work/ready"; then
 		echo "# refmta did not start:"; sed 's/^/#   /' "$work/server.err"
@@ -261,8 +261,9 @@ verdict "test mode: log timestamp is the frozen clock" "$work/log.1" $?
 diff -u "$work/mail.1" "$work/mail.2" >"$work/out"
 verdict "test mode: delivered messages byte-identical (Received: date frozen)" "$work/out" $?
 
-# No worker crashed in any of the above (the deliberate KILL aside).
-if grep -h "ended (status" "$work"/*/log/main.log | grep -v "status 0x9)" | grep -q .; then
+# No worker crashed in any of the above (the deliberate KILL aside), no sanitizer report.
+if grep -h "ended (status" "$work"/*/log/main.log | grep -v "status 0x9)" | grep -q . ||
+	grep -Eq "AddressSanitizer|runtime error|LeakSanitizer" "$work/server.err"; then
 	not_ok "no worker crashed" <(grep -h "ended (status" "$work"/*/log/main.log)
 else
 	ok "no worker crashed"

@@ -243,6 +243,11 @@ for backend in openssl gnutls; do
 	else not_ok "$t BDAT message delivered intact" "$log"; fi
 
 	stop_server
+	# A sanitizer report or a crashed worker fails the run even if every reply was right.
+	if grep -q "ended (status" "$log" || grep -Eq "AddressSanitizer|runtime error|LeakSanitizer" "$work/server.err"; then
+		cat "$work/server.err" >>"$log"
+		not_ok "$t no worker crashed, no sanitizer report" "$log"
+	else ok "$t no worker crashed, no sanitizer report"; fi
 	if pgrep -f "refmta -c $dir/refmta.conf" >/dev/null; then not_ok "$t no process left after SIGTERM"
 	else ok "$t no process left after SIGTERM"; fi
 done
