@@ -1,25 +1,596 @@
 /*
- * runtest_main.c - placeholder for bin/runtest: the scenario harness.
+ * runtest_main.c - bin/runtest: select scenarios, mint the fixtures once,
+ * run every (scenario, backend) pair in parallel in its own process group
+ * and work directory, compare each transcript with its golden, report.
  *
- * Only --help and --version until its roadmap step (3) lands; anything
- * else exits with a clear message, never pretending to work.
+ * Exit: 0 all passed, 1 some failed, 2 usage error, 125 cannot test (the
+ * programs or fixtures are missing), so `git bisect run bin/runtest ID`
+ * skips revisions that cannot be tested.
  */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "pki.h"
+#include "report.h"
+#include "run.h"
+#include "scenario.h"
 #include "version.h"
+
+#define EXIT_CANNOT_TEST 125
+
+struct options {
+	unsigned jobs;
+	int backends;          /* bit 0 openssl, bit 1 gnutls */
+	int accept, keep, list, tap;
+	const char *show;
+	const char *junit, *json;
+	const char *refmta;    /* bin/refmta */
+};
+
+struct job {
+	struct scenario *s;
+	const char *backend;
+	struct result res;
+	pid_t pid;
+	struct timespec start;
+	char workdir[4096];
+};
+
+static volatile sig_atomic_t interrupted;
+static struct job *jobs;
+static size_t njobs;
+
+static void
+on_interrupt(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static double
+elapsed(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) + (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: runtest [options] [ID|PATH|FOLDER|KEYWORD ...]\n"
+	        "  -j N               parallel runs (default: number of cores)\n"
+	        "  --backend B        openssl | gnutls | both (default both)\n"
+	        "  --accept           rewrite the goldens of failing scenarios, then show the diff\n"
+	        "  --keep             keep each run's work directory\n"
+	        "  --list             list scenarios with titles\n"
+	        "  --show ID          print a scenario and its golden side by side\n"
+	        "  --tap              TAP 14 on stdout instead of the human report\n"
+	        "  --junit FILE       JUnit XML\n"
+	        "  --json FILE        JSON\n"
+	        "exit: 0 all passed, 1 some failed, 2 usage error, 125 cannot test\n"
+	        "The scenario format: docs/scenario-format.md\n");
+}
+
+/* ---- finding scenarios ------------------------------------------------------------ */
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+find_scn(const char *dir, struct strlist *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[4096];
+		struct stat st;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+		if (stat(path, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode))
+			find_scn(path, out);
+		else if (strlen(de->d_name) > 4 &&
+		         strcmp(de->d_name + strlen(de->d_name) - 4, ".scn") == 0 &&
+		         strlist_push(out, path) != 0)
+			break; /* out of memory: fewer scenarios, and the count shows it */
+	}
+	closedir(d);
+}
+
+/* Does scenario `s` match one selector (ID, PATH, FOLDER or KEYWORD)? */
+static int
+selected(const struct scenario *s, const char *sel)
+{
+	size_t n = strlen(sel);
+	char folder[4096];
+
+	if (strcmp(sel, s->id) == 0 || strcmp(sel, s->path) == 0 || strcmp(sel, s->slug) == 0)
+		return 1;
+	snprintf(folder, sizeof folder, "scenarios/%s", s->feature);
+	while (n > 1 && sel[n - 1] == '/')
+		n--;
+	if ((strlen(folder) == n && strncmp(sel, folder, n) == 0) || strcmp(sel, s->feature) == 0)
+		return 1;
+	/* A keyword: one of the scenario's keywords, or part of its slug. */
+	for (const char *k = s->keywords; *k;) {
+		size_t len = strcspn(k, " ");
+		if (len == strlen(sel) && strncmp(k, sel, len) == 0)
+			return 1;
+		k += len;
+		while (*k == ' ')
+			k++;
+	}
+	return strstr(s->slug + 5, sel) != NULL;
+}
+
+static char *
+read_all(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (f == NULL)
+		return NULL;
+	if (getdelim(&buf, &len, '\0', f) < 0) {
+		free(buf);
+		buf = strdup("");
+	}
+	fclose(f);
+	return buf;
+}
+
+static int
+write_all(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		return -1;
+	fputs(text, f);
+	return fclose(f);
+}
+
+static void
+golden_path(const struct job *j, char *out, size_t len)
+{
+	if (j->s->backend_specific != NULL) {
+		/* golden/<f>/<slug>.<backend>.golden */
+		snprintf(out, len, "%.*s.%s.golden", (int)(strlen(j->s->golden) - 7), j->s->golden,
+		         j->backend);
+	} else {
+		snprintf(out, len, "%s", j->s->golden);
+	}
+}
+
+/* diff -u golden actual, as text (diffutils is part of every Debian system). */
+static char *
+unified_diff(const char *golden, const char *actual)
+{
+	char cmd[9000];
+	FILE *p;
+	char *out = NULL;
+	size_t len = 0;
+
+	snprintf(cmd, sizeof cmd, "diff -u --label golden --label actual '%s' '%s' 2>&1", golden,
+	         actual);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return NULL;
+	if (getdelim(&out, &len, '\0', p) < 0) {
+		free(out);
+		out = NULL;
+	}
+	pclose(p);
+	return out;
+}
+
+static void
+remove_tree(const char *path)
+{
+	char cmd[4200];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", path);
+	if (system(cmd) != 0)
+		fprintf(stderr, "runtest: could not remove %s\n", path);
+}
+
+/* ---- one job ------------------------------------------------------------------------ */
+
+static void __attribute__((noreturn))
+job_child(struct job *j, const char *refmta, const char *pki)
+{
+	struct run_env env = { .refmta = refmta, .pki = pki, .workdir = j->workdir,
+	                       .backend = j->backend };
+	struct err e = { 0 };
+	char *transcript = NULL;
+	char path[4200];
+
+	/* Our own process group: the scheduler ends everything we start at once. */
+	setpgid(0, 0);
+	signal(SIGINT, SIG_DFL);
+	if (run_scenario(j->s, &env, &transcript, &e) != 0) {
+		snprintf(path, sizeof path, "%s/harness-error.txt", j->workdir);
+		write_all(path, e.text);
+		_exit(3);
+	}
+	snprintf(path, sizeof path, "%s/actual.txt", j->workdir);
+	_exit(write_all(path, transcript) == 0 ? 0 : 3);
+}
+
+static void
+job_finish(struct job *j, int status, const struct options *o, int timed_out)
+{
+	char actual[4200], golden[4200];
+	char *got, *want;
+
+	j->res.seconds = elapsed(&j->start);
+	snprintf(actual, sizeof actual, "%s/actual.txt", j->workdir);
+	golden_path(j, golden, sizeof golden);
+	if (timed_out) {
+		j->res.status = RESULT_ERROR;
+		if (asprintf(&j->res.message, "timed out after %u s (everything it started was killed)",
+		             j->s->timeout) < 0)
+			j->res.message = NULL;
+	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		char errpath[4200];
+		snprintf(errpath, sizeof errpath, "%s/harness-error.txt", j->workdir);
+		j->res.status = RESULT_ERROR;
+		j->res.message = read_all(errpath);
+		if (j->res.message == NULL)
+			j->res.message = strdup("the run ended abnormally");
+	} else {
+		got = read_all(actual);
+		want = read_all(golden);
+		if (got != NULL && want != NULL && strcmp(got, want) == 0) {
+			j->res.status = RESULT_PASS;
+		} else {
+			j->res.status = RESULT_FAIL;
+			if (want == NULL) {
+				j->res.message = strdup("no golden yet (runtest --accept writes it)");
+				write_all("/dev/null", "");
+			} else {
+				j->res.message = strdup("transcript differs from the golden");
+			}
+			j->res.diff = unified_diff(want != NULL ? golden : "/dev/null", actual);
+			if (o->accept && got != NULL) {
+				char dir[4200];
+				snprintf(dir, sizeof dir, "%s", golden);
+				*strrchr(dir, '/') = '\0';
+				mkdir("golden", 0755);
+				mkdir(dir, 0755);
+				if (write_all(golden, got) == 0) {
+					free(j->res.message);
+					j->res.message = strdup("golden rewritten (--accept): read the diff");
+				}
+			}
+		}
+		free(got);
+		free(want);
+	}
+	if (j->res.status == RESULT_PASS && !o->keep) {
+		remove_tree(j->workdir);
+		j->res.workdir = NULL;
+	} else {
+		j->res.workdir = j->workdir;
+	}
+}
+
+/* ---- --show ---------------------------------------------------------------------------- */
+
+static int
+show(const struct scenario *s)
+{
+	char *left = read_all(s->path), *right = read_all(s->golden);
+	struct winsize ws;
+	int width = 160, col;
+	const char *l = left, *r = right ? right : "(no golden yet)\n";
+
+	if (ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 40)
+		width = ws.ws_col;
+	col = (width - 3) / 2;
+	printf("%-*.*s | %s\n", col, col, s->path, s->golden);
+	while ((l && *l) || (r && *r)) {
+		size_t ll = l ? strcspn(l, "\n") : 0, rl = r ? strcspn(r, "\n") : 0;
+		printf("%-*.*s | %.*s\n", col, (int)(ll < (size_t)col ? ll : (size_t)col), l ? l : "",
+		       (int)rl, r ? r : "");
+		if (l && *l)
+			l += ll + (l[ll] ? 1 : 0);
+		if (r && *r)
+			r += rl + (r[rl] ? 1 : 0);
+	}
+	free(left);
+	free(right);
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
 
 int
 main(int argc, char **argv)
 {
-	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
-		printf("runtest (refmta) %s\n", REFMTA_VERSION);
+	struct options o = { .jobs = 0, .backends = 3, .refmta = "bin/refmta" };
+	struct strlist paths = { 0 }, sels = { 0 };
+	struct scenario **scns = NULL;
+	size_t nscn = 0;
+	char root[4096], pki[4200];
+	struct err e = { 0 };
+	int rc = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "-j") == 0 && i + 1 < argc)
+			o.jobs = (unsigned)atoi(argv[++i]);
+		else if (strncmp(a, "-j", 2) == 0 && a[2])
+			o.jobs = (unsigned)atoi(a + 2);
+		else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
+			const char *b = argv[++i];
+			o.backends = strcmp(b, "openssl") == 0 ? 1 : strcmp(b, "gnutls") == 0 ? 2
+			             : strcmp(b, "both") == 0 ? 3 : 0;
+			if (o.backends == 0) {
+				fprintf(stderr, "runtest: --backend openssl, gnutls or both\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--accept") == 0)
+			o.accept = 1;
+		else if (strcmp(a, "--keep") == 0)
+			o.keep = 1;
+		else if (strcmp(a, "--list") == 0)
+			o.list = 1;
+		else if (strcmp(a, "--tap") == 0)
+			o.tap = 1;
+		else if (strcmp(a, "--show") == 0 && i + 1 < argc)
+			o.show = argv[++i];
+		else if (strcmp(a, "--junit") == 0 && i + 1 < argc)
+			o.junit = argv[++i];
+		else if (strcmp(a, "--json") == 0 && i + 1 < argc)
+			o.json = argv[++i];
+		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--version") == 0) {
+			printf("runtest (refmta) %s\n", REFMTA_VERSION);
+			return 0;
+		} else if (a[0] == '-') {
+			usage(stderr);
+			return 2;
+		} else if (strlist_push(&sels, a) != 0)
+			return 2;
+	}
+	if (o.jobs == 0) {
+		long cores = sysconf(_SC_NPROCESSORS_ONLN);
+		o.jobs = cores > 0 ? (unsigned)cores : 1;
+	}
+	if (getenv("REFMTA_BIN") != NULL)
+		o.refmta = getenv("REFMTA_BIN");
+
+	/* Load every scenario: a broken one is a usage error, named by file:line. */
+	find_scn("scenarios", &paths);
+	qsort(paths.v, paths.n, sizeof *paths.v, cmp_str);
+	scns = calloc(paths.n + 1, sizeof *scns);
+	for (size_t i = 0; i < paths.n; i++) {
+		struct scenario *s;
+		if (scenario_load(paths.v[i], &s, &e) != 0) {
+			fprintf(stderr, "runtest: %s\n", e.text);
+			return 2;
+		}
+		for (size_t k = 0; k < nscn; k++)
+			if (strcmp(scns[k]->id, s->id) == 0) {
+				fprintf(stderr, "runtest: %s and %s share the number %s\n", scns[k]->path,
+				        s->path, s->id);
+				return 2;
+			}
+		scns[nscn++] = s;
+	}
+	if (o.list) {
+		for (size_t i = 0; i < nscn; i++)
+			printf("%s  %-40s %s\n", scns[i]->id, scns[i]->path, scns[i]->title);
 		return 0;
 	}
-	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		printf("usage: runtest [options] [ID|PATH|FOLDER|KEYWORD ...]\n\nruntest: the scenario harness.\nNot built yet: roadmap step 3 (see docs/roadmap.md).\n");
-		return 0;
+	if (o.show != NULL) {
+		for (size_t i = 0; i < nscn; i++)
+			if (selected(scns[i], o.show))
+				return show(scns[i]);
+		fprintf(stderr, "runtest: no scenario %s\n", o.show);
+		return 2;
 	}
-	fprintf(stderr, "runtest: not built yet (roadmap step 3); try --help\n");
-	return 125;
+	/* Cannot test: the program under test or the fixtures are missing. */
+	if (access(o.refmta, X_OK) != 0) {
+		fprintf(stderr, "runtest: %s is missing or not executable (run make)\n", o.refmta);
+		return EXIT_CANNOT_TEST;
+	}
+
+	/* The jobs: every selected scenario on every chosen backend. */
+	jobs = calloc(nscn * 2 + 1, sizeof *jobs);
+	for (size_t i = 0; i < nscn; i++) {
+		int want = sels.n == 0;
+		for (size_t k = 0; k < sels.n && !want; k++)
+			want = selected(scns[i], sels.v[k]);
+		for (int b = 0; want && b < 2; b++) {
+			if (!(o.backends & (1 << b)))
+				continue;
+			struct job *j = &jobs[njobs++];
+			j->s = scns[i];
+			j->backend = b ? "gnutls" : "openssl";
+			j->res = (struct result){ .id = scns[i]->id, .slug = scns[i]->slug,
+			                          .feature = scns[i]->feature, .title = scns[i]->title,
+			                          .path = scns[i]->path, .backend = j->backend };
+		}
+	}
+	if (njobs == 0) {
+		fprintf(stderr, "runtest: no scenario matches\n");
+		return sels.n ? 2 : 0;
+	}
+
+	/* Fixtures, once per run, relative to the clock now. */
+	snprintf(root, sizeof root, "%s/runtest.XXXXXX",
+	         getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(root) == NULL) {
+		perror("runtest: mkdtemp");
+		return EXIT_CANNOT_TEST;
+	}
+	snprintf(pki, sizeof pki, "%s/pki", root);
+	if (pki_mint(pki, time(NULL), &e) != 0) {
+		fprintf(stderr, "runtest: cannot mint the PKI: %s\n", e.text);
+		return EXIT_CANNOT_TEST;
+	}
+	char refmta_abs[4096];
+	if (realpath(o.refmta, refmta_abs) == NULL)
+		return EXIT_CANNOT_TEST;
+
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	FILE *tty = (!o.tap && isatty(2)) ? stderr : NULL;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	size_t next = 0, done = 0, running = 0, failed = 0;
+
+	while (done < njobs) {
+		/* Start what fits. */
+		while (!interrupted && running < o.jobs && next < njobs) {
+			struct job *j = &jobs[next++];
+			snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s", root, j->s->slug, j->backend);
+			mkdir(j->workdir, 0755);
+			clock_gettime(CLOCK_MONOTONIC, &j->start);
+			fflush(NULL);
+			j->pid = fork();
+			if (j->pid == 0)
+				job_child(j, refmta_abs, pki);
+			setpgid(j->pid, j->pid);
+			running++;
+		}
+		/* Reap, and end what ran too long. */
+		int status;
+		pid_t pid = waitpid(-1, &status, WNOHANG);
+		if (pid > 0) {
+			for (size_t k = 0; k < next; k++) {
+				if (jobs[k].pid != pid)
+					continue;
+				kill(-pid, SIGKILL); /* anything the run left behind */
+				jobs[k].pid = 0;
+				job_finish(&jobs[k], status, &o, 0);
+				failed += jobs[k].res.status != RESULT_PASS;
+				running--;
+				done++;
+			}
+			double spent = elapsed(&t0);
+			report_progress(tty, done, njobs, failed,
+			                done ? spent / (double)done * (double)(njobs - done) : 0);
+			continue;
+		}
+		for (size_t k = 0; k < next; k++) {
+			struct job *j = &jobs[k];
+			if (j->pid > 0 && (interrupted || elapsed(&j->start) > j->s->timeout)) {
+				kill(-j->pid, SIGKILL);
+				waitpid(j->pid, &status, 0);
+				j->pid = 0;
+				job_finish(j, status, &o, 1);
+				if (interrupted) {
+					free(j->res.message);
+					j->res.message = strdup("interrupted");
+				}
+				failed++;
+				running--;
+				done++;
+			}
+		}
+		if (interrupted && running == 0) {
+			/* Jobs never started count as not run. */
+			for (size_t k = next; k < njobs; k++) {
+				jobs[k].res.status = RESULT_ERROR;
+				jobs[k].res.message = strdup("not run (interrupted)");
+				done++;
+			}
+			next = njobs;
+		}
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+
+	struct result *results = calloc(njobs, sizeof *results);
+	for (size_t k = 0; k < njobs; k++)
+		results[k] = jobs[k].res;
+	if (o.tap) {
+		report_tap(stdout, results, njobs);
+	} else {
+		for (size_t k = 0; k < njobs; k++) {
+			const struct result *r = &results[k];
+			if (r->status == RESULT_PASS)
+				continue;
+			printf("\n%s %s [%s] %s: %s\n", r->status == RESULT_FAIL ? "FAIL" : "ERROR", r->id,
+			       r->backend, r->path, r->message ? r->message : "");
+			if (r->diff)
+				printf("%s", r->diff);
+			if (r->workdir)
+				printf("  work directory kept: %s\n", r->workdir);
+		}
+		/* One golden serves both backends: say where they saw different things. */
+		for (size_t k = 0; k + 1 < njobs; k++) {
+			if (jobs[k].s != jobs[k + 1].s || jobs[k].s->backend_specific ||
+			    (results[k].status == RESULT_PASS && results[k + 1].status == RESULT_PASS))
+				continue;
+			if (results[k].status == RESULT_FAIL && results[k + 1].status == RESULT_FAIL) {
+				char pa[4200], pb[4200];
+				snprintf(pa, sizeof pa, "%s/actual.txt", jobs[k].workdir);
+				snprintf(pb, sizeof pb, "%s/actual.txt", jobs[k + 1].workdir);
+				char *a = read_all(pa), *b = read_all(pb);
+				int same = a && b && strcmp(a, b) == 0;
+				free(a);
+				free(b);
+				if (same)
+					continue;
+			} else if (results[k].status == RESULT_ERROR || results[k + 1].status == RESULT_ERROR) {
+				continue;
+			}
+			printf("\nNOTE %s: the openssl and gnutls transcripts differ (one golden serves "
+			       "both: explain the difference in the scenario or fix it)\n", jobs[k].s->slug);
+		}
+		report_summary(stdout, results, njobs);
+	}
+	if (o.junit && report_junit(o.junit, results, njobs) != 0)
+		fprintf(stderr, "runtest: cannot write %s\n", o.junit);
+	if (o.json && report_json(o.json, results, njobs) != 0)
+		fprintf(stderr, "runtest: cannot write %s\n", o.json);
+	if (failed > 0)
+		rc = 1;
+	if (failed == 0 && !o.keep)
+		remove_tree(root);
+	else
+		remove_tree(pki);
+	if (interrupted)
+		rc = 130;
+	for (size_t k = 0; k < njobs; k++) {
+		free(jobs[k].res.message);
+		free(jobs[k].res.diff);
+	}
+	free(results);
+	free(jobs);
+	for (size_t i = 0; i < nscn; i++)
+		scenario_free(scns[i]);
+	free(scns);
+	strlist_free(&paths);
+	strlist_free(&sels);
+	return rc;
 }

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -139,7 +140,7 @@ open_listener(const char *spec, char *bound, size_t boundlen, struct err *e)
 
 	if (daemon_parse_listen(spec, &ss, &len, e) != 0)
 		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
 		err_set(e, 1, "socket: %s", strerror(errno));
 		return -1;
@@ -188,12 +189,17 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 {
 	struct err e = { 0 };
 	struct tls_ctx *tls;
-	sigset_t none;
+	sigset_t open_mask;
 
+	/*
+	 * SIGTERM stays blocked except inside ppoll(), which unblocks it
+	 * atomically: a SIGTERM can neither slip in between the check and the
+	 * wait (and leave us blocked in accept) nor interrupt a session, which
+	 * always runs to its end (draining).
+	 */
 	set_handler(SIGHUP, SIG_IGN);
 	set_handler(SIGCHLD, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	sigemptyset(&open_mask);
 	tls = server_tls_ctx(cfg, backend, &e);
 	if (cfg->tls_certificate.n > 0 && tls == NULL) {
 		log_write("worker: TLS set-up failed, STARTTLS not offered: %s", e.text);
@@ -203,10 +209,15 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 		socklen_t pl = sizeof peer_ss, ll = sizeof local_ss;
 		struct smtpd_peer peer;
 		unsigned same = 0, busy = 0;
-		int fd = accept4(lfd, (struct sockaddr *)&peer_ss, &pl, SOCK_CLOEXEC);
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		int fd;
 
+		if (ppoll(&pfd, 1, NULL, &open_mask) <= 0)
+			continue; /* EINTR: SIGTERM, seen by the loop condition */
+		/* Non-blocking: another worker may have taken this connection. */
+		fd = accept4(lfd, (struct sockaddr *)&peer_ss, &pl, SOCK_CLOEXEC);
 		if (fd < 0)
-			continue; /* EINTR (SIGTERM) or a transient error */
+			continue;
 		getsockname(fd, (struct sockaddr *)&local_ss, &ll);
 		addr_text(&peer_ss, peer.ip, sizeof peer.ip, &peer.port);
 		addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);

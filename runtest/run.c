@@ -1,0 +1,648 @@
+/*
+ * run.c - play one scenario against one refmta (run.h).
+ *
+ * Determinism comes from the source (refmta's test_clock and test_ids), not
+ * from rewriting output: the only waits are for events refmta itself
+ * reports (its "listening on" line, its log line for a closed connection),
+ * each bounded, never a blind sleep.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bio.h"
+#include "run.h"
+#include "tls.h"
+#include "transcript.h"
+
+#define REPLY_TIMEOUT 10 /* seconds a step waits for a reply */
+/* The clock every scenario's refmta runs on (DESIGN.md principle 4). */
+#define TEST_CLOCK "2026-01-01T00:00:00Z"
+
+struct client {
+	int fd;
+	unsigned local_port;
+	struct bio io;
+	struct tls_ctx *ctx;
+	struct tls_conn *tls;
+};
+
+struct run {
+	const struct scenario *s;
+	const struct run_env *env;
+	struct transcript tr;
+	pid_t refmta;
+	unsigned port;
+	struct client c;
+	long log_offset;
+	char path[4096];
+};
+
+static const char *
+wpath(struct run *r, const char *rel)
+{
+	snprintf(r->path, sizeof r->path, "%s/%s", r->env->workdir, rel);
+	return r->path;
+}
+
+/* "@PKI@" and "@WORK@" in a scenario become the run's directories. */
+static char *
+substitute(const char *text, const struct run_env *env)
+{
+	size_t cap = strlen(text) * 2 + 1024, o = 0;
+	char *out = malloc(cap);
+
+	if (out == NULL)
+		return NULL;
+	for (const char *p = text; *p;) {
+		const char *rep = NULL;
+		size_t skip = 0;
+		if (strncmp(p, "@PKI@", 5) == 0) {
+			rep = env->pki;
+			skip = 5;
+		} else if (strncmp(p, "@WORK@", 6) == 0) {
+			rep = env->workdir;
+			skip = 6;
+		}
+		if (rep != NULL) {
+			size_t n = strlen(rep);
+			if (o + n + 1 >= cap) {
+				cap = (o + n) * 2 + 1024;
+				char *grown = realloc(out, cap);
+				if (grown == NULL) {
+					free(out);
+					return NULL;
+				}
+				out = grown;
+			}
+			memcpy(out + o, rep, n);
+			o += n;
+			p += skip;
+		} else {
+			if (o + 2 >= cap) {
+				cap *= 2;
+				char *grown = realloc(out, cap);
+				if (grown == NULL) {
+					free(out);
+					return NULL;
+				}
+				out = grown;
+			}
+			out[o++] = *p++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* Does the scenario's config set this option itself? */
+static int
+config_sets(const char *config, const char *option)
+{
+	size_t n = strlen(option);
+
+	for (const char *l = config; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+		if (strncmp(l, option, n) == 0 && (l[n] == ' ' || l[n] == '\t' || l[n] == '='))
+			return 1;
+	return 0;
+}
+
+static int
+write_config(struct run *r, struct err *e)
+{
+	char *body = substitute(r->s->config, r->env);
+	FILE *f;
+
+	if (body == NULL || (f = fopen(wpath(r, "refmta.conf"), "w")) == NULL) {
+		err_set(e, 1, "cannot write %s", r->path);
+		free(body);
+		return -1;
+	}
+	/* The harness's part: where things go, and test mode. */
+	fprintf(f, "# written by runtest for %s\nspool_directory = spool\nlog_file = log/main.log\n"
+	           "test_clock = %s\ntest_ids = true\n",
+	        r->s->path, TEST_CLOCK);
+	if (!config_sets(body, "primary_hostname"))
+		fprintf(f, "primary_hostname = mx.example.test\n");
+	if (!config_sets(body, "worker_processes"))
+		fprintf(f, "worker_processes = 2\n");
+	fprintf(f, "\n%s", body);
+	free(body);
+	return fclose(f) == 0 ? 0 : -1;
+}
+
+/* Start refmta and wait for its "listening on ADDR:PORT" line. */
+static int
+start_refmta(struct run *r, struct err *e)
+{
+	int pipefd[2];
+	char line[256];
+	size_t n = 0;
+	struct pollfd p;
+	char conf[4096];
+
+	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
+	if (pipe(pipefd) != 0)
+		return -1;
+	r->refmta = fork();
+	if (r->refmta == 0) {
+		int errfd = open(wpath(r, "refmta.stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(pipefd[1], 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
+		close(pipefd[0]);
+		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend, "serve",
+		      "--listen", "127.0.0.1:0", (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	p.fd = pipefd[0];
+	p.events = POLLIN;
+	while (n < sizeof line - 1 && memchr(line, '\n', n) == NULL) {
+		ssize_t got;
+		if (poll(&p, 1, 10000) <= 0)
+			break;
+		got = read(pipefd[0], line + n, sizeof line - 1 - n);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	close(pipefd[0]);
+	line[n] = '\0';
+	char *at = strstr(line, "listening on 127.0.0.1:");
+	if (at == NULL) {
+		err_set(e, 1, "refmta did not start (see %s/refmta.stderr)", r->env->workdir);
+		return -1;
+	}
+	r->port = (unsigned)atoi(at + strlen("listening on 127.0.0.1:"));
+	return 0;
+}
+
+static void
+stop_refmta(struct run *r)
+{
+	int status;
+
+	if (r->refmta <= 0)
+		return;
+	kill(r->refmta, SIGTERM);
+	/* Bounded: 10 s for sessions to finish, then it is killed. */
+	for (int i = 0; i < 1000; i++) {
+		if (waitpid(r->refmta, &status, WNOHANG) == r->refmta) {
+			r->refmta = 0;
+			return;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(r->refmta, SIGKILL);
+	waitpid(r->refmta, &status, 0);
+	r->refmta = 0;
+	transcript_add(&r->tr, '!', "refmta did not stop within 10 s of SIGTERM");
+}
+
+/* ---- refmta's log --------------------------------------------------------------- */
+
+/* Append the log lines written since the last call (L: lines). */
+static void
+dump_log(struct run *r)
+{
+	FILE *f = fopen(wpath(r, "log/main.log"), "r");
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (f == NULL)
+		return;
+	fseek(f, r->log_offset, SEEK_SET);
+	while ((n = getline(&line, &cap, f)) > 0) {
+		if (line[n - 1] != '\n')
+			break; /* a line still being written: next time */
+		r->log_offset += n;
+		line[n - 1] = '\0';
+		/* The daemon's own start/stop lines carry pids and worker counts. */
+		if (strstr(line, "refmta daemon started") || strstr(line, "refmta daemon stopped"))
+			continue;
+		transcript_add(&r->tr, 'L', line);
+	}
+	free(line);
+	fclose(f);
+}
+
+/* Wait (bounded) for refmta to log the end of the session from our port. */
+static void
+wait_session_logged(struct run *r, unsigned port)
+{
+	char needle[64];
+
+	snprintf(needle, sizeof needle, "[127.0.0.1]:%u ", port);
+	for (int i = 0; i < 500; i++) {
+		FILE *f = fopen(wpath(r, "log/main.log"), "r");
+		char line[4096];
+		int found = 0;
+		while (f != NULL && fgets(line, sizeof line, f) != NULL)
+			if (strstr(line, needle) != NULL && strstr(line, "SMTP connection from ") &&
+			    strstr(line, " closed (") != NULL)
+				found = 1;
+		if (f != NULL)
+			fclose(f);
+		if (found)
+			return;
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* ---- the client ----------------------------------------------------------------- */
+
+static void
+client_close(struct run *r)
+{
+	struct client *c = &r->c;
+
+	if (c->fd < 0)
+		return;
+	if (c->tls != NULL)
+		tls_conn_shutdown(c->tls);
+	tls_conn_free(c->tls);
+	tls_ctx_free(c->ctx);
+	c->tls = NULL;
+	c->ctx = NULL;
+	close(c->fd);
+	c->fd = -1;
+	wait_session_logged(r, c->local_port);
+}
+
+static int
+client_connect(struct run *r, const char *arg, struct err *e)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)r->port) };
+	struct sockaddr_in me;
+	socklen_t ml = sizeof me;
+	struct timeval tv = { .tv_sec = REPLY_TIMEOUT };
+	char from[64] = "";
+
+	client_close(r);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	r->c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (r->c.fd < 0)
+		return -1;
+	setsockopt(r->c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(r->c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (sscanf(arg, "from %63s", from) == 1) {
+		struct sockaddr_in src = { .sin_family = AF_INET };
+		if (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+		    bind(r->c.fd, (struct sockaddr *)&src, sizeof src) != 0) {
+			err_set(e, 1, "connect from %s: cannot bind (loopback addresses only)", from);
+			return -1;
+		}
+	}
+	if (connect(r->c.fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		err_set(e, 1, "connect: %s", strerror(errno));
+		return -1;
+	}
+	getsockname(r->c.fd, (struct sockaddr *)&me, &ml);
+	r->c.local_port = ntohs(me.sin_port);
+	bio_init(&r->c.io, r->c.fd);
+	transcript_addf(&r->tr, 'C', "(connect%s%s)", from[0] ? " from " : "", from);
+	return 0;
+}
+
+static int
+client_send(struct run *r, const char *data, size_t n)
+{
+	struct err e = { 0 };
+
+	return bio_write(&r->c.io, data, n, &e) == BIO_OK && bio_flush(&r->c.io, &e) == BIO_OK
+	               ? 0
+	               : -1;
+}
+
+/* Read one reply (all its lines) into the transcript; `last` gets its last line. */
+static enum bio_status
+client_reply(struct run *r, char *last, size_t lastlen)
+{
+	char line[2048];
+	struct err e = { 0 };
+
+	for (;;) {
+		size_t len;
+		int too_long;
+		enum bio_status st = bio_read_line(&r->c.io, line, sizeof line - 1, &len, &too_long, &e);
+		if (st != BIO_OK)
+			return st;
+		line[strcspn(line, "\r\n")] = '\0';
+		transcript_add(&r->tr, 'S', line);
+		if (strlen(line) < 4 || line[3] != '-') {
+			snprintf(last, lastlen, "%s", line);
+			return BIO_OK;
+		}
+	}
+}
+
+static size_t
+unescape(const char *in, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; in[i] && o < outlen; i++) {
+		if (in[i] != '\\' || in[i + 1] == '\0') {
+			out[o++] = in[i];
+			continue;
+		}
+		switch (in[++i]) {
+		case 'r': out[o++] = '\r'; break;
+		case 'n': out[o++] = '\n'; break;
+		case 't': out[o++] = '\t'; break;
+		case 'x': {
+			unsigned v = 0;
+			if (sscanf(in + i + 1, "%2x", &v) == 1)
+				i += 2;
+			out[o++] = (char)v;
+			break;
+		}
+		default: out[o++] = in[i]; break;
+		}
+	}
+	return o;
+}
+
+/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] */
+static int
+client_starttls(struct run *r, const char *arg, struct err *e)
+{
+	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
+	struct tls_conn_opts opts = { 0 };
+	char ca[4096], sni[256] = "", sigalgs[16] = "", client[16] = "";
+	const char *name;
+	const struct tls_backend *be;
+	const char *p;
+
+	if ((p = strstr(arg, "sni=")) != NULL)
+		sscanf(p + 4, "%255s", sni);
+	if ((p = strstr(arg, "sigalgs=")) != NULL)
+		sscanf(p + 8, "%15s", sigalgs);
+	if ((p = strstr(arg, "client=")) != NULL)
+		sscanf(p + 7, "%15s", client);
+	/* The client is the other library, unless pinned: every run is interop. */
+	name = client[0] ? client
+	       : r->s->client ? r->s->client
+	       : strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl";
+	be = tls_backend_by_name(name);
+	if (be == NULL) {
+		err_set(e, 1, "starttls: unknown client backend \"%s\"", name);
+		return -1;
+	}
+	snprintf(ca, sizeof ca, "%s/ca-bundle.pem", r->env->pki);
+	cfg.ca_file = ca;
+	cfg.sigalgs = sigalgs[0] ? sigalgs : NULL;
+	opts.sni = sni[0] ? sni : NULL;
+	r->c.ctx = tls_ctx_new(be, &cfg, e);
+	if (r->c.ctx == NULL)
+		return -1;
+	r->c.tls = tls_conn_new(r->c.ctx, r->c.fd, &opts, e);
+	if (r->c.tls == NULL)
+		return -1;
+	if (tls_conn_handshake(r->c.tls, e) != TLS_OK) {
+		transcript_addf(&r->tr, 'T', "handshake failed");
+		tls_conn_free(r->c.tls);
+		r->c.tls = NULL;
+		return 1; /* shown, not a harness error */
+	}
+	/* The name checked is the SNI sent, else the server's name. */
+	(void)tls_conn_check_name(r->c.tls, sni[0] ? sni : "mx.example.test");
+	const struct tls_info *i = tls_conn_info(r->c.tls);
+	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s", i->version, i->cipher,
+	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni);
+	bio_use_tls(&r->c.io, r->c.tls);
+	return 0;
+}
+
+/* ---- delivered mail --------------------------------------------------------------- */
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every file under dir, sorted, as M: lines (the path, then "| " + each line). */
+static void
+dump_tree(struct run *r, const char *dir, const char *rel)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct strlist names = { 0 };
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && strlist_push(&names, de->d_name) != 0)
+			break;
+	closedir(d);
+	qsort(names.v, names.n, sizeof *names.v, cmp_names);
+	for (size_t i = 0; i < names.n; i++) {
+		char full[4096], sub[4096];
+		struct stat st;
+		snprintf(full, sizeof full, "%s/%s", dir, names.v[i]);
+		snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names.v[i]);
+		if (stat(full, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			dump_tree(r, full, sub);
+			continue;
+		}
+		FILE *f = fopen(full, "r");
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		transcript_addf(&r->tr, 'M', "%s", sub);
+		while (f != NULL && (n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] == '\n')
+				line[n - 1] = '\0';
+			transcript_addf(&r->tr, 'M', "| %s", line);
+		}
+		free(line);
+		if (f != NULL)
+			fclose(f);
+	}
+	strlist_free(&names);
+}
+
+static int
+queue_run(struct run *r)
+{
+	char conf[4096];
+	pid_t pid;
+	int status = 0;
+
+	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend, "queue-run",
+		      (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	transcript_addf(&r->tr, 'Q', "queue-run%s", WIFEXITED(status) && WEXITSTATUS(status) == 0
+	                                                ? "" : " (failed)");
+	return 0;
+}
+
+/* ---- the steps ------------------------------------------------------------------------ */
+
+static int
+need_connection(struct run *r, const struct step *st, struct err *e)
+{
+	if (r->c.fd >= 0)
+		return 0;
+	err_set(e, 1, "%s:%d: %s needs an open connection (connect first)", r->s->path, st->line,
+	        st->verb);
+	return -1;
+}
+
+/* One step.  0 go on, 1 stop playing (the transcript says why), -1 harness error. */
+static int
+play(struct run *r, const struct step *st, struct err *e)
+{
+	char buf[65536], last[2048];
+	const char *v = st->verb;
+
+	if (strcmp(v, "connect") == 0)
+		return client_connect(r, st->arg, e);
+	if (strcmp(v, "queue-run") == 0)
+		return queue_run(r);
+	if (strcmp(v, "log") == 0) {
+		dump_log(r);
+		return 0;
+	}
+	if (strcmp(v, "mail") == 0) {
+		dump_tree(r, wpath(r, "mail"), "mail");
+		return 0;
+	}
+	if (strcmp(v, "sleep") == 0) {
+		long ms = strtol(st->arg, NULL, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		transcript_addf(&r->tr, 'C', "(silent for %ld ms)", ms);
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	if (need_connection(r, st, e) != 0)
+		return -1;
+	if (strcmp(v, "send") == 0) {
+		size_t n = strlen(st->arg);
+		transcript_add(&r->tr, 'C', st->arg);
+		memcpy(buf, st->arg, n < sizeof buf - 2 ? n : sizeof buf - 2);
+		n = n < sizeof buf - 2 ? n : sizeof buf - 2;
+		memcpy(buf + n, "\r\n", 2);
+		return client_send(r, buf, n + 2) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
+	}
+	if (strcmp(v, "raw") == 0) {
+		size_t n = unescape(st->arg, buf, sizeof buf);
+		transcript_add_raw(&r->tr, 'C', buf, n);
+		return client_send(r, buf, n) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
+	}
+	if (strcmp(v, "repeat") == 0) {
+		char *end;
+		long times = strtol(st->arg, &end, 10);
+		size_t n = 0, ll;
+		while (*end == ' ')
+			end++;
+		ll = strlen(end);
+		if (times <= 0 || times > 1000) {
+			err_set(e, 1, "%s:%d: repeat N LINE, N from 1 to 1000", r->s->path, st->line);
+			return -1;
+		}
+		for (long i = 0; i < times && n + ll + 2 < sizeof buf; i++) {
+			memcpy(buf + n, end, ll);
+			memcpy(buf + n + ll, "\r\n", 2);
+			n += ll + 2;
+		}
+		transcript_addf(&r->tr, 'C', "%s  (x%ld, in one write)", end, times);
+		return client_send(r, buf, n) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
+	}
+	if (strcmp(v, "expect") == 0) {
+		char code[16] = "";
+		long count = 1;
+		sscanf(st->arg, "%15s %ld", code, &count);
+		for (long i = 0; i < count && i < 1000; i++) {
+			enum bio_status bs = client_reply(r, last, sizeof last);
+			if (bs != BIO_OK) {
+				transcript_addf(&r->tr, '!', "expected %s, got %s", code,
+				                bs == BIO_TIMEOUT ? "no reply within 10 s" : "the connection closed");
+				return 1;
+			}
+			if (strncmp(last, code, strlen(code)) != 0)
+				transcript_addf(&r->tr, '!', "expected %s", code);
+		}
+		return 0;
+	}
+	if (strcmp(v, "starttls") == 0)
+		return client_starttls(r, st->arg, e) < 0 ? -1 : 0;
+	if (strcmp(v, "wait-close") == 0) {
+		enum bio_status bs = client_reply(r, last, sizeof last);
+		if (bs == BIO_OK)
+			transcript_add(&r->tr, '!', "expected the server to close");
+		else if (bs == BIO_TIMEOUT)
+			transcript_add(&r->tr, '!', "expected the server to close, it did not within 10 s");
+		else
+			transcript_add(&r->tr, 'S', "(closed)");
+		client_close(r);
+		return 0;
+	}
+	if (strcmp(v, "close") == 0) {
+		transcript_add(&r->tr, 'C', "(close)");
+		client_close(r);
+		return 0;
+	}
+	err_set(e, 1, "%s:%d: unknown step %s", r->s->path, st->line, v);
+	return -1;
+}
+
+int
+run_scenario(const struct scenario *s, const struct run_env *env, char **transcript, struct err *e)
+{
+	struct run r = { .s = s, .env = env, .c = { .fd = -1 } };
+	int rc = -1;
+
+	r.tr.normalize = &s->normalize;
+	*transcript = NULL;
+	signal(SIGPIPE, SIG_IGN);
+	if (write_config(&r, e) != 0 || start_refmta(&r, e) != 0)
+		goto out;
+	for (size_t i = 0; i < s->nsteps; i++) {
+		int st = play(&r, &s->steps[i], e);
+		if (st < 0)
+			goto out;
+		if (st > 0)
+			break;
+	}
+	client_close(&r);
+	stop_refmta(&r);
+	dump_log(&r);
+	*transcript = r.tr.text;
+	r.tr.text = NULL;
+	rc = 0;
+out:
+	client_close(&r);
+	stop_refmta(&r);
+	transcript_free(&r.tr);
+	return rc;
+}

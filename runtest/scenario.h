@@ -1,0 +1,49 @@
+/*
+ * scenario.h - one scenario file (docs/scenario-format.md), parsed.
+ *
+ * A scenario is a header of "key: value" fields, a [config] section (the
+ * refmta configuration, verbatim) and a [steps] section (one action a
+ * line).  Parsing checks everything it can (unknown fields, unknown steps,
+ * missing sections) so a broken scenario is reported as file:line before
+ * anything runs.
+ */
+#ifndef RUNTEST_SCENARIO_H
+#define RUNTEST_SCENARIO_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "strlist.h"
+
+struct step {
+	char *verb;  /* "connect", "send", "expect", ... */
+	char *arg;   /* the rest of the line, "" when none */
+	int line;
+};
+
+struct scenario {
+	char *path;             /* as found: "scenarios/smtp/0001-greeting.scn" */
+	char *id;               /* "0001" */
+	char *slug;             /* "0001-greeting" */
+	char *feature;          /* the folder: "smtp" */
+	char *golden;           /* "golden/smtp/0001-greeting.golden" */
+	char *title;
+	char *spec;             /* RFC / spec references */
+	char *keywords;         /* space separated, may be "" */
+	char *client;           /* "openssl" | "gnutls" | NULL: the other backend */
+	char *backend_specific; /* reason for per-backend goldens, or NULL */
+	unsigned timeout;       /* seconds for the whole run */
+	struct strlist normalize; /* "REGEX => REPLACEMENT" lines */
+	char *config;           /* the [config] text */
+	struct step *steps;
+	size_t nsteps;
+};
+
+/* Parse `path`.  -1 with e->text = "path:line: message". */
+int scenario_load(const char *path, struct scenario **out, struct err *e) MUST_CHECK;
+void scenario_free(struct scenario *s); /* accepts NULL */
+
+/* The step verbs the runner knows, for the parser's check. */
+int scenario_step_known(const char *verb);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * transcript.c - building and normalising transcripts (transcript.h).
+ */
+#include <regex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "transcript.h"
+
+/* Replace every match of `re` in *s by `rep` ("\0" style groups not supported). */
+static void
+replace_all(char **s, const char *re_text, const char *rep)
+{
+	regex_t re;
+	regmatch_t m;
+	size_t off = 0;
+
+	if (regcomp(&re, re_text, REG_EXTENDED) != 0)
+		return;
+	while ((*s)[off] != '\0' && regexec(&re, *s + off, 1, &m, off ? REG_NOTBOL : 0) == 0) {
+		size_t a = off + (size_t)m.rm_so, b = off + (size_t)m.rm_eo;
+		size_t rl = strlen(rep), tail = strlen(*s + b);
+		char *out = malloc(a + rl + tail + 1);
+
+		if (out == NULL)
+			break;
+		memcpy(out, *s, a);
+		memcpy(out + a, rep, rl);
+		memcpy(out + a + rl, *s + b, tail + 1);
+		free(*s);
+		*s = out;
+		off = a + rl + (m.rm_eo == m.rm_so ? 1 : 0);
+		if (off > strlen(*s))
+			break;
+	}
+	regfree(&re);
+}
+
+char *
+transcript_normalize(const char *line, const struct strlist *declared)
+{
+	char *s = strdup(line);
+
+	if (s == NULL)
+		return NULL;
+	/* The built-in list (docs/scenario-format.md "Normalisation"). */
+	replace_all(&s, "\\]:[0-9]+", "]:PORT");
+	replace_all(&s, "refmta [0-9]+\\.[0-9]+\\.[0-9]+", "refmta VERSION");
+	for (size_t i = 0; declared != NULL && i < declared->n; i++) {
+		const char *arrow = strstr(declared->v[i], " => ");
+		char *re = strndup(declared->v[i], (size_t)(arrow - declared->v[i]));
+		if (re != NULL)
+			replace_all(&s, re, arrow + 4);
+		free(re);
+	}
+	return s;
+}
+
+static void
+append(struct transcript *t, const char *s, size_t n)
+{
+	if (t->len + n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		while (cap < t->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(t->text, cap);
+		if (grown == NULL)
+			return;
+		t->text = grown;
+		t->cap = cap;
+	}
+	memcpy(t->text + t->len, s, n);
+	t->len += n;
+	t->text[t->len] = '\0';
+}
+
+void
+transcript_add(struct transcript *t, char prefix, const char *text)
+{
+	char head[3] = { prefix, ':', ' ' };
+	char *norm = transcript_normalize(text, t->normalize);
+	const char *s = norm != NULL ? norm : text;
+
+	append(t, head, text[0] ? 3 : 2);
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		char esc[8];
+		if (c == '\t' || (c >= 32 && c < 127) || c >= 128) {
+			append(t, p, 1);
+		} else {
+			snprintf(esc, sizeof esc, "\\x%02x", c);
+			append(t, esc, strlen(esc));
+		}
+	}
+	append(t, "\n", 1);
+	free(norm);
+}
+
+void
+transcript_addf(struct transcript *t, char prefix, const char *fmt, ...)
+{
+	char buf[8192];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	transcript_add(t, prefix, buf);
+}
+
+void
+transcript_add_raw(struct transcript *t, char prefix, const char *data, size_t n)
+{
+	size_t cap = n * 4 + 1, o = 0;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)data[i];
+		if (c == '\r') {
+			memcpy(buf + o, "\\r", 2);
+			o += 2;
+		} else if (c == '\n') {
+			memcpy(buf + o, "\\n", 2);
+			o += 2;
+		} else if (c == '\\') {
+			memcpy(buf + o, "\\\\", 2);
+			o += 2;
+		} else if (c < 32 || c == 127) {
+			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
+		} else {
+			buf[o++] = (char)c;
+		}
+	}
+	buf[o] = '\0';
+	transcript_add(t, prefix, buf);
+	free(buf);
+}
+
+void
+transcript_free(struct transcript *t)
+{
+	free(t->text);
+	t->text = NULL;
+	t->len = t->cap = 0;
+}

@@ -1,0 +1,34 @@
+/*
+ * transcript.h - the text a run produces and a golden pins down: one line
+ * per event, a one-letter prefix saying whose (C: client, S: server, T: TLS
+ * facts, L: refmta's log, M: delivered mail, Q: queue runs, !: the harness
+ * saw something other than the step expected).
+ *
+ * Normalisation is deliberately small (DESIGN.md principle 4): client port
+ * numbers, refmta's version, and what the scenario declares.
+ */
+#ifndef RUNTEST_TRANSCRIPT_H
+#define RUNTEST_TRANSCRIPT_H
+
+#include <stddef.h>
+
+#include "strlist.h"
+
+struct transcript {
+	char *text;
+	size_t len, cap;
+	const struct strlist *normalize; /* the scenario's "REGEX => REPLACEMENT" */
+};
+
+/* Add "P: text" (text normalised; control characters shown as escapes). */
+void transcript_add(struct transcript *t, char prefix, const char *text);
+void transcript_addf(struct transcript *t, char prefix, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Show octets with \r, \n, \t and \xHH escapes (for raw sends). */
+void transcript_add_raw(struct transcript *t, char prefix, const char *data, size_t n);
+void transcript_free(struct transcript *t);
+
+/* The built-in and declared normalisation of one line; caller frees. */
+char *transcript_normalize(const char *line, const struct strlist *declared);
+
+#endif
