@@ -76,7 +76,7 @@ refmta_LIBS   := $(LIBSERVER)
 fakedns_SRCS  := fakedns/fakedns_main.c
 fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
-                 runtest/report.c
+                 runtest/report.c runtest/peer.c
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)

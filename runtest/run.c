@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "peer.h"
 #include "run.h"
 #include "tls.h"
 #include "transcript.h"
@@ -49,6 +50,8 @@ struct run {
 	struct client c;
 	long log_offset;
 	char path[4096];
+	struct peer *peers;
+	size_t npeers;
 };
 
 static const char *
@@ -58,9 +61,12 @@ wpath(struct run *r, const char *rel)
 	return r->path;
 }
 
-/* "@PKI@" and "@WORK@" in a scenario become the run's directories. */
+/*
+ * "@PKI@" and "@WORK@" become the run's directories, "@PEER:NAME@" the
+ * address of a scripted peer ("127.0.0.1:PORT").  Caller frees.
+ */
 static char *
-substitute(const char *text, const struct run_env *env)
+substitute(const char *text, const struct run *r)
 {
 	size_t cap = strlen(text) * 2 + 1024, o = 0;
 	char *out = malloc(cap);
@@ -68,44 +74,51 @@ substitute(const char *text, const struct run_env *env)
 	if (out == NULL)
 		return NULL;
 	for (const char *p = text; *p;) {
+		char peerbuf[64];
 		const char *rep = NULL;
 		size_t skip = 0;
 		if (strncmp(p, "@PKI@", 5) == 0) {
-			rep = env->pki;
+			rep = r->env->pki;
 			skip = 5;
 		} else if (strncmp(p, "@WORK@", 6) == 0) {
-			rep = env->workdir;
+			rep = r->env->workdir;
 			skip = 6;
+		} else if (strncmp(p, "@PEER:", 6) == 0 && strchr(p + 6, '@') != NULL) {
+			size_t n = (size_t)(strchr(p + 6, '@') - (p + 6));
+			for (size_t i = 0; i < r->npeers; i++)
+				if (strlen(r->peers[i].spec->name) == n &&
+				    strncmp(r->peers[i].spec->name, p + 6, n) == 0) {
+					snprintf(peerbuf, sizeof peerbuf, "127.0.0.1:%u", r->peers[i].port);
+					rep = peerbuf;
+					skip = 6 + n + 1;
+				}
+		}
+		size_t need = rep ? strlen(rep) : 1;
+		if (o + need + 1 >= cap) {
+			cap = (o + need) * 2 + 1024;
+			char *grown = realloc(out, cap);
+			if (grown == NULL) {
+				free(out);
+				return NULL;
+			}
+			out = grown;
 		}
 		if (rep != NULL) {
-			size_t n = strlen(rep);
-			if (o + n + 1 >= cap) {
-				cap = (o + n) * 2 + 1024;
-				char *grown = realloc(out, cap);
-				if (grown == NULL) {
-					free(out);
-					return NULL;
-				}
-				out = grown;
-			}
-			memcpy(out + o, rep, n);
-			o += n;
+			memcpy(out + o, rep, strlen(rep));
+			o += strlen(rep);
 			p += skip;
 		} else {
-			if (o + 2 >= cap) {
-				cap *= 2;
-				char *grown = realloc(out, cap);
-				if (grown == NULL) {
-					free(out);
-					return NULL;
-				}
-				out = grown;
-			}
 			out[o++] = *p++;
 		}
 	}
 	out[o] = '\0';
 	return out;
+}
+
+static char *
+substitute_cb(const char *text, void *arg)
+{
+	return substitute(text, arg);
 }
 
 /* Does the scenario's config set this option itself? */
@@ -123,7 +136,7 @@ config_sets(const char *config, const char *option)
 static int
 write_config(struct run *r, struct err *e)
 {
-	char *body = substitute(r->s->config, r->env);
+	char *body = substitute(r->s->config, r);
 	FILE *f;
 
 	if (body == NULL || (f = fopen(wpath(r, "refmta.conf"), "w")) == NULL) {
@@ -283,7 +296,8 @@ client_close(struct run *r)
 	c->ctx = NULL;
 	close(c->fd);
 	c->fd = -1;
-	wait_session_logged(r, c->local_port);
+	if (c->local_port != 0)
+		wait_session_logged(r, c->local_port);
 }
 
 static int
@@ -297,6 +311,17 @@ client_connect(struct run *r, const char *arg, struct err *e)
 
 	client_close(r);
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (strncmp(arg, "peer ", 5) == 0) {
+		/* The scripted client talks to a scripted peer (to test the peer itself). */
+		size_t i = 0;
+		while (i < r->npeers && strcmp(r->peers[i].spec->name, arg + 5) != 0)
+			i++;
+		if (i == r->npeers) {
+			err_set(e, 1, "connect: no peer \"%s\"", arg + 5);
+			return -1;
+		}
+		sa.sin_port = htons((uint16_t)r->peers[i].port);
+	}
 	r->c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->c.fd < 0)
 		return -1;
@@ -317,7 +342,11 @@ client_connect(struct run *r, const char *arg, struct err *e)
 	getsockname(r->c.fd, (struct sockaddr *)&me, &ml);
 	r->c.local_port = ntohs(me.sin_port);
 	bio_init(&r->c.io, r->c.fd);
-	transcript_addf(&r->tr, 'C', "(connect%s%s)", from[0] ? " from " : "", from);
+	transcript_addf(&r->tr, 'C', "(connect%s%s%s%s)", from[0] ? " from " : "", from,
+	                strncmp(arg, "peer ", 5) == 0 ? " to peer " : "",
+	                strncmp(arg, "peer ", 5) == 0 ? arg + 5 : "");
+	if (strncmp(arg, "peer ", 5) == 0)
+		r->c.local_port = 0; /* no refmta log line to wait for */
 	return 0;
 }
 
@@ -380,7 +409,7 @@ unescape(const char *in, char *out, size_t outlen)
 	return o;
 }
 
-/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] */
+/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [staple] */
 static int
 client_starttls(struct run *r, const char *arg, struct err *e)
 {
@@ -397,6 +426,7 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 		sscanf(p + 8, "%15s", sigalgs);
 	if ((p = strstr(arg, "client=")) != NULL)
 		sscanf(p + 7, "%15s", client);
+	opts.request_staple = strstr(arg, "staple") != NULL;
 	/* The client is the other library, unless pinned: every run is interop. */
 	name = client[0] ? client
 	       : r->s->client ? r->s->client
@@ -425,8 +455,9 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	/* The name checked is the SNI sent, else the server's name. */
 	(void)tls_conn_check_name(r->c.tls, sni[0] ? sni : "mx.example.test");
 	const struct tls_info *i = tls_conn_info(r->c.tls);
-	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s", i->version, i->cipher,
-	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni);
+	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s%s", i->version, i->cipher,
+	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni,
+	                !opts.request_staple ? "" : i->staple.len > 0 ? " staple=received" : " staple=none");
 	bio_use_tls(&r->c.io, r->c.tls);
 	return 0;
 }
@@ -504,6 +535,21 @@ queue_run(struct run *r)
 	transcript_addf(&r->tr, 'Q', "queue-run%s", WIFEXITED(status) && WEXITSTATUS(status) == 0
 	                                                ? "" : " (failed)");
 	return 0;
+}
+
+/* What a peer saw and said, as "P: NAME < line" / "P: NAME > line" lines. */
+static void
+dump_peer(struct run *r, const struct peer *p)
+{
+	FILE *f = fopen(p->logfile, "r");
+	char line[4096];
+
+	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		transcript_addf(&r->tr, 'P', "%s %s", p->spec->name, line);
+	}
+	if (f != NULL)
+		fclose(f);
 }
 
 /* ---- the steps ------------------------------------------------------------------------ */
@@ -625,6 +671,18 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	r.tr.normalize = &s->normalize;
 	*transcript = NULL;
 	signal(SIGPIPE, SIG_IGN);
+	/* Peers first: the configuration may name their addresses. */
+	r.peers = calloc(s->npeers + 1, sizeof *r.peers);
+	if (r.peers == NULL)
+		goto out;
+	for (size_t i = 0; i < s->npeers; i++) {
+		r.peers[i].spec = &s->peers[i];
+		/* The peer serves TLS with the other library, like the client. */
+		if (peer_start(&r.peers[i], strcmp(env->backend, "openssl") == 0 ? "gnutls" : "openssl",
+		               env->workdir, substitute_cb, &r, e) != 0)
+			goto out;
+		r.npeers++;
+	}
 	if (write_config(&r, e) != 0 || start_refmta(&r, e) != 0)
 		goto out;
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -637,12 +695,19 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	client_close(&r);
 	stop_refmta(&r);
 	dump_log(&r);
+	for (size_t i = 0; i < r.npeers; i++) {
+		peer_stop(&r.peers[i]);
+		dump_peer(&r, &r.peers[i]);
+	}
 	*transcript = r.tr.text;
 	r.tr.text = NULL;
 	rc = 0;
 out:
 	client_close(&r);
 	stop_refmta(&r);
+	for (size_t i = 0; i < r.npeers; i++)
+		peer_stop(&r.peers[i]);
+	free(r.peers);
 	transcript_free(&r.tr);
 	return rc;
 }

@@ -46,6 +46,11 @@ scenario_free(struct scenario *s)
 		free(s->steps[i].arg);
 	}
 	free(s->steps);
+	for (size_t i = 0; i < s->npeers; i++) {
+		free(s->peers[i].name);
+		strlist_free(&s->peers[i].lines);
+	}
+	free(s->peers);
 	free(s);
 }
 
@@ -112,6 +117,20 @@ append(char **text, size_t *len, const char *line)
 	return 0;
 }
 
+/* "greeting = ...", "tls = ...", "staple = ...", "on VERB = ..." */
+static int
+peer_line_valid(const char *l)
+{
+	const char *eq = strstr(l, " = ");
+
+	if (eq == NULL)
+		return 0;
+	if (strncmp(l, "greeting ", 9) == 0 || strncmp(l, "tls ", 4) == 0 ||
+	    strncmp(l, "staple ", 7) == 0)
+		return 1;
+	return strncmp(l, "on ", 3) == 0 && eq > l + 3;
+}
+
 int
 scenario_load(const char *path, struct scenario **out, struct err *e)
 {
@@ -120,7 +139,7 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 	char *line = NULL;
 	size_t cap = 0, config_len = 0;
 	int lineno = 0, rc = -1;
-	enum { HEADER, CONFIG, STEPS } section = HEADER;
+	enum { HEADER, CONFIG, STEPS, PEER } section = HEADER;
 	int have_config = 0, have_steps = 0;
 
 	if (s == NULL || f == NULL) {
@@ -146,6 +165,18 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 			have_steps = 1;
 			continue;
 		}
+		if (strncmp(line, "[peer ", 6) == 0 && line[strlen(line) - 1] == ']') {
+			struct peer_spec *grown = realloc(s->peers, (s->npeers + 1) * sizeof *grown);
+			if (grown == NULL)
+				goto oom;
+			s->peers = grown;
+			s->peers[s->npeers] = (struct peer_spec){
+				.name = strndup(line + 6, strlen(line) - 7), .line = lineno };
+			if (s->peers[s->npeers++].name == NULL)
+				goto oom;
+			section = PEER;
+			continue;
+		}
 		if (section == CONFIG) {
 			if (append(&s->config, &config_len, line) != 0)
 				goto oom;
@@ -154,6 +185,16 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 		l = trim(line);
 		if (*l == '\0' || *l == '#')
 			continue;
+		if (section == PEER) {
+			if (!peer_line_valid(l)) {
+				err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
+				        "\"staple = FILE\" or \"on VERB = [delay MS] REPLY|drop\"", path, lineno);
+				goto out;
+			}
+			if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0)
+				goto oom;
+			continue;
+		}
 		if (section == HEADER) {
 			char *colon = strchr(l, ':');
 			char *key, *value;

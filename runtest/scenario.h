@@ -21,6 +21,13 @@ struct step {
 	int line;
 };
 
+/* A scripted SMTP server ([peer NAME] section, docs/scenario-format.md). */
+struct peer_spec {
+	char *name;
+	struct strlist lines; /* "key = value" as written */
+	int line;
+};
+
 struct scenario {
 	char *path;             /* as found: "scenarios/smtp/0001-greeting.scn" */
 	char *id;               /* "0001" */
@@ -37,6 +44,8 @@ struct scenario {
 	char *config;           /* the [config] text */
 	struct step *steps;
 	size_t nsteps;
+	struct peer_spec *peers;
+	size_t npeers;
 };
 
 /* Parse `path`.  -1 with e->text = "path:line: message". */

@@ -1,0 +1,303 @@
+/*
+ * peer.c - the scripted SMTP server (peer.h).  Bounded in every way: at
+ * most PEER_MAX_SESSIONS connections, REPLY_TIMEOUT per read, and it ends
+ * with the run's process group whatever happens.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bio.h"
+#include "peer.h"
+#include "tls.h"
+
+#define PEER_MAX_SESSIONS 20
+#define PEER_READ_TIMEOUT 10
+
+struct peer_run {
+	const struct peer_spec *spec;
+	char *(*subst)(const char *, void *);
+	void *arg;
+	FILE *log;
+	struct tls_ctx *tls;
+	unsigned char *staple;
+	size_t staple_len;
+};
+
+/* The value of "KEY = value" for `key`, or NULL. */
+static const char *
+peer_value(const struct peer_spec *spec, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; i < spec->lines.n; i++) {
+		const char *l = spec->lines.v[i];
+		if (strncasecmp(l, key, n) == 0 && strncmp(l + n, " = ", 3) == 0)
+			return l + n + 3;
+	}
+	return NULL;
+}
+
+/* The rule for a command verb ("on EHLO = ..."), or NULL for the default. */
+static const char *
+peer_rule(const struct peer_spec *spec, const char *verb)
+{
+	char key[64];
+
+	snprintf(key, sizeof key, "on %s", verb);
+	return peer_value(spec, key);
+}
+
+static const char *
+default_reply(const char *verb)
+{
+	if (strcasecmp(verb, "EHLO") == 0)
+		return "250-peer.example.test\\n250-PIPELINING\\n250-8BITMIME\\n250 STARTTLS";
+	if (strcasecmp(verb, "HELO") == 0)
+		return "250 peer.example.test";
+	if (strcasecmp(verb, "DATA") == 0)
+		return "354 go ahead";
+	if (strcasecmp(verb, ".") == 0)
+		return "250 2.0.0 accepted";
+	if (strcasecmp(verb, "QUIT") == 0)
+		return "221 2.0.0 bye";
+	if (strcasecmp(verb, "STARTTLS") == 0)
+		return "220 2.0.0 go ahead";
+	return "250 2.0.0 OK";
+}
+
+static void
+peer_log(struct peer_run *pr, const char *dir, const char *text)
+{
+	fprintf(pr->log, "%s %s\n", dir, text);
+	fflush(pr->log);
+}
+
+/*
+ * Act on a rule: "[delay MS] REPLY" (REPLY may hold \n between lines) or
+ * "drop".  Returns 0 to go on, 1 when the connection was dropped.
+ */
+static int
+peer_act(struct peer_run *pr, struct bio *io, const char *rule)
+{
+	char reply[4096];
+	size_t o = 0;
+	struct err e = { 0 };
+
+	if (strncmp(rule, "delay ", 6) == 0) {
+		long ms = strtol(rule + 6, (char **)&rule, 10);
+		struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+		char note[64];
+		snprintf(note, sizeof note, "(waits %ld ms)", ms);
+		peer_log(pr, "-", note);
+		nanosleep(&ts, NULL);
+		while (*rule == ' ')
+			rule++;
+	}
+	if (strcmp(rule, "drop") == 0) {
+		peer_log(pr, ">", "(drops the connection)");
+		return 1;
+	}
+	/* "\n" in a rule separates the lines of a multi-line reply. */
+	for (const char *p = rule;;) {
+		const char *nl = strstr(p, "\\n");
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		char one[1024];
+
+		snprintf(one, sizeof one, "%.*s", (int)len, p);
+		peer_log(pr, ">", one);
+		if (o + len + 2 < sizeof reply) {
+			memcpy(reply + o, p, len);
+			memcpy(reply + o + len, "\r\n", 2);
+			o += len + 2;
+		}
+		if (nl == NULL)
+			break;
+		p = nl + 2;
+	}
+	return bio_write(io, reply, o, &e) == BIO_OK && bio_flush(io, &e) == BIO_OK ? 0 : 1;
+}
+
+static void
+peer_session(struct peer_run *pr, int fd)
+{
+	struct bio io;
+	struct tls_conn *conn = NULL;
+	char line[2048];
+	struct err e = { 0 };
+	const char *greeting = peer_value(pr->spec, "greeting");
+	struct timeval tv = { .tv_sec = PEER_READ_TIMEOUT };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	bio_init(&io, fd);
+	peer_log(pr, "-", "(connection)");
+	if (peer_act(pr, &io, greeting ? greeting : "220 peer.example.test ESMTP scripted peer"))
+		goto out;
+	for (;;) {
+		size_t len;
+		int too_long;
+		char verb[32];
+		const char *rule;
+
+		if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK) {
+			peer_log(pr, "-", "(the client closed)");
+			break;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		peer_log(pr, "<", line);
+		snprintf(verb, sizeof verb, "%.*s", (int)strcspn(line, " :"), line);
+		rule = peer_rule(pr->spec, verb);
+		if (peer_act(pr, &io, rule ? rule : default_reply(verb)))
+			break;
+		if (strcasecmp(verb, "QUIT") == 0)
+			break;
+		if (strcasecmp(verb, "DATA") == 0 && (rule == NULL || rule[0] == '3')) {
+			/* The message, up to CRLF.CRLF; only its size is recorded. */
+			size_t octets = 0;
+			for (;;) {
+				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK)
+					goto out;
+				if (strcmp(line, ".\r\n") == 0)
+					break;
+				octets += len;
+			}
+			snprintf(line, sizeof line, "(message, %zu octets)", octets);
+			peer_log(pr, "<", line);
+			rule = peer_rule(pr->spec, ".");
+			if (peer_act(pr, &io, rule ? rule : default_reply(".")))
+				break;
+		}
+		if (strcasecmp(verb, "STARTTLS") == 0 && pr->tls != NULL &&
+		    (rule == NULL || rule[0] == '2')) {
+			struct tls_conn_opts opts = { .staple = pr->staple, .staple_len = pr->staple_len };
+			bio_discard_input(&io);
+			conn = tls_conn_new(pr->tls, fd, &opts, &e);
+			if (conn == NULL || tls_conn_handshake(conn, &e) != TLS_OK) {
+				peer_log(pr, "-", "(TLS handshake failed)");
+				break;
+			}
+			snprintf(line, sizeof line, "(TLS %s %s, staple %s)", tls_conn_info(conn)->version,
+			         tls_conn_info(conn)->cipher,
+			         tls_conn_info(conn)->staple_sent ? "sent" : "not sent");
+			peer_log(pr, "-", line);
+			bio_use_tls(&io, conn);
+		}
+	}
+out:
+	if (conn != NULL)
+		tls_conn_shutdown(conn);
+	tls_conn_free(conn);
+}
+
+static int
+load_file(const char *path, unsigned char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (f == NULL)
+		return -1;
+	if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET) != 0 ||
+	    (*out = malloc((size_t)n)) == NULL || fread(*out, 1, (size_t)n, f) != (size_t)n) {
+		fclose(f);
+		return -1;
+	}
+	*len = (size_t)n;
+	fclose(f);
+	return 0;
+}
+
+static void __attribute__((noreturn))
+peer_main(struct peer_run *pr, int lfd, const char *backend)
+{
+	const char *tls = peer_value(pr->spec, "tls");
+	const char *staple = peer_value(pr->spec, "staple");
+	struct err e = { 0 };
+
+	if (tls != NULL) {
+		char *paths = pr->subst(tls, pr->arg);
+		char cert[2048] = "", key[2048] = "";
+		struct tls_config cfg = { .role = TLS_ROLE_SERVER, .ncerts = 1 };
+		sscanf(paths ? paths : "", "%2047s %2047s", cert, key);
+		cfg.certs[0].cert_file = cert;
+		cfg.certs[0].key_file = key;
+		pr->tls = tls_ctx_new(tls_backend_by_name(backend), &cfg, &e);
+		if (pr->tls == NULL)
+			peer_log(pr, "-", e.text);
+		free(paths);
+	}
+	if (staple != NULL) {
+		char *path = pr->subst(staple, pr->arg);
+		if (path == NULL || load_file(path, &pr->staple, &pr->staple_len) != 0)
+			peer_log(pr, "-", "(cannot read the staple file)");
+		free(path);
+	}
+	for (int i = 0; i < PEER_MAX_SESSIONS; i++) {
+		int fd = accept(lfd, NULL, NULL);
+		if (fd < 0)
+			break;
+		peer_session(pr, fd);
+		close(fd);
+	}
+	_exit(0);
+}
+
+int
+peer_start(struct peer *p, const char *backend, const char *workdir,
+           char *(*subst)(const char *, void *), void *arg, struct err *e)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
+		err_set(e, 1, "peer %s: cannot listen: %s", p->spec->name, strerror(errno));
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	p->port = ntohs(sa.sin_port);
+	snprintf(p->logfile, sizeof p->logfile, "%s/peer-%s.log", workdir, p->spec->name);
+	fflush(NULL);
+	p->pid = fork();
+	if (p->pid == 0) {
+		struct peer_run pr = { .spec = p->spec, .subst = subst, .arg = arg };
+		pr.log = fopen(p->logfile, "w");
+		if (pr.log == NULL)
+			_exit(1);
+		signal(SIGTERM, SIG_DFL);
+		peer_main(&pr, lfd, backend);
+	}
+	close(lfd);
+	if (p->pid < 0) {
+		err_set(e, 1, "peer %s: fork: %s", p->spec->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+peer_stop(struct peer *p)
+{
+	int status;
+
+	if (p->pid <= 0)
+		return;
+	kill(p->pid, SIGTERM);
+	waitpid(p->pid, &status, 0);
+	p->pid = 0;
+}
