@@ -28,6 +28,7 @@
 #include "run.h"
 #include "tls.h"
 #include "transcript.h"
+#include "strutil.h"
 
 #define REPLY_TIMEOUT 10 /* seconds a step waits for a reply */
 /* The clock every scenario's refmta runs on (DESIGN.md principle 4). */
@@ -382,32 +383,6 @@ client_reply(struct run *r, char *last, size_t lastlen)
 	}
 }
 
-static size_t
-unescape(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; in[i] && o < outlen; i++) {
-		if (in[i] != '\\' || in[i + 1] == '\0') {
-			out[o++] = in[i];
-			continue;
-		}
-		switch (in[++i]) {
-		case 'r': out[o++] = '\r'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'x': {
-			unsigned v = 0;
-			if (sscanf(in + i + 1, "%2x", &v) == 1)
-				i += 2;
-			out[o++] = (char)v;
-			break;
-		}
-		default: out[o++] = in[i]; break;
-		}
-	}
-	return o;
-}
 
 /* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [staple] */
 static int
@@ -601,7 +576,7 @@ play(struct run *r, const struct step *st, struct err *e)
 		return client_send(r, buf, n + 2) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
 	}
 	if (strcmp(v, "raw") == 0) {
-		size_t n = unescape(st->arg, buf, sizeof buf);
+		size_t n = str_unescape(st->arg, buf, sizeof buf);
 		transcript_add_raw(&r->tr, 'C', buf, n);
 		return client_send(r, buf, n) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
 	}

@@ -21,6 +21,7 @@
 
 #include "acl.h"
 #include "match.h"
+#include "strutil.h"
 
 enum item_kind {
 	ITEM_HOSTS,
@@ -75,24 +76,6 @@ parse_verb(const char *word, size_t n, enum acl_verb *out)
 	return -1;
 }
 
-static int
-parse_yes_no(const char *s, int *out)
-{
-	static const char *const yes[] = { "yes", "true", "1" }, *const no[] = { "no", "false",
-		                                                                 "0" };
-
-	for (size_t i = 0; i < 3; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* Does `s` reference a variable ("$name" or "${")?  "$$" does not. */
 static int
@@ -224,7 +207,7 @@ item_check(const struct acl_item *it, struct err *e)
 			}
 		break;
 	case ITEM_ENCRYPTED:
-		if (parse_yes_no(it->value, &yes) != 0) {
+		if (str_parse_bool(it->value, &yes) != 0) {
 			err_set(e, it->line, "encrypted: expected yes or no, got \"%s\"",
 			        it->value);
 			goto out;
@@ -484,7 +467,7 @@ eval_item(struct eval *ev, const struct acl_item *it, enum item_kind kind)
 	case ITEM_CONDITION:
 		return eval_condition(ev, it);
 	case ITEM_ENCRYPTED:
-		if (parse_yes_no(it->value, &want) != 0) {
+		if (str_parse_bool(it->value, &want) != 0) {
 			eval_fail(ev, it, "encrypted: bad value \"%s\"", it->value);
 			return COND_ERROR;
 		}

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "config.h"
 #include "match.h"
+#include "strutil.h"
 
 enum opt_type {
 	OPT_STRING,    /* non-empty text, $variables kept */
@@ -204,24 +205,6 @@ parse_scaled(const char *s, const char *units, const uint64_t *mult, uint64_t ma
 	return 0;
 }
 
-static int
-parse_bool(const char *s, int *out)
-{
-	static const char *const yes[] = { "true", "yes", "1" }, *const no[] = { "false", "no",
-		                                                                 "0" };
-
-	for (size_t i = 0; i < 3; i++) {
-		if (strcasecmp(s, yes[i]) == 0) {
-			*out = 1;
-			return 0;
-		}
-		if (strcasecmp(s, no[i]) == 0) {
-			*out = 0;
-			return 0;
-		}
-	}
-	return -1;
-}
 
 /* "ADDR:PORT" (IPv4) or "[IPv6]:PORT", port 1-65535. */
 static int
@@ -398,7 +381,7 @@ set_option(struct loader *ld, const struct option *o, const char *value, int lin
 		cfg->message_size_limit = v;
 		return 0;
 	case OPT_BOOL:
-		if (parse_bool(value, &b) != 0)
+		if (str_parse_bool(value, &b) != 0)
 			return fail(ld, line,
 			            "%s: bad boolean \"%s\" (use true, false, yes, no, 1 or 0)",
 			            o->name, value);

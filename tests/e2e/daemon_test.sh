@@ -11,51 +11,11 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 build=build
 [ "${1:-}" = --build ] && build=$2
-export REFMTA_PKI="$PWD/$build/pki"
-probe="$PWD/$build/tests/smtp_probe"
-work=$(mktemp -d /tmp/refmta-e2e-daemon.XXXXXX)
-chmod 755 "$work"
-server_pid=
-n=0
-failed=0
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	[ -n "${2:-}" ] && sed 's/^/#   /' "$2" | tail -n 25
-}
-verdict() { # verdict DESCRIPTION DETAIL-FILE (status of the previous command)
+verdict() { # verdict DESCRIPTION DETAIL-FILE STATUS-OF-THE-CHECK
 	if [ "$3" -eq 0 ]; then ok "$1"; else not_ok "$1" "$2"; fi
-}
-
-start_server() { # start_server CONF
-	local line
-	rm -f "$work/ready"
-	mkfifo "$work/ready"
-	bin/refmta -c "$1" serve --listen 127.0.0.1:0 >"$work/ready" 2>>"$work/server.err" &
-	server_pid=$!
-	if ! IFS= read -r -t 10 line <"$work/ready"; then
-		echo "# refmta did not start:"; sed 's/^/#   /' "$work/server.err"
-		return 1
-	fi
-	port=${line##*127.0.0.1:}
-	port=${port%% *}
-}
-
-stop_server() {
-	kill -TERM "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
-	server_pid=
 }
 
 # Wait (bounded) until the log has a line matching $2.

@@ -13,56 +13,8 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 build=build
 [ "${1:-}" = --build ] && build=$2
-export REFMTA_PKI="$PWD/$build/pki"
-probe="$PWD/$build/tests/smtp_probe"
-work=$(mktemp -d /tmp/refmta-e2e.XXXXXX)
-server_pid=
-n=0
-failed=0
-
-cleanup() {
-	if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
-		kill -TERM "$server_pid" 2>/dev/null
-		wait "$server_pid" 2>/dev/null
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { n=$((n + 1)); echo "ok $n - $*"; }
-not_ok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"
-	[ -n "${2:-}" ] && sed 's/^/#   /' "$2" | tail -n 25
-}
-check() { # check DESCRIPTION OUTPUT-FILE COMMAND...
-	local desc=$1 out=$2
-	shift 2
-	if "$@" >"$out" 2>&1; then ok "$desc"; else not_ok "$desc" "$out"; fi
-}
-
-# Start refmta with the config in $1 on a free port; sets $port and $server_pid.
-start_server() {
-	local conf=$1 backend=$2 line
-	mkfifo "$work/ready"
-	bin/refmta -c "$conf" --backend "$backend" serve --listen 127.0.0.1:0 \
-		>"$work/ready" 2>"$work/server.err" &
-	server_pid=$!
-	# Readiness from the server's own "listening on" line, never a sleep.
-	if ! IFS= read -r -t 10 line <"$work/ready"; then
-		echo "# refmta did not start:"; sed 's/^/#   /' "$work/server.err"
-		return 1
-	fi
-	rm -f "$work/ready"
-	port=${line##*127.0.0.1:}
-	port=${port%% *}
-}
-
-stop_server() {
-	kill -TERM "$server_pid" 2>/dev/null
-	wait "$server_pid" 2>/dev/null
-	server_pid=
-}
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 
 write_config() { # write_config DIR EXTRA-OPTIONS
 	mkdir -p "$1"

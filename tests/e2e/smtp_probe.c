@@ -33,6 +33,7 @@
 
 #include "bio.h"
 #include "tls.h"
+#include "strutil.h"
 
 static struct bio io;
 static struct tls_ctx *ctx;
@@ -53,33 +54,6 @@ fail(int lineno, const char *fmt, ...)
 	return 1;
 }
 
-static size_t
-unescape(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; in[i] && o < outlen; i++) {
-		if (in[i] != '\\' || in[i + 1] == '\0') {
-			out[o++] = in[i];
-			continue;
-		}
-		i++;
-		switch (in[i]) {
-		case 'r': out[o++] = '\r'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 't': out[o++] = '\t'; break;
-		case 'x': {
-			unsigned v = 0;
-			if (sscanf(in + i + 1, "%2x", &v) == 1)
-				i += 2;
-			out[o++] = (char)v;
-			break;
-		}
-		default: out[o++] = in[i]; break;
-		}
-	}
-	return o;
-}
 
 static void
 show(const char *who, const char *data, size_t n)
@@ -244,7 +218,7 @@ main(int argc, char **argv)
 			if (send_bytes(buf, n + 2) != 0)
 				rc = fail(lineno, "send failed");
 		} else if (strcmp(cmd, "raw") == 0) {
-			if (send_bytes(buf, unescape(arg, buf, sizeof buf)) != 0)
+			if (send_bytes(buf, str_unescape(arg, buf, sizeof buf)) != 0)
 				rc = fail(lineno, "send failed");
 		} else if (strcmp(cmd, "repeat") == 0) {
 			int times = atoi(arg);
