@@ -37,6 +37,7 @@
 struct client {
 	int fd;
 	unsigned local_port;
+	char local_ip[64];     /* refmta logs the session under this address */
 	struct bio io;
 	struct tls_ctx *ctx;
 	struct tls_conn *tls;
@@ -258,11 +259,11 @@ dump_log(struct run *r)
 
 /* Wait (bounded) for refmta to log the end of the session from our port. */
 static void
-wait_session_logged(struct run *r, unsigned port)
+wait_session_logged(struct run *r, const char *ip, unsigned port)
 {
-	char needle[64];
+	char needle[128];
 
-	snprintf(needle, sizeof needle, "[127.0.0.1]:%u ", port);
+	snprintf(needle, sizeof needle, "[%s]:%u ", ip, port);
 	for (int i = 0; i < 500; i++) {
 		FILE *f = fopen(wpath(r, "log/main.log"), "r");
 		char line[4096];
@@ -298,7 +299,7 @@ client_close(struct run *r)
 	close(c->fd);
 	c->fd = -1;
 	if (c->local_port != 0)
-		wait_session_logged(r, c->local_port);
+		wait_session_logged(r, c->local_ip, c->local_port);
 }
 
 static int
@@ -342,6 +343,7 @@ client_connect(struct run *r, const char *arg, struct err *e)
 	}
 	getsockname(r->c.fd, (struct sockaddr *)&me, &ml);
 	r->c.local_port = ntohs(me.sin_port);
+	inet_ntop(AF_INET, &me.sin_addr, r->c.local_ip, sizeof r->c.local_ip);
 	bio_init(&r->c.io, r->c.fd);
 	transcript_addf(&r->tr, 'C', "(connect%s%s%s%s)", from[0] ? " from " : "", from,
 	                strncmp(arg, "peer ", 5) == 0 ? " to peer " : "",
@@ -384,7 +386,7 @@ client_reply(struct run *r, char *last, size_t lastlen)
 }
 
 
-/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [staple] */
+/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple] */
 static int
 client_starttls(struct run *r, const char *arg, struct err *e)
 {
@@ -402,6 +404,17 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	if ((p = strstr(arg, "client=")) != NULL)
 		sscanf(p + 7, "%15s", client);
 	opts.request_staple = strstr(arg, "staple") != NULL;
+	/* version=1.2 or version=1.3 pins the protocol (client side). */
+	if ((p = strstr(arg, "version=")) != NULL) {
+		if (strncmp(p + 8, "1.2", 3) == 0)
+			cfg.min_version = cfg.max_version = TLS_VERSION_1_2;
+		else if (strncmp(p + 8, "1.3", 3) == 0)
+			cfg.min_version = cfg.max_version = TLS_VERSION_1_3;
+		else {
+			err_set(e, 1, "starttls: version=1.2 or version=1.3");
+			return -1;
+		}
+	}
 	/* The client is the other library, unless pinned: every run is interop. */
 	name = client[0] ? client
 	       : r->s->client ? r->s->client

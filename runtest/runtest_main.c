@@ -130,7 +130,9 @@ selected(const struct scenario *s, const char *sel)
 	snprintf(folder, sizeof folder, "scenarios/%s", s->feature);
 	while (n > 1 && sel[n - 1] == '/')
 		n--;
-	if ((strlen(folder) == n && strncmp(sel, folder, n) == 0) || strcmp(sel, s->feature) == 0)
+	/* A folder: "scenarios/tls", "tls/" or "tls". */
+	if ((strlen(folder) == n && strncmp(sel, folder, n) == 0) ||
+	    (strlen(s->feature) == n && strncmp(sel, s->feature, n) == 0))
 		return 1;
 	/* A keyword: one of the scenario's keywords, or part of its slug. */
 	for (const char *k = s->keywords; *k;) {

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "deliver_local.h"
+#include "smtp_parse.h"
 
 #define DL_LOCAL_PART_MAX 64 /* RFC 5321 4.5.3.1.1 */
 #define DL_LOCK_TRIES 20     /* mbox flock: 20 x 50 ms, then defer */
@@ -271,13 +272,20 @@ out:
 	return rc;
 }
 
-/* The mailbox name: the local part (before the last "@"), ASCII-lowercased. */
+/* The mailbox name: the local part (before the last "@"), unquoted
+ * (RFC 5322 3.2.4: "\"bob\"" is bob), ASCII-lowercased. */
 static char *
 dl_mailbox_name(const char *rcpt)
 {
 	const char *at = strrchr(rcpt, '@');
-	char *lp = at != NULL ? strndup(rcpt, (size_t)(at - rcpt)) : strdup(rcpt);
+	char *raw = at != NULL ? strndup(rcpt, (size_t)(at - rcpt)) : strdup(rcpt);
+	char *lp = raw != NULL ? malloc(strlen(raw) + 1) : NULL;
 
+	if (lp != NULL && smtp_unquote_local_part(raw, lp, strlen(raw) + 1) != 0) {
+		free(lp);
+		lp = NULL;
+	}
+	free(raw);
 	if (lp != NULL)
 		for (char *p = lp; *p != '\0'; p++)
 			if (*p >= 'A' && *p <= 'Z')

@@ -165,6 +165,28 @@ parse_path(const char **p, char *out, size_t outlen, int allow_null, int allow_b
 }
 
 int
+smtp_unquote_local_part(const char *in, char *out, size_t outlen)
+{
+	size_t n = strlen(in), o = 0;
+
+	if (n < 2 || in[0] != '"' || in[n - 1] != '"') {
+		if (n >= outlen)
+			return -1;
+		memcpy(out, in, n + 1);
+		return 0;
+	}
+	for (size_t i = 1; i + 1 < n; i++) {
+		if (in[i] == '\\' && i + 2 < n)
+			i++; /* quoted-pair: the next octet stands for itself */
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = in[i];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+int
 smtp_xtext_decode(const char *in, char *out, size_t outlen)
 {
 	size_t o = 0;

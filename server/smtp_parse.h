@@ -43,6 +43,11 @@ int smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, siz
  * domain or address literal.  -1 if there is no '@'. */
 int smtp_split_mailbox(const char *mailbox, char *local, size_t llen, char *domain, size_t dlen);
 
+/* The meaning of a local part (RFC 5322 3.2.4: the quotes of a
+ * quoted-string are not part of it): "\"bob\"" -> "bob", "\"a\\\"b\"" -> "a\"b";
+ * a dot-string is copied.  -1 when it does not fit in `out`. */
+int smtp_unquote_local_part(const char *in, char *out, size_t outlen);
+
 /* Decode xtext (RFC 3461 4): "+HH" hex escapes.  -1 on bad syntax. */
 int smtp_xtext_decode(const char *in, char *out, size_t outlen);
 

@@ -38,6 +38,7 @@ enum {
 	ST_READY = 1 << 1,     /* after EHLO/HELO, no transaction */
 	ST_MAIL = 1 << 2,      /* MAIL accepted */
 	ST_RCPT = 1 << 3,      /* at least one RCPT accepted */
+	ST_REFUSED = 1 << 4,   /* acl_smtp_connect said 554: only QUIT (RFC 5321 3.1) */
 };
 #define ST_ANY (ST_CONNECTED | ST_READY | ST_MAIL | ST_RCPT)
 
@@ -141,8 +142,9 @@ refuse(struct session *s, int code, const char *text)
 
 	reply(s, "%d %s", code, text);
 	command_for_log(s, cmd, sizeof cmd);
+	/* Before any command (acl_smtp_connect) it is the connection that is refused. */
 	log_write("H=%s [%s]:%u rejected %s: %d %s", helo_or_none(s), s->peer->ip, s->peer->port,
-	          cmd, code, text);
+	          cmd[0] ? cmd : "connection", code, text);
 }
 
 /* Syntax and sequence errors count towards smtp_max_synprot_errors. */
@@ -594,14 +596,21 @@ smtp_check_rcpt(struct session *s, const char *args)
 		refuse(s, 452, "4.5.3 Too many recipients");
 		return -1;
 	}
-	if (smtp_split_mailbox(r.path, s->cur_local_part, sizeof s->cur_local_part, s->cur_domain,
-	                       sizeof s->cur_domain) != 0) {
+	char written[SMTP_LOCAL_PART_MAX + 3];
+	if (smtp_split_mailbox(r.path, written, sizeof written, s->cur_domain,
+	                       sizeof s->cur_domain) == 0) {
+		/* $local_part is the meaning, without quotes (RFC 5322 3.2.4). */
+		if (smtp_unquote_local_part(written, s->cur_local_part, sizeof s->cur_local_part) != 0)
+			snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", written);
+	} else {
 		/* "<postmaster>" (RFC 5321 4.5.1): our own domain. */
 		snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", r.path);
 		snprintf(s->cur_domain, sizeof s->cur_domain, "%s", s->cfg->primary_hostname);
 	}
-	snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", s->cur_local_part,
-	         s->cur_domain);
+	/* The recipient as given (quotes kept: a quoted local part may need them). */
+	snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s", r.path);
+	if (strchr(r.path, '@') == NULL)
+		snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", r.path, s->cur_domain);
 	v = run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
 	if (v != ACL_ACCEPT) {
 		refuse_by_acl(s, v, &res, 550, 450,
@@ -871,7 +880,7 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "BDAT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", smtp_check_bdat, smtp_do_bdat },
 	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, smtp_do_rset },
 	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, smtp_do_noop },
-	{ "QUIT", ST_ANY, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, smtp_do_quit },
+	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, smtp_do_quit },
 	{ "VRFY", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_vrfy, smtp_do_vrfy },
 	{ "HELP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, smtp_do_help },
 	/* Not checked for synchronization: pipelined plaintext is discarded instead. */
@@ -882,6 +891,8 @@ static const struct smtp_cmd smtp_cmds[] = {
 static const char *
 bad_state_text(const struct session *s, const struct smtp_cmd *cmd)
 {
+	if (s->state == ST_REFUSED)
+		return "5.5.1 Connection refused by policy: only QUIT is accepted";
 	if (s->state == ST_CONNECTED && strcmp(cmd->name, "STARTTLS") != 0)
 		return "5.5.1 EHLO or HELO first";
 	if (strcmp(cmd->name, "MAIL") == 0)
@@ -957,7 +968,8 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	set_timeouts(fd, cfg->smtp_receive_timeout);
 
 	v = run_acl(&s, cfg->acl_smtp_connect, ACL_ACCEPT, &res);
-	if (v != ACL_ACCEPT) {
+	if (v == ACL_DEFER || v == ACL_DROP) {
+		/* 421 (or a drop) ends the session at once. */
 		refuse_by_acl(&s, v, &res, 554, 421, "Administrative prohibition");
 		acl_result_free(&res);
 		flush(&s);
@@ -965,15 +977,23 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		          peer->ip, peer->port);
 		return;
 	}
-	acl_result_free(&res);
-	/* RFC 5321 4.3.1 / 2920 3.1: a client that talks before the greeting. */
-	if (sync_violation(&s, "input sent without waiting for greeting")) {
-		flush(&s);
-		log_write("SMTP connection from (none) [%s]:%u closed (synchronization error)",
-		          peer->ip, peer->port);
-		return;
+	if (v == ACL_DENY) {
+		/* RFC 5321 3.1: a 554 greeting, then wait for QUIT, 503 to the rest. */
+		refuse_by_acl(&s, v, &res, 554, 421, "Administrative prohibition");
+		s.state = ST_REFUSED;
+		s.close_reason = NULL;
+	} else {
+		/* RFC 5321 4.3.1 / 2920 3.1: a client that talks before the greeting. */
+		if (sync_violation(&s, "input sent without waiting for greeting")) {
+			acl_result_free(&res);
+			flush(&s);
+			log_write("SMTP connection from (none) [%s]:%u closed (synchronization error)",
+			          peer->ip, peer->port);
+			return;
+		}
+		reply(&s, "220 %s ESMTP refmta %s ready", cfg->primary_hostname, REFMTA_VERSION);
 	}
-	reply(&s, "220 %s ESMTP refmta %s ready", cfg->primary_hostname, REFMTA_VERSION);
+	acl_result_free(&res);
 
 	while (!s.closing) {
 		char line[CMD_LINE_MAX + 2];
