@@ -71,10 +71,16 @@ bio_read_line(struct bio *b, char *line, size_t max, size_t *len, int *too_long,
 	for (;;) {
 		while (b->rpos < b->rlen) {
 			unsigned char ch = b->rbuf[b->rpos++];
-			if (stored < max)
+			if (stored < max) {
 				line[stored++] = (char)ch;
-			else
+			} else {
+				/* Keep the line's last two octets at the end, so the
+				 * caller still sees how it ended (CRLF or bare LF). */
 				*too_long = 1;
+				if (max >= 2)
+					line[max - 2] = line[max - 1];
+				line[max - 1] = (char)ch;
+			}
 			if (ch == '\n') {
 				line[stored < max ? stored : max] = '\0';
 				*len = stored;
@@ -114,6 +120,12 @@ size_t
 bio_buffered(const struct bio *b)
 {
 	return b->rlen - b->rpos;
+}
+
+int
+bio_has_line(const struct bio *b)
+{
+	return memchr(b->rbuf + b->rpos, '\n', b->rlen - b->rpos) != NULL;
 }
 
 int

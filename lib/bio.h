@@ -43,7 +43,9 @@ void bio_init(struct bio *b, int fd);
  * Read one line ending in LF into `line` (NUL-terminated, the line ending
  * kept).  At most `max` octets are stored; a longer line is consumed up to
  * and including its LF and reported with *too_long set (the stored part is
- * its beginning).  *len is the number of octets stored.
+ * its beginning, with its last two octets replaced by the line's last two,
+ * so the caller still sees whether it ended in CRLF).  *len is the number
+ * of octets stored.
  */
 enum bio_status bio_read_line(struct bio *b, char *line, size_t max, size_t *len, int *too_long,
                               struct err *e);
@@ -51,6 +53,8 @@ enum bio_status bio_read_line(struct bio *b, char *line, size_t max, size_t *len
 enum bio_status bio_read_exact(struct bio *b, void *buf, size_t n, struct err *e);
 /* Octets already read from the socket but not yet consumed. */
 size_t bio_buffered(const struct bio *b);
+/* Is a whole line (up to LF) already buffered? */
+int bio_has_line(const struct bio *b);
 /* Is there input now: buffered, or readable on the socket within `ms`? */
 int bio_input_pending(struct bio *b, int ms);
 /* Forget every buffered octet (returns how many were dropped). */

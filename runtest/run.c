@@ -613,9 +613,19 @@ play(struct run *r, const struct step *st, struct err *e)
 		return client_send(r, buf, n) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
 	}
 	if (strcmp(v, "expect") == 0) {
-		char code[16] = "";
+		/* "expect 250 3": three replies starting 250; "expect 554 5.5.0": one
+		 * reply starting "554 5.5.0" (the count is a lone number). */
+		char code[256] = "";
 		long count = 1;
-		sscanf(st->arg, "%15s %ld", code, &count);
+		const char *rest = st->arg + strcspn(st->arg, " ");
+		while (*rest == ' ')
+			rest++;
+		if (*rest != '\0' && strspn(rest, "0123456789") == strlen(rest)) {
+			snprintf(code, sizeof code, "%.*s", (int)strcspn(st->arg, " "), st->arg);
+			count = strtol(rest, NULL, 10);
+		} else {
+			snprintf(code, sizeof code, "%s", st->arg);
+		}
 		for (long i = 0; i < count && i < 1000; i++) {
 			enum bio_status bs = client_reply(r, last, sizeof last);
 			if (bs != BIO_OK) {

@@ -20,6 +20,15 @@ fail(char *why, size_t whylen, int code, const char *text)
 	return code;
 }
 
+/* A bad address: RFC 3463 3.2, X.1.7 for the sender (MAIL), X.1.3 for a
+ * recipient. */
+static int
+fail_addr(char *why, size_t whylen, int sender, const char *text)
+{
+	snprintf(why, whylen, "%s %s", sender ? "5.1.7" : "5.1.3", text);
+	return 501;
+}
+
 /* RFC 5321 4.1.2 atext (RFC 5322 3.2.3). */
 static int
 is_atext(int c)
@@ -126,13 +135,13 @@ parse_path(const char **p, char *out, size_t outlen, int allow_null, int allow_b
 		while (*s == '@') {
 			n = scan_domain(s + 1);
 			if (n == 0)
-				return fail(why, whylen, 501, "5.1.3 Bad source route");
+				return fail_addr(why, whylen, allow_null, "Bad source route");
 			s += 1 + n;
 			if (*s == ',')
 				s++;
 		}
 		if (*s != ':')
-			return fail(why, whylen, 501, "5.1.3 Bad source route");
+			return fail_addr(why, whylen, allow_null, "Bad source route");
 		s++;
 	}
 	const char *mbox = s;
@@ -141,23 +150,23 @@ parse_path(const char **p, char *out, size_t outlen, int allow_null, int allow_b
 	} else {
 		n = scan_local_part(s);
 		if (n == 0)
-			return fail(why, whylen, 501, "5.1.3 Bad local part in the address");
+			return fail_addr(why, whylen, allow_null, "Bad local part in the address");
 		if (n > SMTP_LOCAL_PART_MAX + (s[0] == '"' ? 2u : 0u))
-			return fail(why, whylen, 501, "5.1.3 Local part longer than 64 octets");
+			return fail_addr(why, whylen, allow_null, "Local part longer than 64 octets");
 		s += n;
 		if (*s != '@')
-			return fail(why, whylen, 501, "5.1.3 The address has no domain");
+			return fail_addr(why, whylen, allow_null, "The address has no domain");
 		s++;
 		n = *s == '[' ? scan_address_literal(s) : scan_domain(s);
 		if (n == 0)
-			return fail(why, whylen, 501, "5.1.3 Bad domain in the address");
+			return fail_addr(why, whylen, allow_null, "Bad domain in the address");
 		s += n;
 	}
 	if (*s != '>')
-		return fail(why, whylen, 501, "5.1.3 Unexpected character in the address");
+		return fail_addr(why, whylen, allow_null, "Unexpected character in the address");
 	n = (size_t)(s - mbox);
 	if ((size_t)(s + 1 - start) > SMTP_PATH_MAX || n >= outlen)
-		return fail(why, whylen, 501, "5.1.3 Path longer than 256 octets");
+		return fail_addr(why, whylen, allow_null, "Path longer than 256 octets");
 	memcpy(out, mbox, n);
 	out[n] = '\0';
 	*p = s + 1;
@@ -451,7 +460,7 @@ smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too
 	/* Only CRLF "." CRLF ends the data: "\n.\n" and "\r.\r" are content. */
 	if (st->prev_crlf && crlf && len == 3 && line[0] == '.')
 		return 1;
-	if (too_long)
+	if (too_long || len > SMTP_TEXT_LINE_MAX)
 		st->long_line = 1;
 	if (!crlf || memchr(line, '\r', len - (crlf ? 2 : 0)) != NULL)
 		st->bare = 1;

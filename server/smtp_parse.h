@@ -15,6 +15,7 @@
 #define SMTP_LOCAL_PART_MAX 64  /* RFC 5321 4.5.3.1.1 */
 #define SMTP_DOMAIN_MAX 255     /* RFC 5321 4.5.3.1.2 */
 #define SMTP_ENVID_MAX 100      /* RFC 3461 4.4 */
+#define SMTP_TEXT_LINE_MAX 1000 /* RFC 5321 4.5.3.1.6, CRLF included */
 
 struct smtp_mail_args {
 	char path[SMTP_PATH_MAX + 1]; /* the mailbox without brackets; "" = null sender */

@@ -30,7 +30,7 @@
 #include "version.h"
 
 #define CMD_LINE_MAX 512   /* RFC 5321 4.5.3.1.4, CRLF included */
-#define TEXT_LINE_MAX 1000 /* RFC 5321 4.5.3.1.6, CRLF included */
+#define TEXT_LINE_MAX SMTP_TEXT_LINE_MAX
 
 /* Session states, as bits so the command table can list several. */
 enum {
@@ -147,16 +147,25 @@ refuse(struct session *s, int code, const char *text)
 	          cmd[0] ? cmd : "connection", code, text);
 }
 
-/* Syntax and sequence errors count towards smtp_max_synprot_errors. */
+/*
+ * Syntax and sequence errors count towards smtp_max_synprot_errors.  The
+ * one that reaches the limit gets the 421 as its only reply (RFC 5321 4.2:
+ * every command gets exactly one reply).
+ */
 static void
 synprot_error(struct session *s, int code, const char *text)
 {
-	refuse(s, code, text);
+	char why[600];
+
 	if (++s->synprot_errors >= s->cfg->smtp_max_synprot_errors && !s->closing) {
-		reply(s, "421 4.7.0 %s Too many syntax or protocol errors", s->cfg->primary_hostname);
+		snprintf(why, sizeof why, "4.7.0 %s Too many syntax or protocol errors (last: %d %s)",
+		         s->cfg->primary_hostname, code, text);
+		refuse(s, 421, why);
 		s->closing = 1;
 		s->close_reason = "too many syntax or protocol errors";
+		return;
 	}
+	refuse(s, code, text);
 }
 
 /* ---- variables for ACLs ------------------------------------------------------- */
@@ -429,17 +438,25 @@ out:
 static int
 sync_violation(struct session *s, const char *why)
 {
-	char peek[60];
+	char peek[120];
 	size_t n = bio_buffered(&s->io);
 
 	if (!bio_input_pending(&s->io, 0))
 		return 0;
-	n = n < sizeof peek - 1 ? n : sizeof peek - 1;
-	for (size_t i = 0; i < n; i++) {
+	/* Control octets as escapes (\r, \n, \xHH), as everywhere in the log. */
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 5 < sizeof peek; i++) {
 		unsigned char c = s->io.rbuf[s->io.rpos + i];
-		peek[i] = (c >= 32 && c < 127) ? (char)c : '.';
+		if (c == '\r' || c == '\n') {
+			peek[o++] = '\\';
+			peek[o++] = c == '\r' ? 'r' : 'n';
+		} else if (c < 32 || c >= 127) {
+			o += (size_t)snprintf(peek + o, sizeof peek - o, "\\x%02x", c);
+		} else {
+			peek[o++] = (char)c;
+		}
 	}
-	peek[n] = '\0';
+	peek[o] = '\0';
 	log_write("SMTP protocol synchronization error (%s): rejected connection from H=%s [%s]:%u "
 	          "next input=\"%s\"",
 	          why, helo_or_none(s), s->peer->ip, s->peer->port, peek);
@@ -666,7 +683,7 @@ smtp_check_data(struct session *s, const char *args)
 static void
 smtp_do_data(struct session *s, const char *args)
 {
-	char line[TEXT_LINE_MAX + 2];
+	char line[TEXT_LINE_MAX + 3]; /* one octet over the limit shows a long line */
 	struct err e = { 0 };
 	struct smtp_data_state ds;
 
@@ -915,12 +932,17 @@ dispatch(struct session *s, char *line)
 		if (strlen(smtp_cmds[i].name) == n && strncasecmp(line, smtp_cmds[i].name, n) == 0)
 			cmd = &smtp_cmds[i];
 	if (cmd == NULL) {
-		refuse(s, 500, "5.5.1 Unrecognized command");
+		/* The command that reaches the limit gets the 421 as its one reply. */
 		if (++s->unknown_commands >= s->cfg->smtp_max_unknown_commands) {
-			reply(s, "421 4.7.0 %s Too many unrecognized commands", s->cfg->primary_hostname);
+			char why[300];
+			snprintf(why, sizeof why, "4.7.0 %s Too many unrecognized commands",
+			         s->cfg->primary_hostname);
+			refuse(s, 421, why);
 			s->closing = 1;
 			s->close_reason = "too many unrecognized commands";
+			return;
 		}
+		refuse(s, 500, "5.5.1 Unrecognized command");
 		return;
 	}
 	/* RFC 2920 3.1: nothing may follow a group-ending command, and
@@ -996,12 +1018,14 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	acl_result_free(&res);
 
 	while (!s.closing) {
-		char line[CMD_LINE_MAX + 2];
+		char line[CMD_LINE_MAX + 3];
 		size_t len;
 		int too_long;
 
-		/* Answer a whole pipelined group at once (RFC 2920 3.2). */
-		if (bio_buffered(&s.io) == 0)
+		/* Answer a whole pipelined group at once (RFC 2920 3.2), but never
+		 * hold replies back while waiting for more input: a group may end
+		 * in a command that has only partly arrived. */
+		if (!bio_has_line(&s.io))
 			flush(&s);
 		if (s.closing)
 			break;
@@ -1017,7 +1041,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		}
 		snprintf(s.command, sizeof s.command, "%s", line);
 		s.command[strcspn(s.command, "\r\n")] = '\0';
-		if (too_long) {
+		if (too_long || len > CMD_LINE_MAX) {
 			synprot_error(&s, 500, "5.5.2 Line too long (RFC 5321 4.5.3.1.4: 512 octets)");
 			continue;
 		}

@@ -284,11 +284,19 @@ test_local_part_lowercased(void **state)
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_OK);
 	snprintf(path, sizeof path, "%s/joe.smith/new", f->mail);
 	assert_int_equal(stat(path, &st), 0);
-	/* The last "@" splits: a quoted local part may hold one. */
+	/* The last "@" splits: a quoted local part may hold one; the quotes
+	 * are not part of its meaning (RFC 5322 3.2.4). */
 	f->req.rcpt = "\"A@B\"@example.test";
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_OK);
-	snprintf(path, sizeof path, "%s/\"a@b\"/new", f->mail);
+	snprintf(path, sizeof path, "%s/a@b/new", f->mail);
 	assert_int_equal(stat(path, &st), 0);
+	f->req.rcpt = "\"bob\"@example.test";
+	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_OK);
+	snprintf(path, sizeof path, "%s/bob/new", f->mail);
+	assert_int_equal(stat(path, &st), 0);
+	/* Unquoting must not let a name past the checks. */
+	f->req.rcpt = "\".profile\"@example.test";
+	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_FAIL);
 }
 
 static void
