@@ -472,7 +472,8 @@ dump_tree(struct run *r, const char *dir, const char *rel)
 		if (de->d_name[0] != '.' && strlist_push(&names, de->d_name) != 0)
 			break;
 	closedir(d);
-	qsort(names.v, names.n, sizeof *names.v, cmp_names);
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof *names.v, cmp_names);
 	for (size_t i = 0; i < names.n; i++) {
 		char full[4096], sub[4096];
 		struct stat st;

@@ -338,6 +338,7 @@ main(int argc, char **argv)
 	size_t nscn = 0;
 	char root[4096], pki[4200];
 	struct err e = { 0 };
+	struct result *results = NULL;
 	int rc = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -352,7 +353,7 @@ main(int argc, char **argv)
 			             : strcmp(b, "both") == 0 ? 3 : 0;
 			if (o.backends == 0) {
 				fprintf(stderr, "runtest: --backend openssl, gnutls or both\n");
-				return 2;
+				{ rc = 2; goto done; }
 			}
 		} else if (strcmp(a, "--accept") == 0)
 			o.accept = 1;
@@ -370,15 +371,15 @@ main(int argc, char **argv)
 			o.json = argv[++i];
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			return 0;
+			{ rc = 0; goto done; }
 		} else if (strcmp(a, "--version") == 0) {
 			printf("runtest (refmta) %s\n", REFMTA_VERSION);
-			return 0;
+			{ rc = 0; goto done; }
 		} else if (a[0] == '-') {
 			usage(stderr);
-			return 2;
+			{ rc = 2; goto done; }
 		} else if (strlist_push(&sels, a) != 0)
-			return 2;
+			{ rc = 2; goto done; }
 	}
 	if (o.jobs == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -389,38 +390,42 @@ main(int argc, char **argv)
 
 	/* Load every scenario: a broken one is a usage error, named by file:line. */
 	find_scn("scenarios", &paths);
-	qsort(paths.v, paths.n, sizeof *paths.v, cmp_str);
+	if (paths.n > 1)
+		qsort(paths.v, paths.n, sizeof *paths.v, cmp_str);
 	scns = calloc(paths.n + 1, sizeof *scns);
 	for (size_t i = 0; i < paths.n; i++) {
 		struct scenario *s;
 		if (scenario_load(paths.v[i], &s, &e) != 0) {
 			fprintf(stderr, "runtest: %s\n", e.text);
-			return 2;
+			rc = 2;
+			goto done;
 		}
 		for (size_t k = 0; k < nscn; k++)
 			if (strcmp(scns[k]->id, s->id) == 0) {
 				fprintf(stderr, "runtest: %s and %s share the number %s\n", scns[k]->path,
 				        s->path, s->id);
-				return 2;
+				scenario_free(s);
+				rc = 2;
+				goto done;
 			}
 		scns[nscn++] = s;
 	}
 	if (o.list) {
 		for (size_t i = 0; i < nscn; i++)
 			printf("%s  %-40s %s\n", scns[i]->id, scns[i]->path, scns[i]->title);
-		return 0;
+		{ rc = 0; goto done; }
 	}
 	if (o.show != NULL) {
 		for (size_t i = 0; i < nscn; i++)
 			if (selected(scns[i], o.show))
-				return show(scns[i]);
+				{ rc = show(scns[i]); goto done; }
 		fprintf(stderr, "runtest: no scenario %s\n", o.show);
-		return 2;
+		{ rc = 2; goto done; }
 	}
 	/* Cannot test: the program under test or the fixtures are missing. */
 	if (access(o.refmta, X_OK) != 0) {
 		fprintf(stderr, "runtest: %s is missing or not executable (run make)\n", o.refmta);
-		return EXIT_CANNOT_TEST;
+		{ rc = EXIT_CANNOT_TEST; goto done; }
 	}
 
 	/* The jobs: every selected scenario on every chosen backend. */
@@ -442,7 +447,7 @@ main(int argc, char **argv)
 	}
 	if (njobs == 0) {
 		fprintf(stderr, "runtest: no scenario matches\n");
-		return sels.n ? 2 : 0;
+		{ rc = sels.n ? 2 : 0; goto done; }
 	}
 
 	/* Fixtures, once per run, relative to the clock now. */
@@ -450,16 +455,16 @@ main(int argc, char **argv)
 	         getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(root) == NULL) {
 		perror("runtest: mkdtemp");
-		return EXIT_CANNOT_TEST;
+		{ rc = EXIT_CANNOT_TEST; goto done; }
 	}
 	snprintf(pki, sizeof pki, "%s/pki", root);
 	if (pki_mint(pki, time(NULL), &e) != 0) {
 		fprintf(stderr, "runtest: cannot mint the PKI: %s\n", e.text);
-		return EXIT_CANNOT_TEST;
+		{ rc = EXIT_CANNOT_TEST; goto done; }
 	}
 	char refmta_abs[4096];
 	if (realpath(o.refmta, refmta_abs) == NULL)
-		return EXIT_CANNOT_TEST;
+		{ rc = EXIT_CANNOT_TEST; goto done; }
 
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigaction(SIGINT, &sa, NULL);
@@ -531,7 +536,7 @@ main(int argc, char **argv)
 		nanosleep(&ts, NULL);
 	}
 
-	struct result *results = calloc(njobs, sizeof *results);
+	results = calloc(njobs, sizeof *results);
 	for (size_t k = 0; k < njobs; k++)
 		results[k] = jobs[k].res;
 	if (o.tap) {
@@ -583,6 +588,7 @@ main(int argc, char **argv)
 		remove_tree(pki);
 	if (interrupted)
 		rc = 130;
+done:
 	for (size_t k = 0; k < njobs; k++) {
 		free(jobs[k].res.message);
 		free(jobs[k].res.diff);
