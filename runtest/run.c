@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,6 +542,36 @@ dump_peer(struct run *r, const struct peer *p)
 		fclose(f);
 }
 
+/* wait-log REGEX: until refmta's log has a matching line (at most 10 s). */
+static int
+wait_log(struct run *r, const struct step *st, struct err *e)
+{
+	regex_t re;
+
+	if (regcomp(&re, st->arg, REG_EXTENDED | REG_NOSUB) != 0) {
+		err_set(e, 1, "%s:%d: wait-log: bad regular expression", r->s->path, st->line);
+		return -1;
+	}
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(wpath(r, "log/main.log"), "r");
+		char line[4096];
+		int found = 0;
+		while (!found && f != NULL && fgets(line, sizeof line, f) != NULL)
+			found = regexec(&re, line, 0, NULL, 0) == 0;
+		if (f != NULL)
+			fclose(f);
+		if (found) {
+			regfree(&re);
+			return 0;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	regfree(&re);
+	transcript_addf(&r->tr, '!', "no log line matching /%s/ within 10 s", st->arg);
+	return 1;
+}
+
 /* ---- the steps ------------------------------------------------------------------------ */
 
 static int
@@ -568,6 +599,8 @@ play(struct run *r, const struct step *st, struct err *e)
 		dump_log(r);
 		return 0;
 	}
+	if (strcmp(v, "wait-log") == 0)
+		return wait_log(r, st, e);
 	if (strcmp(v, "mail") == 0) {
 		dump_tree(r, wpath(r, "mail"), "mail");
 		return 0;

@@ -12,7 +12,7 @@
 
 static const char *const step_verbs[] = {
 	"connect", "send", "raw", "expect", "starttls", "close", "wait-close",
-	"sleep", "queue-run", "mail", "log", "repeat",
+	"sleep", "queue-run", "mail", "log", "repeat", "wait-log",
 };
 
 int
