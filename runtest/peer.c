@@ -33,6 +33,7 @@ struct peer_run {
 	struct tls_ctx *tls;
 	unsigned char *staple;
 	size_t staple_len;
+	int tls_on_connect;
 };
 
 /* The value of "KEY = value" for `key`, or NULL. */
@@ -143,6 +144,19 @@ peer_session(struct peer_run *pr, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	bio_init(&io, fd);
 	peer_log(pr, "-", "(connection)");
+	if (pr->tls_on_connect && pr->tls != NULL) {
+		/* RFC 8314 3.3: TLS first, the greeting inside it. */
+		struct tls_conn_opts opts = { .staple = pr->staple, .staple_len = pr->staple_len };
+		conn = tls_conn_new(pr->tls, fd, &opts, &e);
+		if (conn == NULL || tls_conn_handshake(conn, &e) != TLS_OK) {
+			peer_log(pr, "-", "(TLS handshake failed)");
+			goto out;
+		}
+		snprintf(line, sizeof line, "(TLS on connect: %s %s)", tls_conn_info(conn)->version,
+		         tls_conn_info(conn)->cipher);
+		peer_log(pr, "-", line);
+		bio_use_tls(&io, conn);
+	}
 	if (peer_act(pr, &io, greeting ? greeting : "220 peer.example.test ESMTP scripted peer"))
 		goto out;
 	for (;;) {
@@ -224,7 +238,10 @@ peer_main(struct peer_run *pr, int lfd, const char *backend)
 {
 	const char *tls = peer_value(pr->spec, "tls");
 	const char *staple = peer_value(pr->spec, "staple");
+	const char *on_connect = peer_value(pr->spec, "tls-on-connect");
 	struct err e = { 0 };
+
+	pr->tls_on_connect = on_connect != NULL && strcmp(on_connect, "yes") == 0;
 
 	if (tls != NULL) {
 		char *paths = pr->subst(tls, pr->arg);

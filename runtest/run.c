@@ -303,6 +303,8 @@ client_close(struct run *r)
 		wait_session_logged(r, c->local_ip, c->local_port);
 }
 
+static int client_starttls(struct run *r, const char *arg, struct err *e);
+
 static int
 client_connect(struct run *r, const char *arg, struct err *e)
 {
@@ -312,15 +314,25 @@ client_connect(struct run *r, const char *arg, struct err *e)
 	struct timeval tv = { .tv_sec = REPLY_TIMEOUT };
 	char from[64] = "";
 
+	char peer[64] = "";
+	const char *tls_opts = NULL, *p;
+
 	client_close(r);
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	if (strncmp(arg, "peer ", 5) == 0) {
+	/* connect [from ADDR] [peer NAME] [tls [starttls options]] */
+	if ((p = strstr(arg, "peer ")) != NULL)
+		sscanf(p + 5, "%63s", peer);
+	if (strncmp(arg, "tls", 3) == 0 && (arg[3] == '\0' || arg[3] == ' '))
+		tls_opts = arg + 3;
+	else if ((p = strstr(arg, " tls")) != NULL && (p[4] == '\0' || p[4] == ' '))
+		tls_opts = p + 4;
+	if (peer[0]) {
 		/* The scripted client talks to a scripted peer (to test the peer itself). */
 		size_t i = 0;
-		while (i < r->npeers && strcmp(r->peers[i].spec->name, arg + 5) != 0)
+		while (i < r->npeers && strcmp(r->peers[i].spec->name, peer) != 0)
 			i++;
 		if (i == r->npeers) {
-			err_set(e, 1, "connect: no peer \"%s\"", arg + 5);
+			err_set(e, 1, "connect: no peer \"%s\"", peer);
 			return -1;
 		}
 		sa.sin_port = htons((uint16_t)r->peers[i].port);
@@ -346,11 +358,13 @@ client_connect(struct run *r, const char *arg, struct err *e)
 	r->c.local_port = ntohs(me.sin_port);
 	inet_ntop(AF_INET, &me.sin_addr, r->c.local_ip, sizeof r->c.local_ip);
 	bio_init(&r->c.io, r->c.fd);
-	transcript_addf(&r->tr, 'C', "(connect%s%s%s%s)", from[0] ? " from " : "", from,
-	                strncmp(arg, "peer ", 5) == 0 ? " to peer " : "",
-	                strncmp(arg, "peer ", 5) == 0 ? arg + 5 : "");
-	if (strncmp(arg, "peer ", 5) == 0)
+	transcript_addf(&r->tr, 'C', "(connect%s%s%s%s%s)", from[0] ? " from " : "", from,
+	                peer[0] ? " to peer " : "", peer, tls_opts ? ", TLS on connect" : "");
+	if (peer[0])
 		r->c.local_port = 0; /* no refmta log line to wait for */
+	/* TLS on connect (RFC 8314 3.3): the handshake before any SMTP. */
+	if (tls_opts != NULL)
+		return client_starttls(r, tls_opts, e) < 0 ? -1 : 0;
 	return 0;
 }
 

@@ -126,7 +126,7 @@ peer_line_valid(const char *l)
 	if (eq == NULL)
 		return 0;
 	if (strncmp(l, "greeting ", 9) == 0 || strncmp(l, "tls ", 4) == 0 ||
-	    strncmp(l, "staple ", 7) == 0)
+	    strncmp(l, "staple ", 7) == 0 || strncmp(l, "tls-on-connect ", 15) == 0)
 		return 1;
 	return strncmp(l, "on ", 3) == 0 && eq > l + 3;
 }
