@@ -53,7 +53,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla \
 	-Wno-format-truncation
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) -Ilib -Iserver $(TLS_CFLAGS) -MMD -MP
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(CFLAGS) $(WARN) $(SAN_FLAGS) -Ilib -Iserver -Ifakedns \
+	-Ifakeocsp $(TLS_CFLAGS) -MMD -MP
 ALL_LDFLAGS := $(LDFLAGS) $(SAN_FLAGS)
 
 # Rebuild the programs when SAN changes: bin/ is shared by both variants.
@@ -63,6 +64,13 @@ $(shell mkdir -p bin; printf '%s\n' "$(SAN)" | cmp -s - bin/.variant || printf '
 LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIBREFMTA := $(BUILD)/librefmta.a
+
+# --- fakedns and fakeocsp modules, libraries so unit tests can link them ------
+FAKEDNS_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out fakedns/fakedns_main.c,$(wildcard fakedns/*.c)))
+LIBFAKEDNS := $(BUILD)/libfakedns.a
+FAKEOCSP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out fakeocsp/fakeocsp_main.c,$(wildcard fakeocsp/*.c)))
+LIBFAKEOCSP := $(BUILD)/libfakeocsp.a
+LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null)
 
 # --- refmta's own modules (server/), a library so unit tests can link them ----
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
@@ -74,7 +82,10 @@ PROGRAMS := refmta fakedns fakeocsp runtest mkpki
 refmta_SRCS   := server/refmta_main.c
 refmta_LIBS   := $(LIBSERVER)
 fakedns_SRCS  := fakedns/fakedns_main.c
+fakedns_LIBS  := $(LIBFAKEDNS)
+fakedns_LDLIBS := $(LDNS_LIBS)
 fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
+fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c
 mkpki_SRCS    := runtest/mkpki_main.c
@@ -113,14 +124,23 @@ $(LIBSERVER): $(SERVER_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBFAKEDNS): $(FAKEDNS_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(LIBFAKEOCSP): $(FAKEOCSP_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
 define program_rule
 bin/$(1): $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$($(1)_LIBS) $$(LIBREFMTA) bin/.variant
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(TLS_LIBS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(TLS_LIBS) $$($(1)_LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-$(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS) $(CMOCKA_LIBS)
+$(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LIBSERVER) \
+		$(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS) $(LDNS_LIBS) $(CMOCKA_LIBS)
 
 $(PKI_STAMP): | bin/mkpki
 	@rm -rf $(PKI_DIR)
