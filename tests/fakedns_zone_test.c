@@ -1,0 +1,376 @@
+/*
+ * fakedns_zone_test.c - fakedns without ldns in sight: directive parsing,
+ * name logic, and the answer logic driven with hand-made query packets
+ * against zones loaded, completed and signed at set-up (positive, CNAME,
+ * NXDOMAIN, empty non-terminal NODATA, DS from the parent, TC, the
+ * failure modes, malformed queries).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "answer.h"
+#include "directives.h"
+#include "names.h"
+#include "sign.h"
+#include "zone.h"
+
+/* --- directives ----------------------------------------------------------- */
+
+static void
+test_directive_lines(void **state)
+{
+	struct fd_directive d;
+	struct err e = { 0 };
+
+	(void)state;
+	assert_int_equal(directive_parse_line("; a comment", &d, &e), FD_PARSE_NONE);
+	assert_int_equal(directive_parse_line("www IN A 1.2.3.4", &d, &e), FD_PARSE_NONE);
+	assert_int_equal(directive_parse_line(";@fakedns bogus\n", &d, &e), FD_PARSE_OK);
+	assert_int_equal(d.mode, FD_MODE_BOGUS);
+	assert_string_equal(d.name, "");
+	assert_int_equal(directive_parse_line("  ;@fakedns bogus name=WWW.Example.test", &d, &e),
+			 FD_PARSE_OK);
+	assert_string_equal(d.name, "www.example.test.");
+	assert_int_equal(directive_parse_line(";@fakedns delay=250 name=a.test.", &d, &e),
+			 FD_PARSE_OK);
+	assert_int_equal(d.mode, FD_MODE_DELAY);
+	assert_int_equal(d.delay_ms, 250);
+	assert_string_equal(d.name, "a.test.");
+	assert_int_equal(directive_parse_line(";@fakedns not-yet-valid", &d, &e), FD_PARSE_OK);
+	assert_int_equal(d.mode, FD_MODE_NOT_YET_VALID);
+	assert_string_equal(directive_mode_name(FD_MODE_MISSING_DNSKEY), "missing-dnskey");
+}
+
+static void
+test_directive_errors(void **state)
+{
+	struct fd_directive d;
+	struct err e = { 0 };
+
+	(void)state;
+	assert_int_equal(directive_parse_line(";@fakedns", &d, &e), FD_PARSE_ERROR);
+	assert_int_equal(directive_parse_line(";@fakedns sometimes", &d, &e), FD_PARSE_ERROR);
+	assert_non_null(strstr(e.text, "unknown fakedns mode \"sometimes\""));
+	assert_int_equal(directive_parse_line(";@fakedns delay", &d, &e), FD_PARSE_ERROR);
+	assert_int_equal(directive_parse_line(";@fakedns delay=99999999", &d, &e), FD_PARSE_ERROR);
+	assert_int_equal(directive_parse_line(";@fakedns expired name=a.test", &d, &e),
+			 FD_PARSE_ERROR);
+	assert_non_null(strstr(e.text, "whole zone"));
+	assert_int_equal(directive_parse_line(";@fakedns bogus colour=red", &d, &e), FD_PARSE_ERROR);
+	assert_int_equal(directive_parse_line(";@fakedns bogus name=a..b", &d, &e), FD_PARSE_ERROR);
+	assert_int_equal(directive_parse_line(";@fakednsbogus", &d, &e), FD_PARSE_ERROR);
+}
+
+static void
+test_directives_find(void **state)
+{
+	struct fd_directives ds = { .n = 2 };
+
+	(void)state;
+	ds.d[0].mode = FD_MODE_SERVFAIL;
+	snprintf(ds.d[0].name, sizeof(ds.d[0].name), "a.test.");
+	ds.d[1].mode = FD_MODE_INSECURE;
+	assert_non_null(directives_find(&ds, FD_MODE_SERVFAIL, "A.TEST."));
+	assert_null(directives_find(&ds, FD_MODE_SERVFAIL, "b.test."));
+	assert_null(directives_find(&ds, FD_MODE_SERVFAIL, NULL));
+	assert_non_null(directives_find(&ds, FD_MODE_INSECURE, NULL));
+	assert_null(directives_find(&ds, FD_MODE_BOGUS, "a.test."));
+}
+
+/* --- names ------------------------------------------------------------------ */
+
+static void
+test_names(void **state)
+{
+	char n[FD_NAME_MAX] = "Mx.Example.TEST";
+
+	(void)state;
+	assert_int_equal(name_normalise(n, sizeof(n)), 0);
+	assert_string_equal(n, "mx.example.test.");
+	assert_true(name_is_at_or_below("_25._tcp.mx.example.test.", "example.test."));
+	assert_true(name_is_at_or_below("example.test.", "example.test."));
+	assert_false(name_is_at_or_below("xexample.test.", "example.test."));
+	assert_true(name_is_at_or_below("anything.", "."));
+	assert_int_equal(name_label_count("."), 0);
+	assert_int_equal(name_label_count("_tcp.mx.example.test."), 4);
+	assert_string_equal(name_parent("mx.example.test."), "example.test.");
+	assert_string_equal(name_parent("test."), ".");
+	assert_string_equal(name_parent("."), ".");
+	strcpy(n, "");
+	assert_int_equal(name_normalise(n, sizeof(n)), -1);
+}
+
+/* --- answers ---------------------------------------------------------------- */
+
+static const char zone_text[] =
+	";@fakedns servfail name=sf.example.test\n"
+	";@fakedns timeout name=silent.example.test\n"
+	";@fakedns truncate name=tc.example.test\n"
+	"$ORIGIN example.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"@ IN MX 10 mx\n"
+	"mx IN A 127.0.0.1\n"
+	"www IN CNAME mx\n"
+	"tc IN A 127.0.0.2\n"
+	"_25._tcp.mx IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+
+struct fixture {
+	struct fd_zoneset set;
+	char path[64];
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	struct err e = { 0 };
+	FILE *fp;
+	int fd;
+
+	if (f == NULL)
+		return -1;
+	snprintf(f->path, sizeof(f->path), "/tmp/fakedns_zone_test.XXXXXX");
+	fd = mkstemp(f->path);
+	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL)
+		return -1;
+	fputs(zone_text, fp);
+	fclose(fp);
+	if (zoneset_load_file(&f->set, f->path, &e) != 0 ||
+	    zoneset_complete(&f->set, &e) != 0 ||
+	    sign_zoneset(&f->set, SIGN_ALG_ECDSAP256, time(NULL), &e) != 0) {
+		fprintf(stderr, "set-up: %s\n", e.text);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	zoneset_free(&f->set);
+	unlink(f->path);
+	free(f);
+	return 0;
+}
+
+/* A query for name/type; with EDNS (DO set) when edns_size > 0. */
+static size_t
+make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
+{
+	size_t n = 0;
+	const char *p = name;
+
+	memcpy(buf, "\xbe\xef\x00\x00\x00\x01\x00\x00\x00\x00\x00", 11);
+	buf[11] = edns_size ? 1 : 0;
+	n = 12;
+	while (*p != '\0' && strcmp(p, ".") != 0) { /* bounded by the name */
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+
+		buf[n++] = (uint8_t)len;
+		memcpy(buf + n, p, len);
+		n += len;
+		p += len + (dot ? 1 : 0);
+	}
+	buf[n++] = 0;
+	buf[n++] = (uint8_t)(type >> 8);
+	buf[n++] = (uint8_t)type;
+	buf[n++] = 0;
+	buf[n++] = 1;
+	if (edns_size) {
+		/* OPT: root owner, type 41, class = size, ttl with DO, no rdata */
+		const uint8_t opt[] = { 0, 0, 41, (uint8_t)(edns_size >> 8), (uint8_t)edns_size,
+					0, 0, 0x80, 0, 0, 0 };
+
+		memcpy(buf + n, opt, sizeof(opt));
+		n += sizeof(opt);
+	}
+	return n;
+}
+
+struct reply {
+	int drop, rcode, aa, tc;
+	unsigned an, ns;
+	char log[ANSWER_LOG_MAX];
+};
+
+static struct reply
+ask(void **state, const char *name, uint16_t type, uint16_t edns_size, int tcp)
+{
+	struct fixture *f = *state;
+	uint8_t q[512];
+	struct answer_result r;
+	struct err e = { 0 };
+	struct reply out = { 0 };
+	size_t len = make_query(q, name, type, edns_size);
+
+	assert_int_equal(answer_query(&f->set, q, len, tcp, &r, &e), 0);
+	out.drop = r.drop;
+	snprintf(out.log, sizeof(out.log), "%s", r.log);
+	if (!r.drop) {
+		assert_true(r.len >= 12);
+		assert_int_equal(r.wire[0], 0xbe);
+		out.aa = (r.wire[2] & 0x04) != 0;
+		out.tc = (r.wire[2] & 0x02) != 0;
+		out.rcode = r.wire[3] & 0x0f;
+		out.an = (unsigned)(r.wire[6] << 8 | r.wire[7]);
+		out.ns = (unsigned)(r.wire[8] << 8 | r.wire[9]);
+	}
+	answer_result_free(&r);
+	return out;
+}
+
+#define T_A 1
+#define T_NS 2
+#define T_MX 15
+#define T_AAAA 28
+#define T_DS 43
+#define T_TLSA 52
+
+static void
+test_answer_positive(void **state)
+{
+	struct reply r = ask(state, "example.test", T_MX, 1232, 0);
+
+	assert_int_equal(r.rcode, 0);
+	assert_true(r.aa);
+	assert_int_equal(r.an, 2); /* MX + RRSIG */
+	assert_string_equal(r.log, "example.test. MX -> NOERROR 2 secure data");
+	r = ask(state, "example.test", T_MX, 0, 0);
+	assert_int_equal(r.an, 1); /* no DO, no RRSIG */
+	r = ask(state, "_25._tcp.mx.example.test", T_TLSA, 1232, 0);
+	assert_int_equal(r.an, 2);
+}
+
+static void
+test_answer_cname(void **state)
+{
+	struct reply r = ask(state, "www.example.test", T_A, 1232, 0);
+
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 4); /* CNAME + RRSIG, A + RRSIG */
+}
+
+static void
+test_answer_negative(void **state)
+{
+	struct reply r = ask(state, "nope.example.test", T_A, 1232, 0);
+
+	assert_int_equal(r.rcode, 3);
+	assert_int_equal(r.an, 0);
+	assert_true(r.ns >= 4); /* SOA, NSEC (name), NSEC (wildcard) and RRSIGs */
+	assert_string_equal(r.log, "nope.example.test. A -> NXDOMAIN 0 secure nxdomain");
+	r = ask(state, "mx.example.test", T_AAAA, 1232, 0);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 0);
+	assert_int_equal(r.ns, 4); /* SOA, its RRSIG, the NSEC at mx, its RRSIG */
+	/* RFC 8020: an empty non-terminal exists: NODATA, never NXDOMAIN */
+	r = ask(state, "_tcp.mx.example.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 0);
+	assert_string_equal(r.log, "_tcp.mx.example.test. A -> NOERROR 0 secure nodata");
+	r = ask(state, "_25._tcp.mx.example.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 0);
+}
+
+static void
+test_answer_ds_from_parent(void **state)
+{
+	struct reply r = ask(state, "example.test", T_DS, 1232, 0);
+
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 2); /* DS + RRSIG by test. */
+	r = ask(state, "test", T_DS, 1232, 0);
+	assert_int_equal(r.an, 2); /* from the root */
+	r = ask(state, "example.test", T_NS, 0, 0);
+	assert_true(r.aa); /* the child's own NS, authoritative */
+	assert_int_equal(r.an, 1);
+}
+
+static void
+test_answer_truncation(void **state)
+{
+	/* the truncate mode: TC over UDP whatever the size */
+	struct reply r = ask(state, "tc.example.test", T_A, 1232, 0);
+
+	assert_true(r.tc);
+	assert_int_equal(r.an, 0);
+	r = ask(state, "tc.example.test", T_A, 1232, 1);
+	assert_false(r.tc); /* TCP: never truncated */
+	assert_int_equal(r.an, 2);
+}
+
+static void
+test_answer_failure_modes(void **state)
+{
+	struct reply r = ask(state, "sf.example.test", T_A, 0, 0);
+
+	assert_int_equal(r.rcode, 2);
+	r = ask(state, "silent.example.test", T_A, 0, 0);
+	assert_true(r.drop);
+	r = ask(state, "other.invalid", T_A, 0, 0);
+	assert_int_equal(r.rcode, 3); /* the synthetic root has no invalid. */
+}
+
+static void
+test_answer_malformed(void **state)
+{
+	struct fixture *f = *state;
+	struct answer_result r;
+	struct err e = { 0 };
+	uint8_t junk[64];
+
+	assert_int_equal(answer_query(&f->set, (const uint8_t *)"\x01", 1, 0, &r, &e), 0);
+	assert_true(r.drop); /* no header: nothing to answer */
+	memset(junk, 0xff, sizeof(junk));
+	junk[2] = 0x01; /* a query, not a response */
+	assert_int_equal(answer_query(&f->set, junk, sizeof(junk), 0, &r, &e), 0);
+	assert_false(r.drop);
+	assert_int_equal(r.len, 12);
+	assert_int_equal(r.wire[3] & 0x0f, 1); /* FORMERR */
+	answer_result_free(&r);
+	junk[2] = 0x81; /* a response: never answered (no loops) */
+	assert_int_equal(answer_query(&f->set, junk, sizeof(junk), 0, &r, &e), 0);
+	assert_true(r.drop);
+	/* bounded: every length of a valid query cut short */
+	for (size_t n = 0; n < 40; n++) {
+		uint8_t q[512];
+		size_t len = make_query(q, "mx.example.test", T_A, 1232);
+
+		assert_int_equal(answer_query(&f->set, q, n < len ? n : len, 0, &r, &e), 0);
+		answer_result_free(&r);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_directive_lines),
+		cmocka_unit_test(test_directive_errors),
+		cmocka_unit_test(test_directives_find),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_answer_positive),
+		cmocka_unit_test(test_answer_cname),
+		cmocka_unit_test(test_answer_negative),
+		cmocka_unit_test(test_answer_ds_from_parent),
+		cmocka_unit_test(test_answer_truncation),
+		cmocka_unit_test(test_answer_failure_modes),
+		cmocka_unit_test(test_answer_malformed),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
