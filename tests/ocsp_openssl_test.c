@@ -1,0 +1,657 @@
+/*
+ * ocsp_openssl_test.c - unit tests for fakeocsp's OCSP core (ocsp_index.c,
+ * ocsp_fault.c, ocsp_openssl.c, ocsp_answer.c): requests built and responses
+ * checked with OpenSSL's own OCSP API, against the minted test PKI
+ * ($REFMTA_PKI, or a fresh one in a temporary directory).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ocsp.h"
+#include "pki.h"
+
+static char pki_dir[300], tmp_dir[64];
+
+static struct fixture {
+	struct ocsp_responder *r;
+	struct ocsp_index idx;
+	X509 *root, *inter, *mx, *revoked, *unlisted;
+	X509_STORE *store;
+	STACK_OF(X509) *untrusted;
+} fx;
+
+/* What a response says, read back with OpenSSL. */
+struct seen {
+	int resp_status;
+	int sig_ok;      /* OCSP_basic_verify() > 0 */
+	int found;       /* OCSP_resp_find_status() found the CertID */
+	int status;      /* V_OCSP_CERTSTATUS_* */
+	int reason;
+	int fresh;       /* OCSP_check_validity() with 5 min slack */
+	int nonce;       /* OCSP_check_nonce() */
+	int has_certs;
+	int has_next;
+	time_t this_update;
+};
+
+static const char *
+pki(const char *name)
+{
+	static char buf[4][400];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", pki_dir, name);
+	return buf[k];
+}
+
+static X509 *
+cert_load(const char *name)
+{
+	FILE *f = fopen(pki(name), "r");
+	X509 *x = f != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (f != NULL)
+		fclose(f);
+	return x;
+}
+
+static char *
+serial_of(X509 *x)
+{
+	static char out[OCSP_SERIAL_MAX];
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = BN_bn2hex(bn);
+
+	assert_int_equal(ocsp_serial_normalise(hex, out, sizeof out), 0);
+	OPENSSL_free(hex);
+	BN_free(bn);
+	return out;
+}
+
+/* A DER request about `x` (SHA-1 CertID over the intermediate), with a nonce
+   when asked.  *req keeps the OpenSSL object for nonce checks. */
+static unsigned char *
+request_der(X509 *x, int nonce, OCSP_REQUEST **req, size_t *len)
+{
+	OCSP_REQUEST *q = OCSP_REQUEST_new();
+	OCSP_CERTID *id = OCSP_cert_to_id(EVP_sha1(), x, fx.inter);
+	unsigned char *der = NULL;
+	int n;
+
+	assert_non_null(q);
+	assert_non_null(id);
+	assert_non_null(OCSP_request_add0_id(q, id));
+	if (nonce)
+		assert_int_equal(OCSP_request_add1_nonce(q, NULL, 16), 1);
+	n = i2d_OCSP_REQUEST(q, &der);
+	assert_true(n > 0);
+	*len = (size_t)n;
+	*req = q;
+	return der;
+}
+
+static struct seen
+look(const unsigned char *der, size_t len, OCSP_REQUEST *req, X509 *x)
+{
+	struct seen s;
+	const unsigned char *p = der;
+	OCSP_RESPONSE *resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len);
+	OCSP_BASICRESP *bs = NULL;
+	OCSP_CERTID *id = NULL;
+	ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
+	struct tm tm;
+
+	memset(&s, 0, sizeof s);
+	s.status = -1;
+	assert_non_null(resp);
+	s.resp_status = OCSP_response_status(resp);
+	if (s.resp_status != OCSP_RESPONSE_STATUS_SUCCESSFUL)
+		goto out;
+	assert_non_null(bs = OCSP_response_get1_basic(resp));
+	s.has_certs = sk_X509_num(OCSP_resp_get0_certs(bs)) > 0;
+	s.sig_ok = OCSP_basic_verify(bs, fx.untrusted, fx.store, 0) > 0;
+	ERR_clear_error();
+	s.nonce = req != NULL ? OCSP_check_nonce(req, bs) : 2;
+	id = OCSP_cert_to_id(EVP_sha1(), x, fx.inter);
+	s.found = OCSP_resp_find_status(bs, id, &s.status, &s.reason, &rev, &thisupd, &nextupd);
+	if (s.found) {
+		s.has_next = nextupd != NULL;
+		s.fresh = OCSP_check_validity(thisupd, nextupd, 300, -1);
+		ERR_clear_error();
+		assert_int_equal(ASN1_TIME_to_tm(thisupd, &tm), 1);
+		s.this_update = timegm(&tm);
+	}
+out:
+	OCSP_CERTID_free(id);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	return s;
+}
+
+/* Ask about x with the given faults ("" = none; rules separated by ' '). */
+static struct seen
+ask(X509 *x, int nonce, const char *faults, char *log, size_t loglen)
+{
+	struct ocsp_faults fs = {0};
+	struct ocsp_reply rep;
+	struct err e = {0};
+	OCSP_REQUEST *req;
+	size_t len;
+	unsigned char *der = request_der(x, nonce, &req, &len);
+	char copy[512], *tok, *save = NULL;
+	struct seen s;
+
+	snprintf(copy, sizeof copy, "%s", faults);
+	for (tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
+		assert_int_equal(ocsp_faults_add(&fs, NULL, tok, &e), 0);
+		if (strstr(tok, "signer=") != NULL)
+			assert_int_equal(ocsp_responder_add_signer(fx.r, strchr(tok, '=') + 1, &e), 0);
+	}
+	assert_int_equal(ocsp_answer(fx.r, &fx.idx, &fs, der, len, time(NULL), &rep, &e), 0);
+	if (log != NULL)
+		snprintf(log, loglen, "%s", rep.log);
+	memset(&s, 0, sizeof s);
+	s.resp_status = -1;
+	if (rep.der != NULL)
+		s = look(rep.der, rep.len, req, x);
+	ocsp_reply_free(&rep);
+	ocsp_faults_free(&fs);
+	OCSP_REQUEST_free(req);
+	OPENSSL_free(der);
+	return s;
+}
+
+/* ---- index -------------------------------------------------------------- */
+
+static void
+test_index_good_lines(void **state)
+{
+	static const char text[] =
+	        "V\t270220012037Z\t\t0A\tunknown\t/CN=a\n"
+	        "R\t270220012037Z\t240101000000Z,keyCompromise\t00FF\tunknown\t/CN=b\r\n"
+	        "\n"
+	        "R\t270220012037Z\t20240101000000Z\t10\tunknown\t/CN=c\n"
+	        "E\t200220012037Z\t\tabc\tunknown\t/CN=d";
+	struct ocsp_index idx;
+	struct err e = {0};
+	const struct ocsp_index_entry *ent;
+
+	(void)state;
+	assert_int_equal(ocsp_index_parse("t.txt", text, sizeof text - 1, &idx, &e), 0);
+	assert_int_equal(idx.n, 4);
+	assert_non_null(ent = ocsp_index_find(&idx, "A"));
+	assert_int_equal(ent->type, 'V');
+	assert_non_null(ent = ocsp_index_find(&idx, "FF"));
+	assert_int_equal(ent->type, 'R');
+	assert_int_equal(ent->reason, 1);
+	assert_int_equal(ent->revtime, 1704067200);
+	assert_non_null(ent = ocsp_index_find(&idx, "10"));
+	assert_int_equal(ent->reason, OCSP_REASON_NONE);
+	assert_int_equal(ent->revtime, 1704067200);
+	assert_non_null(ent = ocsp_index_find(&idx, "ABC"));
+	assert_int_equal(ent->type, 'E');
+	assert_null(ocsp_index_find(&idx, "B"));
+	ocsp_index_free(&idx);
+}
+
+static void
+test_index_bad_lines(void **state)
+{
+	static const struct {
+		const char *text, *want;
+	} cases[] = {
+		{"V\t270220012037Z\t\t0A\tunknown\t/CN=a\nX\t270220012037Z\t\t0B\tunknown\t/CN=b\n",
+		 "t.txt:2: bad type \"X\""},
+		{"V\t270220012037Z\t\t0A\tunknown\n", "t.txt:1: want 6 tab-separated fields, found 5"},
+		{"V 270220012037Z  0A unknown /CN=a\n", "t.txt:1: want 6 tab-separated fields, found 1"},
+		{"\n\nV\t2702Z\t\t0A\tunknown\t/CN=a\n", "t.txt:3: bad expiry time"},
+		{"R\t270220012037Z\t\t0A\tunknown\t/CN=a\n", "t.txt:1: R line without a revocation time"},
+		{"R\t270220012037Z\t240101000000Z,sloppy\t0A\tunknown\t/CN=a\n",
+		 "t.txt:1: unknown revocation reason \"sloppy\""},
+		{"R\t270220012037Z\t2401Z\t0A\tunknown\t/CN=a\n", "t.txt:1: bad revocation time"},
+		{"V\t270220012037Z\t240101000000Z\t0A\tunknown\t/CN=a\n",
+		 "t.txt:1: V line with a revocation field"},
+		{"V\t270220012037Z\t\t0G\tunknown\t/CN=a\n", "t.txt:1: bad serial \"0G\""},
+		{"V\t270220012037Z\t\t0A\tunknown\t/CN=a\nV\t270220012037Z\t\t000A\tunknown\t/CN=b\n",
+		 "t.txt:2: serial A listed twice"},
+	};
+	struct ocsp_index idx;
+	struct err e;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		err_clear(&e);
+		assert_int_equal(ocsp_index_parse("t.txt", cases[i].text, strlen(cases[i].text), &idx, &e),
+		                 -1);
+		if (strncmp(e.text, cases[i].want, strlen(cases[i].want)) != 0)
+			fail_msg("case %zu: got \"%s\", want \"%s...\"", i, e.text, cases[i].want);
+		assert_int_equal(idx.n, 0);
+	}
+	err_clear(&e);
+	assert_int_equal(ocsp_index_load("/nonexistent/index.txt", &idx, &e), -1);
+	assert_non_null(strstr(e.text, "/nonexistent/index.txt: "));
+}
+
+static void
+test_index_minted(void **state)
+{
+	(void)state;
+	assert_int_equal(fx.idx.n, 13 - 1); /* wildcard.pem dropped by group_setup */
+	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.mx))->type, 'V');
+	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.revoked))->type, 'R');
+	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.revoked))->reason, 1);
+}
+
+/* ---- faults, times, serials ---------------------------------------------- */
+
+static void
+test_fault_rules(void **state)
+{
+	struct ocsp_faults fs = {0};
+	struct ocsp_fault f;
+	struct ocsp_when w;
+	struct err e = {0};
+	char out[OCSP_SERIAL_MAX];
+
+	(void)state;
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "nonsense", &e), -1);
+	assert_string_equal(e.text, "unknown fault \"nonsense\" (see --help)");
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "delay", &e), -1);
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "expired=1", &e), -1);
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "status=maybe", &e), -1);
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "signer=onlyone.pem", &e), -1);
+	assert_int_equal(ocsp_faults_add_serial(&fs, "zz:expired", &e), -1);
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "tryLater", &e), 0);
+	assert_int_equal(ocsp_faults_add_serial(&fs, "00ab:status=revoked", &e), 0);
+	assert_int_equal(ocsp_faults_add_serial(&fs, "AB:delay=250ms", &e), 0);
+	ocsp_faults_resolve(&fs, "CD", &f);
+	assert_int_equal(f.resp_status, OCSP_RESP_TRY_LATER);
+	assert_int_equal(f.force_status, -1);
+	assert_string_equal(f.names, "tryLater");
+	ocsp_faults_resolve(&fs, "AB", &f);
+	assert_int_equal(f.force_status, OCSP_CERT_REVOKED);
+	assert_int_equal(f.delay_ms, 250);
+	assert_string_equal(f.names, "tryLater,status=revoked,delay=250ms");
+	ocsp_faults_free(&fs);
+	ocsp_faults_resolve(&fs, "AB", &f);
+	assert_string_equal(f.names, "none");
+
+	assert_int_equal(ocsp_when_parse("-1h", &w, &e), 0);
+	assert_int_equal(ocsp_when_resolve(&w, 1000000, 0), 1000000 - 3600);
+	assert_int_equal(ocsp_when_parse("+7d", &w, &e), 0);
+	assert_int_equal(ocsp_when_resolve(&w, 0, 0), 7 * 86400);
+	assert_int_equal(ocsp_when_parse("2026-01-01T00:00:00Z", &w, &e), 0);
+	assert_int_equal(ocsp_when_resolve(&w, 5, 0), 1767225600);
+	assert_int_equal(ocsp_when_parse("7y", &w, &e), -1);
+	assert_int_equal(ocsp_when_parse("2026-13-01T00:00:00Z", &w, &e), -1);
+	assert_int_equal(ocsp_when_parse("", &w, &e), -1);
+
+	assert_int_equal(ocsp_serial_normalise("000a1b", out, sizeof out), 0);
+	assert_string_equal(out, "A1B");
+	assert_int_equal(ocsp_serial_normalise("00", out, sizeof out), 0);
+	assert_string_equal(out, "0");
+	assert_int_equal(ocsp_serial_normalise("-1", out, sizeof out), -1);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+static void
+test_request_good(void **state)
+{
+	OCSP_REQUEST *q;
+	struct ocsp_req *req;
+	struct err e = {0};
+	size_t len;
+	unsigned char *der = request_der(fx.mx, 1, &q, &len);
+
+	(void)state;
+	assert_int_equal(ocsp_req_parse(der, len, &req, &e), 0);
+	assert_int_equal(ocsp_req_count(req), 1);
+	assert_string_equal(ocsp_req_serial(req, 0), serial_of(fx.mx));
+	assert_null(ocsp_req_serial(req, 1));
+	assert_int_equal(ocsp_req_has_nonce(req), 1);
+	assert_int_equal(ocsp_req_issuer_known(fx.r, req, 0), 1);
+	ocsp_req_free(req);
+	OCSP_REQUEST_free(q);
+	OPENSSL_free(der);
+
+	/* A CertID over another issuer is parsed, but its issuer is not ours. */
+	der = request_der(fx.root, 0, &q, &len);
+	assert_int_equal(ocsp_req_parse(der, len, &req, &e), 0);
+	assert_int_equal(ocsp_req_has_nonce(req), 0);
+	assert_int_equal(ocsp_req_issuer_known(fx.r, req, 0), 0);
+	ocsp_req_free(req);
+	OCSP_REQUEST_free(q);
+	OPENSSL_free(der);
+}
+
+static void
+test_request_bad(void **state)
+{
+	static const unsigned char garbage[] = "GET / HTTP/1.0\r\n\r\n";
+	OCSP_REQUEST *q;
+	struct ocsp_req *req = (struct ocsp_req *)&req;
+	struct err e = {0};
+	size_t len;
+	unsigned char *der = request_der(fx.mx, 1, &q, &len), *longer;
+
+	(void)state;
+	assert_int_equal(ocsp_req_parse(garbage, sizeof garbage - 1, &req, &e), -1);
+	assert_null(req);
+	assert_non_null(strstr(e.text, "not a DER OCSPRequest"));
+	assert_int_equal(ocsp_req_parse(der, 0, &req, &e), -1);
+	/* Every truncation fails cleanly. */
+	for (size_t cut = 1; cut < len; cut++)
+		assert_int_equal(ocsp_req_parse(der, cut, &req, &e), -1);
+	/* Trailing bytes too. */
+	assert_non_null(longer = malloc(len + 1));
+	memcpy(longer, der, len);
+	longer[len] = 0;
+	assert_int_equal(ocsp_req_parse(longer, len + 1, &req, &e), -1);
+	assert_string_equal(e.text, "1 bytes after the OCSPRequest");
+	free(longer);
+	OCSP_REQUEST_free(q);
+	OPENSSL_free(der);
+}
+
+/* ---- responses ----------------------------------------------------------- */
+
+static void
+test_answer_statuses(void **state)
+{
+	char log[512];
+	struct seen s;
+	time_t now = time(NULL);
+
+	(void)state;
+	s = ask(fx.mx, 1, "", log, sizeof log);
+	assert_int_equal(s.resp_status, OCSP_RESPONSE_STATUS_SUCCESSFUL);
+	assert_true(s.sig_ok);
+	assert_true(s.found);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_GOOD);
+	assert_true(s.fresh);
+	assert_true(s.has_certs);
+	assert_int_equal(s.nonce, 1); /* RFC 8954: echoed */
+	assert_true(s.this_update >= now - 3600 - 5 && s.this_update <= now - 3600 + 5);
+	assert_non_null(strstr(log, "status=good fault=none nonce=yes"));
+	assert_non_null(strstr(log, serial_of(fx.mx)));
+
+	s = ask(fx.revoked, 0, "", log, sizeof log);
+	assert_true(s.sig_ok);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(s.reason, OCSP_REVOKED_STATUS_KEYCOMPROMISE);
+	assert_int_equal(s.nonce, 2); /* none asked, none sent */
+	assert_non_null(strstr(log, "status=revoked"));
+
+	s = ask(fx.unlisted, 1, "", log, sizeof log);
+	assert_true(s.found);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_UNKNOWN);
+	assert_non_null(strstr(log, "status=unknown"));
+
+	s = ask(fx.mx, 0, "status=revoked", log, sizeof log);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_REVOKED);
+	assert_non_null(strstr(log, "status=revoked fault=status=revoked"));
+}
+
+static void
+test_fault_times(void **state)
+{
+	struct seen s;
+
+	(void)state;
+	s = ask(fx.mx, 0, "expired", NULL, 0);
+	assert_true(s.sig_ok);
+	assert_false(s.fresh);
+	s = ask(fx.mx, 0, "not-yet-valid", NULL, 0);
+	assert_true(s.sig_ok);
+	assert_false(s.fresh);
+	s = ask(fx.mx, 0, "this-update=2020-01-01T00:00:00Z next-update=2020-01-02T00:00:00Z", NULL, 0);
+	assert_int_equal(s.this_update, 1577836800);
+	assert_false(s.fresh);
+	s = ask(fx.mx, 0, "this-update=-10m next-update=+1h", NULL, 0);
+	assert_true(s.fresh);
+	s = ask(fx.mx, 0, "no-next-update", NULL, 0);
+	assert_true(s.found);
+	assert_false(s.has_next);
+}
+
+static void
+test_fault_signatures(void **state)
+{
+	char spec[1000];
+	struct seen s;
+
+	(void)state;
+	s = ask(fx.mx, 0, "bad-signature", NULL, 0);
+	assert_true(s.found);
+	assert_false(s.sig_ok);
+
+	/* Signed by the CA itself: acceptable (RFC 6960 4.2.2.2). */
+	snprintf(spec, sizeof spec, "signer=%s,%s", pki("inter-ca.pem"), pki("inter-ca.key"));
+	s = ask(fx.mx, 0, spec, NULL, 0);
+	assert_true(s.sig_ok);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_GOOD);
+
+	/* A leaf of the same CA without id-kp-OCSPSigning: not authorised. */
+	snprintf(spec, sizeof spec, "unauthorised-signer=%s,%s", pki("mx-rsa.pem"),
+	         pki("mx-rsa.key"));
+	s = ask(fx.mx, 0, spec, NULL, 0);
+	assert_true(s.found);
+	assert_false(s.sig_ok);
+
+	/* No certificate in the response: the client cannot find the signer. */
+	s = ask(fx.mx, 0, "no-certs", NULL, 0);
+	assert_false(s.has_certs);
+	assert_false(s.sig_ok);
+
+	s = ask(fx.mx, 1, "no-nonce", NULL, 0);
+	assert_true(s.sig_ok);
+	assert_int_equal(s.nonce, -1); /* asked, not echoed */
+}
+
+static void
+test_fault_response_statuses(void **state)
+{
+	static const struct {
+		const char *fault;
+		int want;
+	} cases[] = {
+		{"malformedRequest", OCSP_RESPONSE_STATUS_MALFORMEDREQUEST},
+		{"internalError", OCSP_RESPONSE_STATUS_INTERNALERROR},
+		{"tryLater", OCSP_RESPONSE_STATUS_TRYLATER},
+		{"sigRequired", OCSP_RESPONSE_STATUS_SIGREQUIRED},
+		{"unauthorized", OCSP_RESPONSE_STATUS_UNAUTHORIZED},
+	};
+	char log[512];
+	struct seen s;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		s = ask(fx.mx, 0, cases[i].fault, log, sizeof log);
+		assert_int_equal(s.resp_status, cases[i].want);
+		assert_non_null(strstr(log, cases[i].fault));
+	}
+	/* garbage and drop leave the body to the HTTP layer. */
+	s = ask(fx.mx, 0, "garbage", log, sizeof log);
+	assert_int_equal(s.resp_status, -1);
+	assert_non_null(strstr(log, "status=garbage fault=garbage"));
+	s = ask(fx.mx, 0, "drop", log, sizeof log);
+	assert_int_equal(s.resp_status, -1);
+	assert_non_null(strstr(log, "status=dropped"));
+}
+
+static void
+test_answer_malformed(void **state)
+{
+	static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01};
+	struct ocsp_faults fs = {0};
+	struct ocsp_reply rep;
+	struct err e = {0};
+	struct seen s;
+
+	(void)state;
+	assert_int_equal(ocsp_answer(fx.r, &fx.idx, &fs, junk, sizeof junk, time(NULL), &rep, &e), 0);
+	assert_non_null(rep.der);
+	s = look(rep.der, rep.len, NULL, fx.mx);
+	assert_int_equal(s.resp_status, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
+	assert_non_null(strstr(rep.log, "serial=- status=malformed fault=none"));
+	ocsp_reply_free(&rep);
+}
+
+static void
+test_mint(void **state)
+{
+	struct ocsp_fault f;
+	struct ocsp_faults fs = {0};
+	struct ocsp_answer a = {.status = OCSP_CERT_REVOKED, .revtime = 1700000000, .reason = 4};
+	struct err e = {0};
+	unsigned char *der = NULL;
+	size_t len;
+	struct seen s;
+
+	(void)state;
+	ocsp_faults_resolve(&fs, NULL, &f);
+	assert_int_equal(ocsp_mint(fx.r, pki("mx-rsa.pem"), &a, &f, time(NULL), &der, &len, &e), 0);
+	s = look(der, len, NULL, fx.mx);
+	assert_true(s.sig_ok);
+	assert_true(s.fresh);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_REVOKED);
+	assert_int_equal(s.reason, OCSP_REVOKED_STATUS_SUPERSEDED);
+	free(der);
+	assert_int_equal(ocsp_mint(fx.r, pki("no-such.pem"), &a, &f, time(NULL), &der, &len, &e), -1);
+	assert_non_null(strstr(e.text, "no-such.pem"));
+}
+
+static void
+test_responder_errors(void **state)
+{
+	struct ocsp_responder *r = (struct ocsp_responder *)&r;
+	struct err e = {0};
+
+	(void)state;
+	/* The key of another certificate. */
+	assert_int_equal(ocsp_responder_new(pki("inter-ca.pem"), pki("ocsp-signer.pem"),
+	                                    pki("mx-rsa.key"), &r, &e), -1);
+	assert_null(r);
+	assert_non_null(strstr(e.text, "does not match"));
+	assert_int_equal(ocsp_responder_new(pki("nope.pem"), pki("ocsp-signer.pem"),
+	                                    pki("ocsp-signer.key"), &r, &e), -1);
+	assert_non_null(strstr(e.text, "nope.pem"));
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static int
+group_setup(void **state)
+{
+	const char *env = getenv("REFMTA_PKI");
+	struct stat st;
+	struct err e = {0};
+	FILE *f;
+	X509 *x;
+
+	(void)state;
+	if (env != NULL && *env != '\0' && stat(env, &st) == 0) {
+		snprintf(pki_dir, sizeof pki_dir, "%s", env);
+	} else {
+		snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ocsp_test.XXXXXX");
+		if (mkdtemp(tmp_dir) == NULL)
+			return -1;
+		snprintf(pki_dir, sizeof pki_dir, "%s/pki", tmp_dir);
+		if (pki_mint(pki_dir, time(NULL), &e) != 0) {
+			fprintf(stderr, "ocsp_openssl_test: cannot mint the PKI: %s\n", e.text);
+			return -1;
+		}
+	}
+	if (ocsp_responder_new(pki("inter-ca.pem"), pki("ocsp-signer.pem"), pki("ocsp-signer.key"),
+	                       &fx.r, &e) < 0 ||
+	    ocsp_index_load(pki("index.txt"), &fx.idx, &e) < 0) {
+		fprintf(stderr, "ocsp_openssl_test: %s\n", e.text);
+		return -1;
+	}
+	fx.root = cert_load("root-ca.pem");
+	fx.inter = cert_load("inter-ca.pem");
+	fx.mx = cert_load("mx-rsa.pem");
+	fx.revoked = cert_load("revoked.pem");
+	fx.unlisted = cert_load("wildcard.pem");
+	if (fx.root == NULL || fx.inter == NULL || fx.mx == NULL || fx.revoked == NULL ||
+	    fx.unlisted == NULL)
+		return -1;
+	/* "Not in the index": drop wildcard.pem's line from our copy. */
+	for (size_t i = 0; i < fx.idx.n; i++)
+		if (strcmp(fx.idx.entry[i].serial, serial_of(fx.unlisted)) == 0)
+			fx.idx.entry[i] = fx.idx.entry[--fx.idx.n];
+	fx.store = X509_STORE_new();
+	fx.untrusted = sk_X509_new_null();
+	if (fx.store == NULL || fx.untrusted == NULL || X509_STORE_add_cert(fx.store, fx.root) != 1)
+		return -1;
+	if ((f = fopen(pki("inter-ca.pem"), "r")) == NULL)
+		return -1;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL || sk_X509_push(fx.untrusted, x) <= 0)
+		return -1;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char cmd[200];
+
+	(void)state;
+	ocsp_responder_free(fx.r);
+	ocsp_index_free(&fx.idx);
+	X509_free(fx.root);
+	X509_free(fx.inter);
+	X509_free(fx.mx);
+	X509_free(fx.revoked);
+	X509_free(fx.unlisted);
+	X509_STORE_free(fx.store);
+	sk_X509_pop_free(fx.untrusted, X509_free);
+	if (tmp_dir[0] != '\0') {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp_dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "ocsp_openssl_test: could not remove %s\n", tmp_dir);
+	}
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_index_good_lines),
+	        cmocka_unit_test(test_index_bad_lines),
+	        cmocka_unit_test(test_index_minted),
+	        cmocka_unit_test(test_fault_rules),
+	        cmocka_unit_test(test_request_good),
+	        cmocka_unit_test(test_request_bad),
+	        cmocka_unit_test(test_answer_statuses),
+	        cmocka_unit_test(test_fault_times),
+	        cmocka_unit_test(test_fault_signatures),
+	        cmocka_unit_test(test_fault_response_statuses),
+	        cmocka_unit_test(test_answer_malformed),
+	        cmocka_unit_test(test_mint),
+	        cmocka_unit_test(test_responder_errors),
+	};
+
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
