@@ -46,6 +46,8 @@ endif
 
 TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
 TLS_LIBS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
+# libunbound is linked wherever librefmta.a is (lib/resolver.c owns it).
+TLS_LIBS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.
