@@ -45,9 +45,9 @@ endif
 endif
 
 TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
-TLS_LIBS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
-# libunbound is linked wherever librefmta.a is (lib/resolver.c owns it).
-TLS_LIBS   += $(shell pkg-config --libs libunbound 2>/dev/null)
+# What librefmta.a needs at link time: both TLS libraries and libunbound.
+LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
+LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.
@@ -102,7 +102,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 E2E_TOOLS := $(BUILD)/tests/smtp_probe
 
 $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
 
 # --- test PKI, minted once per build directory ------------------------------------
 PKI_DIR := $(BUILD)/pki
@@ -136,13 +136,13 @@ $(LIBFAKEOCSP): $(FAKEOCSP_OBJS)
 
 define program_rule
 bin/$(1): $$($(1)_SRCS:%.c=$$(BUILD)/%.o) $$($(1)_LIBS) $$(LIBREFMTA) bin/.variant
-	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(TLS_LIBS) $$($(1)_LDLIBS)
+	$$(CC) $$(ALL_LDFLAGS) -o $$@ $$(filter %.o %.a,$$^) $$(LIBREFMTA_DEPS) $$($(1)_LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LIBSERVER) \
 		$(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(TLS_LIBS) $(LDNS_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS)
 
 $(PKI_STAMP): | bin/mkpki
 	@rm -rf $(PKI_DIR)
