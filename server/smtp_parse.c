@@ -377,6 +377,9 @@ smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t 
 			if (out->orcpt[0] || semi == NULL || semi == val)
 				return fail(why, whylen, 501, "5.5.4 Bad ORCPT parameter");
 			tlen = (size_t)(semi - val);
+			/* Room for the type, ";", one octet and the NUL (found by fuzz/smtp_args). */
+			if (tlen + 3 > sizeof out->orcpt)
+				return fail(why, whylen, 501, "5.5.4 ORCPT address type too long");
 			for (size_t i = 0; i < tlen; i++)
 				if (!is_atext((unsigned char)val[i]))
 					return fail(why, whylen, 501, "5.5.4 Bad ORCPT address type");
