@@ -36,11 +36,13 @@ static void
 validity(const struct fd_zone *z, time_t now, uint32_t *inception, uint32_t *expiration)
 {
 	if (directives_find(&z->dir, FD_MODE_EXPIRED, NULL) != NULL) {
-		*inception = (uint32_t)(now - 31 * SIGN_DAY);
-		*expiration = (uint32_t)(now - SIGN_DAY);
+		/* Two days: validators forgive up to a day of clock skew
+		 * (unbound's val-sig-skew-max), so one day ago still validates. */
+		*inception = (uint32_t)(now - 32 * SIGN_DAY);
+		*expiration = (uint32_t)(now - 2 * SIGN_DAY);
 	} else if (directives_find(&z->dir, FD_MODE_NOT_YET_VALID, NULL) != NULL) {
-		*inception = (uint32_t)(now + SIGN_DAY);
-		*expiration = (uint32_t)(now + 30 * SIGN_DAY);
+		*inception = (uint32_t)(now + 2 * SIGN_DAY);
+		*expiration = (uint32_t)(now + 32 * SIGN_DAY);
 	} else {
 		*inception = (uint32_t)(now - SIGN_HOUR);
 		*expiration = (uint32_t)(now + 30 * SIGN_DAY);

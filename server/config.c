@@ -43,6 +43,7 @@ enum opt_type {
 	OPT_BACKEND, /* openssl | gnutls */
 	OPT_MBOXFMT, /* maildir | mbox */
 	OPT_CLOCK,   /* 2026-01-01T00:00:00Z or epoch seconds */
+	OPT_DNSSERVER, /* ADDR@PORT: IPv4 or IPv6 literal, port 1-65535 */
 };
 
 #define OFF(f) offsetof(struct config, f)
@@ -74,6 +75,8 @@ static const struct option {
 	{ "smtp_max_synprot_errors", OPT_UINT, OFF(smtp_max_synprot_errors), "3" },
 	{ "recipients_max", OPT_UINT_POS, OFF(recipients_max), "100" },
 	{ "message_size_limit", OPT_SIZE, OFF(message_size_limit), "50M" },
+	{ "dns_server", OPT_DNSSERVER, OFF(dns_server), NULL },
+	{ "dns_trust_anchor", OPT_RPATH, OFF(dns_trust_anchor), NULL },
 	{ "local_domains", OPT_LIST, OFF(local_domains), NULL },
 	{ "mailbox_directory", OPT_PATH, OFF(mailbox_directory), "mail" },
 	{ "mailbox_format", OPT_MBOXFMT, OFF(mailbox_format), "maildir" },
@@ -243,6 +246,25 @@ listen_valid(const char *s)
 	return parse_u64(port, strlen(port), 65535, &p) == 0 && p >= 1;
 }
 
+/* "ADDR@PORT" (libunbound's forwarder syntax), IPv4 or IPv6 literal, port 1-65535. */
+static int
+dns_server_valid(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char bin[16];
+	size_t alen;
+	uint64_t p;
+
+	if (at == NULL || (alen = (size_t)(at - s)) == 0 || alen >= sizeof addr)
+		return 0;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+		return 0;
+	return parse_u64(at + 1, strlen(at + 1), 65535, &p) == 0 && p >= 1;
+}
+
 static int
 check_readable(struct loader *ld, int line, const char *opt, const char *path)
 {
@@ -392,6 +414,14 @@ set_option(struct loader *ld, const struct option *o, const char *value, int lin
 			return fail(ld, line,
 			            "%s: bad address \"%s\" (use ADDR:PORT or [IPv6]:PORT, port "
 			            "1-65535)",
+			            o->name, value);
+		*str = strdup(value);
+		break;
+	case OPT_DNSSERVER:
+		if (!dns_server_valid(value))
+			return fail(ld, line,
+			            "%s: bad server \"%s\" (use ADDR@PORT with an IPv4 or IPv6 "
+			            "address, port 1-65535)",
 			            o->name, value);
 		*str = strdup(value);
 		break;
@@ -802,6 +832,7 @@ config_free(struct config *cfg)
 		case OPT_RPATH:
 		case OPT_HOSTLIST:
 		case OPT_LISTEN:
+		case OPT_DNSSERVER:
 		case OPT_BACKEND:
 		case OPT_MBOXFMT:
 			free(*(char **)field);

@@ -65,6 +65,10 @@ struct config {
 	unsigned recipients_max;            /* per message; default 100, 452 after */
 	uint64_t message_size_limit;        /* bytes, SIZE; default 50 MiB; "50M" syntax */
 
+	/* DNS (lib/resolver.h) */
+	char *dns_server;                /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
+	char *dns_trust_anchor;          /* trust anchor file; NULL = the system's root anchor */
+
 	/* Local delivery */
 	struct strlist local_domains;    /* domains whose mail goes to mailboxes */
 	char *mailbox_directory;         /* default "mail": DIR/<local part> */

@@ -2,8 +2,9 @@
  * fakedns_zone_test.c - fakedns without ldns in sight: directive parsing,
  * name logic, and the answer logic driven with hand-made query packets
  * against zones loaded, completed and signed at set-up (positive, CNAME,
- * NXDOMAIN, empty non-terminal NODATA, DS from the parent, TC, the
- * failure modes, malformed queries).
+ * NXDOMAIN, empty non-terminal NODATA, DS from the parent, TC by mode and
+ * by size, every per-answer failure mode, insecure and missing-dnskey
+ * zones, NOTIMP / REFUSED, malformed queries, directive file errors).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -125,9 +126,51 @@ static const char zone_text[] =
 	"tc IN A 127.0.0.2\n"
 	"_25._tcp.mx IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
 
+/* Per-name and zone-wide failure modes the zone above does not carry. */
+static const char modes_text[] =
+	";@fakedns refused name=ref.fail.test\n"
+	";@fakedns delay=250 name=slow.fail.test\n"
+	";@fakedns bogus name=bad.fail.test\n"
+	"$ORIGIN fail.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"ref IN A 127.0.0.3\n"
+	"slow IN A 127.0.0.4\n"
+	"bad IN A 127.0.0.5\n"
+	"big IN TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+	"\"0123456789012345678901234567890123456789012345678901234567890123456789\"\n";
+
+static const char insecure_text[] =
+	";@fakedns insecure\n"
+	"$ORIGIN unsigned.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"www IN A 127.0.0.6\n";
+
+static const char nokey_text[] =
+	";@fakedns missing-dnskey\n"
+	"$ORIGIN nokey.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"www IN A 127.0.0.7\n";
+
+#define NFILES 4
+
 struct fixture {
 	struct fd_zoneset set;
-	char path[64];
+	char path[NFILES][64];
 };
 
 static int
@@ -138,16 +181,23 @@ setup(void **state)
 	FILE *fp;
 	int fd;
 
+	const char *texts[NFILES] = { zone_text, modes_text, insecure_text, nokey_text };
+
 	if (f == NULL)
 		return -1;
-	snprintf(f->path, sizeof(f->path), "/tmp/fakedns_zone_test.XXXXXX");
-	fd = mkstemp(f->path);
-	if (fd < 0 || (fp = fdopen(fd, "w")) == NULL)
-		return -1;
-	fputs(zone_text, fp);
-	fclose(fp);
-	if (zoneset_load_file(&f->set, f->path, &e) != 0 ||
-	    zoneset_complete(&f->set, &e) != 0 ||
+	for (size_t i = 0; i < NFILES; i++) {
+		snprintf(f->path[i], sizeof(f->path[i]), "/tmp/fakedns_zone_test.XXXXXX");
+		fd = mkstemp(f->path[i]);
+		if (fd < 0 || (fp = fdopen(fd, "w")) == NULL)
+			return -1;
+		fputs(texts[i], fp);
+		fclose(fp);
+		if (zoneset_load_file(&f->set, f->path[i], &e) != 0) {
+			fprintf(stderr, "set-up: %s\n", e.text);
+			return -1;
+		}
+	}
+	if (zoneset_complete(&f->set, &e) != 0 ||
 	    sign_zoneset(&f->set, SIGN_ALG_ECDSAP256, time(NULL), &e) != 0) {
 		fprintf(stderr, "set-up: %s\n", e.text);
 		return -1;
@@ -162,7 +212,8 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	zoneset_free(&f->set);
-	unlink(f->path);
+	for (size_t i = 0; i < NFILES; i++)
+		unlink(f->path[i]);
 	free(f);
 	return 0;
 }
@@ -204,7 +255,7 @@ make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
 
 struct reply {
 	int drop, rcode, aa, tc;
-	unsigned an, ns;
+	unsigned an, ns, delay_ms;
 	char log[ANSWER_LOG_MAX];
 };
 
@@ -220,6 +271,7 @@ ask(void **state, const char *name, uint16_t type, uint16_t edns_size, int tcp)
 
 	assert_int_equal(answer_query(&f->set, q, len, tcp, &r, &e), 0);
 	out.drop = r.drop;
+	out.delay_ms = r.delay_ms;
 	snprintf(out.log, sizeof(out.log), "%s", r.log);
 	if (!r.drop) {
 		assert_true(r.len >= 12);
@@ -240,6 +292,8 @@ ask(void **state, const char *name, uint16_t type, uint16_t edns_size, int tcp)
 #define T_AAAA 28
 #define T_DS 43
 #define T_TLSA 52
+#define T_TXT 16
+#define T_DNSKEY 48
 
 static void
 test_answer_positive(void **state)
@@ -356,6 +410,132 @@ test_answer_malformed(void **state)
 	}
 }
 
+/* Per-name refused, delay and bogus; what the log says a validator sees. */
+static void
+test_answer_more_modes(void **state)
+{
+	struct reply r = ask(state, "ref.fail.test", T_A, 1232, 0);
+
+	assert_int_equal(r.rcode, 5); /* REFUSED */
+	assert_int_equal(r.an, 0);
+	r = ask(state, "slow.fail.test", T_A, 1232, 0);
+	assert_int_equal(r.delay_ms, 250); /* answered, after the caller waits */
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 2);
+	r = ask(state, "ns1.fail.test", T_A, 1232, 0);
+	assert_int_equal(r.delay_ms, 0); /* only the named name */
+	assert_string_equal(r.log, "ns1.fail.test. A -> NOERROR 2 secure data");
+	r = ask(state, "bad.fail.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 0); /* served as usual, signature corrupted */
+	assert_int_equal(r.an, 2);
+	assert_non_null(strstr(r.log, " bogus data"));
+}
+
+/* insecure: no DS at the parent, the parent's NSEC proves it. */
+static void
+test_answer_insecure(void **state)
+{
+	struct reply r = ask(state, "unsigned.test", T_DS, 1232, 0);
+
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 0);
+	assert_true(r.ns >= 2); /* SOA of test., the NSEC at unsigned.test. (+ RRSIGs) */
+	r = ask(state, "www.unsigned.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 0);
+	assert_true(r.an >= 1);
+	assert_non_null(strstr(r.log, " insecure data"));
+	r = ask(state, "example.test", T_DS, 1232, 0);
+	assert_int_equal(r.an, 2); /* a signed sibling keeps its DS */
+}
+
+/* missing-dnskey: the DS is published but the DNSKEY RRset is absent. */
+static void
+test_answer_missing_dnskey(void **state)
+{
+	struct reply r = ask(state, "nokey.test", T_DS, 1232, 0);
+
+	assert_int_equal(r.an, 2); /* DS + RRSIG from test. */
+	r = ask(state, "nokey.test", T_DNSKEY, 1232, 0);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.an, 0);
+	r = ask(state, "www.nokey.test", T_A, 1232, 0);
+	assert_non_null(strstr(r.log, " bogus "));
+	r = ask(state, "example.test", T_DNSKEY, 1232, 0);
+	assert_true(r.an >= 2); /* the others still have theirs */
+}
+
+/* TC from size alone: 560 octets of TXT over 512-octet UDP, then TCP. */
+static void
+test_answer_size_truncation(void **state)
+{
+	struct reply r = ask(state, "big.fail.test", T_TXT, 0, 0);
+
+	assert_true(r.tc);
+	assert_int_equal(r.an, 0);
+	assert_non_null(strstr(r.log, "truncated"));
+	r = ask(state, "big.fail.test", T_TXT, 4096, 0);
+	assert_false(r.tc); /* fits the client's EDNS size */
+	assert_int_equal(r.an, 2);
+	r = ask(state, "big.fail.test", T_TXT, 0, 1);
+	assert_false(r.tc);
+	assert_int_equal(r.an, 1); /* (the " tcp" log mark is the server's) */
+}
+
+/* Other opcodes NOTIMP, other classes and names outside every zone REFUSED. */
+static void
+test_answer_opcode_class(void **state)
+{
+	struct fixture *f = *state;
+	struct answer_result r;
+	struct err e = { 0 };
+	uint8_t q[512];
+	size_t len = make_query(q, "mx.example.test", T_A, 0);
+
+	q[2] |= 2 << 3; /* opcode 2: STATUS */
+	assert_int_equal(answer_query(&f->set, q, len, 0, &r, &e), 0);
+	assert_false(r.drop);
+	assert_int_equal(r.wire[3] & 0x0f, 4); /* NOTIMP */
+	answer_result_free(&r);
+	len = make_query(q, "mx.example.test", T_A, 0);
+	q[len - 1] = 3; /* class CH */
+	assert_int_equal(answer_query(&f->set, q, len, 0, &r, &e), 0);
+	assert_false(r.drop);
+	assert_int_equal(r.wire[3] & 0x0f, 5); /* REFUSED */
+	answer_result_free(&r);
+}
+
+/* Directive errors carry the file and line. */
+static void
+test_directives_file_errors(void **state)
+{
+	char path[] = "/tmp/fakedns_zone_test.XXXXXX";
+	struct fd_directives ds = { 0 };
+	struct err e = { 0 };
+	int fd = mkstemp(path);
+	FILE *fp;
+
+	(void)state;
+	assert_true(fd >= 0);
+	fp = fdopen(fd, "w");
+	assert_non_null(fp);
+	fputs(";@fakedns bogus\n$ORIGIN a.test.\n;@fakedns sometimes\n", fp);
+	fclose(fp);
+	assert_int_equal(directives_read_file(path, &ds, &e), -1);
+	assert_non_null(strstr(e.text, path));
+	assert_non_null(strstr(e.text, ":3: "));
+	assert_non_null(strstr(e.text, "sometimes"));
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(";@fakedns servfail name=a.a.test\n;@fakedns delay=10 name=b.a.test\n", fp);
+	fclose(fp);
+	assert_int_equal(directives_read_file(path, &ds, &e), 0);
+	assert_int_equal(ds.n, 2);
+	assert_int_equal(ds.d[1].mode, FD_MODE_DELAY);
+	assert_int_equal(ds.d[1].line, 2);
+	unlink(path);
+	assert_int_equal(directives_read_file(path, &ds, &e), -1); /* gone */
+}
+
 int
 main(void)
 {
@@ -371,6 +551,12 @@ main(void)
 		cmocka_unit_test(test_answer_truncation),
 		cmocka_unit_test(test_answer_failure_modes),
 		cmocka_unit_test(test_answer_malformed),
+		cmocka_unit_test(test_answer_more_modes),
+		cmocka_unit_test(test_answer_insecure),
+		cmocka_unit_test(test_answer_missing_dnskey),
+		cmocka_unit_test(test_answer_size_truncation),
+		cmocka_unit_test(test_answer_opcode_class),
+		cmocka_unit_test(test_directives_file_errors),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,458 @@
+/*
+ * resolver.c - the validating resolver on libunbound; the only file that
+ * includes <unbound.h> (ci/layering.txt).  Contract: resolver.h; the
+ * pitfalls handled here: docs/resolver.md and ../shared/LIBRARIES.md.
+ *
+ * It must never hand out the data of a bogus answer, never fall back to the
+ * root hints when a server is configured, and never trust an AD bit: the
+ * validation happens here, against the configured anchor.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <unbound.h>
+
+#include "resolver.h"
+
+/* The system's root anchor (Debian's dns-root-data). */
+#define RESOLVER_ROOT_KEY "/usr/share/dns/root.key"
+
+/* Retransmission ceiling in ms: a dead or silent server is a tempfail in
+ * about 0.8 s instead of ~17 s (LIBRARIES.md).  Not 300: on a loaded machine
+ * the root DNSKEY fetch then times out and every answer turns bogus ("no
+ * DNSKEY rrset for trust anchor"); not 800 or more: that takes over 2 s. */
+#define RESOLVER_MAX_RTT "600"
+
+enum {
+	RR_TYPE_A = 1,
+	RR_TYPE_PTR = 12,
+	RR_TYPE_MX = 15,
+	RR_TYPE_TXT = 16,
+	RR_TYPE_AAAA = 28,
+	RR_TYPE_TLSA = 52,
+	RR_CLASS_IN = 1,
+	RCODE_NOERROR = 0,
+	RCODE_NXDOMAIN = 3,
+};
+
+/* Special-use names that libunbound answers itself unless told otherwise
+ * (RFC 6761); with a dns_server they are resolved there. */
+static const char *const special_zones[] = {
+	"test.", "example.", "invalid.", "localhost.", "127.in-addr.arpa.",
+};
+
+struct resolver {
+	struct ub_ctx *ctx;
+	int used; /* a lookup was made: options are frozen */
+};
+
+static const struct {
+	int rrtype;
+	const char *word;
+} types[] = {
+	[RESOLVER_A] = { RR_TYPE_A, "A" },          [RESOLVER_AAAA] = { RR_TYPE_AAAA, "AAAA" },
+	[RESOLVER_MX] = { RR_TYPE_MX, "MX" },       [RESOLVER_TLSA] = { RR_TYPE_TLSA, "TLSA" },
+	[RESOLVER_TXT] = { RR_TYPE_TXT, "TXT" },    [RESOLVER_PTR] = { RR_TYPE_PTR, "PTR" },
+};
+
+const char *
+resolver_status_word(enum resolver_status s)
+{
+	switch (s) {
+	case RESOLVER_SECURE: return "secure";
+	case RESOLVER_INSECURE: return "insecure";
+	case RESOLVER_BOGUS: return "bogus";
+	case RESOLVER_NXDOMAIN: return "nxdomain";
+	case RESOLVER_NODATA: return "nodata";
+	case RESOLVER_TEMPFAIL: return "tempfail";
+	}
+	return "tempfail";
+}
+
+const char *
+resolver_type_word(enum resolver_type t)
+{
+	if ((size_t)t >= sizeof types / sizeof types[0])
+		return "?";
+	return types[t].word;
+}
+
+/* --- the context ------------------------------------------------------------------ */
+
+static int
+set_opt(struct resolver *r, const char *opt, const char *val, struct err *e)
+{
+	int rc = ub_ctx_set_option(r->ctx, opt, val);
+
+	if (rc != 0) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: option %s %s: %s", opt, val,
+		        ub_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* "ADDR@PORT" with a literal address, port 1-65535: ub_ctx_set_fwd accepts
+ * more (no port, names fail late), so refuse those here. */
+static int
+fwd_valid(const char *s)
+{
+	const char *at = strrchr(s, '@');
+	unsigned char bin[16];
+	char addr[INET6_ADDRSTRLEN + 1];
+	size_t alen;
+	unsigned long port = 0;
+
+	if (at == NULL || (alen = (size_t)(at - s)) == 0 || alen >= sizeof addr)
+		return 0;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+		return 0;
+	if (at[1] == '\0' || strlen(at + 1) > 5)
+		return 0;
+	for (const char *p = at + 1; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return 0;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	return port >= 1 && port <= 65535;
+}
+
+struct resolver *
+resolver_new(const char *dns_server, const char *trust_anchor_file, struct err *e)
+{
+	struct resolver *r = calloc(1, sizeof *r);
+	struct resolver *ret = NULL;
+	int rc;
+
+	if (r == NULL) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: out of memory");
+		goto out;
+	}
+	r->ctx = ub_ctx_create();
+	if (r->ctx == NULL) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot create a libunbound context");
+		goto out;
+	}
+	if (dns_server != NULL) {
+		if (!fwd_valid(dns_server)) {
+			err_set(e, RESOLVER_ERR_CONFIG,
+			        "resolver: bad dns_server \"%s\" (use ADDR@PORT, port 1-65535)",
+			        dns_server);
+			goto out;
+		}
+		/* Forwarding "." means every query: no root hints fallback. */
+		rc = ub_ctx_set_fwd(r->ctx, dns_server);
+		if (rc != 0) {
+			err_set(e, RESOLVER_ERR_CONFIG, "resolver: dns_server \"%s\": %s",
+			        dns_server, ub_strerror(rc));
+			goto out;
+		}
+		/* "local-zone: test. nodefault" is silently ignored; transparent works. */
+		for (size_t i = 0; i < sizeof special_zones / sizeof special_zones[0]; i++) {
+			char zone[64];
+			snprintf(zone, sizeof zone, "%s transparent", special_zones[i]);
+			if (set_opt(r, "local-zone:", zone, e) != 0)
+				goto out;
+		}
+		if (set_opt(r, "infra-cache-max-rtt:", RESOLVER_MAX_RTT, e) != 0 ||
+		    set_opt(r, "do-not-query-localhost:", "no", e) != 0)
+			goto out;
+	} else {
+		rc = ub_ctx_resolvconf(r->ctx, NULL);
+		if (rc != 0) {
+			err_set(e, RESOLVER_ERR_CONFIG,
+			        "resolver: cannot use /etc/resolv.conf: %s", ub_strerror(rc));
+			goto out;
+		}
+	}
+	if (trust_anchor_file == NULL && access(RESOLVER_ROOT_KEY, R_OK) == 0)
+		trust_anchor_file = RESOLVER_ROOT_KEY;
+	if (trust_anchor_file != NULL) {
+		if (access(trust_anchor_file, R_OK) != 0) {
+			err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot read \"%s\": %s",
+			        trust_anchor_file, strerror(errno));
+			goto out;
+		}
+		rc = ub_ctx_add_ta_file(r->ctx, trust_anchor_file);
+		if (rc != 0) {
+			err_set(e, RESOLVER_ERR_CONFIG, "resolver: trust anchor \"%s\": %s",
+			        trust_anchor_file, ub_strerror(rc));
+			goto out;
+		}
+	}
+	ret = r;
+	r = NULL;
+out:
+	resolver_free(r);
+	return ret;
+}
+
+int
+resolver_set_validation_time(struct resolver *r, time_t when, struct err *e)
+{
+	char val[32];
+
+	if (r->used) {
+		err_set(e, RESOLVER_ERR_CONFIG,
+		        "resolver: the validation time must be set before the first lookup");
+		return -1;
+	}
+	if (when <= 0) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: bad validation time %lld",
+		        (long long)when);
+		return -1;
+	}
+	snprintf(val, sizeof val, "%lld", (long long)when);
+	return set_opt(r, "val-override-date:", val, e);
+}
+
+void
+resolver_free(struct resolver *r)
+{
+	if (r == NULL)
+		return;
+	if (r->ctx != NULL)
+		ub_ctx_delete(r->ctx);
+	free(r);
+}
+
+/* --- decoding RDATA ---------------------------------------------------------------- */
+
+/*
+ * Read the wire name at data[*pos] into presentation form.  libunbound hands
+ * out RDATA with names uncompressed (it decompresses when parsing), so a
+ * compression pointer here is malformed.  RFC 1035 3.1: labels up to 63,
+ * names up to 255 octets.
+ */
+static int
+decode_name(const unsigned char *data, size_t len, size_t *pos, char **out)
+{
+	char buf[255 * 4 + 2];
+	size_t o = 0, p = *pos, wire = 0;
+
+	for (;;) {
+		if (p >= len)
+			return -1;
+		size_t l = data[p++];
+		wire += l + 1;
+		if (wire > 255 || l > 63)
+			return -1;
+		if (l == 0)
+			break;
+		if (p + l > len)
+			return -1;
+		if (o > 0)
+			buf[o++] = '.';
+		for (size_t i = 0; i < l; i++) {
+			unsigned char c = data[p + i];
+			if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' ||
+			    c == ')' || c == '@' || c == '$') {
+				buf[o++] = '\\';
+				buf[o++] = (char)c;
+			} else if (c <= ' ' || c >= 0x7f) {
+				o += (size_t)snprintf(buf + o, sizeof buf - o, "\\%03u", c);
+			} else {
+				buf[o++] = (char)c;
+			}
+		}
+		p += l;
+	}
+	if (o == 0)
+		buf[o++] = '.';
+	buf[o] = '\0';
+	*out = strdup(buf);
+	if (*out == NULL)
+		return -1;
+	*pos = p;
+	return 0;
+}
+
+static int
+decode_rr(enum resolver_type type, const unsigned char *d, size_t len, struct resolver_rr *rr)
+{
+	char text[INET6_ADDRSTRLEN];
+	size_t pos = 0;
+
+	rr->type = type;
+	switch (type) {
+	case RESOLVER_A:
+	case RESOLVER_AAAA:
+		if (len != (type == RESOLVER_A ? 4u : 16u) ||
+		    inet_ntop(type == RESOLVER_A ? AF_INET : AF_INET6, d, text, sizeof text) == NULL)
+			return -1;
+		rr->u.addr = strdup(text);
+		return rr->u.addr == NULL ? -1 : 0;
+	case RESOLVER_MX: /* RFC 1035 3.3.9 */
+		if (len < 3)
+			return -1;
+		rr->u.mx.preference = (unsigned)d[0] << 8 | d[1];
+		pos = 2;
+		if (decode_name(d, len, &pos, &rr->u.mx.exchange) != 0)
+			return -1;
+		return pos == len ? 0 : -1;
+	case RESOLVER_PTR: /* RFC 1035 3.3.12 */
+		if (decode_name(d, len, &pos, &rr->u.name) != 0)
+			return -1;
+		return pos == len ? 0 : -1;
+	case RESOLVER_TLSA: /* RFC 6698 2.1 */
+		if (len < 3)
+			return -1;
+		rr->u.tlsa.usage = d[0];
+		rr->u.tlsa.selector = d[1];
+		rr->u.tlsa.mtype = d[2];
+		rr->u.tlsa.len = len - 3;
+		rr->u.tlsa.data = malloc(len - 3 + 1);
+		if (rr->u.tlsa.data == NULL)
+			return -1;
+		memcpy(rr->u.tlsa.data, d + 3, len - 3);
+		return 0;
+	case RESOLVER_TXT: /* RFC 1035 3.3.14: one or more <character-string> */
+		if (len == 0)
+			return -1;
+		rr->u.txt.text = malloc(len + 1);
+		if (rr->u.txt.text == NULL)
+			return -1;
+		while (pos < len) {
+			size_t l = d[pos++];
+			if (pos + l > len)
+				return -1;
+			memcpy(rr->u.txt.text + rr->u.txt.len, d + pos, l);
+			rr->u.txt.len += l;
+			pos += l;
+		}
+		rr->u.txt.text[rr->u.txt.len] = '\0';
+		return 0;
+	}
+	return -1;
+}
+
+static void
+rr_free(struct resolver_rr *rr)
+{
+	switch (rr->type) {
+	case RESOLVER_A:
+	case RESOLVER_AAAA:
+		free(rr->u.addr);
+		break;
+	case RESOLVER_MX:
+		free(rr->u.mx.exchange);
+		break;
+	case RESOLVER_PTR:
+		free(rr->u.name);
+		break;
+	case RESOLVER_TLSA:
+		free(rr->u.tlsa.data);
+		break;
+	case RESOLVER_TXT:
+		free(rr->u.txt.text);
+		break;
+	}
+}
+
+void
+resolver_answer_free(struct resolver_answer *a)
+{
+	if (a == NULL)
+		return;
+	for (size_t i = 0; i < a->nrrs; i++)
+		rr_free(&a->rrs[i]);
+	free(a->rrs);
+	free(a->why_bogus);
+	memset(a, 0, sizeof *a);
+	a->status = RESOLVER_TEMPFAIL;
+}
+
+/* --- lookups ----------------------------------------------------------------------- */
+
+/* The status of a result, bogus first: a bogus answer may still carry data
+ * and rcode NOERROR (LIBRARIES.md). */
+static enum resolver_status
+result_status(const struct ub_result *res)
+{
+	if (res->bogus)
+		return RESOLVER_BOGUS;
+	if (res->rcode == RCODE_NXDOMAIN || res->nxdomain)
+		return RESOLVER_NXDOMAIN;
+	if (res->rcode != RCODE_NOERROR) /* SERVFAIL without bogus: server down, REFUSED */
+		return RESOLVER_TEMPFAIL;
+	if (!res->havedata)
+		return RESOLVER_NODATA;
+	return res->secure ? RESOLVER_SECURE : RESOLVER_INSECURE;
+}
+
+int
+resolver_lookup(struct resolver *r, const char *name, enum resolver_type type,
+                struct resolver_answer *out, struct err *e)
+{
+	struct ub_result *res = NULL;
+	size_t n = 0;
+	int rc = -1, ub;
+
+	memset(out, 0, sizeof *out);
+	out->status = RESOLVER_TEMPFAIL;
+	if ((size_t)type >= sizeof types / sizeof types[0]) {
+		err_set(e, RESOLVER_ERR_LOOKUP, "resolver: unknown record type %d", (int)type);
+		goto out;
+	}
+	if (name == NULL || name[0] == '\0' || strlen(name) > 253 + 1) {
+		err_set(e, RESOLVER_ERR_LOOKUP, "resolver: bad name");
+		goto out;
+	}
+	r->used = 1;
+	ub = ub_resolve(r->ctx, name, types[type].rrtype, RR_CLASS_IN, &res);
+	if (ub != 0) {
+		err_set(e, RESOLVER_ERR_LOOKUP, "resolver: %s %s: %s", name, types[type].word,
+		        ub_strerror(ub));
+		goto out;
+	}
+	out->secure = res->secure && !res->bogus;
+	out->ttl = res->ttl > 0 ? (unsigned)res->ttl : 0;
+	switch (out->status = result_status(res)) {
+	case RESOLVER_BOGUS:
+		out->why_bogus = strdup(res->why_bogus != NULL ? res->why_bogus
+		                                                : "validation failed");
+		if (out->why_bogus == NULL) {
+			err_set(e, RESOLVER_ERR_LOOKUP, "resolver: out of memory");
+			goto out;
+		}
+		rc = 0;
+		goto out; /* never the data */
+	case RESOLVER_SECURE:
+	case RESOLVER_INSECURE:
+		break;
+	default:
+		rc = 0;
+		goto out;
+	}
+	while (res->data != NULL && res->data[n] != NULL)
+		n++;
+	out->rrs = calloc(n > 0 ? n : 1, sizeof *out->rrs);
+	if (out->rrs == NULL) {
+		err_set(e, RESOLVER_ERR_LOOKUP, "resolver: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		out->nrrs++;
+		if (res->len[i] < 0 ||
+		    decode_rr(type, (const unsigned char *)res->data[i], (size_t)res->len[i],
+		              &out->rrs[i]) != 0) {
+			err_set(e, RESOLVER_ERR_LOOKUP, "resolver: %s %s: malformed record %zu",
+			        name, types[type].word, i + 1);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		resolver_answer_free(out); /* status: tempfail */
+	if (res != NULL)
+		ub_resolve_free(res);
+	return rc;
+}
