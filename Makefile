@@ -6,6 +6,7 @@
 #   make check      layering check + unit tests + end-to-end tests + scenario
 #                   suite; last line "N passed, N failed"
 #   make bench      refmta beside Postfix, OpenSMTPD and smtp-sink (bench/run)
+#   make fuzz       libFuzzer targets for a bounded time (fuzz/run, docs/fuzz.md)
 #   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
 #   make format     clang-format every C file
 #   make clean
