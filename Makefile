@@ -145,7 +145,8 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LI
 		$(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS)
 
-$(PKI_STAMP): | bin/mkpki
+# Re-mint when what is minted changes (not on every relink of mkpki).
+$(PKI_STAMP): lib/pki.c | bin/mkpki
 	@rm -rf $(PKI_DIR)
 	bin/mkpki --out $(PKI_DIR)
 	@touch $@

@@ -27,11 +27,12 @@ usage(FILE *f)
 	fprintf(f,
 	        "usage: fakeocsp serve --listen ADDR:PORT --issuer CA.pem --signer CERT.pem --key KEY.pem\n"
 	        "                      --index FILE [--log FILE] [--timeout SECONDS]\n"
+	        "                      [--extra-certs FILE.pem]...\n"
 	        "                      [--fault NAME[=VALUE]]... [--fault-serial HEX:NAME[=VALUE]]...\n"
 	        "       fakeocsp mint --cert C.pem --issuer CA.pem --signer S.pem --key K.pem\n"
 	        "                     --status good|revoked|unknown [--this-update T] [--next-update T]\n"
-	        "                     [--revocation-time T] [--reason NAME] [--fault NAME[=VALUE]]...\n"
-	        "                     --out FILE.der\n"
+	        "                     [--revocation-time T] [--reason NAME] [--extra-certs FILE.pem]...\n"
+	        "                     [--fault NAME[=VALUE]]... --out FILE.der\n"
 	        "       fakeocsp --help | --version\n"
 	        "\n"
 	        "serve: answer OCSP over HTTP/1.0 and 1.1 (POST application/ocsp-request, GET\n"
@@ -44,8 +45,9 @@ usage(FILE *f)
 	        "  Revoked: --revocation-time (default -1d), --reason (default keyCompromise).\n"
 	        "\n"
 	        "--signer may be the issuer itself (signed by the CA) or a delegated responder\n"
-	        "(id-kp-OCSPSigning, included in the response).  T is relative (\"-1h\",\n"
-	        "\"+7d\"; units s m h d) or absolute (\"2026-01-01T00:00:00Z\").\n"
+	        "(id-kp-OCSPSigning, included in the response).  --extra-certs adds every\n"
+	        "certificate in FILE.pem (e.g. the intermediate) after the signer's.  T is\n"
+	        "relative (\"-1h\", \"+7d\"; units s m h d) or absolute (\"2026-01-01T00:00:00Z\").\n"
 	        "\n"
 	        "faults (--fault for every request, --fault-serial HEX:... for one serial):\n");
 	ocsp_faults_help(f);
@@ -56,13 +58,15 @@ struct opts {
 	const char *listen, *issuer, *signer, *key, *index, *log, *cert, *out;
 	const char *status, *this_update, *next_update, *revtime, *reason;
 	unsigned timeout_s;
+	const char *extra[OCSP_EXTRA_CERTS_MAX]; /* --extra-certs files */
+	size_t nextra;
 	struct ocsp_faults faults;
 };
 
 enum {
 	OPT_LISTEN = 256, OPT_ISSUER, OPT_SIGNER, OPT_KEY, OPT_INDEX, OPT_LOG, OPT_FAULT,
 	OPT_FAULT_SERIAL, OPT_TIMEOUT, OPT_CERT, OPT_STATUS, OPT_THIS, OPT_NEXT, OPT_REVTIME,
-	OPT_REASON, OPT_OUT, OPT_HELP,
+	OPT_REASON, OPT_OUT, OPT_EXTRA_CERTS, OPT_HELP,
 };
 
 static const struct option serve_opts[] = {
@@ -75,6 +79,7 @@ static const struct option serve_opts[] = {
 	{"fault", required_argument, NULL, OPT_FAULT},
 	{"fault-serial", required_argument, NULL, OPT_FAULT_SERIAL},
 	{"timeout", required_argument, NULL, OPT_TIMEOUT},
+	{"extra-certs", required_argument, NULL, OPT_EXTRA_CERTS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -91,6 +96,7 @@ static const struct option mint_opts[] = {
 	{"reason", required_argument, NULL, OPT_REASON},
 	{"fault", required_argument, NULL, OPT_FAULT},
 	{"out", required_argument, NULL, OPT_OUT},
+	{"extra-certs", required_argument, NULL, OPT_EXTRA_CERTS},
 	{"help", no_argument, NULL, OPT_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -136,6 +142,13 @@ opts_parse(int argc, char **argv, const struct option *table, struct opts *o)
 		case OPT_REVTIME: o->revtime = optarg; break;
 		case OPT_REASON: o->reason = optarg; break;
 		case OPT_HELP: return 1;
+		case OPT_EXTRA_CERTS:
+			if (o->nextra == OCSP_EXTRA_CERTS_MAX) {
+				bad_usage("too many --extra-certs");
+				return -1;
+			}
+			o->extra[o->nextra++] = optarg;
+			break;
 		case OPT_TIMEOUT:
 			v = strtol(optarg, &end, 10);
 			if (*end != '\0' || v < 1 || v > 600) {
@@ -165,7 +178,8 @@ opts_parse(int argc, char **argv, const struct option *table, struct opts *o)
 	return 0;
 }
 
-/* Load the responder and every signer the faults name. */
+/* Load the responder, its extra certificates and every signer the faults
+   name. */
 static int
 responder_load(const struct opts *o, struct ocsp_responder **r, struct err *e)
 {
@@ -173,6 +187,9 @@ responder_load(const struct opts *o, struct ocsp_responder **r, struct err *e)
 
 	if (ocsp_responder_new(o->issuer, o->signer, o->key, r, e) < 0)
 		return -1;
+	for (size_t i = 0; i < o->nextra; i++)
+		if (ocsp_responder_add_extra_certs(*r, o->extra[i], e) < 0)
+			return -1;
 	for (size_t i = 0; i < 100 && (spec = ocsp_faults_signer(&o->faults, i)) != NULL; i++)
 		if (ocsp_responder_add_signer(*r, spec, e) < 0)
 			return -1;

@@ -69,9 +69,18 @@ struct ocsp_req;       /* one parsed request */
 int ocsp_responder_new(const char *issuer, const char *signer, const char *key,
                        struct ocsp_responder **out, struct err *e) MUST_CHECK;
 
-/* Load "CERT.pem,KEY.pem" for the signer= / unauthorised-signer= faults. */
+/* Load "CERT.pem,KEY.pem" for the signer= / unauthorised-signer= /
+   expired-signer= faults. */
 int ocsp_responder_add_signer(struct ocsp_responder *r, const char *spec,
                               struct err *e) MUST_CHECK;
+
+/* Add every certificate in the PEM file at `path` (at least one) to the
+   certs of every signed response, after the signer's: the intermediates a
+   client needs to reach the signer (`--extra-certs`).  At most
+   OCSP_EXTRA_CERTS_MAX in all; none with the no-certs fault. */
+#define OCSP_EXTRA_CERTS_MAX 16
+int ocsp_responder_add_extra_certs(struct ocsp_responder *r, const char *path,
+                                   struct err *e) MUST_CHECK;
 
 void ocsp_responder_free(struct ocsp_responder *r);
 

@@ -34,6 +34,8 @@ static const struct fault_def {
 	{"signer", VALUE_REQUIRED, "CERT.pem,KEY.pem", "sign with this one instead (the CA, ...)"},
 	{"unauthorised-signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
 	 "sign with a certificate the CA did not authorise (e.g. mx-rsa)"},
+	{"expired-signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
+	 "sign with an expired responder certificate (ocsp-signer-expired)"},
 	{"no-certs", VALUE_NONE, NULL, "leave the signer certificate out of the response"},
 	{"no-nonce", VALUE_NONE, NULL, "do not echo the request's nonce (RFC 8954)"},
 	{"malformedRequest", VALUE_NONE, NULL, "responseStatus malformedRequest (1)"},
@@ -210,7 +212,7 @@ fault_check_value(const struct fault_def *d, const char *value, struct err *e)
 		}
 		return 0;
 	}
-	/* signer, unauthorised-signer */
+	/* signer, unauthorised-signer, expired-signer */
 	comma = strchr(value, ',');
 	if (comma == NULL || comma == value || comma[1] == '\0' || strlen(value) >= OCSP_SPEC_MAX) {
 		err_set(e, 1, "fault %s=%s: want CERT.pem,KEY.pem", d->name, value);
@@ -311,7 +313,7 @@ fault_apply(const struct ocsp_fault_rule *r, struct ocsp_fault *f)
 		                                                     : OCSP_CERT_UNKNOWN;
 	else if (strcmp(r->name, "bad-signature") == 0)
 		f->flags |= OCSP_FAULT_BAD_SIGNATURE;
-	else if (strcmp(r->name, "signer") == 0 || strcmp(r->name, "unauthorised-signer") == 0)
+	else if (strstr(r->name, "signer") != NULL)
 		snprintf(f->signer, sizeof f->signer, "%s", r->value);
 	else if (strcmp(r->name, "no-certs") == 0)
 		f->flags |= OCSP_FAULT_NO_CERTS;
@@ -360,8 +362,7 @@ const char *
 ocsp_faults_signer(const struct ocsp_faults *fs, size_t i)
 {
 	for (size_t k = 0; k < fs->n; k++) {
-		if (strcmp(fs->rule[k].name, "signer") != 0 &&
-		    strcmp(fs->rule[k].name, "unauthorised-signer") != 0)
+		if (strstr(fs->rule[k].name, "signer") == NULL)
 			continue;
 		if (i-- == 0)
 			return fs->rule[k].value;

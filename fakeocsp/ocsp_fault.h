@@ -83,7 +83,8 @@ int ocsp_faults_add_serial(struct ocsp_faults *fs, const char *arg, struct err *
 /* The faults for a request about `serial` (normalised; NULL when unknown). */
 void ocsp_faults_resolve(const struct ocsp_faults *fs, const char *serial, struct ocsp_fault *out);
 
-/* The i-th "CERT,KEY" named by a signer= rule, or NULL past the end. */
+/* The i-th "CERT,KEY" named by a signer=, unauthorised-signer= or
+   expired-signer= rule, or NULL past the end. */
 const char *ocsp_faults_signer(const struct ocsp_faults *fs, size_t i);
 
 void ocsp_faults_free(struct ocsp_faults *fs);

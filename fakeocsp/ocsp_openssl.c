@@ -32,6 +32,7 @@ struct ocsp_responder {
 	struct signer main;
 	struct signer other[MAX_SIGNERS];
 	size_t nother;
+	STACK_OF(X509) *extra; /* --extra-certs, after the signer's; NULL = none */
 };
 
 struct ocsp_req {
@@ -151,11 +152,57 @@ ocsp_responder_add_signer(struct ocsp_responder *r, const char *spec, struct err
 	return 0;
 }
 
+int
+ocsp_responder_add_extra_certs(struct ocsp_responder *r, const char *path, struct err *e)
+{
+	BIO *bio = BIO_new_file(path, "r");
+	X509 *x = NULL;
+	int rc = -1, n = 0;
+
+	if (bio == NULL) {
+		crypto_err(e, path);
+		goto out;
+	}
+	if (r->extra == NULL && (r->extra = sk_X509_new_null()) == NULL) {
+		err_set(e, 1, "out of memory");
+		goto out;
+	}
+	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (sk_X509_num(r->extra) >= OCSP_EXTRA_CERTS_MAX) {
+			err_set(e, 1, "%s: at most %d extra certificates", path,
+			        OCSP_EXTRA_CERTS_MAX);
+			goto out;
+		}
+		if (sk_X509_push(r->extra, x) <= 0) {
+			err_set(e, 1, "out of memory");
+			goto out;
+		}
+		x = NULL;
+		n++;
+	}
+	/* The end of the file reads as "no start line"; anything else is an error. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE || n == 0) {
+		if (n == 0)
+			err_set(e, 1, "%s: no PEM certificate", path);
+		else
+			crypto_err(e, path);
+		goto out;
+	}
+	ERR_clear_error();
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_free(x);
+	BIO_free(bio);
+	return rc;
+}
+
 void
 ocsp_responder_free(struct ocsp_responder *r)
 {
 	if (r == NULL)
 		return;
+	sk_X509_pop_free(r->extra, X509_free);
 	X509_free(r->issuer);
 	signer_clear(&r->main);
 	for (size_t i = 0; i < r->nother; i++)
@@ -400,7 +447,8 @@ basic_build(const struct ocsp_responder *r, OCSP_CERTID *const *ids, size_t n,
 	}
 	if (f->flags & OCSP_FAULT_NO_CERTS)
 		flags |= OCSP_NOCERTS;
-	if (OCSP_basic_sign(bs, s->cert, s->key, EVP_sha256(), NULL, flags) != 1) {
+	/* The signer's certificate first, then the extra ones (unless no-certs). */
+	if (OCSP_basic_sign(bs, s->cert, s->key, EVP_sha256(), r->extra, flags) != 1) {
 		crypto_err(e, "signing the response");
 		goto out;
 	}

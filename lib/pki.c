@@ -78,6 +78,8 @@ static const struct leaf_spec leaves[] = {
          0, -HOUR, 90 * DAY, 0, 0, 0},
         {"ocsp-signer", KEY_EC, BY_INTER, "refmta OCSP Signer", NULL, "OCSPSigning", 0, -HOUR,
          90 * DAY, 1, 0, 0},
+        {"ocsp-signer-expired", KEY_EC, BY_INTER, "refmta Expired OCSP Signer", NULL,
+         "OCSPSigning", 0, -100 * DAY, -10 * DAY, 1, 0, 0},
         {"unrelated", KEY_EC, BY_UNRELATED, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 1, 0, 0},
         {"selfsigned", KEY_EC, BY_SELF, MX, MX_SAN, "serverAuth", 1, -HOUR, 90 * DAY, 1, 0, 0},
 };

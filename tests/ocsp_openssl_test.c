@@ -47,6 +47,7 @@ struct seen {
 	int nonce;       /* OCSP_check_nonce() */
 	int has_certs;
 	int has_next;
+	int verify_error; /* X509_V_ERR_* when OCSP_basic_verify() failed on the chain */
 	time_t this_update;
 };
 
@@ -107,6 +108,24 @@ request_der(X509 *x, int nonce, OCSP_REQUEST **req, size_t *len)
 	return der;
 }
 
+/* The X509_V_ERR_* of OCSP_basic_verify()'s last failure ("Verify error:..."
+   in its error data), 0 when none; empties the error queue. */
+static int
+verify_error(void)
+{
+	const char *data = NULL;
+	unsigned long code;
+	int flags = 0, v = 0;
+
+	while ((code = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0)
+		if (ERR_GET_REASON(code) == OCSP_R_CERTIFICATE_VERIFY_ERROR && data != NULL &&
+		    (flags & ERR_TXT_STRING))
+			v = strstr(data, "certificate has expired") != NULL
+			            ? X509_V_ERR_CERT_HAS_EXPIRED
+			            : -1;
+	return v;
+}
+
 static struct seen
 look(const unsigned char *der, size_t len, OCSP_REQUEST *req, X509 *x)
 {
@@ -127,7 +146,7 @@ look(const unsigned char *der, size_t len, OCSP_REQUEST *req, X509 *x)
 	assert_non_null(bs = OCSP_response_get1_basic(resp));
 	s.has_certs = sk_X509_num(OCSP_resp_get0_certs(bs)) > 0;
 	s.sig_ok = OCSP_basic_verify(bs, fx.untrusted, fx.store, 0) > 0;
-	ERR_clear_error();
+	s.verify_error = verify_error();
 	s.nonce = req != NULL ? OCSP_check_nonce(req, bs) : 2;
 	id = OCSP_cert_to_id(EVP_sha1(), x, fx.inter);
 	s.found = OCSP_resp_find_status(bs, id, &s.status, &s.reason, &rev, &thisupd, &nextupd);
@@ -253,7 +272,7 @@ static void
 test_index_minted(void **state)
 {
 	(void)state;
-	assert_int_equal(fx.idx.n, 13 - 1); /* wildcard.pem dropped by group_setup */
+	assert_int_equal(fx.idx.n, 14 - 1); /* wildcard.pem dropped by group_setup */
 	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.mx))->type, 'V');
 	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.revoked))->type, 'R');
 	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.revoked))->reason, 1);
@@ -277,6 +296,7 @@ test_fault_rules(void **state)
 	assert_int_equal(ocsp_faults_add(&fs, NULL, "expired=1", &e), -1);
 	assert_int_equal(ocsp_faults_add(&fs, NULL, "status=maybe", &e), -1);
 	assert_int_equal(ocsp_faults_add(&fs, NULL, "signer=onlyone.pem", &e), -1);
+	assert_int_equal(ocsp_faults_add(&fs, NULL, "expired-signer=onlyone.pem", &e), -1);
 	assert_int_equal(ocsp_faults_add_serial(&fs, "zz:expired", &e), -1);
 	assert_int_equal(ocsp_faults_add(&fs, NULL, "tryLater", &e), 0);
 	assert_int_equal(ocsp_faults_add_serial(&fs, "00ab:status=revoked", &e), 0);
@@ -466,6 +486,34 @@ test_fault_signatures(void **state)
 	assert_int_equal(s.nonce, -1); /* asked, not echoed */
 }
 
+/* A delegated responder whose certificate expired: the signature is good,
+   the signer's chain is not ("certificate has expired"). */
+static void
+test_fault_expired_signer(void **state)
+{
+	char spec[1000], log[512];
+	struct seen s;
+
+	(void)state;
+	snprintf(spec, sizeof spec, "expired-signer=%s,%s", pki("ocsp-signer-expired.pem"),
+	         pki("ocsp-signer-expired.key"));
+	s = ask(fx.mx, 0, spec, log, sizeof log);
+	assert_true(s.found);
+	assert_true(s.has_certs);
+	assert_int_equal(s.status, V_OCSP_CERTSTATUS_GOOD);
+	assert_false(s.sig_ok);
+	assert_int_equal(s.verify_error, X509_V_ERR_CERT_HAS_EXPIRED);
+	if (strstr(log, "fault=expired-signer") == NULL)
+		fail_msg("%s", log);
+	assert_null(strstr(log, ".pem")); /* signer values are not logged */
+
+	/* The same response with the valid signer verifies: only the date differs. */
+	snprintf(spec, sizeof spec, "expired-signer=%s,%s", pki("ocsp-signer.pem"),
+	         pki("ocsp-signer.key"));
+	s = ask(fx.mx, 0, spec, NULL, 0);
+	assert_true(s.sig_ok);
+}
+
 static void
 test_fault_response_statuses(void **state)
 {
@@ -539,6 +587,86 @@ test_mint(void **state)
 	assert_non_null(strstr(e.text, "no-such.pem"));
 }
 
+/* --extra-certs: the intermediate rides along after the signer, so a client
+   that trusts only the root can verify the staple (the seed's case). */
+static void
+test_mint_extra_certs(void **state)
+{
+	struct ocsp_responder *r = NULL;
+	struct ocsp_fault f;
+	struct ocsp_faults fs = {0};
+	struct ocsp_answer a = {.status = OCSP_CERT_GOOD, .reason = OCSP_REASON_NONE};
+	struct err e = {0};
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t len;
+	OCSP_RESPONSE *resp;
+	OCSP_BASICRESP *bs;
+	const STACK_OF(X509) *certs;
+	X509 *signer = cert_load("ocsp-signer.pem");
+
+	(void)state;
+	assert_int_equal(ocsp_responder_new(pki("inter-ca.pem"), pki("ocsp-signer.pem"),
+	                                    pki("ocsp-signer.key"), &r, &e), 0);
+	assert_int_equal(ocsp_responder_add_extra_certs(r, pki("inter-ca.pem"), &e), 0);
+	ocsp_faults_resolve(&fs, NULL, &f);
+	assert_int_equal(ocsp_mint(r, pki("mx-rsa.pem"), &a, &f, time(NULL), &der, &len, &e), 0);
+	p = der;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len));
+	assert_non_null(bs = OCSP_response_get1_basic(resp));
+	certs = OCSP_resp_get0_certs(bs);
+	assert_int_equal(sk_X509_num(certs), 2);
+	assert_int_equal(X509_cmp(sk_X509_value(certs, 0), signer), 0);
+	assert_int_equal(X509_cmp(sk_X509_value(certs, 1), fx.inter), 0);
+	/* No untrusted certificates from outside the response: the root is enough. */
+	assert_int_equal(OCSP_basic_verify(bs, NULL, fx.store, 0), 1);
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	free(der);
+
+	/* Without it the same client cannot reach the root. */
+	assert_int_equal(ocsp_mint(fx.r, pki("mx-rsa.pem"), &a, &f, time(NULL), &der, &len, &e), 0);
+	p = der;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len));
+	assert_non_null(bs = OCSP_response_get1_basic(resp));
+	assert_int_equal(sk_X509_num(OCSP_resp_get0_certs(bs)), 1);
+	assert_true(OCSP_basic_verify(bs, NULL, fx.store, 0) <= 0);
+	ERR_clear_error();
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	free(der);
+
+	/* A bundle adds every certificate in it; no-certs leaves them all out. */
+	if (ocsp_responder_add_extra_certs(r, pki("mx-rsa.pem"), &e) != 0)
+		fail_msg("%s", e.text);
+	f.flags |= OCSP_FAULT_NO_CERTS;
+	assert_int_equal(ocsp_mint(r, pki("mx-rsa.pem"), &a, &f, time(NULL), &der, &len, &e), 0);
+	p = der;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len));
+	assert_non_null(bs = OCSP_response_get1_basic(resp));
+	assert_true(sk_X509_num(OCSP_resp_get0_certs(bs)) <= 0); /* absent: -1 */
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	free(der);
+	f.flags &= ~OCSP_FAULT_NO_CERTS;
+	assert_int_equal(ocsp_mint(r, pki("mx-rsa.pem"), &a, &f, time(NULL), &der, &len, &e), 0);
+	p = der;
+	assert_non_null(resp = d2i_OCSP_RESPONSE(NULL, &p, (long)len));
+	assert_non_null(bs = OCSP_response_get1_basic(resp));
+	assert_int_equal(sk_X509_num(OCSP_resp_get0_certs(bs)), 4); /* signer, inter, mx, inter */
+	OCSP_BASICRESP_free(bs);
+	OCSP_RESPONSE_free(resp);
+	free(der);
+
+	/* Files without a certificate. */
+	assert_int_equal(ocsp_responder_add_extra_certs(r, pki("index.txt"), &e), -1);
+	assert_non_null(strstr(e.text, "no PEM certificate"));
+	assert_int_equal(ocsp_responder_add_extra_certs(r, pki("nope.pem"), &e), -1);
+	assert_non_null(strstr(e.text, "nope.pem"));
+	ocsp_responder_free(r);
+	X509_free(signer);
+}
+
 static void
 test_responder_errors(void **state)
 {
@@ -568,7 +696,9 @@ group_setup(void **state)
 	X509 *x;
 
 	(void)state;
-	if (env != NULL && *env != '\0' && stat(env, &st) == 0) {
+	snprintf(pki_dir, sizeof pki_dir, "%s", env != NULL ? env : "");
+	/* A PKI minted before ocsp-signer-expired existed is not used. */
+	if (env != NULL && *env != '\0' && stat(pki("ocsp-signer-expired.pem"), &st) == 0) {
 		snprintf(pki_dir, sizeof pki_dir, "%s", env);
 	} else {
 		snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ocsp_test.XXXXXX");
@@ -647,9 +777,11 @@ main(void)
 	        cmocka_unit_test(test_answer_statuses),
 	        cmocka_unit_test(test_fault_times),
 	        cmocka_unit_test(test_fault_signatures),
+	        cmocka_unit_test(test_fault_expired_signer),
 	        cmocka_unit_test(test_fault_response_statuses),
 	        cmocka_unit_test(test_answer_malformed),
 	        cmocka_unit_test(test_mint),
+	        cmocka_unit_test(test_mint_extra_certs),
 	        cmocka_unit_test(test_responder_errors),
 	};
 

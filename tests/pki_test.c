@@ -27,12 +27,13 @@
 
 /* 2023-11-14 22:13:20 UTC: any fixed time works, none reads the clock. */
 #define NOW ((time_t)1700000000)
-#define NFILES 42
+#define NFILES 44
 
 /* Leaves issued by the intermediate, in index.txt order. */
 static const char *const inter_leaves[] = {
         "mx-rsa",  "mx-ecdsa", "other-rsa", "other-ecdsa", "wildcard", "multisan",    "cn-only",
         "expired", "notyet",   "revoked",   "badsig",      "client",   "ocsp-signer",
+        "ocsp-signer-expired",
 };
 #define NINTER (sizeof inter_leaves / sizeof inter_leaves[0])
 
@@ -274,6 +275,36 @@ test_expired(void **state)
 	assert_int_equal(verify("expired", 0, 0), X509_V_ERR_CERT_HAS_EXPIRED);
 }
 
+/* The expired delegated OCSP responder: OCSPSigning, now-100d .. now-10d. */
+static void
+test_ocsp_signer_expired(void **state)
+{
+	X509 *x = cert_load("ocsp-signer-expired.pem");
+	X509 *inter = cert_load("inter-ca.pem");
+	EVP_PKEY *key = key_load("ocsp-signer-expired.key");
+	ASN1_TIME *now = ASN1_TIME_set(NULL, NOW);
+	char buf[128];
+	int days, secs;
+
+	(void)state;
+	assert_int_equal(verify("ocsp-signer-expired", 0, 0), X509_V_ERR_CERT_HAS_EXPIRED);
+	assert_true(X509_get_extended_key_usage(x) == XKU_OCSP_SIGN);
+	assert_int_equal(X509_check_ca(x), 0);
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(inter)), 1);
+	assert_int_equal(X509_check_private_key(x, key), 1);
+	X509_NAME_oneline(X509_get_subject_name(x), buf, sizeof buf);
+	assert_string_equal(buf, "/CN=refmta Expired OCSP Signer");
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, now, X509_get0_notBefore(x)), 1);
+	assert_true(days == -100 && secs == 0);
+	assert_int_equal(ASN1_TIME_diff(&days, &secs, now, X509_get0_notAfter(x)), 1);
+	assert_true(days == -10 && secs == 0);
+	ASN1_TIME_free(now);
+	EVP_PKEY_free(key);
+	X509_free(inter);
+	X509_free(x);
+	ERR_clear_error();
+}
+
 static void
 test_notyet(void **state)
 {
@@ -348,6 +379,7 @@ test_chain_files(void **state)
 	        {"mx-rsa.pem", 2},      {"badsig.pem", 2},    {"cn-only.pem", 2},
 	        {"ocsp-signer.pem", 1}, {"unrelated.pem", 1}, {"selfsigned.pem", 1},
 	        {"root-ca.pem", 1},     {"inter-ca.pem", 1},  {"ca-bundle.pem", 1},
+	        {"ocsp-signer-expired.pem", 1},
 	};
 	X509 *inter = cert_load("inter-ca.pem");
 
@@ -378,7 +410,7 @@ test_key_types(void **state)
 	        {"wildcard", EVP_PKEY_EC},     {"client", EVP_PKEY_EC},
 	        {"ocsp-signer", EVP_PKEY_EC},  {"selfsigned", EVP_PKEY_EC},
 	        {"root-ca", EVP_PKEY_EC},      {"inter-ca", EVP_PKEY_EC},
-	        {"unrelated-ca", EVP_PKEY_EC},
+	        {"unrelated-ca", EVP_PKEY_EC}, {"ocsp-signer-expired", EVP_PKEY_EC},
 	};
 
 	(void)state;
@@ -629,6 +661,7 @@ main(void)
 	        cmocka_unit_test(test_ca),
 	        cmocka_unit_test(test_good_leaves_verify),
 	        cmocka_unit_test(test_expired),
+	        cmocka_unit_test(test_ocsp_signer_expired),
 	        cmocka_unit_test(test_notyet),
 	        cmocka_unit_test(test_badsig),
 	        cmocka_unit_test(test_unrelated),

@@ -17,6 +17,13 @@ build=build
 
 P=$REFMTA_PKI
 ocsp_pid=
+# A PKI minted before ocsp-signer-expired existed (make re-mints only when a
+# week old): use a fresh one.
+if [ ! -e "$P/ocsp-signer-expired.pem" ]; then
+	bin/mkpki --out "$work/pki" >/dev/null || exit 1
+	P=$work/pki
+fi
+expired_signer="$P/ocsp-signer-expired.pem,$P/ocsp-signer-expired.key"
 ocsp_cleanup() {
 	if [ -n "$ocsp_pid" ] && kill -0 "$ocsp_pid" 2>/dev/null; then
 		kill -TERM "$ocsp_pid" 2>/dev/null
@@ -204,7 +211,9 @@ verdict "SIGTERM: serve exits 0" "$work/ocsp.err" $?
 verdict "no fakeocsp process left" "$work/out" $?
 
 echo "# fakeocsp serve: faults over HTTP"
+ecdsa=$(openssl x509 -in "$P/mx-ecdsa.pem" -noout -serial | sed 's/serial=//')
 start_ocsp --fault-serial "$wild:tryLater" --fault expired \
+	--fault-serial "$ecdsa:expired-signer=$expired_signer" \
 	--fault-serial "$(openssl x509 -in "$P/revoked.pem" -noout -serial | sed 's/serial=//'):garbage" || exit 1
 openssl_ask mx-rsa.pem
 grep -q "Status times invalid" "$work/out"
@@ -215,6 +224,10 @@ verdict "--fault-serial HEX:tryLater: openssl ocsp reports tryLater" "$work/out"
 openssl_ask revoked.pem
 ! grep -q "revoked.pem:" "$work/out"
 verdict "--fault-serial HEX:garbage: openssl ocsp cannot decode the answer" "$work/out" $?
+openssl_ask mx-ecdsa.pem
+grep -q "Response Verify Failure" "$work/out" && grep -q "certificate has expired" "$work/out"
+verdict "--fault-serial HEX:expired-signer=...: openssl ocsp refuses it (certificate has expired)" \
+	"$work/out" $?
 grep -q "status=garbage fault=expired,garbage" "$work/ocsp.log"
 verdict "the log names the faults applied" "$work/ocsp.log" $?
 stop_ocsp
@@ -243,6 +256,35 @@ bin/fakeocsp mint --cert "$P/mx-rsa.pem" --issuer "$P/inter-ca.pem" --signer "$P
 		-verify_other "$P/inter-ca.pem" -issuer "$P/inter-ca.pem" -cert "$P/mx-rsa.pem" \
 		>>"$work/out" 2>&1
 verdict "mint --fault bad-signature: openssl ocsp -respin refuses it" "$work/out" $?
+bin/fakeocsp mint --cert "$P/mx-rsa.pem" --issuer "$P/inter-ca.pem" --signer "$P/ocsp-signer.pem" \
+	--key "$P/ocsp-signer.key" --status good --out "$work/exp.der" \
+	--fault "expired-signer=$expired_signer" >"$work/out" 2>&1 &&
+	! openssl ocsp -respin "$work/exp.der" -CAfile "$P/ca-bundle.pem" \
+		-verify_other "$P/inter-ca.pem" -issuer "$P/inter-ca.pem" -cert "$P/mx-rsa.pem" \
+		>>"$work/out" 2>&1 &&
+	grep -q "Response Verify Failure" "$work/out" && grep -q "certificate has expired" "$work/out"
+verdict "mint --fault expired-signer=...: openssl ocsp -respin refuses it (certificate has expired)" \
+	"$work/out" $?
+# The seed's case: the intermediate between the signer and the root rides in
+# the staple, so a client that has only the root verifies it.
+bin/fakeocsp mint --cert "$P/mx-rsa.pem" --issuer "$P/inter-ca.pem" --signer "$P/ocsp-signer.pem" \
+	--key "$P/ocsp-signer.key" --status good --extra-certs "$P/inter-ca.pem" \
+	--out "$work/extra.der" >"$work/out" 2>&1 &&
+	openssl ocsp -respin "$work/extra.der" -resp_text -noverify >"$work/text" 2>&1 &&
+	[ "$(grep -c "^Certificate:" "$work/text")" -eq 2 ] &&
+	grep -q "Subject: CN *= *refmta OCSP Signer" "$work/text" &&
+	grep -q "Subject: CN *= *refmta Test Intermediate CA" "$work/text"
+verdict "mint --extra-certs inter-ca.pem: the response carries the signer and the intermediate" \
+	"$work/text" $?
+openssl ocsp -respin "$work/extra.der" -CAfile "$P/ca-bundle.pem" -issuer "$P/inter-ca.pem" \
+	-cert "$P/mx-rsa.pem" >"$work/out" 2>&1 && grep -q "mx-rsa.pem: good" "$work/out" &&
+	grep -q "Response verify OK" "$work/out"
+verdict "mint --extra-certs: openssl ocsp -respin verifies it with the root alone" "$work/out" $?
+bin/fakeocsp mint --cert "$P/mx-rsa.pem" --issuer "$P/inter-ca.pem" --signer "$P/ocsp-signer.pem" \
+	--key "$P/ocsp-signer.key" --status good --out "$work/x.der" \
+	--extra-certs "$P/index.txt" >"$work/out" 2>&1
+[ $? -eq 1 ] && grep -q "^fakeocsp: .*index.txt: no PEM certificate" "$work/out"
+verdict "mint --extra-certs with a file without certificates: exit 1" "$work/out" $?
 bin/fakeocsp mint --cert "$P/mx-rsa.pem" --status good --out "$work/x.der" >"$work/out" 2>&1
 [ $? -eq 2 ] && grep -q "^fakeocsp: mint needs" "$work/out"
 verdict "mint without --issuer: usage error, exit 2" "$work/out" $?
