@@ -9,10 +9,11 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +44,6 @@ struct fixture {
 	struct deliver_local_request req;
 };
 
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
 static void
 write_file(const char *path, const char *text)
 {
@@ -58,22 +52,6 @@ write_file(const char *path, const char *text)
 	assert_non_null(fp);
 	assert_int_equal(fwrite(text, 1, strlen(text), fp), strlen(text));
 	assert_int_equal(fclose(fp), 0);
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-
-	assert_non_null(fp);
-	if (getdelim(&buf, &cap, '\0', fp) < 0) {
-		free(buf);
-		buf = strdup("");
-	}
-	fclose(fp);
-	return buf;
 }
 
 static int
@@ -107,7 +85,7 @@ teardown(void **state)
 	struct fixture *f = *state;
 
 	clock_unfreeze();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_remove_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -151,7 +129,7 @@ test_maildir_content(void **state)
 	assert_null(strchr(name, 'P'));
 
 	snprintf(path, sizeof path, "%s/joe/new/%s", f->mail, name);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "Return-Path: <alice@client.example>\n"
 	                         "Delivered-To: Joe@example.test\n"
 	                         "Received: from client.example by mx.example.test\n"
@@ -200,7 +178,7 @@ test_mbox_content(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(S_ISREG(st.st_mode));
 	assert_int_equal(st.st_mode & 0777, 0600);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "From alice@client.example Sun Nov 22 01:23:45 2026\n"
 	                         "Return-Path: <alice@client.example>\n"
 	                         "Delivered-To: Joe@example.test\n"
@@ -232,7 +210,7 @@ test_mbox_appends_null_sender_and_unterminated_data(void **state)
 	clock_freeze(T_2026 + 86400 * 10 + 3600);
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_OK);
 	snprintf(path, sizeof path, "%s/joe", f->mail);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "From alice@client.example Sun Nov 22 01:23:45 2026\n"
 	                         "Return-Path: <alice@client.example>\n"
 	                         "Delivered-To: Joe@example.test\n"
@@ -263,7 +241,7 @@ test_hostile_sender_cannot_inject(void **state)
 	write_file(f->data, "S: x\r\n");
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_OK);
 	snprintf(path, sizeof path, "%s/joe", f->mail);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "From a_b__X-Evil:_1@x Sun Nov 22 01:23:45 2026\n"
 	                         "Return-Path: <a b??X-Evil: 1@x>\n"
 	                         "Delivered-To: Joe@example.test\n"
@@ -407,7 +385,7 @@ test_mbox_not_a_file_defers(void **state)
 	e = (struct err){0};
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_DEFER);
 	assert_int_equal(e.code, ELOOP);
-	got = slurp(target);
+	got = test_slurp(target);
 	assert_string_equal(got, "precious\n");
 	free(got);
 }

@@ -8,9 +8,10 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,6 @@ struct fixture {
 	char dir[64];
 	char path[128];
 };
-
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 static int
 setup(void **state)
@@ -58,33 +52,12 @@ teardown(void **state)
 
 	log_close();
 	clock_unfreeze();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_remove_tree(f->dir);
 	free(f);
 	return 0;
 }
 
 /* The whole file, NUL-terminated; caller frees. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf;
-	long n;
-
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	rewind(fp);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	buf[n] = '\0';
-	fclose(fp);
-	if (len != NULL)
-		*len = (size_t)n;
-	return buf;
-}
-
 static void
 test_line_format_and_parent_created(void **state)
 {
@@ -96,7 +69,7 @@ test_line_format_and_parent_created(void **state)
 	assert_int_equal(log_open(f->path, &e), 0);
 	log_write("%s <= %s H=%s", "T-000001", "<>", "(none)");
 	log_write("T-000001 Completed");
-	got = slurp(f->path, NULL);
+	got = test_slurp(f->path);
 	assert_string_equal(got, STAMP "T-000001 <= <> H=(none)\n" STAMP "T-000001 Completed\n");
 	free(got);
 	assert_int_equal(stat(f->path, &st), 0);
@@ -117,7 +90,7 @@ test_appends_to_existing_file(void **state)
 	assert_int_equal(log_open(f->path, &e), 0);
 	assert_int_equal(log_open(f->path, &e), 0); /* reopen, e.g. after rotation */
 	log_write("two");
-	got = slurp(f->path, NULL);
+	got = test_slurp(f->path);
 	assert_string_equal(got, STAMP "one\n"
 	                               "2026-11-22 01:23:46 two\n");
 	free(got);
@@ -136,7 +109,8 @@ test_long_line_truncated(void **state)
 	big[19999] = '\0';
 	assert_int_equal(log_open(f->path, &e), 0);
 	log_write("%s", big);
-	got = slurp(f->path, &len);
+	got = test_slurp_len(f->path, &len);
+	assert_non_null(got);
 	assert_int_equal(len, 8192);
 	assert_memory_equal(got, STAMP "aaaa", strlen(STAMP) + 4);
 	assert_memory_equal(got + 8192 - 4, "...\n", 4);
@@ -147,7 +121,8 @@ test_long_line_truncated(void **state)
 	assert_int_equal(truncate(f->path, 0), 0);
 	big[8192 - strlen(STAMP) - 5] = '\0';
 	log_write("%s", big);
-	got = slurp(f->path, &len);
+	got = test_slurp_len(f->path, &len);
+	assert_non_null(got);
 	assert_int_equal(len, 8192 - 4);
 	assert_memory_equal(got + len - 2, "a\n", 2);
 	free(got);
@@ -163,7 +138,7 @@ test_control_characters_escaped(void **state)
 
 	assert_int_equal(log_open(f->path, &e), 0);
 	log_write("T-000001 <= a\r\nFAKE LINE\tx\x7f");
-	got = slurp(f->path, NULL);
+	got = test_slurp(f->path);
 	assert_string_equal(got, STAMP "T-000001 <= a\\x0d\\x0aFAKE LINE\\x09x\\x7f\n");
 	free(got);
 }
@@ -253,7 +228,7 @@ test_concurrent_children_never_interleave(void **state)
 		assert_true(wait(&status) > 0);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	got = slurp(f->path, NULL);
+	got = test_slurp(f->path);
 	for (line = got; *line != '\0'; line = next + 1) {
 		int c = -1, i = -1, used = 0;
 		next = strchr(line, '\n');

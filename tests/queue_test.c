@@ -9,10 +9,11 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,13 +37,6 @@ struct fixture {
 	char spool[128], mail[128], log[128];
 	struct config cfg;
 };
-
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 static int
 setup(void **state)
@@ -83,33 +77,16 @@ teardown(void **state)
 	spool_set_test_ids(0);
 	clock_unfreeze();
 	strlist_free(&f->cfg.local_domains);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_remove_tree(f->dir);
 	free(f);
 	return 0;
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-
-	if (fp == NULL)
-		return strdup("(missing)");
-	if (getdelim(&buf, &cap, '\0', fp) < 0) {
-		free(buf);
-		buf = strdup("");
-	}
-	fclose(fp);
-	return buf;
 }
 
 /* The main log so far, then emptied for the next step. */
 static void
 assert_log(const struct fixture *f, const char *want)
 {
-	char *got = slurp(f->log);
+	char *got = test_slurp(f->log);
 
 	assert_string_equal(got, want);
 	free(got);
@@ -311,12 +288,12 @@ test_mbox_and_msglog(void **state)
 	           "T-000001 => joe@example.test R=local_delivery T=mbox\n" L
 	           "T-000001 == bob@remote.test defer: no remote delivery yet (delivery issue)\n");
 	snprintf(path, sizeof path, "%s/joe", f->mail);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_memory_equal(got, "From alice@client.example Sun Nov 22 01:23:45 2026\n", 51);
 	free(got);
 	/* The per-message log holds the same lines without the id. */
 	snprintf(path, sizeof path, "%s/msglog/T-000001", f->spool);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, L "=> joe@example.test R=local_delivery T=mbox\n" L
 	                           "== bob@remote.test defer: no remote delivery yet (delivery "
 	                           "issue)\n");
@@ -394,7 +371,7 @@ test_queue_list(void **state)
 	assert_true(dup2(saved, STDOUT_FILENO) >= 0);
 	close(saved);
 	assert_int_equal(rc, 0);
-	got = slurp(out);
+	got = test_slurp(out);
 	assert_string_equal(got, "T-000001  3d  68  <alice@client.example>\n"
 	                         "  D joe@example.test\n"
 	                         "  bob@remote.test\n"

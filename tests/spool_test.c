@@ -9,10 +9,11 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+
+#include "testutil.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,13 +30,6 @@
 struct fixture {
 	char dir[64];
 };
-
-static int
-rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 static int
 setup(void **state)
@@ -60,7 +54,7 @@ teardown(void **state)
 
 	spool_set_test_ids(0);
 	clock_unfreeze();
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_remove_tree(f->dir);
 	free(f);
 	return 0;
 }
@@ -86,21 +80,6 @@ ls(const struct fixture *f, const char *sub, char *out, size_t len)
 		free(names[i]);
 	}
 	free(names);
-}
-
-static char *
-slurp(const char *path)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0;
-
-	assert_non_null(fp);
-	assert_true(getdelim(&buf, &cap, '\0', fp) >= 0 || feof(fp));
-	fclose(fp);
-	if (buf == NULL)
-		buf = strdup("");
-	return buf;
 }
 
 /* A plain one-recipient envelope (strings borrowed; not for envelope_free). */
@@ -181,7 +160,7 @@ test_commit_makes_data_and_envelope(void **state)
 	ls(f, "tmp", names, sizeof names);
 	assert_string_equal(names, "");
 	snprintf(path, sizeof path, "%s/input/T-000001-D", f->dir);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "Received: x\r\n\r\nbody\r\n");
 	free(got);
 }
@@ -213,7 +192,7 @@ test_envelope_file_text(void **state)
 	env.received_at = 1000;
 	assert_int_equal(submit(f, "x\r\n", &env, &e), 0);
 	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "refmta-envelope 1\n"
 	                         "id T-000001\n"
 	                         "sender \n"
@@ -479,7 +458,7 @@ test_commit_never_overwrites(void **state)
 	fclose(fp);
 	assert_int_equal(submit(f, "mine\r\n", &env, &e), 0);
 	assert_string_equal(env.id, "T-000002");
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "someone else's data");
 	free(got);
 }
@@ -500,7 +479,7 @@ test_test_ids_sequential(void **state)
 		assert_string_equal(env.id, want);
 	}
 	snprintf(path, sizeof path, "%s/ids", f->dir);
-	got = slurp(path);
+	got = test_slurp(path);
 	assert_string_equal(got, "3\n");
 	free(got);
 }
