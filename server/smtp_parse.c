@@ -271,19 +271,33 @@ skip_spaces(const char *s)
 	return s;
 }
 
+/* The start of MAIL/RCPT arguments: the path, then a space or the end. */
+static int
+parse_path_then_space(const char **p, char *path, size_t len, int sender, char *why,
+                      size_t whylen)
+{
+	int code;
+
+	*p = skip_spaces(*p);
+	code = parse_path(p, path, len, sender, !sender, why, whylen);
+	if (code != 0)
+		return code;
+	if (**p != '\0' && **p != ' ')
+		return fail(why, whylen, 501, "5.5.4 Syntax error: a space must follow the path");
+	return 0;
+}
+
 int
 smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t whylen)
 {
-	const char *p = skip_spaces(args);
+	const char *p = args;
 	char key[32], val[600];
 	int has_val, r, code;
 
 	memset(out, 0, sizeof *out);
-	code = parse_path(&p, out->path, sizeof out->path, 1, 0, why, whylen);
+	code = parse_path_then_space(&p, out->path, sizeof out->path, 1, why, whylen);
 	if (code != 0)
 		return code;
-	if (*p != '\0' && *p != ' ')
-		return fail(why, whylen, 501, "5.5.4 Syntax error: a space must follow the path");
 	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
 		if (strcasecmp(key, "SIZE") == 0) {
 			/* RFC 1870 6: size-value = 1*20DIGIT */
@@ -356,16 +370,14 @@ parse_notify(const char *val, unsigned *out)
 int
 smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t whylen)
 {
-	const char *p = skip_spaces(args);
+	const char *p = args;
 	char key[32], val[600];
 	int has_val, r, code;
 
 	memset(out, 0, sizeof *out);
-	code = parse_path(&p, out->path, sizeof out->path, 0, 1, why, whylen);
+	code = parse_path_then_space(&p, out->path, sizeof out->path, 0, why, whylen);
 	if (code != 0)
 		return code;
-	if (*p != '\0' && *p != ' ')
-		return fail(why, whylen, 501, "5.5.4 Syntax error: a space must follow the path");
 	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
 		if (strcasecmp(key, "NOTIFY") == 0) {
 			if (out->notify || !has_val || parse_notify(val, &out->notify) != 0)
