@@ -9,6 +9,7 @@
  * Must never: make an -H visible before its -D, overwrite an existing
  * message's files, or leave an -H behind when commit reports failure.
  */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,7 @@
 #include "spool.h"
 #include "strlist.h"
 
-#define SPOOL_ENVELOPE_VERSION 1
+#define SPOOL_ENVELOPE_VERSION 2 /* 2 added retry and last-error; 1 is still read */
 #define SPOOL_ENVELOPE_MAX (64u * 1024 * 1024) /* refuse to slurp anything bigger */
 #define SPOOL_ID_TRIES 16
 
@@ -433,6 +434,14 @@ spool_envelope_format(const struct envelope *env)
 			}
 			spool_buf_field(&b, "notify", names);
 		}
+		if (r->retry.tries != 0) {
+			char retry[96];
+			snprintf(retry, sizeof retry, "%u,%lld,%lld,%u", r->retry.tries,
+			         (long long)r->retry.first_failure, (long long)r->retry.next_try,
+			         r->retry.interval);
+			spool_buf_field(&b, "retry", retry);
+		}
+		spool_buf_field(&b, "last-error", r->last_error);
 		if (r->done)
 			spool_buf_field(&b, "done", "1");
 	}
@@ -655,6 +664,26 @@ spool_parse_notify(const char *s, unsigned *out)
 }
 
 /* Replace a string member (a key given twice is an error). */
+/* "TRIES,FIRST,NEXT,INTERVAL": decimal, TRIES >= 1. */
+static int
+spool_parse_retry(const char *s, struct retry_state *out)
+{
+	unsigned long long v[4];
+	int used = 0;
+
+	if (sscanf(s, "%llu,%llu,%llu,%llu%n", &v[0], &v[1], &v[2], &v[3], &used) != 4 ||
+	    s[used] != '\0' || !isdigit((unsigned char)s[0]))
+		return -1;
+	if (v[0] == 0 || v[0] > UINT32_MAX || v[3] > UINT32_MAX || (uint64_t)(time_t)v[1] != v[1] ||
+	    (uint64_t)(time_t)v[2] != v[2])
+		return -1;
+	out->tries = (unsigned)v[0];
+	out->first_failure = (time_t)v[1];
+	out->next_try = (time_t)v[2];
+	out->interval = (unsigned)v[3];
+	return 0;
+}
+
 static int
 spool_set_str(char **slot, char *value)
 {
@@ -688,6 +717,11 @@ spool_envelope_apply(struct envelope *env, const char *key, char *value, int *se
 		if (last == NULL)
 			goto out;
 		return spool_set_str(&last->orcpt, value);
+	}
+	if (strcmp(key, "last-error") == 0) {
+		if (last == NULL)
+			goto out;
+		return spool_set_str(&last->last_error, value);
 	}
 	if (strcmp(key, "sender") == 0) {
 		if (*seen_sender)
@@ -738,6 +772,9 @@ spool_envelope_apply(struct envelope *env, const char *key, char *value, int *se
 	} else if (strcmp(key, "notify") == 0) {
 		if (last == NULL || spool_parse_notify(value, &last->notify) != 0)
 			goto out;
+	} else if (strcmp(key, "retry") == 0) {
+		if (last == NULL || spool_parse_retry(value, &last->retry) != 0)
+			goto out;
 	} else if (strcmp(key, "done") == 0) {
 		if (last == NULL || strcmp(value, "1") != 0)
 			goto out;
@@ -762,9 +799,11 @@ spool_envelope_parse(char *text, size_t len, struct envelope *env, struct err *e
 		err_set(e, EINVAL, "%s: NUL byte in envelope", path);
 		return -1;
 	}
+	/* Version 1 is version 2 without the retry and last-error keys. */
 	snprintf(head, sizeof head, "refmta-envelope %d\n", SPOOL_ENVELOPE_VERSION);
-	if (strncmp(text, head, strlen(head)) != 0) {
-		err_set(e, EINVAL, "%s: not a version %d envelope", path, SPOOL_ENVELOPE_VERSION);
+	if (strncmp(text, head, strlen(head)) != 0 &&
+	    strncmp(text, "refmta-envelope 1\n", strlen("refmta-envelope 1\n")) != 0) {
+		err_set(e, EINVAL, "%s: not a version 1 or %d envelope", path, SPOOL_ENVELOPE_VERSION);
 		return -1;
 	}
 	line += strlen(head);
@@ -891,6 +930,7 @@ envelope_free(struct envelope *env)
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		free(env->rcpts[i].address);
 		free(env->rcpts[i].orcpt);
+		free(env->rcpts[i].last_error);
 	}
 	free(env->rcpts);
 	free(env->sender);

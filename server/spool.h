@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "err.h"
+#include "retry.h"
 
 /* RFC 3461 4.1 NOTIFY bits; 0 = not given. */
 #define DSN_NOTIFY_NEVER   0x1u
@@ -35,6 +36,8 @@ struct spool_rcpt {
 	char *orcpt;        /* RFC 3461 4.2 ORCPT value as received ("rfc822;x@y", xtext decoded) or NULL */
 	unsigned notify;    /* DSN_NOTIFY_* */
 	int done;           /* delivered or failed: no further attempts */
+	struct retry_state retry; /* deferrals so far (server/retry.h); zero = none */
+	char *last_error;   /* the last deferral's reason, for the log and a later bounce; or NULL */
 };
 
 struct envelope {

@@ -336,7 +336,7 @@ test_damaged_envelope_reported(void **state)
 	fclose(fp);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	snprintf(want, sizeof want,
-	         L "T-000001 spool error: %s: not a version 1 envelope\n" L
+	         L "T-000001 spool error: %s: not a version 1 or 2 envelope\n" L
 	           "T-000002 => joe@example.test R=local_delivery T=maildir\n" L
 	           "T-000002 Completed\n",
 	         path);

@@ -88,10 +88,7 @@ simple_env(struct spool_rcpt *r)
 {
 	struct envelope env = {0};
 
-	r->address = "joe@example.test";
-	r->orcpt = NULL;
-	r->notify = 0;
-	r->done = 0;
+	*r = (struct spool_rcpt){.address = "joe@example.test"};
 	env.sender = "sender@example.org";
 	env.rcpts = r;
 	env.nrcpts = 1;
@@ -171,9 +168,9 @@ test_envelope_file_text(void **state)
 {
 	struct fixture *f = *state;
 	struct err e = {0};
-	struct spool_rcpt r[2] = {{"a b@example.test", "rfc822;a+2Bb@example.test",
-	                           DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE, 0},
-	                          {"c@example.test", NULL, 0, 1}};
+	struct spool_rcpt r[2] = {{.address = "a b@example.test", .orcpt = "rfc822;a+2Bb@example.test",
+	                           .notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE},
+	                          {.address = "c@example.test", .done = 1}};
 	struct envelope env = {0};
 	char path[256], *got;
 
@@ -193,7 +190,7 @@ test_envelope_file_text(void **state)
 	assert_int_equal(submit(f, "x\r\n", &env, &e), 0);
 	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
 	got = test_slurp(path);
-	assert_string_equal(got, "refmta-envelope 1\n"
+	assert_string_equal(got, "refmta-envelope 2\n"
 	                         "id T-000001\n"
 	                         "sender \n"
 	                         "size 3\n"
@@ -233,9 +230,9 @@ test_envelope_roundtrip_nasty_values(void **state)
 	struct err e = {0};
 	char all[256], evil[] = "x\r\nend\nrcpt root@localhost\n+=% \t\"<>\\ \x80\xff";
 	struct spool_rcpt r[3] = {
-	        {all, evil, DSN_NOTIFY_NEVER, 0},
-	        {"", "", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY, 1},
-	        {"\"quoted local\"@example.test", NULL, 0, 0},
+	        {.address = all, .orcpt = evil, .notify = DSN_NOTIFY_NEVER},
+	        {.address = "", .orcpt = "", .notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY, .done = 1},
+	        {.address = "\"quoted local\"@example.test"},
 	};
 	struct envelope in = {0}, out;
 
@@ -291,6 +288,59 @@ test_envelope_roundtrip_nasty_values(void **state)
 	envelope_free(NULL);
 }
 
+/* Retry state and the last deferral's reason survive a rewrite; a version 1
+ * envelope (no such keys) is still read; bad retry values are refused. */
+static void
+test_envelope_retry_state_roundtrip(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = {0};
+	struct spool_rcpt r = {.address = "bob@partner.test"};
+	struct envelope in = {.sender = "a@example.test", .rcpts = &r, .nrcpts = 1}, out;
+	char path[4096];
+	FILE *fp;
+
+	assert_int_equal(submit(f, "x\r\n", &in, &e), 0);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), 0);
+	assert_int_equal(out.rcpts[0].retry.tries, 0);
+	assert_null(out.rcpts[0].last_error);
+	out.rcpts[0].retry = (struct retry_state){3, 1767225600, 1767229200, 3600};
+	out.rcpts[0].last_error = strdup("H=mx1 [127.0.0.2]: 451 4.3.0 try later\r\nline 2");
+	assert_int_equal(spool_envelope_rewrite(f->dir, &out, &e), 0);
+	envelope_free(&out);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), 0);
+	assert_int_equal(out.rcpts[0].retry.tries, 3);
+	assert_int_equal(out.rcpts[0].retry.first_failure, 1767225600);
+	assert_int_equal(out.rcpts[0].retry.next_try, 1767229200);
+	assert_int_equal(out.rcpts[0].retry.interval, 3600);
+	assert_string_equal(out.rcpts[0].last_error,
+	                    "H=mx1 [127.0.0.2]: 451 4.3.0 try later\r\nline 2");
+	envelope_free(&out);
+
+	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
+	const char *bad[] = {
+	        "retry 0,1,2,3",       /* tries must be >= 1 */
+	        "retry 1,2,3",         /* three numbers */
+	        "retry 1,2,3,4,5",     /* five */
+	        "retry -1,2,3,4",      /* sign */
+	        "retry 1,2,3,99999999999", /* interval out of range */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		fp = fopen(path, "wb");
+		assert_non_null(fp);
+		fprintf(fp, "refmta-envelope 2\nid T-000001\nsender \nrcpt b@c\n%s\nend\n", bad[i]);
+		fclose(fp);
+		assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), -1);
+	}
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("refmta-envelope 1\nid T-000001\nsender \nrcpt b@c\ndone 1\nend\n", fp);
+	fclose(fp);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), 0);
+	assert_int_equal(out.rcpts[0].done, 1);
+	envelope_free(&out);
+}
+
 static void
 test_null_sender_and_absent_fields(void **state)
 {
@@ -322,7 +372,7 @@ test_envelope_read_rejects_damage(void **state)
 	struct fixture *f = *state;
 	static const char *const bad[] = {
 	        "",
-	        "refmta-envelope 2\nid T-000001\nsender \nend\n",
+	        "refmta-envelope 3\nid T-000001\nsender \nend\n",
 	        "refmta-envelope 1\nid T-000001\nsender a b\nend\n",   /* raw space */
 	        "refmta-envelope 1\nid T-000001\nsender a+ZZ\nend\n",  /* bad hex */
 	        "refmta-envelope 1\nid T-000001\nsender a+00b\nend\n", /* NUL */
@@ -616,6 +666,7 @@ main(void)
 	        T(test_commit_makes_data_and_envelope),
 	        T(test_envelope_file_text),
 	        T(test_envelope_roundtrip_nasty_values),
+	        T(test_envelope_retry_state_roundtrip),
 	        T(test_null_sender_and_absent_fields),
 	        T(test_envelope_read_rejects_damage),
 	        T(test_abort_leaves_nothing),

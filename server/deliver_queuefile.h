@@ -1,0 +1,39 @@
+/*
+ * deliver_queuefile.h - the queuefile transport (seed: "Queuefile
+ * transport"): copy the message's spool files, in the spool format, into
+ * another directory and count the recipients as delivered.  An outside
+ * process may read them there, and copying them back into a spool's
+ * input/ hands them to refmta again.
+ *
+ * Option (the only one): directory = ABSOLUTE PATH, which must exist.
+ *
+ * The copy: DIR/ID-D, then DIR/ID-H (the envelope as it is now: its
+ * recipients not yet marked done), each written under a temporary name,
+ * fsync'ed and renamed, then DIR fsync'ed; -H last, so a reader that waits
+ * for ID-H sees a complete pair.  An existing ID-D/ID-H in DIR is replaced.
+ */
+#ifndef REFMTA_DELIVER_QUEUEFILE_H
+#define REFMTA_DELIVER_QUEUEFILE_H
+
+#include "config.h"
+#include "err.h"
+
+struct queuefile_transport {
+	char *name;
+	int line;
+	char *directory;   /* as configured: checked at delivery time, not at load */
+};
+
+/* Read a transport block whose driver is queuefile (unknown option, missing
+ * directory).  -1 with e->text = "FILE:LINE: transport NAME: ...". */
+int queuefile_transport_parse(const struct config *cfg, const struct config_block *b,
+                              struct queuefile_transport *out, struct err *e) MUST_CHECK;
+void queuefile_transport_free(struct queuefile_transport *t);
+
+/* Copy message `id` from `spool_dir`.  0 = delivered; -1 = defer, with the
+ * reason in `e` ("directory \"rel/q\" is not absolute", "directory
+ * \"/x/q\" does not exist", or the failing system call). */
+int deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir,
+                      const char *id, struct err *e) MUST_CHECK;
+
+#endif
