@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -455,4 +456,79 @@ out:
 	if (res != NULL)
 		ub_resolve_free(res);
 	return rc;
+}
+
+/* --- one line per answer, for logs and transcripts --------------------------------- */
+
+static void
+fmt_add(char *buf, size_t len, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void
+fmt_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*used >= len)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *used, len - *used, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*used = (*used + (size_t)n < len) ? *used + (size_t)n : len;
+}
+
+void
+resolver_answer_format(const struct resolver_answer *a, enum resolver_type type, const char *name,
+                       char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	fmt_add(buf, len, &used, "%s %s %s", resolver_type_word(type), name,
+	        resolver_status_word(a->status));
+	if (a->status == RESOLVER_NXDOMAIN || a->status == RESOLVER_NODATA) {
+		fmt_add(buf, len, &used, " (%s)", a->secure ? "secure" : "insecure");
+		return;
+	}
+	if (a->status == RESOLVER_BOGUS) {
+		fmt_add(buf, len, &used, ": %s", a->why_bogus != NULL ? a->why_bogus : "");
+		return;
+	}
+	for (size_t i = 0; i < a->nrrs; i++) {
+		const struct resolver_rr *rr = &a->rrs[i];
+		fmt_add(buf, len, &used, "%s", i == 0 ? ": " : ", ");
+		switch (rr->type) {
+		case RESOLVER_A:
+		case RESOLVER_AAAA:
+			fmt_add(buf, len, &used, "%s", rr->u.addr);
+			break;
+		case RESOLVER_MX:
+			fmt_add(buf, len, &used, "%u %s", rr->u.mx.preference,
+			        rr->u.mx.exchange[0] != '\0' ? rr->u.mx.exchange : ".");
+			break;
+		case RESOLVER_TLSA:
+			fmt_add(buf, len, &used, "%u %u %u ", rr->u.tlsa.usage, rr->u.tlsa.selector,
+			        rr->u.tlsa.mtype);
+			for (size_t k = 0; k < rr->u.tlsa.len; k++)
+				fmt_add(buf, len, &used, "%02x", rr->u.tlsa.data[k]);
+			break;
+		case RESOLVER_TXT:
+			fmt_add(buf, len, &used, "\"");
+			for (size_t k = 0; k < rr->u.txt.len; k++) {
+				unsigned char c = (unsigned char)rr->u.txt.text[k];
+				if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\')
+					fmt_add(buf, len, &used, "\\%03u", c);
+				else
+					fmt_add(buf, len, &used, "%c", c);
+			}
+			fmt_add(buf, len, &used, "\"");
+			break;
+		case RESOLVER_PTR:
+			fmt_add(buf, len, &used, "%s", rr->u.name);
+			break;
+		}
+	}
 }

@@ -123,6 +123,20 @@ int resolver_lookup(struct resolver *r, const char *name, enum resolver_type typ
 void resolver_answer_free(struct resolver_answer *a); /* accepts NULL; zeroes *a */
 
 const char *resolver_status_word(enum resolver_status s);
+
+/*
+ * One line for logs and transcripts (runtest's D: lines, refmta's "DNS"
+ * log lines): "TYPE NAME STATUS: DATA", e.g.
+ *   MX partner.test secure: 10 mx1.partner.test, 20 mx2.partner.test
+ *   A mx1.partner.test insecure: 127.0.0.2
+ *   AAAA mx1.partner.test nodata (secure)
+ *   MX bad.test bogus: validation failure <bad.test. MX IN>: ...
+ *   TLSA _25._tcp.mx.partner.test secure: 3 1 1 8a9f...   (hex)
+ *   TXT example.test insecure: "v=spf1 -all"              (\DDD for odd bytes)
+ * A null MX's exchange (the root) prints as ".".  Cut to fit `len`.
+ */
+void resolver_answer_format(const struct resolver_answer *a, enum resolver_type type,
+                            const char *name, char *buf, size_t len);
 const char *resolver_type_word(enum resolver_type t); /* "A", "MX", ... */
 
 #endif

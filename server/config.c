@@ -80,6 +80,9 @@ static const struct option {
 	{ "local_domains", OPT_LIST, OFF(local_domains), NULL },
 	{ "mailbox_directory", OPT_PATH, OFF(mailbox_directory), "mail" },
 	{ "mailbox_format", OPT_MBOXFMT, OFF(mailbox_format), "maildir" },
+	{ "log_dns", OPT_BOOL, OFF(log_dns), "false" },
+	{ "queue_run_interval", OPT_TIME, OFF(queue_run_interval), NULL },
+	{ "retry_rule", OPT_STRING, OFF(retry_rule), NULL },
 	{ "test_clock", OPT_CLOCK, OFF(test_clock), NULL },
 	{ "test_ids", OPT_BOOL, OFF(test_ids), "false" },
 };
@@ -860,4 +863,51 @@ config_free(struct config *cfg)
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg);
+}
+
+/* --- value parsers shared with the router and transport blocks -------------------- */
+
+int
+config_parse_time(const char *s, unsigned *out)
+{
+	static const uint64_t time_mult[] = { 1, 60, 3600 };
+	uint64_t v;
+
+	if (parse_scaled(s, "smh", time_mult, UINT_MAX, &v) != 0 || v == 0)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int
+config_bad_host_item(const char *list, char *bad, size_t len)
+{
+	struct strlist l = { 0 };
+	int found = 0;
+
+	if (strlist_split(&l, list) != 0) {
+		snprintf(bad, len, "(out of memory)");
+		return 1;
+	}
+	for (size_t i = 0; i < l.n && !found; i++) {
+		if (!has_var_ref(l.v[i]) && !match_host_item_valid(l.v[i])) {
+			snprintf(bad, len, "%s", l.v[i]);
+			found = 1;
+		}
+	}
+	strlist_free(&l);
+	return found;
+}
+
+const char *
+config_block_get(const struct config_block *b, const char *key, int *line)
+{
+	for (size_t i = 0; i < b->nopts; i++) {
+		if (strcmp(b->opts[i].key, key) == 0) {
+			if (line != NULL)
+				*line = b->opts[i].line;
+			return b->opts[i].value;
+		}
+	}
+	return NULL;
 }

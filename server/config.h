@@ -74,6 +74,11 @@ struct config {
 	char *mailbox_directory;         /* default "mail": DIR/<local part> */
 	char *mailbox_format;            /* "maildir" (default) | "mbox" */
 
+	/* Delivery (docs/delivery.md) */
+	int log_dns;                     /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	unsigned queue_run_interval;     /* seconds between the daemon's queue runs; 0 = no runner */
+	char *retry_rule;                /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
+
 	/* Test mode (DESIGN.md principle 4) */
 	int test_clock_set;
 	time_t test_clock;               /* "test_clock = 2026-01-01T00:00:00Z": the frozen clock */
@@ -93,5 +98,15 @@ struct config {
 /* Parse and check.  On error: -1, e->text = "FILE:LINE: message". */
 int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;
 void config_free(struct config *cfg); /* accepts NULL */
+
+/* Value checks for the "router NAME:" and "transport NAME:" blocks, which
+ * their own modules read (server/router.c, server/deliver_*.c):
+ * config_parse_time(): "300", "30s", "5m", "1h" (at least 1 second) -> 0.
+ * config_bad_host_item(): 1 and the first bad item copied to `bad` when the
+ * host list has one, else 0.
+ * config_block_get(): the value of `key` in the block (and its line), or NULL. */
+int config_parse_time(const char *s, unsigned *out) MUST_CHECK;
+int config_bad_host_item(const char *list, char *bad, size_t len);
+const char *config_block_get(const struct config_block *b, const char *key, int *line);
 
 #endif

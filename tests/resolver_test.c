@@ -487,11 +487,52 @@ test_words(void **state)
 	assert_string_equal(resolver_type_word(RESOLVER_PTR), "PTR");
 }
 
+/* The one-line rendering used by logs and transcripts. */
+static void
+test_answer_format(void **state)
+{
+	(void)state;
+	char buf[256], ex1[] = "mx1.partner.test", ex2[] = ".", a1[] = "127.0.0.2";
+	char txt[] = "v=spf1 \"x\"\n";
+	unsigned char hash[] = {0x8a, 0x9f, 0x00};
+	struct resolver_rr mx[2] = {{.type = RESOLVER_MX, .u.mx = {10, ex1}},
+	                            {.type = RESOLVER_MX, .u.mx = {0, ex2}}};
+	struct resolver_rr a = {.type = RESOLVER_A, .u.addr = a1};
+	struct resolver_rr t = {.type = RESOLVER_TXT, .u.txt = {txt, sizeof txt - 1}};
+	struct resolver_rr tl = {.type = RESOLVER_TLSA, .u.tlsa = {3, 1, 1, hash, sizeof hash}};
+	struct resolver_answer ans = {.status = RESOLVER_SECURE, .secure = 1, .rrs = mx, .nrrs = 2};
+
+	resolver_answer_format(&ans, RESOLVER_MX, "partner.test", buf, sizeof buf);
+	assert_string_equal(buf, "MX partner.test secure: 10 mx1.partner.test, 0 .");
+	ans = (struct resolver_answer){.status = RESOLVER_INSECURE, .rrs = &a, .nrrs = 1};
+	resolver_answer_format(&ans, RESOLVER_A, "mx1.partner.test", buf, sizeof buf);
+	assert_string_equal(buf, "A mx1.partner.test insecure: 127.0.0.2");
+	ans = (struct resolver_answer){.status = RESOLVER_INSECURE, .rrs = &t, .nrrs = 1};
+	resolver_answer_format(&ans, RESOLVER_TXT, "example.test", buf, sizeof buf);
+	assert_string_equal(buf, "TXT example.test insecure: \"v=spf1 \\034x\\034\\010\"");
+	ans = (struct resolver_answer){.status = RESOLVER_SECURE, .secure = 1, .rrs = &tl, .nrrs = 1};
+	resolver_answer_format(&ans, RESOLVER_TLSA, "_25._tcp.mx", buf, sizeof buf);
+	assert_string_equal(buf, "TLSA _25._tcp.mx secure: 3 1 1 8a9f00");
+	ans = (struct resolver_answer){.status = RESOLVER_NODATA, .secure = 1};
+	resolver_answer_format(&ans, RESOLVER_AAAA, "mx1", buf, sizeof buf);
+	assert_string_equal(buf, "AAAA mx1 nodata (secure)");
+	ans = (struct resolver_answer){.status = RESOLVER_NXDOMAIN};
+	resolver_answer_format(&ans, RESOLVER_MX, "no.test", buf, sizeof buf);
+	assert_string_equal(buf, "MX no.test nxdomain (insecure)");
+	ans = (struct resolver_answer){.status = RESOLVER_BOGUS, .why_bogus = ex1};
+	resolver_answer_format(&ans, RESOLVER_MX, "bad.test", buf, sizeof buf);
+	assert_string_equal(buf, "MX bad.test bogus: mx1.partner.test");
+	ans = (struct resolver_answer){.status = RESOLVER_SECURE, .rrs = mx, .nrrs = 2};
+	resolver_answer_format(&ans, RESOLVER_MX, "partner.test", buf, 20); /* cut, terminated */
+	assert_int_equal(strlen(buf), 19);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_words),
+		cmocka_unit_test(test_answer_format),
 		cmocka_unit_test(test_new_errors),
 		cmocka_unit_test(test_secure_mx),
 		cmocka_unit_test(test_secure_a_aaaa),
