@@ -30,6 +30,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "queue.h"
 #include "smtpd.h"
 #include "spool.h"
 #include "tls.h"
@@ -43,7 +44,9 @@ struct worker_slot {
 	char ip[64];    /* client address while busy */
 };
 
-static volatile sig_atomic_t got_term, got_hup, got_chld;
+static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm;
+static volatile sig_atomic_t runner_stop; /* in the queue runner: SIGTERM seen */
+static pid_t runner_pid;                  /* the queue runner now running, or 0 */
 static struct worker_slot *slots; /* shared (MAP_SHARED) with the workers */
 static unsigned nslots;
 
@@ -56,6 +59,15 @@ on_signal(int sig)
 		got_hup = 1;
 	else if (sig == SIGCHLD)
 		got_chld = 1;
+	else if (sig == SIGALRM)
+		got_alrm = 1;
+}
+
+static void
+on_runner_term(int sig)
+{
+	(void)sig;
+	runner_stop = 1;
 }
 
 static void
@@ -339,6 +351,44 @@ live_workers(void)
 	return n;
 }
 
+/*
+ * The queue runner: one queue pass in a child process every
+ * queue_run_interval seconds, never two at once.  SIGTERM makes it stop
+ * after the message in hand (a blocked network read is interrupted and
+ * that delivery deferred), so a mailbox is never left half-written.
+ */
+static void
+spawn_queue_runner(int lfd, const struct config *cfg, const char *backend,
+                   const sigset_t *waitmask)
+{
+	pid_t pid;
+
+	if (runner_pid != 0)
+		return; /* the last pass is still running: skip this one */
+	pid = fork();
+	if (pid < 0) {
+		log_write("queue runner: fork failed: %s", strerror(errno));
+		return;
+	}
+	if (pid == 0) {
+		struct queue_run_opts opts = {.backend = backend, .stop = &runner_stop};
+		struct err e = {0};
+		close(lfd);
+		set_handler(SIGTERM, on_runner_term);
+		set_handler(SIGINT, on_runner_term);
+		set_handler(SIGHUP, SIG_IGN);
+		set_handler(SIGCHLD, SIG_DFL);
+		set_handler(SIGALRM, SIG_DFL);
+		sigprocmask(SIG_SETMASK, waitmask, NULL);
+		if (queue_run_with(cfg, &opts, &e) != 0) {
+			log_write("queue runner: %s", e.text);
+			_exit(1);
+		}
+		_exit(0);
+	}
+	runner_pid = pid;
+}
+
 int
 daemon_serve(const char *config_path, struct config *cfg, const char *listen_override,
              const char *backend_override, struct err *e)
@@ -380,11 +430,13 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGALRM);
 	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	set_handler(SIGTERM, on_signal);
 	set_handler(SIGINT, on_signal);
 	set_handler(SIGHUP, on_signal);
 	set_handler(SIGCHLD, on_signal);
+	set_handler(SIGALRM, on_signal);
 
 	const char *backend = backend_override ? backend_override : cfg->tls_backend;
 	for (unsigned i = 0; i < nworkers; i++)
@@ -393,6 +445,10 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	          (int)getpid(), bound, nworkers, backend);
 	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers, backend);
 	fflush(stdout);
+	if (cfg->queue_run_interval > 0) {
+		spawn_queue_runner(lfd, cfg, backend, &waitmask);
+		alarm(cfg->queue_run_interval);
+	}
 
 	while (!got_term) {
 		int status;
@@ -400,6 +456,12 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 
 		sigsuspend(&waitmask);
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			if (pid == runner_pid) {
+				runner_pid = 0;
+				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+					log_write("queue runner %d ended (status 0x%x)", (int)pid, status);
+				continue;
+			}
 			for (unsigned i = 0; i < nslots; i++) {
 				if (slots[i].pid != pid)
 					continue;
@@ -417,6 +479,13 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 			}
 		}
 		got_chld = 0;
+		if (got_alrm) {
+			got_alrm = 0;
+			if (cfg->queue_run_interval > 0) {
+				spawn_queue_runner(lfd, cfg, backend, &waitmask);
+				alarm(cfg->queue_run_interval);
+			}
+		}
 		if (got_hup) {
 			struct config *fresh = NULL;
 			struct err he = { 0 };
@@ -445,16 +514,24 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 				spawn_worker(i, lfd, cfg, backend, generation);
 				made++;
 			}
+			/* The runner in flight keeps the old configuration; the next uses this one. */
+			alarm(cfg->queue_run_interval);
 		}
 	}
-	/* SIGTERM: stop accepting, let sessions finish, then exit. */
+	/* SIGTERM: stop accepting, let sessions (and the queue runner's message
+	 * in hand) finish, then exit. */
+	alarm(0);
 	close(lfd);
 	stop_workers(-1);
-	while (live_workers() > 0) {
+	if (runner_pid > 0)
+		kill(runner_pid, SIGTERM);
+	while (live_workers() > 0 || runner_pid > 0) {
 		int status;
 		pid_t pid = waitpid(-1, &status, 0);
 		if (pid < 0 && errno == ECHILD)
 			break;
+		if (pid > 0 && pid == runner_pid)
+			runner_pid = 0;
 		for (unsigned i = 0; i < nslots; i++)
 			if (pid > 0 && slots[i].pid == pid)
 				slots[i].pid = 0;

@@ -27,119 +27,23 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "deliver.h"
 #include "deliver_local.h"
 #include "log.h"
 #include "queue.h"
 #include "spool.h"
 #include "strlist.h"
 
-#define QUEUE_ROUTER_LOCAL "local_delivery"
-
 struct queue_ctx {
 	const struct config *cfg;
 	const char *spool_dir;
-	const char *mailbox_dir;
-	enum deliver_local_format format;
+	struct delivery_config dc;
+	struct delivery_run run;
 };
-
-/* Append "YYYY-MM-DD HH:MM:SS TEXT\n" to msglog/ID in one write.  The
- * msglog is a convenience copy (the main log is the record), so a failure
- * here is not a delivery failure. */
-static void
-queue_msglog(const char *spool_dir, const char *id, const char *text)
-{
-	char stamp[32], *path = NULL, *line = NULL;
-	int fd = -1, len;
-
-	clock_format_log(clock_now(), stamp, sizeof stamp);
-	if (asprintf(&path, "%s/msglog/%s", spool_dir, id) < 0) {
-		path = NULL;
-		goto out;
-	}
-	len = asprintf(&line, "%s %s\n", stamp, text);
-	if (len < 0) {
-		line = NULL;
-		goto out;
-	}
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd < 0)
-		goto out;
-	if (write(fd, line, (size_t)len) != len)
-		goto out; /* advisory copy: the main log line stands */
-out:
-	if (fd >= 0)
-		(void)close(fd);
-	free(path);
-	free(line);
-}
-
-/* "ID TEXT" to the main log, "TEXT" to the message's msglog. */
-static void queue_log(const struct queue_ctx *q, const char *id, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void
-queue_log(const struct queue_ctx *q, const char *id, const char *fmt, ...)
-{
-	char text[4096];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	log_write("%s %s", id, text);
-	queue_msglog(q->spool_dir, id, text);
-}
-
-/* Is the recipient's domain one of local_domains (case-insensitively)?
- * A bare local part ("postmaster", RFC 5321 4.5.1) is local. */
-static int
-queue_rcpt_is_local(const struct config *cfg, const char *addr)
-{
-	const char *at = strrchr(addr, '@');
-
-	if (at == NULL)
-		return 1;
-	for (size_t i = 0; i < cfg->local_domains.n; i++)
-		if (strcasecmp(at + 1, cfg->local_domains.v[i]) == 0)
-			return 1;
-	return 0;
-}
-
-/* Deliver one recipient; returns 1 when it reached a final outcome. */
-static int
-queue_deliver_local(const struct queue_ctx *q, const struct envelope *env, const char *data,
-                    const struct spool_rcpt *r)
-{
-	struct err e = {0};
-	struct deliver_local_request req = {
-	        .mailbox_directory = q->mailbox_dir,
-	        .format = q->format,
-	        .data_path = data,
-	        .sender = env->sender,
-	        .rcpt = r->address,
-	        .hostname = q->cfg->primary_hostname,
-	        .deterministic = q->cfg->test_ids || q->cfg->test_clock_set,
-	};
-
-	switch (deliver_local(&req, &e)) {
-	case DELIVER_LOCAL_OK:
-		queue_log(q, env->id, "=> %s R=%s T=%s", r->address, QUEUE_ROUTER_LOCAL,
-		          deliver_local_format_name(q->format));
-		return 1;
-	case DELIVER_LOCAL_FAIL:
-		queue_log(q, env->id, "** %s R=%s: %s", r->address, QUEUE_ROUTER_LOCAL, e.text);
-		return 1;
-	case DELIVER_LOCAL_DEFER:
-		break;
-	}
-	queue_log(q, env->id, "== %s R=%s defer (errno %d): %s", r->address, QUEUE_ROUTER_LOCAL,
-	          e.code, e.text);
-	return 0;
-}
 
 /* One message, under its lock.  Problems are logged; the run goes on. */
 static void
-queue_run_one(const struct queue_ctx *q, const char *id)
+queue_run_one(struct queue_ctx *q, const char *id)
 {
 	struct envelope env = {0};
 	struct err e = {0};
@@ -168,30 +72,16 @@ queue_run_one(const struct queue_ctx *q, const char *id)
 			log_write("%s spool error: %s", id, e.text);
 		goto out;
 	}
-	for (size_t i = 0; i < env.nrcpts; i++) {
-		struct spool_rcpt *r = &env.rcpts[i];
-		if (r->done)
-			continue;
-		if (!queue_rcpt_is_local(q->cfg, r->address)) {
-			queue_log(q, id, "== %s defer: no remote delivery yet (delivery issue)",
-			          r->address);
-			pending++;
-			continue;
-		}
-		if (queue_deliver_local(q, &env, data, r)) {
-			r->done = 1; /* the delivery is durable: now it may say so */
-			changed = 1;
-		} else {
-			pending++;
-		}
-	}
+	changed = deliver_message(&q->run, &env, data);
+	for (size_t i = 0; i < env.nrcpts; i++)
+		pending += !env.rcpts[i].done;
 	if (changed && spool_envelope_rewrite(q->spool_dir, &env, &e) != 0) {
 		/* The deliveries stand; the next run repeats them (duplicates, no loss). */
 		log_write("%s spool error: %s", id, e.text);
 		goto out;
 	}
 	if (pending == 0) {
-		queue_log(q, id, "Completed");
+		deliver_log(q->spool_dir, id, "Completed");
 		if (spool_message_remove(q->spool_dir, id, &e) != 0)
 			log_write("%s spool error: %s", id, e.text);
 	}
@@ -205,10 +95,12 @@ out:
 static int
 queue_ctx_init(struct queue_ctx *q, const struct config *cfg, struct err *e)
 {
+	enum deliver_local_format format;
+
+	memset(q, 0, sizeof *q);
 	q->cfg = cfg;
 	q->spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool";
-	q->mailbox_dir = cfg->mailbox_directory != NULL ? cfg->mailbox_directory : "mail";
-	if (deliver_local_format_parse(cfg->mailbox_format, &q->format) != 0) {
+	if (deliver_local_format_parse(cfg->mailbox_format, &format) != 0) {
 		err_set(e, EINVAL, "mailbox_format \"%s\": expected maildir or mbox",
 		        cfg->mailbox_format);
 		return -1;
@@ -217,19 +109,39 @@ queue_ctx_init(struct queue_ctx *q, const struct config *cfg, struct err *e)
 }
 
 int
-queue_run(const struct config *cfg, struct err *e)
+queue_run_with(const struct config *cfg, const struct queue_run_opts *opts, struct err *e)
 {
 	struct strlist ids = {0};
 	struct queue_ctx q;
+	int rc = -1;
 
 	if (queue_ctx_init(&q, cfg, e) != 0)
 		return -1;
-	if (spool_list(q.spool_dir, &ids, e) != 0)
+	if (delivery_config_load(cfg, &q.dc, e) != 0)
 		return -1;
-	for (size_t i = 0; i < ids.n; i++)
+	if (delivery_run_init(&q.run, cfg, &q.dc, opts ? opts->backend : NULL,
+	                      opts ? opts->force : 0, e) != 0)
+		goto out;
+	if (spool_list(q.spool_dir, &ids, e) != 0)
+		goto out;
+	for (size_t i = 0; i < ids.n && !(opts && opts->stop && *opts->stop); i++)
 		queue_run_one(&q, ids.v[i]);
+	/* Bounces made during this run go out in it too (they cannot bounce
+	 * again: their sender is the null sender). */
+	for (size_t i = 0; i < q.run.bounces.n && !(opts && opts->stop && *opts->stop); i++)
+		queue_run_one(&q, q.run.bounces.v[i]);
+	rc = 0;
+out:
+	delivery_run_end(&q.run);
+	delivery_config_free(&q.dc);
 	strlist_free(&ids);
-	return 0;
+	return rc;
+}
+
+int
+queue_run(const struct config *cfg, struct err *e)
+{
+	return queue_run_with(cfg, NULL, e);
 }
 
 /* Exim's mailq style: minutes up to an hour, hours up to two days, then days. */
@@ -270,8 +182,18 @@ queue_list(const struct config *cfg, struct err *e)
 		}
 		queue_format_age(now - env.received_at, age, sizeof age);
 		printf("%s  %s  %" PRIu64 "  <%s>\n", env.id, age, env.size, env.sender);
-		for (size_t k = 0; k < env.nrcpts; k++)
-			printf("  %s%s\n", env.rcpts[k].done ? "D " : "", env.rcpts[k].address);
+		for (size_t k = 0; k < env.nrcpts; k++) {
+			const struct spool_rcpt *r = &env.rcpts[k];
+			char when[32];
+			if (r->done || r->retry.tries == 0) {
+				printf("  %s%s\n", r->done ? "D " : "", r->address);
+				continue;
+			}
+			clock_format_log(r->retry.next_try, when, sizeof when);
+			printf("  %s  (deferred %u time%s, next try %s: %s)\n", r->address,
+			       r->retry.tries, r->retry.tries == 1 ? "" : "s", when,
+			       r->last_error ? r->last_error : "");
+		}
 		envelope_free(&env);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout)) {

@@ -4,7 +4,7 @@
  *   refmta --version | --help
  *   refmta -c FILE check
  *   refmta -c FILE [--backend B] serve [--listen ADDR:PORT]
- *   refmta -c FILE queue-run | queue-list
+ *   refmta -c FILE [--backend B] queue-run [--force] | queue-list
  *   refmta -c FILE send [-f SENDER] RCPT...
  *
  * Only argument handling and the test-mode set-up live here; each command is
@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "config.h"
 #include "daemon.h"
+#include "deliver.h"
 #include "log.h"
 #include "queue.h"
 #include "spool.h"
@@ -32,7 +33,7 @@ print_version(void)
 	printf("TLS backends: %s (%s), %s (%s)\n", tls_backend_openssl.name,
 	       tls_backend_openssl.version(), tls_backend_gnutls.name, tls_backend_gnutls.version());
 	printf("Support for: TLS-OpenSSL TLS-GnuTLS Certificate-name-checks STARTTLS PIPELINING "
-	       "CHUNKING DSN 8BITMIME SIZE\n");
+	       "CHUNKING DSN 8BITMIME SIZE DNSSEC-validation smtp-transport queuefile DSN_INFO\n");
 }
 
 static void
@@ -42,7 +43,9 @@ usage(FILE *out)
 	        "usage: refmta --version | --help\n"
 	        "       refmta -c FILE check                     validate a configuration\n"
 	        "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
-	        "       refmta -c FILE queue-run                 one pass over the queue\n"
+	        "       refmta -c FILE [--backend B] queue-run [--force]\n"
+	        "                                                one pass over the queue (--force:\n"
+	        "                                                ignore retry times)\n"
 	        "       refmta -c FILE queue-list                list the queue\n"
 	        "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
 	        "\n"
@@ -183,8 +186,16 @@ main(int argc, char **argv)
 
 	const char *cmd = argv[i++];
 	if (strcmp(cmd, "check") == 0 && i == argc) {
-		printf("%s: OK\n", config_path);
-		rc = 0;
+		struct delivery_config dc;
+		/* Routers and transports are checked here too, not at the first delivery. */
+		if (delivery_config_load(cfg, &dc, &e) != 0) {
+			fprintf(stderr, "%s\n", e.text);
+			rc = 1;
+		} else {
+			delivery_config_free(&dc);
+			printf("%s: OK\n", config_path);
+			rc = 0;
+		}
 	} else if (strcmp(cmd, "serve") == 0) {
 		if (i + 1 < argc && strcmp(argv[i], "--listen") == 0) {
 			listen = argv[i + 1];
@@ -199,8 +210,10 @@ main(int argc, char **argv)
 		cfg = NULL; /* the daemon owns it */
 		if (rc != 0)
 			fprintf(stderr, "refmta: %s\n", e.text);
-	} else if (strcmp(cmd, "queue-run") == 0 && i == argc) {
-		rc = (log_open(cfg->log_file, &e) == 0 && queue_run(cfg, &e) == 0) ? 0 : 1;
+	} else if (strcmp(cmd, "queue-run") == 0 &&
+	           (i == argc || (i + 1 == argc && strcmp(argv[i], "--force") == 0))) {
+		struct queue_run_opts qo = {.backend = backend, .force = i + 1 == argc};
+		rc = (log_open(cfg->log_file, &e) == 0 && queue_run_with(cfg, &qo, &e) == 0) ? 0 : 1;
 		if (rc != 0)
 			fprintf(stderr, "refmta: queue-run: %s\n", e.text);
 	} else if (strcmp(cmd, "queue-list") == 0 && i == argc) {

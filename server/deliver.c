@@ -1,0 +1,687 @@
+/*
+ * deliver.c - one delivery attempt for one message (deliver.h).
+ *
+ * The order for each recipient, so that a crash loses nothing: the
+ * transport makes the delivery durable (a mailbox fsync, a remote 250 to
+ * the end of data, a queuefile copy fsync'ed) -> the recipient is marked
+ * done in `env` -> the queue runner rewrites the envelope.  A crash in
+ * between repeats a delivery; it never drops one.  A bounce is spooled
+ * (durably) before its recipients are marked done, for the same reason.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "deliver.h"
+#include "deliver_local.h"
+#include "dsn.h"
+#include "log.h"
+#include "resolver.h"
+#include "version.h"
+
+/* --- configuration ------------------------------------------------------------------ */
+
+static int
+transport_load(const struct config *cfg, const struct config_block *b, struct transport_def *t,
+               struct err *e)
+{
+	int line = b->line;
+	const char *driver = config_block_get(b, "driver", &line);
+
+	t->name = b->name;
+	if (driver == NULL) {
+		err_set(e, EINVAL, "%s:%d: transport %s: missing \"driver\" (smtp or queuefile)",
+		        cfg->file, b->line, b->name);
+		return -1;
+	}
+	if (strcmp(driver, "smtp") == 0) {
+		t->driver = TRANSPORT_SMTP;
+		return smtp_transport_parse(cfg, b, &t->smtp, e);
+	}
+	if (strcmp(driver, "queuefile") == 0) {
+		t->driver = TRANSPORT_QUEUEFILE;
+		return queuefile_transport_parse(cfg, b, &t->qf, e);
+	}
+	err_set(e, EINVAL, "%s:%d: transport %s: unknown driver \"%s\" (smtp or queuefile)",
+	        cfg->file, line, b->name, driver);
+	return -1;
+}
+
+static const struct transport_def *
+transport_find(const struct delivery_config *dc, const char *name)
+{
+	for (size_t i = 0; i < dc->ntransports; i++)
+		if (strcmp(dc->transports[i].name, name) == 0)
+			return &dc->transports[i];
+	return NULL;
+}
+
+int
+delivery_config_load(const struct config *cfg, struct delivery_config *out, struct err *e)
+{
+	struct err sub = {0};
+
+	memset(out, 0, sizeof *out);
+	if (retry_schedule_parse(cfg->retry_rule, &out->retry, &sub) != 0) {
+		err_set(e, EINVAL, "%s: retry_rule: %s", cfg->file, sub.text);
+		return -1;
+	}
+	out->transports = calloc(cfg->nblocks + 1, sizeof *out->transports);
+	if (out->transports == NULL) {
+		err_set(e, ENOMEM, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nblocks; i++) {
+		const struct config_block *b = &cfg->blocks[i];
+		if (strcmp(b->kind, "transport") != 0)
+			continue;
+		if (transport_load(cfg, b, &out->transports[out->ntransports], e) != 0) {
+			delivery_config_free(out);
+			return -1;
+		}
+		out->ntransports++;
+	}
+	if (routers_load(cfg, &out->routers, e) != 0) {
+		delivery_config_free(out);
+		return -1;
+	}
+	/* A router that connects to hosts needs an smtp transport, and accept
+	 * (no hosts) one that does not. */
+	for (size_t i = 0; i < out->routers.n; i++) {
+		const struct router_def *r = &out->routers.v[i];
+		const struct transport_def *t = transport_find(out, r->transport);
+		int wants_smtp = r->driver != ROUTER_ACCEPT;
+		if (t == NULL)
+			continue; /* routers_load reported it */
+		if (wants_smtp != (t->driver == TRANSPORT_SMTP)) {
+			err_set(e, EINVAL, "%s:%d: router %s: transport \"%s\" is %s; driver %s needs %s",
+			        cfg->file, r->line, r->name, r->transport,
+			        t->driver == TRANSPORT_SMTP ? "an smtp transport" : "a queuefile transport",
+			        r->driver == ROUTER_ACCEPT ? "accept" : "dnslookup/manualroute",
+			        wants_smtp ? "an smtp transport" : "a transport without hosts (queuefile)");
+			delivery_config_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+delivery_config_free(struct delivery_config *dc)
+{
+	if (dc == NULL)
+		return;
+	for (size_t i = 0; i < dc->ntransports; i++) {
+		if (dc->transports[i].driver == TRANSPORT_SMTP)
+			smtp_transport_free(&dc->transports[i].smtp);
+		else
+			queuefile_transport_free(&dc->transports[i].qf);
+	}
+	free(dc->transports);
+	routers_free(&dc->routers);
+	memset(dc, 0, sizeof *dc);
+}
+
+/* --- logging ------------------------------------------------------------------------- */
+
+/* Append "YYYY-MM-DD HH:MM:SS TEXT\n" to msglog/ID in one write.  The
+ * msglog is a convenience copy (the main log is the record), so a failure
+ * here is not a delivery failure. */
+static void
+deliver_msglog(const char *spool_dir, const char *id, const char *text)
+{
+	char stamp[32], *path = NULL, *line = NULL;
+	int fd = -1, len;
+
+	clock_format_log(clock_now(), stamp, sizeof stamp);
+	if (asprintf(&path, "%s/msglog/%s", spool_dir, id) < 0) {
+		path = NULL;
+		goto out;
+	}
+	len = asprintf(&line, "%s %s\n", stamp, text);
+	if (len < 0) {
+		line = NULL;
+		goto out;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		goto out;
+	if (write(fd, line, (size_t)len) != len)
+		goto out; /* advisory copy: the main log line stands */
+out:
+	if (fd >= 0)
+		(void)close(fd);
+	free(path);
+	free(line);
+}
+
+void
+deliver_log(const char *spool_dir, const char *id, const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	log_write("%s %s", id, text);
+	deliver_msglog(spool_dir, id, text);
+}
+
+/* A remote reply on one line: "\n" between lines becomes " ". */
+static void
+reply_one_line(const char *reply, char *buf, size_t len)
+{
+	dsn_field_value(reply != NULL ? reply : "", len > 1 ? len - 1 : 0, buf, len);
+}
+
+/* --- the run ------------------------------------------------------------------------- */
+
+static int
+deliver_dns_lookup(void *arg, const char *name, enum resolver_type type,
+                   struct resolver_answer *out, struct err *e)
+{
+	struct delivery_run *run = arg;
+
+	if (run->resolver == NULL && !run->resolver_failed) {
+		run->resolver = resolver_new(run->cfg->dns_server, run->cfg->dns_trust_anchor,
+		                             &run->resolver_err);
+		if (run->resolver == NULL) {
+			run->resolver_failed = 1;
+			log_write("DNS resolver unavailable: %s", run->resolver_err.text);
+		}
+	}
+	if (run->resolver == NULL) {
+		memset(out, 0, sizeof *out);
+		out->status = RESOLVER_TEMPFAIL;
+		err_set(e, RESOLVER_ERR_CONFIG, "%s", run->resolver_err.text);
+		return -1;
+	}
+	return resolver_lookup(run->resolver, name, type, out, e);
+}
+
+int
+delivery_run_init(struct delivery_run *run, const struct config *cfg,
+                  const struct delivery_config *dc, const char *backend, int force, struct err *e)
+{
+	memset(run, 0, sizeof *run);
+	run->cfg = cfg;
+	run->dc = dc;
+	run->force = force;
+	run->be = tls_backend_by_name(backend != NULL ? backend
+	                                              : (cfg->tls_backend ? cfg->tls_backend : "openssl"));
+	if (run->be == NULL) {
+		err_set(e, EINVAL, "unknown TLS backend \"%s\"", backend);
+		return -1;
+	}
+	run->cache = smtp_cache_new();
+	return 0;
+}
+
+void
+delivery_run_end(struct delivery_run *run)
+{
+	smtp_cache_close_all(run->cache);
+	run->cache = NULL;
+	resolver_free(run->resolver);
+	run->resolver = NULL;
+	strlist_free(&run->bounces);
+}
+
+/* --- outcomes ------------------------------------------------------------------------ */
+
+/* One failed recipient, kept for the bounce (owned copies). */
+struct failure {
+	size_t rcpt;
+	char *status, *remote_reply, *stage, *error_text;
+	char *host_name, *host_address, *greeting, *helo_response;
+	unsigned host_port;
+};
+
+struct message_state {
+	struct delivery_run *run;
+	struct envelope *env;
+	const char *data_path;
+	const char *spool_dir;
+	time_t now;
+	int changed;
+	struct failure *failures;
+	size_t nfailures;
+};
+
+static char *
+dup_or_null(const char *s)
+{
+	return (s != NULL && *s != '\0') ? strdup(s) : NULL;
+}
+
+static void
+record_failure(struct message_state *ms, size_t i, const char *status, const char *reply,
+               const char *stage, const char *error_text, const struct smtp_host_facts *h)
+{
+	struct spool_rcpt *r = &ms->env->rcpts[i];
+	struct failure *grown, *f;
+
+	r->done = 1;
+	ms->changed = 1;
+	if (!dsn_wants_failure_report(ms->env->sender, r->notify))
+		return;
+	grown = realloc(ms->failures, (ms->nfailures + 1) * sizeof *grown);
+	if (grown == NULL) {
+		log_write("%s bounce for %s lost: out of memory", ms->env->id, r->address);
+		return;
+	}
+	ms->failures = grown;
+	f = &grown[ms->nfailures++];
+	memset(f, 0, sizeof *f);
+	f->rcpt = i;
+	f->status = strdup(status != NULL && *status ? status : "5.0.0");
+	f->remote_reply = dup_or_null(reply);
+	f->stage = dup_or_null(stage);
+	f->error_text = dup_or_null(error_text);
+	if (h != NULL && h->address[0] != '\0') {
+		f->host_name = dup_or_null(h->name);
+		f->host_address = dup_or_null(h->address);
+		f->host_port = h->port;
+		f->greeting = dup_or_null(h->greeting);
+		f->helo_response = dup_or_null(h->helo_response);
+	}
+}
+
+static void
+free_failures(struct message_state *ms)
+{
+	for (size_t i = 0; i < ms->nfailures; i++) {
+		struct failure *f = &ms->failures[i];
+		free(f->status);
+		free(f->remote_reply);
+		free(f->stage);
+		free(f->error_text);
+		free(f->host_name);
+		free(f->host_address);
+		free(f->greeting);
+		free(f->helo_response);
+	}
+	free(ms->failures);
+	ms->failures = NULL;
+	ms->nfailures = 0;
+}
+
+static void
+outcome_delivered(struct message_state *ms, size_t i, const char *router, const char *transport,
+                  const char *extra)
+{
+	struct spool_rcpt *r = &ms->env->rcpts[i];
+
+	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address, router,
+	            transport ? " T=" : "", transport ? transport : "", extra && *extra ? " " : "",
+	            extra ? extra : "");
+	r->done = 1;
+	free(r->last_error);
+	r->last_error = NULL;
+	ms->changed = 1;
+}
+
+/* A permanent failure: "** ADDR R=.. [T=..]: TEXT". */
+static void
+outcome_failed(struct message_state *ms, size_t i, const char *router, const char *transport,
+               const char *text, const char *status, const char *reply, const char *stage,
+               const char *error_text, const struct smtp_host_facts *h)
+{
+	deliver_log(ms->spool_dir, ms->env->id, "** %s R=%s%s%s: %s", ms->env->rcpts[i].address,
+	            router, transport ? " T=" : "", transport ? transport : "", text);
+	record_failure(ms, i, status, reply, stage, error_text, h);
+}
+
+/* A temporary failure: count it; past the retry schedule it fails. */
+static void
+outcome_deferred(struct message_state *ms, size_t i, const char *router, const char *transport,
+                 const char *text, const struct smtp_host_facts *h)
+{
+	struct spool_rcpt *r = &ms->env->rcpts[i];
+	char when[32], bounce_text[1200];
+
+	free(r->last_error);
+	r->last_error = strdup(text);
+	ms->changed = 1;
+	if (retry_after_defer(&ms->run->dc->retry, &r->retry, ms->now) == RETRY_LATER) {
+		clock_format_log(r->retry.next_try, when, sizeof when);
+		deliver_log(ms->spool_dir, ms->env->id, "== %s R=%s%s%s defer (retry %u at %s): %s",
+		            r->address, router, transport ? " T=" : "", transport ? transport : "",
+		            r->retry.tries, when, text);
+		return;
+	}
+	snprintf(bounce_text, sizeof bounce_text, "retry time exceeded; last error: %s", text);
+	deliver_log(ms->spool_dir, ms->env->id, "** %s R=%s%s%s: %s", r->address, router,
+	            transport ? " T=" : "", transport ? transport : "", bounce_text);
+	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
+}
+
+/* --- local delivery ------------------------------------------------------------------ */
+
+static void
+deliver_to_mailbox(struct message_state *ms, size_t i)
+{
+	const struct config *cfg = ms->run->cfg;
+	struct spool_rcpt *r = &ms->env->rcpts[i];
+	enum deliver_local_format format = DELIVER_LOCAL_MAILDIR;
+	struct err e = {0};
+	char text[700];
+
+	if (deliver_local_format_parse(cfg->mailbox_format, &format) != 0)
+		format = DELIVER_LOCAL_MAILDIR; /* config_load refused anything else */
+	struct deliver_local_request req = {
+	        .mailbox_directory = cfg->mailbox_directory != NULL ? cfg->mailbox_directory : "mail",
+	        .format = format,
+	        .data_path = ms->data_path,
+	        .sender = ms->env->sender,
+	        .rcpt = r->address,
+	        .hostname = cfg->primary_hostname,
+	        .deterministic = cfg->test_ids || cfg->test_clock_set,
+	};
+	char tfield[32];
+
+	snprintf(tfield, sizeof tfield, "T=%s", deliver_local_format_name(format));
+	switch (deliver_local(&req, &e)) {
+	case DELIVER_LOCAL_OK:
+		outcome_delivered(ms, i, ROUTER_LOCAL_NAME, NULL, tfield);
+		return;
+	case DELIVER_LOCAL_FAIL:
+		outcome_failed(ms, i, ROUTER_LOCAL_NAME, NULL, e.text, "5.1.1", NULL, NULL, e.text, NULL);
+		return;
+	case DELIVER_LOCAL_DEFER:
+		break;
+	}
+	snprintf(text, sizeof text, "%s (errno %d)", e.text, e.code);
+	outcome_deferred(ms, i, ROUTER_LOCAL_NAME, NULL, text, NULL);
+}
+
+/* --- queuefile ----------------------------------------------------------------------- */
+
+static void
+deliver_group_queuefile(struct message_state *ms, const struct transport_def *t,
+                        const struct route *routes, const size_t *idx, size_t n)
+{
+	struct err e = {0};
+	int ok = deliver_queuefile(&t->qf, ms->spool_dir, ms->env->id, &e) == 0;
+
+	for (size_t k = 0; k < n; k++) {
+		if (ok)
+			outcome_delivered(ms, idx[k], routes[idx[k]].router, t->name, NULL);
+		else
+			outcome_deferred(ms, idx[k], routes[idx[k]].router, t->name, e.text, NULL);
+	}
+}
+
+/* --- smtp ---------------------------------------------------------------------------- */
+
+static void
+smtp_result_text(const struct smtp_rcpt_result *res, char *buf, size_t len)
+{
+	char host[600] = "", reply[DSN_FIELD_MAX + 8];
+
+	if (res->host.address[0] != '\0')
+		smtp_host_log_fields(&res->host, host, sizeof host);
+	if (res->reply != NULL) {
+		reply_one_line(res->reply, reply, sizeof reply);
+		snprintf(buf, len, "%s%sSMTP error from remote mail server %s: %s", host,
+		         host[0] ? ": " : "", res->stage ? res->stage : "", reply);
+	} else {
+		snprintf(buf, len, "%s%s%s", host, host[0] ? ": " : "",
+		         res->error ? res->error : "delivery failed");
+	}
+}
+
+static void
+deliver_group_smtp(struct message_state *ms, const struct transport_def *t,
+                   const struct route *routes, const size_t *idx, size_t n)
+{
+	const struct route *route = &routes[idx[0]];
+	struct smtp_rcpt_result *res = calloc(n, sizeof *res);
+	struct smtp_delivery d = {
+	        .cfg = ms->run->cfg,
+	        .t = &t->smtp,
+	        .be = ms->run->be,
+	        .cache = ms->run->cache,
+	        .message_id = ms->env->id,
+	        .env = ms->env,
+	        .data_path = ms->data_path,
+	        .hosts = route->hosts,
+	        .nhosts = route->nhosts,
+	        .rcpts = res,
+	        .nrcpts = n,
+	};
+
+	if (res == NULL) {
+		for (size_t k = 0; k < n; k++)
+			outcome_deferred(ms, idx[k], route->router, t->name, "out of memory", NULL);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		res[k].rcpt = &ms->env->rcpts[idx[k]];
+	if (deliver_smtp(&d) != 0) {
+		for (size_t k = 0; k < n; k++)
+			res[k].outcome = SMTP_RCPT_DEFERRED;
+	}
+	for (size_t k = 0; k < n; k++) {
+		char text[2048], host[600], reply[DSN_FIELD_MAX + 8], extra[1200];
+		const struct smtp_rcpt_result *r = &res[k];
+		const struct smtp_host_facts *h = r->host.address[0] ? &r->host : NULL;
+
+		switch (r->outcome) {
+		case SMTP_RCPT_DELIVERED:
+			smtp_host_log_fields(&r->host, host, sizeof host);
+			reply_one_line(r->reply, reply, sizeof reply);
+			snprintf(extra, sizeof extra, "%s C=\"%s\"", host, reply);
+			outcome_delivered(ms, idx[k], route->router, t->name, extra);
+			break;
+		case SMTP_RCPT_FAILED:
+			smtp_result_text(r, text, sizeof text);
+			outcome_failed(ms, idx[k], route->router, t->name, text, r->status, r->reply,
+			               r->stage, r->error, h);
+			break;
+		case SMTP_RCPT_PENDING:
+		case SMTP_RCPT_DEFERRED:
+			smtp_result_text(r, text, sizeof text);
+			outcome_deferred(ms, idx[k], route->router, t->name, text, h);
+			break;
+		}
+		smtp_rcpt_result_free(&res[k]);
+	}
+	free(res);
+}
+
+static int
+same_hosts(const struct route *a, const struct route *b)
+{
+	if (a->nhosts != b->nhosts)
+		return 0;
+	for (size_t i = 0; i < a->nhosts; i++)
+		if (strcmp(a->hosts[i].address, b->hosts[i].address) != 0 ||
+		    a->hosts[i].port != b->hosts[i].port || strcmp(a->hosts[i].name, b->hosts[i].name) != 0)
+			return 0;
+	return 1;
+}
+
+/* --- the bounce ---------------------------------------------------------------------- */
+
+static void
+send_bounce(struct message_state *ms)
+{
+	const struct config *cfg = ms->run->cfg;
+	struct dsn_failure *df = calloc(ms->nfailures, sizeof *df);
+	struct spool_rcpt to = {.address = ms->env->sender};
+	struct envelope benv = {.sender = "", .rcpts = &to, .nrcpts = 1, .protocol = "local"};
+	struct spool_message *m = NULL;
+	struct err e = {0};
+	char *text = NULL, date[64], hdr[512];
+	size_t len = 0;
+	int h;
+
+	if (df == NULL) {
+		err_set(&e, ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < ms->nfailures; i++) {
+		const struct failure *f = &ms->failures[i];
+		const struct spool_rcpt *r = &ms->env->rcpts[f->rcpt];
+		df[i] = (struct dsn_failure){
+		        .address = r->address,
+		        .orcpt = r->orcpt,
+		        .status = f->status,
+		        .remote_reply = f->remote_reply,
+		        .stage = f->stage,
+		        .error_text = f->error_text,
+		        .host_name = f->host_name,
+		        .host_address = f->host_address,
+		        .host_port = f->host_port,
+		        .greeting = f->greeting,
+		        .helo_response = f->helo_response,
+		};
+	}
+	struct dsn_bounce b = {
+	        .reporting_mta = cfg->primary_hostname,
+	        .message_id = ms->env->id,
+	        .sender = ms->env->sender,
+	        .envid = ms->env->envid,
+	        .ret = ms->env->ret,
+	        .arrival_date = ms->env->received_at,
+	        .now = ms->now,
+	        .data_path = ms->data_path,
+	        .failures = df,
+	        .nfailures = ms->nfailures,
+	};
+	if (dsn_build_bounce(&b, &text, &len, &e) != 0)
+		goto fail;
+	m = spool_message_begin(ms->spool_dir, &e);
+	if (m == NULL)
+		goto fail;
+	clock_format_rfc5322(ms->now, date, sizeof date);
+	h = snprintf(hdr, sizeof hdr, "Received: by %s (refmta %s) with local-bounce;\r\n\t%s\r\n",
+	             cfg->primary_hostname, REFMTA_VERSION, date);
+	if (spool_message_write(m, hdr, (size_t)h, &e) != 0 ||
+	    spool_message_write(m, text, len, &e) != 0)
+		goto fail;
+	benv.received_at = ms->now;
+	if (spool_message_commit(m, &benv, &e) != 0) {
+		m = NULL;
+		goto fail;
+	}
+	m = NULL;
+	log_write("%s <= <> R=%s P=local S=%llu for %s", benv.id, ms->env->id,
+	          (unsigned long long)benv.size, ms->env->sender);
+	if (strlist_push(&ms->run->bounces, benv.id) != 0)
+		log_write("%s out of memory remembering the bounce", benv.id);
+	goto out;
+fail:
+	/* The failures stand (they are permanent); only the report is lost,
+	 * and the log says so. */
+	deliver_log(ms->spool_dir, ms->env->id, "bounce to <%s> not sent: %s", ms->env->sender,
+	            e.text);
+out:
+	spool_message_abort(m);
+	free(text);
+	free(df);
+}
+
+/* --- one message --------------------------------------------------------------------- */
+
+int
+deliver_message(struct delivery_run *run, struct envelope *env, const char *data_path)
+{
+	const struct config *cfg = run->cfg;
+	struct message_state ms = {
+	        .run = run,
+	        .env = env,
+	        .data_path = data_path,
+	        .spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool",
+	        .now = clock_now(),
+	};
+	struct router_ctx rctx = {
+	        .cfg = cfg,
+	        .routers = &run->dc->routers,
+	        .lookup = deliver_dns_lookup,
+	        .lookup_arg = run,
+	        .log_dns = cfg->log_dns,
+	        .message_id = env->id,
+	};
+	struct route *routes = calloc(env->nrcpts + 1, sizeof *routes);
+	size_t *idx = calloc(env->nrcpts + 1, sizeof *idx);
+	char *grouped = calloc(env->nrcpts + 1, 1);
+
+	if (routes == NULL || idx == NULL || grouped == NULL) {
+		log_write("%s delivery postponed: out of memory", env->id);
+		goto out;
+	}
+	/* Route everything first: one DNS answer serves all recipients of a domain
+	 * through unbound's cache, and the log shows routing before delivery. */
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct spool_rcpt *r = &env->rcpts[i];
+		grouped[i] = 1;
+		if (r->done || (!run->force && !retry_is_due(&r->retry, ms.now)))
+			continue;
+		if (route_address(&rctx, r->address, &routes[i]) != 0) {
+			log_write("%s routing %s: out of memory", env->id, r->address);
+			continue;
+		}
+		grouped[i] = 0;
+	}
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct route *rt = &routes[i];
+		const struct transport_def *t;
+		size_t n = 0;
+
+		if (grouped[i])
+			continue;
+		grouped[i] = 1;
+		if (rt->result == ROUTE_FAIL) {
+			char text[600];
+			snprintf(text, sizeof text, "%s (%s)", rt->reason, rt->status);
+			outcome_failed(&ms, i, rt->router, NULL, text, rt->status, NULL, NULL, rt->reason,
+			               NULL);
+			continue;
+		}
+		if (rt->result == ROUTE_DEFER) {
+			outcome_deferred(&ms, i, rt->router, NULL, rt->reason, NULL);
+			continue;
+		}
+		if (rt->local) {
+			deliver_to_mailbox(&ms, i);
+			continue;
+		}
+		t = transport_find(run->dc, rt->transport);
+		if (t == NULL) { /* routers_load checked this */
+			outcome_deferred(&ms, i, rt->router, rt->transport, "no such transport", NULL);
+			continue;
+		}
+		/* This recipient and every later one with the same transport and hosts. */
+		idx[n++] = i;
+		for (size_t k = i + 1; k < env->nrcpts; k++) {
+			if (grouped[k] || routes[k].result != ROUTE_OK || routes[k].local ||
+			    strcmp(routes[k].transport, rt->transport) != 0 || !same_hosts(rt, &routes[k]))
+				continue;
+			grouped[k] = 1;
+			idx[n++] = k;
+		}
+		if (t->driver == TRANSPORT_QUEUEFILE)
+			deliver_group_queuefile(&ms, t, routes, idx, n);
+		else
+			deliver_group_smtp(&ms, t, routes, idx, n);
+	}
+	if (ms.nfailures > 0)
+		send_bounce(&ms);
+out:
+	if (routes != NULL)
+		for (size_t i = 0; i < env->nrcpts; i++)
+			route_free(&routes[i]);
+	free(routes);
+	free(idx);
+	free(grouped);
+	free_failures(&ms);
+	return ms.changed;
+}
