@@ -39,9 +39,8 @@ static const struct {
 
 /* --- loading ----------------------------------------------------------------------- */
 
-static int
-rt_fail(const struct config *cfg, struct err *e, int line, const char *router, const char *fmt,
-        ...) __attribute__((format(printf, 5, 6)));
+static int rt_fail(const struct config *cfg, struct err *e, int line, const char *router,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static int
 rt_fail(const struct config *cfg, struct err *e, int line, const char *router, const char *fmt, ...)
@@ -184,21 +183,24 @@ rt_parse_host(const char *tok, struct router_host_spec *out, char *why, size_t l
 		const char *close = strchr(tok, ']');
 		n = close != NULL ? (size_t)(close - tok - 1) : 0;
 		if (close == NULL || n >= sizeof host) {
-			snprintf(why, len, "route_list: bad host \"%s\" (no \"]\" after an IPv6 address)",
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (no \"]\" after an IPv6 address)",
 			         tok);
 			return -1;
 		}
 		memcpy(host, tok + 1, n);
 		host[n] = '\0';
 		if (inet_pton(AF_INET6, host, buf) != 1) {
-			snprintf(why, len, "route_list: bad host \"%s\" (not an IPv6 address in brackets)",
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (not an IPv6 address in brackets)",
 			         tok);
 			return -1;
 		}
 		if (close[1] == ':')
 			port = close + 2;
 		else if (close[1] != '\0') {
-			snprintf(why, len, "route_list: bad host \"%s\" (expected \":PORT\" after \"]\")",
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (expected \":PORT\" after \"]\")",
 			         tok);
 			return -1;
 		}
@@ -220,7 +222,8 @@ rt_parse_host(const char *tok, struct router_host_spec *out, char *why, size_t l
 		host[n] = '\0';
 		if (inet_pton(AF_INET, host, buf) != 1 && !rt_name_valid(host, n)) {
 			snprintf(why, len,
-			         "route_list: bad host \"%s\" (use an IPv4 address, [IPv6] or a host "
+			         "route_list: bad host \"%s\" (use an IPv4 address, [IPv6] or a "
+			         "host "
 			         "name, each with an optional :PORT)",
 			         tok);
 			return -1;
@@ -229,7 +232,8 @@ rt_parse_host(const char *tok, struct router_host_spec *out, char *why, size_t l
 			port = colon + 1;
 	}
 	if (port != NULL && rt_parse_port(port, &out->port) != 0) {
-		snprintf(why, len, "route_list: bad port \"%s\" in \"%s\" (use 1-65535)", port, tok);
+		snprintf(why, len, "route_list: bad port \"%s\" in \"%s\" (use 1-65535)", port,
+		         tok);
 		return -1;
 	}
 	if ((out->host = strdup(host)) == NULL) {
@@ -357,7 +361,8 @@ rt_load_one(const struct config *cfg, const struct config_block *b, struct route
 			break;
 	if (i == RT_NDRIVERS)
 		return rt_fail(cfg, e, driver_line, b->name,
-		               "unknown driver \"%s\" (use dnslookup, manualroute or accept)", driver);
+		               "unknown driver \"%s\" (use dnslookup, manualroute or accept)",
+		               driver);
 	d->driver = rt_drivers[i].driver;
 	if (transport == NULL)
 		return rt_fail(cfg, e, b->line, b->name,
@@ -368,7 +373,8 @@ rt_load_one(const struct config *cfg, const struct config_block *b, struct route
 		               transport, transport);
 	if (route_list != NULL && d->driver != ROUTER_MANUALROUTE)
 		return rt_fail(cfg, e, route_line, b->name,
-		               "route_list is only for driver manualroute (this one is %s)", driver);
+		               "route_list is only for driver manualroute (this one is %s)",
+		               driver);
 	if (route_list == NULL && d->driver == ROUTER_MANUALROUTE)
 		return rt_fail(cfg, e, b->line, b->name,
 		               "driver manualroute needs a route_list "
@@ -431,13 +437,12 @@ struct rt_gather {
 	const struct router_ctx *ctx;
 	struct route *out;
 	size_t cap;
-	int unanswered;               /* a host lookup tempfailed or was bogus */
-	char first_unanswered[256];   /* its log text, for the reason */
+	int unanswered;             /* a host lookup tempfailed or was bogus */
+	char first_unanswered[256]; /* its log text, for the reason */
 };
 
-static void
-rt_set(struct route *out, enum route_result result, const char *status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void rt_set(struct route *out, enum route_result result, const char *status, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
 
 /* A DEFER or FAIL outcome: no hosts. */
 static void
@@ -476,8 +481,8 @@ rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type typ
 }
 
 static int
-rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigned port,
-             int mx_pref, int secure)
+rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigned port, int mx_pref,
+             int secure)
 {
 	struct route *out = g->out;
 	struct route_host *h;
@@ -523,10 +528,12 @@ rt_add_addresses(struct rt_gather *g, const char *name, unsigned port, int mx_pr
 			int secure = upstream_secure && a.status == RESOLVER_SECURE;
 			for (size_t i = 0; i < a.nrrs && rc == 0; i++)
 				if (a.rrs[i].type == types[t])
-					rc = rt_push_host(g, name, a.rrs[i].u.addr, port, mx_pref, secure);
+					rc = rt_push_host(g, name, a.rrs[i].u.addr, port, mx_pref,
+					                  secure);
 		} else if (a.status == RESOLVER_TEMPFAIL || a.status == RESOLVER_BOGUS) {
 			if (!g->unanswered)
-				snprintf(g->first_unanswered, sizeof g->first_unanswered, "%s", text);
+				snprintf(g->first_unanswered, sizeof g->first_unanswered, "%s",
+				         text);
 			g->unanswered = 1;
 		}
 		/* nxdomain, nodata: nothing at this name; the next host may do */
@@ -547,8 +554,8 @@ rt_no_hosts(struct rt_gather *g, const char *what)
 		rt_set(g->out, ROUTE_DEFER, "4.4.3", "no address for any host of %s yet (%s)", what,
 		       g->first_unanswered);
 	else
-		rt_set(g->out, ROUTE_FAIL, "5.4.4", "Unrouteable address: no host of %s has an address",
-		       what);
+		rt_set(g->out, ROUTE_FAIL, "5.4.4",
+		       "Unrouteable address: no host of %s has an address", what);
 }
 
 static int
@@ -616,8 +623,8 @@ rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out
 		rt_set(out, ROUTE_DEFER, "4.4.3", "DNS lookup of MX %s failed temporarily", domain);
 		goto out;
 	case RESOLVER_NXDOMAIN:
-		rt_set(out, ROUTE_FAIL, "5.1.2", "unrouteable domain %s: it does not exist in the DNS",
-		       domain);
+		rt_set(out, ROUTE_FAIL, "5.1.2",
+		       "unrouteable domain %s: it does not exist in the DNS", domain);
 		goto out;
 	case RESOLVER_NODATA:
 		break;
@@ -644,8 +651,8 @@ rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out
 			rc = -1;
 	} else if (n == 1 && rt_is_root(v[0].exchange)) {
 		/* RFC 7505 3: a single MX of "." - the domain takes no mail */
-		rt_set(out, ROUTE_FAIL, "5.1.10",
-		       "domain %s accepts no mail (null MX, RFC 7505)", domain);
+		rt_set(out, ROUTE_FAIL, "5.1.10", "domain %s accepts no mail (null MX, RFC 7505)",
+		       domain);
 		goto out;
 	} else {
 		qsort(v, n, sizeof *v, rt_mx_cmp);

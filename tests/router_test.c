@@ -143,28 +143,27 @@ write_conf(const char *text)
 
 /* Routers tried in this order: "manual" (every domain, declines where no
  * route_list entry matches), "queue" (*.accept.test), "dns" (*.test). */
-static const char routing_conf[] =
-        "local_domains = example.test : Other.Test\n"
-        "transport remote_smtp:\n"
-        "  driver = smtp\n"
-        "transport to_dir:\n"
-        "  driver = queuefile\n"
-        "router manual:\n"
-        "  driver = manualroute\n"
-        "  transport = remote_smtp\n"
-        "  route_list = *.sub.partner.test 127.0.0.5 ; "
-        "sub.partner.test [::1]:2526 127.0.0.2:2600 [::2] ; "
-        "names.test mx.names.test:2526 127.0.0.9 alt.names.test ; "
-        "onlynames.test mx1.onlynames.test mx2.onlynames.test:25 ; "
-        "sub.partner.test 127.0.0.99\n"
-        "router queue:\n"
-        "  driver = accept\n"
-        "  domains = *.accept.test\n"
-        "  transport = to_dir\n"
-        "router dns:\n"
-        "  driver = dnslookup\n"
-        "  domains = *.test\n"
-        "  transport = remote_smtp\n";
+static const char routing_conf[] = "local_domains = example.test : Other.Test\n"
+                                   "transport remote_smtp:\n"
+                                   "  driver = smtp\n"
+                                   "transport to_dir:\n"
+                                   "  driver = queuefile\n"
+                                   "router manual:\n"
+                                   "  driver = manualroute\n"
+                                   "  transport = remote_smtp\n"
+                                   "  route_list = *.sub.partner.test 127.0.0.5 ; "
+                                   "sub.partner.test [::1]:2526 127.0.0.2:2600 [::2] ; "
+                                   "names.test mx.names.test:2526 127.0.0.9 alt.names.test ; "
+                                   "onlynames.test mx1.onlynames.test mx2.onlynames.test:25 ; "
+                                   "sub.partner.test 127.0.0.99\n"
+                                   "router queue:\n"
+                                   "  driver = accept\n"
+                                   "  domains = *.accept.test\n"
+                                   "  transport = to_dir\n"
+                                   "router dns:\n"
+                                   "  driver = dnslookup\n"
+                                   "  domains = *.test\n"
+                                   "  transport = remote_smtp\n";
 
 struct fixture {
 	struct config *cfg;
@@ -252,8 +251,9 @@ describe(const struct route *r, char *buf, size_t len)
 	for (size_t i = 0; i < r->nhosts; i++) {
 		const struct route_host *h = &r->hosts[i];
 		used = strlen(buf);
-		snprintf(buf + used, len - used, "%s %s [%s]:%u pref %d %s", i > 0 ? ";" : "", h->name,
-		         h->address, h->port, h->mx_pref, h->secure ? "secure" : "insecure");
+		snprintf(buf + used, len - used, "%s %s [%s]:%u pref %d %s", i > 0 ? ";" : "",
+		         h->name, h->address, h->port, h->mx_pref,
+		         h->secure ? "secure" : "insecure");
 	}
 }
 
@@ -272,11 +272,15 @@ static const struct route_row route_rows[] = {
 	{ "bare local part", "postmaster", { NULL }, "OK local_delivery local", "" },
 	{ "a subdomain of a local domain is not local",
 	  "a@sub.example.test",
-	  { "MX sub.example.test secure: 10 mx.example.test", "A mx.example.test secure: 127.0.0.3" },
+	  { "MX sub.example.test secure: 10 mx.example.test",
+	    "A mx.example.test secure: 127.0.0.3" },
 	  "OK dns remote_smtp: mx.example.test [127.0.0.3]:0 pref 10 secure",
 	  "MX sub.example.test; A mx.example.test; AAAA mx.example.test" },
-	{ "no router matches", "a@nowhere.invalid", { NULL },
-	  "FAIL 5.4.4 -: Unrouteable address", "" },
+	{ "no router matches",
+	  "a@nowhere.invalid",
+	  { NULL },
+	  "FAIL 5.4.4 -: Unrouteable address",
+	  "" },
 
 	/* accept */
 	{ "accept: no hosts, no lookups", "a@q.accept.test", { NULL }, "OK queue to_dir", "" },
@@ -288,9 +292,12 @@ static const struct route_row route_rows[] = {
 	  "OK manual remote_smtp: ::1 [::1]:2526 pref -1 insecure; 127.0.0.2 [127.0.0.2]:2600 pref "
 	  "-1 insecure; ::2 [::2]:0 pref -1 insecure",
 	  "" },
-	{ "manualroute: the first matching entry wins (the later one for the same domain is unused)",
-	  "a@x.sub.partner.test", { NULL },
-	  "OK manual remote_smtp: 127.0.0.5 [127.0.0.5]:0 pref -1 insecure", "" },
+	{ "manualroute: the first matching entry wins (the later one for the same domain is "
+	  "unused)",
+	  "a@x.sub.partner.test",
+	  { NULL },
+	  "OK manual remote_smtp: 127.0.0.5 [127.0.0.5]:0 pref -1 insecure",
+	  "" },
 	{ "manualroute: names looked up A then AAAA, address hosts kept in place",
 	  "a@names.test",
 	  { "A mx.names.test secure: 127.0.0.7, 127.0.0.8", "AAAA mx.names.test insecure: ::7",
@@ -387,11 +394,11 @@ static const struct route_row route_rows[] = {
 	  "A mx3.skip.test; AAAA mx3.skip.test" },
 	{ "a tempfailed host is skipped when another host is usable",
 	  "a@skip.test",
-	  { "MX skip.test secure: 10 mx1.skip.test, 20 mx2.skip.test",
-	    "A mx1.skip.test tempfail", "AAAA mx1.skip.test bogus: no signatures",
-	    "AAAA mx2.skip.test secure: ::22" },
+	  { "MX skip.test secure: 10 mx1.skip.test, 20 mx2.skip.test", "A mx1.skip.test tempfail",
+	    "AAAA mx1.skip.test bogus: no signatures", "AAAA mx2.skip.test secure: ::22" },
 	  "OK dns remote_smtp: mx2.skip.test [::22]:0 pref 20 secure",
-	  "MX skip.test; A mx1.skip.test; AAAA mx1.skip.test; A mx2.skip.test; AAAA mx2.skip.test" },
+	  "MX skip.test; A mx1.skip.test; AAAA mx1.skip.test; A mx2.skip.test; AAAA "
+	  "mx2.skip.test" },
 	{ "no host has an address, every lookup answered: fail 5.4.4",
 	  "a@empty.test",
 	  { "MX empty.test insecure: 10 mx1.empty.test, 20 mx2.empty.test",
@@ -474,8 +481,8 @@ test_route_row(void **state)
 	assert_int_equal(route_address(&f->ctx, row->rcpt, &r), 0);
 	describe(&r, got, sizeof got);
 	if (strcmp(got, row->want) != 0 || strcmp(f->dns.calls, row->calls) != 0)
-		fail_msg("%s:\n  want %s\n  got  %s\n  want lookups %s\n  got lookups  %s", row->why,
-		         row->want, got, row->calls, f->dns.calls);
+		fail_msg("%s:\n  want %s\n  got  %s\n  want lookups %s\n  got lookups  %s",
+		         row->why, row->want, got, row->calls, f->dns.calls);
 	if (r.local)
 		assert_null(r.transport);
 	route_free(&r);
@@ -529,15 +536,16 @@ test_dns_log_lines(void **state)
 	route_free(&r);
 
 	got = test_slurp(f->log);
-	assert_string_equal(got,
-	                    L "T-000001 DNS MX partner.test secure: 10 mx1.partner.test, 20 "
-	                      "mx2.partner.test\n" L "T-000001 DNS A mx1.partner.test secure: 127.0.0.2\n" L
-	                      "T-000001 DNS AAAA mx1.partner.test nodata (secure)\n" L
-	                      "T-000001 DNS A mx2.partner.test tempfail\n" L
-	                      "T-000001 DNS AAAA mx2.partner.test secure: ::3\n" L
-	                      "T-000001 DNS MX bad.test bogus: validation failure <bad.test. MX IN>: "
-	                      "no signatures\n" L "T-000001 DNS MX null.test secure: 0 .\n" L
-	                      "T-000002 DNS MX gone.test nxdomain (insecure)\n");
+	assert_string_equal(got, L
+	                    "T-000001 DNS MX partner.test secure: 10 mx1.partner.test, 20 "
+	                    "mx2.partner.test\n" L
+	                    "T-000001 DNS A mx1.partner.test secure: 127.0.0.2\n" L
+	                    "T-000001 DNS AAAA mx1.partner.test nodata (secure)\n" L
+	                    "T-000001 DNS A mx2.partner.test tempfail\n" L
+	                    "T-000001 DNS AAAA mx2.partner.test secure: ::3\n" L
+	                    "T-000001 DNS MX bad.test bogus: validation failure <bad.test. MX IN>: "
+	                    "no signatures\n" L "T-000001 DNS MX null.test secure: 0 .\n" L
+	                    "T-000002 DNS MX gone.test nxdomain (insecure)\n");
 	free(got);
 	teardown((void **)&f);
 }
@@ -630,8 +638,7 @@ struct bad_row {
 #define TP "transport t:\n  driver = smtp\n"
 
 static const struct bad_row bad_rows[] = {
-	{ "unknown option, close to a known one",
-	  "router r:\n  driver = accept\n  tranport = t\n",
+	{ "unknown option, close to a known one", "router r:\n  driver = accept\n  tranport = t\n",
 	  "5: router r: unknown option \"tranport\" (did you mean \"transport\"?)" },
 	{ "unknown option, nothing close",
 	  "router r:\n  driver = accept\n  transport = t\n  self = send\n",
@@ -646,7 +653,8 @@ static const struct bad_row bad_rows[] = {
 	{ "transport not defined", "router r:\n  driver = dnslookup\n  transport = remote\n",
 	  "5: router r: transport \"remote\" is not defined (no \"transport remote:\" block)" },
 	{ "a router's name is not a transport",
-	  "router t2:\n  driver = accept\n  transport = t\nrouter r:\n  driver = accept\n  transport "
+	  "router t2:\n  driver = accept\n  transport = t\nrouter r:\n  driver = accept\n  "
+	  "transport "
 	  "= t2\n",
 	  "8: router r: transport \"t2\" is not defined (no \"transport t2:\" block)" },
 	{ "route_list on dnslookup",
@@ -680,11 +688,13 @@ static const struct bad_row bad_rows[] = {
 	  "6: router r: route_list: bad host \"[::1]2526\" (expected \":PORT\" after \"]\")" },
 	{ "a broken IPv4 address",
 	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * 127.0.0.256\n",
-	  "6: router r: route_list: bad host \"127.0.0.256\" (use an IPv4 address, [IPv6] or a host "
+	  "6: router r: route_list: bad host \"127.0.0.256\" (use an IPv4 address, [IPv6] or a "
+	  "host "
 	  "name, each with an optional :PORT)" },
 	{ "an empty label",
 	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * mx..partner.test\n",
-	  "6: router r: route_list: bad host \"mx..partner.test\" (use an IPv4 address, [IPv6] or a "
+	  "6: router r: route_list: bad host \"mx..partner.test\" (use an IPv4 address, [IPv6] or "
+	  "a "
 	  "host name, each with an optional :PORT)" },
 	{ "a character no host name has",
 	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * mx/partner.test\n",
