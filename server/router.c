@@ -1,0 +1,741 @@
+/*
+ * router.c - where each recipient goes: local delivery, a manual route, the
+ * DNS (MX in preference order, implicit MX, null MX, A then AAAA), or a
+ * transport that needs no hosts.  The behaviour is specified in router.h.
+ *
+ * Must never: use data from a bogus answer (the resolver hands none over),
+ * ask the DNS except through the context's lookup function (unit tests put a
+ * table there), or log anything but the "ID DNS ..." lines.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "match.h"
+#include "router.h"
+
+#define RT_FORMAT_MAX 1024 /* one "TYPE NAME STATUS: DATA" line */
+#define RT_NAME_MAX 253    /* RFC 1035 2.3.4, presentation form without the dot */
+#define RT_LABEL_MAX 63
+
+static const char *const rt_options[] = { "driver", "domains", "transport", "route_list" };
+#define RT_NOPTIONS (sizeof rt_options / sizeof rt_options[0])
+
+static const struct {
+	const char *word;
+	enum router_driver driver;
+} rt_drivers[] = {
+	{ "dnslookup", ROUTER_DNSLOOKUP },
+	{ "manualroute", ROUTER_MANUALROUTE },
+	{ "accept", ROUTER_ACCEPT },
+};
+#define RT_NDRIVERS (sizeof rt_drivers / sizeof rt_drivers[0])
+
+/* --- loading ----------------------------------------------------------------------- */
+
+static int rt_fail(const struct config *cfg, struct err *e, int line, const char *router,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static int
+rt_fail(const struct config *cfg, struct err *e, int line, const char *router, const char *fmt, ...)
+{
+	char msg[ERR_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	err_set(e, 1, "%s:%d: router %s: %s", cfg->file, line, router, msg);
+	return -1;
+}
+
+/* Edit distance for "did you mean"; option names are short, longer ones never match. */
+static size_t
+rt_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[32], cur[32];
+
+	if (la > 31 || lb > 31)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof prev);
+	}
+	return prev[lb];
+}
+
+static int
+rt_check_option(const struct config *cfg, const struct config_block *b, const struct config_kv *kv,
+                struct err *e)
+{
+	size_t best = SIZE_MAX, best_i = 0;
+
+	for (size_t i = 0; i < RT_NOPTIONS; i++) {
+		if (strcmp(kv->key, rt_options[i]) == 0)
+			return 0;
+		size_t d = rt_distance(kv->key, rt_options[i]);
+		if (d < best) {
+			best = d;
+			best_i = i;
+		}
+	}
+	if (best <= 2)
+		return rt_fail(cfg, e, kv->line, b->name,
+		               "unknown option \"%s\" (did you mean \"%s\"?)", kv->key,
+		               rt_options[best_i]);
+	return rt_fail(cfg, e, kv->line, b->name,
+	               "unknown option \"%s\" (router options: driver, domains, transport, "
+	               "route_list)",
+	               kv->key);
+}
+
+static int
+rt_transport_defined(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->nblocks; i++)
+		if (strcmp(cfg->blocks[i].kind, "transport") == 0 &&
+		    strcmp(cfg->blocks[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* A host name as route_list may give it: LDH labels (and "_"), none empty. */
+static int
+rt_name_valid(const char *s, size_t n)
+{
+	size_t label = 0;
+	int letter = 0;
+
+	if (n == 0 || n > RT_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.') {
+			if (label == 0)
+				return 0;
+			label = 0;
+			continue;
+		}
+		if (!isalnum(c) && c != '-' && c != '_')
+			return 0;
+		if (!isdigit(c))
+			letter = 1;
+		if (++label > RT_LABEL_MAX)
+			return 0;
+	}
+	/* all digits and dots: a broken IPv4 address, not a name */
+	return label > 0 && letter;
+}
+
+/* "1".."65535" -> 0; else -1. */
+static int
+rt_parse_port(const char *s, unsigned *out)
+{
+	unsigned long v = 0;
+
+	if (*s == '\0' || strlen(s) > 5)
+		return -1;
+	for (const char *p = s; *p != '\0'; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+rt_is_address(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* One route_list HOST: "IPv4[:PORT]", "[IPv6][:PORT]" or "name[:PORT]".
+ * -1 with `why` filled (without the "router NAME:" prefix). */
+static int
+rt_parse_host(const char *tok, struct router_host_spec *out, char *why, size_t len)
+{
+	unsigned char buf[16];
+	char host[RT_NAME_MAX + 2];
+	const char *port = NULL;
+	size_t n;
+
+	out->host = NULL;
+	out->port = 0;
+	if (tok[0] == '[') {
+		const char *close = strchr(tok, ']');
+		n = close != NULL ? (size_t)(close - tok - 1) : 0;
+		if (close == NULL || n >= sizeof host) {
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (no \"]\" after an IPv6 address)",
+			         tok);
+			return -1;
+		}
+		memcpy(host, tok + 1, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET6, host, buf) != 1) {
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (not an IPv6 address in brackets)",
+			         tok);
+			return -1;
+		}
+		if (close[1] == ':')
+			port = close + 2;
+		else if (close[1] != '\0') {
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (expected \":PORT\" after \"]\")",
+			         tok);
+			return -1;
+		}
+	} else {
+		const char *colon = strchr(tok, ':');
+		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (write an IPv6 address in brackets, "
+			         "\"[::1]:2526\")",
+			         tok);
+			return -1;
+		}
+		n = colon != NULL ? (size_t)(colon - tok) : strlen(tok);
+		if (n >= sizeof host) {
+			snprintf(why, len, "route_list: bad host \"%s\" (name too long)", tok);
+			return -1;
+		}
+		memcpy(host, tok, n);
+		host[n] = '\0';
+		if (inet_pton(AF_INET, host, buf) != 1 && !rt_name_valid(host, n)) {
+			snprintf(why, len,
+			         "route_list: bad host \"%s\" (use an IPv4 address, [IPv6] or a "
+			         "host "
+			         "name, each with an optional :PORT)",
+			         tok);
+			return -1;
+		}
+		if (colon != NULL)
+			port = colon + 1;
+	}
+	if (port != NULL && rt_parse_port(port, &out->port) != 0) {
+		snprintf(why, len, "route_list: bad port \"%s\" in \"%s\" (use 1-65535)", port,
+		         tok);
+		return -1;
+	}
+	if ((out->host = strdup(host)) == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+rt_entry_free(struct router_route_entry *r)
+{
+	for (size_t i = 0; i < r->nhosts; i++)
+		free(r->hosts[i].host);
+	free(r->hosts);
+	free(r->pattern);
+	memset(r, 0, sizeof *r);
+}
+
+/* One ";"-separated entry, white space between its words; -1 with `why`. */
+static int
+rt_parse_entry(char *text, struct router_route_entry *out, char *why, size_t len)
+{
+	char *save = NULL, *tok;
+	size_t cap = 0;
+
+	memset(out, 0, sizeof *out);
+	tok = strtok_r(text, " \t", &save);
+	if ((out->pattern = strdup(tok)) == NULL)
+		goto oom;
+	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+		if (out->nhosts == cap) {
+			size_t ncap = cap == 0 ? 4 : cap * 2;
+			struct router_host_spec *v = realloc(out->hosts, ncap * sizeof *v);
+			if (v == NULL)
+				goto oom;
+			out->hosts = v;
+			cap = ncap;
+		}
+		if (rt_parse_host(tok, &out->hosts[out->nhosts], why, len) != 0) {
+			rt_entry_free(out);
+			return -1;
+		}
+		out->nhosts++;
+	}
+	if (out->nhosts == 0) {
+		snprintf(why, len, "route_list: entry \"%s\" has no host", out->pattern);
+		rt_entry_free(out);
+		return -1;
+	}
+	return 0;
+oom:
+	rt_entry_free(out);
+	snprintf(why, len, "out of memory");
+	return -1;
+}
+
+static int
+rt_parse_route_list(const char *value, struct router_def *d, char *why, size_t len)
+{
+	char *copy = strdup(value), *save = NULL, *ent;
+	int rc = -1;
+
+	if (copy == NULL) {
+		snprintf(why, len, "out of memory");
+		return -1;
+	}
+	for (ent = strtok_r(copy, ";", &save); ent != NULL; ent = strtok_r(NULL, ";", &save)) {
+		if (strspn(ent, " \t") == strlen(ent))
+			continue; /* "a b ; ; c d" or a trailing ";" */
+		struct router_route_entry *v = realloc(d->routes, (d->nroutes + 1) * sizeof *v);
+		if (v == NULL) {
+			snprintf(why, len, "out of memory");
+			goto out;
+		}
+		d->routes = v;
+		if (rt_parse_entry(ent, &d->routes[d->nroutes], why, len) != 0)
+			goto out;
+		d->nroutes++;
+	}
+	if (d->nroutes == 0) {
+		snprintf(why, len, "route_list: no entry (use \"DOMAIN-PATTERN HOST [HOST...]\")");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+static void
+rt_def_free(struct router_def *d)
+{
+	for (size_t i = 0; i < d->nroutes; i++)
+		rt_entry_free(&d->routes[i]);
+	free(d->routes);
+	free(d->name);
+	free(d->domains);
+	free(d->transport);
+	memset(d, 0, sizeof *d);
+}
+
+static int
+rt_load_one(const struct config *cfg, const struct config_block *b, struct router_def *d,
+            struct err *e)
+{
+	const char *driver, *domains, *transport, *route_list;
+	int driver_line = 0, transport_line = 0, route_line = 0;
+	char why[ERR_TEXT_MAX];
+	size_t i;
+
+	for (i = 0; i < b->nopts; i++)
+		if (rt_check_option(cfg, b, &b->opts[i], e) != 0)
+			return -1;
+	driver = config_block_get(b, "driver", &driver_line);
+	domains = config_block_get(b, "domains", NULL);
+	transport = config_block_get(b, "transport", &transport_line);
+	route_list = config_block_get(b, "route_list", &route_line);
+
+	if (driver == NULL)
+		return rt_fail(cfg, e, b->line, b->name,
+		               "missing driver (use dnslookup, manualroute or accept)");
+	for (i = 0; i < RT_NDRIVERS; i++)
+		if (strcmp(driver, rt_drivers[i].word) == 0)
+			break;
+	if (i == RT_NDRIVERS)
+		return rt_fail(cfg, e, driver_line, b->name,
+		               "unknown driver \"%s\" (use dnslookup, manualroute or accept)",
+		               driver);
+	d->driver = rt_drivers[i].driver;
+	if (transport == NULL)
+		return rt_fail(cfg, e, b->line, b->name,
+		               "missing transport (the name of a \"transport NAME:\" block)");
+	if (!rt_transport_defined(cfg, transport))
+		return rt_fail(cfg, e, transport_line, b->name,
+		               "transport \"%s\" is not defined (no \"transport %s:\" block)",
+		               transport, transport);
+	if (route_list != NULL && d->driver != ROUTER_MANUALROUTE)
+		return rt_fail(cfg, e, route_line, b->name,
+		               "route_list is only for driver manualroute (this one is %s)",
+		               driver);
+	if (route_list == NULL && d->driver == ROUTER_MANUALROUTE)
+		return rt_fail(cfg, e, b->line, b->name,
+		               "driver manualroute needs a route_list "
+		               "(\"DOMAIN-PATTERN HOST [HOST...] [; ...]\")");
+
+	d->line = b->line;
+	d->name = strdup(b->name);
+	d->domains = strdup(domains != NULL ? domains : "*");
+	d->transport = strdup(transport);
+	if (d->name == NULL || d->domains == NULL || d->transport == NULL)
+		return rt_fail(cfg, e, b->line, b->name, "out of memory");
+	if (route_list != NULL && rt_parse_route_list(route_list, d, why, sizeof why) != 0)
+		return rt_fail(cfg, e, route_line, b->name, "%s", why);
+	return 0;
+}
+
+int
+routers_load(const struct config *cfg, struct routers *out, struct err *e)
+{
+	size_t n = 0;
+
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < cfg->nblocks; i++)
+		n += strcmp(cfg->blocks[i].kind, "router") == 0;
+	if (n == 0)
+		return 0;
+	if ((out->v = calloc(n, sizeof *out->v)) == NULL) {
+		err_set(e, 1, "%s: out of memory", cfg->file);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->nblocks; i++) {
+		const struct config_block *b = &cfg->blocks[i];
+		if (strcmp(b->kind, "router") != 0)
+			continue;
+		/* counted before the call so that routers_free() sees a partial one */
+		struct router_def *d = &out->v[out->n++];
+		if (rt_load_one(cfg, b, d, e) != 0) {
+			routers_free(out);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+routers_free(struct routers *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->n; i++)
+		rt_def_free(&rs->v[i]);
+	free(rs->v);
+	memset(rs, 0, sizeof *rs);
+}
+
+/* --- routing ----------------------------------------------------------------------- */
+
+/* The hosts being gathered for one address, and whether any lookup went unanswered. */
+struct rt_gather {
+	const struct router_ctx *ctx;
+	struct route *out;
+	size_t cap;
+	int unanswered;             /* a host lookup tempfailed or was bogus */
+	char first_unanswered[256]; /* its log text, for the reason */
+};
+
+static void rt_set(struct route *out, enum route_result result, const char *status, const char *fmt,
+                   ...) __attribute__((format(printf, 4, 5)));
+
+/* A DEFER or FAIL outcome: no hosts. */
+static void
+rt_set(struct route *out, enum route_result result, const char *status, const char *fmt, ...)
+{
+	va_list ap;
+
+	for (size_t i = 0; i < out->nhosts; i++) {
+		free(out->hosts[i].name);
+		free(out->hosts[i].address);
+	}
+	free(out->hosts);
+	out->hosts = NULL;
+	out->nhosts = 0;
+	out->result = result;
+	snprintf(out->status, sizeof out->status, "%s", status);
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof out->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* One lookup through the context, logged when log_dns is set.  The answer's
+ * status is tempfail when the lookup could not be made.  Caller frees `a`. */
+static void
+rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type type,
+          struct resolver_answer *a, char *text, size_t len)
+{
+	struct err e = { 0 };
+
+	memset(a, 0, sizeof *a);
+	if (ctx->lookup(ctx->lookup_arg, name, type, a, &e) != 0)
+		a->status = RESOLVER_TEMPFAIL; /* the resolver's contract; a table's too */
+	resolver_answer_format(a, type, name, text, len);
+	if (ctx->log_dns)
+		log_write("%s DNS %s", ctx->message_id != NULL ? ctx->message_id : "-", text);
+}
+
+static int
+rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigned port, int mx_pref,
+             int secure)
+{
+	struct route *out = g->out;
+	struct route_host *h;
+
+	if (out->nhosts == g->cap) {
+		size_t ncap = g->cap == 0 ? 4 : g->cap * 2;
+		struct route_host *v = realloc(out->hosts, ncap * sizeof *v);
+		if (v == NULL)
+			return -1;
+		out->hosts = v;
+		g->cap = ncap;
+	}
+	h = &out->hosts[out->nhosts];
+	h->name = strdup(name);
+	h->address = strdup(address);
+	if (h->name == NULL || h->address == NULL) {
+		free(h->name);
+		free(h->address);
+		return -1;
+	}
+	h->port = port;
+	h->mx_pref = mx_pref;
+	h->secure = secure;
+	out->nhosts++;
+	return 0;
+}
+
+/* The addresses of `name`, A first, then AAAA (router.h).  `upstream_secure`:
+ * whether the lookups before this one (the MX) were secure.  -1: out of memory. */
+static int
+rt_add_addresses(struct rt_gather *g, const char *name, unsigned port, int mx_pref,
+                 int upstream_secure)
+{
+	static const enum resolver_type types[] = { RESOLVER_A, RESOLVER_AAAA };
+	char text[RT_FORMAT_MAX];
+
+	for (size_t t = 0; t < sizeof types / sizeof types[0]; t++) {
+		struct resolver_answer a;
+		int rc = 0;
+
+		rt_lookup(g->ctx, name, types[t], &a, text, sizeof text);
+		if (a.status == RESOLVER_SECURE || a.status == RESOLVER_INSECURE) {
+			int secure = upstream_secure && a.status == RESOLVER_SECURE;
+			for (size_t i = 0; i < a.nrrs && rc == 0; i++)
+				if (a.rrs[i].type == types[t])
+					rc = rt_push_host(g, name, a.rrs[i].u.addr, port, mx_pref,
+					                  secure);
+		} else if (a.status == RESOLVER_TEMPFAIL || a.status == RESOLVER_BOGUS) {
+			if (!g->unanswered)
+				snprintf(g->first_unanswered, sizeof g->first_unanswered, "%s",
+				         text);
+			g->unanswered = 1;
+		}
+		/* nxdomain, nodata: nothing at this name; the next host may do */
+		resolver_answer_free(&a);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* No usable host at all: defer when a lookup could not be answered, else fail. */
+static void
+rt_no_hosts(struct rt_gather *g, const char *what)
+{
+	if (g->out->nhosts > 0)
+		return;
+	if (g->unanswered)
+		rt_set(g->out, ROUTE_DEFER, "4.4.3", "no address for any host of %s yet (%s)", what,
+		       g->first_unanswered);
+	else
+		rt_set(g->out, ROUTE_FAIL, "5.4.4",
+		       "Unrouteable address: no host of %s has an address", what);
+}
+
+static int
+rt_manualroute(const struct router_ctx *ctx, const struct router_route_entry *ent,
+               const char *domain, struct route *out)
+{
+	struct rt_gather g = { .ctx = ctx, .out = out };
+	char what[RT_NAME_MAX + 32];
+
+	for (size_t i = 0; i < ent->nhosts; i++) {
+		const struct router_host_spec *h = &ent->hosts[i];
+		int rc;
+		if (rt_is_address(h->host))
+			/* no DNS vouched for a literal address: never "secure" */
+			rc = rt_push_host(&g, h->host, h->host, h->port, -1, 0);
+		else
+			rc = rt_add_addresses(&g, h->host, h->port, -1, 1);
+		if (rc != 0)
+			return -1;
+	}
+	snprintf(what, sizeof what, "the route_list entry for %s", domain);
+	rt_no_hosts(&g, what);
+	return 0;
+}
+
+struct rt_mx {
+	unsigned pref;
+	size_t index; /* in the answer: equal preferences keep the DNS order */
+	const char *exchange;
+};
+
+static int
+rt_mx_cmp(const void *pa, const void *pb)
+{
+	const struct rt_mx *a = pa, *b = pb;
+
+	if (a->pref != b->pref)
+		return a->pref < b->pref ? -1 : 1;
+	return a->index < b->index ? -1 : a->index > b->index;
+}
+
+static int
+rt_is_root(const char *name)
+{
+	return name[0] == '\0' || strcmp(name, ".") == 0;
+}
+
+static int
+rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out)
+{
+	struct rt_gather g = { .ctx = ctx, .out = out };
+	struct resolver_answer mx;
+	struct rt_mx *v = NULL;
+	size_t n = 0;
+	char text[RT_FORMAT_MAX];
+	int rc = 0;
+
+	rt_lookup(ctx, domain, RESOLVER_MX, &mx, text, sizeof text);
+	switch (mx.status) {
+	case RESOLVER_BOGUS:
+		rt_set(out, ROUTE_DEFER, "4.7.5", "DNSSEC validation failed for MX %s: %s", domain,
+		       mx.why_bogus != NULL ? mx.why_bogus : "(no reason given)");
+		goto out;
+	case RESOLVER_TEMPFAIL:
+		rt_set(out, ROUTE_DEFER, "4.4.3", "DNS lookup of MX %s failed temporarily", domain);
+		goto out;
+	case RESOLVER_NXDOMAIN:
+		rt_set(out, ROUTE_FAIL, "5.1.2",
+		       "unrouteable domain %s: it does not exist in the DNS", domain);
+		goto out;
+	case RESOLVER_NODATA:
+		break;
+	case RESOLVER_SECURE:
+	case RESOLVER_INSECURE:
+		if (mx.nrrs > 0 && (v = calloc(mx.nrrs, sizeof *v)) == NULL) {
+			rc = -1;
+			goto out;
+		}
+		for (size_t i = 0; i < mx.nrrs; i++) {
+			if (mx.rrs[i].type != RESOLVER_MX)
+				continue;
+			v[n].pref = mx.rrs[i].u.mx.preference;
+			v[n].index = i;
+			v[n].exchange = mx.rrs[i].u.mx.exchange;
+			n++;
+		}
+		break;
+	}
+	if (n == 0) {
+		/* RFC 5321 5.1: no MX, the domain itself is the host (implicit MX);
+		 * it is secure only when the denial of the MX was. */
+		if (rt_add_addresses(&g, domain, 0, -1, mx.secure) != 0)
+			rc = -1;
+	} else if (n == 1 && rt_is_root(v[0].exchange)) {
+		/* RFC 7505 3: a single MX of "." - the domain takes no mail */
+		rt_set(out, ROUTE_FAIL, "5.1.10", "domain %s accepts no mail (null MX, RFC 7505)",
+		       domain);
+		goto out;
+	} else {
+		qsort(v, n, sizeof *v, rt_mx_cmp);
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (!rt_is_root(v[i].exchange)) /* a "." among real MXs is no host */
+				rc = rt_add_addresses(&g, v[i].exchange, 0, (int)v[i].pref,
+				                      mx.status == RESOLVER_SECURE);
+	}
+	if (rc == 0)
+		rt_no_hosts(&g, domain);
+out:
+	free(v);
+	resolver_answer_free(&mx);
+	return rc;
+}
+
+static const struct router_route_entry *
+rt_route_entry(const struct router_def *d, const char *domain)
+{
+	for (size_t i = 0; i < d->nroutes; i++)
+		if (match_domain(d->routes[i].pattern, domain))
+			return &d->routes[i];
+	return NULL;
+}
+
+/* RFC 5321 4.5.1: a bare local part ("postmaster") is local too. */
+static int
+rt_is_local(const struct config *cfg, const char *at)
+{
+	if (at == NULL)
+		return 1;
+	for (size_t i = 0; i < cfg->local_domains.n; i++)
+		if (strcasecmp(at + 1, cfg->local_domains.v[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+route_address(const struct router_ctx *ctx, const char *address, struct route *out)
+{
+	const char *at = strrchr(address, '@'), *domain;
+
+	memset(out, 0, sizeof *out);
+	if (rt_is_local(ctx->cfg, at)) {
+		out->result = ROUTE_OK;
+		out->local = 1;
+		out->router = ROUTER_LOCAL_NAME;
+		return 0;
+	}
+	domain = at + 1;
+	for (size_t i = 0; ctx->routers != NULL && i < ctx->routers->n; i++) {
+		const struct router_def *d = &ctx->routers->v[i];
+		const struct router_route_entry *ent = NULL;
+
+		if (!match_domain(d->domains, domain))
+			continue;
+		if (d->driver == ROUTER_MANUALROUTE && (ent = rt_route_entry(d, domain)) == NULL)
+			continue; /* no entry for this domain: the router declines */
+		out->result = ROUTE_OK;
+		out->router = d->name;
+		out->transport = d->transport;
+		switch (d->driver) {
+		case ROUTER_ACCEPT:
+			return 0;
+		case ROUTER_MANUALROUTE:
+			return rt_manualroute(ctx, ent, domain, out);
+		case ROUTER_DNSLOOKUP:
+			return rt_dnslookup(ctx, domain, out);
+		}
+	}
+	rt_set(out, ROUTE_FAIL, "5.4.4", "Unrouteable address");
+	return 0;
+}
+
+void
+route_free(struct route *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->nhosts; i++) {
+		free(r->hosts[i].name);
+		free(r->hosts[i].address);
+	}
+	free(r->hosts);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,777 @@
+/*
+ * router_test.c - server/router.c: routing decisions against a table of DNS
+ * answers (no real DNS), the "ID DNS ..." log lines, and every error
+ * routers_load() reports as its exact "FILE:LINE: router NAME: message".
+ *
+ * The fake DNS table is written in the log's own words ("MX a.test secure:
+ * 10 mx.a.test"), so an answer the router logs reads back as the table line
+ * that produced it.  Every lookup the router makes is recorded and each row
+ * states the exact sequence it expects.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "config.h"
+#include "log.h"
+#include "resolver.h"
+#include "router.h"
+
+#define T_2026 ((time_t)1795310625)
+#define L "2026-11-22 01:23:45 "
+
+static char dir[PATH_MAX];  /* the temporary directory */
+static char conf[PATH_MAX]; /* DIR/t.conf */
+
+/* --- the fake DNS ------------------------------------------------------------------ */
+
+#define FAKE_MAX 12
+
+struct fake_dns {
+	const char *const *table; /* "TYPE NAME STATUS[: DATA]" or "TYPE NAME error" */
+	char calls[2048];         /* "MX a.test; A mx.a.test; ..." */
+};
+
+static const char *const type_words[] = { "A", "AAAA", "MX", "TLSA", "TXT", "PTR" };
+
+/* The answer a table line gives: data items separated by ", ". */
+static int
+fake_answer(const char *line, enum resolver_type type, struct resolver_answer *out)
+{
+	char status[32] = "";
+	const char *data = strstr(line, ": ");
+	int skip = 0;
+
+	/* the status is the third word */
+	if (sscanf(line, "%*s %*s %31[a-z]%n", status, &skip) != 1)
+		fail_msg("bad fake line \"%s\"", line);
+	if (strcmp(status, "error") == 0)
+		return -1;
+	if (strcmp(status, "secure") == 0)
+		out->status = RESOLVER_SECURE;
+	else if (strcmp(status, "insecure") == 0)
+		out->status = RESOLVER_INSECURE;
+	else if (strcmp(status, "bogus") == 0)
+		out->status = RESOLVER_BOGUS;
+	else if (strcmp(status, "nxdomain") == 0)
+		out->status = RESOLVER_NXDOMAIN;
+	else if (strcmp(status, "nodata") == 0)
+		out->status = RESOLVER_NODATA;
+	else if (strcmp(status, "tempfail") == 0)
+		out->status = RESOLVER_TEMPFAIL;
+	else
+		fail_msg("bad fake status in \"%s\"", line);
+	out->secure = out->status == RESOLVER_SECURE || strstr(line + skip, "(secure)") != NULL;
+	if (out->status == RESOLVER_BOGUS) {
+		out->why_bogus = strdup(data != NULL ? data + 2 : "");
+		return 0;
+	}
+	if (data == NULL || (out->status != RESOLVER_SECURE && out->status != RESOLVER_INSECURE))
+		return 0;
+	out->rrs = calloc(16, sizeof *out->rrs);
+	assert_non_null(out->rrs);
+	for (const char *p = data + 2; *p != '\0' && out->nrrs < 16;) {
+		size_t n = strcspn(p, ",");
+		char item[256];
+		struct resolver_rr *rr = &out->rrs[out->nrrs++];
+		unsigned pref;
+		char exch[200];
+
+		snprintf(item, sizeof item, "%.*s", (int)n, p);
+		rr->type = type;
+		if (type == RESOLVER_MX) {
+			assert_int_equal(sscanf(item, "%u %199s", &pref, exch), 2);
+			rr->u.mx.preference = pref;
+			rr->u.mx.exchange = strdup(exch);
+		} else {
+			rr->u.addr = strdup(item);
+		}
+		p += n;
+		p += strspn(p, ", ");
+	}
+	return 0;
+}
+
+/* router_lookup_fn: the first table line for (type, name); none = nxdomain. */
+static int
+fake_lookup(void *arg, const char *name, enum resolver_type type, struct resolver_answer *out,
+            struct err *e)
+{
+	struct fake_dns *f = arg;
+	char key[300];
+
+	memset(out, 0, sizeof *out);
+	snprintf(f->calls + strlen(f->calls), sizeof f->calls - strlen(f->calls), "%s%s %s",
+	         f->calls[0] != '\0' ? "; " : "", type_words[type], name);
+	snprintf(key, sizeof key, "%s %s ", type_words[type], name);
+	for (size_t i = 0; i < FAKE_MAX && f->table[i] != NULL; i++) {
+		if (strncasecmp(f->table[i], key, strlen(key)) != 0)
+			continue;
+		if (fake_answer(f->table[i], type, out) != 0) {
+			resolver_answer_free(out);
+			err_set(e, RESOLVER_ERR_LOOKUP, "fake lookup error");
+			return -1;
+		}
+		return 0;
+	}
+	out->status = RESOLVER_NXDOMAIN;
+	return 0;
+}
+
+/* --- the configuration ------------------------------------------------------------- */
+
+static void
+write_conf(const char *text)
+{
+	FILE *f = fopen(conf, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* Routers tried in this order: "manual" (every domain, declines where no
+ * route_list entry matches), "queue" (*.accept.test), "dns" (*.test). */
+static const char routing_conf[] = "local_domains = example.test : Other.Test\n"
+                                   "transport remote_smtp:\n"
+                                   "  driver = smtp\n"
+                                   "transport to_dir:\n"
+                                   "  driver = queuefile\n"
+                                   "router manual:\n"
+                                   "  driver = manualroute\n"
+                                   "  transport = remote_smtp\n"
+                                   "  route_list = *.sub.partner.test 127.0.0.5 ; "
+                                   "sub.partner.test [::1]:2526 127.0.0.2:2600 [::2] ; "
+                                   "names.test mx.names.test:2526 127.0.0.9 alt.names.test ; "
+                                   "onlynames.test mx1.onlynames.test mx2.onlynames.test:25 ; "
+                                   "sub.partner.test 127.0.0.99\n"
+                                   "router queue:\n"
+                                   "  driver = accept\n"
+                                   "  domains = *.accept.test\n"
+                                   "  transport = to_dir\n"
+                                   "router dns:\n"
+                                   "  driver = dnslookup\n"
+                                   "  domains = *.test\n"
+                                   "  transport = remote_smtp\n";
+
+struct fixture {
+	struct config *cfg;
+	struct routers routers;
+	struct fake_dns dns;
+	struct router_ctx ctx;
+	char log[PATH_MAX + 16];
+};
+
+static int
+setup_dir(void **state)
+{
+	char tmpl[] = "/tmp/router_test.XXXXXX";
+
+	(void)state;
+	if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL)
+		return -1;
+	snprintf(conf, sizeof conf, "%s/t.conf", dir);
+	return 0;
+}
+
+static int
+teardown_dir(void **state)
+{
+	(void)state;
+	test_remove_tree(dir);
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	struct err e = { 0 };
+
+	assert_non_null(f);
+	write_conf(routing_conf);
+	if (config_load(conf, &f->cfg, &e) != 0)
+		fail_msg("config: %s", e.text);
+	if (routers_load(f->cfg, &f->routers, &e) != 0)
+		fail_msg("routers: %s", e.text);
+	f->ctx.cfg = f->cfg;
+	f->ctx.routers = &f->routers;
+	f->ctx.lookup = fake_lookup;
+	f->ctx.lookup_arg = &f->dns;
+	f->ctx.message_id = "T-000001";
+	snprintf(f->log, sizeof f->log, "%s/main.log", dir);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	log_close();
+	clock_unfreeze();
+	unlink(f->log);
+	routers_free(&f->routers);
+	config_free(f->cfg);
+	free(f);
+	return 0;
+}
+
+/* --- routing rows ------------------------------------------------------------------ */
+
+/* "OK ROUTER TRANSPORT: NAME [ADDR]:PORT pref P secure|insecure; ..." or
+ * "DEFER|FAIL STATUS ROUTER: REASON". */
+static void
+describe(const struct route *r, char *buf, size_t len)
+{
+	static const char *const words[] = { "OK", "DEFER", "FAIL" };
+	size_t used;
+
+	if (r->result != ROUTE_OK) {
+		assert_int_equal(r->nhosts, 0);
+		assert_null(r->hosts);
+		snprintf(buf, len, "%s %s %s: %s", words[r->result], r->status,
+		         r->router != NULL ? r->router : "-", r->reason);
+		return;
+	}
+	snprintf(buf, len, "OK %s %s%s", r->router, r->local ? "local" : r->transport,
+	         r->nhosts > 0 ? ":" : "");
+	for (size_t i = 0; i < r->nhosts; i++) {
+		const struct route_host *h = &r->hosts[i];
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s %s [%s]:%u pref %d %s", i > 0 ? ";" : "",
+		         h->name, h->address, h->port, h->mx_pref,
+		         h->secure ? "secure" : "insecure");
+	}
+}
+
+struct route_row {
+	const char *why;
+	const char *rcpt;
+	const char *dns[FAKE_MAX];
+	const char *want;  /* describe() */
+	const char *calls; /* every lookup, in order */
+};
+
+static const struct route_row route_rows[] = {
+	/* local delivery first, before any router */
+	{ "local domain, any case", "User@EXAMPLE.test", { NULL }, "OK local_delivery local", "" },
+	{ "second local domain", "a@other.test", { NULL }, "OK local_delivery local", "" },
+	{ "bare local part", "postmaster", { NULL }, "OK local_delivery local", "" },
+	{ "a subdomain of a local domain is not local",
+	  "a@sub.example.test",
+	  { "MX sub.example.test secure: 10 mx.example.test",
+	    "A mx.example.test secure: 127.0.0.3" },
+	  "OK dns remote_smtp: mx.example.test [127.0.0.3]:0 pref 10 secure",
+	  "MX sub.example.test; A mx.example.test; AAAA mx.example.test" },
+	{ "no router matches",
+	  "a@nowhere.invalid",
+	  { NULL },
+	  "FAIL 5.4.4 -: Unrouteable address",
+	  "" },
+
+	/* accept */
+	{ "accept: no hosts, no lookups", "a@q.accept.test", { NULL }, "OK queue to_dir", "" },
+
+	/* manualroute */
+	{ "manualroute: addresses in the order written, ports, never secure",
+	  "a@sub.partner.test",
+	  { NULL },
+	  "OK manual remote_smtp: ::1 [::1]:2526 pref -1 insecure; 127.0.0.2 [127.0.0.2]:2600 pref "
+	  "-1 insecure; ::2 [::2]:0 pref -1 insecure",
+	  "" },
+	{ "manualroute: the first matching entry wins (the later one for the same domain is "
+	  "unused)",
+	  "a@x.sub.partner.test",
+	  { NULL },
+	  "OK manual remote_smtp: 127.0.0.5 [127.0.0.5]:0 pref -1 insecure",
+	  "" },
+	{ "manualroute: names looked up A then AAAA, address hosts kept in place",
+	  "a@names.test",
+	  { "A mx.names.test secure: 127.0.0.7, 127.0.0.8", "AAAA mx.names.test insecure: ::7",
+	    "A alt.names.test secure: 127.0.0.10", "AAAA alt.names.test nodata (secure)" },
+	  "OK manual remote_smtp: mx.names.test [127.0.0.7]:2526 pref -1 secure; mx.names.test "
+	  "[127.0.0.8]:2526 pref -1 secure; mx.names.test [::7]:2526 pref -1 insecure; 127.0.0.9 "
+	  "[127.0.0.9]:0 pref -1 insecure; alt.names.test [127.0.0.10]:0 pref -1 secure",
+	  "A mx.names.test; AAAA mx.names.test; A alt.names.test; AAAA alt.names.test" },
+	{ "manualroute: a name that tempfails is skipped when another host is usable",
+	  "a@names.test",
+	  { "A mx.names.test tempfail", "AAAA mx.names.test tempfail",
+	    "A alt.names.test nxdomain (insecure)" },
+	  "OK manual remote_smtp: 127.0.0.9 [127.0.0.9]:0 pref -1 insecure",
+	  "A mx.names.test; AAAA mx.names.test; A alt.names.test; AAAA alt.names.test" },
+	{ "manualroute: no entry for the domain declines to the next router",
+	  "a@partner.test",
+	  { "MX partner.test insecure: 10 mx1.partner.test",
+	    "A mx1.partner.test insecure: 127.0.0.2" },
+	  "OK dns remote_smtp: mx1.partner.test [127.0.0.2]:0 pref 10 insecure",
+	  "MX partner.test; A mx1.partner.test; AAAA mx1.partner.test" },
+
+	/* dnslookup */
+	{ "MX preference order; equal preferences keep the answer's order",
+	  "a@order.test",
+	  { "MX order.test secure: 20 mx2.order.test, 10 mx1.order.test, 20 mx3.order.test, 10 "
+	    "mx0.order.test",
+	    "A mx0.order.test secure: 127.0.0.10", "A mx1.order.test secure: 127.0.0.11",
+	    "A mx2.order.test secure: 127.0.0.12", "A mx3.order.test secure: 127.0.0.13" },
+	  "OK dns remote_smtp: mx1.order.test [127.0.0.11]:0 pref 10 secure; mx0.order.test "
+	  "[127.0.0.10]:0 pref 10 secure; mx2.order.test [127.0.0.12]:0 pref 20 secure; "
+	  "mx3.order.test [127.0.0.13]:0 pref 20 secure",
+	  "MX order.test; A mx1.order.test; AAAA mx1.order.test; A mx0.order.test; AAAA "
+	  "mx0.order.test; A mx2.order.test; AAAA mx2.order.test; A mx3.order.test; AAAA "
+	  "mx3.order.test" },
+	{ "A addresses before AAAA, each in answer order",
+	  "a@both.test",
+	  { "MX both.test secure: 5 mx.both.test", "AAAA mx.both.test secure: ::5, ::4",
+	    "A mx.both.test secure: 127.0.0.5, 127.0.0.4" },
+	  "OK dns remote_smtp: mx.both.test [127.0.0.5]:0 pref 5 secure; mx.both.test "
+	  "[127.0.0.4]:0 pref 5 secure; mx.both.test [::5]:0 pref 5 secure; mx.both.test "
+	  "[::4]:0 pref 5 secure",
+	  "MX both.test; A mx.both.test; AAAA mx.both.test" },
+	{ "implicit MX on a secure nodata",
+	  "a@implicit.test",
+	  { "MX implicit.test nodata (secure)", "A implicit.test secure: 127.0.0.7",
+	    "AAAA implicit.test nodata (secure)" },
+	  "OK dns remote_smtp: implicit.test [127.0.0.7]:0 pref -1 secure",
+	  "MX implicit.test; A implicit.test; AAAA implicit.test" },
+	{ "implicit MX on an insecure nodata is not secure",
+	  "a@implicit.test",
+	  { "MX implicit.test nodata (insecure)", "A implicit.test secure: 127.0.0.7",
+	    "AAAA implicit.test nodata (secure)" },
+	  "OK dns remote_smtp: implicit.test [127.0.0.7]:0 pref -1 insecure",
+	  "MX implicit.test; A implicit.test; AAAA implicit.test" },
+	{ "null MX (RFC 7505): 5.1.10, no address lookups",
+	  "a@null.test",
+	  { "MX null.test secure: 0 ." },
+	  "FAIL 5.1.10 dns: domain null.test accepts no mail (null MX, RFC 7505)",
+	  "MX null.test" },
+	{ "a \".\" among real MXs is no host, the others are used",
+	  "a@halfnull.test",
+	  { "MX halfnull.test insecure: 0 ., 10 mx.halfnull.test",
+	    "A mx.halfnull.test insecure: 127.0.0.4" },
+	  "OK dns remote_smtp: mx.halfnull.test [127.0.0.4]:0 pref 10 insecure",
+	  "MX halfnull.test; A mx.halfnull.test; AAAA mx.halfnull.test" },
+	{ "nxdomain: 5.1.2",
+	  "a@gone.test",
+	  { "MX gone.test nxdomain (secure)" },
+	  "FAIL 5.1.2 dns: unrouteable domain gone.test: it does not exist in the DNS",
+	  "MX gone.test" },
+	{ "bogus MX: defer 4.7.5 with the validator's reason, nothing else looked up",
+	  "a@bad.test",
+	  { "MX bad.test bogus: validation failure <bad.test. MX IN>: signature expired" },
+	  "DEFER 4.7.5 dns: DNSSEC validation failed for MX bad.test: validation failure "
+	  "<bad.test. MX IN>: signature expired",
+	  "MX bad.test" },
+	{ "tempfail MX: defer 4.4.3",
+	  "a@slow.test",
+	  { "MX slow.test tempfail" },
+	  "DEFER 4.4.3 dns: DNS lookup of MX slow.test failed temporarily",
+	  "MX slow.test" },
+	{ "a lookup that could not be made counts as tempfail",
+	  "a@broken.test",
+	  { "MX broken.test error" },
+	  "DEFER 4.4.3 dns: DNS lookup of MX broken.test failed temporarily",
+	  "MX broken.test" },
+	{ "MX hosts without addresses are skipped",
+	  "a@skip.test",
+	  { "MX skip.test secure: 10 mx1.skip.test, 20 mx2.skip.test, 30 mx3.skip.test",
+	    "A mx1.skip.test nodata (secure)", "AAAA mx1.skip.test nodata (secure)",
+	    "A mx3.skip.test secure: 127.0.0.33" },
+	  "OK dns remote_smtp: mx3.skip.test [127.0.0.33]:0 pref 30 secure",
+	  "MX skip.test; A mx1.skip.test; AAAA mx1.skip.test; A mx2.skip.test; AAAA mx2.skip.test; "
+	  "A mx3.skip.test; AAAA mx3.skip.test" },
+	{ "a tempfailed host is skipped when another host is usable",
+	  "a@skip.test",
+	  { "MX skip.test secure: 10 mx1.skip.test, 20 mx2.skip.test", "A mx1.skip.test tempfail",
+	    "AAAA mx1.skip.test bogus: no signatures", "AAAA mx2.skip.test secure: ::22" },
+	  "OK dns remote_smtp: mx2.skip.test [::22]:0 pref 20 secure",
+	  "MX skip.test; A mx1.skip.test; AAAA mx1.skip.test; A mx2.skip.test; AAAA "
+	  "mx2.skip.test" },
+	{ "no host has an address, every lookup answered: fail 5.4.4",
+	  "a@empty.test",
+	  { "MX empty.test insecure: 10 mx1.empty.test, 20 mx2.empty.test",
+	    "A mx1.empty.test nodata (insecure)", "AAAA mx1.empty.test nodata (insecure)" },
+	  "FAIL 5.4.4 dns: Unrouteable address: no host of empty.test has an address",
+	  "MX empty.test; A mx1.empty.test; AAAA mx1.empty.test; A mx2.empty.test; AAAA "
+	  "mx2.empty.test" },
+	{ "no host has an address and a lookup tempfailed: defer 4.4.3",
+	  "a@empty.test",
+	  { "MX empty.test insecure: 10 mx1.empty.test, 20 mx2.empty.test",
+	    "A mx1.empty.test nodata (insecure)", "AAAA mx1.empty.test nodata (insecure)",
+	    "A mx2.empty.test tempfail" },
+	  "DEFER 4.4.3 dns: no address for any host of empty.test yet (A mx2.empty.test tempfail)",
+	  "MX empty.test; A mx1.empty.test; AAAA mx1.empty.test; A mx2.empty.test; AAAA "
+	  "mx2.empty.test" },
+	{ "no host has an address and a lookup was bogus: defer 4.4.3",
+	  "a@empty.test",
+	  { "MX empty.test secure: 10 mx1.empty.test", "A mx1.empty.test bogus: no DS",
+	    "AAAA mx1.empty.test nodata (secure)" },
+	  "DEFER 4.4.3 dns: no address for any host of empty.test yet (A mx1.empty.test bogus: no "
+	  "DS)",
+	  "MX empty.test; A mx1.empty.test; AAAA mx1.empty.test" },
+	{ "implicit MX without an address: fail 5.4.4",
+	  "a@implicit.test",
+	  { "MX implicit.test nodata (secure)", "A implicit.test nodata (secure)",
+	    "AAAA implicit.test nodata (secure)" },
+	  "FAIL 5.4.4 dns: Unrouteable address: no host of implicit.test has an address",
+	  "MX implicit.test; A implicit.test; AAAA implicit.test" },
+	{ "manualroute: no name has an address, one tempfailed: defer 4.4.3",
+	  "a@onlynames.test",
+	  { "A mx1.onlynames.test nodata (insecure)", "AAAA mx1.onlynames.test nodata (insecure)",
+	    "AAAA mx2.onlynames.test tempfail" },
+	  "DEFER 4.4.3 manual: no address for any host of the route_list entry for onlynames.test "
+	  "yet (AAAA mx2.onlynames.test tempfail)",
+	  "A mx1.onlynames.test; AAAA mx1.onlynames.test; A mx2.onlynames.test; AAAA "
+	  "mx2.onlynames.test" },
+	{ "manualroute: no name has an address, all answered: fail 5.4.4",
+	  "a@onlynames.test",
+	  { "A mx1.onlynames.test nodata (insecure)", "AAAA mx1.onlynames.test nodata (insecure)" },
+	  "FAIL 5.4.4 manual: Unrouteable address: no host of the route_list entry for "
+	  "onlynames.test has an address",
+	  "A mx1.onlynames.test; AAAA mx1.onlynames.test; A mx2.onlynames.test; AAAA "
+	  "mx2.onlynames.test" },
+	{ "manualroute: a port goes with each address of its name",
+	  "a@onlynames.test",
+	  { "A mx2.onlynames.test insecure: 127.0.0.20", "AAAA mx2.onlynames.test insecure: ::20" },
+	  "OK manual remote_smtp: mx2.onlynames.test [127.0.0.20]:25 pref -1 insecure; "
+	  "mx2.onlynames.test [::20]:25 pref -1 insecure",
+	  "A mx1.onlynames.test; AAAA mx1.onlynames.test; A mx2.onlynames.test; AAAA "
+	  "mx2.onlynames.test" },
+
+	/* secure: the MX and the address both secure */
+	{ "secure MX, insecure A: not secure",
+	  "a@sec.test",
+	  { "MX sec.test secure: 10 mx.sec.test", "A mx.sec.test insecure: 127.0.0.6" },
+	  "OK dns remote_smtp: mx.sec.test [127.0.0.6]:0 pref 10 insecure",
+	  "MX sec.test; A mx.sec.test; AAAA mx.sec.test" },
+	{ "insecure MX, secure A: not secure",
+	  "a@sec.test",
+	  { "MX sec.test insecure: 10 mx.sec.test", "A mx.sec.test secure: 127.0.0.6" },
+	  "OK dns remote_smtp: mx.sec.test [127.0.0.6]:0 pref 10 insecure",
+	  "MX sec.test; A mx.sec.test; AAAA mx.sec.test" },
+	{ "secure MX, secure A: secure",
+	  "a@sec.test",
+	  { "MX sec.test secure: 10 mx.sec.test", "A mx.sec.test secure: 127.0.0.6" },
+	  "OK dns remote_smtp: mx.sec.test [127.0.0.6]:0 pref 10 secure",
+	  "MX sec.test; A mx.sec.test; AAAA mx.sec.test" },
+};
+
+static void
+test_route_row(void **state)
+{
+	struct fixture *f;
+	const struct route_row *row = *state;
+	struct route r;
+	char got[2048];
+
+	assert_int_equal(setup((void **)&f), 0);
+	f->dns.table = row->dns;
+	assert_int_equal(route_address(&f->ctx, row->rcpt, &r), 0);
+	describe(&r, got, sizeof got);
+	if (strcmp(got, row->want) != 0 || strcmp(f->dns.calls, row->calls) != 0)
+		fail_msg("%s:\n  want %s\n  got  %s\n  want lookups %s\n  got lookups  %s",
+		         row->why, row->want, got, row->calls, f->dns.calls);
+	if (r.local)
+		assert_null(r.transport);
+	route_free(&r);
+	assert_null(r.hosts);
+	assert_int_equal(r.nhosts, 0);
+	teardown((void **)&f);
+}
+
+/* --- the DNS log lines ------------------------------------------------------------- */
+
+static void
+test_dns_log_lines(void **state)
+{
+	static const char *const dns[] = {
+		"MX partner.test secure: 10 mx1.partner.test, 20 mx2.partner.test",
+		"A mx1.partner.test secure: 127.0.0.2",
+		"AAAA mx1.partner.test nodata (secure)",
+		"A mx2.partner.test tempfail",
+		"AAAA mx2.partner.test secure: ::3",
+		"MX bad.test bogus: validation failure <bad.test. MX IN>: no signatures",
+		"MX null.test secure: 0 .",
+		NULL,
+	};
+	struct fixture *f = NULL;
+	struct route r;
+	struct err e = { 0 };
+	char *got;
+
+	(void)state;
+	assert_int_equal(setup((void **)&f), 0);
+	clock_freeze(T_2026);
+	assert_int_equal(log_open(f->log, &e), 0);
+	f->dns.table = dns;
+
+	/* log_dns off: nothing written */
+	assert_int_equal(route_address(&f->ctx, "a@partner.test", &r), 0);
+	assert_int_equal(r.nhosts, 2);
+	route_free(&r);
+
+	f->ctx.log_dns = 1;
+	assert_int_equal(route_address(&f->ctx, "a@partner.test", &r), 0);
+	route_free(&r);
+	assert_int_equal(route_address(&f->ctx, "a@bad.test", &r), 0);
+	route_free(&r);
+	assert_int_equal(route_address(&f->ctx, "a@null.test", &r), 0);
+	route_free(&r);
+	assert_int_equal(route_address(&f->ctx, "a@sub.partner.test", &r), 0); /* no lookups */
+	route_free(&r);
+	f->ctx.message_id = "T-000002";
+	assert_int_equal(route_address(&f->ctx, "a@gone.test", &r), 0);
+	route_free(&r);
+
+	got = test_slurp(f->log);
+	assert_string_equal(got, L
+	                    "T-000001 DNS MX partner.test secure: 10 mx1.partner.test, 20 "
+	                    "mx2.partner.test\n" L
+	                    "T-000001 DNS A mx1.partner.test secure: 127.0.0.2\n" L
+	                    "T-000001 DNS AAAA mx1.partner.test nodata (secure)\n" L
+	                    "T-000001 DNS A mx2.partner.test tempfail\n" L
+	                    "T-000001 DNS AAAA mx2.partner.test secure: ::3\n" L
+	                    "T-000001 DNS MX bad.test bogus: validation failure <bad.test. MX IN>: "
+	                    "no signatures\n" L "T-000001 DNS MX null.test secure: 0 .\n" L
+	                    "T-000002 DNS MX gone.test nxdomain (insecure)\n");
+	free(got);
+	teardown((void **)&f);
+}
+
+/* --- loading ----------------------------------------------------------------------- */
+
+static void
+test_load(void **state)
+{
+	struct config *cfg = NULL;
+	struct routers rs = { 0 };
+	struct err e = { 0 };
+	const struct router_def *m, *q, *d;
+
+	(void)state;
+	write_conf(routing_conf);
+	assert_int_equal(config_load(conf, &cfg, &e), 0);
+	if (routers_load(cfg, &rs, &e) != 0)
+		fail_msg("%s", e.text);
+	assert_int_equal(rs.n, 3);
+	m = &rs.v[0], q = &rs.v[1], d = &rs.v[2];
+	assert_string_equal(m->name, "manual");
+	assert_int_equal(m->line, 6);
+	assert_int_equal(m->driver, ROUTER_MANUALROUTE);
+	assert_string_equal(m->domains, "*");
+	assert_string_equal(m->transport, "remote_smtp");
+	assert_int_equal(m->nroutes, 5);
+	assert_string_equal(m->routes[0].pattern, "*.sub.partner.test");
+	assert_int_equal(m->routes[0].nhosts, 1);
+	assert_string_equal(m->routes[1].pattern, "sub.partner.test");
+	assert_int_equal(m->routes[1].nhosts, 3);
+	assert_string_equal(m->routes[1].hosts[0].host, "::1");
+	assert_int_equal(m->routes[1].hosts[0].port, 2526);
+	assert_string_equal(m->routes[1].hosts[1].host, "127.0.0.2");
+	assert_int_equal(m->routes[1].hosts[1].port, 2600);
+	assert_string_equal(m->routes[1].hosts[2].host, "::2");
+	assert_int_equal(m->routes[1].hosts[2].port, 0);
+	assert_string_equal(m->routes[2].hosts[0].host, "mx.names.test");
+	assert_int_equal(m->routes[2].hosts[0].port, 2526);
+	assert_string_equal(q->name, "queue");
+	assert_int_equal(q->driver, ROUTER_ACCEPT);
+	assert_string_equal(q->domains, "*.accept.test");
+	assert_string_equal(q->transport, "to_dir");
+	assert_int_equal(q->nroutes, 0);
+	assert_string_equal(d->name, "dns");
+	assert_int_equal(d->line, 14);
+	assert_int_equal(d->driver, ROUTER_DNSLOOKUP);
+	routers_free(&rs);
+	assert_int_equal(rs.n, 0);
+	routers_free(&rs); /* zeroed */
+	routers_free(NULL);
+	config_free(cfg);
+}
+
+static void
+test_load_no_routers(void **state)
+{
+	struct config *cfg = NULL;
+	struct routers rs = { 0 };
+	struct err e = { 0 };
+	struct fake_dns dns = { .table = (const char *const[]){ NULL } };
+	struct router_ctx ctx = { .lookup = fake_lookup, .lookup_arg = &dns };
+	struct route r;
+
+	(void)state;
+	write_conf("local_domains = example.test\ntransport t:\n  driver = smtp\n");
+	assert_int_equal(config_load(conf, &cfg, &e), 0);
+	assert_int_equal(routers_load(cfg, &rs, &e), 0);
+	assert_int_equal(rs.n, 0);
+	ctx.cfg = cfg;
+	ctx.routers = &rs;
+	assert_int_equal(route_address(&ctx, "a@example.test", &r), 0);
+	assert_int_equal(r.local, 1);
+	route_free(&r);
+	assert_int_equal(route_address(&ctx, "a@partner.test", &r), 0);
+	assert_int_equal(r.result, ROUTE_FAIL);
+	assert_string_equal(r.status, "5.4.4");
+	route_free(&r);
+	assert_string_equal(dns.calls, "");
+	routers_free(&rs);
+	config_free(cfg);
+}
+
+struct bad_row {
+	const char *why;
+	const char *text;  /* after the transport block (lines 1-2) */
+	const char *error; /* after "FILE:" */
+};
+
+#define TP "transport t:\n  driver = smtp\n"
+
+static const struct bad_row bad_rows[] = {
+	{ "unknown option, close to a known one", "router r:\n  driver = accept\n  tranport = t\n",
+	  "5: router r: unknown option \"tranport\" (did you mean \"transport\"?)" },
+	{ "unknown option, nothing close",
+	  "router r:\n  driver = accept\n  transport = t\n  self = send\n",
+	  "6: router r: unknown option \"self\" (router options: driver, domains, transport, "
+	  "route_list)" },
+	{ "missing driver", "router r:\n  transport = t\n",
+	  "3: router r: missing driver (use dnslookup, manualroute or accept)" },
+	{ "unknown driver", "router r:\n  transport = t\n  driver = redirect\n",
+	  "5: router r: unknown driver \"redirect\" (use dnslookup, manualroute or accept)" },
+	{ "missing transport", "router r:\n  driver = dnslookup\n",
+	  "3: router r: missing transport (the name of a \"transport NAME:\" block)" },
+	{ "transport not defined", "router r:\n  driver = dnslookup\n  transport = remote\n",
+	  "5: router r: transport \"remote\" is not defined (no \"transport remote:\" block)" },
+	{ "a router's name is not a transport",
+	  "router t2:\n  driver = accept\n  transport = t\nrouter r:\n  driver = accept\n  "
+	  "transport "
+	  "= t2\n",
+	  "8: router r: transport \"t2\" is not defined (no \"transport t2:\" block)" },
+	{ "route_list on dnslookup",
+	  "router r:\n  driver = dnslookup\n  transport = t\n  route_list = * 127.0.0.1\n",
+	  "6: router r: route_list is only for driver manualroute (this one is dnslookup)" },
+	{ "route_list on accept",
+	  "router r:\n  route_list = * 127.0.0.1\n  driver = accept\n  transport = t\n",
+	  "4: router r: route_list is only for driver manualroute (this one is accept)" },
+	{ "manualroute without route_list", "router r:\n  driver = manualroute\n  transport = t\n",
+	  "3: router r: driver manualroute needs a route_list (\"DOMAIN-PATTERN HOST [HOST...] "
+	  "[; ...]\")" },
+	{ "route_list without an entry",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = ; ;\n",
+	  "6: router r: route_list: no entry (use \"DOMAIN-PATTERN HOST [HOST...]\")" },
+	{ "route_list entry without a host",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = partner.test ; * "
+	  "127.0.0.1\n",
+	  "6: router r: route_list: entry \"partner.test\" has no host" },
+	{ "IPv6 without brackets",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * ::1\n",
+	  "6: router r: route_list: bad host \"::1\" (write an IPv6 address in brackets, "
+	  "\"[::1]:2526\")" },
+	{ "unclosed bracket",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * [::1:2526\n",
+	  "6: router r: route_list: bad host \"[::1:2526\" (no \"]\" after an IPv6 address)" },
+	{ "IPv4 in brackets",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * [127.0.0.1]\n",
+	  "6: router r: route_list: bad host \"[127.0.0.1]\" (not an IPv6 address in brackets)" },
+	{ "text after the bracket",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * [::1]2526\n",
+	  "6: router r: route_list: bad host \"[::1]2526\" (expected \":PORT\" after \"]\")" },
+	{ "a broken IPv4 address",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * 127.0.0.256\n",
+	  "6: router r: route_list: bad host \"127.0.0.256\" (use an IPv4 address, [IPv6] or a "
+	  "host "
+	  "name, each with an optional :PORT)" },
+	{ "an empty label",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * mx..partner.test\n",
+	  "6: router r: route_list: bad host \"mx..partner.test\" (use an IPv4 address, [IPv6] or "
+	  "a "
+	  "host name, each with an optional :PORT)" },
+	{ "a character no host name has",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * mx/partner.test\n",
+	  "6: router r: route_list: bad host \"mx/partner.test\" (use an IPv4 address, [IPv6] or a "
+	  "host name, each with an optional :PORT)" },
+	{ "port 0",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * 127.0.0.1:0\n",
+	  "6: router r: route_list: bad port \"0\" in \"127.0.0.1:0\" (use 1-65535)" },
+	{ "port too big",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * [::1]:65536\n",
+	  "6: router r: route_list: bad port \"65536\" in \"[::1]:65536\" (use 1-65535)" },
+	{ "port not a number",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * mx.test:smtp\n",
+	  "6: router r: route_list: bad port \"smtp\" in \"mx.test:smtp\" (use 1-65535)" },
+	{ "empty port",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = a.test 127.0.0.1 ; * "
+	  "mx.test:\n",
+	  "6: router r: route_list: bad port \"\" in \"mx.test:\" (use 1-65535)" },
+	{ "the error names the router it is in",
+	  "router good:\n  driver = accept\n  transport = t\n\nrouter bad:\n  driver = accept\n",
+	  "7: router bad: missing transport (the name of a \"transport NAME:\" block)" },
+};
+
+static void
+test_bad_row(void **state)
+{
+	const struct bad_row *r = *state;
+	struct config *cfg = NULL;
+	struct routers rs = { 0 };
+	struct err e = { 0 };
+	char text[1024], want[1024 + PATH_MAX];
+
+	snprintf(text, sizeof text, "%s%s", TP, r->text);
+	write_conf(text);
+	if (config_load(conf, &cfg, &e) != 0)
+		fail_msg("%s: config: %s", r->why, e.text);
+	snprintf(want, sizeof want, "%s:%s", conf, r->error);
+	if (routers_load(cfg, &rs, &e) == 0) {
+		routers_free(&rs);
+		config_free(cfg);
+		fail_msg("%s: loaded, want error", r->why);
+	}
+	assert_int_equal(rs.n, 0);
+	assert_null(rs.v);
+	config_free(cfg);
+	if (strcmp(e.text, want) != 0)
+		fail_msg("%s:\n  want %s\n  got  %s", r->why, want, e.text);
+}
+
+#define NROUTES (sizeof route_rows / sizeof route_rows[0])
+#define NBADS (sizeof bad_rows / sizeof bad_rows[0])
+
+int
+main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_no_routers),
+		cmocka_unit_test(test_dns_log_lines),
+	};
+	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NROUTES + NBADS];
+	char names[NROUTES + NBADS][200];
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		tests[n++] = fixed[i];
+	for (size_t i = 0; i < NROUTES; i++, k++) {
+		snprintf(names[k], sizeof names[k], "route: %s", route_rows[i].why);
+		tests[n++] = (struct CMUnitTest){ .name = names[k],
+			                          .test_func = test_route_row,
+			                          .initial_state = (void *)&route_rows[i] };
+	}
+	for (size_t i = 0; i < NBADS; i++, k++) {
+		snprintf(names[k], sizeof names[k], "load error: %s", bad_rows[i].why);
+		tests[n++] = (struct CMUnitTest){ .name = names[k],
+			                          .test_func = test_bad_row,
+			                          .initial_state = (void *)&bad_rows[i] };
+	}
+	return cmocka_run_group_tests_name("router", tests, setup_dir, teardown_dir);
+}
