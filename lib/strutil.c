@@ -1,7 +1,9 @@
 /*
  * strutil.c - string helpers (strutil.h).
  */
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "strutil.h"
@@ -50,4 +52,41 @@ str_unescape(const char *in, char *out, size_t outlen)
 		}
 	}
 	return o;
+}
+
+size_t
+str_edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la > 63 || lb > 63)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+		}
+		memcpy(prev, cur, sizeof prev);
+	}
+	return prev[lb];
+}
+
+const char *
+str_closest(const char *name, const char *const *cands, size_t n, size_t max)
+{
+	size_t best = SIZE_MAX;
+	const char *found = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t d = str_edit_distance(name, cands[i]);
+		if (d < best) {
+			best = d;
+			found = cands[i];
+		}
+	}
+	return best <= max ? found : NULL;
 }

@@ -14,4 +14,11 @@ int str_parse_bool(const char *s, int *out);
  * `outlen` octets, no NUL added).  Returns the number of octets written. */
 size_t str_unescape(const char *in, char *out, size_t outlen);
 
+/* Levenshtein distance between two short names (for "did you mean");
+ * SIZE_MAX when either is longer than 63 octets. */
+size_t str_edit_distance(const char *a, const char *b);
+
+/* The candidate closest to `name` within `max` edits, or NULL. */
+const char *str_closest(const char *name, const char *const *cands, size_t n, size_t max);
+
 #endif

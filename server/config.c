@@ -460,28 +460,6 @@ out:
 	return rc;
 }
 
-/* Edit distance, for "did you mean"; names longer than 63 are never close. */
-static size_t
-distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la > 63 || lb > 63)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof prev);
-	}
-	return prev[lb];
-}
-
 static int
 option_line(struct loader *ld, char *text, int line)
 {
@@ -503,7 +481,7 @@ option_line(struct loader *ld, char *text, int line)
 			ld->opt_line[i] = line;
 			return set_option(ld, &options[i], value, line);
 		}
-		size_t d = distance(name, options[i].name);
+		size_t d = str_edit_distance(name, options[i].name);
 		if (d < best) {
 			best = d;
 			best_i = i;

@@ -318,7 +318,7 @@ outcome_delivered(struct message_state *ms, size_t i, const char *router, const 
 {
 	struct spool_rcpt *r = &ms->env->rcpts[i];
 
-	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address, router,
+	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address, router ? router : "-",
 	            transport ? " T=" : "", transport ? transport : "", extra && *extra ? " " : "",
 	            extra ? extra : "");
 	r->done = 1;
@@ -333,8 +333,9 @@ outcome_failed(struct message_state *ms, size_t i, const char *router, const cha
                const char *text, const char *status, const char *reply, const char *stage,
                const char *error_text, const struct smtp_host_facts *h)
 {
-	deliver_log(ms->spool_dir, ms->env->id, "** %s R=%s%s%s: %s", ms->env->rcpts[i].address,
-	            router, transport ? " T=" : "", transport ? transport : "", text);
+	deliver_log(ms->spool_dir, ms->env->id, "** %s%s%s%s%s: %s", ms->env->rcpts[i].address,
+	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
+	            transport ? transport : "", text);
 	record_failure(ms, i, status, reply, stage, error_text, h);
 }
 
@@ -351,14 +352,15 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	ms->changed = 1;
 	if (retry_after_defer(&ms->run->dc->retry, &r->retry, ms->now) == RETRY_LATER) {
 		clock_format_log(r->retry.next_try, when, sizeof when);
-		deliver_log(ms->spool_dir, ms->env->id, "== %s R=%s%s%s defer (retry %u at %s): %s",
-		            r->address, router, transport ? " T=" : "", transport ? transport : "",
-		            r->retry.tries, when, text);
+		deliver_log(ms->spool_dir, ms->env->id, "== %s%s%s%s%s defer (retry %u at %s): %s",
+		            r->address, router ? " R=" : "", router ? router : "",
+		            transport ? " T=" : "", transport ? transport : "", r->retry.tries, when, text);
 		return;
 	}
 	snprintf(bounce_text, sizeof bounce_text, "retry time exceeded; last error: %s", text);
-	deliver_log(ms->spool_dir, ms->env->id, "** %s R=%s%s%s: %s", r->address, router,
-	            transport ? " T=" : "", transport ? transport : "", bounce_text);
+	deliver_log(ms->spool_dir, ms->env->id, "** %s%s%s%s%s: %s", r->address,
+	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
+	            transport ? transport : "", bounce_text);
 	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
 }
 

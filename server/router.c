@@ -19,6 +19,7 @@
 #include "log.h"
 #include "match.h"
 #include "router.h"
+#include "strutil.h"
 
 #define RT_FORMAT_MAX 1024 /* one "TYPE NAME STATUS: DATA" line */
 #define RT_NAME_MAX 253    /* RFC 1035 2.3.4, presentation form without the dot */
@@ -55,28 +56,6 @@ rt_fail(const struct config *cfg, struct err *e, int line, const char *router, c
 	return -1;
 }
 
-/* Edit distance for "did you mean"; option names are short, longer ones never match. */
-static size_t
-rt_distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), prev[32], cur[32];
-
-	if (la > 31 || lb > 31)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
-			size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
-			cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
-		}
-		memcpy(prev, cur, sizeof prev);
-	}
-	return prev[lb];
-}
-
 static int
 rt_check_option(const struct config *cfg, const struct config_block *b, const struct config_kv *kv,
                 struct err *e)
@@ -86,7 +65,7 @@ rt_check_option(const struct config *cfg, const struct config_block *b, const st
 	for (size_t i = 0; i < RT_NOPTIONS; i++) {
 		if (strcmp(kv->key, rt_options[i]) == 0)
 			return 0;
-		size_t d = rt_distance(kv->key, rt_options[i]);
+		size_t d = str_edit_distance(kv->key, rt_options[i]);
 		if (d < best) {
 			best = d;
 			best_i = i;
