@@ -482,6 +482,47 @@ out:
 	return rc;
 }
 
+/*
+ * Records of one RRset in a fixed order.  An RRset is a set (RFC 2181 5)
+ * and libunbound rotates its order from one lookup to the next, so the
+ * transcript shows them sorted: MX by preference, then exchange; the
+ * others by their text or octets.
+ */
+static int
+rr_cmp(const void *pa, const void *pb)
+{
+	const struct resolver_rr *a = pa, *b = pb;
+	size_t n;
+	int c;
+
+	switch (a->type) {
+	case RESOLVER_MX:
+		if (a->u.mx.preference != b->u.mx.preference)
+			return a->u.mx.preference < b->u.mx.preference ? -1 : 1;
+		return strcmp(a->u.mx.exchange, b->u.mx.exchange);
+	case RESOLVER_TLSA:
+		if (a->u.tlsa.usage != b->u.tlsa.usage)
+			return a->u.tlsa.usage - b->u.tlsa.usage;
+		if (a->u.tlsa.selector != b->u.tlsa.selector)
+			return a->u.tlsa.selector - b->u.tlsa.selector;
+		if (a->u.tlsa.mtype != b->u.tlsa.mtype)
+			return a->u.tlsa.mtype - b->u.tlsa.mtype;
+		n = a->u.tlsa.len < b->u.tlsa.len ? a->u.tlsa.len : b->u.tlsa.len;
+		c = memcmp(a->u.tlsa.data, b->u.tlsa.data, n);
+		return c != 0 ? c : (a->u.tlsa.len > b->u.tlsa.len) - (a->u.tlsa.len < b->u.tlsa.len);
+	case RESOLVER_TXT:
+		n = a->u.txt.len < b->u.txt.len ? a->u.txt.len : b->u.txt.len;
+		c = memcmp(a->u.txt.text, b->u.txt.text, n);
+		return c != 0 ? c : (a->u.txt.len > b->u.txt.len) - (a->u.txt.len < b->u.txt.len);
+	case RESOLVER_PTR:
+		return strcmp(a->u.name, b->u.name);
+	case RESOLVER_A:
+	case RESOLVER_AAAA:
+		return strcmp(a->u.addr, b->u.addr);
+	}
+	return 0;
+}
+
 /* resolve TYPE NAME: look it up through lib/resolver.h, as refmta would. */
 static int
 resolve_step(struct run *r, const struct step *st, struct err *e)
@@ -510,6 +551,8 @@ resolve_step(struct run *r, const struct step *st, struct err *e)
 		}
 	}
 	int failed = resolver_lookup(r->resolver, name, types[i], &a, &le) != 0;
+	if (a.nrrs > 1)
+		qsort(a.rrs, a.nrrs, sizeof *a.rrs, rr_cmp);
 	resolver_answer_format(&a, types[i], name, text, sizeof text);
 	transcript_add(&r->tr, 'D', text);
 	if (failed) /* the lookup could not be made: shown, and the steps go on */
@@ -916,9 +959,29 @@ need_connection(struct run *r, const struct step *st, struct err *e)
 	return -1;
 }
 
-/* One step.  0 go on, 1 stop playing (the transcript says why), -1 harness error. */
+static int play_one(struct run *r, const struct step *st, struct err *e);
+
+/* One step, its argument with @PKI@, @WORK@, @PEER:NAME@, @PEER_PORT@ and
+ * @DNS@ expanded.  0 go on, 1 stop playing (the transcript says why), -1
+ * harness error. */
 static int
-play(struct run *r, const struct step *st, struct err *e)
+play(struct run *r, const struct step *given, struct err *e)
+{
+	struct step st = *given;
+	int rc;
+
+	st.arg = substitute(given->arg, r);
+	if (st.arg == NULL) {
+		err_set(e, 1, "out of memory");
+		return -1;
+	}
+	rc = play_one(r, &st, e);
+	free(st.arg);
+	return rc;
+}
+
+static int
+play_one(struct run *r, const struct step *st, struct err *e)
 {
 	char buf[65536], last[2048];
 	const char *v = st->verb;
