@@ -343,7 +343,10 @@ zone_error(struct run *r, const char *stderr_text, struct err *e)
 			char *end;
 			long line = strtol(msg + n + 1, &end, 10);
 			if (*end == ':') {
-				err_set(e, 1, "%s:%ld: [zone %s]: %s", r->s->path, z->line + line, z->name,
+				/* File line 1 is runtest's $ORIGIN; file line L+1 is
+				 * the section's line L, the scenario's z->line + L. */
+				err_set(e, 1, "%s:%ld: [zone %s]: %s", r->s->path,
+				        z->line + (line > 1 ? line - 1 : 1), z->name,
 				        end[1] == ' ' ? end + 2 : end + 1);
 				return;
 			}
@@ -415,7 +418,10 @@ start_fakedns(struct run *r, struct err *e)
 			goto out;
 		argv[argc++] = path;
 		f = fopen(path, "w");
-		if (f == NULL || fputs(s->zones[i].text, f) < 0 || fclose(f) != 0) {
+		/* The section's NAME is the default origin (one line, which
+		 * zone_error() takes off again); the text may set its own. */
+		if (f == NULL || fprintf(f, "$ORIGIN %s.\n", s->zones[i].name) < 0 ||
+		    fputs(s->zones[i].text, f) < 0 || fclose(f) != 0) {
 			err_set(e, 1, "cannot write %s", path);
 			goto out;
 		}
