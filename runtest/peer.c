@@ -272,22 +272,36 @@ peer_main(struct peer_run *pr, int lfd, const char *backend)
 }
 
 int
-peer_start(struct peer *p, const char *backend, const char *workdir,
-           char *(*subst)(const char *, void *), void *arg, struct err *e)
+peer_listen(const char *address, unsigned port, int *fd, unsigned *bound, struct err *e)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	socklen_t sl = sizeof sa;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int lfd;
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	*fd = -1;
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+		err_set(e, 1, "peer address %s: not an IPv4 address", address);
+		return -1;
+	}
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
-		err_set(e, 1, "peer %s: cannot listen: %s", p->spec->name, strerror(errno));
+		int saved = errno;
+		err_set(e, saved == EADDRINUSE ? PEER_ADDR_IN_USE : 1, "cannot listen on %s:%u: %s",
+		        address, port, strerror(saved));
 		if (lfd >= 0)
 			close(lfd);
 		return -1;
 	}
-	p->port = ntohs(sa.sin_port);
+	*fd = lfd;
+	*bound = ntohs(sa.sin_port);
+	return 0;
+}
+
+int
+peer_start(struct peer *p, const char *backend, const char *workdir,
+           char *(*subst)(const char *, void *), void *arg, struct err *e)
+{
 	snprintf(p->logfile, sizeof p->logfile, "%s/peer-%s.log", workdir, p->spec->name);
 	fflush(NULL);
 	p->pid = fork();
@@ -297,9 +311,10 @@ peer_start(struct peer *p, const char *backend, const char *workdir,
 		if (pr.log == NULL)
 			_exit(1);
 		signal(SIGTERM, SIG_DFL);
-		peer_main(&pr, lfd, backend);
+		peer_main(&pr, p->lfd, backend);
 	}
-	close(lfd);
+	close(p->lfd);
+	p->lfd = -1;
 	if (p->pid < 0) {
 		err_set(e, 1, "peer %s: fork: %s", p->spec->name, strerror(errno));
 		return -1;
@@ -312,6 +327,10 @@ peer_stop(struct peer *p)
 {
 	int status;
 
+	if (p->lfd >= 0) {
+		close(p->lfd);
+		p->lfd = -1;
+	}
 	if (p->pid <= 0)
 		return;
 	kill(p->pid, SIGTERM);

@@ -26,12 +26,14 @@
 
 #include "bio.h"
 #include "peer.h"
+#include "resolver.h"
 #include "run.h"
 #include "tls.h"
 #include "transcript.h"
 #include "strutil.h"
 
 #define REPLY_TIMEOUT 10 /* seconds a step waits for a reply */
+#define PEER_PORT_TRIES 20 /* fresh shared ports tried when an address's port is taken */
 /* The clock every scenario's refmta runs on (DESIGN.md principle 4). */
 #define TEST_CLOCK "2026-01-01T00:00:00Z"
 
@@ -55,6 +57,10 @@ struct run {
 	char path[4096];
 	struct peer *peers;
 	size_t npeers;
+	unsigned peer_port;   /* the one port every peer listens on */
+	pid_t fakedns;        /* 0 when the scenario has no [zone] */
+	char dns_server[64];  /* "127.0.0.1@PORT", "" without fakedns */
+	struct resolver *resolver; /* for `resolve` steps, made at the first */
 };
 
 static const char *
@@ -66,7 +72,9 @@ wpath(struct run *r, const char *rel)
 
 /*
  * "@PKI@" and "@WORK@" become the run's directories, "@PEER:NAME@" the
- * address of a scripted peer ("127.0.0.1:PORT").  Caller frees.
+ * address of a scripted peer ("127.0.0.N:PORT"), "@PEER_PORT@" the port all
+ * peers share, "@DNS@" fakedns's address ("127.0.0.1@PORT", only when the
+ * scenario has zones).  Caller frees.
  */
 static char *
 substitute(const char *text, const struct run *r)
@@ -86,12 +94,20 @@ substitute(const char *text, const struct run *r)
 		} else if (strncmp(p, "@WORK@", 6) == 0) {
 			rep = r->env->workdir;
 			skip = 6;
+		} else if (strncmp(p, "@PEER_PORT@", 11) == 0 && r->npeers > 0) {
+			snprintf(peerbuf, sizeof peerbuf, "%u", r->peer_port);
+			rep = peerbuf;
+			skip = 11;
+		} else if (strncmp(p, "@DNS@", 5) == 0 && r->dns_server[0]) {
+			rep = r->dns_server;
+			skip = 5;
 		} else if (strncmp(p, "@PEER:", 6) == 0 && strchr(p + 6, '@') != NULL) {
 			size_t n = (size_t)(strchr(p + 6, '@') - (p + 6));
 			for (size_t i = 0; i < r->npeers; i++)
 				if (strlen(r->peers[i].spec->name) == n &&
 				    strncmp(r->peers[i].spec->name, p + 6, n) == 0) {
-					snprintf(peerbuf, sizeof peerbuf, "127.0.0.1:%u", r->peers[i].port);
+					snprintf(peerbuf, sizeof peerbuf, "%s:%u", r->peers[i].address,
+					         r->peers[i].port);
 					rep = peerbuf;
 					skip = 6 + n + 1;
 				}
@@ -155,6 +171,13 @@ write_config(struct run *r, struct err *e)
 		fprintf(f, "primary_hostname = mx.example.test\n");
 	if (!config_sets(body, "worker_processes"))
 		fprintf(f, "worker_processes = 2\n");
+	/* With [zone] sections: refmta resolves through the run's fakedns. */
+	if (r->dns_server[0] && !config_sets(body, "dns_server"))
+		fprintf(f, "dns_server = %s\n", r->dns_server);
+	if (r->dns_server[0] && !config_sets(body, "dns_trust_anchor"))
+		fprintf(f, "dns_trust_anchor = %s/dns/root.ta\n", r->env->workdir);
+	if (r->dns_server[0] && !config_sets(body, "log_dns"))
+		fprintf(f, "log_dns = true\n");
 	fprintf(f, "\n%s", body);
 	free(body);
 	return fclose(f) == 0 ? 0 : -1;
@@ -230,9 +253,349 @@ stop_refmta(struct run *r)
 	transcript_add(&r->tr, '!', "refmta did not stop within 10 s of SIGTERM");
 }
 
+/* ---- the scripted peers ----------------------------------------------------------- */
+
+/*
+ * Bind every peer to its address and one shared port: the first gets a
+ * free port, the others bind theirs with it.  When one of them finds the
+ * port taken, all are closed and a new port is tried (bounded).
+ */
+static int
+listen_peers(struct run *r, struct err *e)
+{
+	for (int attempt = 0; attempt < PEER_PORT_TRIES; attempt++) {
+		unsigned port = 0;
+		size_t bound = 0;
+		int retry = 0;
+
+		for (; bound < r->npeers; bound++) {
+			struct peer *p = &r->peers[bound];
+			struct err le = { 0 };
+			if (peer_listen(p->address, port, &p->lfd, &p->port, &le) != 0) {
+				retry = le.code == PEER_ADDR_IN_USE && port != 0;
+				if (!retry) {
+					err_set(e, 1, "peer %s: %s", p->spec->name, le.text);
+					return -1;
+				}
+				break;
+			}
+			port = p->port;
+		}
+		if (!retry) {
+			r->peer_port = port;
+			return 0;
+		}
+		for (size_t i = 0; i < bound; i++) {
+			close(r->peers[i].lfd);
+			r->peers[i].lfd = -1;
+		}
+	}
+	err_set(e, 1, "peers: no port free on all their addresses after %d tries", PEER_PORT_TRIES);
+	return -1;
+}
+
+static int
+start_peers(struct run *r, struct err *e)
+{
+	const struct scenario *s = r->s;
+
+	r->peers = calloc(s->npeers + 1, sizeof *r->peers);
+	if (r->peers == NULL)
+		return -1;
+	for (size_t i = 0; i < s->npeers; i++)
+		r->peers[i] = (struct peer){ .spec = &s->peers[i],
+		                             .address = peer_spec_address(&s->peers[i]), .lfd = -1 };
+	r->npeers = s->npeers;
+	if (listen_peers(r, e) != 0)
+		return -1;
+	for (size_t i = 0; i < r->npeers; i++)
+		/* The peer serves TLS with the other library, like the client. */
+		if (peer_start(&r->peers[i],
+		               strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl",
+		               r->env->workdir, substitute_cb, r, e) != 0)
+			return -1;
+	return 0;
+}
+
+/* ---- fakedns ----------------------------------------------------------------------- */
+
+/*
+ * fakedns refused a zone file: "fakedns: WORK/dns/NAME.zone:LINE: message"
+ * becomes "scenario.scn:LINE': [zone NAME]: message", LINE' the scenario's
+ * own line.  Other messages are passed on as they are.
+ */
+static void
+zone_error(struct run *r, const char *stderr_text, struct err *e)
+{
+	char first[1024];
+	const char *msg;
+
+	snprintf(first, sizeof first, "%.*s", (int)strcspn(stderr_text, "\n"), stderr_text);
+	msg = strncmp(first, "fakedns: ", 9) == 0 ? first + 9 : first;
+	for (size_t i = 0; i < r->s->nzones; i++) {
+		const struct zone_spec *z = &r->s->zones[i];
+		char file[4200];
+		size_t n = (size_t)snprintf(file, sizeof file, "%s/dns/%s.zone", r->env->workdir,
+		                            z->name);
+		if (strncmp(msg, file, n) != 0)
+			continue;
+		if (msg[n] == ':' && msg[n + 1] >= '0' && msg[n + 1] <= '9') {
+			char *end;
+			long line = strtol(msg + n + 1, &end, 10);
+			if (*end == ':') {
+				/* File line 1 is runtest's $ORIGIN; file line L+1 is
+				 * the section's line L, the scenario's z->line + L. */
+				err_set(e, 1, "%s:%ld: [zone %s]: %s", r->s->path,
+				        z->line + (line > 1 ? line - 1 : 1), z->name,
+				        end[1] == ' ' ? end + 2 : end + 1);
+				return;
+			}
+		}
+		err_set(e, 1, "%s:%d: [zone %s]: %s", r->s->path, z->line, z->name,
+		        msg[n] == ':' ? msg + n + 1 + (msg[n + 1] == ' ') : msg + n);
+		return;
+	}
+	err_set(e, 1, "%s: fakedns did not start: %s (see %s/dns/fakedns.stderr)", r->s->path,
+	        first[0] ? msg : "no message", r->env->workdir);
+}
+
+static void
+stop_fakedns(struct run *r)
+{
+	int status;
+
+	if (r->fakedns <= 0)
+		return;
+	kill(r->fakedns, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(r->fakedns, &status, WNOHANG) == r->fakedns) {
+			r->fakedns = 0;
+			return;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	kill(r->fakedns, SIGKILL);
+	waitpid(r->fakedns, &status, 0);
+	r->fakedns = 0;
+	transcript_add(&r->tr, '!', "fakedns did not stop within 5 s of SIGTERM");
+}
+
+/*
+ * Write the [zone] sections to WORK/dns/NAME.zone and start fakedns on a
+ * free port, waiting (bounded) for its "listening on 127.0.0.1:PORT" line.
+ */
+static int
+start_fakedns(struct run *r, struct err *e)
+{
+	const struct scenario *s = r->s;
+	char dir[4200], ta[4300], qlog[4300], errpath[4300], line[512];
+	char **argv = calloc(s->nzones + 10, sizeof *argv);
+	size_t argc = 0, n = 0;
+	int pipefd[2] = { -1, -1 }, rc = -1;
+
+	if (argv == NULL)
+		return -1;
+	snprintf(dir, sizeof dir, "%s/dns", r->env->workdir);
+	snprintf(ta, sizeof ta, "%s/root.ta", dir);
+	snprintf(qlog, sizeof qlog, "%s/query.log", dir);
+	snprintf(errpath, sizeof errpath, "%s/fakedns.stderr", dir);
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		err_set(e, 1, "cannot make %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	/* The full path as argv[0], so ci/check's leftover check (pgrep bin/fakedns) sees it. */
+	argv[argc++] = (char *)r->env->fakedns;
+	argv[argc++] = "--listen";
+	argv[argc++] = "127.0.0.1:0";
+	argv[argc++] = "--ta-file";
+	argv[argc++] = ta;
+	argv[argc++] = "--log";
+	argv[argc++] = qlog;
+	for (size_t i = 0; i < s->nzones; i++) {
+		char *path = NULL;
+		FILE *f;
+		if (asprintf(&path, "%s/%s.zone", dir, s->zones[i].name) < 0)
+			goto out;
+		argv[argc++] = path;
+		f = fopen(path, "w");
+		/* The section's NAME is the default origin (one line, which
+		 * zone_error() takes off again); the text may set its own. */
+		if (f == NULL || fprintf(f, "$ORIGIN %s.\n", s->zones[i].name) < 0 ||
+		    fputs(s->zones[i].text, f) < 0 || fclose(f) != 0) {
+			err_set(e, 1, "cannot write %s", path);
+			goto out;
+		}
+	}
+	if (pipe(pipefd) != 0)
+		goto out;
+	fflush(NULL);
+	r->fakedns = fork();
+	if (r->fakedns == 0) {
+		int errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(pipefd[1], 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
+		close(pipefd[0]);
+		execv(r->env->fakedns, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	if (r->fakedns < 0) {
+		r->fakedns = 0;
+		goto out;
+	}
+	/* Its one line once both sockets are bound (it signs first: allow 20 s). */
+	struct pollfd pf = { .fd = pipefd[0], .events = POLLIN };
+	while (n < sizeof line - 1 && memchr(line, '\n', n) == NULL) {
+		ssize_t got;
+		if (poll(&pf, 1, 20000) <= 0)
+			break;
+		got = read(pipefd[0], line + n, sizeof line - 1 - n);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	line[n] = '\0';
+	const char *at = strstr(line, "listening on 127.0.0.1:");
+	if (at == NULL) {
+		char *text = NULL;
+		size_t cap = 0;
+		FILE *f;
+		stop_fakedns(r); /* it has exited, or is hung: either way reaped */
+		f = fopen(errpath, "r");
+		if (f == NULL || getdelim(&text, &cap, '\0', f) < 0) {
+			free(text);
+			text = NULL;
+		}
+		if (f != NULL)
+			fclose(f);
+		zone_error(r, text ? text : "", e);
+		free(text);
+		goto out;
+	}
+	snprintf(r->dns_server, sizeof r->dns_server, "127.0.0.1@%u",
+	         (unsigned)atoi(at + strlen("listening on 127.0.0.1:")));
+	rc = 0;
+out:
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	for (size_t i = 7; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	return rc;
+}
+
+/*
+ * Records of one RRset in a fixed order.  An RRset is a set (RFC 2181 5)
+ * and libunbound rotates its order from one lookup to the next, so the
+ * transcript shows them sorted: MX by preference, then exchange; the
+ * others by their text or octets.
+ */
+static int
+rr_cmp(const void *pa, const void *pb)
+{
+	const struct resolver_rr *a = pa, *b = pb;
+	size_t n;
+	int c;
+
+	switch (a->type) {
+	case RESOLVER_MX:
+		if (a->u.mx.preference != b->u.mx.preference)
+			return a->u.mx.preference < b->u.mx.preference ? -1 : 1;
+		return strcmp(a->u.mx.exchange, b->u.mx.exchange);
+	case RESOLVER_TLSA:
+		if (a->u.tlsa.usage != b->u.tlsa.usage)
+			return a->u.tlsa.usage - b->u.tlsa.usage;
+		if (a->u.tlsa.selector != b->u.tlsa.selector)
+			return a->u.tlsa.selector - b->u.tlsa.selector;
+		if (a->u.tlsa.mtype != b->u.tlsa.mtype)
+			return a->u.tlsa.mtype - b->u.tlsa.mtype;
+		n = a->u.tlsa.len < b->u.tlsa.len ? a->u.tlsa.len : b->u.tlsa.len;
+		c = memcmp(a->u.tlsa.data, b->u.tlsa.data, n);
+		return c != 0 ? c : (a->u.tlsa.len > b->u.tlsa.len) - (a->u.tlsa.len < b->u.tlsa.len);
+	case RESOLVER_TXT:
+		n = a->u.txt.len < b->u.txt.len ? a->u.txt.len : b->u.txt.len;
+		c = memcmp(a->u.txt.text, b->u.txt.text, n);
+		return c != 0 ? c : (a->u.txt.len > b->u.txt.len) - (a->u.txt.len < b->u.txt.len);
+	case RESOLVER_PTR:
+		return strcmp(a->u.name, b->u.name);
+	case RESOLVER_A:
+	case RESOLVER_AAAA:
+		return strcmp(a->u.addr, b->u.addr);
+	}
+	return 0;
+}
+
+/* resolve TYPE NAME: look it up through lib/resolver.h, as refmta would. */
+static int
+resolve_step(struct run *r, const struct step *st, struct err *e)
+{
+	static const enum resolver_type types[] = { RESOLVER_A, RESOLVER_AAAA, RESOLVER_MX,
+		                                        RESOLVER_TLSA, RESOLVER_TXT, RESOLVER_PTR };
+	char type[16] = "", name[512] = "", text[4096], ta[4200];
+	struct resolver_answer a = { 0 };
+	struct err le = { 0 };
+	size_t i = 0;
+
+	if (sscanf(st->arg, "%15s %511s", type, name) != 2)
+		goto usage;
+	while (i < sizeof types / sizeof types[0] && strcmp(resolver_type_word(types[i]), type) != 0)
+		i++;
+	if (i == sizeof types / sizeof types[0])
+		goto usage;
+	if (r->resolver == NULL) {
+		/* One per run: later steps may see earlier answers from its cache,
+		 * as refmta's own resolver would. */
+		snprintf(ta, sizeof ta, "%s/dns/root.ta", r->env->workdir);
+		r->resolver = resolver_new(r->dns_server, ta, &le);
+		if (r->resolver == NULL) {
+			err_set(e, 1, "%s:%d: resolve: %s", r->s->path, st->line, le.text);
+			return -1;
+		}
+	}
+	int failed = resolver_lookup(r->resolver, name, types[i], &a, &le) != 0;
+	if (a.nrrs > 1)
+		qsort(a.rrs, a.nrrs, sizeof *a.rrs, rr_cmp);
+	resolver_answer_format(&a, types[i], name, text, sizeof text);
+	transcript_add(&r->tr, 'D', text);
+	if (failed) /* the lookup could not be made: shown, and the steps go on */
+		transcript_addf(&r->tr, '!', "resolve: %s", le.text);
+	resolver_answer_free(&a);
+	return 0;
+usage:
+	err_set(e, 1, "%s:%d: resolve TYPE NAME (TYPE: A AAAA MX TLSA TXT PTR)", r->s->path,
+	        st->line);
+	return -1;
+}
+
 /* ---- refmta's log --------------------------------------------------------------- */
 
-/* Append the log lines written since the last call (L: lines). */
+/*
+ * A DNS answer refmta logged ("DATE TIME [ID] DNS TEXT", log_dns = true):
+ * TEXT, the resolver_answer_format() line; NULL for any other line.
+ */
+static const char *
+dns_log_text(const char *line)
+{
+	const char *p = line;
+
+	for (int field = 0; field < 3; field++) {
+		p += strcspn(p, " ");
+		if (*p != ' ')
+			return NULL;
+		p++;
+		/* After the date and time (fields 0, 1), or after the id (field 2). */
+		if (field >= 1 && strncmp(p, "DNS ", 4) == 0)
+			return p + 4;
+	}
+	return NULL;
+}
+
+/* Append the log lines written since the last call (L: lines; D: for DNS). */
 static void
 dump_log(struct run *r)
 {
@@ -252,7 +615,11 @@ dump_log(struct run *r)
 		/* The daemon's own start/stop lines carry pids and worker counts. */
 		if (strstr(line, "refmta daemon started") || strstr(line, "refmta daemon stopped"))
 			continue;
-		transcript_add(&r->tr, 'L', line);
+		const char *dns = dns_log_text(line);
+		if (dns != NULL)
+			transcript_add(&r->tr, 'D', dns);
+		else
+			transcript_add(&r->tr, 'L', line);
 	}
 	free(line);
 	fclose(f);
@@ -336,6 +703,7 @@ client_connect(struct run *r, const char *arg, struct err *e)
 			return -1;
 		}
 		sa.sin_port = htons((uint16_t)r->peers[i].port);
+		inet_pton(AF_INET, r->peers[i].address, &sa.sin_addr);
 	}
 	r->c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->c.fd < 0)
@@ -598,9 +966,29 @@ need_connection(struct run *r, const struct step *st, struct err *e)
 	return -1;
 }
 
-/* One step.  0 go on, 1 stop playing (the transcript says why), -1 harness error. */
+static int play_one(struct run *r, const struct step *st, struct err *e);
+
+/* One step, its argument with @PKI@, @WORK@, @PEER:NAME@, @PEER_PORT@ and
+ * @DNS@ expanded.  0 go on, 1 stop playing (the transcript says why), -1
+ * harness error. */
 static int
-play(struct run *r, const struct step *st, struct err *e)
+play(struct run *r, const struct step *given, struct err *e)
+{
+	struct step st = *given;
+	int rc;
+
+	st.arg = substitute(given->arg, r);
+	if (st.arg == NULL) {
+		err_set(e, 1, "out of memory");
+		return -1;
+	}
+	rc = play_one(r, &st, e);
+	free(st.arg);
+	return rc;
+}
+
+static int
+play_one(struct run *r, const struct step *st, struct err *e)
 {
 	char buf[65536], last[2048];
 	const char *v = st->verb;
@@ -615,6 +1003,8 @@ play(struct run *r, const struct step *st, struct err *e)
 	}
 	if (strcmp(v, "wait-log") == 0)
 		return wait_log(r, st, e);
+	if (strcmp(v, "resolve") == 0)
+		return resolve_step(r, st, e);
 	if (strcmp(v, "mail") == 0) {
 		dump_tree(r, wpath(r, "mail"), "mail");
 		return 0;
@@ -717,18 +1107,11 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	r.tr.normalize = &s->normalize;
 	*transcript = NULL;
 	signal(SIGPIPE, SIG_IGN);
-	/* Peers first: the configuration may name their addresses. */
-	r.peers = calloc(s->npeers + 1, sizeof *r.peers);
-	if (r.peers == NULL)
+	/* Peers and fakedns first: the configuration may name their addresses. */
+	if (start_peers(&r, e) != 0)
 		goto out;
-	for (size_t i = 0; i < s->npeers; i++) {
-		r.peers[i].spec = &s->peers[i];
-		/* The peer serves TLS with the other library, like the client. */
-		if (peer_start(&r.peers[i], strcmp(env->backend, "openssl") == 0 ? "gnutls" : "openssl",
-		               env->workdir, substitute_cb, &r, e) != 0)
-			goto out;
-		r.npeers++;
-	}
+	if (s->nzones > 0 && start_fakedns(&r, e) != 0)
+		goto out;
 	if (write_config(&r, e) != 0 || start_refmta(&r, e) != 0)
 		goto out;
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -745,6 +1128,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 		peer_stop(&r.peers[i]);
 		dump_peer(&r, &r.peers[i]);
 	}
+	stop_fakedns(&r);
 	*transcript = r.tr.text;
 	r.tr.text = NULL;
 	rc = 0;
@@ -753,6 +1137,8 @@ out:
 	stop_refmta(&r);
 	for (size_t i = 0; i < r.npeers; i++)
 		peer_stop(&r.peers[i]);
+	stop_fakedns(&r);
+	resolver_free(r.resolver);
 	free(r.peers);
 	transcript_free(&r.tr);
 	return rc;

@@ -1,7 +1,9 @@
 /*
  * run.h - one scenario on one refmta backend, in its own work directory:
- * write the configuration, start refmta on a free port, play the steps as a
- * client, run the queue, stop refmta, and produce the transcript.
+ * start the scripted peers (on one shared port) and fakedns (when the
+ * scenario has zones), write the configuration, start refmta on a free
+ * port, play the steps as a client, run the queue, stop everything, and
+ * produce the transcript.
  *
  * Called in a child process of the scheduler that leads its own process
  * group: everything it starts is in that group, so the scheduler can end
@@ -15,6 +17,7 @@
 
 struct run_env {
 	const char *refmta;   /* path of bin/refmta */
+	const char *fakedns;  /* path of bin/fakedns (for scenarios with [zone] sections) */
 	const char *pki;      /* the run's minted PKI directory */
 	const char *workdir;  /* this run's directory (exists, empty) */
 	const char *backend;  /* refmta's TLS backend: "openssl" | "gnutls" */

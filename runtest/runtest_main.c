@@ -221,10 +221,10 @@ remove_tree(const char *path)
 /* ---- one job ------------------------------------------------------------------------ */
 
 static void __attribute__((noreturn))
-job_child(struct job *j, const char *refmta, const char *pki)
+job_child(struct job *j, const char *refmta, const char *fakedns, const char *pki)
 {
-	struct run_env env = { .refmta = refmta, .pki = pki, .workdir = j->workdir,
-	                       .backend = j->backend };
+	struct run_env env = { .refmta = refmta, .fakedns = fakedns, .pki = pki,
+	                       .workdir = j->workdir, .backend = j->backend };
 	struct err e = { 0 };
 	char *transcript = NULL;
 	char path[4200];
@@ -465,6 +465,20 @@ main(int argc, char **argv)
 	char refmta_abs[4096];
 	if (realpath(o.refmta, refmta_abs) == NULL)
 		{ rc = EXIT_CANNOT_TEST; goto done; }
+	/* bin/fakedns next to refmta (or $FAKEDNS_BIN), for scenarios with zones. */
+	char fakedns_abs[4200];
+	if (getenv("FAKEDNS_BIN") != NULL)
+		snprintf(fakedns_abs, sizeof fakedns_abs, "%s", getenv("FAKEDNS_BIN"));
+	else
+		snprintf(fakedns_abs, sizeof fakedns_abs, "%.*s/fakedns",
+		         (int)(strrchr(refmta_abs, '/') - refmta_abs), refmta_abs);
+	for (size_t k = 0; k < njobs; k++)
+		if (jobs[k].s->nzones > 0 && access(fakedns_abs, X_OK) != 0) {
+			fprintf(stderr, "runtest: %s is missing or not executable (run make; "
+			        "%s has [zone] sections)\n", fakedns_abs, jobs[k].s->path);
+			rc = EXIT_CANNOT_TEST;
+			goto done;
+		}
 
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigaction(SIGINT, &sa, NULL);
@@ -484,7 +498,7 @@ main(int argc, char **argv)
 			fflush(NULL);
 			j->pid = fork();
 			if (j->pid == 0)
-				job_child(j, refmta_abs, pki);
+				job_child(j, refmta_abs, fakedns_abs, pki);
 			setpgid(j->pid, j->pid);
 			running++;
 		}

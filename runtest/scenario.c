@@ -2,17 +2,19 @@
  * scenario.c - the scenario file parser (scenario.h).  It never runs
  * anything; it refuses what the runner could misread.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scenario.h"
 
 static const char *const step_verbs[] = {
 	"connect", "send", "raw", "expect", "starttls", "close", "wait-close",
-	"sleep", "queue-run", "mail", "log", "repeat", "wait-log",
+	"sleep", "queue-run", "mail", "log", "repeat", "wait-log", "resolve",
 };
 
 int
@@ -51,6 +53,11 @@ scenario_free(struct scenario *s)
 		strlist_free(&s->peers[i].lines);
 	}
 	free(s->peers);
+	for (size_t i = 0; i < s->nzones; i++) {
+		free(s->zones[i].name);
+		free(s->zones[i].text);
+	}
+	free(s->zones);
 	free(s);
 }
 
@@ -117,7 +124,7 @@ append(char **text, size_t *len, const char *line)
 	return 0;
 }
 
-/* "greeting = ...", "tls = ...", "staple = ...", "on VERB = ..." */
+/* "greeting = ...", "tls = ...", "staple = ...", "address = ...", "on VERB = ..." */
 static int
 peer_line_valid(const char *l)
 {
@@ -126,9 +133,78 @@ peer_line_valid(const char *l)
 	if (eq == NULL)
 		return 0;
 	if (strncmp(l, "greeting ", 9) == 0 || strncmp(l, "tls ", 4) == 0 ||
-	    strncmp(l, "staple ", 7) == 0 || strncmp(l, "tls-on-connect ", 15) == 0)
+	    strncmp(l, "staple ", 7) == 0 || strncmp(l, "tls-on-connect ", 15) == 0 ||
+	    strncmp(l, "address ", 8) == 0)
 		return 1;
 	return strncmp(l, "on ", 3) == 0 && eq > l + 3;
+}
+
+/* The zone just added: a plain domain name, not given twice. */
+static int
+zone_name_check(const struct scenario *s, const char *path, int lineno, struct err *e)
+{
+	const char *name = s->zones[s->nzones].name;
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n) {
+		err_set(e, 1, "%s:%d: [zone NAME]: NAME is a domain name such as partner.test",
+		        path, lineno);
+		return -1;
+	}
+	for (size_t i = 0; i < s->nzones; i++)
+		if (strcasecmp(s->zones[i].name, name) == 0) {
+			err_set(e, 1, "%s:%d: [zone %s] given twice (first on line %d)", path, lineno,
+			        name, s->zones[i].line);
+			return -1;
+		}
+	return 0;
+}
+
+/* "address = 127.0.0.N": a 127/8 IPv4 address no other peer has. */
+static int
+peer_address_check(const struct scenario *s, const char *addr, const char *path, int lineno,
+                   struct err *e)
+{
+	struct in_addr in;
+	const struct peer_spec *me = &s->peers[s->npeers - 1];
+
+	if (inet_pton(AF_INET, addr, &in) != 1 || (ntohl(in.s_addr) >> 24) != 127 ||
+	    (ntohl(in.s_addr) & 0xffffff) == 0 || (ntohl(in.s_addr) & 0xffffff) == 0xffffff) {
+		err_set(e, 1, "%s:%d: address: a loopback address 127.X.Y.Z (not .0.0.0 or "
+		        ".255.255.255)", path, lineno);
+		return -1;
+	}
+	for (size_t i = 0; i < me->lines.n; i++)
+		if (strncmp(me->lines.v[i], "address ", 8) == 0) {
+			err_set(e, 1, "%s:%d: address given twice for peer %s", path, lineno, me->name);
+			return -1;
+		}
+	return 0;
+}
+
+const char *
+peer_spec_address(const struct peer_spec *p)
+{
+	for (size_t k = 0; k < p->lines.n; k++)
+		if (strncmp(p->lines.v[k], "address = ", 10) == 0)
+			return p->lines.v[k] + 10;
+	return "127.0.0.1";
+}
+
+/* "resolve TYPE NAME" */
+static int
+resolve_check(const char *arg, const char *path, int lineno, struct err *e)
+{
+	static const char *const types[] = { "A", "AAAA", "MX", "TLSA", "TXT", "PTR" };
+	char type[16] = "", name[512] = "", extra[8] = "";
+	int n = sscanf(arg, "%15s %511s %7s", type, name, extra);
+
+	for (size_t i = 0; n == 2 && i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(type, types[i]) == 0)
+			return 0;
+	err_set(e, 1, "%s:%d: resolve TYPE NAME, TYPE one of A AAAA MX TLSA TXT PTR", path, lineno);
+	return -1;
 }
 
 int
@@ -139,7 +215,8 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 	char *line = NULL;
 	size_t cap = 0, config_len = 0;
 	int lineno = 0, rc = -1;
-	enum { HEADER, CONFIG, STEPS, PEER } section = HEADER;
+	enum { HEADER, CONFIG, STEPS, PEER, ZONE } section = HEADER;
+	size_t zone_len = 0;
 	int have_config = 0, have_steps = 0;
 
 	if (s == NULL || f == NULL) {
@@ -177,6 +254,33 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 			section = PEER;
 			continue;
 		}
+		if (strncmp(line, "[zone ", 6) == 0 && line[strlen(line) - 1] == ']') {
+			struct zone_spec *grown = realloc(s->zones, (s->nzones + 1) * sizeof *grown);
+			if (grown == NULL)
+				goto oom;
+			s->zones = grown;
+			s->zones[s->nzones] = (struct zone_spec){
+				.name = strndup(line + 6, strlen(line) - 7), .line = lineno };
+			if (s->zones[s->nzones].name == NULL || (s->zones[s->nzones].text = strdup("")) == NULL) {
+				s->nzones++;
+				goto oom;
+			}
+			if (zone_name_check(s, path, lineno, e) != 0) {
+				s->nzones++;
+				goto out;
+			}
+			s->nzones++;
+			zone_len = 0;
+			section = ZONE;
+			continue;
+		}
+		if (section == ZONE) {
+			/* Verbatim, blank lines and comments too: fakedns's line numbers
+			 * then map back to this file. */
+			if (append(&s->zones[s->nzones - 1].text, &zone_len, line) != 0)
+				goto oom;
+			continue;
+		}
 		if (section == CONFIG) {
 			if (append(&s->config, &config_len, line) != 0)
 				goto oom;
@@ -188,9 +292,12 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 		if (section == PEER) {
 			if (!peer_line_valid(l)) {
 				err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
-				        "\"staple = FILE\" or \"on VERB = [delay MS] REPLY|drop\"", path, lineno);
+				        "\"staple = FILE\", \"address = 127.0.0.N\" or \"on VERB = [delay MS] REPLY|drop\"", path, lineno);
 				goto out;
 			}
+			if (strncmp(l, "address ", 8) == 0 &&
+			    peer_address_check(s, strstr(l, " = ") + 3, path, lineno, e) != 0)
+				goto out;
 			if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0)
 				goto oom;
 			continue;
@@ -260,6 +367,10 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 			free(verb);
 			goto out;
 		}
+		if (strcmp(verb, "resolve") == 0 && resolve_check(sp, path, lineno, e) != 0) {
+			free(verb);
+			goto out;
+		}
 		grown = realloc(s->steps, (s->nsteps + 1) * sizeof *grown);
 		if (grown == NULL) {
 			free(verb);
@@ -283,6 +394,21 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 		        path);
 		goto out;
 	}
+	/* All peers share one port, so each needs its own address. */
+	for (size_t i = 0; i < s->npeers; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(peer_spec_address(&s->peers[i]), peer_spec_address(&s->peers[k])) == 0) {
+				err_set(e, 1, "%s:%d: peers %s and %s both listen on %s (peers share one "
+				        "port, so each needs its own \"address =\")", path, s->peers[i].line,
+				        s->peers[k].name, s->peers[i].name, peer_spec_address(&s->peers[i]));
+				goto out;
+			}
+	for (size_t i = 0; i < s->nsteps; i++)
+		if (strcmp(s->steps[i].verb, "resolve") == 0 && s->nzones == 0) {
+			err_set(e, 1, "%s:%d: resolve needs at least one [zone NAME] section (it asks "
+			        "the run's fakedns)", path, s->steps[i].line);
+			goto out;
+		}
 	if (s->keywords == NULL && (s->keywords = strdup("")) == NULL)
 		goto oom;
 	if (s->config == NULL && (s->config = strdup("")) == NULL)

@@ -3,7 +3,8 @@
  *
  * A scenario is a header of "key: value" fields, a [config] section (the
  * refmta configuration, verbatim) and a [steps] section (one action a
- * line).  Parsing checks everything it can (unknown fields, unknown steps,
+ * line), with any number of [peer NAME] (scripted SMTP servers) and
+ * [zone NAME] (DNS zones for bin/fakedns) sections.  Parsing checks everything it can (unknown fields, unknown steps,
  * missing sections) so a broken scenario is reported as file:line before
  * anything runs.
  */
@@ -28,6 +29,13 @@ struct peer_spec {
 	int line;
 };
 
+/* A DNS zone ([zone NAME] section): an RFC 1035 master file for bin/fakedns. */
+struct zone_spec {
+	char *name;  /* as written: "partner.test" */
+	char *text;  /* the section's lines, verbatim */
+	int line;    /* of the "[zone NAME]" line; text line L is file line line+L */
+};
+
 struct scenario {
 	char *path;             /* as found: "scenarios/smtp/0001-greeting.scn" */
 	char *id;               /* "0001" */
@@ -46,11 +54,16 @@ struct scenario {
 	size_t nsteps;
 	struct peer_spec *peers;
 	size_t npeers;
+	struct zone_spec *zones;
+	size_t nzones;
 };
 
 /* Parse `path`.  -1 with e->text = "path:line: message". */
 int scenario_load(const char *path, struct scenario **out, struct err *e) MUST_CHECK;
 void scenario_free(struct scenario *s); /* accepts NULL */
+
+/* A peer's listening address: its "address = " value, else "127.0.0.1". */
+const char *peer_spec_address(const struct peer_spec *p);
 
 /* The step verbs the runner knows, for the parser's check. */
 int scenario_step_known(const char *verb);
