@@ -141,6 +141,10 @@ resolver_new(const char *dns_server, const char *trust_anchor_file, struct err *
 		err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot create a libunbound context");
 		goto out;
 	}
+	/* Records in the order the server sent them, every time: unbound
+	 * otherwise rotates cached RRsets, and logs and transcripts would vary. */
+	if (set_opt(r, "rrset-roundrobin:", "no", e) != 0)
+		goto out;
 	if (dns_server != NULL) {
 		if (!fwd_valid(dns_server)) {
 			err_set(e, RESOLVER_ERR_CONFIG,

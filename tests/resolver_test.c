@@ -227,6 +227,38 @@ test_secure_mx(void **state)
 	resolver_answer_free(&a);
 }
 
+/* The same RRset twelve times, from fresh resolvers and from one resolver's
+ * cache: the records come in the same order each time (unbound's
+ * round-robin rotation, which starts at a random place, is off). */
+static void
+test_record_order_stable(void **state)
+{
+	struct err e = { 0 };
+	struct resolver *r = resolver_new(server, ta_file, &e);
+	unsigned first[2] = { 0, 0 };
+
+	(void)state;
+	if (r == NULL)
+		fail_msg("resolver_new: %s", e.text);
+	for (int k = 0; k < 12; k++) {
+		struct resolver_answer a;
+		if (k % 2 == 0) {
+			lookup("example.test", RESOLVER_MX, &a);
+		} else {
+			assert_int_equal(resolver_lookup(r, "example.test", RESOLVER_MX, &a, &e), 0);
+		}
+		assert_int_equal(a.nrrs, 2);
+		for (size_t i = 0; i < 2; i++) {
+			if (k == 0)
+				first[i] = a.rrs[i].u.mx.preference;
+			else
+				assert_int_equal(a.rrs[i].u.mx.preference, first[i]);
+		}
+		resolver_answer_free(&a);
+	}
+	resolver_free(r);
+}
+
 static void
 test_secure_a_aaaa(void **state)
 {
@@ -535,6 +567,7 @@ main(void)
 		cmocka_unit_test(test_answer_format),
 		cmocka_unit_test(test_new_errors),
 		cmocka_unit_test(test_secure_mx),
+		cmocka_unit_test(test_record_order_stable),
 		cmocka_unit_test(test_secure_a_aaaa),
 		cmocka_unit_test(test_secure_txt_ptr),
 		cmocka_unit_test(test_secure_tlsa),
