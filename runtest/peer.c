@@ -34,6 +34,7 @@ struct peer_run {
 	unsigned char *staple;
 	size_t staple_len;
 	int tls_on_connect;
+	int session;        /* 1 for the first connection, 2 for the second, ... */
 };
 
 /* The value of "KEY = value" for `key`, or NULL. */
@@ -50,14 +51,28 @@ peer_value(const struct peer_spec *spec, const char *key)
 	return NULL;
 }
 
-/* The rule for a command verb ("on EHLO = ..."), or NULL for the default. */
+/* A line for this connection: "KEY #N = ..." (N = the connection's
+ * number) wins over "KEY = ...".  NULL when neither is there. */
 static const char *
-peer_rule(const struct peer_spec *spec, const char *verb)
+peer_session_value(const struct peer_run *pr, const char *key)
+{
+	char numbered[96];
+	const char *v;
+
+	snprintf(numbered, sizeof numbered, "%s #%d", key, pr->session);
+	v = peer_value(pr->spec, numbered);
+	return v != NULL ? v : peer_value(pr->spec, key);
+}
+
+/* The rule for a command verb ("on EHLO = ...", "on RCPT #1 = ..."), or
+ * NULL for the default. */
+static const char *
+peer_rule(const struct peer_run *pr, const char *verb)
 {
 	char key[64];
 
 	snprintf(key, sizeof key, "on %s", verb);
-	return peer_value(spec, key);
+	return peer_session_value(pr, key);
 }
 
 static const char *
@@ -137,7 +152,7 @@ peer_session(struct peer_run *pr, int fd)
 	struct tls_conn *conn = NULL;
 	char line[2048];
 	struct err e = { 0 };
-	const char *greeting = peer_value(pr->spec, "greeting");
+	const char *greeting = peer_session_value(pr, "greeting");
 	struct timeval tv = { .tv_sec = PEER_READ_TIMEOUT };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
@@ -172,7 +187,7 @@ peer_session(struct peer_run *pr, int fd)
 		line[strcspn(line, "\r\n")] = '\0';
 		peer_log(pr, "<", line);
 		snprintf(verb, sizeof verb, "%.*s", (int)strcspn(line, " :"), line);
-		rule = peer_rule(pr->spec, verb);
+		rule = peer_rule(pr, verb);
 		if (peer_act(pr, &io, rule ? rule : default_reply(verb)))
 			break;
 		if (strcasecmp(verb, "QUIT") == 0)
@@ -189,7 +204,7 @@ peer_session(struct peer_run *pr, int fd)
 			}
 			snprintf(line, sizeof line, "(message, %zu octets)", octets);
 			peer_log(pr, "<", line);
-			rule = peer_rule(pr->spec, ".");
+			rule = peer_rule(pr, ".");
 			if (peer_act(pr, &io, rule ? rule : default_reply(".")))
 				break;
 		}
@@ -265,6 +280,7 @@ peer_main(struct peer_run *pr, int lfd, const char *backend)
 		int fd = accept(lfd, NULL, NULL);
 		if (fd < 0)
 			break;
+		pr->session = i + 1;
 		peer_session(pr, fd);
 		close(fd);
 	}
