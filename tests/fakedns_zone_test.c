@@ -1,10 +1,14 @@
 /*
- * fakedns_zone_test.c - fakedns without ldns in sight: directive parsing,
- * name logic, and the answer logic driven with hand-made query packets
- * against zones loaded, completed and signed at set-up (positive, CNAME,
- * NXDOMAIN, empty non-terminal NODATA, DS from the parent, TC by mode and
- * by size, every per-answer failure mode, insecure and missing-dnskey
- * zones, NOTIMP / REFUSED, malformed queries, directive file errors).
+ * fakedns_zone_test.c - fakedns from the outside: directive parsing, name
+ * logic, and the answer logic driven with hand-made query packets against
+ * zones loaded, completed and signed at set-up (positive, CNAME, NXDOMAIN,
+ * empty non-terminal NODATA, DS from the parent, TC by mode and by size,
+ * every per-answer failure mode, insecure and missing-dnskey zones,
+ * NOTIMP / REFUSED, malformed queries, directive file errors, NSEC3
+ * proofs, wildcard expansion, CNAME chains across zones, --ad).
+ *
+ * Responses are read back with ldns's own parser, and NSEC3 proofs are
+ * checked with ldns's own denial verifier, not with fakedns code.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <ldns/ldns.h>
 
 #include "answer.h"
 #include "directives.h"
@@ -48,6 +54,10 @@ test_directive_lines(void **state)
 	assert_int_equal(directive_parse_line(";@fakedns not-yet-valid", &d, &e), FD_PARSE_OK);
 	assert_int_equal(d.mode, FD_MODE_NOT_YET_VALID);
 	assert_string_equal(directive_mode_name(FD_MODE_MISSING_DNSKEY), "missing-dnskey");
+	assert_int_equal(directive_parse_line(";@fakedns nsec3", &d, &e), FD_PARSE_OK);
+	assert_int_equal(d.mode, FD_MODE_NSEC3);
+	assert_int_equal(directive_parse_line(";@fakedns nsec3 name=a.test", &d, &e),
+			 FD_PARSE_ERROR);
 }
 
 static void
@@ -166,7 +176,34 @@ static const char nokey_text[] =
 	"ns1 IN A 127.0.0.1\n"
 	"www IN A 127.0.0.7\n";
 
-#define NFILES 4
+/* NSEC3 denial by directive; a wildcard, an empty non-terminal, a CNAME back. */
+static const char hashed_text[] =
+	";@fakedns nsec3\n"
+	"$ORIGIN hashed.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"mail IN A 127.0.0.8\n"
+	"_25._tcp.mail IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+	"*.wild IN A 127.0.0.10\n"
+	"back IN CNAME mx.example.test.\n";
+
+/* NSEC wildcards, and CNAMEs into other zones. */
+static const char wild_text[] =
+	"$ORIGIN wild.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"*.any IN A 127.0.0.9\n"
+	"*.alias IN CNAME mail.hashed.test.\n"
+	"to-hashed IN CNAME mail.hashed.test.\n"
+	"to-gone IN CNAME gone.hashed.test.\n"
+	"to-outside IN CNAME www.example.com.\n"
+	"to-unsigned IN CNAME www.unsigned.test.\n";
+
+#define NFILES 6
 
 struct fixture {
 	struct fd_zoneset set;
@@ -181,7 +218,8 @@ setup(void **state)
 	FILE *fp;
 	int fd;
 
-	const char *texts[NFILES] = { zone_text, modes_text, insecure_text, nokey_text };
+	const char *texts[NFILES] = { zone_text,   modes_text,  insecure_text,
+				      nokey_text,  hashed_text, wild_text };
 
 	if (f == NULL)
 		return -1;
@@ -254,7 +292,7 @@ make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
 }
 
 struct reply {
-	int drop, rcode, aa, tc;
+	int drop, rcode, aa, tc, ra, ad;
 	unsigned an, ns, delay_ms;
 	char log[ANSWER_LOG_MAX];
 };
@@ -279,6 +317,8 @@ ask(void **state, const char *name, uint16_t type, uint16_t edns_size, int tcp)
 		out.aa = (r.wire[2] & 0x04) != 0;
 		out.tc = (r.wire[2] & 0x02) != 0;
 		out.rcode = r.wire[3] & 0x0f;
+		out.ra = (r.wire[3] & 0x80) != 0;
+		out.ad = (r.wire[3] & 0x20) != 0;
 		out.an = (unsigned)(r.wire[6] << 8 | r.wire[7]);
 		out.ns = (unsigned)(r.wire[8] << 8 | r.wire[9]);
 	}
@@ -536,6 +576,321 @@ test_directives_file_errors(void **state)
 	assert_int_equal(directives_read_file(path, &ds, &e), -1); /* gone */
 }
 
+/* --- NSEC3, wildcards, CNAME chains, --ad (read back with ldns) ------------ */
+
+/* The response to name/type with DO set, parsed by ldns; the caller frees it. */
+static ldns_pkt *
+ask_pkt(void **state, const char *name, uint16_t type)
+{
+	struct fixture *f = *state;
+	uint8_t q[512];
+	struct answer_result r;
+	struct err e = { 0 };
+	ldns_pkt *p = NULL;
+	size_t len = make_query(q, name, type, 4096);
+
+	assert_int_equal(answer_query(&f->set, q, len, 1, &r, &e), 0);
+	assert_false(r.drop);
+	assert_int_equal(ldns_wire2pkt(&p, r.wire, r.len), LDNS_STATUS_OK);
+	answer_result_free(&r);
+	return p;
+}
+
+static ldns_rdf *
+dname(const char *s)
+{
+	ldns_rdf *d = ldns_dname_new_frm_str(s);
+
+	assert_non_null(d);
+	return d;
+}
+
+/* The records of `type` in section `sec` (owner `owner` unless NULL); a new
+ * list of clones, freed by the caller. */
+static ldns_rr_list *
+records(const ldns_pkt *p, ldns_pkt_section sec, ldns_rr_type type, const char *owner)
+{
+	ldns_rr_list *all = ldns_pkt_get_section_clone(p, sec), *out = ldns_rr_list_new();
+	ldns_rdf *o = owner ? dname(owner) : NULL;
+
+	assert_non_null(all);
+	assert_non_null(out);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(all); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(all, i);
+
+		if (ldns_rr_get_type(rr) != type ||
+		    (o != NULL && ldns_dname_compare(ldns_rr_owner(rr), o) != 0))
+			continue;
+		assert_true(ldns_rr_list_push_rr(out, ldns_rr_clone(rr)));
+	}
+	ldns_rr_list_deep_free(all);
+	ldns_rdf_deep_free(o);
+	return out;
+}
+
+static size_t
+count(const ldns_pkt *p, ldns_pkt_section sec, ldns_rr_type type, const char *owner)
+{
+	ldns_rr_list *l = records(p, sec, type, owner);
+	size_t n = ldns_rr_list_rr_count(l);
+
+	ldns_rr_list_deep_free(l);
+	return n;
+}
+
+/* ldns's own NSEC3 denial check of the authority section of p. */
+static ldns_status
+nsec3_denial(const ldns_pkt *p, ldns_pkt_rcode rcode, int nodata)
+{
+	ldns_rr_list *nsec3s = records(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC3, NULL);
+	ldns_rr_list *sigs = records(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_RRSIG, NULL);
+	ldns_rr *question = ldns_rr_list_rr(ldns_pkt_question(p), 0);
+	ldns_status s;
+
+	s = ldns_dnssec_verify_denial_nsec3(question, nsec3s, sigs, rcode,
+					    ldns_rr_get_type(question), nodata);
+	ldns_rr_list_deep_free(nsec3s);
+	ldns_rr_list_deep_free(sigs);
+	return s;
+}
+
+/* 1 when some NSEC3 in p's authority matches (match) or covers `name`. */
+static int
+nsec3_for(const ldns_pkt *p, const char *name, const char *zone, int match)
+{
+	ldns_rr_list *l = records(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC3, NULL);
+	ldns_rdf *n = dname(name), *z = dname(zone);
+	int found = 0;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(l) && !found; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(l, i);
+		ldns_rdf *h = ldns_nsec3_hash_name_frm_nsec3(rr, n);
+
+		assert_non_null(h);
+		assert_int_equal(ldns_dname_cat(h, z), LDNS_STATUS_OK);
+		found = match ? ldns_dname_compare(ldns_rr_owner(rr), h) == 0
+			      : ldns_nsec_covers_name(rr, h);
+		ldns_rdf_deep_free(h);
+	}
+	ldns_rdf_deep_free(n);
+	ldns_rdf_deep_free(z);
+	ldns_rr_list_deep_free(l);
+	return found;
+}
+
+static void
+test_nsec3_nxdomain(void **state)
+{
+	ldns_pkt *p = ask_pkt(state, "nope.hashed.test", T_A);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC, NULL), 0);
+	/* RFC 5155 7.2.2: the closest encloser (the apex) matched, the next
+	 * closer name and the wildcard covered, each NSEC3 signed */
+	assert_true(nsec3_for(p, "hashed.test.", "hashed.test.", 1));
+	assert_true(nsec3_for(p, "nope.hashed.test.", "hashed.test.", 0));
+	assert_true(nsec3_for(p, "*.hashed.test.", "hashed.test.", 0));
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_RRSIG, NULL),
+			 count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC3, NULL) + 1);
+	assert_int_equal(nsec3_denial(p, LDNS_RCODE_NXDOMAIN, 0), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	/* deeper: closest encloser mail, next closer x.mail, wildcard *.mail */
+	p = ask_pkt(state, "y.x.mail.hashed.test", T_A);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_true(nsec3_for(p, "mail.hashed.test.", "hashed.test.", 1));
+	assert_true(nsec3_for(p, "x.mail.hashed.test.", "hashed.test.", 0));
+	assert_true(nsec3_for(p, "*.mail.hashed.test.", "hashed.test.", 0));
+	assert_false(nsec3_for(p, "y.x.mail.hashed.test.", "hashed.test.", 1));
+	assert_int_equal(nsec3_denial(p, LDNS_RCODE_NXDOMAIN, 0), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+}
+
+static void
+test_nsec3_nodata(void **state)
+{
+	ldns_pkt *p = ask_pkt(state, "mail.hashed.test", T_AAAA);
+	ldns_rr_list *l;
+	char *hashed;
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	/* RFC 5155 7.2.3: the one NSEC3 matching the name */
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC3, NULL), 1);
+	assert_true(nsec3_for(p, "mail.hashed.test.", "hashed.test.", 1));
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA, NULL), 1);
+	assert_int_equal(nsec3_denial(p, LDNS_RCODE_NOERROR, 1), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	/* an empty non-terminal has an NSEC3 of its own */
+	p = ask_pkt(state, "_tcp.mail.hashed.test", T_A);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC3, NULL), 1);
+	assert_true(nsec3_for(p, "_tcp.mail.hashed.test.", "hashed.test.", 1));
+	assert_int_equal(nsec3_denial(p, LDNS_RCODE_NOERROR, 1), LDNS_STATUS_OK);
+	l = records(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC3, NULL);
+	hashed = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(l, 0)));
+	ldns_rr_list_deep_free(l);
+	ldns_pkt_free(p);
+	/* the NSEC3 chain is not zone data: its hashed owner name is NXDOMAIN */
+	p = ask_pkt(state, hashed, T_A);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	free(hashed);
+}
+
+/* Wildcard answers: the owner is the query name, the RRSIG keeps the
+ * wildcard's label count, and the exact name is proved absent. */
+static void
+test_wildcard_nsec(void **state)
+{
+	ldns_pkt *p = ask_pkt(state, "host.any.wild.test", T_A);
+	ldns_rr_list *a = records(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A, "host.any.wild.test.");
+	ldns_rr_list *sig = records(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG,
+				    "host.any.wild.test.");
+	ldns_rr_list *nsec = records(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC, NULL);
+	ldns_rdf *qname = dname("host.any.wild.test.");
+	char *addr;
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(ldns_rr_list_rr_count(a), 1);
+	addr = ldns_rdf2str(ldns_rr_rdf(ldns_rr_list_rr(a, 0), 0));
+	assert_string_equal(addr, "127.0.0.9");
+	free(addr);
+	assert_int_equal(ldns_rr_list_rr_count(sig), 1);
+	/* RFC 4035 5.3.4: labels 3 (any.wild.test), fewer than the owner's 4 */
+	assert_int_equal(ldns_rdf2native_int8(ldns_rr_rrsig_labels(ldns_rr_list_rr(sig, 0))), 3);
+	assert_int_equal(ldns_rr_list_rr_count(nsec), 1);
+	assert_true(ldns_nsec_covers_name(ldns_rr_list_rr(nsec, 0), qname));
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA, NULL), 0);
+	ldns_rr_list_deep_free(a);
+	ldns_rr_list_deep_free(sig);
+	ldns_rr_list_deep_free(nsec);
+	ldns_pkt_free(p);
+	/* wildcard NODATA (RFC 4035 3.1.3.4): the NSEC covering the name and
+	 * the NSEC at the wildcard, which has no AAAA */
+	p = ask_pkt(state, "host.any.wild.test", T_AAAA);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC, "*.any.wild.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA, NULL), 1);
+	nsec = records(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC, NULL);
+	{
+		int covered = 0;
+
+		for (size_t i = 0; i < ldns_rr_list_rr_count(nsec); i++)
+			covered |= ldns_nsec_covers_name(ldns_rr_list_rr(nsec, i), qname);
+		assert_true(covered);
+	}
+	ldns_rr_list_deep_free(nsec);
+	ldns_pkt_free(p);
+	/* the wildcard's own name answers as itself; a sibling is NXDOMAIN */
+	p = ask_pkt(state, "host.other.wild.test", T_A);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	ldns_pkt_free(p);
+	ldns_rdf_deep_free(qname);
+}
+
+static void
+test_wildcard_nsec3(void **state)
+{
+	ldns_pkt *p = ask_pkt(state, "a.b.wild.hashed.test", T_A);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A, "a.b.wild.hashed.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG, "a.b.wild.hashed.test."),
+			 1);
+	/* RFC 5155 7.2.6: the NSEC3 covering the next closer name b.wild */
+	assert_true(nsec3_for(p, "b.wild.hashed.test.", "hashed.test.", 0));
+	assert_false(nsec3_for(p, "wild.hashed.test.", "hashed.test.", 1));
+	ldns_pkt_free(p);
+	/* RFC 5155 7.2.5: wildcard NODATA */
+	p = ask_pkt(state, "b.wild.hashed.test", T_MX);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 0);
+	assert_true(nsec3_for(p, "wild.hashed.test.", "hashed.test.", 1));
+	assert_true(nsec3_for(p, "b.wild.hashed.test.", "hashed.test.", 0));
+	assert_true(nsec3_for(p, "*.wild.hashed.test.", "hashed.test.", 1));
+	ldns_pkt_free(p);
+}
+
+/* CNAME chains: into another served zone, to a name that does not exist
+ * there, out of every served zone, and from a wildcard. */
+static void
+test_cname_across_zones(void **state)
+{
+	ldns_pkt *p = ask_pkt(state, "to-hashed.wild.test", T_A);
+
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_true(ldns_pkt_aa(p));
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_CNAME, "to-hashed.wild.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG, "to-hashed.wild.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A, "mail.hashed.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_RRSIG, "mail.hashed.test."), 1);
+	ldns_pkt_free(p);
+	/* RFC 6604: the rcode of the last name, with its zone's proof */
+	p = ask_pkt(state, "to-gone.wild.test", T_A);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NXDOMAIN);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_CNAME, NULL), 1);
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_SOA, "hashed.test."), 1);
+	assert_true(nsec3_for(p, "gone.hashed.test.", "hashed.test.", 0));
+	ldns_pkt_free(p);
+	/* leaving the served zones: the CNAME alone, NOERROR */
+	p = ask_pkt(state, "to-outside.wild.test", T_A);
+	assert_int_equal(ldns_pkt_get_rcode(p), LDNS_RCODE_NOERROR);
+	assert_int_equal(ldns_pkt_ancount(p), 2);
+	assert_int_equal(ldns_pkt_nscount(p), 0);
+	ldns_pkt_free(p);
+	/* a CNAME synthesised from a wildcard, then on into hashed.test */
+	p = ask_pkt(state, "x.alias.wild.test", T_A);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_CNAME, "x.alias.wild.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A, "mail.hashed.test."), 1);
+	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, LDNS_RR_TYPE_NSEC, NULL), 1);
+	ldns_pkt_free(p);
+	/* and back from the NSEC3 zone into example.test */
+	p = ask_pkt(state, "back.hashed.test", T_A);
+	assert_int_equal(count(p, LDNS_SECTION_ANSWER, LDNS_RR_TYPE_A, "mx.example.test."), 1);
+	ldns_pkt_free(p);
+}
+
+/* --ad: RA always; AD only on data every zone of which validates. */
+static void
+test_ad_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct reply r = ask(state, "mx.example.test", T_A, 1232, 0);
+
+	assert_false(r.ra);
+	assert_false(r.ad);
+	f->set.ad = 1;
+	r = ask(state, "mx.example.test", T_A, 1232, 0);
+	assert_true(r.ra);
+	assert_true(r.ad);
+	r = ask(state, "nope.hashed.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 3);
+	assert_true(r.ad);
+	r = ask(state, "to-hashed.wild.test", T_A, 1232, 0);
+	assert_true(r.ad);
+	r = ask(state, "mx.example.test", T_A, 0, 0); /* neither DO nor AD asked */
+	assert_true(r.ra);
+	assert_false(r.ad);
+	r = ask(state, "www.unsigned.test", T_A, 1232, 0);
+	assert_true(r.ra);
+	assert_false(r.ad);
+	r = ask(state, "to-unsigned.wild.test", T_A, 1232, 0); /* secure, then insecure */
+	assert_int_equal(r.an, 4); /* insecure.test is signed, just not chained */
+	assert_false(r.ad);
+	r = ask(state, "www.nokey.test", T_A, 1232, 0);
+	assert_false(r.ad);
+	r = ask(state, "bad.fail.test", T_A, 1232, 0);
+	assert_false(r.ad);
+	r = ask(state, "ref.fail.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 5);
+	assert_false(r.ad);
+	f->set.ad = 0;
+}
+
 int
 main(void)
 {
@@ -557,6 +912,12 @@ main(void)
 		cmocka_unit_test(test_answer_size_truncation),
 		cmocka_unit_test(test_answer_opcode_class),
 		cmocka_unit_test(test_directives_file_errors),
+		cmocka_unit_test(test_nsec3_nxdomain),
+		cmocka_unit_test(test_nsec3_nodata),
+		cmocka_unit_test(test_wildcard_nsec),
+		cmocka_unit_test(test_wildcard_nsec3),
+		cmocka_unit_test(test_cname_across_zones),
+		cmocka_unit_test(test_ad_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
