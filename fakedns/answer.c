@@ -463,9 +463,25 @@ out:
 	return rc;
 }
 
+/* 1 when a directive changes how `name` in z is answered (not what): a
+ * chain reaching it stops, so the resolver meets the failure itself. */
+static int
+answer_mode(const struct fd_zone *z, const char *name)
+{
+	static const enum fd_mode modes[] = { FD_MODE_SERVFAIL, FD_MODE_REFUSED, FD_MODE_TIMEOUT,
+					      FD_MODE_DELAY, FD_MODE_TRUNCATE };
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (directives_find(&z->dir, modes[i], name) != NULL)
+			return 1;
+	return 0;
+}
+
 /* Answer qname/qtype from z, following CNAMEs (RFC 1034 3.6.2, bounded)
  * into every zone loaded from a file; a chain that leaves them (into a
- * synthesised zone, or a delegation) stops at the CNAME for the resolver. */
+ * synthesised zone, or a delegation), or reaches a name with a servfail,
+ * refused, timeout, delay or truncate directive, stops at the CNAME for
+ * the resolver to follow. */
 MUST_CHECK static int
 answer_from_zone(struct query *q, const struct fd_zone *z, const ldns_rdf *qname,
 		 ldns_rr_type qtype)
@@ -474,6 +490,7 @@ answer_from_zone(struct query *q, const struct fd_zone *z, const ldns_rdf *qname
 
 	for (int hop = 0; hop < CNAME_CHAIN_MAX; hop++) {
 		char *target;
+		int stop;
 
 		if (note_security(q, z, name) != 0 || answer_step(q, z, name, qtype, hop, &next) != 0)
 			return -1;
@@ -483,8 +500,9 @@ answer_from_zone(struct query *q, const struct fd_zone *z, const ldns_rdf *qname
 		if (target == NULL)
 			return -1;
 		z = zoneset_find(q->set, target);
+		stop = z == NULL || z->file[0] == '\0' || answer_mode(z, target);
 		free(target);
-		if (z == NULL || z->file[0] == '\0')
+		if (stop)
 			return 0;
 		name = next;
 		/* a CNAME loop ends here: the same name again adds nothing */

@@ -200,7 +200,8 @@ static const char wild_text[] =
 	"to-hashed IN CNAME mail.hashed.test.\n"
 	"to-gone IN CNAME gone.hashed.test.\n"
 	"to-outside IN CNAME www.example.com.\n"
-	"to-unsigned IN CNAME www.unsigned.test.\n";
+	"to-unsigned IN CNAME www.unsigned.test.\n"
+	"to-refused IN CNAME ref.fail.test.\n";
 
 #define NFILES 6
 
@@ -738,6 +739,12 @@ test_cname_across_zones(void **state)
 	assert_int_equal(inspect_count(p, AN, "CNAME", NULL), 1);
 	assert_int_equal(inspect_count(p, AN, "RRSIG", NULL), 1);
 	assert_int_equal(inspect_count(p, NS, "SOA", NULL), 0);
+	inspect_free(p);
+	/* a name answered REFUSED: the chain stops for the resolver to meet it */
+	p = ask_pkt(state, "to-refused.wild.test", T_A);
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "CNAME", NULL), 1);
+	assert_int_equal(inspect_count(p, AN, "A", NULL), 0);
 	inspect_free(p);
 	/* a CNAME synthesised from a wildcard, then on into hashed.test */
 	p = ask_pkt(state, "x.alias.wild.test", T_A);
