@@ -293,6 +293,11 @@ negative "delv --nsec3: NXDOMAIN in the synthesised zone test. fully validated" 
 validated "delv --nsec3: MX example.test through NSEC3 parents fully validated" mx example.test
 negative "delv --nsec3: NODATA for the empty non-terminal _tcp.mx fully validated" NXRRSET \
 	a _tcp.mx.example.test
+delv_ mx insecure.test >"$work/delv" 2>&1
+grep -q "unsigned answer" "$work/delv"
+verdict "delv --nsec3: the insecure zone (no DS, proved by NSEC3) is an unsigned answer" \
+	"$work/delv" $?
+fails "delv --nsec3: the bogus zone still fails validation" mx bogus.test
 flags() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@" 2>&1 | grep "^;; flags:"; }
 flags +dnssec mx example.test >"$work/dig"
 grep -q "flags: qr aa rd ra ad;" "$work/dig"
