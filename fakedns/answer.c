@@ -3,8 +3,12 @@
  *
  * fakedns serves every zone itself, so a query is answered from the deepest
  * zone it falls in, except DS, which comes from the parent (RFC 4035 3.1.4.1).
- * Negative answers carry NSEC proofs (RFC 4035 3.1.3); an empty non-terminal
- * is NODATA, never NXDOMAIN (RFC 8020).  Must never crash on any input.
+ * Negative answers carry NSEC proofs (RFC 4035 3.1.3) or NSEC3 proofs
+ * (RFC 5155 7.2); an empty non-terminal is NODATA, never NXDOMAIN (RFC 8020).
+ * Wildcards expand with the proof that the exact name does not exist
+ * (RFC 4592, RFC 4035 5.3.4); CNAME chains are followed into every zone
+ * loaded from a file.  Under --ad the answer also carries RA, and AD when
+ * every zone it draws on validates.  Must never crash on any input.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@ struct query {
 	ldns_pkt *resp;
 	int dnssec_ok;
 	const char *what;
+	const char *security; /* the worst of every zone drawn on; NULL before any */
 };
 
 void
@@ -34,13 +39,25 @@ answer_result_free(struct answer_result *r)
 	r->len = 0;
 }
 
+/* Add a copy of rr to section sec, with owner `as` when not NULL (a
+ * wildcard expansion: RRSIGs keep their labels field, RFC 4035 5.3.4). */
 MUST_CHECK static int
-push(struct query *q, ldns_pkt_section sec, const ldns_rr *rr)
+push_as(struct query *q, ldns_pkt_section sec, const ldns_rr *rr, const ldns_rdf *as)
 {
 	ldns_rr *copy = ldns_rr_clone(rr);
 
 	if (copy == NULL)
 		return -1;
+	if (as != NULL) {
+		ldns_rdf *owner = ldns_rdf_clone(as);
+
+		if (owner == NULL) {
+			ldns_rr_free(copy);
+			return -1;
+		}
+		ldns_rdf_deep_free(ldns_rr_owner(copy));
+		ldns_rr_set_owner(copy, owner);
+	}
 	/* the same record twice (one NSEC proving two things) is sent once */
 	if (ldns_pkt_rr(q->resp, sec, copy)) {
 		ldns_rr_free(copy);
@@ -53,17 +70,23 @@ push(struct query *q, ldns_pkt_section sec, const ldns_rr *rr)
 	return 0;
 }
 
+MUST_CHECK static int
+push(struct query *q, ldns_pkt_section sec, const ldns_rr *rr)
+{
+	return push_as(q, sec, rr, NULL);
+}
+
 static int
 owner_is(const ldns_rr *rr, const ldns_rdf *name)
 {
 	return ldns_dname_compare(ldns_rr_owner(rr), name) == 0;
 }
 
-/* The RRset `type` at `name`, with its RRSIGs when DO is set.  Returns the
- * number of records of that type added, -1 on error. */
+/* The RRset `type` at `name`, with its RRSIGs when DO is set, owned by `as`
+ * when not NULL.  Returns the number of records of that type added, -1 on error. */
 static int
 push_rrset(struct query *q, ldns_pkt_section sec, const struct fd_zone *z,
-	   const ldns_rdf *name, ldns_rr_type type)
+	   const ldns_rdf *name, ldns_rr_type type, const ldns_rdf *as)
 {
 	int n = 0;
 
@@ -73,7 +96,7 @@ push_rrset(struct query *q, ldns_pkt_section sec, const struct fd_zone *z,
 		if (!owner_is(rr, name))
 			continue;
 		if (ldns_rr_get_type(rr) == type) {
-			if (push(q, sec, rr) != 0)
+			if (push_as(q, sec, rr, as) != 0)
 				return -1;
 			n++;
 		}
@@ -85,7 +108,7 @@ push_rrset(struct query *q, ldns_pkt_section sec, const struct fd_zone *z,
 
 		if (owner_is(rr, name) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG &&
 		    ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == type &&
-		    push(q, sec, rr) != 0)
+		    push_as(q, sec, rr, as) != 0)
 			return -1;
 	}
 	return n;
@@ -103,6 +126,19 @@ has_type(const struct fd_zone *z, const ldns_rdf *name, ldns_rr_type type)
 	return 0;
 }
 
+/* NSEC3 records and their signatures live at hashed names that do not
+ * exist as far as lookups go (RFC 5155 7.2.8). */
+static int
+is_nsec3_data(const ldns_rr *rr)
+{
+	ldns_rr_type t = ldns_rr_get_type(rr);
+
+	if (t == LDNS_RR_TYPE_NSEC3)
+		return 1;
+	return t == LDNS_RR_TYPE_RRSIG &&
+	       ldns_rdf2rr_type(ldns_rr_rrsig_typecovered(rr)) == LDNS_RR_TYPE_NSEC3;
+}
+
 /* 1 when `name` owns records, 2 when it is an empty non-terminal, 0 otherwise. */
 static int
 name_state(const struct fd_zone *z, const ldns_rdf *name)
@@ -110,8 +146,11 @@ name_state(const struct fd_zone *z, const ldns_rdf *name)
 	int below = 0;
 
 	for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs); i++) {
-		const ldns_rdf *o = ldns_rr_owner(ldns_rr_list_rr(z->rrs, i));
+		const ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
+		const ldns_rdf *o = ldns_rr_owner(rr);
 
+		if (is_nsec3_data(rr))
+			continue;
 		if (ldns_dname_compare(o, name) == 0)
 			return 1;
 		if (ldns_dname_is_subdomain(o, name))
@@ -120,34 +159,100 @@ name_state(const struct fd_zone *z, const ldns_rdf *name)
 	return below ? 2 : 0;
 }
 
-/* The NSEC covering `name` (owner < name < next, RFC 4034 4.1.1). */
-static const ldns_rr *
-covering_nsec(const struct fd_zone *z, const ldns_rdf *name)
+/* The closest encloser of a name that does not exist (RFC 5155 1.3):
+ * bounded, one label less each time, and the apex always exists. */
+static ldns_rdf *
+closest_encloser(const struct fd_zone *z, const ldns_rdf *name)
 {
-	for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs); i++) {
+	ldns_rdf *ce = ldns_rdf_clone(name);
+
+	while (ce != NULL && name_state(z, ce) == 0 && ldns_dname_label_count(ce) > 0) {
+		ldns_rdf *up = ldns_dname_left_chop(ce);
+
+		ldns_rdf_deep_free(ce);
+		ce = up;
+	}
+	return ce;
+}
+
+/* "*." + `ce`; NULL when out of memory. */
+static ldns_rdf *
+wildcard_at(const ldns_rdf *ce)
+{
+	ldns_rdf *wild = ldns_dname_new_frm_str("*");
+
+	if (wild != NULL && ldns_dname_cat(wild, ce) != LDNS_STATUS_OK) {
+		ldns_rdf_deep_free(wild);
+		wild = NULL;
+	}
+	return wild;
+}
+
+/* The next closer name (RFC 5155 1.3): `name` cut to one label below `ce`. */
+static ldns_rdf *
+next_closer(const ldns_rdf *name, const ldns_rdf *ce)
+{
+	ldns_rdf *nc = ldns_rdf_clone(name);
+
+	/* bounded by the label count of name */
+	while (nc != NULL && ldns_dname_label_count(nc) > ldns_dname_label_count(ce) + 1) {
+		ldns_rdf *up = ldns_dname_left_chop(nc);
+
+		ldns_rdf_deep_free(nc);
+		nc = up;
+	}
+	return nc;
+}
+
+/* The NSEC (NSEC zones) or NSEC3 (NSEC3 zones) record of the zone that
+ * matches `name` (match = 1) or covers it (match = 0).  NSEC3 owner hashes
+ * come from ldns, with the zone's own parameters. */
+static const ldns_rr *
+denial_rr(const struct fd_zone *z, const ldns_rdf *name, int match)
+{
+	ldns_rr_type type = z->nsec3 ? LDNS_RR_TYPE_NSEC3 : LDNS_RR_TYPE_NSEC;
+	ldns_rdf *hashed = NULL;
+	const ldns_rr *found = NULL;
+
+	for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs) && found == NULL; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
 
-		if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC && ldns_nsec_covers_name(rr, name))
-			return rr;
+		if (ldns_rr_get_type(rr) != type)
+			continue;
+		if (z->nsec3 && hashed == NULL) {
+			hashed = ldns_nsec3_hash_name_frm_nsec3(rr, name);
+			if (hashed == NULL || ldns_dname_cat(hashed, z->origin) != LDNS_STATUS_OK)
+				break;
+		}
+		if (match ? owner_is(rr, hashed ? hashed : name)
+			  : ldns_nsec_covers_name(rr, hashed ? hashed : name))
+			found = rr;
 	}
-	return NULL;
+	ldns_rdf_deep_free(hashed);
+	return found;
 }
 
 MUST_CHECK static int
-push_nsec_and_sig(struct query *q, const struct fd_zone *z, const ldns_rr *nsec)
+push_denial(struct query *q, const struct fd_zone *z, const ldns_rdf *name, int match)
 {
-	if (nsec == NULL || !q->dnssec_ok)
+	const ldns_rr *rr;
+
+	if (!q->dnssec_ok || name == NULL)
+		return name == NULL ? -1 : 0;
+	rr = denial_rr(z, name, match);
+	if (rr == NULL)
 		return 0;
-	if (push(q, LDNS_SECTION_AUTHORITY, nsec) != 0)
+	if (push(q, LDNS_SECTION_AUTHORITY, rr) != 0)
 		return -1;
-	return push_rrset(q, LDNS_SECTION_AUTHORITY, z, ldns_rr_owner(nsec),
-			  LDNS_RR_TYPE_NSEC) < 0 ? -1 : 0;
+	return push_rrset(q, LDNS_SECTION_AUTHORITY, z, ldns_rr_owner(rr), ldns_rr_get_type(rr),
+			  NULL) < 0 ? -1 : 0;
 }
 
 MUST_CHECK static int
 push_soa(struct query *q, const struct fd_zone *z)
 {
-	return push_rrset(q, LDNS_SECTION_AUTHORITY, z, z->origin, LDNS_RR_TYPE_SOA) < 0 ? -1 : 0;
+	return push_rrset(q, LDNS_SECTION_AUTHORITY, z, z->origin, LDNS_RR_TYPE_SOA, NULL) < 0 ? -1
+												: 0;
 }
 
 /* The topmost delegation in `z` at or above `qname` (not the apex); NULL if none.
@@ -182,128 +287,232 @@ answer_referral(struct query *q, const struct fd_zone *z, const ldns_rdf *cut)
 
 	ldns_pkt_set_aa(q->resp, false);
 	q->dnssec_ok = 0; /* the NS RRset at a cut is not signed */
-	if (push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_NS) < 0)
+	if (push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_NS, NULL) < 0)
 		return -1;
 	q->dnssec_ok = saved;
 	if (has_type(z, cut, LDNS_RR_TYPE_DS))
-		return push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_DS) < 0 ? -1 : 0;
-	return push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_NSEC) < 0 ? -1 : 0;
+		return push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_DS, NULL) < 0 ? -1
+												 : 0;
+	return push_denial(q, z, cut, 1); /* no DS: the NSEC(3) at the cut says so */
 }
 
+/* NXDOMAIN (RFC 4035 3.1.3.2; NSEC3: RFC 5155 7.2.2, the closest-encloser
+ * proof).  RFC 6604: at the end of a CNAME chain the rcode is the last name's. */
 MUST_CHECK static int
-answer_nxdomain(struct query *q, const struct fd_zone *z, const ldns_rdf *qname)
+answer_nxdomain(struct query *q, const struct fd_zone *z, const ldns_rdf *qname,
+		const ldns_rdf *ce)
 {
-	ldns_rdf *ce = ldns_rdf_clone(qname), *wild = NULL;
+	ldns_rdf *wild = wildcard_at(ce), *nc = NULL;
 	int rc = -1;
 
 	ldns_pkt_set_rcode(q->resp, LDNS_RCODE_NXDOMAIN);
 	q->what = "nxdomain";
-	if (ce == NULL)
+	if (push_soa(q, z) != 0)
 		goto out;
-	if (push_soa(q, z) != 0 || push_nsec_and_sig(q, z, covering_nsec(z, qname)) != 0)
-		goto out;
-	/* the closest encloser, then the proof that no wildcard below it exists;
-	 * bounded: one label less each time, and the apex always exists */
-	while (name_state(z, ce) == 0 && ldns_dname_label_count(ce) > 0) {
-		ldns_rdf *up = ldns_dname_left_chop(ce);
-
-		if (up == NULL)
+	if (z->nsec3) {
+		nc = next_closer(qname, ce);
+		if (push_denial(q, z, ce, 1) != 0 || push_denial(q, z, nc, 0) != 0)
 			goto out;
-		ldns_rdf_deep_free(ce);
-		ce = up;
-	}
-	wild = ldns_dname_new_frm_str("*");
-	if (wild == NULL || ldns_dname_cat(wild, ce) != LDNS_STATUS_OK)
+	} else if (push_denial(q, z, qname, 0) != 0) {
 		goto out;
-	if (push_nsec_and_sig(q, z, covering_nsec(z, wild)) != 0)
+	}
+	if (push_denial(q, z, wild, 0) != 0)
 		goto out;
 	rc = 0;
+out:
+	ldns_rdf_deep_free(wild);
+	ldns_rdf_deep_free(nc);
+	return rc;
+}
+
+/* NODATA (RFC 4035 3.1.3.1, RFC 5155 7.2.3); for an empty non-terminal an
+ * NSEC zone shows the NSEC whose next name is below qname (RFC 4035 3.1.3.2),
+ * an NSEC3 zone the NSEC3 matching it (ldns hashes empty non-terminals too). */
+MUST_CHECK static int
+answer_nodata(struct query *q, const struct fd_zone *z, const ldns_rdf *qname, int ent)
+{
+	q->what = "nodata";
+	if (push_soa(q, z) != 0)
+		return -1;
+	return push_denial(q, z, qname, z->nsec3 || !ent);
+}
+
+/* The proof that goes with a wildcard expansion of `qname` from `wild`
+ * (closest encloser `ce`): the exact name does not exist (RFC 4035 3.1.3.3,
+ * RFC 5155 7.2.6), and for NODATA that the wildcard lacks the type too
+ * (RFC 4035 3.1.3.4, RFC 5155 7.2.5). */
+MUST_CHECK static int
+wildcard_proof(struct query *q, const struct fd_zone *z, const ldns_rdf *qname,
+	       const ldns_rdf *ce, const ldns_rdf *wild, int nodata)
+{
+	ldns_rdf *nc;
+	int rc;
+
+	if (nodata && (push_soa(q, z) != 0 || push_denial(q, z, wild, 1) != 0))
+		return -1;
+	if (!z->nsec3)
+		return push_denial(q, z, qname, 0);
+	nc = next_closer(qname, ce);
+	rc = (nodata && push_denial(q, z, ce, 1) != 0) || push_denial(q, z, nc, 0) != 0 ? -1 : 0;
+	ldns_rdf_deep_free(nc);
+	return rc;
+}
+
+/* A name as lower-case text; NULL when out of memory.  Caller frees. */
+static char *
+name_text(const ldns_rdf *name)
+{
+	char *s = ldns_rdf2str(name);
+
+	for (char *p = s; p != NULL && *p; p++)
+		*p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
+	return s;
+}
+
+static const char *zone_security(const struct fd_zone *z, const char *qname);
+
+/* Fold what a validator will think of `name` in `z` into q->security
+ * (the worst of every zone the answer draws on). */
+MUST_CHECK static int
+note_security(struct query *q, const struct fd_zone *z, const ldns_rdf *name)
+{
+	char *text = name_text(name);
+	const char *s;
+
+	if (text == NULL)
+		return -1;
+	s = zone_security(z, text);
+	free(text);
+	if (q->security == NULL || strcmp(s, "bogus") == 0 ||
+	    (strcmp(s, "insecure") == 0 && strcmp(q->security, "secure") == 0))
+		q->security = s;
+	return 0;
+}
+
+/* The CNAME target of `owner` in z (NULL when none). */
+static const ldns_rdf *
+cname_target(const struct fd_zone *z, const ldns_rdf *owner)
+{
+	for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs); i++) {
+		ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
+
+		if (owner_is(rr, owner) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
+			return ldns_rr_rdf(rr, 0);
+	}
+	return NULL;
+}
+
+/* One step of the answer: `name` in `z`.  Sets *next to a CNAME target to
+ * follow (pointing into z), NULL when done. */
+MUST_CHECK static int
+answer_step(struct query *q, const struct fd_zone *z, const ldns_rdf *name, ldns_rr_type qtype,
+	    int hop, const ldns_rdf **next)
+{
+	const ldns_rdf *cut = find_cut(z, name, qtype), *src = name;
+	ldns_rdf *ce = NULL, *wild = NULL;
+	int state, n, rc = -1;
+
+	*next = NULL;
+	if (cut != NULL) {
+		if (hop > 0)
+			return 0; /* the resolver follows the chain from here */
+		q->what = "referral";
+		return answer_referral(q, z, cut);
+	}
+	state = name_state(z, name);
+	if (state == 2)
+		return answer_nodata(q, z, name, 1);
+	if (state == 0) {
+		/* RFC 4592 / RFC 4035 5.3.4: the wildcard at the closest encloser */
+		ce = closest_encloser(z, name);
+		wild = ce ? wildcard_at(ce) : NULL;
+		if (wild == NULL)
+			goto out;
+		if (name_state(z, wild) != 1) {
+			rc = answer_nxdomain(q, z, name, ce);
+			goto out;
+		}
+		src = wild;
+		if (note_security(q, z, wild) != 0)
+			goto out;
+	}
+	n = push_rrset(q, LDNS_SECTION_ANSWER, z, src, qtype, src != name ? name : NULL);
+	if (n < 0)
+		goto out;
+	if (n == 0 && qtype != LDNS_RR_TYPE_CNAME && has_type(z, src, LDNS_RR_TYPE_CNAME)) {
+		n = push_rrset(q, LDNS_SECTION_ANSWER, z, src, LDNS_RR_TYPE_CNAME,
+			       src != name ? name : NULL);
+		if (n < 0)
+			goto out;
+		*next = cname_target(z, src);
+	}
+	if (n == 0) {
+		if (src == name) {
+			rc = answer_nodata(q, z, name, 0);
+			goto out;
+		}
+		q->what = "wildcard nodata";
+		rc = wildcard_proof(q, z, name, ce, wild, 1);
+		goto out;
+	}
+	q->what = src != name ? "wildcard" : "data";
+	rc = src != name ? wildcard_proof(q, z, name, ce, wild, 0) : 0;
 out:
 	ldns_rdf_deep_free(ce);
 	ldns_rdf_deep_free(wild);
 	return rc;
 }
 
-MUST_CHECK static int
-answer_nodata(struct query *q, const struct fd_zone *z, const ldns_rdf *qname, int ent)
+/* 1 when a directive changes how `name` in z is answered (not what): a
+ * chain reaching it stops, so the resolver meets the failure itself. */
+static int
+answer_mode(const struct fd_zone *z, const char *name)
 {
-	const ldns_rr *nsec = NULL;
+	static const enum fd_mode modes[] = { FD_MODE_SERVFAIL, FD_MODE_REFUSED, FD_MODE_TIMEOUT,
+					      FD_MODE_DELAY, FD_MODE_TRUNCATE };
 
-	q->what = "nodata";
-	if (push_soa(q, z) != 0)
-		return -1;
-	if (!ent) {
-		for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
-
-			if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_NSEC && owner_is(rr, qname))
-				nsec = rr;
-		}
-	} else {
-		/* RFC 4035 3.1.3.2 / 5.4: the NSEC whose next name is below qname */
-		nsec = covering_nsec(z, qname);
-	}
-	return push_nsec_and_sig(q, z, nsec);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (directives_find(&z->dir, modes[i], name) != NULL)
+			return 1;
+	return 0;
 }
 
-/* Answer qname/qtype from z, following CNAMEs within the zone set. */
+/* Answer qname/qtype from z, following CNAMEs (RFC 1034 3.6.2, bounded)
+ * into every zone loaded from a file; a chain that leaves them (into a
+ * synthesised zone, or a delegation), or reaches a name with a servfail,
+ * refused, timeout, delay or truncate directive, stops at the CNAME for
+ * the resolver to follow. */
 MUST_CHECK static int
 answer_from_zone(struct query *q, const struct fd_zone *z, const ldns_rdf *qname,
 		 ldns_rr_type qtype)
 {
-	const ldns_rdf *name = qname;
+	const ldns_rdf *name = qname, *next;
 
-	/* bounded CNAME chain (RFC 1034 3.6.2) */
 	for (int hop = 0; hop < CNAME_CHAIN_MAX; hop++) {
-		const ldns_rdf *cut = find_cut(z, name, qtype);
-		int state, n;
+		char *target;
+		int stop;
 
-		if (cut != NULL) {
-			if (hop > 0)
-				return 0; /* the resolver follows the chain from here */
-			q->what = "referral";
-			return answer_referral(q, z, cut);
-		}
-		state = name_state(z, name);
-		if (state == 0)
-			return hop > 0 ? 0 : answer_nxdomain(q, z, name);
-		if (state == 2)
-			return hop > 0 ? 0 : answer_nodata(q, z, name, 1);
-		n = push_rrset(q, LDNS_SECTION_ANSWER, z, name, qtype);
-		if (n < 0)
+		if (note_security(q, z, name) != 0 || answer_step(q, z, name, qtype, hop, &next) != 0)
 			return -1;
-		if (n > 0) {
-			q->what = "data";
+		if (next == NULL)
 			return 0;
-		}
-		if (qtype == LDNS_RR_TYPE_CNAME || !has_type(z, name, LDNS_RR_TYPE_CNAME))
-			return hop > 0 ? 0 : answer_nodata(q, z, name, 0);
-		if (push_rrset(q, LDNS_SECTION_ANSWER, z, name, LDNS_RR_TYPE_CNAME) < 0)
+		target = name_text(next);
+		if (target == NULL)
 			return -1;
-		q->what = "data";
-		for (size_t i = 0; i < ldns_rr_list_rr_count(z->rrs); i++) {
-			ldns_rr *rr = ldns_rr_list_rr(z->rrs, i);
-
-			if (owner_is(rr, name) && ldns_rr_get_type(rr) == LDNS_RR_TYPE_CNAME)
-				name = ldns_rr_rdf(rr, 0);
-		}
-		{
-			char *target = ldns_rdf2str(name);
-
-			if (target == NULL)
-				return -1;
-			for (char *p = target; *p; p++)
-				*p = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
-			z = zoneset_find(q->set, target);
-			free(target);
-		}
-		if (z == NULL)
+		z = zoneset_find(q->set, target);
+		stop = z == NULL || z->file[0] == '\0' || answer_mode(z, target);
+		free(target);
+		if (stop)
+			return 0;
+		name = next;
+		/* a CNAME loop ends here: the same name again adds nothing */
+		if (ldns_dname_compare(name, qname) == 0)
 			return 0;
 	}
 	return 0;
 }
 
-/* How a validator will judge data from zone z (for the log only). */
+/* How a validator will judge data from zone z (the log, and AD under --ad). */
 static const char *
 zone_security(const struct fd_zone *z, const char *qname)
 {
@@ -457,10 +666,19 @@ answer_query(const struct fd_zoneset *set, const uint8_t *wire, size_t qlen, int
 		goto send;
 	}
 	ldns_pkt_set_aa(q.resp, true);
-	security = zone_security(z, qstr);
 	if (answer_from_zone(&q, z, qname, qtype) != 0)
 		goto oom;
+	security = q.security;
+	/* --ad (RFC 4035 3.2.3, RFC 6840 5.8): AD only when the client shows it
+	 * understands it (DO or AD set) and every zone drawn on is secure */
+	if (set->ad && security != NULL && strcmp(security, "secure") == 0 &&
+	    (q.dnssec_ok || ldns_pkt_ad(query)) &&
+	    (ldns_pkt_get_rcode(q.resp) == LDNS_RCODE_NOERROR ||
+	     ldns_pkt_get_rcode(q.resp) == LDNS_RCODE_NXDOMAIN))
+		ldns_pkt_set_ad(q.resp, true);
 send:
+	if (set->ad)
+		ldns_pkt_set_ra(q.resp, true);
 	if (ldns_pkt2wire(&out->wire, q.resp, &out->len) != LDNS_STATUS_OK) {
 		out->wire = NULL;
 		goto oom;
@@ -475,6 +693,8 @@ send:
 		if (tc == NULL)
 			goto oom;
 		ldns_pkt_set_aa(tc, ldns_pkt_aa(q.resp));
+		ldns_pkt_set_ra(tc, ldns_pkt_ra(q.resp));
+		ldns_pkt_set_ad(tc, ldns_pkt_ad(q.resp));
 		ldns_pkt_set_rcode(tc, ldns_pkt_get_rcode(q.resp));
 		ldns_pkt_set_tc(tc, true);
 		free(out->wire);

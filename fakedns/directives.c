@@ -28,6 +28,7 @@ static const struct {
 	{ "timeout", FD_MODE_TIMEOUT, 0 },
 	{ "delay", FD_MODE_DELAY, 0 },
 	{ "truncate", FD_MODE_TRUNCATE, 0 },
+	{ "nsec3", FD_MODE_NSEC3, 1 },
 };
 #define NMODES (sizeof(modes) / sizeof(modes[0]))
 

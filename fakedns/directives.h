@@ -1,6 +1,7 @@
 /*
  * directives.h - the named failure modes written in zone files as
- * ";@fakedns MODE [name=NAME]" lines (docs/fakedns.md).
+ * ";@fakedns MODE [name=NAME]" lines (docs/fakedns.md), and the one
+ * zone option written the same way (";@fakedns nsec3").
  *
  * The line is a comment to ldns; only this parser gives it meaning.  Parsing
  * never touches ldns and never changes the zone file.
@@ -28,6 +29,7 @@ enum fd_mode {
 	FD_MODE_TIMEOUT,        /* never answer */
 	FD_MODE_DELAY,          /* answer after delay=MS */
 	FD_MODE_TRUNCATE,       /* TC over UDP, whatever the size */
+	FD_MODE_NSEC3,          /* not a failure: deny with NSEC3 instead of NSEC */
 };
 
 struct fd_directive {

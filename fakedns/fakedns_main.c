@@ -2,7 +2,7 @@
  * fakedns_main.c - bin/fakedns: a signing authoritative DNSSEC server for tests.
  *
  *   fakedns --listen ADDR:PORT [--ta-file FILE] [--log FILE]
- *           [--algorithm ecdsap256|rsasha256|ed25519] ZONEFILE...
+ *           [--algorithm ecdsap256|rsasha256|ed25519] [--nsec3] [--ad] ZONEFILE...
  *
  * Loads and signs the zones, writes the trust anchor, prints
  * "fakedns: listening on ADDR:PORT" once both sockets are bound, serves
@@ -21,7 +21,8 @@
 
 static const char usage[] =
 	"usage: fakedns --listen ADDR:PORT [--ta-file FILE] [--log FILE]\n"
-	"               [--algorithm ecdsap256|rsasha256|ed25519] ZONEFILE...\n"
+	"               [--algorithm ecdsap256|rsasha256|ed25519] [--nsec3] [--ad]\n"
+	"               ZONEFILE...\n"
 	"\n"
 	"fakedns: a signing authoritative DNSSEC server for tests (loopback only).\n"
 	"Signs every zone at start, builds the chain of trust from a synthetic\n"
@@ -30,9 +31,12 @@ static const char usage[] =
 	"  --ta-file FILE       write the root's DS and DNSKEY (trust anchor) here\n"
 	"  --log FILE           one line per query (default: stderr)\n"
 	"  --algorithm ALG      signing algorithm (default ecdsap256)\n"
+	"  --nsec3              deny with NSEC3 in every zone (per zone: ';@fakedns nsec3')\n"
+	"  --ad                 also answer as a resolver: RA set, AD on validly signed data\n"
 	"Failure modes are ';@fakedns MODE [name=NAME]' lines in zone files:\n"
 	"  insecure bogus expired not-yet-valid missing-dnskey wrong-ds\n"
-	"  servfail refused timeout delay=MS truncate   (docs/fakedns.md)\n";
+	"  servfail refused timeout delay=MS truncate   (docs/fakedns.md)\n"
+	"and ';@fakedns nsec3' selects NSEC3 denial for that zone.\n";
 
 int
 main(int argc, char **argv)
@@ -58,6 +62,14 @@ main(int argc, char **argv)
 
 		if (a[0] != '-')
 			break;
+		if (strcmp(a, "--nsec3") == 0) {
+			set.nsec3 = 1;
+			continue;
+		}
+		if (strcmp(a, "--ad") == 0) {
+			set.ad = 1;
+			continue;
+		}
 		if (i + 1 >= argc) {
 			fprintf(stderr, "fakedns: %s wants an argument\n%s", a, usage);
 			return 2;

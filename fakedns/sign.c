@@ -159,7 +159,11 @@ zone_sign(struct fd_zone *z, struct err *e)
 	if (directives_find(&z->dir, FD_MODE_MISSING_DNSKEY, NULL) == NULL &&
 	    push_clone(ldns_zone_rrs(in), z->dnskey, e) != 0)
 		goto out;
-	out = ldns_zone_sign(in, z->keys);
+	/* RFC 9276 3.1: SHA-1, no extra iterations, no salt, no opt-out */
+	if (z->nsec3)
+		out = ldns_zone_sign_nsec3(in, z->keys, LDNS_SHA1, 0, 0, 0, NULL);
+	else
+		out = ldns_zone_sign(in, z->keys);
 	if (out == NULL) {
 		err_set(e, 1, "zone %s: ldns could not sign it", z->name);
 		goto out;
@@ -193,9 +197,13 @@ out:
 int
 sign_zoneset(struct fd_zoneset *set, enum sign_algorithm alg, time_t now, struct err *e)
 {
-	for (size_t i = 0; i < set->n; i++)
-		if (zone_make_key(set->zones[i], alg, now, e) != 0)
+	for (size_t i = 0; i < set->n; i++) {
+		struct fd_zone *z = set->zones[i];
+
+		z->nsec3 = set->nsec3 || directives_find(&z->dir, FD_MODE_NSEC3, NULL) != NULL;
+		if (zone_make_key(z, alg, now, e) != 0)
 			return -1;
+	}
 	/* RFC 4035 2.4: the parent publishes the DS of a signed child */
 	for (size_t i = 0; i < set->n; i++) {
 		struct fd_zone *z = set->zones[i];

@@ -1,6 +1,6 @@
 /*
  * sign.h - DNSSEC for the zone set: one key per zone, DS in the parent,
- * NSEC denial, and the key/signature failure modes of directives.h.
+ * NSEC or NSEC3 denial, and the key/signature failure modes of directives.h.
  *
  * Signature validity follows the clock passed in (inception now-1h,
  * expiration now+30d) so nothing on disk ever expires.  Never writes keys

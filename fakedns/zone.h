@@ -31,12 +31,15 @@ struct fd_zone {
 	struct ldns_struct_rr *dnskey;      /* its DNSKEY record */
 	struct ldns_struct_rr *ds;          /* the DS the parent publishes, NULL if none */
 	struct fd_zone *parent;             /* NULL for the root */
+	int nsec3;                          /* denial by NSEC3 (set by sign_zoneset) */
 	struct fd_directives dir;
 };
 
 struct fd_zoneset {
 	struct fd_zone *zones[FD_ZONES_MAX];
 	size_t n;
+	int nsec3;  /* --nsec3: every zone denies with NSEC3 */
+	int ad;     /* --ad: also answer as a resolver: RA, and AD on secure data */
 };
 
 /* Load one master file (directives first, then ldns).  Errors read

@@ -1,10 +1,14 @@
 /*
- * fakedns_zone_test.c - fakedns without ldns in sight: directive parsing,
- * name logic, and the answer logic driven with hand-made query packets
- * against zones loaded, completed and signed at set-up (positive, CNAME,
- * NXDOMAIN, empty non-terminal NODATA, DS from the parent, TC by mode and
- * by size, every per-answer failure mode, insecure and missing-dnskey
- * zones, NOTIMP / REFUSED, malformed queries, directive file errors).
+ * fakedns_zone_test.c - fakedns without ldns in sight: directive parsing, name
+ * logic, and the answer logic driven with hand-made query packets against
+ * zones loaded, completed and signed at set-up (positive, CNAME, NXDOMAIN,
+ * empty non-terminal NODATA, DS from the parent, TC by mode and by size,
+ * every per-answer failure mode, insecure and missing-dnskey zones,
+ * NOTIMP / REFUSED, malformed queries, directive file errors, NSEC3
+ * proofs, wildcard expansion, CNAME chains across zones, --ad).
+ *
+ * The new answers are read back with inspect.h: ldns's parser, NSEC3
+ * hashing and denial verifier, none of answer.c's code.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +23,7 @@
 
 #include "answer.h"
 #include "directives.h"
+#include "inspect.h"
 #include "names.h"
 #include "sign.h"
 #include "zone.h"
@@ -48,6 +53,10 @@ test_directive_lines(void **state)
 	assert_int_equal(directive_parse_line(";@fakedns not-yet-valid", &d, &e), FD_PARSE_OK);
 	assert_int_equal(d.mode, FD_MODE_NOT_YET_VALID);
 	assert_string_equal(directive_mode_name(FD_MODE_MISSING_DNSKEY), "missing-dnskey");
+	assert_int_equal(directive_parse_line(";@fakedns nsec3", &d, &e), FD_PARSE_OK);
+	assert_int_equal(d.mode, FD_MODE_NSEC3);
+	assert_int_equal(directive_parse_line(";@fakedns nsec3 name=a.test", &d, &e),
+			 FD_PARSE_ERROR);
 }
 
 static void
@@ -166,7 +175,35 @@ static const char nokey_text[] =
 	"ns1 IN A 127.0.0.1\n"
 	"www IN A 127.0.0.7\n";
 
-#define NFILES 4
+/* NSEC3 denial by directive; a wildcard, an empty non-terminal, a CNAME back. */
+static const char hashed_text[] =
+	";@fakedns nsec3\n"
+	"$ORIGIN hashed.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"mail IN A 127.0.0.8\n"
+	"_25._tcp.mail IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+	"*.wild IN A 127.0.0.10\n"
+	"back IN CNAME mx.example.test.\n";
+
+/* NSEC wildcards, and CNAMEs into other zones. */
+static const char wild_text[] =
+	"$ORIGIN wild.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"*.any IN A 127.0.0.9\n"
+	"*.alias IN CNAME mail.hashed.test.\n"
+	"to-hashed IN CNAME mail.hashed.test.\n"
+	"to-gone IN CNAME gone.hashed.test.\n"
+	"to-outside IN CNAME www.example.com.\n"
+	"to-unsigned IN CNAME www.unsigned.test.\n"
+	"to-refused IN CNAME ref.fail.test.\n";
+
+#define NFILES 6
 
 struct fixture {
 	struct fd_zoneset set;
@@ -181,7 +218,8 @@ setup(void **state)
 	FILE *fp;
 	int fd;
 
-	const char *texts[NFILES] = { zone_text, modes_text, insecure_text, nokey_text };
+	const char *texts[NFILES] = { zone_text,   modes_text,  insecure_text,
+				      nokey_text,  hashed_text, wild_text };
 
 	if (f == NULL)
 		return -1;
@@ -254,7 +292,7 @@ make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
 }
 
 struct reply {
-	int drop, rcode, aa, tc;
+	int drop, rcode, aa, tc, ra, ad;
 	unsigned an, ns, delay_ms;
 	char log[ANSWER_LOG_MAX];
 };
@@ -279,6 +317,8 @@ ask(void **state, const char *name, uint16_t type, uint16_t edns_size, int tcp)
 		out.aa = (r.wire[2] & 0x04) != 0;
 		out.tc = (r.wire[2] & 0x02) != 0;
 		out.rcode = r.wire[3] & 0x0f;
+		out.ra = (r.wire[3] & 0x80) != 0;
+		out.ad = (r.wire[3] & 0x20) != 0;
 		out.an = (unsigned)(r.wire[6] << 8 | r.wire[7]);
 		out.ns = (unsigned)(r.wire[8] << 8 | r.wire[9]);
 	}
@@ -536,6 +576,225 @@ test_directives_file_errors(void **state)
 	assert_int_equal(directives_read_file(path, &ds, &e), -1); /* gone */
 }
 
+/* --- NSEC3, wildcards, CNAME chains, --ad (read back by inspect.h) --------- */
+
+#define AN INSPECT_ANSWER
+#define NS INSPECT_AUTHORITY
+
+/* The response to name/type with DO set, parsed; the caller frees it. */
+static struct inspect *
+ask_pkt(void **state, const char *name, uint16_t type)
+{
+	struct fixture *f = *state;
+	uint8_t q[512];
+	struct answer_result r;
+	struct err e = { 0 };
+	struct inspect *p;
+	size_t len = make_query(q, name, type, 4096);
+
+	assert_int_equal(answer_query(&f->set, q, len, 1, &r, &e), 0);
+	assert_false(r.drop);
+	p = inspect_parse(r.wire, r.len);
+	assert_non_null(p);
+	answer_result_free(&r);
+	return p;
+}
+
+static void
+test_nsec3_nxdomain(void **state)
+{
+	struct inspect *p = ask_pkt(state, "nope.hashed.test", T_A);
+
+	assert_int_equal(inspect_rcode(p), 3);
+	assert_int_equal(inspect_count(p, NS, "NSEC", NULL), 0);
+	/* RFC 5155 7.2.2: the closest encloser (the apex) matched, the next
+	 * closer name and the wildcard covered, each NSEC3 signed */
+	assert_true(inspect_nsec3_for(p, "hashed.test.", 1));
+	assert_true(inspect_nsec3_for(p, "nope.hashed.test.", 0));
+	assert_true(inspect_nsec3_for(p, "*.hashed.test.", 0));
+	assert_int_equal(inspect_count(p, NS, "RRSIG", NULL), inspect_count(p, NS, "NSEC3", NULL) + 1);
+	assert_true(inspect_nsec3_denial_ok(p, 0));
+	inspect_free(p);
+	/* deeper: closest encloser mail, next closer x.mail, wildcard *.mail */
+	p = ask_pkt(state, "y.x.mail.hashed.test", T_A);
+	assert_int_equal(inspect_rcode(p), 3);
+	assert_true(inspect_nsec3_for(p, "mail.hashed.test.", 1));
+	assert_true(inspect_nsec3_for(p, "x.mail.hashed.test.", 0));
+	assert_true(inspect_nsec3_for(p, "*.mail.hashed.test.", 0));
+	assert_false(inspect_nsec3_for(p, "y.x.mail.hashed.test.", 1));
+	assert_true(inspect_nsec3_denial_ok(p, 0));
+	inspect_free(p);
+}
+
+static void
+test_nsec3_nodata(void **state)
+{
+	struct inspect *p = ask_pkt(state, "mail.hashed.test", T_AAAA);
+	char hashed[FD_NAME_MAX];
+
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "A", NULL), 0);
+	/* RFC 5155 7.2.3: the one NSEC3 matching the name */
+	assert_int_equal(inspect_count(p, NS, "NSEC3", NULL), 1);
+	assert_true(inspect_nsec3_for(p, "mail.hashed.test.", 1));
+	assert_int_equal(inspect_count(p, NS, "SOA", NULL), 1);
+	assert_true(inspect_nsec3_denial_ok(p, 1));
+	inspect_free(p);
+	/* an empty non-terminal has an NSEC3 of its own */
+	p = ask_pkt(state, "_tcp.mail.hashed.test", T_A);
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "A", NULL), 0);
+	assert_int_equal(inspect_count(p, NS, "NSEC3", NULL), 1);
+	assert_true(inspect_nsec3_for(p, "_tcp.mail.hashed.test.", 1));
+	assert_true(inspect_nsec3_denial_ok(p, 1));
+	assert_int_equal(inspect_owner(p, NS, "NSEC3", 0, hashed, sizeof(hashed)), 0);
+	inspect_free(p);
+	/* the NSEC3 chain is not zone data: its hashed owner name is NXDOMAIN */
+	p = ask_pkt(state, hashed, T_A);
+	assert_int_equal(inspect_rcode(p), 3);
+	inspect_free(p);
+}
+
+/* Wildcard answers: the owner is the query name, the RRSIG keeps the
+ * wildcard's label count, and the exact name is proved absent. */
+static void
+test_wildcard_nsec(void **state)
+{
+	struct inspect *p = ask_pkt(state, "host.any.wild.test", T_A);
+	char addr[64];
+
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_true(inspect_aa(p));
+	assert_int_equal(inspect_count(p, AN, "A", "host.any.wild.test."), 1);
+	assert_int_equal(inspect_rdata(p, AN, "A", "host.any.wild.test.", addr, sizeof(addr)), 0);
+	assert_string_equal(addr, "127.0.0.9");
+	/* RFC 4035 5.3.4: labels 3 (any.wild.test), fewer than the owner's 4 */
+	assert_int_equal(inspect_rrsig_labels(p, AN, "A", "host.any.wild.test."), 3);
+	assert_int_equal(inspect_count(p, AN, "A", "*.any.wild.test."), 0);
+	assert_int_equal(inspect_count(p, NS, "NSEC", NULL), 1);
+	assert_true(inspect_nsec_covers(p, "host.any.wild.test."));
+	assert_int_equal(inspect_count(p, NS, "SOA", NULL), 0);
+	inspect_free(p);
+	/* wildcard NODATA (RFC 4035 3.1.3.4): the NSEC covering the name and
+	 * the NSEC at the wildcard, which has no AAAA */
+	p = ask_pkt(state, "host.any.wild.test", T_AAAA);
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "AAAA", NULL), 0);
+	assert_int_equal(inspect_count(p, NS, "NSEC", "*.any.wild.test."), 1);
+	assert_int_equal(inspect_count(p, NS, "SOA", NULL), 1);
+	assert_true(inspect_nsec_covers(p, "host.any.wild.test."));
+	inspect_free(p);
+	/* no wildcard at the closest encloser: NXDOMAIN */
+	p = ask_pkt(state, "host.other.wild.test", T_A);
+	assert_int_equal(inspect_rcode(p), 3);
+	inspect_free(p);
+}
+
+static void
+test_wildcard_nsec3(void **state)
+{
+	struct inspect *p = ask_pkt(state, "a.b.wild.hashed.test", T_A);
+
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "A", "a.b.wild.hashed.test."), 1);
+	assert_int_equal(inspect_rrsig_labels(p, AN, "A", "a.b.wild.hashed.test."), 3);
+	/* RFC 5155 7.2.6: the NSEC3 covering the next closer name b.wild */
+	assert_true(inspect_nsec3_for(p, "b.wild.hashed.test.", 0));
+	assert_false(inspect_nsec3_for(p, "wild.hashed.test.", 1));
+	inspect_free(p);
+	/* RFC 5155 7.2.5: wildcard NODATA */
+	p = ask_pkt(state, "b.wild.hashed.test", T_MX);
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "MX", NULL), 0);
+	assert_true(inspect_nsec3_for(p, "wild.hashed.test.", 1));
+	assert_true(inspect_nsec3_for(p, "b.wild.hashed.test.", 0));
+	assert_true(inspect_nsec3_for(p, "*.wild.hashed.test.", 1));
+	inspect_free(p);
+}
+
+/* CNAME chains: into another served zone, to a name that does not exist
+ * there, out of every served zone, and from a wildcard. */
+static void
+test_cname_across_zones(void **state)
+{
+	struct inspect *p = ask_pkt(state, "to-hashed.wild.test", T_A);
+
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_true(inspect_aa(p));
+	assert_int_equal(inspect_count(p, AN, "CNAME", "to-hashed.wild.test."), 1);
+	assert_int_equal(inspect_rrsig_labels(p, AN, "CNAME", "to-hashed.wild.test."), 3);
+	assert_int_equal(inspect_count(p, AN, "A", "mail.hashed.test."), 1);
+	assert_int_equal(inspect_rrsig_labels(p, AN, "A", "mail.hashed.test."), 3);
+	inspect_free(p);
+	/* RFC 6604: the rcode of the last name, with its zone's proof */
+	p = ask_pkt(state, "to-gone.wild.test", T_A);
+	assert_int_equal(inspect_rcode(p), 3);
+	assert_int_equal(inspect_count(p, AN, "CNAME", NULL), 1);
+	assert_int_equal(inspect_count(p, NS, "SOA", "hashed.test."), 1);
+	assert_true(inspect_nsec3_for(p, "gone.hashed.test.", 0));
+	inspect_free(p);
+	/* leaving the served zones: the CNAME alone, NOERROR */
+	p = ask_pkt(state, "to-outside.wild.test", T_A);
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "CNAME", NULL), 1);
+	assert_int_equal(inspect_count(p, AN, "RRSIG", NULL), 1);
+	assert_int_equal(inspect_count(p, NS, "SOA", NULL), 0);
+	inspect_free(p);
+	/* a name answered REFUSED: the chain stops for the resolver to meet it */
+	p = ask_pkt(state, "to-refused.wild.test", T_A);
+	assert_int_equal(inspect_rcode(p), 0);
+	assert_int_equal(inspect_count(p, AN, "CNAME", NULL), 1);
+	assert_int_equal(inspect_count(p, AN, "A", NULL), 0);
+	inspect_free(p);
+	/* a CNAME synthesised from a wildcard, then on into hashed.test */
+	p = ask_pkt(state, "x.alias.wild.test", T_A);
+	assert_int_equal(inspect_count(p, AN, "CNAME", "x.alias.wild.test."), 1);
+	assert_int_equal(inspect_count(p, AN, "A", "mail.hashed.test."), 1);
+	assert_true(inspect_nsec_covers(p, "x.alias.wild.test."));
+	inspect_free(p);
+	/* and back from the NSEC3 zone into example.test */
+	p = ask_pkt(state, "back.hashed.test", T_A);
+	assert_int_equal(inspect_count(p, AN, "A", "mx.example.test."), 1);
+	inspect_free(p);
+}
+
+/* --ad: RA always; AD only on data every zone of which validates. */
+static void
+test_ad_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct reply r = ask(state, "mx.example.test", T_A, 1232, 0);
+
+	assert_false(r.ra);
+	assert_false(r.ad);
+	f->set.ad = 1;
+	r = ask(state, "mx.example.test", T_A, 1232, 0);
+	assert_true(r.ra);
+	assert_true(r.ad);
+	r = ask(state, "nope.hashed.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 3);
+	assert_true(r.ad);
+	r = ask(state, "to-hashed.wild.test", T_A, 1232, 0);
+	assert_true(r.ad);
+	r = ask(state, "mx.example.test", T_A, 0, 0); /* neither DO nor AD asked */
+	assert_true(r.ra);
+	assert_false(r.ad);
+	r = ask(state, "www.unsigned.test", T_A, 1232, 0);
+	assert_true(r.ra);
+	assert_false(r.ad);
+	r = ask(state, "to-unsigned.wild.test", T_A, 1232, 0); /* secure, then insecure */
+	assert_int_equal(r.an, 4); /* insecure.test is signed, just not chained */
+	assert_false(r.ad);
+	r = ask(state, "www.nokey.test", T_A, 1232, 0);
+	assert_false(r.ad);
+	r = ask(state, "bad.fail.test", T_A, 1232, 0);
+	assert_false(r.ad);
+	r = ask(state, "ref.fail.test", T_A, 1232, 0);
+	assert_int_equal(r.rcode, 5);
+	assert_false(r.ad);
+	f->set.ad = 0;
+}
+
 int
 main(void)
 {
@@ -557,6 +816,12 @@ main(void)
 		cmocka_unit_test(test_answer_size_truncation),
 		cmocka_unit_test(test_answer_opcode_class),
 		cmocka_unit_test(test_directives_file_errors),
+		cmocka_unit_test(test_nsec3_nxdomain),
+		cmocka_unit_test(test_nsec3_nodata),
+		cmocka_unit_test(test_wildcard_nsec),
+		cmocka_unit_test(test_wildcard_nsec3),
+		cmocka_unit_test(test_cname_across_zones),
+		cmocka_unit_test(test_ad_mode),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

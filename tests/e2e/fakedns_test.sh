@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # fakedns_test.sh - end-to-end tests of bin/fakedns: its signed answers
 # validate in a validator we did not write (delv, given only the trust
-# anchor from --ta-file), the failure modes fail there, dig sees RRSIGs,
-# TCP, TC over small UDP, and the server survives thousands of malformed
-# packets.  Prints TAP.
+# anchor from --ta-file): NSEC and NSEC3 denial, wildcards, CNAME chains
+# across zones; the failure modes fail there, dig sees RRSIGs, TCP, TC over
+# small UDP, the server survives thousands of malformed packets, and a
+# second run with --nsec3 --ad answers as a resolver (RA, AD only on
+# validly signed data).  Prints TAP.
 #
 #   tests/e2e/fakedns_test.sh [--build DIR]
 #
@@ -44,6 +46,23 @@ mx      IN AAAA ::1
 www     IN CNAME mx
 _25._tcp.mx IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
 big     IN TXT "$big" "$big" "$big"
+*.wild  IN A 127.0.0.9
+to-hashed  IN CNAME mail.hashed.test.
+to-gone    IN CNAME gone.hashed.test.
+to-outside IN CNAME www.example.com.
+ZONE
+cat >"$z/hashed.test.zone" <<ZONE
+; NSEC3 denial for this zone only; a wildcard, an empty non-terminal
+;@fakedns nsec3
+\$ORIGIN hashed.test.
+\$TTL 300
+@       IN SOA ns1 hostmaster 1 3600 600 86400 300
+@       IN NS ns1
+ns1     IN A 127.0.0.1
+@       IN MX 10 mail
+mail    IN A 127.0.0.8
+_25._tcp.mail IN TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+*.wild  IN A 127.0.0.10
 ZONE
 zone_with() { # zone_with NAME DIRECTIVE
 	cat >"$z/$1.zone" <<ZONE
@@ -84,7 +103,7 @@ mkfifo "$work/ready"
 bin/fakedns --listen 127.0.0.1:0 --ta-file "$work/ta" --log "$work/query.log" \
 	"$z"/example.test.zone "$z"/bogus.test.zone "$z"/expired.test.zone \
 	"$z"/insecure.test.zone "$z"/servfail.test.zone "$z"/wrongds.test.zone \
-	"$z"/future.test.zone "$z"/nokey.test.zone \
+	"$z"/future.test.zone "$z"/nokey.test.zone "$z"/hashed.test.zone \
 	>"$work/ready" 2>"$work/server.err" &
 server_pid=$!
 if ! IFS= read -r -t 20 line <"$work/ready"; then
@@ -130,6 +149,60 @@ validated "delv: NXDOMAIN fully validated" a nope.example.test
 grep -q "NXDOMAIN" "$work/delv"
 verdict "nope.example.test is NXDOMAIN" "$work/delv" $?
 validated "delv: DS example.test (answered by the parent test.) fully validated" ds example.test
+negative() { # negative DESCRIPTION RCODE-WORD delv-ARGS...: a validated denial
+	local desc=$1 word=$2
+	shift 2
+	delv_ "$@" >"$work/delv" 2>&1
+	grep -q "negative response, fully validated" "$work/delv" && grep -q "$word" "$work/delv"
+	verdict "$desc" "$work/delv" $?
+}
+
+echo "# NSEC3 (;@fakedns nsec3), as delv sees it"
+validated "delv: MX hashed.test (an NSEC3 zone) fully validated" mx hashed.test
+negative "delv: NSEC3 NXDOMAIN (closest-encloser proof) fully validated" NXDOMAIN a nope.hashed.test
+negative "delv: NSEC3 NXDOMAIN two labels below the encloser fully validated" NXDOMAIN \
+	a x.y.mail.hashed.test
+negative "delv: NSEC3 NODATA fully validated" NXRRSET aaaa mail.hashed.test
+negative "delv: NSEC3 NODATA for the empty non-terminal _tcp.mail fully validated" NXRRSET \
+	a _tcp.mail.hashed.test
+dig_() { dig @127.0.0.1 -p "$port" +norec +time=2 +tries=1 "$@"; }
+dig_ +dnssec a nope.hashed.test >"$work/dig" 2>&1
+grep -q "status: NXDOMAIN" "$work/dig" &&
+	[ "$(grep -cE "IN[[:space:]]+NSEC3[[:space:]]+1 0 0 - " "$work/dig")" -ge 2 ] &&
+	! grep -qE "IN[[:space:]]+NSEC[[:space:]]" "$work/dig"
+verdict "dig: NSEC3 NXDOMAIN carries NSEC3 records (SHA-1, no iterations, no salt), no NSEC" \
+	"$work/dig" $?
+
+echo "# wildcards"
+validated "delv: x.wild.example.test from *.wild (NSEC) fully validated" a x.wild.example.test
+grep -q "^x\.wild\.example\.test\.	300	IN	A	127\.0\.0\.9$" "$work/delv" &&
+	grep -q "^x\.wild\.example\.test\.	300	IN	RRSIG	A 13 3 " "$work/delv"
+verdict "the wildcard answer has the query name as owner, RRSIG labels 3" "$work/delv" $?
+negative "delv: wildcard NODATA (AAAA at x.wild) fully validated" NXRRSET aaaa x.wild.example.test
+validated "delv: a.b.wild.hashed.test from *.wild (NSEC3) fully validated" a a.b.wild.hashed.test
+grep -q "127\.0\.0\.10" "$work/delv"
+verdict "the NSEC3 wildcard answer carries *.wild's address" "$work/delv" $?
+negative "delv: NSEC3 wildcard NODATA fully validated" NXRRSET mx b.wild.hashed.test
+
+echo "# CNAME chains"
+validated "delv: CNAME to-hashed.example.test -> mail.hashed.test fully validated" \
+	a to-hashed.example.test
+grep -q "^mail\.hashed\.test\.	300	IN	A	127\.0\.0\.8$" "$work/delv"
+verdict "the cross-zone chain ends at mail.hashed.test's address" "$work/delv" $?
+dig_ +dnssec a to-hashed.example.test >"$work/dig" 2>&1
+grep -q "flags: qr aa;" "$work/dig" && grep -q "ANSWER: 4," "$work/dig" &&
+	grep -q "RRSIG	A 13 3 .* hashed\.test\. " "$work/dig"
+verdict "dig: one answer holds both steps, each with its RRSIG, AA set" "$work/dig" $?
+dig_ +dnssec a to-gone.example.test >"$work/dig" 2>&1
+grep -q "status: NXDOMAIN" "$work/dig" && grep -q "IN	CNAME	gone.hashed.test." "$work/dig" &&
+	grep -qE "IN[[:space:]]+NSEC3[[:space:]]" "$work/dig"
+verdict "dig: a chain to a missing name is NXDOMAIN with that zone's NSEC3 proof" "$work/dig" $?
+delv_ a to-gone.example.test >"$work/delv" 2>&1
+grep -q "fully validated" "$work/delv" && grep -q "gone.hashed.test.*NXDOMAIN" "$work/delv"
+verdict "delv: the chain to a missing name validates, ending in NXDOMAIN" "$work/delv" $?
+dig_ +dnssec a to-outside.example.test >"$work/dig" 2>&1
+grep -q "status: NOERROR" "$work/dig" && grep -q "ANSWER: 2," "$work/dig"
+verdict "dig: a chain leaving the served zones stops at the CNAME (NOERROR)" "$work/dig" $?
 
 echo "# failure modes, as a validator sees them"
 fails "delv: the bogus zone fails validation" mx bogus.test
@@ -141,7 +214,6 @@ delv_ mx insecure.test >"$work/delv" 2>&1
 grep -q "unsigned answer" "$work/delv"
 verdict "delv: the insecure zone is an unsigned answer" "$work/delv" $?
 
-dig_() { dig @127.0.0.1 -p "$port" +norec +time=2 +tries=1 "$@"; }
 dig_ mx servfail.test >"$work/dig" 2>&1
 grep -q "status: SERVFAIL" "$work/dig"
 verdict "the servfail zone answers SERVFAIL" "$work/dig" $?
@@ -199,6 +271,55 @@ verdict "the query log has one line per query" "$work/query.log" $?
 kill -TERM "$server_pid"
 wait "$server_pid"
 verdict "SIGTERM stops fakedns cleanly (exit 0)" "$work/server.err" $?
+server_pid=
+
+echo "# --nsec3 --ad: NSEC3 everywhere, and answers as a resolver"
+rm -f "$work/ready"
+mkfifo "$work/ready"
+bin/fakedns --listen 127.0.0.1:0 --ta-file "$work/ta" --nsec3 --ad \
+	"$z"/example.test.zone "$z"/bogus.test.zone "$z"/insecure.test.zone \
+	"$z"/nokey.test.zone "$z"/hashed.test.zone \
+	>"$work/ready" 2>"$work/server.err" &
+server_pid=$!
+if ! IFS= read -r -t 20 line <"$work/ready"; then
+	not_ok "fakedns --nsec3 --ad starts" "$work/server.err"
+	echo "1..$n"; exit 1
+fi
+port=${line##*127.0.0.1:}
+port=${port%% *}
+awk '$4 == "DS" { printf "trust-anchors {\n\t. static-ds %s %s %s \"%s\";\n};\n", $5, $6, $7, $8 }' \
+	"$work/ta" >"$work/anchor.conf"
+negative "delv --nsec3: NXDOMAIN in the synthesised zone test. fully validated" NXDOMAIN a sub.test
+validated "delv --nsec3: MX example.test through NSEC3 parents fully validated" mx example.test
+negative "delv --nsec3: NODATA for the empty non-terminal _tcp.mx fully validated" NXRRSET \
+	a _tcp.mx.example.test
+delv_ mx insecure.test >"$work/delv" 2>&1
+grep -q "unsigned answer" "$work/delv"
+verdict "delv --nsec3: the insecure zone (no DS, proved by NSEC3) is an unsigned answer" \
+	"$work/delv" $?
+fails "delv --nsec3: the bogus zone still fails validation" mx bogus.test
+flags() { dig @127.0.0.1 -p "$port" +time=2 +tries=1 "$@" 2>&1 | grep "^;; flags:"; }
+flags +dnssec mx example.test >"$work/dig"
+grep -q "flags: qr aa rd ra ad;" "$work/dig"
+verdict "--ad: validly signed data has RA and AD" "$work/dig" $?
+flags +dnssec a nope.example.test >"$work/dig"
+grep -q " ra ad;" "$work/dig"
+verdict "--ad: a validly signed NXDOMAIN has AD" "$work/dig" $?
+flags +dnssec a to-hashed.example.test >"$work/dig"
+grep -q " ra ad;" "$work/dig"
+verdict "--ad: a cross-zone CNAME chain of signed zones has AD" "$work/dig" $?
+flags +dnssec mx insecure.test >"$work/dig"
+grep -q " ra;" "$work/dig"
+verdict "--ad: the insecure zone has RA but no AD" "$work/dig" $?
+flags +dnssec mx bogus.test >"$work/dig"
+grep -q " ra;" "$work/dig"
+verdict "--ad: the bogus zone has no AD" "$work/dig" $?
+flags +dnssec mx nokey.test >"$work/dig"
+grep -q " ra;" "$work/dig"
+verdict "--ad: the missing-dnskey zone has no AD" "$work/dig" $?
+kill -TERM "$server_pid"
+wait "$server_pid"
+verdict "SIGTERM stops fakedns --ad cleanly (exit 0)" "$work/server.err" $?
 server_pid=
 
 echo "1..$n"
