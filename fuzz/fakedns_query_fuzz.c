@@ -44,7 +44,22 @@ static const char zone_text[] =
 	"big IN TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" "
 	"\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n"
 	"sub IN NS ns.elsewhere.invalid.\n"
-	"_25._tcp.mx IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+	"_25._tcp.mx IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+	"to-other IN CNAME x.other.test.\n";
+
+/* A second zone with NSEC3 denial, wildcards (an A and a CNAME into the
+ * first zone), a cross-zone CNAME and an empty non-terminal. */
+static const char zone2_text[] =
+	";@fakedns nsec3\n"
+	"$ORIGIN other.test.\n"
+	"$TTL 300\n"
+	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	"@ IN NS ns1\n"
+	"ns1 IN A 127.0.0.1\n"
+	"*.wild IN A 127.0.0.9\n"
+	"*.wc IN CNAME www.example.test.\n"
+	"x IN CNAME mx.example.test.\n"
+	"a.b.ent IN TXT \"below an empty non-terminal\"\n";
 
 static struct fd_zoneset set = { .n = 0 };
 
@@ -61,18 +76,25 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		perror("fakedns_query_fuzz: mkdtemp");
 		abort();
 	}
-	snprintf(path, sizeof path, "%s/zone", dir);
-	fp = fopen(path, "w");
-	if (fp == NULL || fputs(zone_text, fp) == EOF || fclose(fp) != 0) {
-		perror("fakedns_query_fuzz: writing the zone");
-		abort();
+	for (int z = 0; z < 2; z++) {
+		snprintf(path, sizeof path, "%s/zone%d", dir, z);
+		fp = fopen(path, "w");
+		if (fp == NULL || fputs(z == 0 ? zone_text : zone2_text, fp) == EOF ||
+		    fclose(fp) != 0) {
+			perror("fakedns_query_fuzz: writing the zone");
+			abort();
+		}
+		if (zoneset_load_file(&set, path, &e) != 0) {
+			fprintf(stderr, "fakedns_query_fuzz: set-up: %s\n", e.text);
+			abort();
+		}
+		unlink(path);
 	}
-	if (zoneset_load_file(&set, path, &e) != 0 || zoneset_complete(&set, &e) != 0 ||
+	if (zoneset_complete(&set, &e) != 0 ||
 	    sign_zoneset(&set, SIGN_ALG_ECDSAP256, time(NULL), &e) != 0) {
 		fprintf(stderr, "fakedns_query_fuzz: set-up: %s\n", e.text);
 		abort();
 	}
-	unlink(path);
 	rmdir(dir);
 	return 0;
 }
