@@ -278,7 +278,7 @@ result_set(struct run *R, struct smtp_rcpt_result *r, enum smtp_outcome o, const
 	r->reply = dup_or_oom(R, reply);
 	r->stage = dup_or_oom(R, reply != NULL ? stage : NULL);
 	r->error = dup_or_oom(R, reply == NULL ? error : NULL);
-	r->host_index = (int)R->hi;
+	r->host_index = R->h != NULL ? (int)R->hi : -1;
 	if (f != NULL)
 		r->host = *f;
 	else
@@ -859,8 +859,7 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 		for (size_t i = 0; i < n; i++)
 			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, "5.3.4", NULL, NULL, msg, &c->facts);
 		free(accepted);
-		cache_put(R->d->cache, c);
-		return STEP_OK;
+		return STEP_OK; /* nothing sent: the session is as it was */
 	}
 
 	/* MAIL FROM:<sender> [SIZE=] [BODY=] [RET= ENVID=] */
@@ -1129,11 +1128,7 @@ deliver_smtp(struct smtp_delivery *d)
 	if (R.datafd < 0 || fstat(R.datafd, &sb) != 0) {
 		char msg[700];
 		snprintf(msg, sizeof msg, "cannot open the data file %s: %s", d->data_path, strerror(errno));
-		R.hi = (size_t)-1;
 		pending_all(&R, SMTP_RCPT_DEFERRED, "4.3.0", NULL, NULL, msg, NULL);
-		for (size_t i = 0; i < d->nrcpts; i++)
-			if (d->rcpts[i].host_index == (int)(size_t)-1)
-				d->rcpts[i].host_index = -1;
 		if (R.datafd >= 0)
 			close(R.datafd);
 		return R.oom ? -1 : 0;

@@ -571,6 +571,16 @@ static const struct stage_case stage_cases[] = {
 	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.3.4", "552 5.3.4 too big", "after end of data", NULL },
 	{ "4xx end of data", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 451 4.3.0 try later\n" QUIT,
 	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.3.0", "451 4.3.0 try later", "after end of data", NULL },
+	{ "pipelined 5xx MAIL", GREET "S 250-mx|250 PIPELINING\nR4\n"
+	  "S 550 5.1.8 bad sender|503 5.5.1 MAIL first|503 5.5.1 MAIL first|503 5.5.1 no recipients\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.8", "550 5.1.8 bad sender",
+	  "after MAIL FROM:<alice@client.test>", NULL },
+	{ "pipelined, DATA accepted without recipients", GREET "S 250-mx|250 PIPELINING\nR4\n"
+	  "S 250 ok|550 5.1.1 no|550 5.1.1 nope|354 go\nR\nS 250 empty\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 nope", "after RCPT TO:<carol@partner.test>",
+	  NULL },
+	{ "larger than SIZE", GREET "S 250-mx|250 SIZE 10\n" QUIT, SMTP_RCPT_FAILED, SMTP_RCPT_FAILED,
+	  "5.3.4", NULL, NULL, NULL },
 	{ "lost after RCPT", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nC\n", SMTP_RCPT_DEFERRED,
 	  SMTP_RCPT_DEFERRED, "4.4.2", NULL, NULL,
 	  "Remote host closed connection after RCPT TO:<carol@partner.test>" },
@@ -731,6 +741,35 @@ test_cache_dead_connection(void **state)
 	job_free(&j);
 }
 
+/* A kept connection the server closes (or ends with 421) when the next
+ * MAIL comes: connect again, quietly. */
+static void
+test_cache_dead_on_mail(void **state)
+{
+	const char *how = *state;
+	char script[1024], *tr;
+	struct srv s;
+	struct job j;
+
+	snprintf(script, sizeof script,
+	         GREET "S 250-mx|250 PIPELINING\n" ONE_MSG "R3\n%sC\n" GREET "S 250-mx|250 PIPELINING\n" ONE_MSG QUIT,
+	         how);
+	srv_start(&s, script, NULL);
+	job_init(&j, s.port);
+	j.nrcpts = 1;
+	j.cache = smtp_cache_new();
+	job_run(&j);
+	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DELIVERED);
+	job_run(&j);
+	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DELIVERED);
+	assert_string_equal(j.log, "");
+	smtp_cache_close_all(j.cache);
+	tr = srv_finish(&s);
+	assert_contains(tr, "C: DATA\n-- close\n-- accept\nC: EHLO client.test\nC: MAIL FROM:");
+	job_free(&j);
+	free(tr);
+}
+
 /* ---- TLS ---------------------------------------------------------------------------- */
 
 struct tls_case {
@@ -758,6 +797,7 @@ static const struct tls_case tls_cases[] = {
 	{ "SAN", "multisan", "mx.partner.test", "*", NULL, 1, 1, "" },
 };
 #define NTLS (sizeof tls_cases / sizeof tls_cases[0])
+#define NMORE 5 /* the per-backend TLS tests besides tls_cases */
 
 struct tls_param {
 	const struct tls_case *tc;
@@ -915,6 +955,40 @@ test_tls_no_sni(void **state)
 	job_free(&j);
 }
 
+/* A session kept over TLS carries the next message, still over TLS. */
+static void
+test_tls_cache(void **state)
+{
+	const struct tls_backend *be = *state;
+	struct srv s;
+	struct job j;
+	char *tr;
+
+	srv_start(&s,
+	          GREET "S 250-mx|250 STARTTLS\nR\nS 220 go ahead\nT mx-rsa\nR\nS 250-mx|250 PIPELINING\n"
+	          ONE_MSG ONE_MSG QUIT,
+	          be);
+	job_init(&j, s.port);
+	j.be = be;
+	j.hosts[0].name = "mx.example.test";
+	j.nrcpts = 1;
+	j.cache = smtp_cache_new();
+	job_run(&j);
+	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DELIVERED);
+	job_run(&j);
+	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DELIVERED);
+	assert_int_equal(j.res[0].host.tls, 1);
+	assert_int_equal(j.res[0].host.cv, 1);
+	smtp_cache_close_all(j.cache);
+	tr = srv_finish(&s);
+	assert_contains(tr, "-- tls sni=mx.example.test\nC: EHLO client.test\n"
+	                    "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
+	                    "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
+	                    "C: QUIT\n");
+	free(tr);
+	job_free(&j);
+}
+
 /* ---- log fields --------------------------------------------------------------------- */
 
 static void
@@ -1064,12 +1138,14 @@ main(void)
 		cmocka_unit_test(test_all_hosts_fail),
 		cmocka_unit_test(test_cache_reuses),
 		cmocka_unit_test(test_cache_dead_connection),
+		cmocka_unit_test_prestate(test_cache_dead_on_mail, ""),
+		cmocka_unit_test_prestate(test_cache_dead_on_mail, "S 421 4.4.2 idle too long\n"),
 		cmocka_unit_test(test_host_log_fields),
 		cmocka_unit_test(test_parse),
 	};
 	static struct tls_param tparams[2 * NTLS];
-	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NSTAGE + 2 * NTLS + 2 * 4];
-	static char names[NSTAGE + 2 * NTLS + 2 * 4][160];
+	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NSTAGE + 2 * NTLS + 2 * NMORE];
+	static char names[NSTAGE + 2 * NTLS + 2 * NMORE][160];
 	size_t n = 0, k = 0;
 	int failed;
 
@@ -1098,8 +1174,10 @@ main(void)
 			{ "handshake failure, again in clear", test_tls_tryclear },
 			{ "TLS required, STARTTLS refused", test_tls_required_refused },
 			{ "no SNI", test_tls_no_sni },
+			{ "connection kept for the next message", test_tls_cache },
 		};
-		for (size_t i = 0; i < 4; i++, k++) {
+		_Static_assert(sizeof more / sizeof more[0] == NMORE, "NMORE");
+		for (size_t i = 0; i < NMORE; i++, k++) {
 			snprintf(names[k], sizeof names[k], "tls %s: %s", backends[b]->name, more[i].what);
 			tests[n++] = (struct CMUnitTest){ .name = names[k], .test_func = more[i].fn,
 				                          .initial_state = (void *)backends[b] };
