@@ -331,6 +331,7 @@ job_run(struct job *j)
 	struct smtp_delivery d = { 0 };
 
 	for (size_t i = 0; i < j->nrcpts; i++) {
+		smtp_rcpt_result_free(&j->res[i]);
 		memset(&j->res[i], 0, sizeof j->res[i]);
 		j->res[i].rcpt = &j->rcpts[i];
 	}
@@ -713,6 +714,7 @@ test_cache_reuses(void **state)
 	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
 	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
 	                        "C: QUIT\n");
+	free(tr);
 	job_free(&j);
 }
 
@@ -738,6 +740,7 @@ test_cache_dead_connection(void **state)
 	smtp_cache_close_all(j.cache);
 	tr = srv_finish(&s);
 	assert_contains(tr, "-- close\n-- accept\nC: EHLO client.test\nC: MAIL FROM:<alice@client.test>\n");
+	free(tr);
 	job_free(&j);
 }
 
