@@ -29,38 +29,18 @@
 #include "deliver_smtp.h"
 #include "log.h"
 #include "match.h"
+#include "smtp_reply.h"
 #include "strutil.h"
 
-#define SMTP_LINE_MAX 2048        /* longest reply line kept (RFC 5321 4.5.3.1.5: 512) */
-#define SMTP_REPLY_MAX_LINES 100  /* a longer reply is a protocol error */
 #define SMTP_CACHE_MAX 16         /* connections kept at once */
 #define SMTP_QUIT_WAIT 5          /* seconds to wait for QUIT's reply, at most */
-
-enum {
-	CAP_PIPELINING = 1u << 0,
-	CAP_SIZE = 1u << 1,
-	CAP_8BITMIME = 1u << 2,
-	CAP_DSN = 1u << 3,
-	CAP_CHUNKING = 1u << 4,
-	CAP_STARTTLS = 1u << 5,
-};
-
-/* How reading a reply ended. */
-enum rd { RD_OK, RD_EOF, RD_TIMEOUT, RD_ERROR, RD_BAD };
-
-struct reply {
-	int code;           /* 0: none */
-	char *text;         /* the lines, CRLF stripped, joined by "\n" */
-	char status[16];    /* the enhanced code, else X.0.0 */
-};
 
 struct smtp_conn {
 	int fd;
 	struct bio *io;
 	struct tls_ctx *tls_ctx;
 	struct tls_conn *tls;
-	unsigned caps;
-	uint64_t size_limit;        /* SIZE's argument; 0 = none given */
+	struct smtp_ehlo ehlo;      /* what the last EHLO offered */
 	unsigned command_timeout;
 	char key[400];              /* "ADDRESS:PORT TRANSPORT" */
 	struct smtp_host_facts facts;
@@ -109,15 +89,6 @@ set_timeouts(int fd, unsigned secs)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-static void
-reply_clear(struct reply *r)
-{
-	free(r->text);
-	r->text = NULL;
-	r->code = 0;
-	r->status[0] = '\0';
-}
-
 /* The first line of a reply (into buf). */
 static void
 first_line(const char *text, char *buf, size_t len)
@@ -125,143 +96,6 @@ first_line(const char *text, char *buf, size_t len)
 	size_t n = strcspn(text, "\n");
 
 	snprintf(buf, len, "%.*s", (int)n, text);
-}
-
-/* RFC 3463: "C.S.D " right after the code, C the reply's class. */
-static void
-reply_status(struct reply *r)
-{
-	const char *p = r->text + 3;
-	char cls = (char)('0' + r->code / 100);
-	size_t n1, n2;
-
-	snprintf(r->status, sizeof r->status, "%c.0.0", cls);
-	if (*p != ' ' && *p != '-')
-		return;
-	p++;
-	if (p[0] != cls || p[1] != '.')
-		return;
-	n1 = strspn(p + 2, "0123456789");
-	if (n1 < 1 || n1 > 3 || p[2 + n1] != '.')
-		return;
-	n2 = strspn(p + 3 + n1, "0123456789");
-	if (n2 < 1 || n2 > 3)
-		return;
-	if (p[3 + n1 + n2] != ' ' && p[3 + n1 + n2] != '\0' && p[3 + n1 + n2] != '\n')
-		return;
-	snprintf(r->status, sizeof r->status, "%.*s", (int)(3 + n1 + n2), p);
-}
-
-/* Read one (possibly multi-line) reply. */
-static enum rd
-read_reply(struct smtp_conn *c, struct reply *r, struct err *e)
-{
-	char line[SMTP_LINE_MAX];
-	size_t len, used = 0;
-	int too_long;
-
-	reply_clear(r);
-	for (int n = 0; n < SMTP_REPLY_MAX_LINES; n++) {
-		enum bio_status st = bio_read_line(c->io, line, sizeof line - 1, &len, &too_long, e);
-		int code;
-		char *t;
-
-		if (st != BIO_OK) {
-			reply_clear(r);
-			return st == BIO_EOF ? RD_EOF : st == BIO_TIMEOUT ? RD_TIMEOUT : RD_ERROR;
-		}
-		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-			line[--len] = '\0';
-		if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-		    line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
-			err_set(e, 0, "malformed reply \"%.80s\"", line);
-			reply_clear(r);
-			return RD_BAD;
-		}
-		code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-		if (n > 0 && code != r->code) {
-			err_set(e, 0, "reply code changed within a reply: \"%.80s\"", line);
-			reply_clear(r);
-			return RD_BAD;
-		}
-		r->code = code;
-		t = realloc(r->text, used + len + 2);
-		if (t == NULL) {
-			err_set(e, ENOMEM, "out of memory");
-			reply_clear(r);
-			return RD_ERROR;
-		}
-		r->text = t;
-		if (used > 0)
-			r->text[used++] = '\n';
-		memcpy(r->text + used, line, len + 1);
-		used += len;
-		if (len == 3 || line[3] == ' ') {
-			reply_status(r);
-			return RD_OK;
-		}
-	}
-	err_set(e, 0, "reply longer than %d lines", SMTP_REPLY_MAX_LINES);
-	reply_clear(r);
-	return RD_BAD;
-}
-
-/* RFC 3461 4: xtext. */
-static void
-xtext(const char *in, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	for (; *in != '\0' && n + 4 < len; in++) {
-		unsigned char ch = (unsigned char)*in;
-		if (ch >= '!' && ch <= '~' && ch != '+' && ch != '=') {
-			out[n++] = (char)ch;
-		} else {
-			out[n++] = '+';
-			out[n++] = hex[ch >> 4];
-			out[n++] = hex[ch & 0xf];
-		}
-	}
-	out[n] = '\0';
-}
-
-/* The EHLO keywords we use, from the lines after the first. */
-static void
-parse_caps(struct smtp_conn *c, const char *text)
-{
-	const char *p = strchr(text, '\n');
-
-	c->caps = 0;
-	c->size_limit = 0;
-	while (p != NULL) {
-		const char *kw = p + 1 + 4; /* "250-" / "250 " */
-		const char *end = strchr(p + 1, '\n');
-		size_t linelen = end != NULL ? (size_t)(end - (p + 1)) : strlen(p + 1);
-		size_t kwlen;
-
-		p = end;
-		if (linelen < 5)
-			continue;
-		kwlen = strcspn(kw, " \n");
-#define KW(s) (kwlen == strlen(s) && strncasecmp(kw, s, kwlen) == 0)
-		if (KW("PIPELINING"))
-			c->caps |= CAP_PIPELINING;
-		else if (KW("8BITMIME"))
-			c->caps |= CAP_8BITMIME;
-		else if (KW("DSN"))
-			c->caps |= CAP_DSN;
-		else if (KW("CHUNKING"))
-			c->caps |= CAP_CHUNKING;
-		else if (KW("STARTTLS"))
-			c->caps |= CAP_STARTTLS;
-		else if (KW("SIZE")) {
-			c->caps |= CAP_SIZE;
-			if (kw[kwlen] == ' ')
-				c->size_limit = strtoull(kw + kwlen + 1, NULL, 10);
-		}
-#undef KW
-	}
 }
 
 /* --- results ------------------------------------------------------------------------ */
@@ -320,7 +154,7 @@ reply_oneline(const char *text, char *buf, size_t len)
 /* A host-level failure caused by a remote reply: log it, leave the
  * recipients pending with it. */
 static void
-host_fail_reply(struct run *R, struct smtp_conn *c, const struct reply *r, const char *stage)
+host_fail_reply(struct run *R, struct smtp_conn *c, const struct smtp_reply *r, const char *stage)
 {
 	char one[1100];
 
@@ -340,19 +174,19 @@ host_fail_error(struct run *R, const struct smtp_host_facts *f, const char *stat
 
 /* A reply could not be read after `stage`. */
 static void
-host_fail_read(struct run *R, struct smtp_conn *c, enum rd how, const struct err *e,
+host_fail_read(struct run *R, struct smtp_conn *c, enum smtp_reply_read how, const struct err *e,
                const char *stage)
 {
 	char msg[900];
 
 	switch (how) {
-	case RD_EOF:
+	case SMTP_REPLY_EOF:
 		snprintf(msg, sizeof msg, "Remote host closed connection %s", stage);
 		break;
-	case RD_TIMEOUT:
+	case SMTP_REPLY_TIMEOUT:
 		snprintf(msg, sizeof msg, "SMTP timeout %s", stage);
 		break;
-	case RD_BAD:
+	case SMTP_REPLY_MALFORMED:
 		snprintf(msg, sizeof msg, "SMTP protocol error %s: %s", stage, e->text);
 		break;
 	default:
@@ -383,7 +217,7 @@ conn_free(struct smtp_conn *c)
 static void
 conn_quit(struct smtp_conn *c)
 {
-	struct reply r = { 0 };
+	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 
 	if (c == NULL)
@@ -392,20 +226,20 @@ conn_quit(struct smtp_conn *c)
 	if (bio_printf(c->io, &e, "QUIT\r\n") == BIO_OK && bio_flush(c->io, &e) == BIO_OK) {
 		/* Replies to commands still in flight come first. */
 		for (int i = 0; i < 1000; i++)
-			if (read_reply(c, &r, &e) != RD_OK || r.code == 221)
+			if (smtp_reply_read(c->io, &r, &e) != SMTP_REPLY_OK || r.code == 221)
 				break;
 	}
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	conn_free(c);
 }
 
-static enum rd
-command(struct smtp_conn *c, struct reply *r, struct err *e, const char *fmt, ...)
+static enum smtp_reply_read
+command(struct smtp_conn *c, struct smtp_reply *r, struct err *e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 /* Send one command and read its reply. */
-static enum rd
-command(struct smtp_conn *c, struct reply *r, struct err *e, const char *fmt, ...)
+static enum smtp_reply_read
+command(struct smtp_conn *c, struct smtp_reply *r, struct err *e, const char *fmt, ...)
 {
 	char buf[2048];
 	va_list ap;
@@ -416,11 +250,11 @@ command(struct smtp_conn *c, struct reply *r, struct err *e, const char *fmt, ..
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof buf) {
 		err_set(e, 0, "command too long");
-		return RD_ERROR;
+		return SMTP_REPLY_IO;
 	}
 	if (bio_write(c->io, buf, (size_t)n, e) != BIO_OK || bio_flush(c->io, e) != BIO_OK)
-		return RD_ERROR;
-	return read_reply(c, r, e);
+		return SMTP_REPLY_IO;
+	return smtp_reply_read(c->io, r, e);
 }
 
 /* Connect with connect_timeout; "" or the reason in why. */
@@ -493,31 +327,29 @@ static enum step
 say_hello(struct run *R, struct smtp_conn *c)
 {
 	const char *helo = helo_name(R->d);
-	struct reply r = { 0 };
+	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 	char stage[600];
-	enum rd rd;
+	enum smtp_reply_read rd;
 	int helo_used = 0;
 
 	snprintf(stage, sizeof stage, "after EHLO %s", helo);
 	rd = command(c, &r, &e, "EHLO %s\r\n", helo);
-	if (rd == RD_OK && r.code / 100 == 5) {
+	if (rd == SMTP_REPLY_OK && r.code / 100 == 5) {
 		helo_used = 1;
 		snprintf(stage, sizeof stage, "after HELO %s", helo);
 		rd = command(c, &r, &e, "HELO %s\r\n", helo);
 	}
-	if (rd != RD_OK) {
+	if (rd != SMTP_REPLY_OK) {
 		host_fail_read(R, c, rd, &e, stage);
 		conn_free(c);
 		return STEP_DONE;
 	}
 	first_line(r.text, c->facts.helo_response, sizeof c->facts.helo_response);
 	if (r.code / 100 == 2) {
-		if (helo_used)
-			c->caps = 0, c->size_limit = 0;
-		else
-			parse_caps(c, r.text);
-		reply_clear(&r);
+		/* HELO offers nothing (RFC 5321 4.1.1.1). */
+		smtp_ehlo_parse(helo_used ? NULL : r.text, &c->ehlo);
+		smtp_reply_clear(&r);
 		return STEP_OK;
 	}
 	if (r.code / 100 == 5) {
@@ -527,7 +359,7 @@ say_hello(struct run *R, struct smtp_conn *c)
 		host_fail_reply(R, c, &r, stage);
 		conn_quit(c);
 	}
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	return STEP_DONE;
 }
 
@@ -541,13 +373,13 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
 	struct tls_conn_opts opts = { 0 };
 	const struct tls_info *ti;
-	struct reply r = { 0 };
+	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 	char msg[700];
-	enum rd rd;
+	enum smtp_reply_read rd;
 
 	rd = command(c, &r, &e, "STARTTLS\r\n");
-	if (rd != RD_OK) {
+	if (rd != SMTP_REPLY_OK) {
 		host_fail_read(R, c, rd, &e, "after STARTTLS");
 		conn_free(c);
 		return STEP_DONE;
@@ -555,14 +387,14 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 	if (r.code / 100 != 2) {
 		if (required) {
 			host_fail_reply(R, c, &r, "after STARTTLS");
-			reply_clear(&r);
+			smtp_reply_clear(&r);
 			conn_quit(c);
 			return STEP_DONE;
 		}
-		reply_clear(&r);
+		smtp_reply_clear(&r);
 		return STEP_OK;
 	}
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	/* Nothing the server sent before the handshake may count (RFC 3207 4.2). */
 	(void)bio_discard_input(c->io);
 
@@ -613,7 +445,7 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 		return STEP_DONE;
 	}
 	/* RFC 3207 4.2: forget what EHLO said in clear; ask again. */
-	c->caps = 0;
+	memset(&c->ehlo, 0, sizeof c->ehlo);
 	return say_hello(R, c);
 }
 
@@ -625,7 +457,7 @@ conn_open(struct run *R, int no_tls, struct smtp_conn **out)
 	const struct smtp_transport *t = R->d->t;
 	struct smtp_host_facts f = { 0 };
 	struct smtp_conn *c;
-	struct reply r = { 0 };
+	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 	char why[300];
 	int fd, required;
@@ -653,8 +485,8 @@ conn_open(struct run *R, int no_tls, struct smtp_conn **out)
 	bio_init(c->io, fd);
 	snprintf(c->key, sizeof c->key, "%s:%u %s", R->h->address, R->port, t->name ? t->name : "");
 
-	enum rd rd = read_reply(c, &r, &e);
-	if (rd != RD_OK) {
+	enum smtp_reply_read rd = smtp_reply_read(c->io, &r, &e);
+	if (rd != SMTP_REPLY_OK) {
 		host_fail_read(R, c, rd, &e, "after initial connection");
 		conn_free(c);
 		return STEP_DONE;
@@ -666,15 +498,15 @@ conn_open(struct run *R, int no_tls, struct smtp_conn **out)
 			            &c->facts);
 		else
 			host_fail_reply(R, c, &r, "after initial connection");
-		reply_clear(&r);
+		smtp_reply_clear(&r);
 		conn_quit(c);
 		return STEP_DONE;
 	}
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	if ((st = say_hello(R, c)) != STEP_OK)
 		return st;
 	required = t->hosts_require_tls != NULL && match_host(t->hosts_require_tls, c->facts.address);
-	if (!no_tls && (c->caps & CAP_STARTTLS)) {
+	if (!no_tls && (c->ehlo.ext & SMTP_EXT_STARTTLS)) {
 		if ((st = start_tls(R, c, required)) != STEP_OK)
 			return st;
 	}
@@ -809,7 +641,7 @@ rcpt_params(const struct smtp_conn *c, const struct spool_rcpt *rc, char *buf, s
 	size_t n = 0;
 
 	buf[0] = '\0';
-	if (!(c->caps & CAP_DSN))
+	if (!(c->ehlo.ext & SMTP_EXT_DSN))
 		return;
 	if (rc->notify & DSN_NOTIFY_NEVER) {
 		n += (size_t)snprintf(buf + n, len - n, " NOTIFY=NEVER");
@@ -825,8 +657,9 @@ rcpt_params(const struct smtp_conn *c, const struct spool_rcpt *rc, char *buf, s
 	}
 	if (rc->orcpt != NULL && strchr(rc->orcpt, ';') != NULL && n < len) {
 		const char *semi = strchr(rc->orcpt, ';');
-		xtext(semi + 1, x, sizeof x);
-		snprintf(buf + n, len - n, " ORCPT=%.*s;%s", (int)(semi - rc->orcpt), rc->orcpt, x);
+		/* One that cannot be passed on whole is not passed on. */
+		if (smtp_xtext(semi + 1, x, sizeof x) == 0)
+			snprintf(buf + n, len - n, " ORCPT=%.*s;%s", (int)(semi - rc->orcpt), rc->orcpt, x);
 	}
 }
 
@@ -838,24 +671,24 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 {
 	const struct envelope *env = R->d->env;
 	struct smtp_rcpt_result *rr = R->d->rcpts;
-	int pipe = (c->caps & CAP_PIPELINING) != 0, chunk = (c->caps & CAP_CHUNKING) != 0;
+	int pipe = (c->ehlo.ext & SMTP_EXT_PIPELINING) != 0, chunk = (c->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
 	char mail[1600], params[1200], x[600], mstage[1100], stage[1100];
-	struct reply r = { 0 };
+	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 	size_t naccepted = 0;
 	unsigned char *accepted = calloc(n ? n : 1, 1);
 	int mail_ok;
-	enum rd rd;
+	enum smtp_reply_read rd;
 
 	if (accepted == NULL) {
 		R->oom = 1;
 		conn_free(c);
 		return STEP_DONE;
 	}
-	if ((c->caps & CAP_SIZE) && c->size_limit > 0 && env->size > c->size_limit) {
+	if ((c->ehlo.ext & SMTP_EXT_SIZE) && c->ehlo.size_limit > 0 && env->size > c->ehlo.size_limit) {
 		char msg[200];
 		snprintf(msg, sizeof msg, "message of %" PRIu64 " octets is larger than the %" PRIu64
-		         " the remote host accepts", env->size, c->size_limit);
+		         " the remote host accepts", env->size, c->ehlo.size_limit);
 		for (size_t i = 0; i < n; i++)
 			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, "5.3.4", NULL, NULL, msg, &c->facts);
 		free(accepted);
@@ -865,16 +698,16 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 	/* MAIL FROM:<sender> [SIZE=] [BODY=] [RET= ENVID=] */
 	size_t pn = 0;
 	params[0] = '\0';
-	if (c->caps & CAP_SIZE)
+	if (c->ehlo.ext & SMTP_EXT_SIZE)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " SIZE=%" PRIu64, env->size);
-	if ((c->caps & CAP_8BITMIME) && env->body != NULL && pn < sizeof params)
+	if ((c->ehlo.ext & SMTP_EXT_8BITMIME) && env->body != NULL && pn < sizeof params)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " BODY=%s", env->body);
-	if ((c->caps & CAP_DSN) && env->ret != DSN_RET_UNSET && pn < sizeof params)
+	if ((c->ehlo.ext & SMTP_EXT_DSN) && env->ret != DSN_RET_UNSET && pn < sizeof params)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " RET=%s",
 		                       env->ret == DSN_RET_FULL ? "FULL" : "HDRS");
-	if ((c->caps & CAP_DSN) && env->envid != NULL && pn < sizeof params) {
-		xtext(env->envid, x, sizeof x);
-		snprintf(params + pn, sizeof params - pn, " ENVID=%s", x);
+	if ((c->ehlo.ext & SMTP_EXT_DSN) && env->envid != NULL && pn < sizeof params) {
+		if (smtp_xtext(env->envid, x, sizeof x) == 0)
+			snprintf(params + pn, sizeof params - pn, " ENVID=%s", x);
 	}
 	snprintf(mail, sizeof mail, "MAIL FROM:<%s>%s\r\n", env->sender, params);
 	snprintf(mstage, sizeof mstage, "after MAIL FROM:<%s>", env->sender);
@@ -890,17 +723,17 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			ok = bio_printf(c->io, &e, "DATA\r\n") == BIO_OK;
 		if (ok)
 			ok = bio_flush(c->io, &e) == BIO_OK;
-		rd = ok ? read_reply(c, &r, &e) : RD_ERROR;
+		rd = ok ? smtp_reply_read(c->io, &r, &e) : SMTP_REPLY_IO;
 	} else {
 		rd = command(c, &r, &e, "%s", mail);
 	}
-	if (reused && (rd == RD_EOF || rd == RD_ERROR || (rd == RD_OK && r.code == 421))) {
-		reply_clear(&r);
+	if (reused && (rd == SMTP_REPLY_EOF || rd == SMTP_REPLY_IO || (rd == SMTP_REPLY_OK && r.code == 421))) {
+		smtp_reply_clear(&r);
 		free(accepted);
 		conn_free(c);
 		return STEP_DEAD;
 	}
-	if (rd != RD_OK) {
+	if (rd != SMTP_REPLY_OK) {
 		host_fail_read(R, c, rd, &e, mstage);
 		goto lost;
 	}
@@ -919,12 +752,12 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 		const char *addr = rr[idx[i]].rcpt->address;
 		snprintf(stage, sizeof stage, "after RCPT TO:<%s>", addr);
 		if (pipe) {
-			rd = read_reply(c, &r, &e);
+			rd = smtp_reply_read(c->io, &r, &e);
 		} else {
 			rcpt_params(c, rr[idx[i]].rcpt, params, sizeof params);
 			rd = command(c, &r, &e, "RCPT TO:<%s>%s\r\n", addr, params);
 		}
-		if (rd != RD_OK) {
+		if (rd != SMTP_REPLY_OK) {
 			host_fail_read(R, c, rd, &e, stage);
 			goto lost;
 		}
@@ -952,7 +785,7 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			goto done;
 		if (naccepted == 0) {
 			rd = command(c, &r, &e, "RSET\r\n");
-			if (rd != RD_OK) {
+			if (rd != SMTP_REPLY_OK) {
 				host_fail_read(R, c, rd, &e, "after RSET");
 				goto lost;
 			}
@@ -968,7 +801,7 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 		if (!pipe) {
 			if (naccepted == 0) {
 				rd = command(c, &r, &e, "RSET\r\n");
-				if (rd != RD_OK) {
+				if (rd != SMTP_REPLY_OK) {
 					host_fail_read(R, c, rd, &e, "after RSET");
 					goto lost;
 				}
@@ -976,9 +809,9 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			}
 			rd = command(c, &r, &e, "DATA\r\n");
 		} else {
-			rd = read_reply(c, &r, &e);
+			rd = smtp_reply_read(c->io, &r, &e);
 		}
-		if (rd != RD_OK) {
+		if (rd != SMTP_REPLY_OK) {
 			host_fail_read(R, c, rd, &e, "after DATA");
 			goto lost;
 		}
@@ -986,7 +819,7 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			/* RFC 2920 3.1: a server that accepts DATA without a recipient
 			 * gets an empty message, and its reply is of no interest. */
 			rd = command(c, &r, &e, ".\r\n");
-			if (rd != RD_OK) {
+			if (rd != SMTP_REPLY_OK) {
 				host_fail_read(R, c, rd, &e, "after end of data");
 				goto lost;
 			}
@@ -1012,8 +845,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			goto lost;
 		}
 	}
-	rd = read_reply(c, &r, &e);
-	if (rd != RD_OK) {
+	rd = smtp_reply_read(c->io, &r, &e);
+	if (rd != SMTP_REPLY_OK) {
 		host_fail_read(R, c, rd, &e, stage);
 		goto lost;
 	}
@@ -1029,16 +862,16 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			                               : SMTP_RCPT_FAILED,
 			           r.status, r.text, stage, NULL, &c->facts);
 done:
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	free(accepted);
 	return STEP_OK;
 quit:
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	free(accepted);
 	conn_quit(c);
 	return STEP_DONE;
 lost:
-	reply_clear(&r);
+	smtp_reply_clear(&r);
 	free(accepted);
 	conn_free(c);
 	return STEP_DONE;
