@@ -32,17 +32,17 @@
 #include "smtp_reply.h"
 #include "strutil.h"
 
-#define SMTP_CACHE_MAX 16         /* connections kept at once */
-#define SMTP_QUIT_WAIT 5          /* seconds to wait for QUIT's reply, at most */
+#define SMTP_CACHE_MAX 16 /* connections kept at once */
+#define SMTP_QUIT_WAIT 5  /* seconds to wait for QUIT's reply, at most */
 
 struct smtp_conn {
 	int fd;
 	struct bio *io;
 	struct tls_ctx *tls_ctx;
 	struct tls_conn *tls;
-	struct smtp_ehlo ehlo;      /* what the last EHLO offered */
+	struct smtp_ehlo ehlo; /* what the last EHLO offered */
 	unsigned command_timeout;
-	char key[400];              /* "ADDRESS:PORT TRANSPORT" */
+	char key[400]; /* "ADDRESS:PORT TRANSPORT" */
 	struct smtp_host_facts facts;
 };
 
@@ -54,11 +54,11 @@ struct smtp_cache {
 /* One deliver_smtp() call. */
 struct run {
 	struct smtp_delivery *d;
-	size_t hi;                  /* the host being tried */
+	size_t hi; /* the host being tried */
 	const struct route_host *h;
 	unsigned port;
 	int datafd;
-	uint64_t datasize;          /* octets in the data file */
+	uint64_t datasize; /* octets in the data file */
 	int oom;
 };
 
@@ -222,7 +222,8 @@ conn_quit(struct smtp_conn *c)
 
 	if (c == NULL)
 		return;
-	set_timeouts(c->fd, c->command_timeout < SMTP_QUIT_WAIT ? c->command_timeout : SMTP_QUIT_WAIT);
+	set_timeouts(c->fd,
+	             c->command_timeout < SMTP_QUIT_WAIT ? c->command_timeout : SMTP_QUIT_WAIT);
 	if (bio_printf(c->io, &e, "QUIT\r\n") == BIO_OK && bio_flush(c->io, &e) == BIO_OK) {
 		/* Replies to commands still in flight come first. */
 		for (int i = 0; i < 1000; i++)
@@ -233,9 +234,8 @@ conn_quit(struct smtp_conn *c)
 	conn_free(c);
 }
 
-static enum smtp_reply_read
-command(struct smtp_conn *c, struct smtp_reply *r, struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static enum smtp_reply_read command(struct smtp_conn *c, struct smtp_reply *r, struct err *e,
+                                    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Send one command and read its reply. */
 static enum smtp_reply_read
@@ -298,8 +298,12 @@ tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, siz
 			close(fd);
 			return -1;
 		}
-		if (pr < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0) {
-			snprintf(why, len, "%s", strerror(pr < 0 ? errno : soerr != 0 ? soerr : EIO));
+		if (pr < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
+		    soerr != 0) {
+			snprintf(why, len, "%s",
+			         strerror(pr < 0       ? errno
+			                  : soerr != 0 ? soerr
+			                               : EIO));
 			close(fd);
 			return -1;
 		}
@@ -402,13 +406,15 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 	cfg.ciphers = t->tls_require_ciphers;
 	if (t->tls_certificate != NULL) {
 		cfg.certs[0].cert_file = t->tls_certificate;
-		cfg.certs[0].key_file = t->tls_privatekey != NULL ? t->tls_privatekey : t->tls_certificate;
+		cfg.certs[0].key_file =
+		        t->tls_privatekey != NULL ? t->tls_privatekey : t->tls_certificate;
 		cfg.ncerts = 1;
 	}
 	if (t->tls_sni != NULL) {
 		if (strcmp(t->tls_sni, "$host") != 0)
 			opts.sni = t->tls_sni;
-		else if (strchr(R->h->name, ':') == NULL && strspn(R->h->name, "0123456789.") != strlen(R->h->name))
+		else if (strchr(R->h->name, ':') == NULL &&
+		         strspn(R->h->name, "0123456789.") != strlen(R->h->name))
 			opts.sni = R->h->name; /* never an address (RFC 6066 3) */
 	}
 	c->tls_ctx = tls_ctx_new(R->d->be, &cfg, &e);
@@ -428,7 +434,8 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 		return STEP_DONE;
 	}
 	bio_use_tls(c->io, c->tls);
-	if (t->tls_verify_cert_hostnames != NULL && match_host(t->tls_verify_cert_hostnames, c->facts.address))
+	if (t->tls_verify_cert_hostnames != NULL &&
+	    match_host(t->tls_verify_cert_hostnames, c->facts.address))
 		(void)tls_conn_check_name(c->tls, R->h->name);
 	ti = tls_conn_info(c->tls);
 	c->facts.tls = 1;
@@ -437,7 +444,8 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 	c->facts.cv = ti->verify == TLS_VERIFY_OK;
 	snprintf(c->facts.cv_reason, sizeof c->facts.cv_reason, "%s",
 	         c->facts.cv ? "" : tls_verify_word(ti->verify));
-	if (!c->facts.cv && t->tls_verify_hosts != NULL && match_host(t->tls_verify_hosts, c->facts.address)) {
+	if (!c->facts.cv && t->tls_verify_hosts != NULL &&
+	    match_host(t->tls_verify_hosts, c->facts.address)) {
 		snprintf(msg, sizeof msg, "TLS session: certificate verification failed: %s",
 		         tls_verify_word(ti->verify));
 		host_fail_error(R, &c->facts, "4.7.0", msg);
@@ -494,8 +502,8 @@ conn_open(struct run *R, int no_tls, struct smtp_conn **out)
 	first_line(r.text, c->facts.greeting, sizeof c->facts.greeting);
 	if (r.code / 100 != 2) {
 		if (r.code / 100 == 5)
-			pending_all(R, SMTP_RCPT_FAILED, r.status, r.text, "after initial connection", NULL,
-			            &c->facts);
+			pending_all(R, SMTP_RCPT_FAILED, r.status, r.text,
+			            "after initial connection", NULL, &c->facts);
 		else
 			host_fail_reply(R, c, &r, "after initial connection");
 		smtp_reply_clear(&r);
@@ -505,7 +513,8 @@ conn_open(struct run *R, int no_tls, struct smtp_conn **out)
 	smtp_reply_clear(&r);
 	if ((st = say_hello(R, c)) != STEP_OK)
 		return st;
-	required = t->hosts_require_tls != NULL && match_host(t->hosts_require_tls, c->facts.address);
+	required =
+	        t->hosts_require_tls != NULL && match_host(t->hosts_require_tls, c->facts.address);
 	if (!no_tls && (c->ehlo.ext & SMTP_EXT_STARTTLS)) {
 		if ((st = start_tls(R, c, required)) != STEP_OK)
 			return st;
@@ -535,7 +544,8 @@ cache_take(struct smtp_cache *cache, const char *key)
 	for (size_t i = 0; i < cache->n; i++) {
 		if (strcmp(cache->v[i]->key, key) == 0) {
 			struct smtp_conn *c = cache->v[i];
-			memmove(&cache->v[i], &cache->v[i + 1], (cache->n - i - 1) * sizeof cache->v[0]);
+			memmove(&cache->v[i], &cache->v[i + 1],
+			        (cache->n - i - 1) * sizeof cache->v[0]);
 			cache->n--;
 			/* Anything the server said unasked (a 421 on its idle timeout) or
 			 * a close means the session is over. */
@@ -659,7 +669,8 @@ rcpt_params(const struct smtp_conn *c, const struct spool_rcpt *rc, char *buf, s
 		const char *semi = strchr(rc->orcpt, ';');
 		/* One that cannot be passed on whole is not passed on. */
 		if (smtp_xtext(semi + 1, x, sizeof x) == 0)
-			snprintf(buf + n, len - n, " ORCPT=%.*s;%s", (int)(semi - rc->orcpt), rc->orcpt, x);
+			snprintf(buf + n, len - n, " ORCPT=%.*s;%s", (int)(semi - rc->orcpt),
+			         rc->orcpt, x);
 	}
 }
 
@@ -671,7 +682,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 {
 	const struct envelope *env = R->d->env;
 	struct smtp_rcpt_result *rr = R->d->rcpts;
-	int pipe = (c->ehlo.ext & SMTP_EXT_PIPELINING) != 0, chunk = (c->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
+	int pipe = (c->ehlo.ext & SMTP_EXT_PIPELINING) != 0,
+	    chunk = (c->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
 	char mail[1600], params[1200], x[600], mstage[1100], stage[1100];
 	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
@@ -685,12 +697,16 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 		conn_free(c);
 		return STEP_DONE;
 	}
-	if ((c->ehlo.ext & SMTP_EXT_SIZE) && c->ehlo.size_limit > 0 && env->size > c->ehlo.size_limit) {
+	if ((c->ehlo.ext & SMTP_EXT_SIZE) && c->ehlo.size_limit > 0 &&
+	    env->size > c->ehlo.size_limit) {
 		char msg[200];
-		snprintf(msg, sizeof msg, "message of %" PRIu64 " octets is larger than the %" PRIu64
-		         " the remote host accepts", env->size, c->ehlo.size_limit);
+		snprintf(msg, sizeof msg,
+		         "message of %" PRIu64 " octets is larger than the %" PRIu64
+		         " the remote host accepts",
+		         env->size, c->ehlo.size_limit);
 		for (size_t i = 0; i < n; i++)
-			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, "5.3.4", NULL, NULL, msg, &c->facts);
+			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, "5.3.4", NULL, NULL, msg,
+			           &c->facts);
 		free(accepted);
 		return STEP_OK; /* nothing sent: the session is as it was */
 	}
@@ -699,7 +715,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 	size_t pn = 0;
 	params[0] = '\0';
 	if (c->ehlo.ext & SMTP_EXT_SIZE)
-		pn += (size_t)snprintf(params + pn, sizeof params - pn, " SIZE=%" PRIu64, env->size);
+		pn += (size_t)snprintf(params + pn, sizeof params - pn, " SIZE=%" PRIu64,
+		                       env->size);
 	if ((c->ehlo.ext & SMTP_EXT_8BITMIME) && env->body != NULL && pn < sizeof params)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " BODY=%s", env->body);
 	if ((c->ehlo.ext & SMTP_EXT_DSN) && env->ret != DSN_RET_UNSET && pn < sizeof params)
@@ -716,8 +733,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 		int ok = bio_printf(c->io, &e, "%s", mail) == BIO_OK;
 		for (size_t i = 0; i < n && ok; i++) {
 			rcpt_params(c, rr[idx[i]].rcpt, params, sizeof params);
-			ok = bio_printf(c->io, &e, "RCPT TO:<%s>%s\r\n", rr[idx[i]].rcpt->address, params) ==
-			     BIO_OK;
+			ok = bio_printf(c->io, &e, "RCPT TO:<%s>%s\r\n", rr[idx[i]].rcpt->address,
+			                params) == BIO_OK;
 		}
 		if (ok && !chunk)
 			ok = bio_printf(c->io, &e, "DATA\r\n") == BIO_OK;
@@ -727,7 +744,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 	} else {
 		rd = command(c, &r, &e, "%s", mail);
 	}
-	if (reused && (rd == SMTP_REPLY_EOF || rd == SMTP_REPLY_IO || (rd == SMTP_REPLY_OK && r.code == 421))) {
+	if (reused && (rd == SMTP_REPLY_EOF || rd == SMTP_REPLY_IO ||
+	               (rd == SMTP_REPLY_OK && r.code == 421))) {
 		smtp_reply_clear(&r);
 		free(accepted);
 		conn_free(c);
@@ -744,7 +762,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 	}
 	if (!mail_ok)
 		for (size_t i = 0; i < n; i++)
-			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, r.status, r.text, mstage, NULL, &c->facts);
+			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, r.status, r.text, mstage, NULL,
+			           &c->facts);
 	if (!mail_ok && !pipe)
 		goto done;
 
@@ -769,10 +788,12 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			naccepted++;
 			break;
 		case 4:
-			result_set(R, &rr[idx[i]], SMTP_RCPT_DEFERRED, r.status, r.text, stage, NULL, &c->facts);
+			result_set(R, &rr[idx[i]], SMTP_RCPT_DEFERRED, r.status, r.text, stage,
+			           NULL, &c->facts);
 			break;
 		case 5:
-			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, r.status, r.text, stage, NULL, &c->facts);
+			result_set(R, &rr[idx[i]], SMTP_RCPT_FAILED, r.status, r.text, stage, NULL,
+			           &c->facts);
 			break;
 		default:
 			host_fail_reply(R, c, &r, stage);
@@ -831,7 +852,8 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 			for (size_t i = 0; i < n; i++)
 				if (accepted[i])
 					result_set(R, &rr[idx[i]],
-					           r.code / 100 == 4 ? SMTP_RCPT_DEFERRED : SMTP_RCPT_FAILED,
+					           r.code / 100 == 4 ? SMTP_RCPT_DEFERRED
+					                             : SMTP_RCPT_FAILED,
 					           r.status, r.text, "after DATA", NULL, &c->facts);
 			goto done;
 		}
@@ -926,7 +948,8 @@ try_host(struct run *R)
 	char key[400];
 	int no_tls = 0;
 
-	snprintf(key, sizeof key, "%s:%u %s", R->h->address, R->port, R->d->t->name ? R->d->t->name : "");
+	snprintf(key, sizeof key, "%s:%u %s", R->h->address, R->port,
+	         R->d->t->name ? R->d->t->name : "");
 	/* At most: a dead cached connection, a failed handshake, a clear session. */
 	for (int attempt = 0; attempt < 3 && any_pending(R->d); attempt++) {
 		struct smtp_conn *c = attempt == 0 ? cache_take(R->d->cache, key) : NULL;
@@ -960,7 +983,8 @@ deliver_smtp(struct smtp_delivery *d)
 	R.datafd = open(d->data_path, O_RDONLY | O_CLOEXEC);
 	if (R.datafd < 0 || fstat(R.datafd, &sb) != 0) {
 		char msg[700];
-		snprintf(msg, sizeof msg, "cannot open the data file %s: %s", d->data_path, strerror(errno));
+		snprintf(msg, sizeof msg, "cannot open the data file %s: %s", d->data_path,
+		         strerror(errno));
 		pending_all(&R, SMTP_RCPT_DEFERRED, "4.3.0", NULL, NULL, msg, NULL);
 		if (R.datafd >= 0)
 			close(R.datafd);
@@ -1016,10 +1040,11 @@ smtp_host_log_fields(const struct smtp_host_facts *h, char *buf, size_t len)
 	}
 	if (h->tls && n < len) {
 		if (h->cv)
-			snprintf(buf + n, len - n, " X=%s:%s CV=yes", h->tls_version, h->tls_cipher);
+			snprintf(buf + n, len - n, " X=%s:%s CV=yes", h->tls_version,
+			         h->tls_cipher);
 		else
-			snprintf(buf + n, len - n, " X=%s:%s CV=no (%s)", h->tls_version, h->tls_cipher,
-			         h->cv_reason);
+			snprintf(buf + n, len - n, " X=%s:%s CV=no (%s)", h->tls_version,
+			         h->tls_cipher, h->cv_reason);
 	}
 }
 
@@ -1032,7 +1057,10 @@ static const struct topt {
 	enum opt_type type;
 	size_t off;
 } topts[] = {
-#define O(n, t) { #n, t, offsetof(struct smtp_transport, n) }
+#define O(n, t)                                                                                    \
+	{                                                                                          \
+#n, t, offsetof(struct smtp_transport, n)                                          \
+	}
 	O(port, T_PORT),
 	O(helo_data, T_STRING),
 	O(connect_timeout, T_TIME),
@@ -1094,10 +1122,11 @@ smtp_transport_parse(const struct config *cfg, const struct config_block *b,
 	out->max_rcpt = 100;
 	out->tls_tempfail_tryclear = 1;
 	if ((out->name = strdup(b->name)) == NULL || set_str(&out->hosts_require_tls, "") != 0 ||
-	    set_str(&out->tls_verify_hosts, "") != 0 || set_str(&out->tls_try_verify_hosts, "*") != 0 ||
+	    set_str(&out->tls_verify_hosts, "") != 0 ||
+	    set_str(&out->tls_try_verify_hosts, "*") != 0 ||
 	    set_str(&out->tls_verify_cert_hostnames, "*") != 0 ||
-	    set_str(&out->helo_data, cfg->primary_hostname != NULL ? cfg->primary_hostname : "localhost") !=
-	            0)
+	    set_str(&out->helo_data,
+	            cfg->primary_hostname != NULL ? cfg->primary_hostname : "localhost") != 0)
 		goto oom;
 	for (size_t i = 0; i < b->nopts; i++) {
 		const struct config_kv *kv = &b->opts[i];
@@ -1130,10 +1159,13 @@ smtp_transport_parse(const struct config *cfg, const struct config_block *b,
 			unsigned long n;
 			errno = 0;
 			n = strtoul(kv->value, &end, 10);
-			if (*end != '\0' || errno != 0 || kv->value[0] < '0' || kv->value[0] > '9' || n == 0 ||
-			    (o->type == T_PORT && n > 65535) || n > 1000000) {
-				tfail(cfg, b, kv->line, e, "%s: bad number \"%s\"%s", kv->key, kv->value,
-				      o->type == T_PORT ? " (use 1 to 65535)" : " (use a number of at least 1)");
+			if (*end != '\0' || errno != 0 || kv->value[0] < '0' ||
+			    kv->value[0] > '9' || n == 0 || (o->type == T_PORT && n > 65535) ||
+			    n > 1000000) {
+				tfail(cfg, b, kv->line, e, "%s: bad number \"%s\"%s", kv->key,
+				      kv->value,
+				      o->type == T_PORT ? " (use 1 to 65535)"
+				                        : " (use a number of at least 1)");
 				goto fail;
 			}
 			*(unsigned *)(field_base + o->off) = (unsigned)n;
@@ -1141,14 +1173,16 @@ smtp_transport_parse(const struct config *cfg, const struct config_block *b,
 		}
 		case T_TIME:
 			if (config_parse_time(kv->value, (unsigned *)(field_base + o->off)) != 0) {
-				tfail(cfg, b, kv->line, e, "%s: bad time \"%s\" (use 300, 30s, 5m or 1h)", kv->key,
+				tfail(cfg, b, kv->line, e,
+				      "%s: bad time \"%s\" (use 300, 30s, 5m or 1h)", kv->key,
 				      kv->value);
 				goto fail;
 			}
 			break;
 		case T_BOOL:
 			if (str_parse_bool(kv->value, (int *)(field_base + o->off)) != 0) {
-				tfail(cfg, b, kv->line, e, "%s: bad boolean \"%s\" (use true or false)", kv->key,
+				tfail(cfg, b, kv->line, e,
+				      "%s: bad boolean \"%s\" (use true or false)", kv->key,
 				      kv->value);
 				goto fail;
 			}
@@ -1156,7 +1190,8 @@ smtp_transport_parse(const struct config *cfg, const struct config_block *b,
 		case T_HOSTLIST:
 			if (config_bad_host_item(kv->value, bad, sizeof bad)) {
 				tfail(cfg, b, kv->line, e,
-				      "%s: bad host list item \"%s\" (use *, an IP address or a CIDR; "
+				      "%s: bad host list item \"%s\" (use *, an IP address or a "
+				      "CIDR; "
 				      "double each colon of an IPv6 address)",
 				      kv->key, bad);
 				goto fail;
@@ -1179,8 +1214,8 @@ smtp_transport_parse(const struct config *cfg, const struct config_block *b,
 			free(*(char **)(field_base + o->off));
 			*(char **)(field_base + o->off) = path;
 			if (access(path, R_OK) != 0) {
-				tfail(cfg, b, kv->line, e, "%s: cannot read \"%s\": %s", kv->key, path,
-				      strerror(errno));
+				tfail(cfg, b, kv->line, e, "%s: cannot read \"%s\": %s", kv->key,
+				      path, strerror(errno));
 				goto fail;
 			}
 			break;

@@ -67,7 +67,8 @@ smtp_reply_read(struct bio *b, struct smtp_reply *r, struct err *e)
 			line[--len] = '\0';
 		/* RFC 5321 4.2: Reply-code [ SP / "-" text ], 2yz..5yz. */
 		if (len < 3 || line[0] < '2' || line[0] > '5' || line[1] < '0' || line[1] > '9' ||
-		    line[2] < '0' || line[2] > '9' || (len > 3 && line[3] != ' ' && line[3] != '-')) {
+		    line[2] < '0' || line[2] > '9' ||
+		    (len > 3 && line[3] != ' ' && line[3] != '-')) {
 			err_set(e, 0, "malformed reply \"%.80s\"", line);
 			smtp_reply_clear(r);
 			return SMTP_REPLY_MALFORMED;

@@ -144,7 +144,8 @@ child_run(int lfd, const char *script, const struct tls_backend *be)
 		case 'R': {
 			int count = op[1] ? atoi(op + 1) : 1;
 			for (int i = 0; i < count && !skip; i++) {
-				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK) {
+				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long,
+				                  &e) != BIO_OK) {
 					fprintf(out, "-- eof\n");
 					skip = 1;
 					break;
@@ -157,11 +158,13 @@ child_run(int lfd, const char *script, const struct tls_backend *be)
 			break;
 		}
 		case 'P':
-			fprintf(out, "%s\n", bio_input_pending(&io, 300) ? "-- more input" : "-- idle");
+			fprintf(out, "%s\n",
+			        bio_input_pending(&io, 300) ? "-- more input" : "-- idle");
 			break;
 		case 'D':
 			for (int i = 0; i < 10000; i++) {
-				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK) {
+				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long,
+				                  &e) != BIO_OK) {
 					fprintf(out, "-- eof\n");
 					skip = 1;
 					break;
@@ -309,8 +312,9 @@ job_init(struct job *j, unsigned port)
 	j->t.tls_verify_cert_hostnames = "*";
 	j->t.tls_sni = "$host";
 	j->t.tls_tempfail_tryclear = 1;
-	j->hosts[0] = (struct route_host){ .name = "mx.partner.test", .address = "127.0.0.1",
-		                           .port = port, .mx_pref = 10 };
+	j->hosts[0] = (struct route_host){
+		.name = "mx.partner.test", .address = "127.0.0.1", .port = port, .mx_pref = 10
+	};
 	j->nhosts = 1;
 	j->rcpts[0] = (struct spool_rcpt){ .address = "bob@partner.test",
 		                           .orcpt = "rfc822;bob=x@partner.test",
@@ -399,21 +403,25 @@ test_pipelining_success(void **state)
 
 	(void)state;
 	srv_start(&s,
-	          GREET "S 250-mx.partner.test|250-PIPELINING|250-SIZE 1000000|250-8BITMIME|250 DSN\n"
-	                "R4\nS 250 2.1.0 ok|250 2.1.5 ok|550 5.1.1 no such user|354 go\nD\n"
-	                "S 250 2.0.0 queued as X\n" QUIT,
+	          GREET
+	          "S 250-mx.partner.test|250-PIPELINING|250-SIZE 1000000|250-8BITMIME|250 DSN\n"
+	          "R4\nS 250 2.1.0 ok|250 2.1.5 ok|550 5.1.1 no such user|354 go\nD\n"
+	          "S 250 2.0.0 queued as X\n" QUIT,
 	          NULL);
 	job_init(&j, s.port);
 	job_run(&j);
 	tr = srv_finish(&s);
 	snprintf(want, sizeof want,
 	         "-- accept\nC: EHLO client.test\n"
-	         "C: MAIL FROM:<alice@client.test> SIZE=%zu BODY=8BITMIME RET=HDRS ENVID=id+2B1+20x\n"
-	         "C: RCPT TO:<bob@partner.test> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;bob+3Dx@partner.test\n"
+	         "C: MAIL FROM:<alice@client.test> SIZE=%zu BODY=8BITMIME RET=HDRS "
+	         "ENVID=id+2B1+20x\n"
+	         "C: RCPT TO:<bob@partner.test> NOTIFY=SUCCESS,FAILURE "
+	         "ORCPT=rfc822;bob+3Dx@partner.test\n"
 	         "C: RCPT TO:<carol@partner.test>\nC: DATA\n" MSG_STUFFED "C: QUIT\n",
 	         strlen(MSG));
 	assert_string_equal(tr, want);
-	assert_rcpt(&j.res[0], SMTP_RCPT_DELIVERED, "2.0.0", "250 2.0.0 queued as X", "after end of data");
+	assert_rcpt(&j.res[0], SMTP_RCPT_DELIVERED, "2.0.0", "250 2.0.0 queued as X",
+	            "after end of data");
 	assert_rcpt(&j.res[1], SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 no such user",
 	            "after RCPT TO:<carol@partner.test>");
 	assert_int_equal(j.res[0].host_index, 0);
@@ -462,8 +470,9 @@ test_helo_fallback(void **state)
 
 	(void)state;
 	srv_start(&s,
-	          GREET "S 500 what\nR\nS 250 hello\n"
-	                "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 250 queued\n" QUIT,
+	          GREET
+	          "S 500 what\nR\nS 250 hello\n"
+	          "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 250 queued\n" QUIT,
 	          NULL);
 	job_init(&j, s.port);
 	job_run(&j);
@@ -499,7 +508,8 @@ test_chunking(void **state)
 	         "C: BDAT %zu LAST\nK: %zu [" MSG "]\nC: QUIT\n",
 	         strlen(MSG), strlen(MSG));
 	assert_string_equal(tr, want);
-	assert_rcpt(&j.res[1], SMTP_RCPT_DELIVERED, "2.0.0", "250 2.0.0 chunk queued", "after end of data");
+	assert_rcpt(&j.res[1], SMTP_RCPT_DELIVERED, "2.0.0", "250 2.0.0 chunk queued",
+	            "after end of data");
 	free(tr);
 	job_free(&j);
 }
@@ -522,9 +532,10 @@ test_max_rcpt_splits(void **state)
 	job_run(&j);
 	tr = srv_finish(&s);
 	assert_string_equal(tr, "-- accept\nC: EHLO client.test\n"
-	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
-	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<carol@partner.test>\nC: DATA\n" MSG_STUFFED
-	                        "C: QUIT\n");
+	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT "
+	                        "TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
+	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT "
+	                        "TO:<carol@partner.test>\nC: DATA\n" MSG_STUFFED "C: QUIT\n");
 	assert_rcpt(&j.res[0], SMTP_RCPT_DELIVERED, "2.0.0", "250 one", "after end of data");
 	assert_rcpt(&j.res[1], SMTP_RCPT_DELIVERED, "2.0.0", "250 two", "after end of data");
 	free(tr);
@@ -543,47 +554,66 @@ struct stage_case {
 
 #define EHLO_PLAIN "S 250 mx\n"
 static const struct stage_case stage_cases[] = {
-	{ "554 greeting", "A\nS 554 5.7.1 go away\n" QUIT, SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.7.1",
-	  "554 5.7.1 go away", "after initial connection", NULL },
+	{ "554 greeting", "A\nS 554 5.7.1 go away\n" QUIT, SMTP_RCPT_FAILED, SMTP_RCPT_FAILED,
+	  "5.7.1", "554 5.7.1 go away", "after initial connection", NULL },
 	{ "421 greeting", "A\nS 421 busy\n" QUIT, SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.0.0",
 	  "421 busy", "after initial connection",
 	  "SMTP error from remote mail server after initial connection: 421 busy" },
-	{ "5xx EHLO and HELO", GREET "S 502 no\nR\nS 550 5.7.0 no HELO either\n" QUIT, SMTP_RCPT_FAILED,
-	  SMTP_RCPT_FAILED, "5.7.0", "550 5.7.0 no HELO either", "after HELO client.test", NULL },
+	{ "5xx EHLO and HELO", GREET "S 502 no\nR\nS 550 5.7.0 no HELO either\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.7.0", "550 5.7.0 no HELO either",
+	  "after HELO client.test", NULL },
 	{ "4xx EHLO", GREET "S 421-4.3.2 shutting|421 4.3.2 down\n" QUIT, SMTP_RCPT_DEFERRED,
-	  SMTP_RCPT_DEFERRED, "4.3.2", "421-4.3.2 shutting\n421 4.3.2 down", "after EHLO client.test",
-	  "SMTP error from remote mail server after EHLO client.test: 421-4.3.2 shutting 421 4.3.2 down" },
+	  SMTP_RCPT_DEFERRED, "4.3.2", "421-4.3.2 shutting\n421 4.3.2 down",
+	  "after EHLO client.test",
+	  "SMTP error from remote mail server after EHLO client.test: 421-4.3.2 shutting 421 4.3.2 "
+	  "down" },
 	{ "5xx MAIL", GREET EHLO_PLAIN "R\nS 550 5.1.8 bad sender\n" QUIT, SMTP_RCPT_FAILED,
-	  SMTP_RCPT_FAILED, "5.1.8", "550 5.1.8 bad sender", "after MAIL FROM:<alice@client.test>", NULL },
+	  SMTP_RCPT_FAILED, "5.1.8", "550 5.1.8 bad sender", "after MAIL FROM:<alice@client.test>",
+	  NULL },
 	{ "4xx MAIL", GREET EHLO_PLAIN "R\nS 451 4.3.0 later\n" QUIT, SMTP_RCPT_DEFERRED,
 	  SMTP_RCPT_DEFERRED, "4.3.0", "451 4.3.0 later", "after MAIL FROM:<alice@client.test>",
-	  "SMTP error from remote mail server after MAIL FROM:<alice@client.test>: 451 4.3.0 later" },
-	{ "mixed RCPT", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 452 4.2.2 full\nR\nS 354 go\nD\nS 250 ok\n" QUIT,
+	  "SMTP error from remote mail server after MAIL FROM:<alice@client.test>: 451 4.3.0 "
+	  "later" },
+	{ "mixed RCPT",
+	  GREET EHLO_PLAIN
+	  "R\nS 250 ok\nR\nS 250 ok\nR\nS 452 4.2.2 full\nR\nS 354 go\nD\nS 250 ok\n" QUIT,
 	  SMTP_RCPT_DELIVERED, SMTP_RCPT_DEFERRED, "4.2.2", "452 4.2.2 full",
 	  "after RCPT TO:<carol@partner.test>", NULL },
-	{ "no RCPT accepted", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 550 no\nR\nS 550 5.1.1 no\nR\nS 250 reset\n" QUIT,
-	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 no", "after RCPT TO:<carol@partner.test>",
-	  NULL },
-	{ "5xx DATA", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 554 5.6.0 no data\n" QUIT,
+	{ "no RCPT accepted",
+	  GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 550 no\nR\nS 550 5.1.1 no\nR\nS 250 reset\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 no",
+	  "after RCPT TO:<carol@partner.test>", NULL },
+	{ "5xx DATA",
+	  GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 554 5.6.0 no data\n" QUIT,
 	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.6.0", "554 5.6.0 no data", "after DATA", NULL },
-	{ "4xx DATA", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 451 wait\n" QUIT,
+	{ "4xx DATA",
+	  GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 451 wait\n" QUIT,
 	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.0.0", "451 wait", "after DATA", NULL },
-	{ "5xx end of data", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 552 5.3.4 too big\n" QUIT,
-	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.3.4", "552 5.3.4 too big", "after end of data", NULL },
-	{ "4xx end of data", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 451 4.3.0 try later\n" QUIT,
-	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.3.0", "451 4.3.0 try later", "after end of data", NULL },
-	{ "pipelined 5xx MAIL", GREET "S 250-mx|250 PIPELINING\nR4\n"
-	  "S 550 5.1.8 bad sender|503 5.5.1 MAIL first|503 5.5.1 MAIL first|503 5.5.1 no recipients\n" QUIT,
+	{ "5xx end of data",
+	  GREET EHLO_PLAIN
+	  "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 552 5.3.4 too big\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.3.4", "552 5.3.4 too big", "after end of data",
+	  NULL },
+	{ "4xx end of data",
+	  GREET EHLO_PLAIN
+	  "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 451 4.3.0 try later\n" QUIT,
+	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.3.0", "451 4.3.0 try later",
+	  "after end of data", NULL },
+	{ "pipelined 5xx MAIL",
+	  GREET "S 250-mx|250 PIPELINING\nR4\n"
+	        "S 550 5.1.8 bad sender|503 5.5.1 MAIL first|503 5.5.1 MAIL first|503 5.5.1 no "
+	        "recipients\n" QUIT,
 	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.8", "550 5.1.8 bad sender",
 	  "after MAIL FROM:<alice@client.test>", NULL },
-	{ "pipelined, DATA accepted without recipients", GREET "S 250-mx|250 PIPELINING\nR4\n"
-	  "S 250 ok|550 5.1.1 no|550 5.1.1 nope|354 go\nR\nS 250 empty\n" QUIT,
-	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 nope", "after RCPT TO:<carol@partner.test>",
-	  NULL },
-	{ "larger than SIZE", GREET "S 250-mx|250 SIZE 10\n" QUIT, SMTP_RCPT_FAILED, SMTP_RCPT_FAILED,
-	  "5.3.4", NULL, NULL, NULL },
-	{ "lost after RCPT", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nC\n", SMTP_RCPT_DEFERRED,
-	  SMTP_RCPT_DEFERRED, "4.4.2", NULL, NULL,
+	{ "pipelined, DATA accepted without recipients",
+	  GREET "S 250-mx|250 PIPELINING\nR4\n"
+	        "S 250 ok|550 5.1.1 no|550 5.1.1 nope|354 go\nR\nS 250 empty\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 nope",
+	  "after RCPT TO:<carol@partner.test>", NULL },
+	{ "larger than SIZE", GREET "S 250-mx|250 SIZE 10\n" QUIT, SMTP_RCPT_FAILED,
+	  SMTP_RCPT_FAILED, "5.3.4", NULL, NULL, NULL },
+	{ "lost after RCPT", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nC\n",
+	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.4.2", NULL, NULL,
 	  "Remote host closed connection after RCPT TO:<carol@partner.test>" },
 };
 #define NSTAGE (sizeof stage_cases / sizeof stage_cases[0])
@@ -603,7 +633,8 @@ test_stage(void **state)
 	assert_int_equal(j.res[0].outcome, sc->bob);
 	assert_rcpt(&j.res[1], sc->carol, sc->status, sc->reply, sc->stage);
 	if (sc->log != NULL) {
-		snprintf(line, sizeof line, "T-000001 H=mx.partner.test [127.0.0.1]:%u: %s\n", s.port, sc->log);
+		snprintf(line, sizeof line, "T-000001 H=mx.partner.test [127.0.0.1]:%u: %s\n",
+		         s.port, sc->log);
 		assert_contains(j.log, line);
 	} else {
 		assert_string_equal(j.log, "");
@@ -626,16 +657,20 @@ test_failover_refused(void **state)
 	unsigned dead = closed_port();
 
 	(void)state;
-	srv_start(&s, GREET "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
+	srv_start(&s,
+	          GREET
+	          "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
 	          NULL);
 	job_init(&j, dead);
 	j.hosts[0].name = "mx1.partner.test";
-	j.hosts[1] = (struct route_host){ .name = "mx2.partner.test", .address = "127.0.0.1",
-		                          .port = s.port, .mx_pref = 20 };
+	j.hosts[1] = (struct route_host){
+		.name = "mx2.partner.test", .address = "127.0.0.1", .port = s.port, .mx_pref = 20
+	};
 	j.nhosts = 2;
 	job_run(&j);
 	tr = srv_finish(&s);
-	snprintf(line, sizeof line, "T-000001 H=mx1.partner.test [127.0.0.1]:%u: Connection refused\n", dead);
+	snprintf(line, sizeof line,
+	         "T-000001 H=mx1.partner.test [127.0.0.1]:%u: Connection refused\n", dead);
 	assert_contains(j.log, line);
 	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DELIVERED);
 	assert_int_equal(j.res[0].host_index, 1);
@@ -653,13 +688,14 @@ test_failover_421(void **state)
 
 	(void)state;
 	srv_start(&s,
-	          "A\nS 421 4.7.0 not now\n" QUIT
-	          GREET "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
+	          "A\nS 421 4.7.0 not now\n" QUIT GREET
+	          "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
 	          NULL);
 	job_init(&j, s.port);
 	j.hosts[0].name = "mx1.partner.test";
-	j.hosts[1] = (struct route_host){ .name = "mx2.partner.test", .address = "127.0.0.1",
-		                          .port = s.port, .mx_pref = 20 };
+	j.hosts[1] = (struct route_host){
+		.name = "mx2.partner.test", .address = "127.0.0.1", .port = s.port, .mx_pref = 20
+	};
 	j.nhosts = 2;
 	job_run(&j);
 	tr = srv_finish(&s);
@@ -711,9 +747,10 @@ test_cache_reuses(void **state)
 	smtp_cache_close_all(j.cache);
 	tr = srv_finish(&s);
 	assert_string_equal(tr, "-- accept\nC: EHLO client.test\n"
-	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
-	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
-	                        "C: QUIT\n");
+	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT "
+	                        "TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
+	                        "C: MAIL FROM:<alice@client.test>\nC: RCPT "
+	                        "TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED "C: QUIT\n");
 	free(tr);
 	job_free(&j);
 }
@@ -726,7 +763,9 @@ test_cache_dead_connection(void **state)
 	char *tr;
 
 	(void)state;
-	srv_start(&s, GREET "S 250-mx|250 PIPELINING\n" ONE_MSG "C\n" GREET "S 250-mx|250 PIPELINING\n" ONE_MSG QUIT,
+	srv_start(&s,
+	          GREET "S 250-mx|250 PIPELINING\n" ONE_MSG "C\n" GREET
+	                "S 250-mx|250 PIPELINING\n" ONE_MSG QUIT,
 	          NULL);
 	job_init(&j, s.port);
 	j.nrcpts = 1;
@@ -739,7 +778,8 @@ test_cache_dead_connection(void **state)
 	assert_string_equal(j.log, ""); /* reconnecting is no host problem */
 	smtp_cache_close_all(j.cache);
 	tr = srv_finish(&s);
-	assert_contains(tr, "-- close\n-- accept\nC: EHLO client.test\nC: MAIL FROM:<alice@client.test>\n");
+	assert_contains(
+	        tr, "-- close\n-- accept\nC: EHLO client.test\nC: MAIL FROM:<alice@client.test>\n");
 	free(tr);
 	job_free(&j);
 }
@@ -755,7 +795,8 @@ test_cache_dead_on_mail(void **state)
 	struct job j;
 
 	snprintf(script, sizeof script,
-	         GREET "S 250-mx|250 PIPELINING\n" ONE_MSG "R3\n%sC\n" GREET "S 250-mx|250 PIPELINING\n" ONE_MSG QUIT,
+	         GREET "S 250-mx|250 PIPELINING\n" ONE_MSG "R3\n%sC\n" GREET
+	               "S 250-mx|250 PIPELINING\n" ONE_MSG QUIT,
 	         how);
 	srv_start(&s, script, NULL);
 	job_init(&j, s.port);
@@ -777,26 +818,29 @@ test_cache_dead_on_mail(void **state)
 
 struct tls_case {
 	const char *name;
-	const char *cert;          /* server certificate stem */
-	const char *host;          /* route_host.name */
-	const char *verify_hosts;  /* tls_verify_hosts, or NULL for "" */
-	const char *cert_hostnames;/* tls_verify_cert_hostnames, or NULL for "*" */
+	const char *cert;           /* server certificate stem */
+	const char *host;           /* route_host.name */
+	const char *verify_hosts;   /* tls_verify_hosts, or NULL for "" */
+	const char *cert_hostnames; /* tls_verify_cert_hostnames, or NULL for "*" */
 	int delivered;
 	int cv;
-	const char *reason;        /* cv_reason, or the error when not delivered */
+	const char *reason; /* cv_reason, or the error when not delivered */
 };
 
 static const struct tls_case tls_cases[] = {
 	{ "verified", "mx-rsa", "mx.example.test", "127.0.0.1", NULL, 1, 1, "" },
-	{ "unknown CA, try-verify", "unrelated", "mx.example.test", NULL, NULL, 1, 0, "unknown-ca" },
+	{ "unknown CA, try-verify", "unrelated", "mx.example.test", NULL, NULL, 1, 0,
+	  "unknown-ca" },
 	{ "unknown CA, verify", "unrelated", "mx.example.test", "127.0.0.1", NULL, 0, 0,
 	  "TLS session: certificate verification failed: unknown-ca" },
-	{ "name mismatch, try-verify", "mx-rsa", "mx.partner.test", NULL, NULL, 1, 0, "name-mismatch" },
+	{ "name mismatch, try-verify", "mx-rsa", "mx.partner.test", NULL, NULL, 1, 0,
+	  "name-mismatch" },
 	{ "name mismatch, verify", "mx-rsa", "mx.partner.test", "*", NULL, 0, 0,
 	  "TLS session: certificate verification failed: name-mismatch" },
 	{ "name not checked", "mx-rsa", "mx.partner.test", "*", "10.0.0.1", 1, 1, "" },
 	{ "wildcard", "wildcard", "mx7.wild.example.test", "*", NULL, 1, 1, "" },
-	{ "wildcard, two labels deep", "wildcard", "a.b.wild.example.test", NULL, NULL, 1, 0, "name-mismatch" },
+	{ "wildcard, two labels deep", "wildcard", "a.b.wild.example.test", NULL, NULL, 1, 0,
+	  "name-mismatch" },
 	{ "SAN", "multisan", "mx.partner.test", "*", NULL, 1, 1, "" },
 };
 #define NTLS (sizeof tls_cases / sizeof tls_cases[0])
@@ -816,10 +860,12 @@ test_tls(void **state)
 	struct srv s;
 	struct job j;
 
-	snprintf(script, sizeof script,
-	         GREET "S 250-mx|250-PIPELINING|250 STARTTLS\nR\nS 220 go ahead\nT %s\n"
-	               "R\nS 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
-	         tc->cert);
+	snprintf(
+	        script, sizeof script,
+	        GREET
+	        "S 250-mx|250-PIPELINING|250 STARTTLS\nR\nS 220 go ahead\nT %s\n"
+	        "R\nS 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
+	        tc->cert);
 	srv_start(&s, script, p->be);
 	job_init(&j, s.port);
 	j.be = p->be;
@@ -843,17 +889,18 @@ test_tls(void **state)
 		assert_true(strncmp(h->tls_cipher, "TLS_", 4) == 0);
 		smtp_host_log_fields(h, fields, sizeof fields);
 		if (tc->cv)
-			snprintf(want, sizeof want, "H=%s [127.0.0.1]:%u X=%s:%s CV=yes", tc->host, s.port,
-			         h->tls_version, h->tls_cipher);
+			snprintf(want, sizeof want, "H=%s [127.0.0.1]:%u X=%s:%s CV=yes", tc->host,
+			         s.port, h->tls_version, h->tls_cipher);
 		else
-			snprintf(want, sizeof want, "H=%s [127.0.0.1]:%u X=%s:%s CV=no (%s)", tc->host, s.port,
-			         h->tls_version, h->tls_cipher, tc->reason);
+			snprintf(want, sizeof want, "H=%s [127.0.0.1]:%u X=%s:%s CV=no (%s)",
+			         tc->host, s.port, h->tls_version, h->tls_cipher, tc->reason);
 		assert_string_equal(fields, want);
 		assert_string_equal(j.log, "");
 	} else {
 		assert_int_equal(j.res[0].outcome, SMTP_RCPT_DEFERRED);
 		assert_string_equal(j.res[0].error, tc->reason);
-		snprintf(want, sizeof want, "T-000001 H=%s [127.0.0.1]:%u: %s\n", tc->host, s.port, tc->reason);
+		snprintf(want, sizeof want, "T-000001 H=%s [127.0.0.1]:%u: %s\n", tc->host, s.port,
+		         tc->reason);
 		assert_contains(j.log, want);
 		/* The host was abandoned right after the handshake. */
 		assert_null(strstr(tr, "MAIL FROM"));
@@ -879,7 +926,8 @@ test_tls_required_not_offered(void **state)
 	assert_string_equal(tr, "-- accept\nC: EHLO client.test\nC: QUIT\n");
 	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DEFERRED);
 	assert_string_equal(j.res[0].error, "TLS required but not offered");
-	snprintf(want, sizeof want, "T-000001 H=mx.partner.test [127.0.0.1]:%u: TLS required but not offered\n",
+	snprintf(want, sizeof want,
+	         "T-000001 H=mx.partner.test [127.0.0.1]:%u: TLS required but not offered\n",
 	         s.port);
 	assert_string_equal(j.log + 20, want);
 	free(tr);
@@ -896,8 +944,9 @@ test_tls_tryclear(void **state)
 	char *tr;
 
 	srv_start(&s,
-	          GREET "S 250-mx|250 STARTTLS\nR\nS 220 go ahead\nC\n"
-	          GREET "S 250-mx|250-PIPELINING|250 STARTTLS\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
+	          GREET "S 250-mx|250 STARTTLS\nR\nS 220 go ahead\nC\n" GREET
+	                "S 250-mx|250-PIPELINING|250 STARTTLS\nR4\nS 250 ok|250 ok|250 ok|354 "
+	                "go\nD\nS 250 ok\n" QUIT,
 	          be);
 	job_init(&j, s.port);
 	j.be = be;
@@ -928,7 +977,8 @@ test_tls_required_refused(void **state)
 	job_run(&j);
 	tr = srv_finish(&s);
 	assert_string_equal(tr, "-- accept\nC: EHLO client.test\nC: STARTTLS\nC: QUIT\n");
-	assert_rcpt(&j.res[0], SMTP_RCPT_DEFERRED, "4.7.0", "454 4.7.0 TLS not available", "after STARTTLS");
+	assert_rcpt(&j.res[0], SMTP_RCPT_DEFERRED, "4.7.0", "454 4.7.0 TLS not available",
+	            "after STARTTLS");
 	free(tr);
 	job_free(&j);
 }
@@ -943,7 +993,8 @@ test_tls_no_sni(void **state)
 
 	srv_start(&s,
 	          GREET "S 250-mx|250 STARTTLS\nR\nS 220 go ahead\nT mx-rsa\n"
-	                "R\nS 250 mx\nR\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 250 ok\n" QUIT,
+	                "R\nS 250 mx\nR\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\nS 250 "
+	                "ok\n" QUIT,
 	          be);
 	job_init(&j, s.port);
 	j.be = be;
@@ -968,8 +1019,8 @@ test_tls_cache(void **state)
 	char *tr;
 
 	srv_start(&s,
-	          GREET "S 250-mx|250 STARTTLS\nR\nS 220 go ahead\nT mx-rsa\nR\nS 250-mx|250 PIPELINING\n"
-	          ONE_MSG ONE_MSG QUIT,
+	          GREET "S 250-mx|250 STARTTLS\nR\nS 220 go ahead\nT mx-rsa\nR\nS 250-mx|250 "
+	                "PIPELINING\n" ONE_MSG ONE_MSG QUIT,
 	          be);
 	job_init(&j, s.port);
 	j.be = be;
@@ -985,8 +1036,9 @@ test_tls_cache(void **state)
 	smtp_cache_close_all(j.cache);
 	tr = srv_finish(&s);
 	assert_contains(tr, "-- tls sni=mx.example.test\nC: EHLO client.test\n"
-	                    "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
-	                    "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
+	                    "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: "
+	                    "DATA\n" MSG_STUFFED "C: MAIL FROM:<alice@client.test>\nC: RCPT "
+	                                         "TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
 	                    "C: QUIT\n");
 	free(tr);
 	job_free(&j);
@@ -997,7 +1049,9 @@ test_tls_cache(void **state)
 static void
 test_host_log_fields(void **state)
 {
-	struct smtp_host_facts h = { .name = "mx1.partner.test", .address = "127.0.0.2", .port = 25 };
+	struct smtp_host_facts h = { .name = "mx1.partner.test",
+		                     .address = "127.0.0.2",
+		                     .port = 25 };
 	char buf[300];
 
 	(void)state;
@@ -1009,10 +1063,12 @@ test_host_log_fields(void **state)
 	snprintf(h.tls_cipher, sizeof h.tls_cipher, "TLS_AES_256_GCM_SHA384");
 	snprintf(h.cv_reason, sizeof h.cv_reason, "unknown-ca");
 	smtp_host_log_fields(&h, buf, sizeof buf);
-	assert_string_equal(buf, "H=mx1.partner.test [127.0.0.2]:2526 X=TLSv1.3:TLS_AES_256_GCM_SHA384 CV=no (unknown-ca)");
+	assert_string_equal(buf, "H=mx1.partner.test [127.0.0.2]:2526 "
+	                         "X=TLSv1.3:TLS_AES_256_GCM_SHA384 CV=no (unknown-ca)");
 	h.cv = 1;
 	smtp_host_log_fields(&h, buf, sizeof buf);
-	assert_string_equal(buf, "H=mx1.partner.test [127.0.0.2]:2526 X=TLSv1.3:TLS_AES_256_GCM_SHA384 CV=yes");
+	assert_string_equal(
+	        buf, "H=mx1.partner.test [127.0.0.2]:2526 X=TLSv1.3:TLS_AES_256_GCM_SHA384 CV=yes");
 }
 
 /* ---- the transport block ------------------------------------------------------------ */
@@ -1025,15 +1081,21 @@ test_parse(void **state)
 		const char *err; /* after "FILE:" */
 	} cases[] = {
 		{ "  colour = blue\n", "3: transport t: unknown option \"colour\"" },
-		{ "  connect_timeout = 5x\n", "3: transport t: connect_timeout: bad time \"5x\" (use 300, 30s, 5m or 1h)" },
-		{ "  port = 70000\n", "3: transport t: port: bad number \"70000\" (use 1 to 65535)" },
-		{ "  max_rcpt = 0\n", "3: transport t: max_rcpt: bad number \"0\" (use a number of at least 1)" },
+		{ "  connect_timeout = 5x\n",
+		  "3: transport t: connect_timeout: bad time \"5x\" (use 300, 30s, 5m or 1h)" },
+		{ "  port = 70000\n",
+		  "3: transport t: port: bad number \"70000\" (use 1 to 65535)" },
+		{ "  max_rcpt = 0\n",
+		  "3: transport t: max_rcpt: bad number \"0\" (use a number of at least 1)" },
 		{ "  tls_verify_hosts = mx.partner.test\n",
-		  "3: transport t: tls_verify_hosts: bad host list item \"mx.partner.test\" (use *, an IP "
+		  "3: transport t: tls_verify_hosts: bad host list item \"mx.partner.test\" (use "
+		  "*, an IP "
 		  "address or a CIDR; double each colon of an IPv6 address)" },
 		{ "  port = 2526\n  tls_verify_certificates = /nonexistent/ca.pem\n",
-		  "4: transport t: tls_verify_certificates: cannot read \"/nonexistent/ca.pem\": No such file or directory" },
-		{ "  tls_tempfail_tryclear = maybe\n", "3: transport t: tls_tempfail_tryclear: bad boolean \"maybe\" (use true or false)" },
+		  "4: transport t: tls_verify_certificates: cannot read \"/nonexistent/ca.pem\": "
+		  "No such file or directory" },
+		{ "  tls_tempfail_tryclear = maybe\n", "3: transport t: tls_tempfail_tryclear: bad "
+		                                       "boolean \"maybe\" (use true or false)" },
 		{ "  driver = queuefile\n", "2: transport t: driver is \"queuefile\", not smtp" },
 	};
 	char conf[600], text[1200], want[1400];
@@ -1046,8 +1108,8 @@ test_parse(void **state)
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		FILE *f = fopen(conf, "w");
 		assert_non_null(f);
-		snprintf(text, sizeof text, "transport t:\n%s%s", strstr(cases[i].body, "driver") ? "" : "  driver = smtp\n",
-		         cases[i].body);
+		snprintf(text, sizeof text, "transport t:\n%s%s",
+		         strstr(cases[i].body, "driver") ? "" : "  driver = smtp\n", cases[i].body);
 		fputs(text, f);
 		fclose(f);
 		memset(&e, 0, sizeof e);
@@ -1064,9 +1126,11 @@ test_parse(void **state)
 	/* A good block: defaults, and a relative file against the config's directory. */
 	FILE *f = fopen(conf, "w");
 	assert_non_null(f);
-	fprintf(f, "primary_hostname = mx.client.test\ntransport t:\n  driver = smtp\n  port = 2526\n"
-	           "  command_timeout = 5m\n  tls_verify_certificates = data\n  hosts_require_tls = 127.0.0.0/8\n"
-	           "  tls_sni = $host\n");
+	fprintf(f,
+	        "primary_hostname = mx.client.test\ntransport t:\n  driver = smtp\n  port = 2526\n"
+	        "  command_timeout = 5m\n  tls_verify_certificates = data\n  hosts_require_tls = "
+	        "127.0.0.0/8\n"
+	        "  tls_sni = $host\n");
 	fclose(f);
 	assert_int_equal(config_load(conf, &cfg, &e), 0);
 	assert_int_equal(smtp_transport_parse(cfg, &cfg->blocks[0], &t, &e), 0);
@@ -1159,14 +1223,17 @@ main(void)
 		tests[n++] = fixed[i];
 	for (size_t i = 0; i < NSTAGE; i++, k++) {
 		snprintf(names[k], sizeof names[k], "stage: %s", stage_cases[i].name);
-		tests[n++] = (struct CMUnitTest){ .name = names[k], .test_func = test_stage,
+		tests[n++] = (struct CMUnitTest){ .name = names[k],
+			                          .test_func = test_stage,
 			                          .initial_state = (void *)&stage_cases[i] };
 	}
 	for (size_t b = 0; b < 2; b++) {
 		for (size_t i = 0; i < NTLS; i++, k++) {
 			tparams[b * NTLS + i] = (struct tls_param){ &tls_cases[i], backends[b] };
-			snprintf(names[k], sizeof names[k], "tls %s: %s", backends[b]->name, tls_cases[i].name);
-			tests[n++] = (struct CMUnitTest){ .name = names[k], .test_func = test_tls,
+			snprintf(names[k], sizeof names[k], "tls %s: %s", backends[b]->name,
+			         tls_cases[i].name);
+			tests[n++] = (struct CMUnitTest){ .name = names[k],
+				                          .test_func = test_tls,
 				                          .initial_state = &tparams[b * NTLS + i] };
 		}
 		static const struct {
@@ -1181,8 +1248,10 @@ main(void)
 		};
 		_Static_assert(sizeof more / sizeof more[0] == NMORE, "NMORE");
 		for (size_t i = 0; i < NMORE; i++, k++) {
-			snprintf(names[k], sizeof names[k], "tls %s: %s", backends[b]->name, more[i].what);
-			tests[n++] = (struct CMUnitTest){ .name = names[k], .test_func = more[i].fn,
+			snprintf(names[k], sizeof names[k], "tls %s: %s", backends[b]->name,
+			         more[i].what);
+			tests[n++] = (struct CMUnitTest){ .name = names[k],
+				                          .test_func = more[i].fn,
 				                          .initial_state = (void *)backends[b] };
 		}
 	}

@@ -46,7 +46,8 @@ static const struct good {
 	{ "250 ok\r\n", "250 ok", "2.0.0", 250 },
 	{ "250\r\n", "250", "2.0.0", 250 },
 	{ "250 ok\n", "250 ok", "2.0.0", 250 }, /* a bare LF is taken */
-	{ "550-5.1.1 first\r\n550 5.1.1 second\r\n", "550-5.1.1 first\n550 5.1.1 second", "5.1.1", 550 },
+	{ "550-5.1.1 first\r\n550 5.1.1 second\r\n", "550-5.1.1 first\n550 5.1.1 second", "5.1.1",
+	  550 },
 	{ "250 2.1.0\r\n", "250 2.1.0", "2.1.0", 250 },
 	{ "452 4.2.2 mailbox full\r\n", "452 4.2.2 mailbox full", "4.2.2", 452 },
 	{ "451 5.1.1 wrong class\r\n", "451 5.1.1 wrong class", "4.0.0", 451 },
@@ -64,7 +65,8 @@ test_good(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof goods / sizeof goods[0]; i++) {
-		assert_int_equal(read_from(goods[i].wire, strlen(goods[i].wire), &r, &e), SMTP_REPLY_OK);
+		assert_int_equal(read_from(goods[i].wire, strlen(goods[i].wire), &r, &e),
+		                 SMTP_REPLY_OK);
 		assert_int_equal(r.code, goods[i].code);
 		assert_string_equal(r.text, goods[i].text);
 		assert_string_equal(r.status, goods[i].status);
@@ -86,7 +88,8 @@ test_bad(void **state)
 		{ "250x\r\n", SMTP_REPLY_MALFORMED, "malformed reply \"250x\"" },
 		{ "199 no\r\n", SMTP_REPLY_MALFORMED, "malformed reply \"199 no\"" },
 		{ "600 no\r\n", SMTP_REPLY_MALFORMED, "malformed reply \"600 no\"" },
-		{ "250-a\r\n251 b\r\n", SMTP_REPLY_MALFORMED, "reply code changed within a reply: \"251 b\"" },
+		{ "250-a\r\n251 b\r\n", SMTP_REPLY_MALFORMED,
+		  "reply code changed within a reply: \"251 b\"" },
 		{ "250-a\r\n", SMTP_REPLY_EOF, NULL },
 		{ "", SMTP_REPLY_EOF, NULL },
 	};
@@ -96,7 +99,8 @@ test_bad(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof bads / sizeof bads[0]; i++) {
 		memset(&e, 0, sizeof e);
-		assert_int_equal(read_from(bads[i].wire, strlen(bads[i].wire), &r, &e), bads[i].want);
+		assert_int_equal(read_from(bads[i].wire, strlen(bads[i].wire), &r, &e),
+		                 bads[i].want);
 		assert_int_equal(r.code, 0);
 		assert_null(r.text);
 		if (bads[i].err != NULL)
@@ -135,8 +139,8 @@ test_ehlo(void **state)
 	smtp_ehlo_parse("250-mx.test greets you\n250-pipelining\n250-SIZE 1000\n250-8BITMIME\n"
 	                "250-DSN\n250-CHUNKING\n250 STARTTLS",
 	                &h);
-	assert_int_equal(h.ext, SMTP_EXT_PIPELINING | SMTP_EXT_SIZE | SMTP_EXT_8BITMIME | SMTP_EXT_DSN |
-	                                SMTP_EXT_CHUNKING | SMTP_EXT_STARTTLS);
+	assert_int_equal(h.ext, SMTP_EXT_PIPELINING | SMTP_EXT_SIZE | SMTP_EXT_8BITMIME |
+	                                SMTP_EXT_DSN | SMTP_EXT_CHUNKING | SMTP_EXT_STARTTLS);
 	assert_int_equal(h.size_limit, 1000);
 	/* Only whole keywords count, the greeting line is no keyword, SIZE alone has no limit. */
 	smtp_ehlo_parse("250-PIPELINING\n250-PIPELININGX\n250-DSNX y\n250 SIZE", &h);
@@ -171,7 +175,7 @@ int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),          cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_good),           cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_too_many_lines), cmocka_unit_test(test_ehlo),
 		cmocka_unit_test(test_xtext),
 	};
