@@ -156,11 +156,15 @@ reply_oneline(const char *text, char *buf, size_t len)
 static void
 host_fail_reply(struct run *R, struct smtp_conn *c, const struct smtp_reply *r, const char *stage)
 {
-	char one[1100];
+	char one[1100], status[sizeof r->status];
 
 	reply_oneline(r->text, one, sizeof one);
 	host_log(R, &c->facts, "SMTP error from remote mail server %s: %s", stage, one);
-	pending_all(R, SMTP_RCPT_PENDING, r->status, r->text, stage, NULL, &c->facts);
+	/* What only defers carries a 4.x.x status, whatever the reply's class
+	 * (a refused STARTTLS on a host that must use TLS, an unexpected code). */
+	snprintf(status, sizeof status, "%s", r->status);
+	status[0] = '4';
+	pending_all(R, SMTP_RCPT_PENDING, status, r->text, stage, NULL, &c->facts);
 }
 
 /* A host-level failure of refmta's own wording. */
@@ -280,9 +284,10 @@ tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, siz
 		return -1;
 	}
 	rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+	soerr = rc != 0 ? errno : 0;
 	freeaddrinfo(ai);
-	if (rc != 0 && errno != EINPROGRESS) {
-		snprintf(why, len, "%s", strerror(errno));
+	if (rc != 0 && soerr != EINPROGRESS) {
+		snprintf(why, len, "%s", strerror(soerr));
 		close(fd);
 		return -1;
 	}
@@ -601,17 +606,18 @@ send_data(struct run *R, struct smtp_conn *c, int raw, struct err *e)
 		err_set(e, errno, "cannot read the data file: %s", strerror(errno));
 		return -1;
 	}
-	for (uint64_t total = 0; total <= R->datasize && rc == 0;) {
-		n = read(R->datafd, buf, sizeof buf);
+	/* The size measured at the start, exactly: BDAT announced it. */
+	for (uint64_t total = 0; total < R->datasize && rc == 0;) {
+		uint64_t left = R->datasize - total;
+		n = read(R->datafd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			err_set(e, errno, "cannot read the data file: %s", strerror(errno));
+		if (n <= 0) {
+			err_set(e, n < 0 ? errno : EIO, "cannot read the data file: %s",
+			        n < 0 ? strerror(errno) : "shorter than it was");
 			rc = -1;
 			break;
 		}
-		if (n == 0)
-			break;
 		total += (uint64_t)n;
 		if (raw) {
 			if (bio_write(c->io, buf, (size_t)n, e) != BIO_OK)

@@ -825,23 +825,28 @@ struct tls_case {
 	int delivered;
 	int cv;
 	const char *reason; /* cv_reason, or the error when not delivered */
+	int no_ca;          /* tls_verify_certificates unset */
 };
 
 static const struct tls_case tls_cases[] = {
-	{ "verified", "mx-rsa", "mx.example.test", "127.0.0.1", NULL, 1, 1, "" },
-	{ "unknown CA, try-verify", "unrelated", "mx.example.test", NULL, NULL, 1, 0,
-	  "unknown-ca" },
+	{ "verified", "mx-rsa", "mx.example.test", "127.0.0.1", NULL, 1, 1, "", 0 },
+	{ "unknown CA, try-verify", "unrelated", "mx.example.test", NULL, NULL, 1, 0, "unknown-ca",
+	  0 },
 	{ "unknown CA, verify", "unrelated", "mx.example.test", "127.0.0.1", NULL, 0, 0,
-	  "TLS session: certificate verification failed: unknown-ca" },
+	  "TLS session: certificate verification failed: unknown-ca", 0 },
 	{ "name mismatch, try-verify", "mx-rsa", "mx.partner.test", NULL, NULL, 1, 0,
-	  "name-mismatch" },
+	  "name-mismatch", 0 },
 	{ "name mismatch, verify", "mx-rsa", "mx.partner.test", "*", NULL, 0, 0,
-	  "TLS session: certificate verification failed: name-mismatch" },
-	{ "name not checked", "mx-rsa", "mx.partner.test", "*", "10.0.0.1", 1, 1, "" },
-	{ "wildcard", "wildcard", "mx7.wild.example.test", "*", NULL, 1, 1, "" },
+	  "TLS session: certificate verification failed: name-mismatch", 0 },
+	{ "name not checked", "mx-rsa", "mx.partner.test", "*", "10.0.0.1", 1, 1, "", 0 },
+	{ "wildcard", "wildcard", "mx7.wild.example.test", "*", NULL, 1, 1, "", 0 },
 	{ "wildcard, two labels deep", "wildcard", "a.b.wild.example.test", NULL, NULL, 1, 0,
-	  "name-mismatch" },
-	{ "SAN", "multisan", "mx.partner.test", "*", NULL, 1, 1, "" },
+	  "name-mismatch", 0 },
+	{ "SAN", "multisan", "mx.partner.test", "*", NULL, 1, 1, "", 0 },
+	{ "no trust anchors, try-verify", "mx-rsa", "mx.example.test", NULL, NULL, 1, 0,
+	  "not-checked", 1 },
+	{ "no trust anchors, verify", "mx-rsa", "mx.example.test", "*", NULL, 0, 0,
+	  "TLS session: certificate verification failed: not-checked", 1 },
 };
 #define NTLS (sizeof tls_cases / sizeof tls_cases[0])
 #define NMORE 5 /* the per-backend TLS tests besides tls_cases */
@@ -874,6 +879,8 @@ test_tls(void **state)
 		j.t.tls_verify_hosts = (char *)tc->verify_hosts;
 	if (tc->cert_hostnames != NULL)
 		j.t.tls_verify_cert_hostnames = (char *)tc->cert_hostnames;
+	if (tc->no_ca)
+		j.t.tls_verify_certificates = NULL;
 	job_run(&j);
 	tr = srv_finish(&s);
 	snprintf(want, sizeof want, "C: STARTTLS\n-- tls sni=%s\n%s", tc->host,
@@ -1038,8 +1045,7 @@ test_tls_cache(void **state)
 	assert_contains(tr, "-- tls sni=mx.example.test\nC: EHLO client.test\n"
 	                    "C: MAIL FROM:<alice@client.test>\nC: RCPT TO:<bob@partner.test>\nC: "
 	                    "DATA\n" MSG_STUFFED "C: MAIL FROM:<alice@client.test>\nC: RCPT "
-	                                         "TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED
-	                    "C: QUIT\n");
+	                    "TO:<bob@partner.test>\nC: DATA\n" MSG_STUFFED "C: QUIT\n");
 	free(tr);
 	job_free(&j);
 }
