@@ -14,7 +14,7 @@
  *   D          read message data up to the lone dot
  *   K          read the chunk the last BDAT line announced
  *   T STEM     TLS handshake as a server with PKI STEM.pem/.key
- *   C          close the connection
+ *   C          close the connection               Z        sleep 2 s
  * It records every line it reads in a transcript the test compares.  End of
  * input skips to the next A.  The child is bounded by alarm().
  */
@@ -209,6 +209,9 @@ child_run(int lfd, const char *script, const struct tls_backend *be)
 			fprintf(out, "-- tls sni=%s\n", tls_conn_info(tc)->sni);
 			break;
 		}
+		case 'Z':
+			sleep(2);
+			break;
 		case 'C':
 			if (tc != NULL) {
 				tls_conn_free(tc);
@@ -723,6 +726,32 @@ test_all_hosts_fail(void **state)
 	job_free(&j);
 }
 
+/* A server that never answers: command_timeout, then the next host. */
+static void
+test_command_timeout(void **state)
+{
+	struct srv s;
+	struct job j;
+	char *tr, line[300];
+
+	(void)state;
+	srv_start(&s, "A\nZ\n", NULL);
+	job_init(&j, s.port);
+	j.t.command_timeout = 1;
+	job_run(&j);
+	tr = srv_finish(&s);
+	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DEFERRED);
+	assert_string_equal(j.res[0].error, "SMTP timeout after initial connection");
+	assert_string_equal(j.res[0].status, "4.4.2");
+	snprintf(line, sizeof line,
+	         "T-000001 H=mx.partner.test [127.0.0.1]:%u: SMTP timeout after initial "
+	         "connection\n",
+	         s.port);
+	assert_contains(j.log, line);
+	free(tr);
+	job_free(&j);
+}
+
 /* ---- the cache ---------------------------------------------------------------------- */
 
 #define ONE_MSG "R3\nS 250 ok|250 ok|354 go\nD\nS 250 ok\n"
@@ -1209,6 +1238,7 @@ main(void)
 		cmocka_unit_test(test_failover_refused),
 		cmocka_unit_test(test_failover_421),
 		cmocka_unit_test(test_all_hosts_fail),
+		cmocka_unit_test(test_command_timeout),
 		cmocka_unit_test(test_cache_reuses),
 		cmocka_unit_test(test_cache_dead_connection),
 		cmocka_unit_test_prestate(test_cache_dead_on_mail, ""),
