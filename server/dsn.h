@@ -29,13 +29,20 @@
  *       X-Remote-MTA-smtp-greeting: X-str; GREETING  (first line)
  *       X-Remote-MTA-helo-response: X-str; FIRST LINE OF THE EHLO/HELO REPLY
  *       X-Refmta-Diagnostic: X-str; SMTP error from remote mail server after STAGE: REPLY
+ *                                    (no reply but a host reached: X-str; ERROR_TEXT)
+ *   Status is always class 5 (RFC 3464 2.3.4, Action: failed): a valid
+ *   4.X.Y becomes 5.X.Y, anything not an RFC 3463 code becomes 5.0.0.
  *   part 3: the returned message: message/rfc822 (whole) when RET=FULL or
  *     RET was not given, text/rfc822-headers (the header only) for RET=HDRS.
  *
  * Remote text is made safe before it goes into a header field: control
  * characters (CR, LF, TAB included) become spaces, multi-line replies are
- * joined with " ", and a value longer than DSN_FIELD_MAX octets is cut there
- * (never inside a UTF-8 sequence) and ends in "...".
+ * joined with " ", and a value longer than DSN_FIELD_MAX octets is cut so
+ * that it is at most DSN_FIELD_MAX octets with the "..." it ends in (never
+ * inside a UTF-8 sequence).  Valid UTF-8 is kept (C1 controls become
+ * spaces); an octet that is not valid UTF-8 becomes "?".  In the text part
+ * reply lines stay lines, indented, wrapped at 78 octets.  Lines of the
+ * returned message over 998 octets are folded (header) or broken (body).
  */
 #ifndef REFMTA_DSN_H
 #define REFMTA_DSN_H

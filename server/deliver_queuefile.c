@@ -1,0 +1,218 @@
+/*
+ * deliver_queuefile.c - the queuefile transport (seed: "Queuefile
+ * transport"): a copy of the message's spool files, still in the spool
+ * format (docs/spool.md), in another directory.  Interface: the header.
+ *
+ * The copy follows the spool's own durability order: -D then -H, each
+ * written under a temporary name, fsync'ed and renamed, then the directory
+ * fsync'ed, so a reader that waits for ID-H never sees a half pair.  Must
+ * never: report delivered before the directory fsync, leave a temporary
+ * file behind on failure, or write outside the configured directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deliver_queuefile.h"
+
+int
+queuefile_transport_parse(const struct config *cfg, const struct config_block *b,
+                          struct queuefile_transport *out, struct err *e)
+{
+	const char *file = cfg->file != NULL ? cfg->file : "";
+	const char *dir, *driver;
+	int line = b->line;
+
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < b->nopts; i++) {
+		if (strcmp(b->opts[i].key, "driver") != 0 && strcmp(b->opts[i].key, "directory") != 0) {
+			err_set(e, EINVAL,
+			        "%s:%d: transport %s: unknown option \"%s\" (queuefile takes only directory)",
+			        file, b->opts[i].line, b->name, b->opts[i].key);
+			return -1;
+		}
+	}
+	driver = config_block_get(b, "driver", &line);
+	if (driver == NULL || strcmp(driver, "queuefile") != 0) {
+		err_set(e, EINVAL, "%s:%d: transport %s: driver is not queuefile", file, line, b->name);
+		return -1;
+	}
+	line = b->line;
+	dir = config_block_get(b, "directory", &line);
+	if (dir == NULL || *dir == '\0') {
+		err_set(e, EINVAL, "%s:%d: transport %s: queuefile needs directory = ABSOLUTE PATH", file,
+		        line, b->name);
+		return -1;
+	}
+	out->name = strdup(b->name);
+	out->directory = strdup(dir);
+	out->line = b->line;
+	if (out->name == NULL || out->directory == NULL) {
+		queuefile_transport_free(out);
+		err_set(e, ENOMEM, "%s:%d: transport %s: out of memory", file, b->line, b->name);
+		return -1;
+	}
+	return 0;
+}
+
+void
+queuefile_transport_free(struct queuefile_transport *t)
+{
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->directory);
+	t->name = NULL;
+	t->directory = NULL;
+}
+
+/* Copy `from` to `to` through `tmp`: write, fsync, close, rename.  The
+ * temporary file is removed on any failure. */
+static int
+qf_copy_file(const char *from, const char *tmp, const char *to, struct err *e)
+{
+	char buf[65536];
+	int in, out = -1, rc = -1;
+	ssize_t n;
+
+	in = open(from, O_RDONLY | O_CLOEXEC);
+	if (in < 0) {
+		err_set(e, errno, "cannot open %s: %s", from, strerror(errno));
+		return -1;
+	}
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
+	if (out < 0) {
+		err_set(e, errno, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		n = read(in, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err_set(e, errno, "cannot read %s: %s", from, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		for (ssize_t done = 0; done < n;) {
+			ssize_t w = write(out, buf + done, (size_t)(n - done));
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
+				goto out;
+			}
+			done += w;
+		}
+	}
+	if (fsync(out) != 0) {
+		err_set(e, errno, "cannot fsync %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	n = close(out);
+	out = -1;
+	if (n != 0) { /* close errors are write errors */
+		err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (rename(tmp, to) != 0) {
+		err_set(e, errno, "cannot rename %s to %s: %s", tmp, to, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (out >= 0)
+		(void)close(out);
+	(void)close(in); /* read-only */
+	if (rc != 0)
+		(void)unlink(tmp);
+	return rc;
+}
+
+static int
+qf_fsync_dir(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0) {
+		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fsync(fd) != 0) {
+		err_set(e, errno, "cannot fsync %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	(void)close(fd);
+	return rc;
+}
+
+/* BASE/SUBIDSUFFIXEXT, or NULL when out of memory.  The temporary names
+ * ("ID-D.tmp") end in neither -D nor -H, so no reader takes them for a
+ * spool file; two copies of one message at once are excluded by the queue
+ * runner's lock on the message. */
+static char *
+qf_path(const char *base, const char *sub, const char *id, const char *suffix, const char *ext)
+{
+	char *p = NULL;
+
+	if (asprintf(&p, "%s/%s%s%s%s", base, sub, id, suffix, ext) < 0)
+		return NULL;
+	return p;
+}
+
+int
+deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, const char *id,
+                  struct err *e)
+{
+	static const char *const suffix[2] = {"-D", "-H"}; /* -H last: it makes the pair visible */
+	const char *dir = t->directory;
+	struct stat st;
+	int rc = -1;
+
+	if (dir == NULL || dir[0] != '/') {
+		err_set(e, EINVAL, "directory \"%s\" is not absolute", dir != NULL ? dir : "");
+		return -1;
+	}
+	if (id == NULL || id[0] == '\0' || id[0] == '.' || strchr(id, '/') != NULL) {
+		err_set(e, EINVAL, "bad message id \"%s\"", id != NULL ? id : "");
+		return -1;
+	}
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			err_set(e, errno, "directory \"%s\" does not exist", dir);
+		else
+			err_set(e, errno, "cannot use directory \"%s\": %s", dir, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		err_set(e, ENOTDIR, "directory \"%s\" is not a directory", dir);
+		return -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		char *from = qf_path(spool_dir, "input/", id, suffix[i], "");
+		char *tmp = qf_path(dir, "", id, suffix[i], ".tmp");
+		char *to = qf_path(dir, "", id, suffix[i], "");
+		int ok = from != NULL && tmp != NULL && to != NULL;
+
+		if (!ok)
+			err_set(e, ENOMEM, "out of memory");
+		else
+			ok = qf_copy_file(from, tmp, to, e) == 0;
+		free(from);
+		free(tmp);
+		free(to);
+		if (!ok)
+			goto out;
+	}
+	if (qf_fsync_dir(dir, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	return rc;
+}
