@@ -11,6 +11,7 @@
  * its module's.  Exit: 0 ok, 1 failure, 2 usage.
  */
 #include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -213,6 +214,7 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "queue-run") == 0 &&
 	           (i == argc || (i + 1 == argc && strcmp(argv[i], "--force") == 0))) {
 		struct queue_run_opts qo = {.backend = backend, .force = i + 1 == argc};
+		signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error to handle, not a death */
 		rc = (log_open(cfg->log_file, &e) == 0 && queue_run_with(cfg, &qo, &e) == 0) ? 0 : 1;
 		if (rc != 0)
 			fprintf(stderr, "refmta: queue-run: %s\n", e.text);

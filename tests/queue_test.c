@@ -38,6 +38,24 @@ struct fixture {
 	struct config cfg;
 };
 
+/* remote.test goes to a port where nothing listens (connection refused at
+ * once, loopback only): a deferral without any network wait. */
+static struct config_kv router_opts[] = {
+        {"driver", "manualroute", 2},
+        {"domains", "remote.test", 3},
+        {"route_list", "remote.test 127.0.0.1:1", 4},
+        {"transport", "remote_smtp", 5},
+};
+static struct config_kv transport_opts[] = {
+        {"driver", "smtp", 7},
+        {"connect_timeout", "5s", 8},
+};
+static struct config_block blocks[] = {
+        {"router", "remote", 1, router_opts, sizeof router_opts / sizeof router_opts[0]},
+        {"transport", "remote_smtp", 6, transport_opts,
+         sizeof transport_opts / sizeof transport_opts[0]},
+};
+
 static int
 setup(void **state)
 {
@@ -58,6 +76,10 @@ setup(void **state)
 	f->cfg.test_ids = 1;
 	f->cfg.test_clock_set = 1;
 	f->cfg.test_clock = T_2026;
+	f->cfg.file = "queue_test.conf";
+	f->cfg.dir = f->dir;
+	f->cfg.blocks = blocks;
+	f->cfg.nblocks = sizeof blocks / sizeof blocks[0];
 	assert_int_equal(strlist_push(&f->cfg.local_domains, "example.test"), 0);
 	assert_int_equal(strlist_push(&f->cfg.local_domains, "other.test"), 0);
 	assert_int_equal(spool_init(f->spool, &e), 0);
@@ -159,7 +181,9 @@ test_local_and_remote_recipients(void **state)
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	assert_log(f, L
 	           "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
-	           "T-000001 == bob@remote.test defer: no remote delivery yet (delivery issue)\n" L
+	           "T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
+	           "T-000001 == bob@remote.test R=remote T=remote_smtp defer (retry 1 at "
+	           "2026-11-22 01:38:45): H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
 	           "T-000001 => Ann@Other.TEST R=local_delivery T=maildir\n" L
 	           "T-000002 => ann@EXAMPLE.TEST R=local_delivery T=maildir\n" L
 	           "T-000002 Completed\n");
@@ -175,29 +199,68 @@ test_local_and_remote_recipients(void **state)
 	assert_int_equal(env.rcpts[2].done, 1);
 	envelope_free(&env);
 
-	/* Next run: only the remote one again, nothing delivered twice. */
+	/* A minute later: not yet due (retry_rule's first 15 minutes), nothing happens. */
 	clock_freeze(T_2026 + 60);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
-	assert_log(f, "2026-11-22 01:24:45 T-000001 == bob@remote.test defer: no remote "
-	              "delivery yet (delivery issue)\n");
+	assert_log(f, "");
+	/* At the retry time: only the remote one again, nothing delivered twice. */
+	clock_freeze(T_2026 + 900);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, "2026-11-22 01:38:45 T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n"
+	              "2026-11-22 01:38:45 T-000001 == bob@remote.test R=remote T=remote_smtp defer "
+	              "(retry 2 at 2026-11-22 01:53:45): H=127.0.0.1 [127.0.0.1]:1: Connection "
+	              "refused\n");
 	assert_int_equal(count_files(f, "joe/new"), 1);
 	strlist_free(&ids);
 }
 
+/* A permanent failure completes the message and bounces to the sender
+ * (a local one here, so the bounce is delivered in the same run); a
+ * bounce that fails is not bounced again (null sender). */
 static void
 test_permanent_failure_completes_message(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const r[] = {".profile@example.test", "joe@example.test"};
+	static const char *const r2[] = {"nobody@nowhere.test"};
 	struct strlist ids = {0};
 	struct err e = {0};
+	char path[512], *got;
+	DIR *d;
+	struct dirent *de;
 
-	submit(f, "alice@client.example", r, 2, NULL);
+	submit(f, "alice@example.test", r, 2, NULL);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	assert_log(f,
 	           L "T-000001 ** .profile@example.test R=local_delivery: local part starts "
 	             "with \".\"\n" L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
-	             "T-000001 Completed\n");
+	             "T-000002 <= <> R=T-000001 P=local S=1349 for alice@example.test\n" L
+	             "T-000001 Completed\n" L
+	             "T-000002 => alice@example.test R=local_delivery T=maildir\n" L
+	             "T-000002 Completed\n");
+	assert_int_equal(queued(f, &ids), 0);
+	assert_int_equal(count_files(f, "alice/new"), 1);
+	snprintf(path, sizeof path, "%s/alice/new", f->mail);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL && de->d_name[0] == '.')
+		;
+	assert_non_null(de);
+	snprintf(path, sizeof path, "%s/alice/new/%s", f->mail, de->d_name);
+	closedir(d);
+	got = test_slurp(path);
+	assert_non_null(strstr(got, "Return-Path: <>\n"));
+	assert_non_null(strstr(got, "report-type=delivery-status"));
+	assert_non_null(strstr(got, "Final-Recipient: rfc822;.profile@example.test\n"));
+	assert_non_null(strstr(got, "Action: failed\n"));
+	assert_null(strstr(got, "Final-Recipient: rfc822;joe@example.test")); /* delivered */
+	free(got);
+
+	/* From the null sender: the failure is final, and no bounce is made. */
+	submit(f, "", r2, 1, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L "T-000003 ** nobody@nowhere.test: Unrouteable address (5.4.4)\n" L
+	                "T-000003 Completed\n");
 	assert_int_equal(queued(f, &ids), 0);
 	strlist_free(&ids);
 }
@@ -223,20 +286,21 @@ test_temporary_failure_defers(void **state)
 	submit(f, "alice@client.example", r, 1, NULL);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	snprintf(want, sizeof want,
-	         L "T-000001 == joe@example.test R=local_delivery defer (errno %d): cannot "
-	           "create %s: Not a directory\n",
-	         ENOTDIR, mail);
+	         L "T-000001 == joe@example.test R=local_delivery defer (retry 1 at 2026-11-22 "
+	           "01:38:45): cannot create %s: Not a directory (errno %d)\n",
+	         mail, ENOTDIR);
 	assert_log(f, want);
 	assert_int_equal(queued(f, &ids), 1);
 	assert_int_equal(spool_envelope_read(f->spool, "T-000001", &env, &e), 0);
 	assert_int_equal(env.rcpts[0].done, 0);
 	envelope_free(&env);
 
-	/* Fixed: the next run delivers and completes. */
+	/* Fixed: the run at the retry time delivers and completes. */
 	f->cfg.mailbox_directory = f->mail;
+	clock_freeze(T_2026 + 900);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
-	assert_log(f, L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
-	                "T-000001 Completed\n");
+	assert_log(f, "2026-11-22 01:38:45 T-000001 => joe@example.test R=local_delivery "
+	              "T=maildir\n2026-11-22 01:38:45 T-000001 Completed\n");
 	assert_int_equal(queued(f, &ids), 0);
 	strlist_free(&ids);
 }
@@ -284,9 +348,10 @@ test_mbox_and_msglog(void **state)
 	f->cfg.mailbox_format = "mbox";
 	submit(f, "alice@client.example", r, 2, NULL);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
-	assert_log(f, L
-	           "T-000001 => joe@example.test R=local_delivery T=mbox\n" L
-	           "T-000001 == bob@remote.test defer: no remote delivery yet (delivery issue)\n");
+	assert_log(f, L "T-000001 => joe@example.test R=local_delivery T=mbox\n" L
+	                "T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
+	                "T-000001 == bob@remote.test R=remote T=remote_smtp defer (retry 1 at "
+	                "2026-11-22 01:38:45): H=127.0.0.1 [127.0.0.1]:1: Connection refused\n");
 	snprintf(path, sizeof path, "%s/joe", f->mail);
 	got = test_slurp(path);
 	assert_memory_equal(got, "From alice@client.example Sun Nov 22 01:23:45 2026\n", 51);
@@ -295,8 +360,9 @@ test_mbox_and_msglog(void **state)
 	snprintf(path, sizeof path, "%s/msglog/T-000001", f->spool);
 	got = test_slurp(path);
 	assert_string_equal(got, L "=> joe@example.test R=local_delivery T=mbox\n" L
-	                           "== bob@remote.test defer: no remote delivery yet (delivery "
-	                           "issue)\n");
+	                           "== bob@remote.test R=remote T=remote_smtp defer (retry 1 at "
+	                           "2026-11-22 01:38:45): H=127.0.0.1 [127.0.0.1]:1: Connection "
+	                           "refused\n");
 	free(got);
 }
 
@@ -374,7 +440,8 @@ test_queue_list(void **state)
 	got = test_slurp(out);
 	assert_string_equal(got, "T-000001  3d  68  <alice@client.example>\n"
 	                         "  D joe@example.test\n"
-	                         "  bob@remote.test\n"
+	                         "  bob@remote.test  (deferred 1 time, next try 2026-11-22 01:38:45: "
+	                         "H=127.0.0.1 [127.0.0.1]:1: Connection refused)\n"
 	                         "T-000002  2h  68  <>\n"
 	                         "  carol@remote.test\n");
 	free(got);
