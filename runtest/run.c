@@ -886,11 +886,16 @@ dump_tree(struct run *r, const char *dir, const char *rel)
 }
 
 static int
-queue_run(struct run *r)
+queue_run(struct run *r, const char *arg, struct err *e)
 {
 	char conf[4096];
 	pid_t pid;
-	int status = 0;
+	int status = 0, force = arg != NULL && strcmp(arg, "force") == 0;
+
+	if (arg != NULL && *arg != '\0' && !force) {
+		err_set(e, 1, "queue-run: unknown argument \"%s\" (only \"force\")", arg);
+		return -1;
+	}
 
 	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
 	pid = fork();
@@ -899,13 +904,13 @@ queue_run(struct run *r)
 		dup2(devnull, 1);
 		dup2(devnull, 2);
 		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend, "queue-run",
-		      (char *)NULL);
+		      force ? "--force" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
-	transcript_addf(&r->tr, 'Q', "queue-run%s", WIFEXITED(status) && WEXITSTATUS(status) == 0
-	                                                ? "" : " (failed)");
+	transcript_addf(&r->tr, 'Q', "queue-run%s%s", force ? " force" : "",
+	                WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : " (failed)");
 	return 0;
 }
 
@@ -996,7 +1001,7 @@ play_one(struct run *r, const struct step *st, struct err *e)
 	if (strcmp(v, "connect") == 0)
 		return client_connect(r, st->arg, e);
 	if (strcmp(v, "queue-run") == 0)
-		return queue_run(r);
+		return queue_run(r, st->arg, e);
 	if (strcmp(v, "log") == 0) {
 		dump_log(r);
 		return 0;
