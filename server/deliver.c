@@ -285,7 +285,10 @@ record_failure(struct message_state *ms, size_t i, const char *status, const cha
 	f->stage = dup_or_null(stage);
 	f->error_text = dup_or_null(error_text);
 	if (h != NULL && h->address[0] != '\0') {
-		f->host_name = dup_or_null(h->name);
+		/* RFC 3464 2.3.5: "dns;" names a host; a host routed by its
+		 * address has no name to give. */
+		if (strcmp(h->name, h->address) != 0)
+			f->host_name = dup_or_null(h->name);
 		f->host_address = dup_or_null(h->address);
 		f->host_port = h->port;
 		f->greeting = dup_or_null(h->greeting);
