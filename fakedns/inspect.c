@@ -13,6 +13,18 @@
 
 #include "inspect.h"
 
+/* ldns 1.8.3's ldns_dnssec_verify_denial_nsec3() leaks a few names on the
+ * NODATA path (a library bug, not ours).  Under LeakSanitizer its
+ * allocations are excluded, so the sanitizer run still catches our leaks. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#define LIBRARY_LEAK_BEGIN() __lsan_disable()
+#define LIBRARY_LEAK_END() __lsan_enable()
+#else
+#define LIBRARY_LEAK_BEGIN() ((void)0)
+#define LIBRARY_LEAK_END() ((void)0)
+#endif
+
 struct inspect {
 	ldns_pkt *pkt;
 };
@@ -195,8 +207,10 @@ inspect_nsec3_denial_ok(const struct inspect *p, int nodata)
 		else if (ldns_rr_get_type(rr) == LDNS_RR_TYPE_RRSIG)
 			ldns_rr_list_push_rr(sigs, rr);
 	}
+	LIBRARY_LEAK_BEGIN();
 	ok = ldns_dnssec_verify_denial_nsec3(question, nsec3s, sigs, ldns_pkt_get_rcode(p->pkt),
 					     ldns_rr_get_type(question), nodata) == LDNS_STATUS_OK;
+	LIBRARY_LEAK_END();
 out:
 	ldns_rr_list_free(nsec3s);
 	ldns_rr_list_free(sigs);

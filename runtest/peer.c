@@ -150,7 +150,7 @@ peer_session(struct peer_run *pr, int fd)
 {
 	struct bio io;
 	struct tls_conn *conn = NULL;
-	char line[2048];
+	char line[2048], marked_chunk_text[64];
 	struct err e = { 0 };
 	const char *greeting = peer_session_value(pr, "greeting");
 	struct timeval tv = { .tv_sec = PEER_READ_TIMEOUT };
@@ -174,7 +174,7 @@ peer_session(struct peer_run *pr, int fd)
 	}
 	if (peer_act(pr, &io, greeting ? greeting : "220 peer.example.test ESMTP scripted peer"))
 		goto out;
-	for (;;) {
+	for (int early = 0;;) {
 		size_t len;
 		int too_long;
 		char verb[32];
@@ -185,8 +185,33 @@ peer_session(struct peer_run *pr, int fd)
 			break;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
-		peer_log(pr, "<", line);
+		/* A command that was already here before the reply to the one
+		 * before it was sent came in a pipelined group (RFC 2920). */
+		if (early) {
+			char marked[sizeof line + 16];
+			snprintf(marked, sizeof marked, "%s  (pipelined)", line);
+			peer_log(pr, "<", marked);
+		} else {
+			peer_log(pr, "<", line);
+		}
+		early = bio_buffered(&io) > 0;
 		snprintf(verb, sizeof verb, "%.*s", (int)strcspn(line, " :"), line);
+		if (strcasecmp(verb, "BDAT") == 0) {
+			/* RFC 3030: "BDAT SIZE [LAST]", then SIZE octets of message. */
+			unsigned long long size = 0;
+			char *chunk = NULL;
+			int ok = sscanf(line + 4, "%llu", &size) == 1 && size <= 64u * 1024 * 1024 &&
+			         (chunk = malloc(size ? size : 1)) != NULL &&
+			         bio_read_exact(&io, chunk, size, &e) == BIO_OK;
+			free(chunk);
+			if (!ok) {
+				peer_log(pr, "-", "(bad or short BDAT chunk)");
+				break;
+			}
+			snprintf(marked_chunk_text, sizeof marked_chunk_text, "(chunk, %llu octets)", size);
+			peer_log(pr, "<", marked_chunk_text);
+			early = bio_buffered(&io) > 0;
+		}
 		rule = peer_rule(pr, verb);
 		if (peer_act(pr, &io, rule ? rule : default_reply(verb)))
 			break;
