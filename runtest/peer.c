@@ -167,8 +167,9 @@ peer_session(struct peer_run *pr, int fd)
 			peer_log(pr, "-", "(TLS handshake failed)");
 			goto out;
 		}
-		snprintf(line, sizeof line, "(TLS on connect: %s %s)", tls_conn_info(conn)->version,
-		         tls_conn_info(conn)->cipher);
+		snprintf(line, sizeof line, "(TLS on connect: %s %s, sni %s)",
+		         tls_conn_info(conn)->version, tls_conn_info(conn)->cipher,
+		         tls_conn_info(conn)->sni[0] ? tls_conn_info(conn)->sni : "none");
 		peer_log(pr, "-", line);
 		bio_use_tls(&io, conn);
 	}
@@ -242,8 +243,9 @@ peer_session(struct peer_run *pr, int fd)
 				peer_log(pr, "-", "(TLS handshake failed)");
 				break;
 			}
-			snprintf(line, sizeof line, "(TLS %s %s, staple %s)", tls_conn_info(conn)->version,
-			         tls_conn_info(conn)->cipher,
+			snprintf(line, sizeof line, "(TLS %s %s, sni %s, staple %s)",
+			         tls_conn_info(conn)->version, tls_conn_info(conn)->cipher,
+			         tls_conn_info(conn)->sni[0] ? tls_conn_info(conn)->sni : "none",
 			         tls_conn_info(conn)->staple_sent ? "sent" : "not sent");
 			peer_log(pr, "-", line);
 			bio_use_tls(&io, conn);

@@ -649,7 +649,9 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 			continue;
 		}
 		if (rt->result == ROUTE_DEFER) {
-			outcome_deferred(&ms, i, rt->router, NULL, rt->reason, NULL);
+			char text[600];
+			snprintf(text, sizeof text, "%s (%s)", rt->reason, rt->status);
+			outcome_deferred(&ms, i, rt->router, NULL, text, NULL);
 			continue;
 		}
 		if (rt->local) {

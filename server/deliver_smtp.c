@@ -454,7 +454,8 @@ start_tls(struct run *R, struct smtp_conn *c, int required)
 		snprintf(msg, sizeof msg, "TLS session: certificate verification failed: %s",
 		         tls_verify_word(ti->verify));
 		host_fail_error(R, &c->facts, "4.7.0", msg);
-		conn_free(c);
+		/* RFC 3207 4.1: not secure enough to go on: QUIT inside the session. */
+		conn_quit(c);
 		return STEP_DONE;
 	}
 	/* RFC 3207 4.2: forget what EHLO said in clear; ask again. */
