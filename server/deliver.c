@@ -235,8 +235,10 @@ delivery_run_end(struct delivery_run *run)
 
 /* --- outcomes ------------------------------------------------------------------------ */
 
-/* One failed recipient, kept for the bounce (owned copies). */
+/* One recipient to report on, kept for the bounce or the success report
+ * (owned copies). */
 struct failure {
+	enum dsn_action action;
 	size_t rcpt;
 	char *status, *remote_reply, *stage, *error_text;
 	char *host_name, *host_address, *greeting, *helo_response;
@@ -261,16 +263,13 @@ dup_or_null(const char *s)
 }
 
 static void
-record_failure(struct message_state *ms, size_t i, const char *status, const char *reply,
-               const char *stage, const char *error_text, const struct smtp_host_facts *h)
+record_report(struct message_state *ms, size_t i, enum dsn_action action, const char *status,
+              const char *reply, const char *stage, const char *error_text,
+              const struct smtp_host_facts *h)
 {
 	struct spool_rcpt *r = &ms->env->rcpts[i];
 	struct failure *grown, *f;
 
-	r->done = 1;
-	ms->changed = 1;
-	if (!dsn_wants_failure_report(ms->env->sender, r->notify))
-		return;
 	grown = realloc(ms->failures, (ms->nfailures + 1) * sizeof *grown);
 	if (grown == NULL) {
 		log_write("%s bounce for %s lost: out of memory", ms->env->id, r->address);
@@ -279,6 +278,7 @@ record_failure(struct message_state *ms, size_t i, const char *status, const cha
 	ms->failures = grown;
 	f = &grown[ms->nfailures++];
 	memset(f, 0, sizeof *f);
+	f->action = action;
 	f->rcpt = i;
 	f->status = strdup(status != NULL && *status ? status : "5.0.0");
 	f->remote_reply = dup_or_null(reply);
@@ -294,6 +294,18 @@ record_failure(struct message_state *ms, size_t i, const char *status, const cha
 		f->greeting = dup_or_null(h->greeting);
 		f->helo_response = dup_or_null(h->helo_response);
 	}
+}
+
+static void
+record_failure(struct message_state *ms, size_t i, const char *status, const char *reply,
+               const char *stage, const char *error_text, const struct smtp_host_facts *h)
+{
+	struct spool_rcpt *r = &ms->env->rcpts[i];
+
+	r->done = 1;
+	ms->changed = 1;
+	if (dsn_wants_failure_report(ms->env->sender, r->notify))
+		record_report(ms, i, DSN_ACTION_FAILED, status, reply, stage, error_text, h);
 }
 
 static void
@@ -315,11 +327,18 @@ free_failures(struct message_state *ms)
 	ms->nfailures = 0;
 }
 
+/* Delivered.  `report`: DELIVERED (a mailbox here) or RELAYED (a server that
+ * does not do DSN) makes a success report when NOTIFY asked for one;
+ * FAILED (used as "none") for a next hop that took over the NOTIFY. */
 static void
 outcome_delivered(struct message_state *ms, size_t i, const char *router, const char *transport,
-                  const char *extra)
+                  const char *extra, enum dsn_action report, const char *reply,
+                  const struct smtp_host_facts *h)
 {
 	struct spool_rcpt *r = &ms->env->rcpts[i];
+
+	if (report != DSN_ACTION_FAILED && dsn_wants_success_report(ms->env->sender, r->notify))
+		record_report(ms, i, report, "2.0.0", reply, NULL, NULL, h);
 
 	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address, router ? router : "-",
 	            transport ? " T=" : "", transport ? transport : "", extra && *extra ? " " : "",
@@ -394,7 +413,8 @@ deliver_to_mailbox(struct message_state *ms, size_t i)
 	snprintf(tfield, sizeof tfield, "T=%s", deliver_local_format_name(format));
 	switch (deliver_local(&req, &e)) {
 	case DELIVER_LOCAL_OK:
-		outcome_delivered(ms, i, ROUTER_LOCAL_NAME, NULL, tfield);
+		outcome_delivered(ms, i, ROUTER_LOCAL_NAME, NULL, tfield, DSN_ACTION_DELIVERED, NULL,
+		                  NULL);
 		return;
 	case DELIVER_LOCAL_FAIL:
 		outcome_failed(ms, i, ROUTER_LOCAL_NAME, NULL, e.text, "5.1.1", NULL, NULL, e.text, NULL);
@@ -417,7 +437,8 @@ deliver_group_queuefile(struct message_state *ms, const struct transport_def *t,
 
 	for (size_t k = 0; k < n; k++) {
 		if (ok)
-			outcome_delivered(ms, idx[k], routes[idx[k]].router, t->name, NULL);
+			outcome_delivered(ms, idx[k], routes[idx[k]].router, t->name, NULL,
+			                  DSN_ACTION_RELAYED, NULL, NULL);
 		else
 			outcome_deferred(ms, idx[k], routes[idx[k]].router, t->name, e.text, NULL);
 	}
@@ -483,7 +504,8 @@ deliver_group_smtp(struct message_state *ms, const struct transport_def *t,
 			smtp_host_log_fields(&r->host, host, sizeof host);
 			reply_one_line(r->reply, reply, sizeof reply);
 			snprintf(extra, sizeof extra, "%s C=\"%s\"", host, reply);
-			outcome_delivered(ms, idx[k], route->router, t->name, extra);
+			outcome_delivered(ms, idx[k], route->router, t->name, extra,
+			                  r->host.dsn ? DSN_ACTION_FAILED : DSN_ACTION_RELAYED, r->reply, h);
 			break;
 		case SMTP_RCPT_FAILED:
 			smtp_result_text(r, text, sizeof text);
@@ -515,11 +537,13 @@ same_hosts(const struct route *a, const struct route *b)
 
 /* --- the bounce ---------------------------------------------------------------------- */
 
+/* One report: the failures (a bounce) or the successes, never both. */
 static void
-send_bounce(struct message_state *ms)
+send_report(struct message_state *ms, int successes)
 {
 	const struct config *cfg = ms->run->cfg;
 	struct dsn_failure *df = calloc(ms->nfailures, sizeof *df);
+	size_t n = 0;
 	struct spool_rcpt to = {.address = ms->env->sender};
 	struct envelope benv = {.sender = "", .rcpts = &to, .nrcpts = 1, .protocol = "local"};
 	struct spool_message *m = NULL;
@@ -535,7 +559,10 @@ send_bounce(struct message_state *ms)
 	for (size_t i = 0; i < ms->nfailures; i++) {
 		const struct failure *f = &ms->failures[i];
 		const struct spool_rcpt *r = &ms->env->rcpts[f->rcpt];
-		df[i] = (struct dsn_failure){
+		if ((f->action != DSN_ACTION_FAILED) != successes)
+			continue;
+		df[n++] = (struct dsn_failure){
+		        .action = f->action,
 		        .address = r->address,
 		        .orcpt = r->orcpt,
 		        .status = f->status,
@@ -559,8 +586,10 @@ send_bounce(struct message_state *ms)
 	        .now = ms->now,
 	        .data_path = ms->data_path,
 	        .failures = df,
-	        .nfailures = ms->nfailures,
+	        .nfailures = n,
 	};
+	if (n == 0)
+		goto out;
 	if (dsn_build_bounce(&b, &text, &len, &e) != 0)
 		goto fail;
 	m = spool_message_begin(ms->spool_dir, &e);
@@ -586,8 +615,8 @@ send_bounce(struct message_state *ms)
 fail:
 	/* The failures stand (they are permanent); only the report is lost,
 	 * and the log says so. */
-	deliver_log(ms->spool_dir, ms->env->id, "bounce to <%s> not sent: %s", ms->env->sender,
-	            e.text);
+	deliver_log(ms->spool_dir, ms->env->id, "%s to <%s> not sent: %s",
+	            successes ? "success report" : "bounce", ms->env->sender, e.text);
 out:
 	spool_message_abort(m);
 	free(text);
@@ -680,8 +709,10 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		else
 			deliver_group_smtp(&ms, t, routes, idx, n);
 	}
-	if (ms.nfailures > 0)
-		send_bounce(&ms);
+	if (ms.nfailures > 0) {
+		send_report(&ms, 0);
+		send_report(&ms, 1);
+	}
 out:
 	if (routes != NULL)
 		for (size_t i = 0; i < env->nrcpts; i++)

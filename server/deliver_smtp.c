@@ -699,6 +699,7 @@ transaction(struct run *R, struct smtp_conn *c, const size_t *idx, size_t n, int
 	int mail_ok;
 	enum smtp_reply_read rd;
 
+	c->facts.dsn = (c->ehlo.ext & SMTP_EXT_DSN) != 0;
 	if (accepted == NULL) {
 		R->oom = 1;
 		conn_free(c);

@@ -92,6 +92,7 @@ struct smtp_host_facts {
 	int cv;                   /* 1 = certificate verified (chain, and the name when checked) */
 	char cv_reason[32];       /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
 	                           * "not-checked") */
+	int dsn;                  /* the server offered DSN (RFC 3461): it took over NOTIFY */
 };
 
 enum smtp_outcome { SMTP_RCPT_PENDING = 0, SMTP_RCPT_DELIVERED, SMTP_RCPT_DEFERRED, SMTP_RCPT_FAILED };

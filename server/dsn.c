@@ -275,6 +275,45 @@ dsn_wants_failure_report(const char *sender, unsigned notify)
 	return (notify & DSN_NOTIFY_FAILURE) != 0;
 }
 
+int
+dsn_wants_success_report(const char *sender, unsigned notify)
+{
+	if (sender == NULL || *sender == '\0')
+		return 0;
+	return (notify & DSN_NOTIFY_SUCCESS) != 0 && (notify & DSN_NOTIFY_NEVER) == 0;
+}
+
+static int
+dsn_is_success(const struct dsn_bounce *bn)
+{
+	return bn->nfailures > 0 && bn->failures[0].action != DSN_ACTION_FAILED;
+}
+
+static const char *
+dsn_action_word(enum dsn_action a)
+{
+	switch (a) {
+	case DSN_ACTION_DELIVERED: return "delivered";
+	case DSN_ACTION_RELAYED: return "relayed";
+	case DSN_ACTION_FAILED: break;
+	}
+	return "failed";
+}
+
+/* A success report's Status: a valid class 2 code as given, else 2.0.0. */
+static void
+dsn_success_status(const char *in, char *out, size_t len)
+{
+	int sub = 0, det = 0, end = 0;
+
+	if (in != NULL && sscanf(in, "2.%3d.%3d%n", &sub, &det, &end) == 2 && in[end] == '\0' &&
+	    strspn(in, "0123456789.") == strlen(in) && strlen(in) <= 9) {
+		snprintf(out, len, "%s", in);
+		return;
+	}
+	snprintf(out, len, "2.0.0");
+}
+
 /* RFC 3464 2.3.4: Action "failed" goes with a class 5 Status.  A valid
  * RFC 3463 code of class 4 (a temporary error that ran out of retries)
  * keeps its subject and detail; anything else becomes 5.0.0. */
@@ -319,10 +358,18 @@ dsn_host_text(const struct dsn_failure *f, char *out, size_t len)
 static void
 dsn_part_text(struct dsn_buf *b, const struct dsn_bounce *bn)
 {
-	dsn_adds(b, "This message was created automatically by mail delivery software.\r\n"
-	            "\r\n"
-	            "A message that you sent could not be delivered to one or more of its\r\n"
-	            "recipients. This is a permanent error. The following address(es) failed:\r\n");
+	if (dsn_is_success(bn))
+		dsn_adds(b, "This message was created automatically by mail delivery software.\r\n"
+		            "\r\n"
+		            "You asked to be told when your message reached the following\r\n"
+		            "address(es). It was delivered to a mailbox here, or relayed to a\r\n"
+		            "server that does not report delivery status (so no further\r\n"
+		            "notice will come from there):\r\n");
+	else
+		dsn_adds(b, "This message was created automatically by mail delivery software.\r\n"
+		            "\r\n"
+		            "A message that you sent could not be delivered to one or more of its\r\n"
+		            "recipients. This is a permanent error. The following address(es) failed:\r\n");
 	for (size_t i = 0; i < bn->nfailures; i++) {
 		const struct dsn_failure *f = &bn->failures[i];
 		char addr[DSN_FIELD_MAX + 1], host[3 * DSN_FIELD_MAX];
@@ -335,7 +382,14 @@ dsn_part_text(struct dsn_buf *b, const struct dsn_bounce *bn)
 			dsn_host_text(f, host, sizeof host);
 			dsn_text_add(b, "    ", host);
 		}
-		if (f->remote_reply != NULL) {
+		if (f->action != DSN_ACTION_FAILED) {
+			dsn_text_add(b, "    ", f->action == DSN_ACTION_RELAYED
+			                               ? "relayed; the server's reply:"
+			                               : "delivered to its mailbox");
+			if (f->remote_reply == NULL)
+				continue;
+			reason = dsn_safe_dup(f->remote_reply, 1, DSN_TEXT_REPLY_MAX);
+		} else if (f->remote_reply != NULL) {
 			char *stage = dsn_safe_dup(f->stage != NULL ? f->stage : "", 0, DSN_FIELD_MAX);
 			char *line = NULL;
 
@@ -360,7 +414,7 @@ dsn_part_text(struct dsn_buf *b, const struct dsn_bounce *bn)
 		dsn_text_add(b, "    ", reason);
 		free(reason);
 	}
-	if (bn->ret == DSN_RET_HDRS)
+	if (bn->ret == DSN_RET_HDRS || dsn_is_success(bn))
 		dsn_adds(b, "\r\nThe header of the message is attached.\r\n");
 	else
 		dsn_adds(b, "\r\nA copy of the message is attached.\r\n");
@@ -387,8 +441,11 @@ dsn_part_status(struct dsn_buf *b, const struct dsn_bounce *bn)
 		if (f->orcpt != NULL)
 			dsn_field(b, "Original-Recipient", "", f->orcpt);
 		dsn_field(b, "Final-Recipient", "rfc822;", f->address);
-		dsn_adds(b, "Action: failed\r\n");
-		dsn_status(f->status, status, sizeof status);
+		dsn_addf(b, "Action: %s\r\n", dsn_action_word(f->action));
+		if (f->action == DSN_ACTION_FAILED)
+			dsn_status(f->status, status, sizeof status);
+		else
+			dsn_success_status(f->status, status, sizeof status);
 		dsn_addf(b, "Status: %s\r\n", status);
 		if (f->host_name != NULL)
 			dsn_field(b, "Remote-MTA", "dns; ", f->host_name);
@@ -408,7 +465,7 @@ dsn_part_status(struct dsn_buf *b, const struct dsn_bounce *bn)
 			dsn_field(b, "X-Remote-MTA-smtp-greeting", "X-str; ", f->greeting);
 		if (f->helo_response != NULL)
 			dsn_field(b, "X-Remote-MTA-helo-response", "X-str; ", f->helo_response);
-		if (f->remote_reply != NULL) {
+		if (f->remote_reply != NULL && f->action == DSN_ACTION_FAILED) {
 			char *diag = NULL;
 
 			if (asprintf(&diag, "SMTP error from remote mail server %s: %s",
@@ -541,12 +598,19 @@ dsn_build_bounce(const struct dsn_bounce *bn, char **out, size_t *outlen, struct
 		err_set(e, EINVAL, "a bounce needs at least one failed recipient");
 		return -1;
 	}
+	for (size_t i = 1; i < bn->nfailures; i++) {
+		if ((bn->failures[i].action == DSN_ACTION_FAILED) != !dsn_is_success(bn)) {
+			err_set(e, EINVAL, "a report holds failures only or successes only");
+			return -1;
+		}
+	}
+	const int success = dsn_is_success(bn), header_only = bn->ret == DSN_RET_HDRS || success;
 	if (dsn_read_file(bn->data_path, &data, &datalen, e) != 0)
 		return -1;
 
 	dsn_part_text(&text, bn);
 	dsn_part_status(&status, bn);
-	dsn_part_message(&msg, data, datalen, bn->ret == DSN_RET_HDRS);
+	dsn_part_message(&msg, data, datalen, header_only);
 	if (text.oom || status.oom || msg.oom)
 		goto oom;
 
@@ -566,10 +630,11 @@ dsn_build_bounce(const struct dsn_bounce *bn, char **out, size_t *outlen, struct
 	dsn_field_value(bn->reporting_mta, DSN_FIELD_MAX, mta, sizeof mta);
 	dsn_addf(&all, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", mta);
 	dsn_field(&all, "To", "", bn->sender);
-	dsn_adds(&all, "Subject: Mail delivery failed: returning message to sender\r\n");
+	dsn_adds(&all, success ? "Subject: Successful Mail Delivery Report\r\n"
+	                       : "Subject: Mail delivery failed: returning message to sender\r\n");
 	clock_format_rfc5322(bn->now, date, sizeof date);
 	dsn_addf(&all, "Date: %s\r\n", date);
-	dsn_addf(&all, "Message-ID: <%s-bounce@%s>\r\n", id, mta);
+	dsn_addf(&all, "Message-ID: <%s-%s@%s>\r\n", id, success ? "success" : "bounce", mta);
 	dsn_adds(&all, "Auto-Submitted: auto-replied\r\n" /* RFC 3834 5 */
 	               "MIME-Version: 1.0\r\n"
 	               "Content-Type: multipart/report; report-type=delivery-status;\r\n");
@@ -596,8 +661,8 @@ dsn_build_bounce(const struct dsn_bounce *bn, char **out, size_t *outlen, struct
 
 	dsn_addf(&all, "\r\n--%s\r\n", boundary);
 	/* RFC 3461 4.3 RET; RFC 6522 (text/rfc822-headers) for the header only. */
-	dsn_adds(&all, bn->ret == DSN_RET_HDRS ? "Content-Type: text/rfc822-headers\r\n"
-	                                       : "Content-Type: message/rfc822\r\n");
+	dsn_adds(&all, header_only ? "Content-Type: text/rfc822-headers\r\n"
+	                           : "Content-Type: message/rfc822\r\n");
 	if (dsn_is_8bit(&msg))
 		dsn_adds(&all, "Content-Transfer-Encoding: 8bit\r\n");
 	dsn_adds(&all, "\r\n");

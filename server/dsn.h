@@ -35,6 +35,12 @@
  *   part 3: the returned message: message/rfc822 (whole) when RET=FULL or
  *     RET was not given, text/rfc822-headers (the header only) for RET=HDRS.
  *
+ * A success report (every entry DELIVERED or RELAYED) has the same shape
+ * with Subject "Successful Mail Delivery Report", Message-ID <ID-success@...>,
+ * a text saying where the message went, "Action: delivered|relayed" with a
+ * class 2 Status, and only the header returned whatever RET says (RFC 3461
+ * 4.3: RET applies to failure reports).
+ *
  * Remote text is made safe before it goes into a header field: control
  * characters (CR, LF, TAB included) become spaces, multi-line replies are
  * joined with " ", and a value longer than DSN_FIELD_MAX octets is cut so
@@ -55,7 +61,16 @@
 
 #define DSN_FIELD_MAX 512
 
+/* RFC 3464 2.3.3.  A report holds failures only (a bounce) or successes
+ * only (RFC 3461 NOTIFY=SUCCESS): deliver.c never mixes them. */
+enum dsn_action {
+	DSN_ACTION_FAILED = 0,
+	DSN_ACTION_DELIVERED, /* delivered to a mailbox here */
+	DSN_ACTION_RELAYED,   /* handed to a server that did not offer DSN (RFC 3461 5.2.2) */
+};
+
 struct dsn_failure {
+	enum dsn_action action;    /* FAILED (the default) or, in a success report, the others */
 	const char *address;       /* as in RCPT TO (Final-Recipient: rfc822;ADDRESS) */
 	const char *orcpt;         /* ORCPT as received ("rfc822;x@y") or NULL */
 	const char *status;        /* RFC 3463 code "5.1.1" (from the reply's enhanced code
@@ -88,6 +103,10 @@ struct dsn_bounce {
 	const struct dsn_failure *failures;
 	size_t nfailures;           /* >= 1 */
 };
+
+/* Does this recipient want a success report?  1 when the sender is not the
+ * null sender and NOTIFY includes SUCCESS (RFC 3461 4.1). */
+int dsn_wants_success_report(const char *sender, unsigned notify);
 
 /* Does this recipient want a failure report?  0 for the null sender ("":
  * RFC 5321 6.1, never bounce a bounce), 0 when NOTIFY was given without

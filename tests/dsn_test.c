@@ -596,6 +596,64 @@ test_wants_failure_report(void **state)
 	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_NEVER | DSN_NOTIFY_FAILURE), 0);
 }
 
+/* RFC 3461 NOTIFY=SUCCESS: a success report, never mixed with failures. */
+static void
+test_success_report(void **state)
+{
+	struct fixture *f = *state;
+	struct dsn_failure ok[2] = {
+		{
+			.action = DSN_ACTION_RELAYED,
+			.address = "bob@partner.test",
+			.orcpt = "rfc822;bob@partner.test",
+			.status = "2.0.0",
+			.remote_reply = "250 2.0.0 accepted",
+			.host_name = "mx1.partner.test",
+			.host_address = "127.0.0.2",
+			.host_port = 2526,
+			.greeting = "220 mx1.partner.test ESMTP",
+			.helo_response = "250-mx1.partner.test",
+		},
+		{ .action = DSN_ACTION_DELIVERED, .address = "joe@example.test", .status = "5.1.1" },
+	};
+	struct dsn_failure mixed[2] = {
+		{ .action = DSN_ACTION_DELIVERED, .address = "joe@example.test" },
+		{ .address = "bob@partner.test", .status = "5.1.1" },
+	};
+	struct dsn_bounce b = bounce(f, ok, 2);
+	struct err e = {0};
+	char *out = NULL;
+	size_t n = 0;
+
+	b.ret = DSN_RET_FULL; /* RFC 3461 4.3: applies to failures; headers only here */
+	out = build(&b, NULL);
+	assert_true(has_line(out, "Subject: Successful Mail Delivery Report"));
+	assert_non_null(strstr(out, "-success@mx.example.test>"));
+	assert_true(strstr(out, "Final-Recipient: rfc822;bob@partner.test\r\nAction: relayed\r\n"
+	                        "Status: 2.0.0\r\nRemote-MTA: dns; mx1.partner.test\r\n"
+	                        "Remote-MTA: X-ip; [127.0.0.2]:2526\r\n"
+	                        "Diagnostic-Code: smtp; 250 2.0.0 accepted\r\n") != NULL);
+	/* a non-success status is never put into a success report */
+	assert_true(strstr(out, "Final-Recipient: rfc822;joe@example.test\r\nAction: delivered\r\n"
+	                        "Status: 2.0.0\r\n") != NULL);
+	assert_null(strstr(out, "X-Refmta-Diagnostic"));
+	assert_null(strstr(out, "SMTP error"));
+	assert_null(strstr(out, "Action: failed"));
+	assert_true(has_line(out, "Content-Type: text/rfc822-headers"));
+	assert_null(strstr(out, "message/rfc822"));
+	free(out);
+
+	b = bounce(f, mixed, 2);
+	assert_int_equal(dsn_build_bounce(&b, &out, &n, &e), -1);
+	assert_non_null(strstr(e.text, "failures only or successes only"));
+
+	assert_int_equal(dsn_wants_success_report("a@b.test", DSN_NOTIFY_SUCCESS), 1);
+	assert_int_equal(dsn_wants_success_report("a@b.test", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE), 1);
+	assert_int_equal(dsn_wants_success_report("a@b.test", 0), 0); /* not asked */
+	assert_int_equal(dsn_wants_success_report("a@b.test", DSN_NOTIFY_FAILURE), 0);
+	assert_int_equal(dsn_wants_success_report("", DSN_NOTIFY_SUCCESS), 0);
+}
+
 int
 main(void)
 {
@@ -612,6 +670,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_returned_long_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test(test_wants_failure_report),
+		cmocka_unit_test_setup_teardown(test_success_report, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
