@@ -433,7 +433,31 @@ deliver_group_queuefile(struct message_state *ms, const struct transport_def *t,
                         const struct route *routes, const size_t *idx, size_t n)
 {
 	struct err e = {0};
-	int ok = deliver_queuefile(&t->qf, ms->spool_dir, ms->env->id, &e) == 0;
+	struct envelope copy = *ms->env;
+	char *text = NULL;
+	int ok = 0;
+
+	/* The copy's envelope: this transport's recipients to do, all others
+	 * done (delivered here, or someone else's), so that putting it back
+	 * delivers each recipient once. */
+	copy.rcpts = calloc(ms->env->nrcpts + 1, sizeof *copy.rcpts);
+	if (copy.rcpts != NULL) {
+		memcpy(copy.rcpts, ms->env->rcpts, ms->env->nrcpts * sizeof *copy.rcpts);
+		for (size_t i = 0; i < copy.nrcpts; i++)
+			copy.rcpts[i].done = 1;
+		for (size_t k = 0; k < n; k++) {
+			copy.rcpts[idx[k]].done = 0;
+			copy.rcpts[idx[k]].retry = (struct retry_state){0};
+			copy.rcpts[idx[k]].last_error = NULL;
+		}
+		text = spool_envelope_text(&copy);
+	}
+	if (text == NULL)
+		err_set(&e, ENOMEM, "out of memory");
+	else
+		ok = deliver_queuefile(&t->qf, ms->spool_dir, ms->env->id, text, &e) == 0;
+	free(text);
+	free(copy.rcpts); /* the strings are the envelope's */
 
 	for (size_t k = 0; k < n; k++) {
 		if (ok)

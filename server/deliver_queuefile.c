@@ -70,26 +70,47 @@ queuefile_transport_free(struct queuefile_transport *t)
 	t->directory = NULL;
 }
 
-/* Copy `from` to `to` through `tmp`: write, fsync, close, rename.  The
- * temporary file is removed on any failure. */
 static int
-qf_copy_file(const char *from, const char *tmp, const char *to, struct err *e)
+qf_write_all(int fd, const char *buf, size_t n, const char *path, struct err *e)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t w = write(fd, buf + done, n - done);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			err_set(e, errno, "cannot write %s: %s", path, strerror(errno));
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+/* Write `to` through `tmp` (write, fsync, close, rename) from the file
+ * `from`, or from `text` when it is not NULL.  The temporary file is
+ * removed on any failure. */
+static int
+qf_copy_file(const char *from, const char *text, const char *tmp, const char *to, struct err *e)
 {
 	char buf[65536];
-	int in, out = -1, rc = -1;
+	int in = -1, out = -1, rc = -1;
 	ssize_t n;
 
-	in = open(from, O_RDONLY | O_CLOEXEC);
-	if (in < 0) {
-		err_set(e, errno, "cannot open %s: %s", from, strerror(errno));
-		return -1;
+	if (text == NULL) {
+		in = open(from, O_RDONLY | O_CLOEXEC);
+		if (in < 0) {
+			err_set(e, errno, "cannot open %s: %s", from, strerror(errno));
+			return -1;
+		}
 	}
 	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
 	if (out < 0) {
 		err_set(e, errno, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	for (;;) {
+	if (text != NULL && qf_write_all(out, text, strlen(text), tmp, e) != 0)
+		goto out;
+	while (in >= 0) {
 		n = read(in, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -99,16 +120,8 @@ qf_copy_file(const char *from, const char *tmp, const char *to, struct err *e)
 		}
 		if (n == 0)
 			break;
-		for (ssize_t done = 0; done < n;) {
-			ssize_t w = write(out, buf + done, (size_t)(n - done));
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
-				goto out;
-			}
-			done += w;
-		}
+		if (qf_write_all(out, buf, (size_t)n, tmp, e) != 0)
+			goto out;
 	}
 	if (fsync(out) != 0) {
 		err_set(e, errno, "cannot fsync %s: %s", tmp, strerror(errno));
@@ -128,7 +141,8 @@ qf_copy_file(const char *from, const char *tmp, const char *to, struct err *e)
 out:
 	if (out >= 0)
 		(void)close(out);
-	(void)close(in); /* read-only */
+	if (in >= 0)
+		(void)close(in); /* read-only */
 	if (rc != 0)
 		(void)unlink(tmp);
 	return rc;
@@ -168,7 +182,7 @@ qf_path(const char *base, const char *sub, const char *id, const char *suffix, c
 
 int
 deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, const char *id,
-                  struct err *e)
+                  const char *envelope_text, struct err *e)
 {
 	static const char *const suffix[2] = {"-D", "-H"}; /* -H last: it makes the pair visible */
 	const char *dir = t->directory;
@@ -203,7 +217,7 @@ deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, co
 		if (!ok)
 			err_set(e, ENOMEM, "out of memory");
 		else
-			ok = qf_copy_file(from, tmp, to, e) == 0;
+			ok = qf_copy_file(from, i == 1 ? envelope_text : NULL, tmp, to, e) == 0;
 		free(from);
 		free(tmp);
 		free(to);

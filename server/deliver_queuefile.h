@@ -7,8 +7,7 @@
  *
  * Option (the only one): directory = ABSOLUTE PATH, which must exist.
  *
- * The copy: DIR/ID-D, then DIR/ID-H (the envelope as it is now: its
- * recipients not yet marked done), each written under a temporary name,
+ * The copy: DIR/ID-D, then DIR/ID-H, each written under a temporary name,
  * fsync'ed and renamed, then DIR fsync'ed; -H last, so a reader that waits
  * for ID-H sees a complete pair.  An existing ID-D/ID-H in DIR is replaced.
  */
@@ -30,10 +29,14 @@ int queuefile_transport_parse(const struct config *cfg, const struct config_bloc
                               struct queuefile_transport *out, struct err *e) MUST_CHECK;
 void queuefile_transport_free(struct queuefile_transport *t);
 
-/* Copy message `id` from `spool_dir`.  0 = delivered; -1 = defer, with the
+/* Copy message `id` from `spool_dir`.  `envelope_text` is what to write as
+ * DIR/ID-H (server/deliver.c passes the envelope with only this
+ * transport's recipients still to do, so that a copy put back delivers
+ * them and nobody else twice); NULL copies input/ID-H as it is.
+ * 0 = delivered; -1 = defer, with the
  * reason in `e` ("directory \"rel/q\" is not absolute", "directory
  * \"/x/q\" does not exist", or the failing system call). */
 int deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir,
-                      const char *id, struct err *e) MUST_CHECK;
+                      const char *id, const char *envelope_text, struct err *e) MUST_CHECK;
 
 #endif

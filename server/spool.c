@@ -906,6 +906,12 @@ out:
 	return rc;
 }
 
+char *
+spool_envelope_text(const struct envelope *env)
+{
+	return spool_envelope_format(env);
+}
+
 int
 spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct err *e)
 {

@@ -79,6 +79,8 @@ void spool_set_test_ids(int on);
 int spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env, struct err *e) MUST_CHECK;
 int spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct err *e) MUST_CHECK;
 void envelope_free(struct envelope *env); /* members only; accepts NULL */
+/* The envelope file's text (docs/spool.md), malloc'd; NULL when out of memory. */
+char *spool_envelope_text(const struct envelope *env);
 /* Remove a message (all its files). */
 int spool_message_remove(const char *spool_dir, const char *id, struct err *e) MUST_CHECK;
 /* Ids of every message in input/, sorted; caller frees with strlist_free. */

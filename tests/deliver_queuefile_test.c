@@ -187,11 +187,11 @@ test_defer_reasons(void **state)
 	char *missing = path2(f->dir, "nonexistent"), *file = path2(f->dir, "plainfile");
 
 	t.directory = "rel/q";
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), -1);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), -1);
 	assert_string_equal(e.text, "directory \"rel/q\" is not absolute");
 
 	t.directory = missing;
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), -1);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), -1);
 	{
 		char want[256];
 		snprintf(want, sizeof want, "directory \"%s\" does not exist", missing);
@@ -202,19 +202,19 @@ test_defer_reasons(void **state)
 	assert_non_null(fp);
 	fclose(fp);
 	t.directory = file;
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), -1);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), -1);
 	assert_non_null(strstr(e.text, "is not a directory"));
 
 	/* A message that is not in the spool: nothing appears in the directory. */
 	t.directory = f->out;
-	assert_int_equal(deliver_queuefile(&t, f->spool, "T-999999", &e), -1);
+	assert_int_equal(deliver_queuefile(&t, f->spool, "T-999999", NULL, &e), -1);
 	assert_non_null(strstr(e.text, "cannot open "));
 	assert_non_null(strstr(e.text, "/input/T-999999-D: No such file or directory"));
 	list_dir(f->out, names, sizeof names);
 	assert_string_equal(names, "");
 
 	/* An id that would leave the directory. */
-	assert_int_equal(deliver_queuefile(&t, f->spool, "../x", &e), -1);
+	assert_int_equal(deliver_queuefile(&t, f->spool, "../x", NULL, &e), -1);
 	assert_string_equal(e.text, "bad message id \"../x\"");
 	free(missing);
 	free(file);
@@ -234,7 +234,7 @@ test_missing_envelope(void **state)
 	snprintf(hname, sizeof hname, "input/%s-H", f->id);
 	h = path2(f->spool, hname);
 	assert_int_equal(unlink(h), 0);
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), -1);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), -1);
 	assert_non_null(strstr(e.text, "-H: No such file or directory"));
 	list_dir(f->out, names, sizeof names);
 	snprintf(hname, sizeof hname, "%s-D", f->id); /* an orphan -D is litter, never mail */
@@ -251,7 +251,7 @@ test_copy_and_requeue(void **state)
 	struct envelope env = {0};
 	char names[256], want[128], name[64];
 
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), 0);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), 0);
 	list_dir(f->out, names, sizeof names);
 	snprintf(want, sizeof want, "%s-D %s-H", f->id, f->id);
 	assert_string_equal(names, want);
@@ -268,7 +268,7 @@ test_copy_and_requeue(void **state)
 	}
 
 	/* Again: the existing pair is replaced, still nothing else there. */
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), 0);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), 0);
 	list_dir(f->out, names, sizeof names);
 	assert_string_equal(names, want);
 
@@ -276,7 +276,7 @@ test_copy_and_requeue(void **state)
 	assert_int_equal(spool_init(f->spool2, &e), 0);
 	t.directory = path2(f->spool2, "input");
 	/* Copying straight into a spool's input/ is the seed's own use. */
-	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, &e), 0);
+	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), 0);
 	assert_int_equal(spool_envelope_read(f->spool2, f->id, &env, &e), 0);
 	assert_string_equal(env.id, f->id);
 	assert_string_equal(env.sender, "sender@example.org");
@@ -303,6 +303,22 @@ test_copy_and_requeue(void **state)
 		assert_memory_equal(data, DATA, len);
 		free(data);
 		free(d);
+	}
+	/* With the envelope text given, that text is the copy's -H (the data
+	 * file is still copied as it is). */
+	{
+		char text[256], *h, *got;
+		snprintf(text, sizeof text,
+		         "refmta-envelope 2\nid %s\nsender \nrcpt a@example.test\ndone 1\n"
+		         "rcpt b@example.test\nend\n",
+		         f->id);
+		assert_int_equal(deliver_queuefile(&t, f->spool, f->id, text, &e), 0);
+		snprintf(name, sizeof name, "input/%s-H", f->id);
+		h = path2(f->spool2, name);
+		got = test_slurp(h);
+		assert_string_equal(got, text);
+		free(got);
+		free(h);
 	}
 	free(t.directory);
 }
