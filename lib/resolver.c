@@ -49,7 +49,11 @@ static const char *const special_zones[] = {
 
 struct resolver {
 	struct ub_ctx *ctx;
-	int used; /* a lookup was made: options are frozen */
+	int used;            /* a lookup was made: options are frozen */
+	int rebuild;         /* the last lookup tempfailed: a fresh context first */
+	char *dns_server;    /* as configured (NULL = resolv.conf) */
+	char *ta_file;       /* the trust anchor file in use, or NULL */
+	char override[32];   /* val-override-date value, or "" */
 };
 
 static const struct {
@@ -125,73 +129,89 @@ fwd_valid(const char *s)
 	return port >= 1 && port <= 65535;
 }
 
-struct resolver *
-resolver_new(const char *dns_server, const char *trust_anchor_file, struct err *e)
+/* Make r->ctx from the stored configuration (resolver_new's checks done). */
+static int
+ctx_build(struct resolver *r, struct err *e)
 {
-	struct resolver *r = calloc(1, sizeof *r);
-	struct resolver *ret = NULL;
 	int rc;
 
-	if (r == NULL) {
-		err_set(e, RESOLVER_ERR_CONFIG, "resolver: out of memory");
-		goto out;
-	}
 	r->ctx = ub_ctx_create();
 	if (r->ctx == NULL) {
 		err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot create a libunbound context");
-		goto out;
+		return -1;
 	}
 	/* Records in the order the server sent them, every time: unbound
 	 * otherwise rotates cached RRsets, and logs and transcripts would vary. */
 	if (set_opt(r, "rrset-roundrobin:", "no", e) != 0)
-		goto out;
-	if (dns_server != NULL) {
-		if (!fwd_valid(dns_server)) {
-			err_set(e, RESOLVER_ERR_CONFIG,
-			        "resolver: bad dns_server \"%s\" (use ADDR@PORT, port 1-65535)",
-			        dns_server);
-			goto out;
-		}
+		return -1;
+	if (r->dns_server != NULL) {
 		/* Forwarding "." means every query: no root hints fallback. */
-		rc = ub_ctx_set_fwd(r->ctx, dns_server);
+		rc = ub_ctx_set_fwd(r->ctx, r->dns_server);
 		if (rc != 0) {
 			err_set(e, RESOLVER_ERR_CONFIG, "resolver: dns_server \"%s\": %s",
-			        dns_server, ub_strerror(rc));
-			goto out;
+			        r->dns_server, ub_strerror(rc));
+			return -1;
 		}
 		/* "local-zone: test. nodefault" is silently ignored; transparent works. */
 		for (size_t i = 0; i < sizeof special_zones / sizeof special_zones[0]; i++) {
 			char zone[64];
 			snprintf(zone, sizeof zone, "%s transparent", special_zones[i]);
 			if (set_opt(r, "local-zone:", zone, e) != 0)
-				goto out;
+				return -1;
 		}
 		if (set_opt(r, "infra-cache-max-rtt:", RESOLVER_MAX_RTT, e) != 0 ||
 		    set_opt(r, "do-not-query-localhost:", "no", e) != 0)
-			goto out;
+			return -1;
 	} else {
 		rc = ub_ctx_resolvconf(r->ctx, NULL);
 		if (rc != 0) {
 			err_set(e, RESOLVER_ERR_CONFIG,
 			        "resolver: cannot use /etc/resolv.conf: %s", ub_strerror(rc));
-			goto out;
+			return -1;
 		}
+	}
+	if (r->ta_file != NULL) {
+		rc = ub_ctx_add_ta_file(r->ctx, r->ta_file);
+		if (rc != 0) {
+			err_set(e, RESOLVER_ERR_CONFIG, "resolver: trust anchor \"%s\": %s",
+			        r->ta_file, ub_strerror(rc));
+			return -1;
+		}
+	}
+	if (r->override[0] != '\0' && set_opt(r, "val-override-date:", r->override, e) != 0)
+		return -1;
+	return 0;
+}
+
+struct resolver *
+resolver_new(const char *dns_server, const char *trust_anchor_file, struct err *e)
+{
+	struct resolver *r = calloc(1, sizeof *r);
+	struct resolver *ret = NULL;
+
+	if (r == NULL) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: out of memory");
+		goto out;
+	}
+	if (dns_server != NULL && !fwd_valid(dns_server)) {
+		err_set(e, RESOLVER_ERR_CONFIG,
+		        "resolver: bad dns_server \"%s\" (use ADDR@PORT, port 1-65535)", dns_server);
+		goto out;
 	}
 	if (trust_anchor_file == NULL && access(RESOLVER_ROOT_KEY, R_OK) == 0)
 		trust_anchor_file = RESOLVER_ROOT_KEY;
-	if (trust_anchor_file != NULL) {
-		if (access(trust_anchor_file, R_OK) != 0) {
-			err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot read \"%s\": %s",
-			        trust_anchor_file, strerror(errno));
-			goto out;
-		}
-		rc = ub_ctx_add_ta_file(r->ctx, trust_anchor_file);
-		if (rc != 0) {
-			err_set(e, RESOLVER_ERR_CONFIG, "resolver: trust anchor \"%s\": %s",
-			        trust_anchor_file, ub_strerror(rc));
-			goto out;
-		}
+	if (trust_anchor_file != NULL && access(trust_anchor_file, R_OK) != 0) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot read \"%s\": %s",
+		        trust_anchor_file, strerror(errno));
+		goto out;
 	}
+	if ((dns_server != NULL && (r->dns_server = strdup(dns_server)) == NULL) ||
+	    (trust_anchor_file != NULL && (r->ta_file = strdup(trust_anchor_file)) == NULL)) {
+		err_set(e, RESOLVER_ERR_CONFIG, "resolver: out of memory");
+		goto out;
+	}
+	if (ctx_build(r, e) != 0)
+		goto out;
 	ret = r;
 	r = NULL;
 out:
@@ -215,7 +235,10 @@ resolver_set_validation_time(struct resolver *r, time_t when, struct err *e)
 		return -1;
 	}
 	snprintf(val, sizeof val, "%lld", (long long)when);
-	return set_opt(r, "val-override-date:", val, e);
+	if (set_opt(r, "val-override-date:", val, e) != 0)
+		return -1;
+	snprintf(r->override, sizeof r->override, "%s", val); /* for a rebuilt context */
+	return 0;
 }
 
 void
@@ -225,6 +248,8 @@ resolver_free(struct resolver *r)
 		return;
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
+	free(r->dns_server);
+	free(r->ta_file);
 	free(r);
 }
 
@@ -411,6 +436,24 @@ resolver_lookup(struct resolver *r, const char *name, enum resolver_type type,
 		goto out;
 	}
 	r->used = 1;
+	/* After a tempfail (a server that did not answer), libunbound treats
+	 * the one forwarder as down for a while and fails every lookup without
+	 * asking; a fresh context asks again.  Validated data is re-fetched. */
+	if (r->rebuild) {
+		ub_ctx_delete(r->ctx);
+		r->ctx = NULL;
+		if (ctx_build(r, e) != 0) {
+			if (r->ctx != NULL)
+				ub_ctx_delete(r->ctx);
+			r->ctx = NULL;
+			goto out;
+		}
+		r->rebuild = 0;
+	}
+	if (r->ctx == NULL) {
+		err_set(e, RESOLVER_ERR_LOOKUP, "resolver: no libunbound context");
+		goto out;
+	}
 	ub = ub_resolve(r->ctx, name, types[type].rrtype, RR_CLASS_IN, &res);
 	if (ub != 0) {
 		err_set(e, RESOLVER_ERR_LOOKUP, "resolver: %s %s: %s", name, types[type].word,
@@ -457,6 +500,8 @@ resolver_lookup(struct resolver *r, const char *name, enum resolver_type type,
 out:
 	if (rc != 0)
 		resolver_answer_free(out); /* status: tempfail */
+	if (out->status == RESOLVER_TEMPFAIL && r->used)
+		r->rebuild = 1;
 	if (res != NULL)
 		ub_resolve_free(res);
 	return rc;

@@ -453,6 +453,28 @@ test_timeout(void **state)
 	assert_true(now() - t0 < 10.0);
 }
 
+/* One name that never answers must not stop the resolver: the next
+ * lookup of a healthy name, in the same resolver, still gets its answer
+ * (a queue run routes many domains through one resolver). */
+static void
+test_timeout_then_healthy(void **state)
+{
+	struct err e = { 0 };
+	struct resolver *r = resolver_new(server, ta_file, &e);
+	struct resolver_answer a;
+
+	(void)state;
+	if (r == NULL)
+		fail_msg("resolver_new: %s", e.text);
+	assert_int_equal(resolver_lookup(r, "timeout.test", RESOLVER_MX, &a, &e), 0);
+	assert_status(&a, "tempfail");
+	resolver_answer_free(&a);
+	assert_int_equal(resolver_lookup(r, "example.test", RESOLVER_MX, &a, &e), 0);
+	assert_status(&a, "secure");
+	resolver_answer_free(&a);
+	resolver_free(r);
+}
+
 /* A port nobody listens on: infra-cache-max-rtt makes this fast. */
 static void
 test_dead_server(void **state)
@@ -579,6 +601,7 @@ main(void)
 		cmocka_unit_test(test_insecure),
 		cmocka_unit_test(test_servfail),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_timeout_then_healthy),
 		cmocka_unit_test(test_dead_server),
 	};
 
