@@ -2,9 +2,11 @@
  * fsutil.c - file-system helpers (fsutil.h).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fsutil.h"
 
@@ -35,4 +37,39 @@ fs_mkdir_p(const char *path, mode_t mode, struct err *e)
 out:
 	free(p);
 	return rc;
+}
+
+int
+fs_fsync_dir(const char *path, struct err *e)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0) {
+		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fsync(fd) != 0) {
+		err_set(e, errno, "cannot fsync %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	(void)close(fd); /* read-only: nothing to lose */
+	return rc;
+}
+
+int
+fs_write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t w = write(fd, p, len);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
 }

@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "deliver_local.h"
+#include "fsutil.h"
 #include "smtp_parse.h"
 
 #define DL_LOCAL_PART_MAX 64 /* RFC 5321 4.5.3.1.1 */
@@ -96,19 +97,8 @@ struct dl_out {
 static void
 dl_flush(struct dl_out *o)
 {
-	const char *p = o->buf;
-
-	while (o->n > 0 && o->error == 0) {
-		ssize_t w = write(o->fd, p, o->n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			o->error = errno;
-			break;
-		}
-		p += w;
-		o->n -= (size_t)w;
-	}
+	if (o->n > 0 && o->error == 0 && fs_write_all(o->fd, o->buf, o->n) != 0)
+		o->error = errno;
 	o->n = 0;
 }
 
@@ -200,21 +190,6 @@ out:
 
 /* ---- paths and directories -------------------------------------------- */
 
-static int
-dl_fsync_dir(const char *path, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0 || fsync(fd) != 0) {
-		err_set(e, errno, "cannot fsync %s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	if (fd >= 0)
-		(void)close(fd);
-	return rc;
-}
-
 /* mkdir one level; a directory just made has its entry fsync'ed in the
  * parent, or a crash could take a fresh mailbox (and its mail) with it. */
 static int
@@ -241,7 +216,7 @@ dl_mkdir(const char *path, struct err *e)
 		slash[1] = '\0';
 	else
 		*slash = '\0';
-	rc = dl_fsync_dir(parent, e);
+	rc = fs_fsync_dir(parent, e);
 	free(parent);
 	return rc;
 }
@@ -425,7 +400,7 @@ dl_maildir(const struct deliver_local_request *req, const char *box, struct err 
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	if (dl_fsync_dir(path, e) != 0)
+	if (fs_fsync_dir(path, e) != 0)
 		goto out;
 	rc = DELIVER_LOCAL_OK;
 out:
@@ -533,7 +508,7 @@ dl_mbox(const struct deliver_local_request *req, const char *box, struct err *e)
 	}
 	wrote = 0;
 	/* A new mbox file's directory entry must be durable too. */
-	if (dl_fsync_dir(req->mailbox_directory, e) != 0)
+	if (fs_fsync_dir(req->mailbox_directory, e) != 0)
 		goto out;
 	rc = DELIVER_LOCAL_OK;
 out:

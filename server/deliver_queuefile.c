@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "deliver_queuefile.h"
+#include "fsutil.h"
 
 int
 queuefile_transport_parse(const struct config *cfg, const struct config_block *b,
@@ -70,22 +71,6 @@ queuefile_transport_free(struct queuefile_transport *t)
 	t->directory = NULL;
 }
 
-static int
-qf_write_all(int fd, const char *buf, size_t n, const char *path, struct err *e)
-{
-	for (size_t done = 0; done < n;) {
-		ssize_t w = write(fd, buf + done, n - done);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			err_set(e, errno, "cannot write %s: %s", path, strerror(errno));
-			return -1;
-		}
-		done += (size_t)w;
-	}
-	return 0;
-}
-
 /* Write `to` through `tmp` (write, fsync, close, rename) from the file
  * `from`, or from `text` when it is not NULL.  The temporary file is
  * removed on any failure. */
@@ -108,8 +93,10 @@ qf_copy_file(const char *from, const char *text, const char *tmp, const char *to
 		err_set(e, errno, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (text != NULL && qf_write_all(out, text, strlen(text), tmp, e) != 0)
+	if (text != NULL && fs_write_all(out, text, strlen(text)) != 0) {
+		err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
+	}
 	while (in >= 0) {
 		n = read(in, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
@@ -120,8 +107,10 @@ qf_copy_file(const char *from, const char *text, const char *tmp, const char *to
 		}
 		if (n == 0)
 			break;
-		if (qf_write_all(out, buf, (size_t)n, tmp, e) != 0)
+		if (fs_write_all(out, buf, (size_t)n) != 0) {
+			err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
 			goto out;
+		}
 	}
 	if (fsync(out) != 0) {
 		err_set(e, errno, "cannot fsync %s: %s", tmp, strerror(errno));
@@ -145,24 +134,6 @@ out:
 		(void)close(in); /* read-only */
 	if (rc != 0)
 		(void)unlink(tmp);
-	return rc;
-}
-
-static int
-qf_fsync_dir(const char *path, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	if (fd < 0) {
-		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fsync(fd) != 0) {
-		err_set(e, errno, "cannot fsync %s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	(void)close(fd);
 	return rc;
 }
 
@@ -224,7 +195,7 @@ deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, co
 		if (!ok)
 			goto out;
 	}
-	if (qf_fsync_dir(dir, e) != 0)
+	if (fs_fsync_dir(dir, e) != 0)
 		goto out;
 	rc = 0;
 out:

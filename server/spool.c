@@ -59,51 +59,12 @@ spool_path(const char *dir, const char *sub, const char *id, const char *suffix)
 	return p;
 }
 
-/* fsync a directory, so that the entries just created or renamed in it
- * survive a crash (rename(2) alone only orders them in the page cache). */
-static int
-spool_fsync_dir(const char *path, struct err *e)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = -1;
-
-	if (fd < 0) {
-		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fsync(fd) != 0) {
-		err_set(e, errno, "cannot fsync %s: %s", path, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	(void)close(fd); /* read-only: nothing to lose */
-	return rc;
-}
-
 static int
 spool_mkdir(const char *path, struct err *e)
 {
 	if (mkdir(path, 0750) != 0 && errno != EEXIST) {
 		err_set(e, errno, "cannot create %s: %s", path, strerror(errno));
 		return -1;
-	}
-	return 0;
-}
-
-static int
-spool_write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
 	}
 	return 0;
 }
@@ -151,7 +112,7 @@ spool_init(const char *spool_dir, struct err *e)
 			goto out;
 	}
 	/* The new directories' own entries must be durable too. */
-	if (spool_fsync_dir(spool_dir, e) != 0)
+	if (fs_fsync_dir(spool_dir, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -294,7 +255,7 @@ out:
 int
 spool_message_write(struct spool_message *m, const void *buf, size_t len, struct err *e)
 {
-	if (spool_write_all(m->fd, buf, len) != 0) {
+	if (fs_write_all(m->fd, buf, len) != 0) {
 		err_set(e, errno, "cannot write %s: %s", m->tmp_path, strerror(errno));
 		return -1;
 	}
@@ -476,7 +437,7 @@ spool_envelope_install(const char *dir, const char *id, const char *text, struct
 		err_set(e, errno, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (spool_write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
+	if (fs_write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0) {
 		err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -490,7 +451,7 @@ spool_envelope_install(const char *dir, const char *id, const char *text, struct
 		err_set(e, errno, "cannot rename %s to %s: %s", tmp, final, strerror(errno));
 		goto out;
 	}
-	if (spool_fsync_dir(input, e) != 0)
+	if (fs_fsync_dir(input, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -978,7 +939,7 @@ spool_message_remove(const char *spool_dir, const char *id, struct err *e)
 	/* -H first: once it is gone the message no longer exists, and a crash
 	 * after this point leaves only an invisible -D, never an -H whose data
 	 * is missing.  The fsync makes "gone" stick, so it is not delivered twice. */
-	if (spool_unlink(hdr, e) != 0 || spool_fsync_dir(input, e) != 0)
+	if (spool_unlink(hdr, e) != 0 || fs_fsync_dir(input, e) != 0)
 		goto out;
 	if (spool_unlink(data, e) != 0 || spool_unlink(msglog, e) != 0)
 		goto out;
