@@ -17,6 +17,7 @@
 
 #include "bio.h"
 #include "dsn.h"
+#include "smtp_parse.h"
 #include "smtp_reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -29,6 +29,7 @@
 #include "deliver_smtp.h"
 #include "log.h"
 #include "match.h"
+#include "smtp_parse.h"
 #include "smtp_reply.h"
 #include "strutil.h"
 

@@ -490,3 +490,32 @@ smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too
 	}
 	return 0;
 }
+
+int
+smtp_xtext(const char *in, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	if (len == 0)
+		return -1;
+	for (; *in != '\0'; in++) {
+		unsigned char ch = (unsigned char)*in;
+		/* RFC 3461 4: xchar is "!" to "~" but "+" and "="; the rest "+HH". */
+		int plain = ch >= '!' && ch <= '~' && ch != '+' && ch != '=';
+
+		if (n + (plain ? 1 : 3) >= len) {
+			out[0] = '\0';
+			return -1;
+		}
+		if (plain) {
+			out[n++] = (char)ch;
+		} else {
+			out[n++] = '+';
+			out[n++] = hex[ch >> 4];
+			out[n++] = hex[ch & 0xf];
+		}
+	}
+	out[n] = '\0';
+	return 0;
+}

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
+
 #define SMTP_PATH_MAX 256       /* RFC 5321 4.5.3.1.3: 256 octets, brackets included */
 #define SMTP_LOCAL_PART_MAX 64  /* RFC 5321 4.5.3.1.1 */
 #define SMTP_DOMAIN_MAX 255     /* RFC 5321 4.5.3.1.2 */
@@ -51,6 +53,12 @@ int smtp_unquote_local_part(const char *in, char *out, size_t outlen);
 
 /* Decode xtext (RFC 3461 4): "+HH" hex escapes.  -1 on bad syntax. */
 int smtp_xtext_decode(const char *in, char *out, size_t outlen);
+
+/* Encode: RFC 3461 4 xtext of `in` into `out` ("!" to "~" but "+" and "="
+ * as themselves, every other octet "+HH").  0; -1 when it does not fit
+ * (out = "").  The smtp transport's ENVID/ORCPT and the spool's envelope
+ * file both use it. */
+int smtp_xtext(const char *in, char *out, size_t len) MUST_CHECK;
 
 /* "BDAT <size> [LAST]" arguments (RFC 3030 2). */
 int smtp_parse_bdat(const char *args, uint64_t *size, int *last);

@@ -1,8 +1,8 @@
 /*
  * smtp_reply.h - what an SMTP client reads: replies (RFC 5321 4.2) with
  * their enhanced status codes (RFC 3463), the EHLO keywords the smtp
- * transport acts on, and xtext (RFC 3461 4) for the DSN parameters it
- * passes on.  Used by server/deliver_smtp.c.
+ * transport acts on (xtext for the DSN parameters it passes on is
+ * smtp_parse.h's smtp_xtext).  Used by server/deliver_smtp.c.
  */
 #ifndef REFMTA_SMTP_REPLY_H
 #define REFMTA_SMTP_REPLY_H
@@ -52,8 +52,5 @@ struct smtp_ehlo {
 
 /* The keywords of an EHLO reply's text (as smtp_reply_read() joins it). */
 void smtp_ehlo_parse(const char *text, struct smtp_ehlo *out);
-
-/* RFC 3461 4 xtext of `in` into `out`.  0; -1 when it does not fit (out = ""). */
-int smtp_xtext(const char *in, char *out, size_t len) MUST_CHECK;
 
 #endif

@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "fsutil.h"
+#include "smtp_parse.h"
 #include "spool.h"
 #include "strlist.h"
 
@@ -308,22 +309,21 @@ spool_buf_add(struct spool_buf *b, const char *s, size_t len)
 	b->p[b->n] = '\0';
 }
 
-/* RFC 3461 4 xtext: "!".."~" except "+" and "=" as themselves, every other
- * byte as "+HH".  No space, CR or LF can survive, so one value is one word. */
+/* RFC 3461 4 xtext (smtp_xtext): no space, CR or LF can survive, so one
+ * value is one word. */
 static void
 spool_buf_xtext(struct spool_buf *b, const char *s)
 {
-	static const char hex[] = "0123456789ABCDEF";
+	size_t cap = 3 * strlen(s) + 1; /* every octet "+HH" at most */
+	char *x = malloc(cap);
 
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c >= '!' && c <= '~' && c != '+' && c != '=') {
-			spool_buf_add(b, (const char *)&c, 1);
-		} else {
-			char esc[3] = {'+', hex[c >> 4], hex[c & 0xf]};
-			spool_buf_add(b, esc, 3);
-		}
+	if (x == NULL || smtp_xtext(s, x, cap) != 0) {
+		b->oom = 1;
+		free(x);
+		return;
 	}
+	spool_buf_add(b, x, strlen(x));
+	free(x);
 }
 
 /* "KEY SP xtext(VALUE) LF"; a NULL value writes no line at all. */

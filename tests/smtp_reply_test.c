@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "smtp_parse.h"
 #include "smtp_reply.h"
 
 /* Read one reply from `wire` (written whole, then the writer closes). */
