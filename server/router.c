@@ -60,21 +60,15 @@ static int
 rt_check_option(const struct config *cfg, const struct config_block *b, const struct config_kv *kv,
                 struct err *e)
 {
-	size_t best = SIZE_MAX, best_i = 0;
+	const char *close;
 
-	for (size_t i = 0; i < RT_NOPTIONS; i++) {
+	for (size_t i = 0; i < RT_NOPTIONS; i++)
 		if (strcmp(kv->key, rt_options[i]) == 0)
 			return 0;
-		size_t d = str_edit_distance(kv->key, rt_options[i]);
-		if (d < best) {
-			best = d;
-			best_i = i;
-		}
-	}
-	if (best <= 2)
+	close = str_closest(kv->key, rt_options, RT_NOPTIONS, 2);
+	if (close != NULL)
 		return rt_fail(cfg, e, kv->line, b->name,
-		               "unknown option \"%s\" (did you mean \"%s\"?)", kv->key,
-		               rt_options[best_i]);
+		               "unknown option \"%s\" (did you mean \"%s\"?)", kv->key, close);
 	return rt_fail(cfg, e, kv->line, b->name,
 	               "unknown option \"%s\" (router options: driver, domains, transport, "
 	               "route_list)",
