@@ -4,7 +4,7 @@
 #                   and mint the test PKI once per build directory
 #   make run        the conformance run, both TLS backends, with a summary
 #   make check      layering check + unit tests + end-to-end tests + scenario
-#                   suite; last line "N passed, N failed"
+#                   suite; last line "N passed, N failed, N skipped"
 #   make bench      refmta beside Postfix, OpenSMTPD and smtp-sink (bench/run)
 #   make fuzz       libFuzzer targets for a bounded time (fuzz/run, docs/fuzz.md)
 #   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
