@@ -105,29 +105,50 @@ test_null_template(void **state)
 	free(got);
 }
 
+/* Answers only for the exact name in arg, so a name cut short or run on
+ * expands to "" and the test fails on the value, not only by crashing. */
+static const char *
+exact_lookup(void *arg, const char *name)
+{
+	return strcmp(name, arg) == 0 ? "found" : NULL;
+}
+
 static void
 test_long_name(void **state)
 {
-	/* A name longer than expand's on-stack key buffer. */
-	char name[200], tmpl[210], *got;
-	struct expand_env env;
+	/* Names around and far past expand's 64-byte on-stack key buffer. */
+	static const size_t lens[] = { 1, 62, 63, 64, 65, 199 };
+	char name[200], tmpl[220], *got;
+	struct expand_env env = { exact_lookup, name };
 
 	(void)state;
-	memset(name, 'n', sizeof name - 1);
-	name[sizeof name - 1] = '\0';
-	snprintf(tmpl, sizeof tmpl, "<$%s>", name);
-	env.var = NULL;
-	env.arg = NULL;
-	got = expand_string(tmpl, &env);
-	assert_string_equal(got, "<>");
-	free(got);
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		memset(name, 'n', lens[i]);
+		name[lens[i]] = '\0';
+		snprintf(tmpl, sizeof tmpl, "<$%s>", name);
+		got = expand_string(tmpl, &env);
+		assert_non_null(got);
+		assert_string_equal(got, "<found>");
+		free(got);
+		snprintf(tmpl, sizeof tmpl, "<${%s}>", name);
+		got = expand_string(tmpl, &env);
+		assert_non_null(got);
+		assert_string_equal(got, "<found>");
+		free(got);
+		/* One character more is another name: unknown, empty. */
+		snprintf(tmpl, sizeof tmpl, "<$%sn>", name);
+		got = expand_string(tmpl, &env);
+		assert_non_null(got);
+		assert_string_equal(got, "<>");
+		free(got);
+	}
 }
 
+/* Answers the big value in arg for "v" only. */
 static const char *
 big_lookup(void *arg, const char *name)
 {
-	(void)name;
-	return arg;
+	return strcmp(name, "v") == 0 ? arg : NULL;
 }
 
 static void
@@ -141,11 +162,12 @@ test_big_value(void **state)
 	memset(big, 'v', 100000);
 	big[100000] = '\0';
 	env.arg = big;
-	got = expand_string("[$v][$v]", &env);
+	got = expand_string("[$v][$v][$w]", &env);
 	assert_non_null(got);
-	assert_int_equal(strlen(got), 200004);
+	assert_int_equal(strlen(got), 200006);
 	assert_int_equal(got[0], '[');
 	assert_int_equal(got[100001], ']');
+	assert_string_equal(got + 200003, "][]"); /* $w is not $v: empty */
 	free(got);
 	free(big);
 }
