@@ -108,12 +108,16 @@ $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.var
 # --- test PKI, minted once per build directory ------------------------------------
 PKI_DIR := $(BUILD)/pki
 PKI_STAMP := $(PKI_DIR)/.minted
+# examples/refmta.conf reads its certificates from ../build/pki whichever
+# build ran: `make SAN=1` alone mints there too, so the example works as is
+# after either build, in either order, from a fresh clone.
+EXAMPLE_PKI_STAMP := build/pki/.minted
 # Re-mint when older than a week, so a long-lived build directory never
 # carries a PKI close to expiry (leaves are valid for 90 days).
-$(shell find $(PKI_STAMP) -mtime +7 -delete 2>/dev/null)
+$(shell find $(PKI_STAMP) $(EXAMPLE_PKI_STAMP) -mtime +7 -delete 2>/dev/null)
 
 .PHONY: all run check unit bench fuzz format clean pki
-all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(PKI_STAMP)
+all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -146,12 +150,15 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LI
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS)
 
 # Re-mint when what is minted changes (not on every relink of mkpki).
-$(PKI_STAMP): lib/pki.c | bin/mkpki
-	@rm -rf $(PKI_DIR)
-	bin/mkpki --out $(PKI_DIR)
-	@touch $@
+define pki_rule
+$(1)/.minted: lib/pki.c | bin/mkpki
+	@rm -rf $(1)
+	bin/mkpki --out $(1)
+	@touch $$@
+endef
+$(foreach d,$(sort $(PKI_DIR) build/pki),$(eval $(call pki_rule,$(d))))
 
-pki: $(PKI_STAMP)
+pki: $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
 
 # --- the two README commands ---------------------------------------------------
 run: all
