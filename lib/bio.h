@@ -41,11 +41,13 @@ void bio_init(struct bio *b, int fd);
 
 /*
  * Read one line ending in LF into `line` (NUL-terminated, the line ending
- * kept).  At most `max` octets are stored; a longer line is consumed up to
+ * kept; `line` must hold max + 1 octets).  At most `max` octets are stored
+ * before the NUL; a longer line is consumed up to
  * and including its LF and reported with *too_long set (the stored part is
  * its beginning, with its last two octets replaced by the line's last two,
  * so the caller still sees whether it ended in CRLF).  *len is the number
- * of octets stored.
+ * of octets stored.  On EOF, timeout or error the octets of an unfinished
+ * line are stored the same way and returned with the status.
  */
 enum bio_status bio_read_line(struct bio *b, char *line, size_t max, size_t *len, int *too_long,
                               struct err *e);
