@@ -65,7 +65,8 @@ test_remove_tree(const char *dir)
 
 /* Skip the current test, saying why.  cmocka's TAP line for a skip is
  * "not ok N # SKIP NAME" without a reason; ci/check counts it as skipped
- * (never passed) and shows the reason printed here ("# skip NAME: WHY"). */
+ * (never passed) and shows the reason printed just before it here
+ * ("# skip FUNCTION: WHY"). */
 #define test_skip(why)                                              \
 	do {                                                        \
 		print_message("# skip %s: %s\n", __func__, (why)); \
