@@ -10,8 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dsn_param.h"
 #include "smtp_parse.h"
-#include "spool.h"
 
 static int
 fail(char *why, size_t whylen, int code, const char *text)
@@ -195,33 +195,6 @@ smtp_unquote_local_part(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-int
-smtp_xtext_decode(const char *in, char *out, size_t outlen)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; in[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c == '+') {
-			unsigned v;
-			if (!isxdigit((unsigned char)in[i + 1]) || !isxdigit((unsigned char)in[i + 2]) ||
-			    islower((unsigned char)in[i + 1]) || islower((unsigned char)in[i + 2]))
-				return -1; /* RFC 3461 4: upper-case hex only */
-			if (sscanf(in + i + 1, "%2x", &v) != 1)
-				return -1;
-			c = (unsigned char)v;
-			i += 2;
-		} else if (c < 33 || c > 126 || c == '=') {
-			return -1;
-		}
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return 0;
-}
-
 /* Next "KEY[=VALUE]" parameter; returns 0 at the end, 1 with one, -1 on bad syntax. */
 static int
 next_param(const char **p, char *key, size_t klen, char *val, size_t vlen, int *has_val)
@@ -315,13 +288,13 @@ smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t 
 			for (size_t i = 0; val[i] && i < sizeof out->body - 1; i++)
 				out->body[i] = (char)toupper((unsigned char)val[i]);
 		} else if (strcasecmp(key, "RET") == 0) {
-			if (out->ret[0] || !has_val ||
-			    (strcasecmp(val, "FULL") != 0 && strcasecmp(val, "HDRS") != 0))
+			enum dsn_ret ret;
+			if (out->ret[0] || !has_val || dsn_param_ret_parse(val, &ret) != 0)
 				return fail(why, whylen, 501, "5.5.4 Bad RET parameter (FULL or HDRS)");
-			snprintf(out->ret, sizeof out->ret, "%s", strcasecmp(val, "FULL") == 0 ? "FULL" : "HDRS");
+			snprintf(out->ret, sizeof out->ret, "%s", dsn_param_ret_name(ret));
 		} else if (strcasecmp(key, "ENVID") == 0) {
 			if (out->has_envid || !has_val ||
-			    smtp_xtext_decode(val, out->envid, sizeof out->envid) != 0)
+			    dsn_param_xtext_decode(val, out->envid, sizeof out->envid) != 0)
 				return fail(why, whylen, 501, "5.5.4 Bad ENVID parameter");
 			out->has_envid = 1;
 		} else {
@@ -332,38 +305,6 @@ smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t 
 	}
 	if (r < 0)
 		return fail(why, whylen, 501, "5.5.4 Syntax error in parameters");
-	return 0;
-}
-
-static int
-parse_notify(const char *val, unsigned *out)
-{
-	char buf[64];
-	char *save = NULL;
-
-	if (strlen(val) >= sizeof buf)
-		return -1;
-	snprintf(buf, sizeof buf, "%s", val);
-	*out = 0;
-	for (char *t = strtok_r(buf, ",", &save); t != NULL; t = strtok_r(NULL, ",", &save)) {
-		unsigned bit;
-		if (strcasecmp(t, "NEVER") == 0)
-			bit = DSN_NOTIFY_NEVER;
-		else if (strcasecmp(t, "SUCCESS") == 0)
-			bit = DSN_NOTIFY_SUCCESS;
-		else if (strcasecmp(t, "FAILURE") == 0)
-			bit = DSN_NOTIFY_FAILURE;
-		else if (strcasecmp(t, "DELAY") == 0)
-			bit = DSN_NOTIFY_DELAY;
-		else
-			return -1;
-		if (*out & bit)
-			return -1;
-		*out |= bit;
-	}
-	/* RFC 3461 4.1: NEVER stands alone. */
-	if (*out == 0 || ((*out & DSN_NOTIFY_NEVER) && *out != DSN_NOTIFY_NEVER))
-		return -1;
 	return 0;
 }
 
@@ -380,7 +321,7 @@ smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t 
 		return code;
 	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
 		if (strcasecmp(key, "NOTIFY") == 0) {
-			if (out->notify || !has_val || parse_notify(val, &out->notify) != 0)
+			if (out->notify || !has_val || dsn_param_notify_parse(val, &out->notify) != 0)
 				return fail(why, whylen, 501, "5.5.4 Bad NOTIFY parameter");
 		} else if (strcasecmp(key, "ORCPT") == 0) {
 			/* RFC 3461 4.2: addr-type ";" xtext */
@@ -396,7 +337,7 @@ smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t 
 				if (!is_atext((unsigned char)val[i]))
 					return fail(why, whylen, 501, "5.5.4 Bad ORCPT address type");
 			memcpy(out->orcpt, val, tlen + 1);
-			if (smtp_xtext_decode(semi + 1, out->orcpt + tlen + 1,
+			if (dsn_param_xtext_decode(semi + 1, out->orcpt + tlen + 1,
 			                      sizeof out->orcpt - tlen - 1) != 0 ||
 			    out->orcpt[tlen + 1] == '\0')
 				return fail(why, whylen, 501, "5.5.4 Bad ORCPT parameter");
@@ -488,34 +429,5 @@ smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too
 		*out = line;
 		*outlen = len;
 	}
-	return 0;
-}
-
-int
-smtp_xtext(const char *in, char *out, size_t len)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t n = 0;
-
-	if (len == 0)
-		return -1;
-	for (; *in != '\0'; in++) {
-		unsigned char ch = (unsigned char)*in;
-		/* RFC 3461 4: xchar is "!" to "~" but "+" and "="; the rest "+HH". */
-		int plain = ch >= '!' && ch <= '~' && ch != '+' && ch != '=';
-
-		if (n + (plain ? 1 : 3) >= len) {
-			out[0] = '\0';
-			return -1;
-		}
-		if (plain) {
-			out[n++] = (char)ch;
-		} else {
-			out[n++] = '+';
-			out[n++] = hex[ch >> 4];
-			out[n++] = hex[ch & 0xf];
-		}
-	}
-	out[n] = '\0';
 	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dsn_param.h"
 #include "err.h"
 
 #define SMTP_PATH_MAX 256       /* RFC 5321 4.5.3.1.3: 256 octets, brackets included */
@@ -24,14 +25,14 @@ struct smtp_mail_args {
 	uint64_t size;                /* SIZE=, 0 when absent */
 	int has_size;
 	char body[16];                /* "7BIT" | "8BITMIME" | "" */
-	char ret[8];                  /* "FULL" | "HDRS" | "" */
+	char ret[8];                  /* "FULL" | "HDRS" | "" (dsn_param_ret_parse reads it) */
 	char envid[SMTP_ENVID_MAX + 1]; /* xtext-decoded; "" when absent */
 	int has_envid;
 };
 
 struct smtp_rcpt_args {
 	char path[SMTP_PATH_MAX + 1]; /* "user@domain" or "postmaster" */
-	unsigned notify;              /* DSN_NOTIFY_* bits (spool.h), 0 = absent */
+	unsigned notify;              /* DSN_NOTIFY_* bits (dsn_param.h), 0 = absent */
 	char orcpt[512];              /* "addr-type;decoded address", "" = absent */
 };
 
@@ -51,14 +52,19 @@ int smtp_split_mailbox(const char *mailbox, char *local, size_t llen, char *doma
  * a dot-string is copied.  -1 when it does not fit in `out`. */
 int smtp_unquote_local_part(const char *in, char *out, size_t outlen);
 
-/* Decode xtext (RFC 3461 4): "+HH" hex escapes.  -1 on bad syntax. */
-int smtp_xtext_decode(const char *in, char *out, size_t outlen);
+/* xtext (RFC 3461 4) lives in dsn_param.h; these names stay for callers
+ * not yet moved to dsn_param_xtext_decode / dsn_param_xtext_encode. */
+static inline int
+smtp_xtext_decode(const char *in, char *out, size_t outlen)
+{
+	return dsn_param_xtext_decode(in, out, outlen);
+}
 
-/* Encode: RFC 3461 4 xtext of `in` into `out` ("!" to "~" but "+" and "="
- * as themselves, every other octet "+HH").  0; -1 when it does not fit
- * (out = "").  The smtp transport's ENVID/ORCPT and the spool's envelope
- * file both use it. */
-int smtp_xtext(const char *in, char *out, size_t len) MUST_CHECK;
+static inline int MUST_CHECK
+smtp_xtext(const char *in, char *out, size_t len)
+{
+	return dsn_param_xtext_encode(in, out, len);
+}
 
 /* "BDAT <size> [LAST]" arguments (RFC 3030 2). */
 int smtp_parse_bdat(const char *args, uint64_t *size, int *last);

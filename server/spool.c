@@ -23,8 +23,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dsn_param.h"
 #include "fsutil.h"
-#include "smtp_parse.h"
 #include "spool.h"
 #include "strlist.h"
 
@@ -309,7 +309,7 @@ spool_buf_add(struct spool_buf *b, const char *s, size_t len)
 	b->p[b->n] = '\0';
 }
 
-/* RFC 3461 4 xtext (smtp_xtext): no space, CR or LF can survive, so one
+/* RFC 3461 4 xtext (dsn_param.h): no space, CR or LF can survive, so one
  * value is one word. */
 static void
 spool_buf_xtext(struct spool_buf *b, const char *s)
@@ -317,7 +317,7 @@ spool_buf_xtext(struct spool_buf *b, const char *s)
 	size_t cap = 3 * strlen(s) + 1; /* every octet "+HH" at most */
 	char *x = malloc(cap);
 
-	if (x == NULL || smtp_xtext(s, x, cap) != 0) {
+	if (x == NULL || dsn_param_xtext_encode(s, x, cap) != 0) {
 		b->oom = 1;
 		free(x);
 		return;
@@ -347,17 +347,6 @@ spool_buf_number(struct spool_buf *b, const char *key, uint64_t v)
 	spool_buf_field(b, key, num);
 }
 
-static const struct {
-	unsigned bit;
-	const char *name;
-} spool_notify_names[] = {
-        {DSN_NOTIFY_NEVER, "NEVER"},
-        {DSN_NOTIFY_SUCCESS, "SUCCESS"},
-        {DSN_NOTIFY_FAILURE, "FAILURE"},
-        {DSN_NOTIFY_DELAY, "DELAY"},
-};
-#define SPOOL_NNOTIFY (sizeof spool_notify_names / sizeof spool_notify_names[0])
-
 static char *
 spool_envelope_format(const struct envelope *env)
 {
@@ -370,8 +359,7 @@ spool_envelope_format(const struct envelope *env)
 	spool_buf_field(&b, "sender", env->sender != NULL ? env->sender : "");
 	spool_buf_number(&b, "size", env->size);
 	spool_buf_number(&b, "received-at", (uint64_t)env->received_at);
-	if (env->ret != DSN_RET_UNSET)
-		spool_buf_field(&b, "ret", env->ret == DSN_RET_FULL ? "FULL" : "HDRS");
+	spool_buf_field(&b, "ret", dsn_param_ret_name(env->ret)); /* NULL: no line */
 	spool_buf_field(&b, "envid", env->envid);
 	spool_buf_field(&b, "body", env->body);
 	spool_buf_field(&b, "helo", env->helo);
@@ -385,15 +373,11 @@ spool_envelope_format(const struct envelope *env)
 		spool_buf_field(&b, "rcpt", r->address != NULL ? r->address : "");
 		spool_buf_field(&b, "orcpt", r->orcpt);
 		if (r->notify != 0) {
-			char names[64] = "";
-			for (size_t k = 0; k < SPOOL_NNOTIFY; k++) {
-				if ((r->notify & spool_notify_names[k].bit) == 0)
-					continue;
-				if (names[0] != '\0')
-					strcat(names, ",");
-				strcat(names, spool_notify_names[k].name);
-			}
-			spool_buf_field(&b, "notify", names);
+			char names[DSN_NOTIFY_NAMES_MAX];
+			if (dsn_param_notify_format(r->notify, names, sizeof names) != 0)
+				b.oom = 1; /* bits no NOTIFY has: a bug upstream, write nothing */
+			else
+				spool_buf_field(&b, "notify", names);
 		}
 		if (r->retry.tries != 0) {
 			char retry[96];
@@ -539,47 +523,19 @@ out:
 
 /* ---- reading an envelope ---------------------------------------------- */
 
-static int
-spool_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decode an xtext word; NULL if malformed (raw byte outside "!".."~", a
- * bad "+HH", or an encoded NUL, which no C string can carry). */
+/* Decode an xtext word (dsn_param.h) into a new string; NULL if malformed
+ * or out of memory. */
 static char *
 spool_xtext_decode(const char *s)
 {
-	char *out = malloc(strlen(s) + 1);
-	size_t n = 0;
+	size_t cap = strlen(s) + 1;
+	char *out = malloc(cap);
 
-	if (out == NULL)
-		return NULL;
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '+') {
-			int hi = spool_hexval(s[1]), lo = hi < 0 ? -1 : spool_hexval(s[2]);
-			if (hi < 0 || lo < 0 || (hi | lo) == 0)
-				goto bad;
-			out[n++] = (char)(hi << 4 | lo);
-			s += 2;
-		} else if (c >= '!' && c <= '~' && c != '=') {
-			out[n++] = (char)c;
-		} else {
-			goto bad;
-		}
+	if (out != NULL && dsn_param_xtext_decode(s, out, cap) != 0) {
+		free(out);
+		out = NULL;
 	}
-	out[n] = '\0';
 	return out;
-bad:
-	free(out);
-	return NULL;
 }
 
 static int
@@ -597,30 +553,6 @@ spool_parse_u64(const char *s, uint64_t *out)
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
 	*out = v;
-	return 0;
-}
-
-static int
-spool_parse_notify(const char *s, unsigned *out)
-{
-	unsigned bits = 0;
-	const char *p = s;
-
-	while (*p != '\0') {
-		size_t len = strcspn(p, ",");
-		size_t k;
-		for (k = 0; k < SPOOL_NNOTIFY; k++)
-			if (strlen(spool_notify_names[k].name) == len &&
-			    strncmp(p, spool_notify_names[k].name, len) == 0)
-				break;
-		if (k == SPOOL_NNOTIFY)
-			return -1;
-		bits |= spool_notify_names[k].bit;
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-	*out = bits;
 	return 0;
 }
 
@@ -724,14 +656,10 @@ spool_envelope_apply(struct envelope *env, const char *key, char *value, int *se
 			goto out;
 		env->host_port = (unsigned)num;
 	} else if (strcmp(key, "ret") == 0) {
-		if (strcmp(value, "FULL") == 0)
-			env->ret = DSN_RET_FULL;
-		else if (strcmp(value, "HDRS") == 0)
-			env->ret = DSN_RET_HDRS;
-		else
+		if (dsn_param_ret_parse(value, &env->ret) != 0)
 			goto out;
 	} else if (strcmp(key, "notify") == 0) {
-		if (last == NULL || spool_parse_notify(value, &last->notify) != 0)
+		if (last == NULL || dsn_param_notify_parse(value, &last->notify) != 0)
 			goto out;
 	} else if (strcmp(key, "retry") == 0) {
 		if (last == NULL || spool_parse_retry(value, &last->retry) != 0)

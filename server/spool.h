@@ -20,16 +20,9 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "dsn_param.h" /* DSN_NOTIFY_*, enum dsn_ret */
 #include "err.h"
 #include "retry.h"
-
-/* RFC 3461 4.1 NOTIFY bits; 0 = not given. */
-#define DSN_NOTIFY_NEVER   0x1u
-#define DSN_NOTIFY_SUCCESS 0x2u
-#define DSN_NOTIFY_FAILURE 0x4u
-#define DSN_NOTIFY_DELAY   0x8u
-
-enum dsn_ret { DSN_RET_UNSET = 0, DSN_RET_FULL, DSN_RET_HDRS }; /* RFC 3461 4.3 */
 
 struct spool_rcpt {
 	char *address;      /* "user@domain" as given in RCPT TO (no brackets) */
