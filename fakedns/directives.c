@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "directives.h"
+#include "strutil.h"
 
 static const struct {
 	const char *word;
@@ -87,13 +88,10 @@ parse_option(const char *word, struct fd_directive *out, struct err *e)
 		return 0;
 	}
 	if (strncmp(word, "delay=", 6) == 0 && out->mode == FD_MODE_DELAY) {
-		char *end;
-		unsigned long ms;
+		uint64_t ms;
 
-		errno = 0;
-		ms = strtoul(word + 6, &end, 10);
 		/* bounded: a test server must not hang a test run for minutes */
-		if (errno != 0 || end == word + 6 || *end != '\0' || ms > 60000) {
+		if (str_parse_u64(word + 6, strlen(word + 6), 60000, &ms) != STR_NUM_OK) {
 			err_set(e, 1, "delay wants milliseconds from 0 to 60000, not \"%s\"", word + 6);
 			return -1;
 		}

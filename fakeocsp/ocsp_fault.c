@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "ocsp_fault.h"
+#include "strutil.h"
 
 #define DAY (24 * 3600)
 
@@ -96,19 +97,19 @@ ocsp_serial_normalise(const char *in, char *out, size_t outlen)
 static int
 duration_parse(const char *s, int64_t *ms)
 {
-	char *end;
-	long long v;
+	size_t n = strspn(s, "0123456789");
+	const char *end = s + n;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || errno != 0 || v < 0)
+	/* At most a day, in whatever unit: no product can overflow. */
+	if (str_parse_u64(s, n, 86400000, &v) != STR_NUM_OK)
 		return -1;
 	if (strcmp(end, "ms") == 0)
-		*ms = v;
+		*ms = (int64_t)v;
 	else if (*end == '\0' || strcmp(end, "s") == 0)
-		*ms = v * 1000;
+		*ms = (int64_t)v * 1000;
 	else if (strcmp(end, "m") == 0)
-		*ms = v * 60000;
+		*ms = (int64_t)v * 60000;
 	else
 		return -1;
 	return 0;

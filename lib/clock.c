@@ -6,12 +6,13 @@
  * output on every machine.  Must never call time() except in clock_now().
  */
 #include <ctype.h>
-#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "strutil.h"
 
 static int clock_frozen;
 static time_t clock_frozen_at;
@@ -135,19 +136,9 @@ clock_parse_iso(const char *s, time_t *out)
 static int
 clock_parse_epoch(const char *s, time_t *out)
 {
-	char *end;
-	long long v;
+	uint64_t v;
 
-	if (*s == '\0')
-		return -1;
-	for (const char *p = s; *p != '\0'; p++)
-		if (!isdigit((unsigned char)*p))
-			return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno != 0 || *end != '\0')
-		return -1;
-	if ((long long)(time_t)v != v)
+	if (str_parse_u64(s, strlen(s), INT64_MAX, &v) != STR_NUM_OK || (uint64_t)(time_t)v != v)
 		return -1;
 	*out = (time_t)v;
 	return 0;

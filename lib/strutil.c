@@ -8,6 +8,29 @@
 
 #include "strutil.h"
 
+enum str_num
+str_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	int range = 0;
+
+	if (n == 0)
+		return STR_NUM_SYNTAX;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return STR_NUM_SYNTAX;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (range || d > max || v > (max - d) / 10)
+			range = 1; /* keep going: a later non-digit is still bad syntax */
+		else
+			v = v * 10 + d;
+	}
+	if (range)
+		return STR_NUM_RANGE;
+	*out = v;
+	return STR_NUM_OK;
+}
+
 int
 str_parse_bool(const char *s, int *out)
 {

@@ -5,6 +5,9 @@
 #define REFMTA_STRUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
 
 /* "yes" / "true" / "1" -> 1, "no" / "false" / "0" -> 0 (case-insensitive).
  * 0 on success, -1 for anything else. */
@@ -20,5 +23,17 @@ size_t str_edit_distance(const char *a, const char *b);
 
 /* The candidate closest to `name` within `max` edits, or NULL. */
 const char *str_closest(const char *name, const char *const *cands, size_t n, size_t max);
+
+/* What str_parse_u64 found. */
+enum str_num {
+	STR_NUM_OK = 0,
+	STR_NUM_SYNTAX = -1, /* empty, or not all decimal digits (no sign, no space) */
+	STR_NUM_RANGE = -2,  /* all digits, but above `max` (or 2^64 - 1) */
+};
+
+/* The `n` octets at `s` as an unsigned decimal number no larger than `max`:
+ * the one parser for counts, sizes, ports and epochs.  *out is set only on
+ * STR_NUM_OK.  Use strlen(s) for a whole string. */
+enum str_num str_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out) MUST_CHECK;
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "dsn_param.h"
 #include "smtp_parse.h"
+#include "strutil.h"
 
 static int
 fail(char *why, size_t whylen, int code, const char *text)
@@ -195,6 +196,23 @@ smtp_unquote_local_part(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
+/* `n` digits as a size; one above 2^64 - 1 saturates (RFC 1870 and RFC 3030
+ * allow 20 digits).  -1 when empty or not all digits. */
+static int
+parse_size(const char *s, size_t n, uint64_t *out)
+{
+	switch (str_parse_u64(s, n, UINT64_MAX, out)) {
+	case STR_NUM_OK:
+		return 0;
+	case STR_NUM_RANGE:
+		*out = UINT64_MAX;
+		return 0;
+	case STR_NUM_SYNTAX:
+		break;
+	}
+	return -1;
+}
+
 /* Next "KEY[=VALUE]" parameter; returns 0 at the end, 1 with one, -1 on bad syntax. */
 static int
 next_param(const char **p, char *key, size_t klen, char *val, size_t vlen, int *has_val)
@@ -273,12 +291,10 @@ smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t 
 		return code;
 	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
 		if (strcasecmp(key, "SIZE") == 0) {
-			/* RFC 1870 6: size-value = 1*20DIGIT */
-			char *end;
-			if (out->has_size || !has_val || strlen(val) > 20 || !isdigit((unsigned char)val[0]))
-				return fail(why, whylen, 501, "5.5.4 Bad SIZE parameter");
-			out->size = strtoull(val, &end, 10);
-			if (*end != '\0')
+			/* RFC 1870 6: size-value = 1*20DIGIT; one above 2^64 - 1 is
+			 * still a size, too large for anyone (552 later). */
+			if (out->has_size || !has_val || strlen(val) > 20 ||
+			    parse_size(val, strlen(val), &out->size) != 0)
 				return fail(why, whylen, 501, "5.5.4 Bad SIZE parameter");
 			out->has_size = 1;
 		} else if (strcasecmp(key, "BODY") == 0) {
@@ -368,15 +384,14 @@ int
 smtp_parse_bdat(const char *args, uint64_t *size, int *last)
 {
 	const char *p = args;
-	char *end;
+	size_t n;
 
 	p = skip_spaces(p);
-	if (!isdigit((unsigned char)*p))
+	/* RFC 3030 2: chunk-size = 1*DIGIT; like SIZE, at most 20 of them. */
+	n = strspn(p, "0123456789");
+	if (n > 20 || parse_size(p, n, size) != 0)
 		return -1;
-	*size = strtoull(p, &end, 10);
-	if (end - p > 20)
-		return -1;
-	p = skip_spaces(end);
+	p = skip_spaces(p + n);
 	*last = 0;
 	if (strncasecmp(p, "LAST", 4) == 0) {
 		*last = 1;

@@ -27,6 +27,7 @@
 #include "fsutil.h"
 #include "spool.h"
 #include "strlist.h"
+#include "strutil.h"
 
 #define SPOOL_ENVELOPE_VERSION 2 /* 2 added retry and last-error; 1 is still read */
 #define SPOOL_ENVELOPE_MAX (64u * 1024 * 1024) /* refuse to slurp anything bigger */
@@ -538,24 +539,6 @@ spool_xtext_decode(const char *s)
 	return out;
 }
 
-static int
-spool_parse_u64(const char *s, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (*s == '\0')
-		return -1;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	*out = v;
-	return 0;
-}
-
 /* Replace a string member (a key given twice is an error). */
 /* "TRIES,FIRST,NEXT,INTERVAL": decimal, TRIES >= 1. */
 static int
@@ -645,14 +628,15 @@ spool_envelope_apply(struct envelope *env, const char *key, char *value, int *se
 			goto out;
 		strcpy(env->id, value);
 	} else if (strcmp(key, "size") == 0) {
-		if (spool_parse_u64(value, &env->size) != 0)
+		if (str_parse_u64(value, strlen(value), UINT64_MAX, &env->size) != STR_NUM_OK)
 			goto out;
 	} else if (strcmp(key, "received-at") == 0) {
-		if (spool_parse_u64(value, &num) != 0 || (uint64_t)(time_t)num != num)
+		if (str_parse_u64(value, strlen(value), UINT64_MAX, &num) != STR_NUM_OK ||
+		    (uint64_t)(time_t)num != num)
 			goto out;
 		env->received_at = (time_t)num;
 	} else if (strcmp(key, "host-port") == 0) {
-		if (spool_parse_u64(value, &num) != 0 || num > 65535)
+		if (str_parse_u64(value, strlen(value), 65535, &num) != STR_NUM_OK)
 			goto out;
 		env->host_port = (unsigned)num;
 	} else if (strcmp(key, "ret") == 0) {

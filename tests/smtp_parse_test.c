@@ -51,6 +51,9 @@ static const struct mail_case mail_cases[] = {
 	{ "<a@example.test> SIZE=12a", 501, NULL, "SIZE not a number" },
 	{ "<a@example.test> SIZE=123456789012345678901", 501, NULL, "SIZE over 20 digits" },
 	{ "<a@example.test> SIZE=1 SIZE=2", 501, NULL, "SIZE twice" },
+	{ "<a@example.test> SIZE=+1", 501, NULL, "SIZE with a sign" },
+	{ "<a@example.test> SIZE=99999999999999999999", 0, "a@example.test",
+	  "SIZE of 20 digits above 2^64 - 1 is a size (too large later, 552)" },
 	{ "<a@example.test> BODY=8BITMIME", 0, "a@example.test", "BODY=8BITMIME" },
 	{ "<a@example.test> body=7bit", 0, "a@example.test", "BODY, case-insensitive" },
 	{ "<a@example.test> BODY=BINARYMIME", 501, NULL, "BINARYMIME not offered" },
@@ -252,6 +255,13 @@ test_bdat_args(void **state)
 	assert_int_equal(smtp_parse_bdat(" x", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" 12 FIRST", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" -1", &size, &last), -1);
+	assert_int_equal(smtp_parse_bdat(" +1", &size, &last), -1);
+	assert_int_equal(smtp_parse_bdat(" 123456789012345678901", &size, &last), -1); /* 21 digits */
+	/* 20 digits above 2^64 - 1: a chunk too large for anyone, not bad syntax. */
+	assert_int_equal(smtp_parse_bdat(" 99999999999999999999 LAST", &size, &last), 0);
+	assert_true(size == UINT64_MAX && last == 1);
+	assert_int_equal(smtp_parse_bdat(" 18446744073709551615", &size, &last), 0);
+	assert_true(size == UINT64_MAX);
 }
 
 static void
