@@ -14,12 +14,12 @@
  * 2.1.1), or cut a UTF-8 sequence in half.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "dsn.h"
 
@@ -27,63 +27,6 @@
 #define DSN_TEXT_WIDTH 78    /* RFC 5322 2.1.1 SHOULD, for the text part */
 #define DSN_TEXT_REPLY_MAX 8192 /* octets of one remote reply in the text part */
 #define DSN_BOUNDARY_TRIES 100
-
-/* A growing output buffer; `oom` sticks once an allocation failed. */
-struct dsn_buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void
-dsn_add(struct dsn_buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap != 0 ? b->cap : 1024;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void
-dsn_adds(struct dsn_buf *b, const char *s)
-{
-	dsn_add(b, s, strlen(s));
-}
-
-static void dsn_addf(struct dsn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-dsn_addf(struct dsn_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&s, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = 1;
-		return;
-	}
-	dsn_add(b, s, (size_t)n);
-	free(s);
-}
 
 /* ---- making outside text safe ------------------------------------------ */
 
@@ -200,19 +143,19 @@ dsn_field_value(const char *text, size_t max, char *buf, size_t len)
 
 /* A header-style field "NAME: PREFIXVALUE" with VALUE made safe. */
 static void
-dsn_field(struct dsn_buf *b, const char *name, const char *prefix, const char *value)
+dsn_field(struct buf *b, const char *name, const char *prefix, const char *value)
 {
 	char v[DSN_FIELD_MAX + 1];
 
 	dsn_field_value(value, DSN_FIELD_MAX, v, sizeof v);
-	dsn_addf(b, "%s: %s%s\r\n", name, prefix, v);
+	buf_addf(b, "%s: %s%s\r\n", name, prefix, v);
 }
 
 /* Add `text` (safe already, lines separated by "\n") to the text part,
  * each line after `indent`, wrapped at spaces to DSN_TEXT_WIDTH octets
  * (hard-cut on a UTF-8 boundary when a word is longer). */
 static void
-dsn_text_add(struct dsn_buf *b, const char *indent, const char *text)
+dsn_text_add(struct buf *b, const char *indent, const char *text)
 {
 	size_t width = DSN_TEXT_WIDTH - strlen(indent);
 	const char *line = text;
@@ -238,9 +181,9 @@ dsn_text_add(struct dsn_buf *b, const char *indent, const char *text)
 						cut = width;
 				}
 			}
-			dsn_adds(b, indent);
-			dsn_add(b, line, cut);
-			dsn_adds(b, "\r\n");
+			buf_adds(b, indent);
+			buf_add(b, line, cut);
+			buf_adds(b, "\r\n");
 			line += cut + skip;
 			n -= cut + skip;
 		} while (n > 0);
@@ -356,17 +299,17 @@ dsn_host_text(const struct dsn_failure *f, char *out, size_t len)
 }
 
 static void
-dsn_part_text(struct dsn_buf *b, const struct dsn_bounce *bn)
+dsn_part_text(struct buf *b, const struct dsn_bounce *bn)
 {
 	if (dsn_is_success(bn))
-		dsn_adds(b, "This message was created automatically by mail delivery software.\r\n"
+		buf_adds(b, "This message was created automatically by mail delivery software.\r\n"
 		            "\r\n"
 		            "You asked to be told when your message reached the following\r\n"
 		            "address(es). It was delivered to a mailbox here, or relayed to a\r\n"
 		            "server that does not report delivery status (so no further\r\n"
 		            "notice will come from there):\r\n");
 	else
-		dsn_adds(b, "This message was created automatically by mail delivery software.\r\n"
+		buf_adds(b, "This message was created automatically by mail delivery software.\r\n"
 		            "\r\n"
 		            "A message that you sent could not be delivered to one or more of its\r\n"
 		            "recipients. This is a permanent error. The following address(es) failed:\r\n");
@@ -376,7 +319,7 @@ dsn_part_text(struct dsn_buf *b, const struct dsn_bounce *bn)
 		char *reason;
 
 		dsn_field_value(f->address, DSN_FIELD_MAX, addr, sizeof addr);
-		dsn_adds(b, "\r\n");
+		buf_adds(b, "\r\n");
 		dsn_text_add(b, "  ", addr);
 		if (dsn_has_host(f)) {
 			dsn_host_text(f, host, sizeof host);
@@ -415,13 +358,13 @@ dsn_part_text(struct dsn_buf *b, const struct dsn_bounce *bn)
 		free(reason);
 	}
 	if (bn->ret == DSN_RET_HDRS || dsn_is_success(bn))
-		dsn_adds(b, "\r\nThe header of the message is attached.\r\n");
+		buf_adds(b, "\r\nThe header of the message is attached.\r\n");
 	else
-		dsn_adds(b, "\r\nA copy of the message is attached.\r\n");
+		buf_adds(b, "\r\nA copy of the message is attached.\r\n");
 }
 
 static void
-dsn_part_status(struct dsn_buf *b, const struct dsn_bounce *bn)
+dsn_part_status(struct buf *b, const struct dsn_bounce *bn)
 {
 	char date[64];
 
@@ -430,23 +373,23 @@ dsn_part_status(struct dsn_buf *b, const struct dsn_bounce *bn)
 	if (bn->envid != NULL)
 		dsn_field(b, "Original-Envelope-Id", "", bn->envid);
 	clock_format_rfc5322(bn->arrival_date, date, sizeof date);
-	dsn_addf(b, "Arrival-Date: %s\r\n", date);
+	buf_addf(b, "Arrival-Date: %s\r\n", date);
 
 	/* RFC 3464 2.3: per-recipient fields, each group after a blank line. */
 	for (size_t i = 0; i < bn->nfailures; i++) {
 		const struct dsn_failure *f = &bn->failures[i];
 		char status[16];
 
-		dsn_adds(b, "\r\n");
+		buf_adds(b, "\r\n");
 		if (f->orcpt != NULL)
 			dsn_field(b, "Original-Recipient", "", f->orcpt);
 		dsn_field(b, "Final-Recipient", "rfc822;", f->address);
-		dsn_addf(b, "Action: %s\r\n", dsn_action_word(f->action));
+		buf_addf(b, "Action: %s\r\n", dsn_action_word(f->action));
 		if (f->action == DSN_ACTION_FAILED)
 			dsn_status(f->status, status, sizeof status);
 		else
 			dsn_success_status(f->status, status, sizeof status);
-		dsn_addf(b, "Status: %s\r\n", status);
+		buf_addf(b, "Status: %s\r\n", status);
 		if (f->host_name != NULL)
 			dsn_field(b, "Remote-MTA", "dns; ", f->host_name);
 		if (f->host_address != NULL) {
@@ -455,9 +398,9 @@ dsn_part_status(struct dsn_buf *b, const struct dsn_bounce *bn)
 
 			dsn_field_value(f->host_address, DSN_FIELD_MAX, addr, sizeof addr);
 			if (f->host_port != 0 && f->host_port != 25)
-				dsn_addf(b, "Remote-MTA: X-ip; [%s]:%u\r\n", addr, f->host_port);
+				buf_addf(b, "Remote-MTA: X-ip; [%s]:%u\r\n", addr, f->host_port);
 			else
-				dsn_addf(b, "Remote-MTA: X-ip; [%s]\r\n", addr);
+				buf_addf(b, "Remote-MTA: X-ip; [%s]\r\n", addr);
 		}
 		if (f->remote_reply != NULL)
 			dsn_field(b, "Diagnostic-Code", "smtp; ", f->remote_reply);
@@ -485,7 +428,7 @@ dsn_part_status(struct dsn_buf *b, const struct dsn_bounce *bn)
  * line over DSN_LINE_MAX: a longer header line is folded ("\r\n "), a
  * longer body line broken ("\r\n"). */
 static void
-dsn_part_message(struct dsn_buf *b, const char *data, size_t len, int header_only)
+dsn_part_message(struct buf *b, const char *data, size_t len, int header_only)
 {
 	size_t i = 0;
 	int in_header = 1;
@@ -507,14 +450,14 @@ dsn_part_message(struct dsn_buf *b, const char *data, size_t len, int header_onl
 		}
 		lim = DSN_LINE_MAX;
 		while (n > lim) {
-			dsn_add(b, data + start, lim);
-			dsn_adds(b, in_header ? "\r\n " : "\r\n");
+			buf_add(b, data + start, lim);
+			buf_adds(b, in_header ? "\r\n " : "\r\n");
 			start += lim;
 			n -= lim;
 			lim = in_header ? DSN_LINE_MAX - 1 : DSN_LINE_MAX;
 		}
-		dsn_add(b, data + start, n);
-		dsn_adds(b, "\r\n");
+		buf_add(b, data + start, n);
+		buf_adds(b, "\r\n");
 	}
 }
 
@@ -522,7 +465,7 @@ static int
 dsn_read_file(const char *path, char **out, size_t *outlen, struct err *e)
 {
 	FILE *fp = fopen(path, "rb");
-	struct dsn_buf b = {0};
+	struct buf b = {0};
 	char chunk[65536];
 	size_t n;
 
@@ -531,24 +474,26 @@ dsn_read_file(const char *path, char **out, size_t *outlen, struct err *e)
 		return -1;
 	}
 	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-		dsn_add(&b, chunk, n);
+		buf_add(&b, chunk, n);
 	if (ferror(fp) || b.oom) {
 		err_set(e, b.oom ? ENOMEM : EIO, "cannot read %s: %s", path,
 		        b.oom ? "out of memory" : "read error");
 		fclose(fp);
-		free(b.p);
+		buf_free(&b);
 		return -1;
 	}
 	fclose(fp);
-	if (b.p == NULL)
-		dsn_add(&b, "", 0);
-	*out = b.p;
 	*outlen = b.len;
-	return b.oom ? -1 : 0;
+	*out = buf_take(&b);
+	if (*out == NULL) {
+		err_set(e, ENOMEM, "cannot read %s: out of memory", path);
+		return -1;
+	}
+	return 0;
 }
 
 static int
-dsn_is_8bit(const struct dsn_buf *b)
+dsn_is_8bit(const struct buf *b)
 {
 	for (size_t i = 0; i < b->len; i++)
 		if ((unsigned char)b->p[i] >= 0x80)
@@ -583,7 +528,7 @@ dsn_boundary(const char *id, time_t now, unsigned attempt, char *out, size_t len
 int
 dsn_build_bounce(const struct dsn_bounce *bn, char **out, size_t *outlen, struct err *e)
 {
-	struct dsn_buf text = {0}, status = {0}, msg = {0}, all = {0};
+	struct buf text = {0}, status = {0}, msg = {0}, all = {0};
 	char *data = NULL;
 	size_t datalen = 0;
 	char boundary[96], date[64], id[40], mta[DSN_FIELD_MAX + 1];
@@ -628,47 +573,47 @@ dsn_build_bounce(const struct dsn_bounce *bn, char **out, size_t *outlen, struct
 	}
 
 	dsn_field_value(bn->reporting_mta, DSN_FIELD_MAX, mta, sizeof mta);
-	dsn_addf(&all, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", mta);
+	buf_addf(&all, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", mta);
 	dsn_field(&all, "To", "", bn->sender);
-	dsn_adds(&all, success ? "Subject: Successful Mail Delivery Report\r\n"
+	buf_adds(&all, success ? "Subject: Successful Mail Delivery Report\r\n"
 	                       : "Subject: Mail delivery failed: returning message to sender\r\n");
 	clock_format_rfc5322(bn->now, date, sizeof date);
-	dsn_addf(&all, "Date: %s\r\n", date);
-	dsn_addf(&all, "Message-ID: <%s-%s@%s>\r\n", id, success ? "success" : "bounce", mta);
-	dsn_adds(&all, "Auto-Submitted: auto-replied\r\n" /* RFC 3834 5 */
+	buf_addf(&all, "Date: %s\r\n", date);
+	buf_addf(&all, "Message-ID: <%s-%s@%s>\r\n", id, success ? "success" : "bounce", mta);
+	buf_adds(&all, "Auto-Submitted: auto-replied\r\n" /* RFC 3834 5 */
 	               "MIME-Version: 1.0\r\n"
 	               "Content-Type: multipart/report; report-type=delivery-status;\r\n");
-	dsn_addf(&all, "\tboundary=\"%s\"\r\n", boundary);
-	dsn_adds(&all, "\r\nThis is a MIME-formatted delivery status notification (RFC 3464).\r\n");
+	buf_addf(&all, "\tboundary=\"%s\"\r\n", boundary);
+	buf_adds(&all, "\r\nThis is a MIME-formatted delivery status notification (RFC 3464).\r\n");
 
-	dsn_addf(&all, "\r\n--%s\r\n", boundary);
+	buf_addf(&all, "\r\n--%s\r\n", boundary);
 	if (dsn_is_8bit(&text))
-		dsn_adds(&all, "Content-Type: text/plain; charset=utf-8\r\n"
+		buf_adds(&all, "Content-Type: text/plain; charset=utf-8\r\n"
 		               "Content-Transfer-Encoding: 8bit\r\n");
 	else
-		dsn_adds(&all, "Content-Type: text/plain; charset=us-ascii\r\n");
-	dsn_adds(&all, "\r\n");
-	dsn_add(&all, text.p, text.len);
+		buf_adds(&all, "Content-Type: text/plain; charset=us-ascii\r\n");
+	buf_adds(&all, "\r\n");
+	buf_add(&all, text.p, text.len);
 
-	dsn_addf(&all, "\r\n--%s\r\n", boundary);
+	buf_addf(&all, "\r\n--%s\r\n", boundary);
 	if (dsn_is_8bit(&status))
-		dsn_adds(&all, "Content-Type: message/delivery-status\r\n"
+		buf_adds(&all, "Content-Type: message/delivery-status\r\n"
 		               "Content-Transfer-Encoding: 8bit\r\n");
 	else
-		dsn_adds(&all, "Content-Type: message/delivery-status\r\n");
-	dsn_adds(&all, "\r\n");
-	dsn_add(&all, status.p, status.len);
+		buf_adds(&all, "Content-Type: message/delivery-status\r\n");
+	buf_adds(&all, "\r\n");
+	buf_add(&all, status.p, status.len);
 
-	dsn_addf(&all, "\r\n--%s\r\n", boundary);
+	buf_addf(&all, "\r\n--%s\r\n", boundary);
 	/* RFC 3461 4.3 RET; RFC 6522 (text/rfc822-headers) for the header only. */
-	dsn_adds(&all, header_only ? "Content-Type: text/rfc822-headers\r\n"
+	buf_adds(&all, header_only ? "Content-Type: text/rfc822-headers\r\n"
 	                           : "Content-Type: message/rfc822\r\n");
 	if (dsn_is_8bit(&msg))
-		dsn_adds(&all, "Content-Transfer-Encoding: 8bit\r\n");
-	dsn_adds(&all, "\r\n");
+		buf_adds(&all, "Content-Transfer-Encoding: 8bit\r\n");
+	buf_adds(&all, "\r\n");
 	if (msg.p != NULL)
-		dsn_add(&all, msg.p, msg.len);
-	dsn_addf(&all, "\r\n--%s--\r\n", boundary);
+		buf_add(&all, msg.p, msg.len);
+	buf_addf(&all, "\r\n--%s--\r\n", boundary);
 	if (all.oom)
 		goto oom;
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "dsn_param.h"
 #include "fsutil.h"
@@ -281,39 +282,10 @@ spool_message_abort(struct spool_message *m)
 
 /* ---- the envelope file ------------------------------------------------- */
 
-/* A growable text buffer for building the envelope. */
-struct spool_buf {
-	char *p;
-	size_t n, cap;
-	int oom;
-};
-
-static void
-spool_buf_add(struct spool_buf *b, const char *s, size_t len)
-{
-	if (b->oom)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (b->n + len + 1 > cap)
-			cap *= 2;
-		char *grown = realloc(b->p, cap);
-		if (grown == NULL) {
-			b->oom = 1;
-			return;
-		}
-		b->p = grown;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
 /* RFC 3461 4 xtext (dsn_param.h): no space, CR or LF can survive, so one
  * value is one word. */
 static void
-spool_buf_xtext(struct spool_buf *b, const char *s)
+spool_buf_xtext(struct buf *b, const char *s)
 {
 	size_t cap = 3 * strlen(s) + 1; /* every octet "+HH" at most */
 	char *x = malloc(cap);
@@ -323,24 +295,24 @@ spool_buf_xtext(struct spool_buf *b, const char *s)
 		free(x);
 		return;
 	}
-	spool_buf_add(b, x, strlen(x));
+	buf_adds(b, x);
 	free(x);
 }
 
 /* "KEY SP xtext(VALUE) LF"; a NULL value writes no line at all. */
 static void
-spool_buf_field(struct spool_buf *b, const char *key, const char *value)
+spool_buf_field(struct buf *b, const char *key, const char *value)
 {
 	if (value == NULL)
 		return;
-	spool_buf_add(b, key, strlen(key));
-	spool_buf_add(b, " ", 1);
+	buf_adds(b, key);
+	buf_add(b, " ", 1);
 	spool_buf_xtext(b, value);
-	spool_buf_add(b, "\n", 1);
+	buf_add(b, "\n", 1);
 }
 
 static void
-spool_buf_number(struct spool_buf *b, const char *key, uint64_t v)
+spool_buf_number(struct buf *b, const char *key, uint64_t v)
 {
 	char num[24];
 
@@ -351,11 +323,9 @@ spool_buf_number(struct spool_buf *b, const char *key, uint64_t v)
 static char *
 spool_envelope_format(const struct envelope *env)
 {
-	struct spool_buf b = {0};
-	char line[64];
+	struct buf b = {0};
 
-	snprintf(line, sizeof line, "refmta-envelope %d\n", SPOOL_ENVELOPE_VERSION);
-	spool_buf_add(&b, line, strlen(line));
+	buf_addf(&b, "refmta-envelope %d\n", SPOOL_ENVELOPE_VERSION);
 	spool_buf_field(&b, "id", env->id);
 	spool_buf_field(&b, "sender", env->sender != NULL ? env->sender : "");
 	spool_buf_number(&b, "size", env->size);
@@ -391,12 +361,8 @@ spool_envelope_format(const struct envelope *env)
 		if (r->done)
 			spool_buf_field(&b, "done", "1");
 	}
-	spool_buf_add(&b, "end\n", 4);
-	if (b.oom) {
-		free(b.p);
-		return NULL;
-	}
-	return b.p;
+	buf_adds(&b, "end\n");
+	return buf_take(&b); /* NULL when out of memory */
 }
 
 /* Write `text` to tmp/ID-H<tag>, fsync it, rename it to input/ID-H and
