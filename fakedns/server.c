@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "answer.h"
+#include "net.h"
 #include "server.h"
 
 #define TCP_QUERIES_MAX 64
@@ -35,17 +36,6 @@ on_signal(int sig)
 {
 	(void)sig;
 	stopping = 1;
-}
-
-static int
-is_loopback(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr) >>
-			24) == 127;
-	if (sa->sa_family == AF_INET6)
-		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
-	return 0;
 }
 
 MUST_CHECK static int
@@ -90,62 +80,31 @@ get_port(int fd)
 int
 server_open(struct server *s, const char *spec, struct err *e)
 {
-	char host[64];
-	const char *colon = strrchr(spec, ':');
-	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST }, *ai = NULL;
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char *end;
-	unsigned long port;
-	size_t hl;
+	struct net_addr a;
 	int rc = -1;
 
 	s->udp = s->tcp = -1;
-	if (colon == NULL || colon == spec) {
-		err_set(e, 1, "--listen wants ADDR:PORT, not \"%s\"", spec);
+	if (net_parse_addr_port(spec, &a) != 0) {
+		err_set(e, 1, "--listen wants ADDR:PORT with a numeric address, not \"%s\"", spec);
 		goto out;
 	}
-	hl = (size_t)(colon - spec);
-	if (spec[0] == '[' && hl >= 2 && spec[hl - 1] == ']') {
-		spec++;
-		hl -= 2;
-	}
-	if (hl >= sizeof(host)) {
-		err_set(e, 1, "--listen: address too long");
-		goto out;
-	}
-	memcpy(host, spec, hl);
-	host[hl] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || port > 65535) {
-		err_set(e, 1, "--listen: bad port \"%s\"", colon + 1);
-		goto out;
-	}
-	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || ai == NULL) {
-		err_set(e, 1, "--listen: \"%s\" is not a numeric address", host);
-		ai = NULL;
-		goto out;
-	}
-	if (!is_loopback(ai->ai_addr)) {
+	if (!net_is_loopback((struct sockaddr *)&a.ss)) {
 		err_set(e, 1, "--listen: %s is not a loopback address (fakedns is for tests only)",
-			host);
+			a.host);
 		goto out;
 	}
-	memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
-	sslen = ai->ai_addrlen;
 	/* port 0: the kernel picks the UDP port; TCP must get the same number */
 	for (int i = 0; i < BIND_TRIES && s->tcp < 0; i++) {
-		set_port(&ss, (unsigned)port);
-		s->udp = bind_one(SOCK_DGRAM, &ss, sslen);
+		set_port(&a.ss, a.port);
+		s->udp = bind_one(SOCK_DGRAM, &a.ss, a.len);
 		if (s->udp < 0)
 			break;
-		set_port(&ss, get_port(s->udp));
-		s->tcp = bind_one(SOCK_STREAM, &ss, sslen);
+		set_port(&a.ss, get_port(s->udp));
+		s->tcp = bind_one(SOCK_STREAM, &a.ss, a.len);
 		if (s->tcp < 0) {
 			close(s->udp);
 			s->udp = -1;
-			if (port != 0)
+			if (a.port != 0)
 				break;
 		}
 	}
@@ -153,12 +112,10 @@ server_open(struct server *s, const char *spec, struct err *e)
 		err_set(e, 1, "--listen %s: cannot bind UDP and TCP: %s", spec, strerror(errno));
 		goto out;
 	}
-	snprintf(s->addr, sizeof(s->addr), "%s", host);
+	snprintf(s->addr, sizeof(s->addr), "%s", a.host);
 	s->port = get_port(s->udp);
 	rc = 0;
 out:
-	if (ai != NULL)
-		freeaddrinfo(ai);
 	if (rc != 0)
 		server_close(s);
 	return rc;
@@ -255,13 +212,14 @@ static void
 serve_tcp(int lfd, const struct fd_zoneset *set, FILE *log)
 {
 	static uint8_t buf[DNS_MSG_MAX];
-	struct timeval tv = { .tv_sec = TCP_TIMEOUT_S };
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 
 	if (fd < 0)
 		return;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (net_set_timeouts(fd, TCP_TIMEOUT_S * 1000) != 0) {
+		close(fd);
+		return;
+	}
 	for (int i = 0; i < TCP_QUERIES_MAX && !stopping; i++) {
 		uint8_t hdr[2];
 		size_t len;

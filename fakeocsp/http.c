@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "net.h"
 
 static volatile sig_atomic_t stop_requested;
 
@@ -112,67 +113,26 @@ http_base64_decode(const char *in, unsigned char *out, size_t outlen)
 int
 http_listen(const char *addr_port, int *fd, char *bound, size_t boundlen, struct err *e)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
-	char host[64], *end;
-	const char *colon = strrchr(addr_port, ':'), *h = addr_port;
-	size_t hlen;
-	long port;
-	int s = -1, one = 1, rc = -1, family;
+	struct net_addr a;
+	int s = -1, one = 1, rc = -1;
 
 	*fd = -1;
-	memset(&ss, 0, sizeof ss);
-	if (colon == NULL || colon == addr_port) {
-		err_set(e, 1, "--listen %s: want ADDR:PORT", addr_port);
+	if (net_parse_addr_port(addr_port, &a) != 0) {
+		err_set(e, 1, "--listen %s: want ADDR:PORT with a numeric address", addr_port);
 		goto out;
 	}
-	hlen = (size_t)(colon - addr_port);
-	if (h[0] == '[' && hlen >= 2 && h[hlen - 1] == ']') {
-		h++;
-		hlen -= 2;
-	}
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (hlen >= sizeof host || *end != '\0' || end == colon + 1 || port < 0 || port > 65535) {
-		err_set(e, 1, "--listen %s: want ADDR:PORT", addr_port);
+	if (!net_is_loopback((struct sockaddr *)&a.ss)) {
+		err_set(e, 1, "--listen %s: loopback addresses only (127.0.0.0/8, ::1)", addr_port);
 		goto out;
 	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		if ((ntohl(sin->sin_addr.s_addr) >> 24) != 127) {
-			err_set(e, 1, "--listen %s: loopback addresses only (127.0.0.0/8, ::1)", addr_port);
-			goto out;
-		}
-		family = sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		sslen = sizeof *sin;
-	} else if (inet_pton(AF_INET6, host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-
-		if (!IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr)) {
-			err_set(e, 1, "--listen %s: loopback addresses only (127.0.0.0/8, ::1)", addr_port);
-			goto out;
-		}
-		family = sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		sslen = sizeof *sin6;
-	} else {
-		err_set(e, 1, "--listen %s: not a numeric address", addr_port);
-		goto out;
-	}
-	if ((s = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	if ((s = socket(a.ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
-	    bind(s, (struct sockaddr *)&ss, sslen) < 0 || listen(s, 128) < 0 ||
-	    getsockname(s, (struct sockaddr *)&ss, &sslen) < 0) {
+	    bind(s, (struct sockaddr *)&a.ss, a.len) < 0 || listen(s, 128) < 0 ||
+	    getsockname(s, (struct sockaddr *)&a.ss, &a.len) < 0) {
 		err_set(e, 1, "--listen %s: %s", addr_port, strerror(errno));
 		goto out;
 	}
-	port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-	                               : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	snprintf(bound, boundlen, family == AF_INET ? "%s:%ld" : "[%s]:%ld", host, port);
+	net_format_addr((struct sockaddr *)&a.ss, bound, boundlen);
 	*fd = s;
 	s = -1;
 	rc = 0;

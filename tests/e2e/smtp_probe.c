@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "net.h"
 #include "tls.h"
 #include "strutil.h"
 
@@ -155,27 +156,25 @@ tls_expect(const char *field, const char *value, int lineno)
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct timeval tv = { .tv_sec = 20 };
-	char host[64], script[4096];
+	struct net_addr sa;
+	char script[4096];
 	int fd, lineno = 0, rc = 0;
-	char *colon;
 
 	/* Line-buffered even into a pipe: a test reads the transcript as it goes. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 2 || (colon = strrchr(argv[1], ':')) == NULL) {
+	if (argc != 2) {
 		fprintf(stderr, "usage: smtp_probe HOST:PORT < script\n");
 		return 2;
 	}
-	snprintf(host, sizeof host, "%.*s", (int)(colon - argv[1]), argv[1]);
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-		fprintf(stderr, "smtp_probe: bad address %s\n", host);
+	if (net_parse_addr_port(argv[1], &sa) != 0 || sa.ss.ss_family != AF_INET) {
+		fprintf(stderr, "smtp_probe: bad address %s (want IPv4-ADDR:PORT)\n", argv[1]);
 		return 2;
 	}
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (fd < 0 || net_set_timeouts(fd, 20000) != 0) {
+		perror("smtp_probe: socket");
+		return 2;
+	}
 	/* SMTP_PROBE_SOURCE: connect from another loopback address (host lists). */
 	if (getenv("SMTP_PROBE_SOURCE") != NULL) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
@@ -185,7 +184,7 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+	if (connect(fd, (struct sockaddr *)&sa.ss, sa.len) != 0) {
 		perror("smtp_probe: connect");
 		return 1;
 	}
