@@ -32,6 +32,23 @@ str_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
 }
 
 int
+str_has_var_ref(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s != '$')
+			continue;
+		if (s[1] == '$') {
+			s++;
+			continue;
+		}
+		if ((s[1] >= 'a' && s[1] <= 'z') || (s[1] >= '0' && s[1] <= '9') || s[1] == '_' ||
+		    s[1] == '{')
+			return 1;
+	}
+	return 0;
+}
+
+int
 str_parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = { "yes", "true", "1" };

@@ -24,6 +24,11 @@ size_t str_edit_distance(const char *a, const char *b);
 /* The candidate closest to `name` within `max` edits, or NULL. */
 const char *str_closest(const char *name, const char *const *cands, size_t n, size_t max);
 
+/* Does `s` reference a $variable ("$name" with a name character a-z 0-9 _,
+ * or "${")?  "$$" is a literal dollar and does not.  For checks that must
+ * wait until a value is known (server/expand.c substitutes). */
+int str_has_var_ref(const char *s);
+
 /* What str_parse_u64 found. */
 enum str_num {
 	STR_NUM_OK = 0,

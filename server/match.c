@@ -11,12 +11,14 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "match.h"
 #include "strlist.h"
+#include "strutil.h"
 
 /* An address in both shapes it can be compared in: IPv4 (also for an
  * IPv4-mapped IPv6 address) and IPv6 (also ::ffff:a.b.c.d for IPv4). */
@@ -296,4 +298,22 @@ int
 match_address(const char *list, const char *address)
 {
 	return list_match(list, address, address_fn);
+}
+
+int
+match_host_list_check(const char *list, char *bad, size_t badlen)
+{
+	struct strlist l = { 0 };
+	int rc = 0;
+
+	if (strlist_split(&l, list) != 0)
+		return -1;
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		if (!str_has_var_ref(l.v[i]) && !match_host_item_valid(l.v[i])) {
+			snprintf(bad, badlen, "%s", l.v[i]);
+			rc = 1;
+		}
+	}
+	strlist_free(&l);
+	return rc;
 }

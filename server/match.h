@@ -12,6 +12,8 @@
 #ifndef REFMTA_MATCH_H
 #define REFMTA_MATCH_H
 
+#include <stddef.h>
+
 /* 1 = matched (positively), 0 = not matched (no item, or a "!" item matched). */
 int match_host(const char *list, const char *ip);
 int match_domain(const char *list, const char *domain);
@@ -19,5 +21,15 @@ int match_local_part(const char *list, const char *local_part);
 int match_address(const char *list, const char *address);
 /* Is `item` a valid host-list item?  For config_load's checks. */
 int match_host_item_valid(const char *item);
+
+/* What a refusal of a bad host-list item says after the item. */
+#define MATCH_HOST_ITEM_HINT \
+	"(use *, an IP address or a CIDR; double each colon of an IPv6 address)"
+
+/* Check every item of a host list, the one check for the main options,
+ * ACL "hosts =" and transport options.  An item with a $variable is
+ * skipped: it is checked when it has a value.  0 when all are valid; 1
+ * with the first bad item copied into `bad`; -1 when out of memory. */
+int match_host_list_check(const char *list, char *bad, size_t badlen);
 
 #endif

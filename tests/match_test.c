@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "match.h"
 
@@ -163,6 +164,36 @@ test_null_arguments(void **state)
 	assert_int_equal(match_host_item_valid(NULL), 0);
 }
 
+static void
+test_host_list_check(void **state)
+{
+	static const struct {
+		const char *list;
+		int rc;
+		const char *bad;
+	} cases[] = {
+		{ "", 0, NULL },
+		{ "*", 0, NULL },
+		{ "127.0.0.1 : ::::1 : 10.0.0.0/8 : !192.0.2.1", 0, NULL },
+		{ "$sender_host_address : ${x}", 0, NULL }, /* checked once they have a value */
+		{ "127.0.0.1 : mx.example.test : bogus", 1, "mx.example.test" },
+		{ "127.0.0.1/33", 1, "127.0.0.1/33" },
+		{ "$$literal", 1, "$$literal" }, /* "$$" is no variable */
+	};
+	char bad[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		strcpy(bad, "-");
+		int rc = match_host_list_check(cases[i].list, bad, sizeof bad);
+		if (rc != cases[i].rc || (rc == 1 && strcmp(bad, cases[i].bad) != 0))
+			fail_msg("\"%s\": rc %d bad \"%s\"", cases[i].list, rc, bad);
+	}
+	/* The bad item is cut to the buffer, never overflows it. */
+	assert_int_equal(match_host_list_check("0123456789abcdef", bad, 5), 1);
+	assert_string_equal(bad, "0123");
+}
+
 #define NROWS (sizeof rows / sizeof rows[0])
 
 int
@@ -172,6 +203,7 @@ main(void)
 		                             "host item valid" };
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_null_arguments),
+		cmocka_unit_test(test_host_list_check),
 	};
 	struct CMUnitTest tests[NROWS + sizeof fixed / sizeof fixed[0]];
 	char names[NROWS][200];

@@ -66,6 +66,21 @@ test_parse_u64_length(void **state)
 }
 
 static void
+test_has_var_ref(void **state)
+{
+	(void)state;
+	assert_true(str_has_var_ref("$sender_host_address"));
+	assert_true(str_has_var_ref("x ${domain} y"));
+	assert_true(str_has_var_ref("$1"));
+	assert_true(str_has_var_ref("$$ and $_x"));
+	assert_false(str_has_var_ref("cost: $$5"));
+	assert_false(str_has_var_ref("a $ b"));
+	assert_false(str_has_var_ref("$Domain")); /* upper case is no name character */
+	assert_false(str_has_var_ref("$"));
+	assert_false(str_has_var_ref(""));
+}
+
+static void
 test_parse_bool(void **state)
 {
 	int v = -1;
@@ -110,6 +125,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_u64_length),
+		cmocka_unit_test(test_has_var_ref),
 		cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_unescape),
 		cmocka_unit_test(test_closest),
