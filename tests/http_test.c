@@ -191,7 +191,7 @@ server_setup(void **state)
 	*state = s;
 	if (pki == NULL || *pki == '\0' || stat(pki, &st) != 0)
 		return 0; /* each test skips, saying why */
-	snprintf(issuer, sizeof issuer, "%s/root-ca.pem", pki);
+	snprintf(issuer, sizeof issuer, "%s/inter-ca.pem", pki); /* issues the leaves */
 	snprintf(signer, sizeof signer, "%s/ocsp-signer.pem", pki);
 	snprintf(key, sizeof key, "%s/ocsp-signer.key", pki);
 	snprintf(index, sizeof index, "%s/index.txt", pki);
