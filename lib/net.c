@@ -12,35 +12,21 @@
 #include "net.h"
 #include "strutil.h"
 
-int
-net_parse_addr_port(const char *spec, struct net_addr *out)
+/* Fill *out from the address (hlen octets at host) and the port text. */
+static int
+net_fill(const char *host, size_t hlen, const char *port_text, struct net_addr *out)
 {
-	const char *host = spec, *colon;
-	size_t hlen;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
 	uint64_t port;
 
 	memset(out, 0, sizeof *out);
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close == NULL || close[1] != ':')
-			return -1;
-		host = spec + 1;
-		hlen = (size_t)(close - host);
-		colon = close + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL)
-			return -1;
-		hlen = (size_t)(colon - spec);
-	}
 	if (hlen == 0 || hlen >= sizeof out->host ||
-	    str_parse_u64(colon + 1, strlen(colon + 1), 65535, &port) != STR_NUM_OK)
-		goto bad;
+	    str_parse_u64(port_text, strlen(port_text), 65535, &port) != STR_NUM_OK)
+		return -1;
 	memcpy(out->host, host, hlen);
 	out->host[hlen] = '\0';
 	out->port = (unsigned)port;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&out->ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&out->ss;
 	if (inet_pton(AF_INET, out->host, &v4->sin_addr) == 1) {
 		v4->sin_family = AF_INET;
 		v4->sin_port = htons((uint16_t)port);
@@ -53,9 +39,41 @@ net_parse_addr_port(const char *spec, struct net_addr *out)
 		out->len = sizeof *v6;
 		return 0;
 	}
-bad:
 	memset(out, 0, sizeof *out);
 	return -1;
+}
+
+int
+net_parse_addr_port(const char *spec, struct net_addr *out)
+{
+	const char *close, *colon;
+
+	if (spec[0] == '[') {
+		close = strchr(spec, ']');
+		if (close == NULL || close[1] != ':') {
+			memset(out, 0, sizeof *out);
+			return -1;
+		}
+		return net_fill(spec + 1, (size_t)(close - spec - 1), close + 2, out);
+	}
+	colon = strrchr(spec, ':');
+	if (colon == NULL) {
+		memset(out, 0, sizeof *out);
+		return -1;
+	}
+	return net_fill(spec, (size_t)(colon - spec), colon + 1, out);
+}
+
+int
+net_parse_addr_at_port(const char *spec, struct net_addr *out)
+{
+	const char *at = strrchr(spec, '@');
+
+	if (at == NULL) {
+		memset(out, 0, sizeof *out);
+		return -1;
+	}
+	return net_fill(spec, (size_t)(at - spec), at + 1, out);
 }
 
 int

@@ -29,6 +29,10 @@ struct net_addr {
  */
 int net_parse_addr_port(const char *spec, struct net_addr *out) MUST_CHECK;
 
+/* "ADDR@PORT", libunbound's forwarder form (dns_server): ADDR a numeric
+ * IPv4 or IPv6 address without brackets, PORT as above.  0 or -1. */
+int net_parse_addr_at_port(const char *spec, struct net_addr *out) MUST_CHECK;
+
 /* Is `sa` in 127.0.0.0/8 or ::1?  0 for any other address or family. */
 int net_is_loopback(const struct sockaddr *sa);
 

@@ -18,6 +18,7 @@
 
 #include <unbound.h>
 
+#include "net.h"
 #include "resolver.h"
 
 /* The system's root anchor (Debian's dns-root-data). */
@@ -107,26 +108,9 @@ set_opt(struct resolver *r, const char *opt, const char *val, struct err *e)
 static int
 fwd_valid(const char *s)
 {
-	const char *at = strrchr(s, '@');
-	unsigned char bin[16];
-	char addr[INET6_ADDRSTRLEN + 1];
-	size_t alen;
-	unsigned long port = 0;
+	struct net_addr a;
 
-	if (at == NULL || (alen = (size_t)(at - s)) == 0 || alen >= sizeof addr)
-		return 0;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
-		return 0;
-	if (at[1] == '\0' || strlen(at + 1) > 5)
-		return 0;
-	for (const char *p = at + 1; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return 0;
-		port = port * 10 + (unsigned long)(*p - '0');
-	}
-	return port >= 1 && port <= 65535;
+	return net_parse_addr_at_port(s, &a) == 0 && a.port >= 1;
 }
 
 /* Make r->ctx from the stored configuration (resolver_new's checks done). */

@@ -1,7 +1,8 @@
 /*
  * net_test.c - lib/net.c: "ADDR:PORT" in every form refmta, the harness
- * and the fixtures accept (and the ones they refuse), the loopback rule,
- * socket timeouts that really expire, and addresses written back.
+ * and the fixtures accept (and the ones they refuse), libunbound's
+ * "ADDR@PORT", the loopback rule, socket timeouts that really expire, and
+ * addresses written back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,29 @@ test_parse_addr_port(void **state)
 }
 
 static void
+test_parse_addr_at_port(void **state)
+{
+	static const char *const refused[] = {
+		"127.0.0.1:5353", "127.0.0.1", "127.0.0.1@", "127.0.0.1@65536", "@53",
+		"localhost@53", "::1@x", "[::1]@53", "127.0.0.1@+53",
+	};
+	struct net_addr a;
+
+	(void)state;
+	assert_int_equal(net_parse_addr_at_port("127.0.0.1@5353", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET);
+	assert_string_equal(a.host, "127.0.0.1");
+	assert_int_equal(a.port, 5353);
+	assert_int_equal(net_parse_addr_at_port("::1@53", &a), 0);
+	assert_int_equal(a.ss.ss_family, AF_INET6);
+	assert_int_equal(a.port, 53);
+	assert_int_equal(net_parse_addr_at_port("127.0.0.1@0", &a), 0); /* callers wanting 1+ check */
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+		if (net_parse_addr_at_port(refused[i], &a) != -1)
+			fail_msg("\"%s\" accepted, want refused", refused[i]);
+}
+
+static void
 test_loopback_and_format(void **state)
 {
 	static const struct {
@@ -139,6 +163,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_addr_port),
+		cmocka_unit_test(test_parse_addr_at_port),
 		cmocka_unit_test(test_loopback_and_format),
 		cmocka_unit_test(test_timeouts_expire),
 	};
