@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "err.h" /* MUST_CHECK */
+
 /* 1 = matched (positively), 0 = not matched (no item, or a "!" item matched). */
 int match_host(const char *list, const char *ip);
 int match_domain(const char *list, const char *domain);
@@ -30,6 +32,6 @@ int match_host_item_valid(const char *item);
  * ACL "hosts =" and transport options.  An item with a $variable is
  * skipped: it is checked when it has a value.  0 when all are valid; 1
  * with the first bad item copied into `bad`; -1 when out of memory. */
-int match_host_list_check(const char *list, char *bad, size_t badlen);
+int match_host_list_check(const char *list, char *bad, size_t badlen) MUST_CHECK;
 
 #endif
