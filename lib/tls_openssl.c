@@ -1,10 +1,11 @@
 /*
- * tls_openssl.c - the OpenSSL 3 backend of lib/tls.h.
+ * tls_openssl.c - the OpenSSL 3 backend of lib/tls.h (lib/tls_int.h's ops).
  *
- * One of the two files allowed to include <openssl/...> for TLS.  It reports
- * facts (version, IANA suite, chain, every chain problem seen, staple bytes)
- * and never decides policy: a failed verification never fails the handshake
- * here; the caller reads tls_info and decides.
+ * The TLS backend files (this one and lib/tls_gnutls*.c) are the only ones
+ * allowed to include a TLS library for TLS.  It reports facts (version, IANA
+ * suite, chain, every chain problem seen, staple bytes) and never decides
+ * policy: a failed verification never fails the handshake here; the verdict
+ * words are lib/tls_verdict.c's and the caller decides.
  *
  * Server certificates are grouped by the names they carry: one SSL_CTX per
  * group (an RSA and an ECDSA certificate for the same name share one, and
@@ -24,7 +25,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "tls.h"
+#include "tls_int.h"
 
 struct ossl_group {
 	SSL_CTX *ctx;
@@ -35,7 +36,6 @@ struct ossl_ctx {
 	struct tls_ctx base;
 	struct ossl_group groups[TLS_MAX_CERTS];
 	size_t ngroups;
-	int have_ca;             /* trust anchors configured: verification is meaningful */
 	int request_client_cert; /* server */
 };
 
@@ -242,7 +242,7 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 			err_set(e, TLS_ERR_CONFIG, "%s: cannot load trust anchors: %s", cfg->ca_file, why);
 			return TLS_ERR_CONFIG;
 		}
-		x->have_ca = 1;
+		x->base.have_ca = 1;
 	}
 	if (cfg->crl_file != NULL) {
 		X509_STORE *store = SSL_CTX_get_cert_store(ctx);
@@ -314,7 +314,7 @@ ossl_ctx_free(struct tls_ctx *base)
 		SSL_CTX_free(x->groups[g].ctx);
 		tls_cert_names_free(&x->groups[g].names);
 	}
-	free(x->base.keylog_file);
+	tls_ctx_base_release(&x->base);
 	free(x);
 }
 
@@ -351,10 +351,8 @@ ossl_ctx_new(const struct tls_config *cfg, struct err *e)
 		err_set(e, TLS_ERR_CONFIG, "out of memory");
 		return NULL;
 	}
-	x->base.be = &tls_backend_openssl;
-	x->base.role = cfg->role;
 	x->request_client_cert = cfg->request_client_cert;
-	if (cfg->keylog_file != NULL && (x->base.keylog_file = strdup(cfg->keylog_file)) == NULL)
+	if (tls_ctx_base_init(&x->base, &tls_backend_openssl, cfg, e) < 0)
 		goto fail;
 
 	/* A client has one SSL_CTX; a server one per name group (at least one). */
@@ -397,22 +395,13 @@ static struct tls_conn *
 ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, struct err *e)
 {
 	struct ossl_ctx *x = (struct ossl_ctx *)base;
-	struct ossl_conn *c;
+	struct ossl_conn *c = calloc(1, sizeof *c);
 
-	if (opts->ntlsa > 0) {
-		err_set(e, TLS_ERR_UNSUPPORTED, "DANE is not implemented yet");
-		return NULL;
-	}
-	c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		err_set(e, TLS_ERR_IO, "out of memory");
 		return NULL;
 	}
-	c->base.be = &tls_backend_openssl;
-	c->base.ctx = base;
-	c->base.fd = fd;
-	c->base.info.backend = tls_backend_openssl.name;
-	c->base.info.role = base->role;
+	tls_conn_base_init(&c->base, base, fd);
 	c->ssl = SSL_new(x->groups[0].ctx);
 	if (c->ssl == NULL || !SSL_set_fd(c->ssl, fd)) {
 		err_set(e, TLS_ERR_CONFIG, "SSL_new failed");
@@ -466,20 +455,16 @@ static void
 ossl_add_chain_cert(struct tls_info *info, X509 *cert)
 {
 	unsigned char *der = NULL;
-	int len;
+	int len = i2d_X509(cert, &der);
 
-	if (info->peer_chain_len >= TLS_MAX_CHAIN)
-		return;
-	len = i2d_X509(cert, &der);
 	if (len > 0)
-		tls_info_set_der(&info->peer_chain[info->peer_chain_len++], der, (size_t)len);
+		tls_info_add_peer_cert(info, der, (size_t)len);
 	OPENSSL_free(der);
 }
 
 static void
 ossl_fill_info(struct ossl_conn *c)
 {
-	struct ossl_ctx *x = (struct ossl_ctx *)c->base.ctx;
 	struct tls_info *info = &c->base.info;
 	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
 	X509 *peer = SSL_get0_peer_certificate(c->ssl);
@@ -507,19 +492,8 @@ ossl_fill_info(struct ossl_conn *c)
 		for (int i = first; chain != NULL && i < sk_X509_num(chain); i++)
 			ossl_add_chain_cert(info, sk_X509_value(chain, i));
 	}
-
-	if (!x->have_ca) {
-		info->verify_flags = TLS_VERIFY_BIT(TLS_VERIFY_NOT_CHECKED);
-		snprintf(info->verify_detail, sizeof info->verify_detail, "no trust anchors configured");
-	} else if (peer == NULL) {
-		info->verify_flags = TLS_VERIFY_BIT(TLS_VERIFY_NO_CERTIFICATE);
-		snprintf(info->verify_detail, sizeof info->verify_detail, "the peer sent no certificate");
-	} else {
-		info->verify_flags = c->seen_flags;
-		snprintf(info->verify_detail, sizeof info->verify_detail, "%s",
-		         c->first_detail[0] ? c->first_detail : "ok");
-	}
-	info->verify = tls_verify_summary(info->verify_flags);
+	/* What the verify callback collected; the verdict rule is neutral. */
+	tls_conn_set_verdict(&c->base, c->seen_flags, c->first_detail);
 }
 
 /* A signal interrupted the call (SIGTERM asks workers to finish, not to fail). */
@@ -657,18 +631,6 @@ ossl_conn_free(struct tls_conn *base)
 	free(c);
 }
 
-/* A name as text, or NULL when it carries an embedded NUL (never matchable). */
-static char *
-ossl_string_dup(const ASN1_STRING *s)
-{
-	const unsigned char *data = ASN1_STRING_get0_data(s);
-	int len = ASN1_STRING_length(s);
-
-	if (data == NULL || len <= 0 || memchr(data, '\0', (size_t)len) != NULL)
-		return NULL;
-	return strndup((const char *)data, (size_t)len);
-}
-
 static enum tls_status
 ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out, struct err *e)
 {
@@ -687,19 +649,13 @@ ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out
 	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
 	for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
 		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
-		char **grown;
-		char *name;
+		int n;
 
 		if (gn->type != GEN_DNS)
 			continue;
-		grown = realloc(out->dns, (out->ndns + 1) * sizeof *out->dns);
-		if (grown == NULL)
-			goto out;
-		out->dns = grown;
-		name = ossl_string_dup(gn->d.dNSName);
-		/* An unusable dNSName still counts as "the certificate has SANs". */
-		out->dns[out->ndns++] = name != NULL ? name : strdup("");
-		if (out->dns[out->ndns - 1] == NULL)
+		n = ASN1_STRING_length(gn->d.dNSName);
+		if (tls_cert_names_add_dns(out, (const char *)ASN1_STRING_get0_data(gn->d.dNSName),
+		                           n > 0 ? (size_t)n : 0) < 0)
 			goto out;
 	}
 	subject = X509_get_subject_name(x);
@@ -723,9 +679,7 @@ out:
 	return st;
 }
 
-const struct tls_backend tls_backend_openssl = {
-	.name = "openssl",
-	.version = ossl_version,
+static const struct tls_backend_ops ossl_ops = {
 	.ctx_new = ossl_ctx_new,
 	.ctx_free = ossl_ctx_free,
 	.conn_new = ossl_conn_new,
@@ -735,4 +689,12 @@ const struct tls_backend tls_backend_openssl = {
 	.shutdown = ossl_shutdown,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
+};
+
+/* No DANE yet (the DANE issue adds SSL_dane_tlsa_add and TLS_CAP_DANE). */
+const struct tls_backend tls_backend_openssl = {
+	.name = "openssl",
+	.version = ossl_version,
+	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT,
+	.ops = &ossl_ops,
 };

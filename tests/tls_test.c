@@ -266,9 +266,7 @@ out:
 	if (out->client != NULL)
 		tls_conn_shutdown(out->client);
 	shutdown(sv[0], SHUT_RDWR);
-	close(sv[0]);
-	if (out->client != NULL)
-		out->client->fd = -1;
+	close(sv[0]); /* the connection never owns or closes its fd */
 	if (waitpid(pid, &wstatus, 0) != pid || !WIFEXITED(wstatus) ||
 	    (rc == 0 && WEXITSTATUS(wstatus) != 0)) {
 		if (rc == 0)
