@@ -54,6 +54,8 @@ lacks(const struct tls_backend *be, unsigned cap, const char *what, struct err *
 struct tls_ctx *
 tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct err *e)
 {
+	struct tls_ctx *ctx;
+
 	if (cfg->ncerts > TLS_MAX_CERTS) {
 		err_set(e, TLS_ERR_CONFIG, "too many certificates (%zu, at most %d)",
 		        cfg->ncerts, TLS_MAX_CERTS);
@@ -72,7 +74,10 @@ tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct e
 	if (((cfg->role == TLS_ROLE_CLIENT && cfg->ncerts > 0) || cfg->request_client_cert) &&
 	    lacks(be, TLS_CAP_CLIENT_CERT, "client certificates", e))
 		return NULL;
-	return be->ops->ctx_new(cfg, e);
+	ctx = be->ops->ctx_new(cfg, e);
+	if (ctx != NULL)
+		ctx->be = be; /* the descriptor asked for: its caps govern tls_conn_new */
+	return ctx;
 }
 
 void
@@ -139,10 +144,9 @@ tls_conn_info(const struct tls_conn *c)
 /* ---- the neutral heads ---------------------------------------------------- */
 
 int
-tls_ctx_base_init(struct tls_ctx *base, const struct tls_backend *be,
-                  const struct tls_config *cfg, struct err *e)
+tls_ctx_base_init(struct tls_ctx *base, const struct tls_config *cfg, struct err *e)
 {
-	base->be = be;
+	base->be = NULL; /* set by tls_ctx_new once the backend succeeded */
 	base->role = cfg->role;
 	base->have_ca = 0;
 	base->keylog_file = NULL;

@@ -204,7 +204,7 @@ gtls_ctx_new(const struct tls_config *cfg, struct err *e)
 		return NULL;
 	}
 	x->request_client_cert = cfg->request_client_cert;
-	if (tls_ctx_base_init(&x->base, &tls_backend_gnutls, cfg, e) < 0)
+	if (tls_ctx_base_init(&x->base, cfg, e) < 0)
 		goto fail;
 	r = gnutls_certificate_allocate_credentials(&x->cred);
 	if (r < 0) {

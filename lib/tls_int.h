@@ -62,10 +62,10 @@ struct tls_conn {
 
 /* ---- base set-up (lib/tls.c) ------------------------------------------------ */
 
-/* Fill a context's neutral head from `cfg` (copies keylog_file).  On failure
- * `e` is filled; tls_ctx_base_release() is safe either way. */
-int tls_ctx_base_init(struct tls_ctx *base, const struct tls_backend *be,
-                      const struct tls_config *cfg, struct err *e) MUST_CHECK;
+/* Fill a context's neutral head from `cfg` (copies keylog_file); `be` is set
+ * by tls_ctx_new() when the backend's ctx_new returns.  On failure `e` is
+ * filled; tls_ctx_base_release() is safe either way. */
+int tls_ctx_base_init(struct tls_ctx *base, const struct tls_config *cfg, struct err *e) MUST_CHECK;
 /* Free what tls_ctx_base_init() allocated (not `base` itself). */
 void tls_ctx_base_release(struct tls_ctx *base);
 /* Fill a connection's neutral head. */

@@ -352,7 +352,7 @@ ossl_ctx_new(const struct tls_config *cfg, struct err *e)
 		return NULL;
 	}
 	x->request_client_cert = cfg->request_client_cert;
-	if (tls_ctx_base_init(&x->base, &tls_backend_openssl, cfg, e) < 0)
+	if (tls_ctx_base_init(&x->base, cfg, e) < 0)
 		goto fail;
 
 	/* A client has one SSL_CTX; a server one per name group (at least one). */

@@ -3,6 +3,9 @@
  * backends (OpenSSL and GnuTLS, as client and as server), and the promise
  * that both report the same facts in the same canonical words.
  *
+ * It also pins the capability bits and the shared verdict code
+ * (lib/tls_verdict.c) on both backends.
+ *
  * Each handshake runs over a socketpair: a forked child plays the server,
  * reports its own view of the connection over the encrypted channel, and the
  * parent (the client) checks it against its own.  The fixture PKI is the one
@@ -27,7 +30,9 @@
 #include <unistd.h>
 
 #include "pki.h"
-#include "tls.h"
+/* tls_int.h, not only tls.h: the shared verdict code and the ops table are
+ * tested here directly (ci/layering.txt allows this file). */
+#include "tls_int.h"
 
 static char pki_dir[512];
 static char tmp_dir[512]; /* non-empty when we minted our own */
@@ -681,6 +686,223 @@ test_vocabulary(void **state)
 	assert_non_null(strstr(tls_backend_gnutls.version(), "GnuTLS"));
 }
 
+/* ---- capabilities and the shared verdict code --------------------------------------- */
+
+/* The DER of a PKI certificate, as an OpenSSL client receives it.  Caller frees. */
+static unsigned char *
+leaf_der(const char *stem, size_t *len)
+{
+	struct pair_spec spec = { .server_certs = { stem } };
+	const struct tls_info *i;
+	struct pair_result r;
+	unsigned char *der;
+
+	must_pair(&tls_backend_openssl, &tls_backend_openssl, &spec, &r);
+	i = tls_conn_info(r.client);
+	assert_true(i->peer_chain_len > 0);
+	der = malloc(i->peer_chain[0].len);
+	assert_non_null(der);
+	memcpy(der, i->peer_chain[0].data, i->peer_chain[0].len);
+	*len = i->peer_chain[0].len;
+	free_result(&r);
+	return der;
+}
+
+static void
+expect_unsupported(const struct err *e, const char *backend, const char *what)
+{
+	assert_int_equal(e->code, TLS_ERR_UNSUPPORTED);
+	if (strstr(e->text, backend) == NULL || strstr(e->text, what) == NULL)
+		fail_msg("want an error naming %s and %s, got \"%s\"", backend, what, e->text);
+}
+
+static void
+test_capabilities(void **state)
+{
+	static const unsigned char hash[32];
+	const struct tls_tlsa rec = { 3, 1, 1, hash, sizeof hash };
+	(void)state;
+
+	for (size_t b = 0; b < NBACKENDS; b++) {
+		const struct tls_backend *be = backends[b];
+		unsigned caps = tls_backend_caps(be);
+		struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
+		struct tls_conn_opts opts = { .tlsa = &rec, .ntlsa = 1 };
+		struct err e = { 0 };
+		struct tls_ctx *ctx;
+		char byte;
+		int sv[2];
+
+		assert_int_equal(caps, be->caps);
+		/* What both backends do today (docs/tls.md, "Capabilities"). */
+		assert_true(caps & TLS_CAP_STAPLE_SERVE);
+		assert_true(caps & TLS_CAP_STAPLE_CHECK);
+		assert_true(caps & TLS_CAP_KEYLOG);
+		assert_true(caps & TLS_CAP_CLIENT_CERT);
+		assert_false(caps & TLS_CAP_DANE); /* until the DANE issue lands */
+
+		/* DANE asked of a backend without it: refused by tls_conn_new,
+		 * before a byte is sent. */
+		ctx = tls_ctx_new(be, &cfg, &e);
+		assert_non_null(ctx);
+		assert_ptr_equal(tls_ctx_backend(ctx), be);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		assert_null(tls_conn_new(ctx, sv[0], &opts, &e));
+		expect_unsupported(&e, be->name, "DANE");
+		close(sv[0]);
+		assert_int_equal(recv(sv[1], &byte, 1, MSG_DONTWAIT), 0);
+		close(sv[1]);
+		tls_ctx_free(ctx);
+	}
+}
+
+/* A backend without any capability is refused what it lacks, and only that. */
+static void
+test_capability_refusals(void **state)
+{
+	(void)state;
+	for (size_t b = 0; b < NBACKENDS; b++) {
+		struct tls_backend bare = *backends[b];
+		struct tls_config keylog = { .role = TLS_ROLE_CLIENT, .keylog_file = "/dev/null" };
+		struct tls_config client_cert = { .role = TLS_ROLE_CLIENT, .ncerts = 1 };
+		struct tls_config server = { .role = TLS_ROLE_SERVER, .ncerts = 1 };
+		struct tls_config plain = { .role = TLS_ROLE_CLIENT };
+		struct tls_conn_opts staple = { .staple = (const unsigned char *)"x", .staple_len = 1 };
+		struct tls_conn_opts ask = { .request_staple = 1 };
+		struct err e = { 0 };
+		struct tls_ctx *ctx;
+		int sv[2];
+
+		bare.name = "bare";
+		bare.caps = 0;
+		fill_keypair(&client_cert.certs[0], "client");
+		fill_keypair(&server.certs[0], "mx-rsa");
+		server.request_client_cert = 1;
+
+		assert_null(tls_ctx_new(&bare, &keylog, &e));
+		expect_unsupported(&e, "bare", "keylog");
+		assert_null(tls_ctx_new(&bare, &client_cert, &e));
+		expect_unsupported(&e, "bare", "client certificates");
+		assert_null(tls_ctx_new(&bare, &server, &e));
+		expect_unsupported(&e, "bare", "client certificates");
+
+		/* The context keeps the descriptor it was made with: its caps
+		 * govern the connection too. */
+		ctx = tls_ctx_new(&bare, &plain, &e);
+		assert_non_null(ctx);
+		assert_ptr_equal(tls_ctx_backend(ctx), &bare);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+		assert_null(tls_conn_new(ctx, sv[0], &ask, &e));
+		expect_unsupported(&e, "bare", "requesting OCSP staples");
+		assert_null(tls_conn_new(ctx, sv[0], &staple, &e));
+		expect_unsupported(&e, "bare", "serving OCSP staples");
+		close(sv[0]);
+		close(sv[1]);
+		tls_ctx_free(ctx);
+		free_keypairs(&client_cert);
+		free_keypairs(&server);
+	}
+}
+
+/*
+ * tls_conn_set_verdict() and the checks after it, on a connection head of
+ * each backend (the name check decodes through that backend): one rule for
+ * both, whatever the library saw.
+ */
+static void
+test_verdict_rules(void **state)
+{
+	const unsigned chain = TLS_VERIFY_BIT(TLS_VERIFY_EXPIRED) | TLS_VERIFY_BIT(TLS_VERIFY_UNKNOWN_CA);
+	size_t len;
+	unsigned char *der = leaf_der("mx-ecdsa", &len);
+	(void)state;
+
+	for (size_t b = 0; b < NBACKENDS; b++) {
+		struct tls_ctx ctx = { .be = backends[b], .role = TLS_ROLE_CLIENT };
+		struct tls_conn conn = { .be = backends[b], .ctx = &ctx };
+		struct tls_info *i = &conn.info;
+
+		tls_info_add_peer_cert(i, der, len);
+		assert_int_equal(i->peer_chain_len, 1);
+
+		/* No trust anchors: not-checked, whatever the library saw. */
+		assert_false(tls_conn_chain_checkable(&conn));
+		tls_conn_set_verdict(&conn, chain, "the library's words");
+		assert_int_equal(i->verify, TLS_VERIFY_NOT_CHECKED);
+		assert_int_equal(i->verify_flags, TLS_VERIFY_BIT(TLS_VERIFY_NOT_CHECKED));
+		assert_string_equal(i->verify_detail, "no trust anchors configured");
+		/* ... and a name check cannot outrank it. */
+		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"), TLS_VERIFY_NOT_CHECKED);
+
+		/* Trust anchors: the problems by precedence, the library's words kept. */
+		ctx.have_ca = 1;
+		assert_true(tls_conn_chain_checkable(&conn));
+		tls_conn_set_verdict(&conn, chain, "depth 0: expired");
+		assert_int_equal(i->verify, TLS_VERIFY_UNKNOWN_CA);
+		assert_int_equal(i->verify_flags, chain);
+		assert_string_equal(i->verify_detail, "depth 0: expired");
+		/* The chain's problem before the name's, the name's before the staple's. */
+		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"), TLS_VERIFY_UNKNOWN_CA);
+		assert_true(i->verify_flags & TLS_VERIFY_BIT(TLS_VERIFY_NAME_MISMATCH));
+		tls_conn_set_verdict(&conn, 0, NULL);
+		assert_int_equal(i->verify, TLS_VERIFY_OK);
+		assert_string_equal(i->verify_detail, "ok");
+		assert_int_equal(tls_conn_check_name(&conn, "mx.example.test"), TLS_VERIFY_OK);
+		assert_int_equal(tls_conn_require_staple(&conn), TLS_VERIFY_STAPLE_MISSING);
+		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"), TLS_VERIFY_NAME_MISMATCH);
+
+		/* No chain: no-certificate, and nothing to check. */
+		tls_info_clear(i);
+		assert_int_equal(i->peer_chain_len, 0);
+		assert_false(tls_conn_chain_checkable(&conn));
+		tls_conn_set_verdict(&conn, chain, NULL);
+		assert_int_equal(i->verify, TLS_VERIFY_NO_CERTIFICATE);
+		assert_string_equal(i->verify_detail, "the peer sent no certificate");
+		tls_info_clear(i);
+	}
+	free(der);
+}
+
+/* Both backends decode the same names, and record an unusable SAN alike. */
+static void
+test_cert_names_shared(void **state)
+{
+	static const char *const stems[] = { "mx-rsa", "multisan", "wildcard", "cn-only" };
+	struct tls_cert_names n = { 0 };
+	(void)state;
+
+	for (size_t k = 0; k < sizeof stems / sizeof stems[0]; k++) {
+		struct tls_cert_names got[NBACKENDS] = { 0 };
+		size_t len;
+		unsigned char *der = leaf_der(stems[k], &len);
+		struct err e = { 0 };
+
+		for (size_t b = 0; b < NBACKENDS; b++)
+			if (backends[b]->ops->cert_names(der, len, &got[b], &e) != TLS_OK)
+				fail_msg("%s: %s cannot decode: %s", stems[k], backends[b]->name, e.text);
+		if (!tls_cert_names_equal(&got[0], &got[1]))
+			fail_msg("%s: openssl and gnutls decode different names", stems[k]);
+		assert_true(got[0].ndns > 0 || got[0].cn != NULL);
+		for (size_t b = 0; b < NBACKENDS; b++)
+			tls_cert_names_free(&got[b]);
+		free(der);
+	}
+
+	/* An embedded NUL: kept as "" (matches nothing), and the certificate
+	 * still has SANs, so its CN is never consulted (RFC 6125 6.4.4). */
+	assert_int_equal(tls_cert_names_add_dns(&n, "a.example.test\0.evil.test", 25), 0);
+	assert_int_equal(tls_cert_names_add_dns(&n, "b.example.test", 14), 0);
+	n.cn = strdup("mx.example.test");
+	assert_int_equal(n.ndns, 2);
+	assert_string_equal(n.dns[0], "");
+	assert_string_equal(n.dns[1], "b.example.test");
+	assert_false(tls_cert_names_match(&n, "a.example.test"));
+	assert_false(tls_cert_names_match(&n, "mx.example.test"));
+	assert_true(tls_cert_names_match(&n, "b.example.test"));
+	tls_cert_names_free(&n);
+	tls_cert_names_free(NULL);
+}
+
 /* ---- set-up ------------------------------------------------------------------------ */
 
 static int
@@ -725,6 +947,10 @@ main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_vocabulary),
+		cmocka_unit_test(test_capabilities),
+		cmocka_unit_test(test_capability_refusals),
+		cmocka_unit_test(test_verdict_rules),
+		cmocka_unit_test(test_cert_names_shared),
 		cmocka_unit_test(test_default_version_is_tls13),
 		cmocka_unit_test(test_sni_selection),
 		cmocka_unit_test(test_client_certificate),
