@@ -71,6 +71,8 @@ tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct e
 	}
 	if (cfg->keylog_file != NULL && lacks(be, TLS_CAP_KEYLOG, "keylog_file", e))
 		return NULL;
+	if (cfg->tls13_tickets > 0 && lacks(be, TLS_CAP_TICKETS, "sending session tickets", e))
+		return NULL;
 	if (((cfg->role == TLS_ROLE_CLIENT && cfg->ncerts > 0) || cfg->request_client_cert) &&
 	    lacks(be, TLS_CAP_CLIENT_CERT, "client certificates", e))
 		return NULL;
@@ -126,6 +128,18 @@ void
 tls_conn_shutdown(struct tls_conn *c)
 {
 	c->be->ops->shutdown(c);
+}
+
+enum tls_status
+tls_conn_send_ticket(struct tls_conn *c, struct err *e)
+{
+	if (lacks(c->be, TLS_CAP_TICKETS, "sending session tickets", e))
+		return TLS_ERR_UNSUPPORTED;
+	if (c->info.role != TLS_ROLE_SERVER || strcmp(c->info.version, "TLSv1.3") != 0) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "only a TLS 1.3 server sends session tickets");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	return c->be->ops->send_ticket(c, e);
 }
 
 void

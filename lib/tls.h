@@ -98,6 +98,8 @@ struct tls_config {
 	enum tls_version max_version;
 	int request_client_cert;  /* server: ask for a client certificate (never required) */
 	const char *keylog_file;  /* append SSLKEYLOGFILE lines here; NULL = none */
+	unsigned tls13_tickets;   /* server: NewSessionTickets sent after a TLS 1.3 handshake, as real
+	                           * servers do (RFC 8446 4.6.1); 0 = none (needs TLS_CAP_TICKETS) */
 };
 
 /* One TLSA record (RFC 6698) as handed over by the DNS layer. */
@@ -168,6 +170,7 @@ enum tls_cap {
 	TLS_CAP_STAPLE_CHECK = 1u << 2,  /* client: request_staple, and the DER received in tls_info.staple */
 	TLS_CAP_KEYLOG = 1u << 3,        /* tls_config.keylog_file */
 	TLS_CAP_CLIENT_CERT = 1u << 4,   /* client certificates, both sides (request_client_cert) */
+	TLS_CAP_TICKETS = 1u << 5,       /* server: tls13_tickets and tls_conn_send_ticket() */
 };
 
 /*
@@ -206,6 +209,10 @@ enum tls_status tls_conn_handshake(struct tls_conn *c, struct err *e) MUST_CHECK
 ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len, struct err *e);   /* 0 = clean close */
 ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len, struct err *e);
 void tls_conn_shutdown(struct tls_conn *c);                 /* send close_notify, do not wait */
+/* Server, TLS 1.3: send one more NewSessionTicket now, between records, as a
+ * real server may at any time (RFC 8446 4.6.1).  TLS_ERR_UNSUPPORTED on a
+ * client, on TLS 1.2, or without TLS_CAP_TICKETS. */
+enum tls_status tls_conn_send_ticket(struct tls_conn *c, struct err *e) MUST_CHECK;
 void tls_conn_free(struct tls_conn *c);                     /* accepts NULL; frees the info too */
 /* The facts, owned by the connection: valid until tls_conn_free(). */
 const struct tls_info *tls_conn_info(const struct tls_conn *c);

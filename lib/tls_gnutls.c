@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "tls_gnutls_int.h"
@@ -255,6 +256,53 @@ gtls_keylog_cb(gnutls_session_t s, const char *label, const gnutls_datum_t *secr
 	return 0;
 }
 
+/* ---- transport ------------------------------------------------------------ */
+
+/* recv(2) on the connection's socket, noting a timeout (SO_RCVTIMEO). */
+static ssize_t
+gtls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct gtls_conn *c = ptr;
+	ssize_t n = recv(c->base.fd, buf, len, 0);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->would_block = 1;
+		gnutls_transport_set_errno(c->s, errno);
+	}
+	return n;
+}
+
+/* send(2), never raising SIGPIPE (as GNUTLS_NO_SIGNAL did for the default). */
+static ssize_t
+gtls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
+{
+	struct gtls_conn *c = ptr;
+	ssize_t n = send(c->base.fd, buf, len, MSG_NOSIGNAL);
+
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->would_block = 1;
+		gnutls_transport_set_errno(c->s, errno);
+	}
+	return n;
+}
+
+/* Is there data within `ms` milliseconds?  GnuTLS asks only with a timeout
+ * of its own set, which we never set; here for completeness. */
+static int
+gtls_pull_timeout(gnutls_transport_ptr_t ptr, unsigned ms)
+{
+	struct gtls_conn *c = ptr;
+	struct pollfd p = { .fd = c->base.fd, .events = POLLIN };
+	int r;
+
+	do
+		r = poll(&p, 1, ms == GNUTLS_INDEFINITE_TIMEOUT ? -1 : (int)ms);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 /* ---- connection ---------------------------------------------------------- */
 
 static void
@@ -296,7 +344,12 @@ gtls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, str
 	if ((r = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, x->cred)) < 0 ||
 	    (r = gnutls_priority_set(c->s, x->prio)) < 0)
 		goto fail;
-	gnutls_transport_set_int(c->s, fd); /* a macro: evaluates fd twice */
+	/* Our own transport functions, so that GNUTLS_E_AGAIN can be told
+	 * apart: the socket timed out, or not (gtls_again()). */
+	gnutls_transport_set_ptr(c->s, c);
+	gnutls_transport_set_pull_function(c->s, gtls_pull);
+	gnutls_transport_set_pull_timeout_function(c->s, gtls_pull_timeout);
+	gnutls_transport_set_push_function(c->s, gtls_push);
 	/* Timeouts are the caller's (SO_RCVTIMEO), not a GnuTLS default. */
 	gnutls_handshake_set_timeout(c->s, GNUTLS_INDEFINITE_TIMEOUT);
 	if (x->base.keylog_file != NULL)
@@ -338,15 +391,24 @@ fail:
 /* ---- I/O ----------------------------------------------------------------- */
 
 /*
- * GNUTLS_E_AGAIN on a blocking socket means SO_RCVTIMEO/SO_SNDTIMEO expired.
- * On a non-blocking one (not the contract, but harmless) wait and go on.
+ * GNUTLS_E_AGAIN: call again (0) or time out (-1)?  GnuTLS also returns it
+ * after processing a TLS 1.3 post-handshake message (NewSessionTicket,
+ * KeyUpdate; RFC 8446 4.6) without the socket having said anything
+ * (LIBRARIES.md): that is "call again", issue 12's stall after EHLO.  When
+ * the socket did say EAGAIN: on a blocking socket SO_RCVTIMEO/SO_SNDTIMEO
+ * expired; on a non-blocking one (not the contract, but harmless) wait and
+ * go on.
  */
 static int
-gtls_wait_or_timeout(struct gtls_conn *c)
+gtls_again(struct gtls_conn *c)
 {
-	int fl = fcntl(c->base.fd, F_GETFL);
+	int fl;
 	struct pollfd p;
 
+	if (!c->would_block)
+		return 0;
+	c->would_block = 0;
+	fl = fcntl(c->base.fd, F_GETFL);
 	if (fl < 0 || !(fl & O_NONBLOCK))
 		return -1;
 	p.fd = c->base.fd;
@@ -379,12 +441,13 @@ gtls_handshake(struct tls_conn *tc, struct err *e)
 	int r;
 
 	for (;;) {
+		c->would_block = 0;
 		r = gnutls_handshake(c->s);
 		if (r == GNUTLS_E_SUCCESS)
 			break;
 		if (r == GNUTLS_E_INTERRUPTED)
 			continue;
-		if (r == GNUTLS_E_AGAIN && gtls_wait_or_timeout(c) == 0)
+		if (r == GNUTLS_E_AGAIN && gtls_again(c) == 0)
 			continue;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_TIMEDOUT) {
 			err_set(e, TLS_ERR_TIMEOUT, "TLS handshake timed out");
@@ -419,12 +482,13 @@ gtls_read(struct tls_conn *tc, void *buf, size_t len, struct err *e)
 	ssize_t r;
 
 	for (;;) {
+		c->would_block = 0;
 		r = gnutls_record_recv(c->s, buf, len);
 		if (r >= 0)
 			return r; /* 0 = close_notify */
 		if (r == GNUTLS_E_INTERRUPTED)
 			continue;
-		if (r == GNUTLS_E_AGAIN && gtls_wait_or_timeout(c) == 0)
+		if (r == GNUTLS_E_AGAIN && gtls_again(c) == 0)
 			continue;
 		if (r == GNUTLS_E_AGAIN) {
 			err_set(e, TLS_ERR_TIMEOUT, "TLS read timed out");
@@ -450,6 +514,7 @@ gtls_write(struct tls_conn *tc, const void *buf, size_t len, struct err *e)
 	ssize_t r;
 
 	while (done < len) {
+		c->would_block = 0;
 		r = gnutls_record_send(c->s, p + done, len - done);
 		if (r > 0) {
 			done += (size_t)r;
@@ -459,7 +524,7 @@ gtls_write(struct tls_conn *tc, const void *buf, size_t len, struct err *e)
 			continue;
 		/* After E_AGAIN GnuTLS wants the same call again (same data, or
 		 * NULL, 0) to flush the record it already built. */
-		if (r == GNUTLS_E_AGAIN && gtls_wait_or_timeout(c) == 0)
+		if (r == GNUTLS_E_AGAIN && gtls_again(c) == 0)
 			continue;
 		if (r == GNUTLS_E_AGAIN) {
 			err_set(e, TLS_ERR_TIMEOUT, "TLS write timed out");
@@ -490,7 +555,9 @@ static const struct tls_backend_ops gtls_ops = {
 	.cert_names = gtls_cert_names,
 };
 
-/* No DANE yet (the DANE issue adds it, and TLS_CAP_DANE). */
+/* No DANE yet (the DANE issue adds it, and TLS_CAP_DANE).  No session
+ * tickets from the server: tls13_tickets is for testing clients against an
+ * OpenSSL server; a conformance server shows full handshakes. */
 const struct tls_backend tls_backend_gnutls = {
 	.name = "gnutls",
 	.version = gtls_version,

@@ -43,6 +43,7 @@ struct gtls_conn {
 	const unsigned char *staple; /* server: owned by the caller (tls_conn_opts) */
 	size_t staple_len;
 	int offers_rsa, offers_ecdsa; /* server: TLS 1.2 suites the client offered */
+	int would_block; /* the socket said EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO) since the last call */
 };
 
 #define GTLS_CTX(c) ((struct gtls_ctx *)(void *)(c))

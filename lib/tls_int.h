@@ -22,7 +22,8 @@ struct tls_cert_names {
 };
 
 /*
- * The operations.  Every pointer is set by every backend.  The neutral
+ * The operations.  Every pointer is set by every backend, except those a
+ * capability bit guards.  The neutral
  * wrappers in lib/tls.c have already checked the configuration's shape and the
  * capability bits when ctx_new / conn_new run.
  */
@@ -35,6 +36,8 @@ struct tls_backend_ops {
 	ssize_t (*read)(struct tls_conn *c, void *buf, size_t len, struct err *e);   /* 0 = clean close */
 	ssize_t (*write)(struct tls_conn *c, const void *buf, size_t len, struct err *e);
 	void (*shutdown)(struct tls_conn *c);  /* send close_notify, do not wait */
+	/* Server, TLS 1.3, TLS_CAP_TICKETS only (NULL otherwise): one NewSessionTicket now. */
+	enum tls_status (*send_ticket)(struct tls_conn *c, struct err *e);
 	void (*conn_free)(struct tls_conn *c);
 	/* Decode one DER certificate's names.  Caller frees with tls_cert_names_free(). */
 	enum tls_status (*cert_names)(const unsigned char *der, size_t len,

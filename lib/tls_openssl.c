@@ -264,9 +264,10 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 	if (cfg->role == TLS_ROLE_SERVER) {
 		SSL_CTX_set_tlsext_servername_callback(ctx, ossl_servername_cb);
 		SSL_CTX_set_tlsext_servername_arg(ctx, x);
-		/* One-shot sessions: a conformance run must show full handshakes. */
+		/* One-shot sessions: a conformance run must show full handshakes.
+		 * Tickets only when asked, for clients that must cope with them. */
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-		SSL_CTX_set_num_tickets(ctx, 0);
+		SSL_CTX_set_num_tickets(ctx, cfg->tls13_tickets);
 	}
 	return TLS_OK;
 }
@@ -619,6 +620,28 @@ ossl_shutdown(struct tls_conn *base)
 	ERR_clear_error();
 }
 
+static enum tls_status
+ossl_send_ticket(struct tls_conn *base, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	int ret;
+
+	ERR_clear_error();
+	if (SSL_new_session_ticket(c->ssl) != 1) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "cannot send a session ticket now");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	/* Send it now rather than with the next record. */
+	do {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_do_handshake(c->ssl);
+	} while (ret != 1 && ossl_interrupted(c, ret));
+	if (ret != 1)
+		return ossl_io_status(c, ret, "TLS session ticket", e);
+	return TLS_OK;
+}
+
 static void
 ossl_conn_free(struct tls_conn *base)
 {
@@ -687,6 +710,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.read = ossl_read,
 	.write = ossl_write,
 	.shutdown = ossl_shutdown,
+	.send_ticket = ossl_send_ticket,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
 };
@@ -695,6 +719,7 @@ static const struct tls_backend_ops ossl_ops = {
 const struct tls_backend tls_backend_openssl = {
 	.name = "openssl",
 	.version = ossl_version,
-	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT,
+	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT |
+	        TLS_CAP_TICKETS,
 	.ops = &ossl_ops,
 };

@@ -87,6 +87,8 @@ struct pair_spec {
 	int request_staple;
 	enum tls_version version;    /* pin both ends to this version; 0 = default range */
 	const char *keylog;          /* client keylog path, or NULL */
+	unsigned server_tickets;     /* TLS 1.3 NewSessionTickets after the handshake */
+	int server_ticket_between;   /* one more ticket in the middle of the report */
 };
 
 /* What the server saw, as the child reports it over the TLS channel. */
@@ -149,6 +151,7 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 	cfg.request_client_cert = spec->server_request_client_cert;
 	cfg.ca_file = spec->server_request_client_cert ? pki("ca-bundle.pem") : NULL;
 	cfg.min_version = cfg.max_version = spec->version;
+	cfg.tls13_tickets = spec->server_tickets;
 	if (spec->server_staple != NULL) {
 		opts.staple = staple = read_file(pki(spec->server_staple), &opts.staple_len);
 		if (staple == NULL)
@@ -167,7 +170,16 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 		         i->sni[0] ? i->sni : "-", i->local_key_type[0] ? i->local_key_type : "-",
 		         i->peer_key_type[0] ? i->peer_key_type : "-", tls_verify_word(i->verify),
 		         i->staple_requested, i->staple_sent);
-		if (tls_conn_write(c, line, strlen(line), &e) == (ssize_t)strlen(line)) {
+		size_t half = spec->server_ticket_between ? 8 : 0;
+
+		/* A ticket between two records, when asked. */
+		if (half > 0 && (tls_conn_write(c, line, half, &e) != (ssize_t)half ||
+		                 tls_conn_send_ticket(c, &e) != TLS_OK)) {
+			fprintf(stderr, "server: %s\n", e.text);
+			_exit(4);
+		}
+		if (tls_conn_write(c, line + half, strlen(line + half), &e) ==
+		    (ssize_t)strlen(line + half)) {
 			/* Wait for the client's close so the report is never cut short. */
 			while (tls_conn_read(c, buf, sizeof buf, &e) > 0)
 				;
@@ -479,6 +491,72 @@ test_verify_failure(void **state)
 }
 
 static void
+expect_unsupported(const struct err *e, const char *backend, const char *what)
+{
+	assert_int_equal(e->code, TLS_ERR_UNSUPPORTED);
+	if (strstr(e->text, backend) == NULL || strstr(e->text, what) == NULL)
+		fail_msg("want an error naming %s and %s, got \"%s\"", backend, what, e->text);
+}
+
+/*
+ * RFC 8446 4.6.1: a TLS 1.3 server may send NewSessionTickets at any time
+ * after the handshake, and real ones (Postfix by default) do.  Every client
+ * reads on through 0, 1 and 2 tickets after the handshake and one between
+ * two records (issue 12, bug 1: the GnuTLS client took the "again" GnuTLS
+ * returns after processing one for a receive timeout).  Only the OpenSSL
+ * backend serves tickets (TLS_CAP_TICKETS).
+ */
+static void
+test_client_reads_past_tickets(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < NBACKENDS; c++)
+		for (unsigned tickets = 0; tickets <= 2; tickets++)
+			for (int between = 0; between <= 1; between++) {
+				struct pair_spec spec = {
+					.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
+					.version = TLS_VERSION_1_3, .server_tickets = tickets,
+					.server_ticket_between = between,
+				};
+				struct pair_result r;
+				char why[600] = "";
+
+				if (run_pair(&tls_backend_openssl, backends[c], &spec, &r, why,
+				             sizeof why) != 0)
+					fail_msg("%s client, %u ticket(s)%s: %s", backends[c]->name,
+					         tickets, between ? " + one between records" : "", why);
+				assert_string_equal(r.server.version, "TLSv1.3");
+				assert_string_equal(tls_conn_info(r.client)->verify_detail, "ok");
+				free_result(&r);
+			}
+}
+
+/* Tickets are a TLS 1.3 server's: refused on TLS 1.2, on a client, on GnuTLS. */
+static void
+test_ticket_refusals(void **state)
+{
+	struct tls_config cfg = { .role = TLS_ROLE_SERVER, .ncerts = 1, .tls13_tickets = 1 };
+	struct err e = { 0 };
+	(void)state;
+
+	fill_keypair(&cfg.certs[0], "mx-rsa");
+	assert_null(tls_ctx_new(&tls_backend_gnutls, &cfg, &e));
+	expect_unsupported(&e, "gnutls", "session tickets");
+	free_keypairs(&cfg);
+	for (size_t c = 0; c < NBACKENDS; c++) {
+		struct pair_spec spec = {
+			.server_certs = { "mx-ecdsa" }, .version = TLS_VERSION_1_2,
+			.server_ticket_between = 1,
+		};
+		struct pair_result r;
+		char why[600] = "";
+
+		/* The OpenSSL server child cannot send one mid-report on TLS 1.2. */
+		assert_int_equal(run_pair(&tls_backend_openssl, backends[c], &spec, &r, why, sizeof why), -1);
+	}
+}
+
+static void
 test_client_certificate(void **state)
 {
 	(void)state;
@@ -706,14 +784,6 @@ leaf_der(const char *stem, size_t *len)
 	*len = i->peer_chain[0].len;
 	free_result(&r);
 	return der;
-}
-
-static void
-expect_unsupported(const struct err *e, const char *backend, const char *what)
-{
-	assert_int_equal(e->code, TLS_ERR_UNSUPPORTED);
-	if (strstr(e->text, backend) == NULL || strstr(e->text, what) == NULL)
-		fail_msg("want an error naming %s and %s, got \"%s\"", backend, what, e->text);
 }
 
 static void
@@ -954,6 +1024,8 @@ main(void)
 		cmocka_unit_test(test_default_version_is_tls13),
 		cmocka_unit_test(test_sni_selection),
 		cmocka_unit_test(test_client_certificate),
+		cmocka_unit_test(test_client_reads_past_tickets),
+		cmocka_unit_test(test_ticket_refusals),
 		cmocka_unit_test(test_staple_round_trip),
 		cmocka_unit_test(test_peer_chain_identical),
 		cmocka_unit_test(test_keylog),
