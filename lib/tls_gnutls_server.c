@@ -146,9 +146,13 @@ gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
 		for (size_t i = 0; i < x->nkp; i++)
 			if (tls_cert_names_match(&x->kp[i].names, name))
 				cand |= 1u << i;
-	for (size_t i = 0; cand == 0 && i < x->nkp; i++)
-		if (x->kp[i].group == 0)
-			cand |= 1u << i;
+	/* No SNI, or no match: every certificate of the first one's names,
+	 * not only the first (issue 12, bug 2: an RSA-only client was served
+	 * the ECDSA certificate listed first). */
+	if (cand == 0)
+		for (size_t i = 0; i < x->nkp; i++)
+			if (x->kp[i].group == 0)
+				cand |= 1u << i;
 	for (size_t i = 0; i < x->nkp; i++)
 		if ((cand & (1u << i)) && gtls_keypair_fits(c, &x->kp[i]))
 			fit |= 1u << i;

@@ -327,21 +327,31 @@ struct matrix_case {
 	const char *want_key;
 };
 
+/*
+ * The server holds an RSA and an ECDSA certificate for one name, in the
+ * order given (`ecdsa_first`), and must serve the one the client's
+ * signature algorithms allow (RFC 8446 4.4.2.2, RFC 5246 7.4.2), whichever
+ * is listed first (issue 12, bug 2), with SNI or without.
+ */
 static void
 check_facts_agree(const struct tls_backend *sbe, const struct tls_backend *cbe,
-                  const struct matrix_case *mc)
+                  const struct matrix_case *mc, int ecdsa_first, const char *sni)
 {
 	struct pair_spec spec = {
-		.server_certs = { "mx-rsa", "mx-ecdsa" },
+		.server_certs = { ecdsa_first ? "mx-ecdsa" : "mx-rsa", ecdsa_first ? "mx-rsa" : "mx-ecdsa" },
 		.client_ca = "ca-bundle.pem",
-		.sni = "mx.example.test",
+		.sni = sni,
 		.sigalgs = mc->sigalgs,
 		.version = mc->version,
 	};
 	struct pair_result r;
 	const struct tls_info *ci;
+	char why[600] = "";
 
-	must_pair(sbe, cbe, &spec, &r);
+	if (run_pair(sbe, cbe, &spec, &r, why, sizeof why) != 0)
+		fail_msg("server %s (%s first), client %s (TLS 1.%d, %s only, %s): %s", sbe->name,
+		         ecdsa_first ? "ECDSA" : "RSA", cbe->name, mc->version - 10, mc->sigalgs,
+		         sni != NULL ? "SNI" : "no SNI", why);
 	ci = tls_conn_info(r.client);
 	assert_string_equal(ci->backend, cbe->name);
 	assert_string_equal(ci->version, mc->want_version);
@@ -351,8 +361,8 @@ check_facts_agree(const struct tls_backend *sbe, const struct tls_backend *cbe,
 	assert_string_equal(ci->cipher, r.server.cipher);
 	assert_string_equal(ci->peer_key_type, mc->want_key);
 	assert_string_equal(r.server.local_key_type, mc->want_key);
-	assert_string_equal(r.server.sni, "mx.example.test");
-	assert_string_equal(ci->sni, "mx.example.test");
+	assert_string_equal(r.server.sni, sni != NULL ? sni : "");
+	assert_string_equal(ci->sni, sni != NULL ? sni : "");
 	assert_int_equal(ci->verify, TLS_VERIFY_OK);
 	assert_int_equal(tls_conn_check_name(r.client, "mx.example.test"), TLS_VERIFY_OK);
 	/* The chain as sent: leaf then intermediate. */
@@ -374,7 +384,12 @@ test_pairing(void **state)
 	const int *pairing = *state; /* {server backend, client backend} */
 
 	for (size_t i = 0; i < sizeof matrix_cases / sizeof matrix_cases[0]; i++)
-		check_facts_agree(backends[pairing[0]], backends[pairing[1]], &matrix_cases[i]);
+		for (int ecdsa_first = 0; ecdsa_first <= 1; ecdsa_first++) {
+			check_facts_agree(backends[pairing[0]], backends[pairing[1]], &matrix_cases[i],
+			                  ecdsa_first, "mx.example.test");
+			check_facts_agree(backends[pairing[0]], backends[pairing[1]], &matrix_cases[i],
+			                  ecdsa_first, NULL);
+		}
 }
 
 static const int pairings[4][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } };
@@ -1041,7 +1056,8 @@ main(void)
 	if (setup_pki() != 0)
 		return 1;
 	for (size_t p = 0; p < 4; p++) {
-		snprintf(names[n], sizeof names[n], "handshake %s server, %s client: TLS 1.2/1.3, RSA/ECDSA",
+		snprintf(names[n], sizeof names[n],
+		         "handshake %s server, %s client: TLS 1.2/1.3, RSA/ECDSA, both orders",
 		         backends[pairings[p][0]]->name, backends[pairings[p][1]]->name);
 		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_pairing,
 		                                .initial_state = (void *)pairings[p] };
