@@ -258,13 +258,11 @@ gtls_keylog_cb(gnutls_session_t s, const char *label, const gnutls_datum_t *secr
 
 /* ---- transport ------------------------------------------------------------ */
 
-/* recv(2) on the connection's socket, noting a timeout (SO_RCVTIMEO). */
+/* After recv(2) or send(2): note that the socket itself said "again"
+ * (SO_RCVTIMEO/SO_SNDTIMEO), and hand errno to GnuTLS. */
 static ssize_t
-gtls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+gtls_io_result(struct gtls_conn *c, ssize_t n)
 {
-	struct gtls_conn *c = ptr;
-	ssize_t n = recv(c->base.fd, buf, len, 0);
-
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			c->would_block = 1;
@@ -273,19 +271,21 @@ gtls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 	return n;
 }
 
-/* send(2), never raising SIGPIPE (as GNUTLS_NO_SIGNAL did for the default). */
+static ssize_t
+gtls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
+{
+	struct gtls_conn *c = ptr;
+
+	return gtls_io_result(c, recv(c->base.fd, buf, len, 0));
+}
+
+/* MSG_NOSIGNAL: never SIGPIPE (GNUTLS_NO_SIGNAL did it for the default push). */
 static ssize_t
 gtls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct gtls_conn *c = ptr;
-	ssize_t n = send(c->base.fd, buf, len, MSG_NOSIGNAL);
 
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EWOULDBLOCK)
-			c->would_block = 1;
-		gnutls_transport_set_errno(c->s, errno);
-	}
-	return n;
+	return gtls_io_result(c, send(c->base.fd, buf, len, MSG_NOSIGNAL));
 }
 
 /* Is there data within `ms` milliseconds?  GnuTLS asks only with a timeout
