@@ -2,7 +2,7 @@
  * tls.h - the backend-neutral TLS interface (curl's vtls.h shape).
  *
  * Protocol code includes this file and never a TLS library's headers.  Two
- * backends implement it (lib/tls_openssl.c and lib/tls_gnutls*.c), both
+ * backends implement it (lib/tls_openssl*.c and lib/tls_gnutls*.c), both
  * linked into every program and chosen at run time.  What a backend
  * implements (the operations table, the neutral heads of its structs, the
  * helpers it shares) is lib/tls_int.h, which callers never include: contexts
