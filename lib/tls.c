@@ -1,8 +1,10 @@
 /*
  * tls.c - the neutral half of the TLS layer: dispatch to the chosen backend,
- * the canonical verification vocabulary, and the policy checks that must
- * give one verdict whichever library made the connection (names, staples).
- * Never includes a TLS library's headers.
+ * the checks every backend would otherwise repeat (the configuration's
+ * shape, capabilities a backend lacks), the neutral heads of contexts and
+ * connections, the key log, and certificate-name helpers.  The verdict
+ * vocabulary and policy checks are lib/tls_verdict.c.  Never includes a TLS
+ * library's headers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,46 +15,7 @@
 #include <unistd.h>
 
 #include "certname.h"
-#include "tls.h"
-
-/* Words, indexed by enum tls_verify.  Stable: transcripts and logs use them. */
-static const char *const verify_words[TLS_VERIFY__COUNT] = {
-	[TLS_VERIFY_OK] = "ok",
-	[TLS_VERIFY_NOT_CHECKED] = "not-checked",
-	[TLS_VERIFY_NO_CERTIFICATE] = "no-certificate",
-	[TLS_VERIFY_SELF_SIGNED] = "self-signed",
-	[TLS_VERIFY_UNKNOWN_CA] = "unknown-ca",
-	[TLS_VERIFY_BAD_SIGNATURE] = "bad-signature",
-	[TLS_VERIFY_REVOKED] = "revoked",
-	[TLS_VERIFY_EXPIRED] = "expired",
-	[TLS_VERIFY_NOT_YET_VALID] = "not-yet-valid",
-	[TLS_VERIFY_INVALID] = "invalid",
-	[TLS_VERIFY_NAME_MISMATCH] = "name-mismatch",
-	[TLS_VERIFY_STAPLE_MISSING] = "staple-missing",
-};
-
-const char *
-tls_verify_word(enum tls_verify v)
-{
-	if ((unsigned)v >= TLS_VERIFY__COUNT)
-		return "invalid";
-	return verify_words[v];
-}
-
-/*
- * Precedence is the enum order: the first problem a reader must fix is the
- * one reported (no trust path before signatures, signatures before dates,
- * the chain before the name).  Libraries stop at different points; with the
- * full set of bits and one order, both backends agree.
- */
-enum tls_verify
-tls_verify_summary(unsigned flags)
-{
-	for (unsigned v = 1; v < TLS_VERIFY__COUNT; v++)
-		if (flags & TLS_VERIFY_BIT(v))
-			return (enum tls_verify)v;
-	return TLS_VERIFY_OK;
-}
+#include "tls_int.h"
 
 const struct tls_backend *
 tls_backend_by_name(const char *name)
@@ -66,9 +29,33 @@ tls_backend_by_name(const char *name)
 	return NULL;
 }
 
+unsigned
+tls_backend_caps(const struct tls_backend *be)
+{
+	return be->caps;
+}
+
+const struct tls_backend *
+tls_ctx_backend(const struct tls_ctx *ctx)
+{
+	return ctx->be;
+}
+
+/* Refuse, before the backend runs, what it has no capability for. */
+static int
+lacks(const struct tls_backend *be, unsigned cap, const char *what, struct err *e)
+{
+	if (be->caps & cap)
+		return 0;
+	err_set(e, TLS_ERR_UNSUPPORTED, "the %s TLS backend does not support %s", be->name, what);
+	return 1;
+}
+
 struct tls_ctx *
 tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct err *e)
 {
+	struct tls_ctx *ctx;
+
 	if (cfg->ncerts > TLS_MAX_CERTS) {
 		err_set(e, TLS_ERR_CONFIG, "too many certificates (%zu, at most %d)",
 		        cfg->ncerts, TLS_MAX_CERTS);
@@ -82,53 +69,84 @@ tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct e
 		err_set(e, TLS_ERR_CONFIG, "a TLS client takes at most one certificate");
 		return NULL;
 	}
-	return be->ctx_new(cfg, e);
+	if (cfg->keylog_file != NULL && lacks(be, TLS_CAP_KEYLOG, "keylog_file", e))
+		return NULL;
+	if (cfg->tls13_tickets > 0 && lacks(be, TLS_CAP_TICKETS, "sending session tickets", e))
+		return NULL;
+	if (((cfg->role == TLS_ROLE_CLIENT && cfg->ncerts > 0) || cfg->request_client_cert) &&
+	    lacks(be, TLS_CAP_CLIENT_CERT, "client certificates", e))
+		return NULL;
+	ctx = be->ops->ctx_new(cfg, e);
+	if (ctx != NULL)
+		ctx->be = be; /* the descriptor asked for: its caps govern tls_conn_new */
+	return ctx;
 }
 
 void
 tls_ctx_free(struct tls_ctx *ctx)
 {
 	if (ctx != NULL)
-		ctx->be->ctx_free(ctx);
+		ctx->be->ops->ctx_free(ctx);
 }
 
 struct tls_conn *
 tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, struct err *e)
 {
 	static const struct tls_conn_opts none;
+	const struct tls_backend *be = ctx->be;
 
-	return ctx->be->conn_new(ctx, fd, opts != NULL ? opts : &none, e);
+	if (opts == NULL)
+		opts = &none;
+	if (opts->ntlsa > 0 && lacks(be, TLS_CAP_DANE, "DANE (TLSA records)", e))
+		return NULL;
+	if (opts->staple_len > 0 && lacks(be, TLS_CAP_STAPLE_SERVE, "serving OCSP staples", e))
+		return NULL;
+	if (opts->request_staple && lacks(be, TLS_CAP_STAPLE_CHECK, "requesting OCSP staples", e))
+		return NULL;
+	return be->ops->conn_new(ctx, fd, opts, e);
 }
 
 enum tls_status
 tls_conn_handshake(struct tls_conn *c, struct err *e)
 {
-	return c->be->handshake(c, e);
+	return c->be->ops->handshake(c, e);
 }
 
 ssize_t
 tls_conn_read(struct tls_conn *c, void *buf, size_t len, struct err *e)
 {
-	return c->be->read(c, buf, len, e);
+	return c->be->ops->read(c, buf, len, e);
 }
 
 ssize_t
 tls_conn_write(struct tls_conn *c, const void *buf, size_t len, struct err *e)
 {
-	return c->be->write(c, buf, len, e);
+	return c->be->ops->write(c, buf, len, e);
 }
 
 void
 tls_conn_shutdown(struct tls_conn *c)
 {
-	c->be->shutdown(c);
+	c->be->ops->shutdown(c);
+}
+
+enum tls_status
+tls_conn_send_ticket(struct tls_conn *c, struct err *e)
+{
+	if (lacks(c->be, TLS_CAP_TICKETS, "sending session tickets", e))
+		return TLS_ERR_UNSUPPORTED;
+	if (c->info.role != TLS_ROLE_SERVER || strcmp(c->info.version, "TLSv1.3") != 0) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "only a TLS 1.3 server sends session tickets");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	return c->be->ops->send_ticket(c, e);
 }
 
 void
 tls_conn_free(struct tls_conn *c)
 {
 	if (c != NULL)
-		c->be->conn_free(c);
+		c->be->ops->conn_free(c);
 }
 
 const struct tls_info *
@@ -137,80 +155,37 @@ tls_conn_info(const struct tls_conn *c)
 	return &c->info;
 }
 
-int
-tls_cert_names_match(const struct tls_cert_names *n, const char *host)
-{
-	return certname_match(n->dns, n->ndns, n->cn, host) == CERTNAME_MATCH;
-}
+/* ---- the neutral heads ---------------------------------------------------- */
 
 int
-tls_cert_names_equal(const struct tls_cert_names *a, const struct tls_cert_names *b)
+tls_ctx_base_init(struct tls_ctx *base, const struct tls_config *cfg, struct err *e)
 {
-	if (a->ndns != b->ndns || (a->cn == NULL) != (b->cn == NULL))
-		return 0;
-	if (a->cn != NULL && strcasecmp(a->cn, b->cn) != 0)
-		return 0;
-	for (size_t i = 0; i < a->ndns; i++)
-		if (strcasecmp(a->dns[i], b->dns[i]) != 0)
-			return 0;
-	return 1;
-}
-
-enum tls_verify
-tls_conn_check_name(struct tls_conn *c, const char *host)
-{
-	struct tls_cert_names names = { 0 };
-	struct tls_info *info = &c->info;
-	int match = 0;
-
-	if (info->peer_chain_len == 0) {
-		info->verify_flags |= TLS_VERIFY_BIT(TLS_VERIFY_NO_CERTIFICATE);
-	} else {
-		/* The backend only decodes; the rule is certname.c's, for both. */
-		if (c->be->cert_names(info->peer_chain[0].data, info->peer_chain[0].len,
-		                      &names, NULL) == TLS_OK)
-			match = tls_cert_names_match(&names, host);
-		tls_cert_names_free(&names);
-		if (!match)
-			info->verify_flags |= TLS_VERIFY_BIT(TLS_VERIFY_NAME_MISMATCH);
+	base->be = NULL; /* set by tls_ctx_new once the backend succeeded */
+	base->role = cfg->role;
+	base->have_ca = 0;
+	base->keylog_file = NULL;
+	if (cfg->keylog_file != NULL && (base->keylog_file = strdup(cfg->keylog_file)) == NULL) {
+		err_set(e, TLS_ERR_CONFIG, "out of memory");
+		return -1;
 	}
-	info->verify = tls_verify_summary(info->verify_flags);
-	return info->verify;
-}
-
-enum tls_verify
-tls_conn_require_staple(struct tls_conn *c)
-{
-	struct tls_info *info = &c->info;
-
-	if (info->staple.len == 0)
-		info->verify_flags |= TLS_VERIFY_BIT(TLS_VERIFY_STAPLE_MISSING);
-	info->verify = tls_verify_summary(info->verify_flags);
-	return info->verify;
+	return 0;
 }
 
 void
-tls_info_set_der(struct tls_der *d, const unsigned char *data, size_t len)
+tls_ctx_base_release(struct tls_ctx *base)
 {
-	free(d->data);
-	d->data = NULL;
-	d->len = 0;
-	if (data == NULL || len == 0)
-		return;
-	d->data = malloc(len);
-	if (d->data == NULL)
-		return; /* reported as "absent": the caller sees len 0 */
-	memcpy(d->data, data, len);
-	d->len = len;
+	free(base->keylog_file);
+	base->keylog_file = NULL;
 }
 
 void
-tls_info_clear(struct tls_info *info)
+tls_conn_base_init(struct tls_conn *c, struct tls_ctx *ctx, int fd)
 {
-	for (size_t i = 0; i < info->peer_chain_len && i < TLS_MAX_CHAIN; i++)
-		tls_info_set_der(&info->peer_chain[i], NULL, 0);
-	info->peer_chain_len = 0;
-	tls_info_set_der(&info->staple, NULL, 0);
+	c->be = ctx->be;
+	c->ctx = ctx;
+	c->fd = fd;
+	c->info.backend = ctx->be->name;
+	c->info.role = ctx->role;
 }
 
 void
@@ -233,6 +208,46 @@ tls_keylog_append(const struct tls_ctx *ctx, const char *line)
 		/* Best effort: a key log is a debugging aid, never a reason to fail. */
 	}
 	close(fd);
+}
+
+/* ---- certificate names -------------------------------------------------------- */
+
+int
+tls_cert_names_add_dns(struct tls_cert_names *n, const char *data, size_t len)
+{
+	char **grown = realloc(n->dns, (n->ndns + 1) * sizeof *n->dns);
+	char *name;
+
+	if (grown == NULL)
+		return -1;
+	n->dns = grown;
+	if (data == NULL || memchr(data, '\0', len) != NULL)
+		name = strdup("");
+	else
+		name = strndup(data, len);
+	if (name == NULL)
+		return -1;
+	n->dns[n->ndns++] = name;
+	return 0;
+}
+
+int
+tls_cert_names_match(const struct tls_cert_names *n, const char *host)
+{
+	return certname_match(n->dns, n->ndns, n->cn, host) == CERTNAME_MATCH;
+}
+
+int
+tls_cert_names_equal(const struct tls_cert_names *a, const struct tls_cert_names *b)
+{
+	if (a->ndns != b->ndns || (a->cn == NULL) != (b->cn == NULL))
+		return 0;
+	if (a->cn != NULL && strcasecmp(a->cn, b->cn) != 0)
+		return 0;
+	for (size_t i = 0; i < a->ndns; i++)
+		if (strcasecmp(a->dns[i], b->dns[i]) != 0)
+			return 0;
+	return 1;
 }
 
 void

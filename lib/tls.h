@@ -1,14 +1,19 @@
 /*
- * tls.h - the backend-neutral TLS interface (curl's vtls shape).
+ * tls.h - the backend-neutral TLS interface (curl's vtls.h shape).
  *
  * Protocol code includes this file and never a TLS library's headers.  Two
- * backends implement `struct tls_backend`: lib/tls_openssl.c and
- * lib/tls_gnutls.c, both linked into every program and chosen at run time.
+ * backends implement it (lib/tls_openssl*.c and lib/tls_gnutls*.c), both
+ * linked into every program and chosen at run time.  What a backend
+ * implements (the operations table, the neutral heads of its structs, the
+ * helpers it shares) is lib/tls_int.h, which callers never include: contexts
+ * and connections are opaque here.
  *
  * A backend reports *facts* (version, IANA suite, peer chain, which checks of
  * the chain failed, staple bytes, DANE match).  *Policy* (is this failure
  * fatal, does the name match, is a missing staple an error) is written once,
- * in neutral code: lib/tls.c and lib/certname.c.
+ * in neutral code: lib/tls.c, lib/tls_verdict.c and lib/certname.c.  What a
+ * backend can do at all is told by its capability bits (tls_backend_caps()),
+ * so a caller asks before it relies on DANE or staples.
  *
  * Blocking I/O on a caller-owned socket.  Timeouts are the caller's:
  * set SO_RCVTIMEO / SO_SNDTIMEO on the fd; a timed-out call fails with
@@ -93,6 +98,8 @@ struct tls_config {
 	enum tls_version max_version;
 	int request_client_cert;  /* server: ask for a client certificate (never required) */
 	const char *keylog_file;  /* append SSLKEYLOGFILE lines here; NULL = none */
+	unsigned tls13_tickets;   /* server: NewSessionTickets sent after a TLS 1.3 handshake, as real
+	                           * servers do (RFC 8446 4.6.1); 0 = none (needs TLS_CAP_TICKETS) */
 };
 
 /* One TLSA record (RFC 6698) as handed over by the DNS layer. */
@@ -106,9 +113,9 @@ struct tls_tlsa {
 struct tls_conn_opts {
 	const char *sni;                  /* client: server name to send; NULL = none */
 	int request_staple;               /* client: send status_request (OCSP) */
-	const unsigned char *staple;      /* server: DER OCSP response to staple when asked */
+	const unsigned char *staple;      /* server: DER OCSP response to staple when asked (TLS_CAP_STAPLE_SERVE) */
 	size_t staple_len;
-	const struct tls_tlsa *tlsa;      /* client: TLSA records for DANE (issue: DANE) */
+	const struct tls_tlsa *tlsa;      /* client: TLSA records for DANE (needs TLS_CAP_DANE) */
 	size_t ntlsa;
 };
 
@@ -148,53 +155,34 @@ struct tls_info {
 	int dane_usage, dane_depth; /* of the matching TLSA record, when dane == MATCH */
 };
 
-/* Names a certificate presents, for the neutral name check. */
-struct tls_cert_names {
-	char **dns;   /* dNSName subjectAltNames, in certificate order */
-	size_t ndns;
-	char *cn;     /* the last subject commonName, or NULL */
-};
-
-struct tls_ctx;
-struct tls_conn;
+struct tls_ctx;  /* opaque: one configured TLS context (lib/tls_int.h) */
+struct tls_conn; /* opaque: one connection over a caller-owned socket */
 
 /*
- * The vtable.  Every function pointer is set by both backends; one that a
- * backend cannot serve fails with TLS_ERR_UNSUPPORTED.
+ * What a backend can do, as bits of tls_backend.caps (tls_backend_caps()).
+ * A request for something the backend lacks fails at once with
+ * TLS_ERR_UNSUPPORTED (tls_ctx_new / tls_conn_new), never halfway through a
+ * handshake.
  */
+enum tls_cap {
+	TLS_CAP_DANE = 1u << 0,          /* client: tls_conn_opts.tlsa (RFC 7672) */
+	TLS_CAP_STAPLE_SERVE = 1u << 1,  /* server: tls_conn_opts.staple served as is, even a bad one */
+	TLS_CAP_STAPLE_CHECK = 1u << 2,  /* client: request_staple, and the DER received in tls_info.staple */
+	TLS_CAP_KEYLOG = 1u << 3,        /* tls_config.keylog_file */
+	TLS_CAP_CLIENT_CERT = 1u << 4,   /* client certificates, both sides (request_client_cert) */
+	TLS_CAP_TICKETS = 1u << 5,       /* server: tls13_tickets and tls_conn_send_ticket() */
+};
+
+/*
+ * One backend as callers see it.  The operations behind it are
+ * lib/tls_int.h's business; `name`, `version` and `caps` are public.
+ */
+struct tls_backend_ops;
 struct tls_backend {
 	const char *name;                   /* "openssl" | "gnutls" */
 	const char *(*version)(void);       /* "OpenSSL 3.0.x ..." / "GnuTLS 3.7.x" */
-	struct tls_ctx *(*ctx_new)(const struct tls_config *cfg, struct err *e);
-	void (*ctx_free)(struct tls_ctx *ctx);
-	struct tls_conn *(*conn_new)(struct tls_ctx *ctx, int fd,
-	                             const struct tls_conn_opts *opts, struct err *e);
-	enum tls_status (*handshake)(struct tls_conn *c, struct err *e);
-	ssize_t (*read)(struct tls_conn *c, void *buf, size_t len, struct err *e);   /* 0 = clean close */
-	ssize_t (*write)(struct tls_conn *c, const void *buf, size_t len, struct err *e);
-	void (*shutdown)(struct tls_conn *c);  /* send close_notify, do not wait */
-	void (*conn_free)(struct tls_conn *c);
-	/* Decode one DER certificate's names.  Caller frees with tls_cert_names_free(). */
-	enum tls_status (*cert_names)(const unsigned char *der, size_t len,
-	                              struct tls_cert_names *out, struct err *e);
-};
-
-/*
- * The neutral head of every backend's context and connection structs: each
- * backend's struct starts with one of these, so neutral code can reach the
- * facts without knowing the backend.
- */
-struct tls_ctx {
-	const struct tls_backend *be;
-	enum tls_role role;
-	char *keylog_file;
-};
-
-struct tls_conn {
-	const struct tls_backend *be;
-	struct tls_ctx *ctx;
-	int fd;
-	struct tls_info info;
+	unsigned caps;                      /* enum tls_cap bits */
+	const struct tls_backend_ops *ops;  /* lib/tls_int.h */
 };
 
 extern const struct tls_backend tls_backend_openssl;
@@ -202,16 +190,31 @@ extern const struct tls_backend tls_backend_gnutls;
 
 /* "openssl" or "gnutls" -> backend; NULL for anything else. */
 const struct tls_backend *tls_backend_by_name(const char *name);
+/* The backend's enum tls_cap bits. */
+unsigned tls_backend_caps(const struct tls_backend *be);
+/* The backend a context was made with (for its name in a log line). */
+const struct tls_backend *tls_ctx_backend(const struct tls_ctx *ctx);
 
-/* Neutral wrappers: dispatch through c->be.  Same contracts as the vtable. */
+/*
+ * A context from a configuration; NULL with `e` filled on failure (a missing
+ * file, a bad cipher string, a capability the backend lacks).  Caller frees
+ * with tls_ctx_free(), after every connection made from it.
+ */
 struct tls_ctx *tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct err *e);
 void tls_ctx_free(struct tls_ctx *ctx);                     /* accepts NULL */
+/* A connection on `fd` (still the caller's: never closed here).  `opts` may
+ * be NULL.  Caller frees with tls_conn_free(). */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, struct err *e);
 enum tls_status tls_conn_handshake(struct tls_conn *c, struct err *e) MUST_CHECK;
-ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len, struct err *e);
+ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len, struct err *e);   /* 0 = clean close */
 ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len, struct err *e);
-void tls_conn_shutdown(struct tls_conn *c);
+void tls_conn_shutdown(struct tls_conn *c);                 /* send close_notify, do not wait */
+/* Server, TLS 1.3: send one more NewSessionTicket now, between records, as a
+ * real server may at any time (RFC 8446 4.6.1).  TLS_ERR_UNSUPPORTED on a
+ * client, on TLS 1.2, or without TLS_CAP_TICKETS. */
+enum tls_status tls_conn_send_ticket(struct tls_conn *c, struct err *e) MUST_CHECK;
 void tls_conn_free(struct tls_conn *c);                     /* accepts NULL; frees the info too */
+/* The facts, owned by the connection: valid until tls_conn_free(). */
 const struct tls_info *tls_conn_info(const struct tls_conn *c);
 
 /*
@@ -227,17 +230,5 @@ enum tls_verify tls_conn_require_staple(struct tls_conn *c);
 const char *tls_verify_word(enum tls_verify v);
 /* The value with the highest precedence among `flags`; TLS_VERIFY_OK if none. */
 enum tls_verify tls_verify_summary(unsigned flags);
-
-/* Helpers for backends. */
-void tls_info_set_der(struct tls_der *d, const unsigned char *data, size_t len);
-void tls_info_clear(struct tls_info *info);
-/* Append one NSS key log line (no newline needed) to the context's keylog file. */
-void tls_keylog_append(const struct tls_ctx *ctx, const char *line);
-void tls_cert_names_free(struct tls_cert_names *n);          /* frees the members; accepts NULL */
-/* Do any of these names (SANs, else CN) match `host`?  1 yes, 0 no. */
-int tls_cert_names_match(const struct tls_cert_names *n, const char *host);
-/* The same names in the same order (case-insensitive)?  1 yes, 0 no.  Servers
- * group certificates that serve one identity (e.g. RSA + ECDSA) by it. */
-int tls_cert_names_equal(const struct tls_cert_names *a, const struct tls_cert_names *b);
 
 #endif

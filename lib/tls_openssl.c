@@ -1,10 +1,13 @@
 /*
- * tls_openssl.c - the OpenSSL 3 backend of lib/tls.h.
+ * tls_openssl.c - the OpenSSL 3 backend of lib/tls.h (lib/tls_int.h's ops).
  *
- * One of the two files allowed to include <openssl/...> for TLS.  It reports
- * facts (version, IANA suite, chain, every chain problem seen, staple bytes)
- * and never decides policy: a failed verification never fails the handshake
- * here; the caller reads tls_info and decides.
+ * This file: contexts, connections, I/O and the ops table; the facts after a
+ * handshake are tls_openssl_verify.c's, what both share tls_openssl_int.h.
+ * The TLS backend files are the only ones allowed to include a TLS library
+ * for TLS.  It reports facts (version, IANA suite, chain, every chain
+ * problem seen, staple bytes) and never decides policy: a failed
+ * verification never fails the handshake here; the verdict words are
+ * lib/tls_verdict.c's and the caller decides.
  *
  * Server certificates are grouped by the names they carry: one SSL_CTX per
  * group (an RSA and an ECDSA certificate for the same name share one, and
@@ -24,32 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "tls.h"
-
-struct ossl_group {
-	SSL_CTX *ctx;
-	struct tls_cert_names names; /* of the group's first certificate */
-};
-
-struct ossl_ctx {
-	struct tls_ctx base;
-	struct ossl_group groups[TLS_MAX_CERTS];
-	size_t ngroups;
-	int have_ca;             /* trust anchors configured: verification is meaningful */
-	int request_client_cert; /* server */
-};
-
-struct ossl_conn {
-	struct tls_conn base;
-	SSL *ssl;
-	unsigned seen_flags;     /* chain problems collected by the verify callback */
-	char first_detail[160];  /* OpenSSL's wording of the first problem */
-	const unsigned char *staple; /* server: what to staple when asked */
-	size_t staple_len;
-};
-
-static enum tls_status ossl_cert_names(const unsigned char *der, size_t len,
-                                       struct tls_cert_names *out, struct err *e);
+#include "tls_openssl_int.h"
 
 /* The last OpenSSL error on this thread's queue as text, and clear the queue. */
 static void
@@ -69,63 +47,6 @@ static const char *
 ossl_version(void)
 {
 	return OpenSSL_version(OPENSSL_VERSION);
-}
-
-static struct ossl_conn *
-ossl_conn_of(const SSL *ssl)
-{
-	return SSL_get_app_data(ssl);
-}
-
-/*
- * OpenSSL's verification codes in the canonical vocabulary.  A missing CRL
- * is not a problem: CRLs are checked where they are present, as GnuTLS does.
- */
-static unsigned
-ossl_verify_bit(int code)
-{
-	switch (code) {
-	case X509_V_OK:
-	case X509_V_ERR_UNABLE_TO_GET_CRL:
-		return 0;
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		return TLS_VERIFY_BIT(TLS_VERIFY_SELF_SIGNED);
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		return TLS_VERIFY_BIT(TLS_VERIFY_UNKNOWN_CA);
-	case X509_V_ERR_CERT_SIGNATURE_FAILURE:
-	case X509_V_ERR_UNABLE_TO_DECRYPT_CERT_SIGNATURE:
-		return TLS_VERIFY_BIT(TLS_VERIFY_BAD_SIGNATURE);
-	case X509_V_ERR_CERT_REVOKED:
-		return TLS_VERIFY_BIT(TLS_VERIFY_REVOKED);
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return TLS_VERIFY_BIT(TLS_VERIFY_EXPIRED);
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return TLS_VERIFY_BIT(TLS_VERIFY_NOT_YET_VALID);
-	default:
-		return TLS_VERIFY_BIT(TLS_VERIFY_INVALID);
-	}
-}
-
-/* Collect every problem and carry on: policy is the caller's. */
-static int
-ossl_verify_cb(int ok, X509_STORE_CTX *xs)
-{
-	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
-	struct ossl_conn *c = ssl != NULL ? ossl_conn_of(ssl) : NULL;
-	int code = X509_STORE_CTX_get_error(xs);
-	unsigned bit;
-
-	if (ok || c == NULL)
-		return 1;
-	bit = ossl_verify_bit(code);
-	if (bit != 0 && c->first_detail[0] == '\0')
-		snprintf(c->first_detail, sizeof c->first_detail, "depth %d: %s",
-		         X509_STORE_CTX_get_error_depth(xs), X509_verify_cert_error_string(code));
-	c->seen_flags |= bit;
-	return 1;
 }
 
 static void
@@ -242,7 +163,7 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 			err_set(e, TLS_ERR_CONFIG, "%s: cannot load trust anchors: %s", cfg->ca_file, why);
 			return TLS_ERR_CONFIG;
 		}
-		x->have_ca = 1;
+		x->base.have_ca = 1;
 	}
 	if (cfg->crl_file != NULL) {
 		X509_STORE *store = SSL_CTX_get_cert_store(ctx);
@@ -264,9 +185,10 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 	if (cfg->role == TLS_ROLE_SERVER) {
 		SSL_CTX_set_tlsext_servername_callback(ctx, ossl_servername_cb);
 		SSL_CTX_set_tlsext_servername_arg(ctx, x);
-		/* One-shot sessions: a conformance run must show full handshakes. */
+		/* One-shot sessions: a conformance run must show full handshakes.
+		 * Tickets only when asked, for clients that must cope with them. */
 		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-		SSL_CTX_set_num_tickets(ctx, 0);
+		SSL_CTX_set_num_tickets(ctx, cfg->tls13_tickets);
 	}
 	return TLS_OK;
 }
@@ -314,7 +236,7 @@ ossl_ctx_free(struct tls_ctx *base)
 		SSL_CTX_free(x->groups[g].ctx);
 		tls_cert_names_free(&x->groups[g].names);
 	}
-	free(x->base.keylog_file);
+	tls_ctx_base_release(&x->base);
 	free(x);
 }
 
@@ -351,10 +273,8 @@ ossl_ctx_new(const struct tls_config *cfg, struct err *e)
 		err_set(e, TLS_ERR_CONFIG, "out of memory");
 		return NULL;
 	}
-	x->base.be = &tls_backend_openssl;
-	x->base.role = cfg->role;
 	x->request_client_cert = cfg->request_client_cert;
-	if (cfg->keylog_file != NULL && (x->base.keylog_file = strdup(cfg->keylog_file)) == NULL)
+	if (tls_ctx_base_init(&x->base, cfg, e) < 0)
 		goto fail;
 
 	/* A client has one SSL_CTX; a server one per name group (at least one). */
@@ -397,22 +317,13 @@ static struct tls_conn *
 ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, struct err *e)
 {
 	struct ossl_ctx *x = (struct ossl_ctx *)base;
-	struct ossl_conn *c;
+	struct ossl_conn *c = calloc(1, sizeof *c);
 
-	if (opts->ntlsa > 0) {
-		err_set(e, TLS_ERR_UNSUPPORTED, "DANE is not implemented yet");
-		return NULL;
-	}
-	c = calloc(1, sizeof *c);
 	if (c == NULL) {
 		err_set(e, TLS_ERR_IO, "out of memory");
 		return NULL;
 	}
-	c->base.be = &tls_backend_openssl;
-	c->base.ctx = base;
-	c->base.fd = fd;
-	c->base.info.backend = tls_backend_openssl.name;
-	c->base.info.role = base->role;
+	tls_conn_base_init(&c->base, base, fd);
 	c->ssl = SSL_new(x->groups[0].ctx);
 	if (c->ssl == NULL || !SSL_set_fd(c->ssl, fd)) {
 		err_set(e, TLS_ERR_CONFIG, "SSL_new failed");
@@ -442,84 +353,6 @@ fail:
 	SSL_free(c->ssl);
 	free(c);
 	return NULL;
-}
-
-static const char *
-ossl_key_type(EVP_PKEY *pk)
-{
-	if (pk == NULL)
-		return "";
-	switch (EVP_PKEY_get_base_id(pk)) {
-	case EVP_PKEY_RSA:
-	case EVP_PKEY_RSA_PSS:
-		return "RSA";
-	case EVP_PKEY_EC:
-		return "ECDSA";
-	case EVP_PKEY_ED25519:
-		return "Ed25519";
-	default:
-		return "other";
-	}
-}
-
-static void
-ossl_add_chain_cert(struct tls_info *info, X509 *cert)
-{
-	unsigned char *der = NULL;
-	int len;
-
-	if (info->peer_chain_len >= TLS_MAX_CHAIN)
-		return;
-	len = i2d_X509(cert, &der);
-	if (len > 0)
-		tls_info_set_der(&info->peer_chain[info->peer_chain_len++], der, (size_t)len);
-	OPENSSL_free(der);
-}
-
-static void
-ossl_fill_info(struct ossl_conn *c)
-{
-	struct ossl_ctx *x = (struct ossl_ctx *)c->base.ctx;
-	struct tls_info *info = &c->base.info;
-	const SSL_CIPHER *cipher = SSL_get_current_cipher(c->ssl);
-	X509 *peer = SSL_get0_peer_certificate(c->ssl);
-	X509 *mine = SSL_get_certificate(c->ssl);
-	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
-
-	snprintf(info->version, sizeof info->version, "%s", SSL_get_version(c->ssl));
-	snprintf(info->cipher, sizeof info->cipher, "%s",
-	         cipher != NULL ? SSL_CIPHER_standard_name(cipher) : "");
-	if (info->role == TLS_ROLE_SERVER) {
-		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
-		snprintf(info->sni, sizeof info->sni, "%s", sni != NULL ? sni : "");
-	}
-	snprintf(info->local_key_type, sizeof info->local_key_type, "%s",
-	         mine != NULL ? ossl_key_type(X509_get0_pubkey(mine)) : "");
-	snprintf(info->peer_key_type, sizeof info->peer_key_type, "%s",
-	         peer != NULL ? ossl_key_type(X509_get0_pubkey(peer)) : "");
-
-	/* The chain as sent, leaf first.  A server's list omits the client's leaf. */
-	if (peer != NULL) {
-		int first = 0;
-		ossl_add_chain_cert(info, peer);
-		if (info->role == TLS_ROLE_CLIENT)
-			first = 1;
-		for (int i = first; chain != NULL && i < sk_X509_num(chain); i++)
-			ossl_add_chain_cert(info, sk_X509_value(chain, i));
-	}
-
-	if (!x->have_ca) {
-		info->verify_flags = TLS_VERIFY_BIT(TLS_VERIFY_NOT_CHECKED);
-		snprintf(info->verify_detail, sizeof info->verify_detail, "no trust anchors configured");
-	} else if (peer == NULL) {
-		info->verify_flags = TLS_VERIFY_BIT(TLS_VERIFY_NO_CERTIFICATE);
-		snprintf(info->verify_detail, sizeof info->verify_detail, "the peer sent no certificate");
-	} else {
-		info->verify_flags = c->seen_flags;
-		snprintf(info->verify_detail, sizeof info->verify_detail, "%s",
-		         c->first_detail[0] ? c->first_detail : "ok");
-	}
-	info->verify = tls_verify_summary(info->verify_flags);
 }
 
 /* A signal interrupted the call (SIGTERM asks workers to finish, not to fail). */
@@ -645,6 +478,28 @@ ossl_shutdown(struct tls_conn *base)
 	ERR_clear_error();
 }
 
+static enum tls_status
+ossl_send_ticket(struct tls_conn *base, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	int ret;
+
+	ERR_clear_error();
+	if (SSL_new_session_ticket(c->ssl) != 1) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "cannot send a session ticket now");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	/* Send it now rather than with the next record. */
+	do {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_do_handshake(c->ssl);
+	} while (ret != 1 && ossl_interrupted(c, ret));
+	if (ret != 1)
+		return ossl_io_status(c, ret, "TLS session ticket", e);
+	return TLS_OK;
+}
+
 static void
 ossl_conn_free(struct tls_conn *base)
 {
@@ -657,75 +512,7 @@ ossl_conn_free(struct tls_conn *base)
 	free(c);
 }
 
-/* A name as text, or NULL when it carries an embedded NUL (never matchable). */
-static char *
-ossl_string_dup(const ASN1_STRING *s)
-{
-	const unsigned char *data = ASN1_STRING_get0_data(s);
-	int len = ASN1_STRING_length(s);
-
-	if (data == NULL || len <= 0 || memchr(data, '\0', (size_t)len) != NULL)
-		return NULL;
-	return strndup((const char *)data, (size_t)len);
-}
-
-static enum tls_status
-ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out, struct err *e)
-{
-	enum tls_status st = TLS_ERR_CONFIG;
-	const unsigned char *p = der;
-	GENERAL_NAMES *sans = NULL;
-	X509 *x = d2i_X509(NULL, &p, (long)len);
-	X509_NAME *subject;
-	int idx, last = -1;
-
-	memset(out, 0, sizeof *out);
-	if (x == NULL) {
-		err_set(e, TLS_ERR_CONFIG, "cannot decode the certificate");
-		goto out;
-	}
-	sans = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (int i = 0; sans != NULL && i < sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
-		char **grown;
-		char *name;
-
-		if (gn->type != GEN_DNS)
-			continue;
-		grown = realloc(out->dns, (out->ndns + 1) * sizeof *out->dns);
-		if (grown == NULL)
-			goto out;
-		out->dns = grown;
-		name = ossl_string_dup(gn->d.dNSName);
-		/* An unusable dNSName still counts as "the certificate has SANs". */
-		out->dns[out->ndns++] = name != NULL ? name : strdup("");
-		if (out->dns[out->ndns - 1] == NULL)
-			goto out;
-	}
-	subject = X509_get_subject_name(x);
-	idx = -1;
-	while ((idx = X509_NAME_get_index_by_NID(subject, NID_commonName, idx)) >= 0)
-		last = idx;
-	if (last >= 0) {
-		unsigned char *utf8 = NULL;
-		int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
-		                                       X509_NAME_get_entry(subject, last)));
-		if (n > 0 && memchr(utf8, '\0', (size_t)n) == NULL)
-			out->cn = strndup((char *)utf8, (size_t)n);
-		OPENSSL_free(utf8);
-	}
-	st = TLS_OK;
-out:
-	GENERAL_NAMES_free(sans);
-	X509_free(x);
-	if (st != TLS_OK)
-		tls_cert_names_free(out);
-	return st;
-}
-
-const struct tls_backend tls_backend_openssl = {
-	.name = "openssl",
-	.version = ossl_version,
+static const struct tls_backend_ops ossl_ops = {
 	.ctx_new = ossl_ctx_new,
 	.ctx_free = ossl_ctx_free,
 	.conn_new = ossl_conn_new,
@@ -733,6 +520,16 @@ const struct tls_backend tls_backend_openssl = {
 	.read = ossl_read,
 	.write = ossl_write,
 	.shutdown = ossl_shutdown,
+	.send_ticket = ossl_send_ticket,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
+};
+
+/* No DANE yet (the DANE issue adds SSL_dane_tlsa_add and TLS_CAP_DANE). */
+const struct tls_backend tls_backend_openssl = {
+	.name = "openssl",
+	.version = ossl_version,
+	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT |
+	        TLS_CAP_TICKETS,
+	.ops = &ossl_ops,
 };

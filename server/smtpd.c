@@ -860,7 +860,7 @@ smtp_do_starttls(struct session *s, const char *args)
 	c = tls_conn_new(s->tls_ctx, s->io.fd, NULL, &e);
 	if (c == NULL || tls_conn_handshake(c, &e) != TLS_OK) {
 		log_write("H=%s [%s]:%u TLS error on connection (%s): %s", helo_or_none(s),
-		          s->peer->ip, s->peer->port, s->tls_ctx->be->name, e.text);
+		          s->peer->ip, s->peer->port, tls_ctx_backend(s->tls_ctx)->name, e.text);
 		tls_conn_free(c);
 		s->closing = 1;
 		s->close_reason = "TLS handshake failed";

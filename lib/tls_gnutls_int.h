@@ -1,0 +1,75 @@
+/*
+ * tls_gnutls_int.h - what the files of the GnuTLS backend share: its
+ * context and connection structs and the functions one file calls in
+ * another.  Included by lib/tls_gnutls*.c only (ci/layering.txt), never by
+ * neutral code.  Internal names carry the `gtls_` prefix: `gnutls_*` is the
+ * library's namespace.
+ *
+ *   tls_gnutls.c         contexts, connections, I/O, the ops table
+ *   tls_gnutls_server.c  server callbacks: certificate choice, staples
+ *   tls_gnutls_verify.c  facts after the handshake: chain check, key types, names
+ */
+#ifndef REFMTA_TLS_GNUTLS_INT_H
+#define REFMTA_TLS_GNUTLS_INT_H
+
+#include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "tls_int.h"
+
+/* One server certificate, as our selection callback hands it to GnuTLS. */
+struct gtls_keypair {
+	gnutls_pcert_st *pcert; /* the chain, leaf first */
+	unsigned npcert;
+	gnutls_privkey_t key;
+	gnutls_pk_algorithm_t pk;
+	struct tls_cert_names names; /* of the leaf, for SNI */
+	size_t group; /* index of the first pair with the very same names */
+};
+
+struct gtls_ctx {
+	struct tls_ctx base; /* first: neutral code casts */
+	gnutls_certificate_credentials_t cred;
+	gnutls_priority_t prio;
+	struct gtls_keypair kp[TLS_MAX_CERTS]; /* server only; all owned, freed by ctx_free */
+	size_t nkp;
+	int request_client_cert;
+};
+
+struct gtls_conn {
+	struct tls_conn base; /* first: neutral code casts */
+	gnutls_session_t s;
+	const unsigned char *staple; /* server: owned by the caller (tls_conn_opts) */
+	size_t staple_len;
+	int offers_rsa, offers_ecdsa; /* server: TLS 1.2 suites the client offered */
+	int would_block; /* the socket said EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO) since the last call */
+};
+
+#define GTLS_CTX(c) ((struct gtls_ctx *)(void *)(c))
+#define GTLS_CONN(c) ((struct gtls_conn *)(void *)(c))
+
+/* ---- tls_gnutls_server.c ---------------------------------------------------- */
+
+/* Keep pair `idx` of x->cred in x->kp[x->nkp] (nkp grows even on failure, so
+ * ctx_free releases what was filled).  `file` names it in the error. */
+int gtls_keypair_keep(struct gtls_ctx *x, unsigned idx, const char *file, struct err *e) MUST_CHECK;
+/* The certificate retrieve callback: our choice by SNI and signature algorithms. */
+int gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
+                        gnutls_pcert_st **certs, unsigned *ncerts, gnutls_ocsp_data_st **ocsp,
+                        unsigned *nocsp, gnutls_privkey_t *key, unsigned *flags);
+/* The OCSP status request callback: the caller's staple, unjudged. */
+int gtls_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp);
+/* ClientHello hook: which TLS 1.2 suites (RSA / ECDSA) the client offers. */
+int gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
+                           const gnutls_datum_t *msg);
+
+/* ---- tls_gnutls_verify.c ---------------------------------------------------- */
+
+/* After a handshake: fill c->base.info (version, suite, chain, verdict, staple). */
+void gtls_fill_info(struct gtls_conn *c);
+/* The ops' cert_names: decode one DER certificate's names. */
+enum tls_status gtls_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
+                                struct err *e) MUST_CHECK;
+
+#endif
