@@ -42,10 +42,13 @@ enum {
 };
 #define ST_ANY (ST_CONNECTED | ST_READY | ST_MAIL | ST_RCPT)
 
-/* Command flags. */
+/* Command flags: what dispatch() asks of a command before its check runs. */
 enum {
 	CMD_ENDS_GROUP = 1 << 0, /* RFC 2920 3.1: must be the last command of a pipelined group */
 	CMD_NO_ARGS = 1 << 1,    /* takes no arguments (501 otherwise) */
+	CMD_NO_SYNC = 1 << 2,    /* never checked for synchronization (STARTTLS: the
+	                          * plaintext pipelined after it is discarded instead) */
+	CMD_BEFORE_TLS = 1 << 3, /* only without TLS (503 "TLS already active") */
 };
 
 struct session {
@@ -74,11 +77,52 @@ struct session {
 	int bdat_active;             /* BDAT chunks received, LAST not yet */
 	int bdat_failed;             /* a BDAT chunk was refused: refuse the rest */
 
-	/* For $local_part / $domain while an RCPT is checked. */
+	/* What a check found, for the action that follows it: the HELO name
+	 * being checked (its ACL sees it as $sender_helo_name), the MAIL
+	 * command's parameters, the RCPT being checked ($local_part, $domain). */
+	char helo_checked[256];
+	int mail_checked;
+	struct smtp_rcpt_args rcpt;
 	char cur_local_part[SMTP_LOCAL_PART_MAX + 3];
 	char cur_domain[SMTP_DOMAIN_MAX + 1];
 	char cur_recipient[SMTP_PATH_MAX + 1];
 };
+
+/*
+ * Test hook: when set, called on every state change (smtpd_set_state).
+ * The daemon never sets it; nothing is logged, so transcripts do not change.
+ */
+void (*smtpd_state_trace)(const char *from, const char *to);
+
+static const char *
+state_name(unsigned st)
+{
+	switch (st) {
+	case ST_CONNECTED: return "connected";
+	case ST_READY: return "ready";
+	case ST_MAIL: return "mail";
+	case ST_RCPT: return "rcpt";
+	case ST_REFUSED: return "refused";
+	default: return "?";
+	}
+}
+
+/* Every state change goes through here. */
+static void
+smtpd_set_state(struct session *s, unsigned next)
+{
+	if (smtpd_state_trace != NULL && next != s->state)
+		smtpd_state_trace(state_name(s->state), state_name(next));
+	s->state = next;
+}
+
+/* End the session after the reply in hand; `reason` is logged. */
+static void
+smtpd_close(struct session *s, const char *reason)
+{
+	s->closing = 1;
+	s->close_reason = reason;
+}
 
 /* ---- replies and logging ------------------------------------------------------ */
 
@@ -109,15 +153,15 @@ flush(struct session *s)
 {
 	struct err e = { 0 };
 
-	if (bio_flush(&s->io, &e) != BIO_OK && !s->closing) {
-		s->closing = 1;
-		s->close_reason = "lost (write failed)";
-	}
+	if (bio_flush(&s->io, &e) != BIO_OK && !s->closing)
+		smtpd_close(s, "lost (write failed)");
 }
 
 static const char *
 helo_or_none(const struct session *s)
 {
+	if (s->helo_checked[0])
+		return s->helo_checked;
 	return s->helo[0] ? s->helo : "(none)";
 }
 
@@ -161,8 +205,7 @@ synprot_error(struct session *s, int code, const char *text)
 		snprintf(why, sizeof why, "4.7.0 %s Too many syntax or protocol errors (last: %d %s)",
 		         s->cfg->primary_hostname, code, text);
 		refuse(s, 421, why);
-		s->closing = 1;
-		s->close_reason = "too many syntax or protocol errors";
+		smtpd_close(s, "too many syntax or protocol errors");
 		return;
 	}
 	refuse(s, code, text);
@@ -190,7 +233,7 @@ session_var(void *arg, const char *name)
 		return num;
 	}
 	if (strcmp(name, "sender_helo_name") == 0)
-		return s->helo;
+		return s->helo_checked[0] ? s->helo_checked : s->helo;
 	if (strcmp(name, "sender_address") == 0)
 		return s->mail.path;
 	if (strcmp(name, "local_part") == 0)
@@ -230,7 +273,7 @@ run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, struct 
 		.host_address = s->peer->ip,
 		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
 		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
-		.sender = (s->state & (ST_MAIL | ST_RCPT)) ? s->mail.path : NULL,
+		.sender = (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
 		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
 		.encrypted = s->tls != NULL,
 	};
@@ -264,10 +307,8 @@ refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *re
 	if (res->log_message != NULL)
 		log_write("H=%s [%s]:%u %s", helo_or_none(s), s->peer->ip, s->peer->port,
 		          res->log_message);
-	if (v == ACL_DROP) {
-		s->closing = 1;
-		s->close_reason = "dropped by ACL";
-	}
+	if (v == ACL_DROP)
+		smtpd_close(s, "dropped by ACL");
 }
 
 /* ---- the transaction ---------------------------------------------------------- */
@@ -290,8 +331,9 @@ transaction_reset(struct session *s)
 	s->msg_too_big = 0;
 	s->bdat_active = s->bdat_failed = 0;
 	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
+	s->mail_checked = 0;
 	if (s->state & (ST_MAIL | ST_RCPT))
-		s->state = ST_READY;
+		smtpd_set_state(s, ST_READY);
 }
 
 /* Append message octets, remembering (not storing) what exceeds the limit. */
@@ -461,12 +503,17 @@ sync_violation(struct session *s, const char *why)
 	          "next input=\"%s\"",
 	          why, helo_or_none(s), s->peer->ip, s->peer->port, peek);
 	reply(s, "554 5.5.0 SMTP synchronization error");
-	s->closing = 1;
-	s->close_reason = "synchronization error";
+	smtpd_close(s, "synchronization error");
 	return 1;
 }
 
 /* ---- the commands: checks (refuse) and actions (do) ----------------------------- */
+
+/*
+ * A check decides and sends the refusal (0: go on, -1: refused); it may
+ * leave what it parsed in the session for its action, and nothing else.
+ * An action does the command and sends its reply.
+ */
 
 static int
 tls_offered(const struct session *s)
@@ -489,11 +536,13 @@ smtp_check_helo(struct session *s, const char *args)
 		synprot_error(s, 501, "5.5.4 Syntax error: invalid domain or address literal");
 		return -1;
 	}
-	snprintf(s->helo, sizeof s->helo, "%s", args);
+	/* The ACL (and its log lines) see the name being checked. */
+	snprintf(s->helo_checked, sizeof s->helo_checked, "%s", args);
 	v = run_acl(s, s->cfg->acl_smtp_helo, ACL_ACCEPT, &res);
 	if (v != ACL_ACCEPT) {
 		refuse_by_acl(s, v, &res, 550, 450, "Administrative prohibition");
-		s->helo[0] = '\0';
+		/* A refused name also makes the session forget the one before. */
+		s->helo_checked[0] = s->helo[0] = '\0';
 		acl_result_free(&res);
 		return -1;
 	}
@@ -501,34 +550,76 @@ smtp_check_helo(struct session *s, const char *args)
 	return 0;
 }
 
+/* The name the check accepted becomes the session's. */
+static void
+helo_accept(struct session *s, int esmtp)
+{
+	transaction_reset(s); /* RFC 5321 4.1.4: EHLO and HELO reset the transaction */
+	memcpy(s->helo, s->helo_checked, sizeof s->helo);
+	s->helo_checked[0] = '\0';
+	s->esmtp = esmtp;
+	smtpd_set_state(s, ST_READY);
+}
+
+static void
+capa_size(const struct session *s, char *buf, size_t len)
+{
+	snprintf(buf, len, " %llu", (unsigned long long)s->cfg->message_size_limit);
+}
+
+/*
+ * The EHLO keywords, in the order they are sent.  `offered` NULL: always;
+ * `param` writes the text after the keyword (with its leading space).
+ */
+static const struct smtpd_capability {
+	const char *keyword;
+	int (*offered)(const struct session *s);
+	void (*param)(const struct session *s, char *buf, size_t len);
+} smtpd_capabilities[] = {
+	{ "SIZE", NULL, capa_size },       /* RFC 1870 */
+	{ "8BITMIME", NULL, NULL },        /* RFC 6152 */
+	{ "PIPELINING", NULL, NULL },      /* RFC 2920 */
+	{ "DSN", NULL, NULL },             /* RFC 3461 */
+	{ "ENHANCEDSTATUSCODES", NULL, NULL }, /* RFC 2034 */
+	{ "CHUNKING", NULL, NULL },        /* RFC 3030 */
+	{ "STARTTLS", tls_offered, NULL }, /* RFC 3207 */
+	{ "HELP", NULL, NULL },
+};
+#define NCAPABILITIES (sizeof smtpd_capabilities / sizeof smtpd_capabilities[0])
+
+static int
+capability_offered(const struct session *s, size_t i)
+{
+	return smtpd_capabilities[i].offered == NULL || smtpd_capabilities[i].offered(s);
+}
+
 static void
 smtp_do_ehlo(struct session *s, const char *args)
 {
-	const struct config *c = s->cfg;
+	size_t last = 0;
 
 	(void)args;
-	transaction_reset(s); /* RFC 5321 4.1.4: EHLO resets the transaction */
-	s->esmtp = 1;
-	s->state = ST_READY;
-	reply(s, "250-%s Hello %s [%s]", c->primary_hostname, s->helo, s->peer->ip);
-	reply(s, "250-SIZE %llu", (unsigned long long)c->message_size_limit);
-	reply(s, "250-8BITMIME");
-	reply(s, "250-PIPELINING");
-	reply(s, "250-DSN");
-	reply(s, "250-ENHANCEDSTATUSCODES");
-	reply(s, "250-CHUNKING");
-	if (tls_offered(s))
-		reply(s, "250-STARTTLS");
-	reply(s, "250 HELP");
+	helo_accept(s, 1);
+	reply(s, "250-%s Hello %s [%s]", s->cfg->primary_hostname, s->helo, s->peer->ip);
+	for (size_t i = 0; i < NCAPABILITIES; i++)
+		if (capability_offered(s, i))
+			last = i;
+	for (size_t i = 0; i < NCAPABILITIES; i++) {
+		char param[64] = "";
+
+		if (!capability_offered(s, i))
+			continue;
+		if (smtpd_capabilities[i].param != NULL)
+			smtpd_capabilities[i].param(s, param, sizeof param);
+		reply(s, "250%c%s%s", i == last ? ' ' : '-', smtpd_capabilities[i].keyword, param);
+	}
 }
 
 static void
 smtp_do_helo(struct session *s, const char *args)
 {
 	(void)args;
-	transaction_reset(s);
-	s->esmtp = 0;
-	s->state = ST_READY;
+	helo_accept(s, 0);
 	reply(s, "250 %s Hello %s [%s]", s->cfg->primary_hostname, s->helo, s->peer->ip);
 }
 
@@ -566,12 +657,12 @@ smtp_check_mail(struct session *s, const char *args)
 		refuse(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
 		return -1;
 	}
-	s->state = ST_MAIL; /* for $sender_address in the ACL */
+	s->mail_checked = 1; /* $sender_address and "senders" in the ACL */
 	v = run_acl(s, s->cfg->acl_smtp_mail, ACL_ACCEPT, &res);
 	if (v != ACL_ACCEPT) {
 		refuse_by_acl(s, v, &res, 550, 450, "Administrative prohibition");
 		acl_result_free(&res);
-		transaction_reset(s);
+		transaction_reset(s); /* also what its "warn" statements added */
 		return -1;
 	}
 	acl_result_free(&res);
@@ -582,14 +673,43 @@ static void
 smtp_do_mail(struct session *s, const char *args)
 {
 	(void)args;
-	s->state = ST_MAIL;
+	s->mail_checked = 0;
+	smtpd_set_state(s, ST_MAIL);
 	reply(s, "250 2.1.0 OK");
+}
+
+/* Fill $local_part, $domain and the recipient the ACL sees from s->rcpt. */
+static void
+rcpt_for_acl(struct session *s)
+{
+	const char *path = s->rcpt.path;
+	char written[SMTP_LOCAL_PART_MAX + 3];
+
+	if (smtp_split_mailbox(path, written, sizeof written, s->cur_domain,
+	                       sizeof s->cur_domain) == 0) {
+		/* $local_part is the meaning, without quotes (RFC 5322 3.2.4). */
+		if (smtp_unquote_local_part(written, s->cur_local_part, sizeof s->cur_local_part) != 0)
+			snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", written);
+	} else {
+		/* "<postmaster>" (RFC 5321 4.5.1): our own domain. */
+		snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", path);
+		snprintf(s->cur_domain, sizeof s->cur_domain, "%s", s->cfg->primary_hostname);
+	}
+	/* The recipient as given (quotes kept: a quoted local part may need them). */
+	snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s", path);
+	if (strchr(path, '@') == NULL)
+		snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", path, s->cur_domain);
+}
+
+static void
+rcpt_forget(struct session *s)
+{
+	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
 }
 
 static int
 smtp_check_rcpt(struct session *s, const char *args)
 {
-	struct smtp_rcpt_args r;
 	struct acl_result res = { 0 };
 	char why[200];
 	enum acl_verdict v;
@@ -599,8 +719,8 @@ smtp_check_rcpt(struct session *s, const char *args)
 		synprot_error(s, 501, "5.5.4 Syntax error: RCPT TO:<address> expected");
 		return -1;
 	}
-	code = smtp_parse_rcpt(args + 3, &r, why, sizeof why);
-	if (code == 0 && !s->esmtp && (r.notify || r.orcpt[0])) {
+	code = smtp_parse_rcpt(args + 3, &s->rcpt, why, sizeof why);
+	if (code == 0 && !s->esmtp && (s->rcpt.notify || s->rcpt.orcpt[0])) {
 		code = 555;
 		snprintf(why, sizeof why, "5.5.4 Parameters need EHLO");
 	}
@@ -613,53 +733,41 @@ smtp_check_rcpt(struct session *s, const char *args)
 		refuse(s, 452, "4.5.3 Too many recipients");
 		return -1;
 	}
-	char written[SMTP_LOCAL_PART_MAX + 3];
-	if (smtp_split_mailbox(r.path, written, sizeof written, s->cur_domain,
-	                       sizeof s->cur_domain) == 0) {
-		/* $local_part is the meaning, without quotes (RFC 5322 3.2.4). */
-		if (smtp_unquote_local_part(written, s->cur_local_part, sizeof s->cur_local_part) != 0)
-			snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", written);
-	} else {
-		/* "<postmaster>" (RFC 5321 4.5.1): our own domain. */
-		snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", r.path);
-		snprintf(s->cur_domain, sizeof s->cur_domain, "%s", s->cfg->primary_hostname);
-	}
-	/* The recipient as given (quotes kept: a quoted local part may need them). */
-	snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s", r.path);
-	if (strchr(r.path, '@') == NULL)
-		snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", r.path, s->cur_domain);
+	rcpt_for_acl(s);
 	v = run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
 	if (v != ACL_ACCEPT) {
 		refuse_by_acl(s, v, &res, 550, 450,
 		              s->cfg->acl_smtp_rcpt == NULL ? "relay not permitted"
 		                                            : "Administrative prohibition");
 		acl_result_free(&res);
-		s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
+		rcpt_forget(s);
 		return -1;
 	}
 	acl_result_free(&res);
+	return 0;
+}
 
+/* Add the recipient the check accepted. */
+static void
+smtp_do_rcpt(struct session *s, const char *args)
+{
 	struct spool_rcpt *grown = realloc(s->rcpts, (s->nrcpts + 1) * sizeof *grown);
+
+	(void)args;
 	if (grown == NULL) {
+		rcpt_forget(s);
 		refuse(s, 452, "4.3.0 Out of memory");
-		return -1;
+		return;
 	}
 	s->rcpts = grown;
 	s->rcpts[s->nrcpts] = (struct spool_rcpt){
 		.address = strdup(s->cur_recipient),
-		.orcpt = r.orcpt[0] ? strdup(r.orcpt) : NULL,
-		.notify = r.notify,
+		.orcpt = s->rcpt.orcpt[0] ? strdup(s->rcpt.orcpt) : NULL,
+		.notify = s->rcpt.notify,
 	};
 	s->nrcpts++;
-	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
-	return 0;
-}
-
-static void
-smtp_do_rcpt(struct session *s, const char *args)
-{
-	(void)args;
-	s->state = ST_RCPT;
+	rcpt_forget(s);
+	smtpd_set_state(s, ST_RCPT);
 	reply(s, "250 2.1.5 OK");
 }
 
@@ -698,8 +806,7 @@ smtp_do_data(struct session *s, const char *args)
 		enum bio_status st = bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
 
 		if (st != BIO_OK) {
-			s->closing = 1;
-			s->close_reason = st == BIO_TIMEOUT ? "timeout during DATA" : "lost during DATA";
+			smtpd_close(s, st == BIO_TIMEOUT ? "timeout during DATA" : "lost during DATA");
 			if (st == BIO_TIMEOUT)
 				reply(s, "421 4.4.2 %s Timeout during DATA: closing connection",
 				      s->cfg->primary_hostname);
@@ -742,15 +849,13 @@ smtp_do_bdat(struct session *s, const char *args)
 	if (smtp_parse_bdat(args, &size, &last) != 0) {
 		/* Without a size the stream cannot be resynchronised. */
 		refuse(s, 501, "5.5.4 Syntax error in BDAT: closing connection");
-		s->closing = 1;
-		s->close_reason = "bad BDAT";
+		smtpd_close(s, "bad BDAT");
 		return;
 	}
 	while (size > 0) {
 		size_t take = size < sizeof buf ? (size_t)size : sizeof buf;
 		if (bio_read_exact(&s->io, buf, take, &e) != BIO_OK) {
-			s->closing = 1;
-			s->close_reason = "lost during BDAT";
+			smtpd_close(s, "lost during BDAT");
 			transaction_reset(s);
 			return;
 		}
@@ -795,8 +900,7 @@ smtp_do_quit(struct session *s, const char *args)
 {
 	(void)args;
 	reply(s, "221 2.0.0 %s closing connection", s->cfg->primary_hostname);
-	s->closing = 1;
-	s->close_reason = "QUIT";
+	smtpd_close(s, "QUIT");
 }
 
 static int
@@ -817,23 +921,10 @@ smtp_do_vrfy(struct session *s, const char *args)
 	reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
 }
 
-static void
-smtp_do_help(struct session *s, const char *args)
-{
-	(void)args;
-	reply(s, "214-2.0.0 Commands supported:");
-	reply(s, "214 2.0.0 EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP%s",
-	      tls_offered(s) ? " STARTTLS" : "");
-}
-
 static int
 smtp_check_starttls(struct session *s, const char *args)
 {
 	(void)args;
-	if (s->tls != NULL) {
-		synprot_error(s, 503, "5.5.1 TLS already active");
-		return -1;
-	}
 	if (!tls_offered(s)) {
 		synprot_error(s, 503, "5.5.1 STARTTLS not offered");
 		return -1;
@@ -862,8 +953,7 @@ smtp_do_starttls(struct session *s, const char *args)
 		log_write("H=%s [%s]:%u TLS error on connection (%s): %s", helo_or_none(s),
 		          s->peer->ip, s->peer->port, s->tls_ctx->be->name, e.text);
 		tls_conn_free(c);
-		s->closing = 1;
-		s->close_reason = "TLS handshake failed";
+		smtpd_close(s, "TLS handshake failed");
 		return;
 	}
 	s->tls = c;
@@ -872,37 +962,64 @@ smtp_do_starttls(struct session *s, const char *args)
 	transaction_reset(s);
 	s->helo[0] = '\0';
 	s->esmtp = 0;
-	s->state = ST_CONNECTED;
+	smtpd_set_state(s, ST_CONNECTED);
 }
 
 /*
  * The command table: the SMTP state machine in one place.  `states` are
- * where the command is allowed; `bad_state` is the 503 text elsewhere.
+ * where the command is allowed; elsewhere it gets 503 with `bad_state`
+ * (`bad_state_mail` instead while a MAIL has no recipient yet).  HELP
+ * lists the commands in this order, those with an `offered` test only
+ * when it holds.
  */
 struct smtp_cmd {
 	const char *name;
 	unsigned states;
 	unsigned flags;
 	const char *bad_state;
+	const char *bad_state_mail;
+	int (*offered)(const struct session *s);
 	int (*check)(struct session *s, const char *args);
 	void (*act)(struct session *s, const char *args);
 };
 
+static void smtp_do_help(struct session *s, const char *args);
+
 static const struct smtp_cmd smtp_cmds[] = {
-	{ "EHLO", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_helo, smtp_do_ehlo },
-	{ "HELO", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_helo, smtp_do_helo },
-	{ "MAIL", ST_READY, 0, NULL, smtp_check_mail, smtp_do_mail },
-	{ "RCPT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", smtp_check_rcpt, smtp_do_rcpt },
-	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, smtp_check_data, smtp_do_data },
-	{ "BDAT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", smtp_check_bdat, smtp_do_bdat },
-	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, smtp_do_rset },
-	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, smtp_do_noop },
-	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, smtp_do_quit },
-	{ "VRFY", ST_ANY, CMD_ENDS_GROUP, NULL, smtp_check_vrfy, smtp_do_vrfy },
-	{ "HELP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, smtp_do_help },
-	/* Not checked for synchronization: pipelined plaintext is discarded instead. */
-	{ "STARTTLS", ST_ANY, CMD_NO_ARGS, NULL, smtp_check_starttls, smtp_do_starttls },
+	{ "EHLO", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, smtp_check_helo, smtp_do_ehlo },
+	{ "HELO", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, smtp_check_helo, smtp_do_helo },
+	{ "MAIL", ST_READY, 0, "5.5.1 Nested MAIL command", NULL, NULL, smtp_check_mail,
+	  smtp_do_mail },
+	{ "RCPT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", NULL, NULL, smtp_check_rcpt,
+	  smtp_do_rcpt },
+	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS, "5.5.1 MAIL first",
+	  "5.5.1 No valid recipients", NULL, smtp_check_data, smtp_do_data },
+	{ "BDAT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", NULL, NULL, smtp_check_bdat,
+	  smtp_do_bdat },
+	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, NULL, NULL, smtp_do_rset },
+	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_noop },
+	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, NULL, NULL,
+	  smtp_do_quit },
+	{ "VRFY", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, smtp_check_vrfy, smtp_do_vrfy },
+	{ "HELP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_help },
+	{ "STARTTLS", ST_ANY, CMD_NO_ARGS | CMD_NO_SYNC | CMD_BEFORE_TLS, NULL, NULL, tls_offered,
+	  smtp_check_starttls, smtp_do_starttls },
 };
+#define NCMDS (sizeof smtp_cmds / sizeof smtp_cmds[0])
+
+static void
+smtp_do_help(struct session *s, const char *args)
+{
+	char list[200];
+	size_t n = 0;
+
+	(void)args;
+	for (size_t i = 0; i < NCMDS && n < sizeof list; i++)
+		if (smtp_cmds[i].offered == NULL || smtp_cmds[i].offered(s))
+			n += (size_t)snprintf(list + n, sizeof list - n, " %s", smtp_cmds[i].name);
+	reply(s, "214-2.0.0 Commands supported:");
+	reply(s, "214 2.0.0%s", list);
+}
 
 /* The 503 text for a command out of sequence. */
 static const char *
@@ -910,44 +1027,56 @@ bad_state_text(const struct session *s, const struct smtp_cmd *cmd)
 {
 	if (s->state == ST_REFUSED)
 		return "5.5.1 Connection refused by policy: only QUIT is accepted";
-	if (s->state == ST_CONNECTED && strcmp(cmd->name, "STARTTLS") != 0)
+	if (s->state == ST_CONNECTED)
 		return "5.5.1 EHLO or HELO first";
-	if (strcmp(cmd->name, "MAIL") == 0)
-		return "5.5.1 Nested MAIL command";
-	if (strcmp(cmd->name, "DATA") == 0)
-		return s->state == ST_MAIL ? "5.5.1 No valid recipients" : "5.5.1 MAIL first";
+	if (s->state == ST_MAIL && cmd->bad_state_mail != NULL)
+		return cmd->bad_state_mail;
 	return cmd->bad_state ? cmd->bad_state : "5.5.1 Bad sequence of commands";
 }
 
+/* Not a command we know: 500, and the one that reaches the limit gets the
+ * 421 as its one reply. */
+static void
+smtp_do_unknown(struct session *s)
+{
+	char why[300];
+
+	if (++s->unknown_commands >= s->cfg->smtp_max_unknown_commands) {
+		snprintf(why, sizeof why, "4.7.0 %s Too many unrecognized commands",
+		         s->cfg->primary_hostname);
+		refuse(s, 421, why);
+		smtpd_close(s, "too many unrecognized commands");
+		return;
+	}
+	refuse(s, 500, "5.5.1 Unrecognized command");
+}
+
+static const struct smtp_cmd *
+smtp_cmd_lookup(const char *line, size_t n)
+{
+	for (size_t i = 0; i < NCMDS; i++)
+		if (strlen(smtp_cmds[i].name) == n && strncasecmp(line, smtp_cmds[i].name, n) == 0)
+			return &smtp_cmds[i];
+	return NULL;
+}
+
+/* What the table says, in this order; then the command's check and action. */
 static void
 dispatch(struct session *s, char *line)
 {
-	const struct smtp_cmd *cmd = NULL;
 	size_t n = strcspn(line, " ");
+	const struct smtp_cmd *cmd = smtp_cmd_lookup(line, n);
 	const char *args = line + n;
 
 	while (*args == ' ')
 		args++;
-	for (size_t i = 0; i < sizeof smtp_cmds / sizeof smtp_cmds[0]; i++)
-		if (strlen(smtp_cmds[i].name) == n && strncasecmp(line, smtp_cmds[i].name, n) == 0)
-			cmd = &smtp_cmds[i];
 	if (cmd == NULL) {
-		/* The command that reaches the limit gets the 421 as its one reply. */
-		if (++s->unknown_commands >= s->cfg->smtp_max_unknown_commands) {
-			char why[300];
-			snprintf(why, sizeof why, "4.7.0 %s Too many unrecognized commands",
-			         s->cfg->primary_hostname);
-			refuse(s, 421, why);
-			s->closing = 1;
-			s->close_reason = "too many unrecognized commands";
-			return;
-		}
-		refuse(s, 500, "5.5.1 Unrecognized command");
+		smtp_do_unknown(s);
 		return;
 	}
 	/* RFC 2920 3.1: nothing may follow a group-ending command, and
 	 * without PIPELINING (HELO) nothing may follow any command. */
-	if (((cmd->flags & CMD_ENDS_GROUP) || !s->esmtp) && strcmp(cmd->name, "STARTTLS") != 0 &&
+	if (((cmd->flags & CMD_ENDS_GROUP) || !s->esmtp) && !(cmd->flags & CMD_NO_SYNC) &&
 	    sync_violation(s, (cmd->flags & CMD_ENDS_GROUP) ? "next input sent too soon"
 	                                                    : "pipelining was not advertised"))
 		return;
@@ -957,6 +1086,10 @@ dispatch(struct session *s, char *line)
 	}
 	if (!(cmd->states & s->state)) {
 		synprot_error(s, 503, bad_state_text(s, cmd));
+		return;
+	}
+	if ((cmd->flags & CMD_BEFORE_TLS) && s->tls != NULL) {
+		synprot_error(s, 503, "5.5.1 TLS already active");
 		return;
 	}
 	if (cmd->check != NULL && cmd->check(s, args) != 0)
@@ -985,7 +1118,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.cfg = cfg;
 	s.tls_ctx = tls;
 	s.peer = peer;
-	s.state = ST_CONNECTED;
+	s.state = ST_CONNECTED; /* where every session starts */
 	bio_init(&s.io, fd);
 	set_timeouts(fd, cfg->smtp_receive_timeout);
 
@@ -1002,7 +1135,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	if (v == ACL_DENY) {
 		/* RFC 5321 3.1: a 554 greeting, then wait for QUIT, 503 to the rest. */
 		refuse_by_acl(&s, v, &res, 554, 421, "Administrative prohibition");
-		s.state = ST_REFUSED;
+		smtpd_set_state(&s, ST_REFUSED);
 		s.close_reason = NULL;
 	} else {
 		/* RFC 5321 4.3.1 / 2920 3.1: a client that talks before the greeting. */
