@@ -8,6 +8,7 @@
  *   smtpd_reply.c  replies, refusals and their log lines, ACL glue
  *   smtpd_data.c   DATA and BDAT, the Received header, message completion
  *   smtpd_tls.c    the server TLS context and STARTTLS
+ *   smtpd_vars.c   the variables ACLs (and later events) see
  *
  * A check (smtp_check_*) decides and sends the refusal; an action
  * (smtp_do_*) makes the change and sends its reply.  Pointers in the
@@ -20,6 +21,7 @@
 
 #include "acl.h"
 #include "bio.h"
+#include "expand.h"
 #include "smtp_parse.h"
 #include "smtpd.h"
 #include "spool.h"
@@ -100,6 +102,10 @@ enum acl_verdict smtpd_run_acl(struct session *s, const struct acl *acl, enum ac
 /* Turn a non-accept verdict into the reply (code5 / code4 and the default text). */
 void smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res,
                          int code5, int code4, const char *dflt_text);
+
+/* smtpd_vars.c: the session's variables ($sender_host_address, ...). */
+extern const struct expand_var smtpd_vars[];
+extern const size_t smtpd_nvars;
 
 /* smtpd_data.c */
 int smtp_check_data(struct session *s, const char *args);

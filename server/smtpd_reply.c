@@ -101,65 +101,13 @@ smtpd_synprot_error(struct session *s, int code, const char *text)
 	smtpd_refuse(s, code, text);
 }
 
-/* ---- variables for ACLs ------------------------------------------------------- */
-
-static const char *
-session_var(void *arg, const char *name)
-{
-	struct session *s = arg;
-	static char num[32];
-	const struct tls_info *ti = s->tls != NULL ? tls_conn_info(s->tls) : NULL;
-
-	if (strcmp(name, "sender_host_address") == 0)
-		return s->peer->ip;
-	if (strcmp(name, "sender_host_port") == 0) {
-		snprintf(num, sizeof num, "%u", s->peer->port);
-		return num;
-	}
-	if (strcmp(name, "received_ip_address") == 0)
-		return s->peer->local_ip;
-	if (strcmp(name, "received_port") == 0) {
-		snprintf(num, sizeof num, "%u", s->peer->local_port);
-		return num;
-	}
-	if (strcmp(name, "sender_helo_name") == 0)
-		return s->helo_checked[0] ? s->helo_checked : s->helo;
-	if (strcmp(name, "sender_address") == 0)
-		return s->mail.path;
-	if (strcmp(name, "local_part") == 0)
-		return s->cur_local_part;
-	if (strcmp(name, "domain") == 0)
-		return s->cur_domain;
-	if (strcmp(name, "recipients_count") == 0) {
-		snprintf(num, sizeof num, "%zu", s->nrcpts);
-		return num;
-	}
-	if (strcmp(name, "message_size") == 0) {
-		snprintf(num, sizeof num, "%zu", s->msg_len);
-		return num;
-	}
-	if (strcmp(name, "primary_hostname") == 0)
-		return s->cfg->primary_hostname;
-	if (strcmp(name, "smtp_command") == 0)
-		return s->command;
-	if (strcmp(name, "tls_in_cipher") == 0)
-		return ti ? ti->cipher : "";
-	if (strcmp(name, "tls_in_ver") == 0)
-		return ti ? ti->version : "";
-	if (strcmp(name, "tls_in_sni") == 0)
-		return ti ? ti->sni : "";
-	if (strcmp(name, "tls_in_certificate_verified") == 0)
-		return ti && ti->verify == TLS_VERIFY_OK ? "1" : "0";
-	if (strcmp(name, "tls_in_verify") == 0)
-		return ti ? tls_verify_word(ti->verify) : "";
-	return NULL;
-}
+/* ---- ACLs --------------------------------------------------------------------- */
 
 enum acl_verdict
 smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, struct acl_result *res)
 {
 	struct acl_env env = {
-		.vars = { .var = session_var, .arg = s },
+		.vars = { .table = smtpd_vars, .ntable = smtpd_nvars, .ctx = s },
 		.host_address = s->peer->ip,
 		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
 		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
