@@ -16,26 +16,9 @@
 #include <string.h>
 
 #include "acl.h"
+#include "config.h"
 #include "match.h"
 #include "strutil.h"
-
-/* Does `s` reference a variable ("$name" or "${")?  "$$" does not. */
-static int
-has_var_ref(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s != '$')
-			continue;
-		if (s[1] == '$') {
-			s++;
-			continue;
-		}
-		if ((s[1] >= 'a' && s[1] <= 'z') || (s[1] >= '0' && s[1] <= '9') || s[1] == '_' ||
-		    s[1] == '{')
-			return 1;
-	}
-	return 0;
-}
 
 /* ---- list conditions ---------------------------------------------------------- */
 
@@ -62,24 +45,17 @@ eval_list(const char *value, const struct acl_env *env, const char *subject,
 static int
 check_hosts(const char *value, struct err *e)
 {
-	struct strlist l = { 0 };
-	int rc = 0;
+	char bad[256];
 
-	if (strlist_split(&l, value) != 0) {
-		err_set(e, 0, "out of memory");
+	/* An item with a $variable is checked when it has a value. */
+	if (config_bad_host_item(value, bad, sizeof bad)) {
+		err_set(e, 0,
+		        "hosts: bad host list item \"%s\" (use *, an IP address or "
+		        "a CIDR; double each colon of an IPv6 address)",
+		        bad);
 		return -1;
 	}
-	for (size_t i = 0; i < l.n && rc == 0; i++)
-		/* An item with a $variable is checked when it has a value. */
-		if (!has_var_ref(l.v[i]) && !match_host_item_valid(l.v[i])) {
-			err_set(e, 0,
-			        "hosts: bad host list item \"%s\" (use *, an IP address or "
-			        "a CIDR; double each colon of an IPv6 address)",
-			        l.v[i]);
-			rc = -1;
-		}
-	strlist_free(&l);
-	return rc;
+	return 0;
 }
 
 static enum acl_cond
@@ -220,7 +196,7 @@ check_condition(const char *value, struct err *e)
 		        value);
 		return -1;
 	}
-	if (c.op[1] == '~' && !has_var_ref(c.right)) {
+	if (c.op[1] == '~' && !expand_has_ref(c.right)) {
 		char why[128];
 		char *re = expand_string(c.right, NULL); /* only "$$" to undo */
 		int bad = re == NULL ? 0 : regex_check(re, why, sizeof why);
