@@ -642,8 +642,10 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.state = ST_CONNECTED; /* where every session starts */
 	bio_init(&s.io, fd);
 	set_timeouts(fd, cfg->smtp_receive_timeout);
-	if (session_greet(&s) != 0)
+	if (session_greet(&s) != 0) {
+		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		return;
+	}
 	while (!s.closing) {
 		/* Answer a whole pipelined group at once (RFC 2920 3.2), but never
 		 * hold replies back while waiting for more input: a group may end
