@@ -10,9 +10,12 @@
  *
  * acl_check() reports a bad item with e->code = the item's line and
  * e->text = the message (config_load prefixes "FILE:LINE: ").
+ *
+ * Conditions are not known here: they register (acl_condition_register),
+ * the built-in ones and those of feature modules from acl_conditions.c.
+ * This file knows only verbs, modifiers and the order of evaluation.
  */
 #include <ctype.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,49 +23,58 @@
 #include <strings.h>
 
 #include "acl.h"
-#include "match.h"
-#include "strutil.h"
 
-enum item_kind {
-	ITEM_HOSTS,
-	ITEM_DOMAINS,
-	ITEM_LOCAL_PARTS,
-	ITEM_SENDERS,
-	ITEM_RECIPIENTS,
-	ITEM_ENCRYPTED,
-	ITEM_CONDITION,
-	ITEM_MESSAGE,
-	ITEM_LOG_MESSAGE,
-	ITEM_ADD_HEADER,
-};
-
-static const struct {
-	const char *name;
-	enum item_kind kind;
-	int modifier; /* does not count as a condition, cannot be negated */
-} item_table[] = {
-	{ "hosts", ITEM_HOSTS, 0 },
-	{ "domains", ITEM_DOMAINS, 0 },
-	{ "local_parts", ITEM_LOCAL_PARTS, 0 },
-	{ "senders", ITEM_SENDERS, 0 },
-	{ "recipients", ITEM_RECIPIENTS, 0 },
-	{ "encrypted", ITEM_ENCRYPTED, 0 },
-	{ "condition", ITEM_CONDITION, 0 },
-	{ "message", ITEM_MESSAGE, 1 },
-	{ "log_message", ITEM_LOG_MESSAGE, 1 },
-	{ "add_header", ITEM_ADD_HEADER, 1 },
-};
-#define NITEMS (sizeof item_table / sizeof item_table[0])
+/* Modifiers: not conditions, cannot be negated, act when their statement fires. */
+enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER };
+static const char *const modifier_names[] = { "message", "log_message", "add_header" };
+#define NMODIFIERS (sizeof modifier_names / sizeof modifier_names[0])
 
 static const char *const verb_names[] = { "accept", "deny", "defer", "drop", "warn" };
 
-static int
-item_lookup(const char *name)
+#define ACL_MAX_CONDITIONS 32
+static const struct acl_condition *conditions[ACL_MAX_CONDITIONS];
+static size_t nconditions;
+
+/* The built-in conditions (and the modules' ones) register on first use. */
+static void
+registry_init(void)
 {
-	for (size_t i = 0; i < NITEMS; i++)
-		if (strcmp(item_table[i].name, name) == 0)
+	static int done;
+
+	if (!done) {
+		done = 1;
+		acl_conditions_init();
+	}
+}
+
+static int
+modifier_lookup(const char *name)
+{
+	for (size_t i = 0; i < NMODIFIERS; i++)
+		if (strcmp(modifier_names[i], name) == 0)
 			return (int)i;
 	return -1;
+}
+
+static const struct acl_condition *
+condition_lookup(const char *name)
+{
+	registry_init();
+	for (size_t i = 0; i < nconditions; i++)
+		if (strcmp(conditions[i]->name, name) == 0)
+			return conditions[i];
+	return NULL;
+}
+
+int
+acl_condition_register(const struct acl_condition *c)
+{
+	registry_init();
+	if (nconditions == ACL_MAX_CONDITIONS || condition_lookup(c->name) != NULL ||
+	    modifier_lookup(c->name) >= 0)
+		return -1;
+	conditions[nconditions++] = c;
+	return 0;
 }
 
 static int
@@ -76,44 +88,8 @@ parse_verb(const char *word, size_t n, enum acl_verb *out)
 	return -1;
 }
 
-
-/* Does `s` reference a variable ("$name" or "${")?  "$$" does not. */
-static int
-has_var_ref(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s != '$')
-			continue;
-		if (s[1] == '$') {
-			s++;
-			continue;
-		}
-		if ((s[1] >= 'a' && s[1] <= 'z') || (s[1] >= '0' && s[1] <= '9') || s[1] == '_' ||
-		    s[1] == '{')
-			return 1;
-	}
-	return 0;
-}
-
-/* "LEFT OP RIGHT": the first of == != =~ !~ with white space on both sides. */
-struct cond_parts {
-	char *left, *right;
-	char op[3];
-};
-
-static void
-strip_quotes(char *s)
-{
-	size_t n = strlen(s);
-
-	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
-		memmove(s, s + 1, n - 2);
-		s[n - 2] = '\0';
-	}
-}
-
-static char *
-dup_trimmed(const char *s, size_t n)
+char *
+acl_strndup_trimmed(const char *s, size_t n)
 {
 	while (n > 0 && isspace((unsigned char)*s)) {
 		s++;
@@ -124,130 +100,44 @@ dup_trimmed(const char *s, size_t n)
 	return strndup(s, n);
 }
 
-/* 0 ok, -1 no operator, -2 out of memory. */
-static int
-cond_split(const char *v, struct cond_parts *c)
+/* "unknown ACL condition or modifier" names what there is. */
+static void
+unknown_item(const struct acl_item *it, struct err *e)
 {
-	static const char *const ops[] = { "==", "!=", "=~", "!~" };
+	char names[400];
+	size_t n = 0;
 
-	memset(c, 0, sizeof *c);
-	for (size_t i = 1; v[i] != '\0' && v[i + 1] != '\0'; i++) {
-		if (!isspace((unsigned char)v[i - 1]) || !isspace((unsigned char)v[i + 2]))
-			continue;
-		for (size_t k = 0; k < 4; k++) {
-			if (strncmp(v + i, ops[k], 2) != 0)
-				continue;
-			memcpy(c->op, ops[k], 3);
-			c->left = dup_trimmed(v, i);
-			c->right = dup_trimmed(v + i + 2, strlen(v + i + 2));
-			if (c->left == NULL || c->right == NULL) {
-				free(c->left);
-				free(c->right);
-				c->left = c->right = NULL;
-				return -2;
-			}
-			strip_quotes(c->left);
-			strip_quotes(c->right);
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* Compile `re` as a POSIX extended regex; on failure describe why. */
-static int
-regex_check(const char *re, char *why, size_t whylen)
-{
-	regex_t rx;
-	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
-
-	if (rc != 0) {
-		regerror(rc, &rx, why, whylen);
-		return -1;
-	}
-	regfree(&rx);
-	return 0;
+	registry_init();
+	names[0] = '\0';
+	for (size_t i = 0; i < nconditions && n < sizeof names; i++)
+		n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", i ? ", " : "",
+		                      conditions[i]->name);
+	err_set(e, it->line,
+	        "unknown ACL condition or modifier \"%s\" (conditions: %s; modifiers: message, "
+	        "log_message, add_header)",
+	        it->name, names);
 }
 
 /* The value of one item, checked as far as it can be before expansion. */
 static int
 item_check(const struct acl_item *it, struct err *e)
 {
-	int k = item_lookup(it->name);
-	struct cond_parts c = { 0 };
-	struct strlist l = { 0 };
-	int yes, rc = -1;
+	const struct acl_condition *c = condition_lookup(it->name);
 
-	if (k < 0) {
-		err_set(e, it->line,
-		        "unknown ACL condition or modifier \"%s\" (conditions: hosts, domains, "
-		        "local_parts, senders, recipients, encrypted, condition; modifiers: "
-		        "message, log_message, add_header)",
-		        it->name);
+	if (c == NULL && modifier_lookup(it->name) < 0) {
+		unknown_item(it, e);
 		return -1;
 	}
-	if (it->negated && item_table[k].modifier) {
+	if (c == NULL && it->negated) {
 		err_set(e, it->line, "\"!%s\": only conditions can be negated", it->name);
 		return -1;
 	}
-	switch (item_table[k].kind) {
-	case ITEM_HOSTS:
-		if (strlist_split(&l, it->value) != 0) {
-			err_set(e, it->line, "out of memory");
-			goto out;
-		}
-		for (size_t i = 0; i < l.n; i++)
-			/* An item with a $variable is checked when it has a value. */
-			if (!has_var_ref(l.v[i]) && !match_host_item_valid(l.v[i])) {
-				err_set(e, it->line,
-				        "hosts: bad host list item \"%s\" (use *, an IP address or "
-				        "a CIDR; double each colon of an IPv6 address)",
-				        l.v[i]);
-				goto out;
-			}
-		break;
-	case ITEM_ENCRYPTED:
-		if (str_parse_bool(it->value, &yes) != 0) {
-			err_set(e, it->line, "encrypted: expected yes or no, got \"%s\"",
-			        it->value);
-			goto out;
-		}
-		break;
-	case ITEM_CONDITION: {
-		int s = cond_split(it->value, &c);
-		if (s == -2) {
-			err_set(e, it->line, "out of memory");
-			goto out;
-		}
-		if (s != 0) {
-			err_set(e, it->line,
-			        "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ "
-			        "between spaces, got \"%s\"",
-			        it->value);
-			goto out;
-		}
-		if (c.op[1] == '~' && !has_var_ref(c.right)) {
-			char why[128];
-			char *re = expand_string(c.right, NULL); /* only "$$" to undo */
-			int bad = re == NULL ? 0 : regex_check(re, why, sizeof why);
-			free(re);
-			if (bad) {
-				err_set(e, it->line, "condition: bad regex \"%s\": %s", c.right,
-				        why);
-				goto out;
-			}
-		}
-		break;
+	if (c != NULL && c->check != NULL && c->check(it->value, e) != 0) {
+		if (e != NULL)
+			e->code = it->line;
+		return -1;
 	}
-	default:
-		break;
-	}
-	rc = 0;
-out:
-	free(c.left);
-	free(c.right);
-	strlist_free(&l);
-	return rc;
+	return 0;
 }
 
 /* "[!]name = value" into a new item of the last statement. */
@@ -283,7 +173,7 @@ add_item(struct acl *acl, const char *text, int line, struct err *e)
 		return -1;
 	}
 	it.name = strndup(name, n);
-	it.value = dup_trimmed(eq + 1, strlen(eq + 1));
+	it.value = acl_strndup_trimmed(eq + 1, strlen(eq + 1));
 	if (it.name == NULL || it.value == NULL) {
 		err_set(e, line, "out of memory");
 		goto out;
@@ -341,7 +231,7 @@ acl_parse_verb_line(struct acl *acl, const char *text, int line, struct err *e)
 int
 acl_parse_continuation(struct acl *acl, const char *text, int line, struct err *e)
 {
-	char *t = dup_trimmed(text, strlen(text));
+	char *t = acl_strndup_trimmed(text, strlen(text));
 	int rc;
 
 	if (t == NULL) {
@@ -384,11 +274,10 @@ acl_free(struct acl *acl)
 
 /* --- evaluation --------------------------------------------------------------- */
 
-enum cond_result { COND_FALSE, COND_TRUE, COND_UNKNOWN, COND_ERROR };
-
 struct eval {
 	const struct acl *acl;
 	const struct acl_env *env;
+	const struct acl_env *env_or_empty; /* never NULL, for conditions */
 	const struct expand_env *vars;
 	char *error; /* why evaluation cannot go on (then: defer) */
 };
@@ -414,124 +303,34 @@ eval_fail(struct eval *ev, const struct acl_item *it, const char *fmt, ...)
 		ev->error = strdup("out of memory"); /* may stay NULL: still a defer */
 }
 
-static enum cond_result
-eval_condition(struct eval *ev, const struct acl_item *it)
-{
-	struct cond_parts c;
-	char *l = NULL, *r = NULL;
-	enum cond_result res = COND_ERROR;
-	regex_t rx;
-	int rc;
-
-	if (cond_split(it->value, &c) != 0) {
-		eval_fail(ev, it, "condition: cannot evaluate \"%s\"", it->value);
-		return COND_ERROR;
-	}
-	l = expand_string(c.left, ev->vars);
-	r = expand_string(c.right, ev->vars);
-	if (l == NULL || r == NULL) {
-		eval_fail(ev, it, "out of memory");
-		goto out;
-	}
-	if (c.op[1] == '=') {
-		int eq = strcmp(l, r) == 0;
-		res = (c.op[0] == '=') == eq ? COND_TRUE : COND_FALSE;
-		goto out;
-	}
-	rc = regcomp(&rx, r, REG_EXTENDED | REG_NOSUB);
-	if (rc != 0) {
-		eval_fail(ev, it, "condition: bad regex \"%s\" after expansion", r);
-		goto out;
-	}
-	rc = regexec(&rx, l, 0, NULL, 0);
-	regfree(&rx);
-	res = ((rc == 0) == (c.op[0] == '=')) ? COND_TRUE : COND_FALSE;
-out:
-	free(c.left);
-	free(c.right);
-	free(l);
-	free(r);
-	return res;
-}
-
-static enum cond_result
-eval_item(struct eval *ev, const struct acl_item *it, enum item_kind kind)
-{
-	const struct acl_env *env = ev->env;
-	const char *subject = NULL;
-	int (*fn)(const char *, const char *) = NULL;
-	char *list;
-	int hit, want;
-
-	switch (kind) {
-	case ITEM_CONDITION:
-		return eval_condition(ev, it);
-	case ITEM_ENCRYPTED:
-		if (str_parse_bool(it->value, &want) != 0) {
-			eval_fail(ev, it, "encrypted: bad value \"%s\"", it->value);
-			return COND_ERROR;
-		}
-		return (env != NULL && env->encrypted != 0) == want ? COND_TRUE : COND_FALSE;
-	case ITEM_HOSTS:
-		subject = env != NULL ? env->host_address : NULL;
-		fn = match_host;
-		break;
-	case ITEM_DOMAINS:
-		subject = env != NULL ? env->domain : NULL;
-		fn = match_domain;
-		break;
-	case ITEM_LOCAL_PARTS:
-		subject = env != NULL ? env->local_part : NULL;
-		fn = match_local_part;
-		break;
-	case ITEM_SENDERS:
-		subject = env != NULL ? env->sender : NULL;
-		fn = match_address;
-		break;
-	case ITEM_RECIPIENTS:
-		subject = env != NULL ? env->recipient : NULL;
-		fn = match_address;
-		break;
-	default:
-		return COND_TRUE; /* modifiers are not conditions */
-	}
-	if (subject == NULL)
-		return COND_UNKNOWN;
-	list = expand_string(it->value, ev->vars);
-	if (list == NULL) {
-		eval_fail(ev, it, "out of memory");
-		return COND_ERROR;
-	}
-	hit = fn(list, subject);
-	free(list);
-	return hit ? COND_TRUE : COND_FALSE;
-}
-
-/* Do all conditions of `st` hold?  COND_ERROR stops everything. */
-static enum cond_result
+/* Do all conditions of `st` hold?  ACL_COND_ERROR stops everything. */
+static enum acl_cond
 stmt_fires(struct eval *ev, const struct acl_stmt *st)
 {
 	for (size_t i = 0; i < st->nitems; i++) {
 		const struct acl_item *it = &st->items[i];
-		int k = item_lookup(it->name);
-		enum cond_result r;
+		const struct acl_condition *c = condition_lookup(it->name);
+		char why[256] = "";
+		enum acl_cond r;
 
-		if (k < 0) {
+		if (c == NULL && modifier_lookup(it->name) < 0) {
 			eval_fail(ev, it, "unknown ACL item \"%s\"", it->name);
-			return COND_ERROR;
+			return ACL_COND_ERROR;
 		}
-		if (item_table[k].modifier)
-			continue;
-		r = eval_item(ev, it, item_table[k].kind);
-		if (r == COND_ERROR)
-			return COND_ERROR;
+		if (c == NULL)
+			continue; /* modifiers are not conditions */
+		r = c->eval(it->value, ev->env_or_empty, why, sizeof why);
+		if (r == ACL_COND_ERROR) {
+			eval_fail(ev, it, "%s", why);
+			return ACL_COND_ERROR;
+		}
 		/* A condition on a value not known yet never holds, negated or not. */
-		if (r == COND_UNKNOWN)
-			return COND_FALSE;
-		if ((r == COND_TRUE) == (it->negated != 0))
-			return COND_FALSE;
+		if (r == ACL_COND_UNKNOWN)
+			return ACL_COND_FALSE;
+		if ((r == ACL_COND_TRUE) == (it->negated != 0))
+			return ACL_COND_FALSE;
 	}
-	return COND_TRUE;
+	return ACL_COND_TRUE;
 }
 
 /* Expand a modifier's value into *slot (the last one of a statement wins). */
@@ -559,20 +358,17 @@ collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result 
 
 	for (size_t i = 0; i < st->nitems; i++) {
 		const struct acl_item *it = &st->items[i];
-		int k = item_lookup(it->name);
 
-		if (k < 0 || !item_table[k].modifier)
-			continue;
-		switch (item_table[k].kind) {
-		case ITEM_MESSAGE:
+		switch (modifier_lookup(it->name)) {
+		case MOD_MESSAGE:
 			if (set_expanded(ev, it, &message) != 0)
 				goto out;
 			break;
-		case ITEM_LOG_MESSAGE:
+		case MOD_LOG_MESSAGE:
 			if (set_expanded(ev, it, &log_message) != 0)
 				goto out;
 			break;
-		case ITEM_ADD_HEADER:
+		case MOD_ADD_HEADER:
 			if (set_expanded(ev, it, &header) != 0)
 				goto out;
 			if (strlist_push_owned(&res->headers, header) != 0) {
@@ -617,8 +413,11 @@ enum acl_verdict
 acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env,
          struct acl_result *res)
 {
-	static const struct expand_env no_vars = { 0 };
-	struct eval ev = { .acl = acl, .env = env, .vars = env != NULL ? &env->vars : &no_vars };
+	static const struct acl_env no_env = { 0 };
+	struct eval ev = { .acl = acl,
+		           .env = env,
+		           .env_or_empty = env != NULL ? env : &no_env,
+		           .vars = env != NULL ? &env->vars : &no_env.vars };
 	int failed = 0;
 
 	memset(res, 0, sizeof *res);
@@ -629,13 +428,13 @@ acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env
 	res->verdict = ACL_DENY; /* falling off the end denies */
 	for (size_t s = 0; s < acl->nstmts; s++) {
 		const struct acl_stmt *st = &acl->stmts[s];
-		enum cond_result r = stmt_fires(&ev, st);
+		enum acl_cond r = stmt_fires(&ev, st);
 
-		if (r == COND_ERROR || (r == COND_TRUE && collect_modifiers(&ev, st, res) != 0)) {
+		if (r == ACL_COND_ERROR || (r == ACL_COND_TRUE && collect_modifiers(&ev, st, res) != 0)) {
 			failed = 1;
 			break;
 		}
-		if (r == COND_TRUE && st->verb != ACL_VERB_WARN) {
+		if (r == ACL_COND_TRUE && st->verb != ACL_VERB_WARN) {
 			res->verdict = verb_verdict[st->verb];
 			break;
 		}

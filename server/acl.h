@@ -8,7 +8,8 @@
  *     accept  domains = example.test
  *     deny    message = relay not permitted
  *
- * Conditions (all must hold; "!" before a name negates): hosts, domains,
+ * Conditions (all must hold; "!" before a name negates; see struct
+ * acl_condition for how a module adds one): hosts, domains,
  * local_parts, senders, recipients, encrypted (= yes|no), and
  * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
  * $variable expansion of both sides; =~ is a POSIX extended regex).
@@ -71,6 +72,40 @@ struct acl_result {
 	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
 	struct strlist logs;    /* log_message lines of "warn" statements that fired */
 };
+
+/* What a condition's evaluation says. */
+enum acl_cond {
+	ACL_COND_FALSE,
+	ACL_COND_TRUE,
+	ACL_COND_UNKNOWN, /* the value it tests is not known yet: the statement does not fire */
+	ACL_COND_ERROR,   /* cannot evaluate: the whole ACL defers */
+};
+
+/*
+ * An ACL condition, registered by the module that implements it; the list
+ * of modules is acl_conditions_init() (acl_conditions.c), not acl.c.
+ *   check  at load time, the value as written (before expansion): 0, or -1
+ *          with e->text (acl.c sets e->code to the line); NULL: any value
+ *   eval   the value (unexpanded: expand it with env->vars) against `env`
+ *          (never NULL; any of its values may be NULL: not known yet);
+ *          ACL_COND_ERROR with a sentence in `why`
+ */
+struct acl_condition {
+	const char *name;
+	int (*check)(const char *value, struct err *e);
+	enum acl_cond (*eval)(const char *value, const struct acl_env *env, char *why,
+	                      size_t whylen);
+};
+
+/* Add a condition; `c` is not copied and must stay valid.  -1 when its
+ * name is taken (by a condition or a modifier) or the registry is full. */
+int acl_condition_register(const struct acl_condition *c) MUST_CHECK;
+/* Registers every condition there is; acl.c calls it once, before the
+ * first lookup (acl_conditions.c). */
+void acl_conditions_init(void);
+/* A copy of s[0..n) without leading and trailing white space (caller
+ * frees; NULL when out of memory): for condition modules that split values. */
+char *acl_strndup_trimmed(const char *s, size_t n);
 
 /* Parse one statement's text for config_load, line by line:
  * acl_parse_verb_line() takes "VERB [item]" and starts a statement,

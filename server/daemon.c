@@ -3,8 +3,9 @@
  *
  * The master binds, drops privileges, forks `worker_processes` workers and
  * then only reaps and restarts them and handles signals.  A worker builds
- * its own TLS context, accepts one connection at a time and runs the
- * session.  Per-host and total connection limits are checked against a
+ * its own TLS context (smtpd_tls_ctx_new), accepts one connection at a
+ * time and runs the session (smtpd.h); worker_serve() is all a worker does
+ * with one connection, apart from the accept loop around it.  Per-host and total connection limits are checked against a
  * small shared table (one slot per worker) so they hold across processes.
  * Nothing here may block the master on a client.
  */
@@ -170,32 +171,67 @@ open_listener(const char *spec, char *bound, size_t boundlen, struct err *e)
 	return fd;
 }
 
-/* Build the server TLS context a worker offers STARTTLS with. */
-static struct tls_ctx *
-server_tls_ctx(const struct config *cfg, const char *backend, struct err *e)
+enum daemon_admit
+daemon_admit(const struct config *cfg, unsigned busy, unsigned same)
 {
-	struct tls_config tc = { .role = TLS_ROLE_SERVER };
-	const struct tls_backend *be = tls_backend_by_name(backend);
-
-	if (cfg->tls_certificate.n == 0)
-		return NULL;
-	if (be == NULL) {
-		err_set(e, 1, "unknown TLS backend \"%s\"", backend);
-		return NULL;
-	}
-	for (size_t i = 0; i < cfg->tls_certificate.n && i < TLS_MAX_CERTS; i++) {
-		tc.certs[i].cert_file = cfg->tls_certificate.v[i];
-		tc.certs[i].key_file = cfg->tls_privatekey.v[i];
-		tc.ncerts++;
-	}
-	tc.ciphers = cfg->tls_require_ciphers;
-	tc.ca_file = cfg->tls_verify_certificates;
-	tc.request_client_cert = cfg->tls_verify_certificates != NULL;
-	tc.keylog_file = getenv("SSLKEYLOGFILE");
-	return tls_ctx_new(be, &tc, e);
+	if (busy >= cfg->smtp_accept_max)
+		return DAEMON_REFUSE_TOTAL;
+	if (same >= cfg->smtp_accept_max_per_host)
+		return DAEMON_REFUSE_PER_HOST;
+	return DAEMON_ADMIT;
 }
 
-/* One worker's life: accept, check limits, run the session, repeat. */
+/* Sessions the other workers run now: all of them, and those from `ip`. */
+static void
+count_sessions(unsigned self, const char *ip, unsigned *busy, unsigned *same)
+{
+	*busy = *same = 0;
+	for (unsigned i = 0; i < nslots; i++) {
+		if (i == self || !slots[i].busy)
+			continue;
+		(*busy)++;
+		if (strcmp(slots[i].ip, ip) == 0)
+			(*same)++;
+	}
+}
+
+/* One accepted connection: check the limits, run the session (or refuse). */
+static void
+worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tls,
+             const struct sockaddr_storage *peer_ss)
+{
+	struct sockaddr_storage local_ss;
+	socklen_t ll = sizeof local_ss;
+	struct smtpd_peer peer;
+	unsigned busy, same;
+
+	getsockname(fd, (struct sockaddr *)&local_ss, &ll);
+	addr_text(peer_ss, peer.ip, sizeof peer.ip, &peer.port);
+	addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
+	count_sessions(slot, peer.ip, &busy, &same);
+	switch (daemon_admit(cfg, busy, same)) {
+	case DAEMON_REFUSE_TOTAL:
+		dprintf(fd, "421 4.3.2 %s Too many concurrent SMTP connections; try later\r\n",
+		        cfg->primary_hostname);
+		log_write("Connection from [%s]:%u refused: too many connections (%u)", peer.ip,
+		          peer.port, busy);
+		break;
+	case DAEMON_REFUSE_PER_HOST:
+		dprintf(fd, "421 4.7.0 %s Too many connections from your host\r\n",
+		        cfg->primary_hostname);
+		log_write("Connection from [%s]:%u refused: too many connections from that IP "
+		          "address (%u)", peer.ip, peer.port, same);
+		break;
+	case DAEMON_ADMIT:
+		snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
+		slots[slot].busy = 1;
+		smtpd_session(cfg, tls, fd, &peer);
+		slots[slot].busy = 0;
+		break;
+	}
+}
+
+/* One worker's life: accept, serve, repeat. */
 static void __attribute__((noreturn))
 worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backend)
 {
@@ -212,15 +248,13 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 	set_handler(SIGHUP, SIG_IGN);
 	set_handler(SIGCHLD, SIG_DFL);
 	sigemptyset(&open_mask);
-	tls = server_tls_ctx(cfg, backend, &e);
+	tls = smtpd_tls_ctx_new(cfg, backend, &e);
 	if (cfg->tls_certificate.n > 0 && tls == NULL) {
 		log_write("worker: TLS set-up failed, STARTTLS not offered: %s", e.text);
 	}
 	while (!got_term) {
-		struct sockaddr_storage peer_ss, local_ss;
-		socklen_t pl = sizeof peer_ss, ll = sizeof local_ss;
-		struct smtpd_peer peer;
-		unsigned same = 0, busy = 0;
+		struct sockaddr_storage peer_ss;
+		socklen_t pl = sizeof peer_ss;
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
 		int fd;
 
@@ -230,32 +264,7 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 		fd = accept4(lfd, (struct sockaddr *)&peer_ss, &pl, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
-		getsockname(fd, (struct sockaddr *)&local_ss, &ll);
-		addr_text(&peer_ss, peer.ip, sizeof peer.ip, &peer.port);
-		addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
-		for (unsigned i = 0; i < nslots; i++) {
-			if (i == slot || !slots[i].busy)
-				continue;
-			busy++;
-			if (strcmp(slots[i].ip, peer.ip) == 0)
-				same++;
-		}
-		if (busy >= cfg->smtp_accept_max) {
-			dprintf(fd, "421 4.3.2 %s Too many concurrent SMTP connections; try later\r\n",
-			        cfg->primary_hostname);
-			log_write("Connection from [%s]:%u refused: too many connections (%u)", peer.ip,
-			          peer.port, busy);
-		} else if (same >= cfg->smtp_accept_max_per_host) {
-			dprintf(fd, "421 4.7.0 %s Too many connections from your host\r\n",
-			        cfg->primary_hostname);
-			log_write("Connection from [%s]:%u refused: too many connections from that IP "
-			          "address (%u)", peer.ip, peer.port, same);
-		} else {
-			snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
-			slots[slot].busy = 1;
-			smtpd_session(cfg, tls, fd, &peer);
-			slots[slot].busy = 0;
-		}
+		worker_serve(slot, fd, cfg, tls, &peer_ss);
 		close(fd);
 	}
 	tls_ctx_free(tls);
@@ -389,139 +398,150 @@ spawn_queue_runner(int lfd, const struct config *cfg, const char *backend,
 	runner_pid = pid;
 }
 
-int
-daemon_serve(const char *config_path, struct config *cfg, const char *listen_override,
-             const char *backend_override, struct err *e)
+unsigned
+daemon_worker_count(const struct config *cfg)
 {
-	char bound[160];
-	int lfd, generation = 0;
-	unsigned nworkers;
-	const char *listen_spec = listen_override ? listen_override : cfg->listen;
-	struct config *old = NULL;
-	sigset_t block, waitmask;
+	unsigned n = cfg->worker_processes ? cfg->worker_processes : 1;
 
-	if (spool_init(cfg->spool_directory, e) != 0 || log_open(cfg->log_file, e) != 0)
-		goto fail;
-	lfd = open_listener(listen_spec, bound, sizeof bound, e);
-	if (lfd < 0)
-		goto fail;
-	if (drop_privileges(cfg, e) != 0) {
-		close(lfd);
-		goto fail;
-	}
-	nworkers = cfg->worker_processes ? cfg->worker_processes : 1;
-	if (nworkers > MAX_WORKERS / 2)
-		nworkers = MAX_WORKERS / 2;
 	/* Twice the slots: old workers drain while new ones start (SIGHUP). */
+	return n > MAX_WORKERS / 2 ? MAX_WORKERS / 2 : n;
+}
+
+/* What the master keeps from one signal to the next. */
+struct master {
+	const char *config_path;
+	const char *backend_override;
+	struct config *cfg; /* the generation new workers start with */
+	struct config *old; /* the one before: its workers are gone or going */
+	const char *backend;
+	int generation;
+	int lfd;
+	sigset_t waitmask; /* the mask sigsuspend() waits with */
+};
+
+/* Spool, log, listening socket, privileges, the shared slot table. */
+static int
+master_setup(struct master *m, const char *listen_spec, char *bound, size_t boundlen,
+             struct err *e)
+{
+	if (spool_init(m->cfg->spool_directory, e) != 0 || log_open(m->cfg->log_file, e) != 0)
+		return -1;
+	m->lfd = open_listener(listen_spec, bound, boundlen, e);
+	if (m->lfd < 0)
+		return -1;
+	if (drop_privileges(m->cfg, e) != 0) {
+		close(m->lfd);
+		return -1;
+	}
 	nslots = MAX_WORKERS;
 	slots = mmap(NULL, nslots * sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 	             -1, 0);
 	if (slots == MAP_FAILED) {
 		err_set(e, 1, "mmap: %s", strerror(errno));
-		close(lfd);
-		goto fail;
+		close(m->lfd);
+		return -1;
 	}
 	memset(slots, 0, nslots * sizeof *slots);
+	return 0;
+}
+
+/* Signals are taken only inside sigsuspend(), so none is lost between
+ * checking the flags and waiting. */
+static void
+master_signals(struct master *m)
+{
+	sigset_t block;
+
 	signal(SIGPIPE, SIG_IGN);
-	/* Signals are taken only inside sigsuspend(), so none is lost between
-	 * checking the flags and waiting. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGALRM);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigprocmask(SIG_BLOCK, &block, &m->waitmask);
 	set_handler(SIGTERM, on_signal);
 	set_handler(SIGINT, on_signal);
 	set_handler(SIGHUP, on_signal);
 	set_handler(SIGCHLD, on_signal);
 	set_handler(SIGALRM, on_signal);
+}
 
-	const char *backend = backend_override ? backend_override : cfg->tls_backend;
-	for (unsigned i = 0; i < nworkers; i++)
-		spawn_worker(i, lfd, cfg, backend, generation);
-	log_write("refmta daemon started (pid %d): listening on %s, %u workers, TLS backend %s",
-	          (int)getpid(), bound, nworkers, backend);
-	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers, backend);
-	fflush(stdout);
-	if (cfg->queue_run_interval > 0) {
-		spawn_queue_runner(lfd, cfg, backend, &waitmask);
-		alarm(cfg->queue_run_interval);
-	}
+/* Reap ended children; restart the workers of the current generation. */
+static void
+master_reap(struct master *m)
+{
+	int status;
+	pid_t pid;
 
-	while (!got_term) {
-		int status;
-		pid_t pid;
-
-		sigsuspend(&waitmask);
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			if (pid == runner_pid) {
-				runner_pid = 0;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		if (pid == runner_pid) {
+			runner_pid = 0;
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+				log_write("queue runner %d ended (status 0x%x)", (int)pid, status);
+			continue;
+		}
+		for (unsigned i = 0; i < nslots; i++) {
+			if (slots[i].pid != pid)
+				continue;
+			slots[i].pid = 0;
+			slots[i].busy = 0;
+			if (slots[i].generation == m->generation && !got_term) {
 				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-					log_write("queue runner %d ended (status 0x%x)", (int)pid, status);
-				continue;
+					log_write("worker %d ended (status 0x%x): restarting", (int)pid,
+					          status);
+				/* A worker that dies at once every time must not spin. */
+				struct timespec ts = { 0, 100 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+				spawn_worker(i, m->lfd, m->cfg, m->backend, m->generation);
 			}
-			for (unsigned i = 0; i < nslots; i++) {
-				if (slots[i].pid != pid)
-					continue;
-				slots[i].pid = 0;
-				slots[i].busy = 0;
-				if (slots[i].generation == generation && !got_term) {
-					if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-						log_write("worker %d ended (status 0x%x): restarting", (int)pid,
-						          status);
-					/* A worker that dies at once every time must not spin. */
-					struct timespec ts = { 0, 100 * 1000 * 1000 };
-					nanosleep(&ts, NULL);
-					spawn_worker(i, lfd, cfg, backend, generation);
-				}
-			}
-		}
-		got_chld = 0;
-		if (got_alrm) {
-			got_alrm = 0;
-			if (cfg->queue_run_interval > 0) {
-				spawn_queue_runner(lfd, cfg, backend, &waitmask);
-				alarm(cfg->queue_run_interval);
-			}
-		}
-		if (got_hup) {
-			struct config *fresh = NULL;
-			struct err he = { 0 };
-
-			got_hup = 0;
-			if (config_load(config_path, &fresh, &he) != 0) {
-				log_write("SIGHUP: configuration not reloaded, keeping the old one: %s", he.text);
-				continue;
-			}
-			log_write("SIGHUP: configuration reloaded from %s", config_path);
-			stop_workers(generation);
-			config_free(old); /* the generation before: its workers are gone or going */
-			old = cfg;
-			cfg = fresh;
-			generation++;
-			log_close();
-			if (log_open(cfg->log_file, &he) != 0)
-				fprintf(stderr, "refmta: %s\n", he.text);
-			backend = backend_override ? backend_override : cfg->tls_backend;
-			nworkers = cfg->worker_processes ? cfg->worker_processes : 1;
-			if (nworkers > MAX_WORKERS / 2)
-				nworkers = MAX_WORKERS / 2;
-			for (unsigned i = 0, made = 0; i < nslots && made < nworkers; i++) {
-				if (slots[i].pid != 0)
-					continue;
-				spawn_worker(i, lfd, cfg, backend, generation);
-				made++;
-			}
-			/* The runner in flight keeps the old configuration; the next uses this one. */
-			alarm(cfg->queue_run_interval);
 		}
 	}
-	/* SIGTERM: stop accepting, let sessions (and the queue runner's message
-	 * in hand) finish, then exit. */
+	got_chld = 0;
+}
+
+/* SIGHUP: a good configuration starts a new generation of workers; a bad
+ * one is logged and the old one stays. */
+static void
+master_reload(struct master *m)
+{
+	struct config *fresh = NULL;
+	struct err he = { 0 };
+	unsigned nworkers;
+
+	got_hup = 0;
+	if (config_load(m->config_path, &fresh, &he) != 0) {
+		log_write("SIGHUP: configuration not reloaded, keeping the old one: %s", he.text);
+		return;
+	}
+	log_write("SIGHUP: configuration reloaded from %s", m->config_path);
+	stop_workers(m->generation);
+	config_free(m->old); /* the generation before: its workers are gone or going */
+	m->old = m->cfg;
+	m->cfg = fresh;
+	m->generation++;
+	log_close();
+	if (log_open(m->cfg->log_file, &he) != 0)
+		fprintf(stderr, "refmta: %s\n", he.text);
+	m->backend = m->backend_override ? m->backend_override : m->cfg->tls_backend;
+	nworkers = daemon_worker_count(m->cfg);
+	for (unsigned i = 0, made = 0; i < nslots && made < nworkers; i++) {
+		if (slots[i].pid != 0)
+			continue;
+		spawn_worker(i, m->lfd, m->cfg, m->backend, m->generation);
+		made++;
+	}
+	/* The runner in flight keeps the old configuration; the next uses this one. */
+	alarm(m->cfg->queue_run_interval);
+}
+
+/* SIGTERM: stop accepting, let sessions (and the queue runner's message
+ * in hand) finish. */
+static void
+master_drain(struct master *m)
+{
 	alarm(0);
-	close(lfd);
+	close(m->lfd);
 	stop_workers(-1);
 	if (runner_pid > 0)
 		kill(runner_pid, SIGTERM);
@@ -536,13 +556,58 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 			if (pid > 0 && slots[i].pid == pid)
 				slots[i].pid = 0;
 	}
+}
+
+int
+daemon_serve(const char *config_path, struct config *cfg, const char *listen_override,
+             const char *backend_override, struct err *e)
+{
+	char bound[160];
+	unsigned nworkers;
+	const char *listen_spec = listen_override ? listen_override : cfg->listen;
+	struct master m = {
+		.config_path = config_path,
+		.backend_override = backend_override,
+		.cfg = cfg,
+		.backend = backend_override ? backend_override : cfg->tls_backend,
+		.lfd = -1,
+	};
+
+	if (master_setup(&m, listen_spec, bound, sizeof bound, e) != 0) {
+		config_free(cfg);
+		return -1;
+	}
+	master_signals(&m);
+	nworkers = daemon_worker_count(cfg);
+	for (unsigned i = 0; i < nworkers; i++)
+		spawn_worker(i, m.lfd, cfg, m.backend, m.generation);
+	log_write("refmta daemon started (pid %d): listening on %s, %u workers, TLS backend %s",
+	          (int)getpid(), bound, nworkers, m.backend);
+	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers, m.backend);
+	fflush(stdout);
+	if (cfg->queue_run_interval > 0) {
+		spawn_queue_runner(m.lfd, cfg, m.backend, &m.waitmask);
+		alarm(cfg->queue_run_interval);
+	}
+
+	while (!got_term) {
+		sigsuspend(&m.waitmask);
+		master_reap(&m);
+		if (got_alrm) {
+			got_alrm = 0;
+			if (m.cfg->queue_run_interval > 0) {
+				spawn_queue_runner(m.lfd, m.cfg, m.backend, &m.waitmask);
+				alarm(m.cfg->queue_run_interval);
+			}
+		}
+		if (got_hup)
+			master_reload(&m);
+	}
+	master_drain(&m);
 	log_write("refmta daemon stopped (SIGTERM)");
-	config_free(old);
-	config_free(cfg);
+	config_free(m.old);
+	config_free(m.cfg);
 	munmap(slots, nslots * sizeof *slots);
-	sigprocmask(SIG_SETMASK, &waitmask, NULL);
+	sigprocmask(SIG_SETMASK, &m.waitmask, NULL);
 	return 0;
-fail:
-	config_free(cfg);
-	return -1;
 }

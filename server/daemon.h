@@ -29,4 +29,17 @@ struct sockaddr_storage;
 int daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len,
                         struct err *e) MUST_CHECK;
 
+/* The number of workers a configuration asks for (worker_processes, at
+ * least 1, at most half the slot table). */
+unsigned daemon_worker_count(const struct config *cfg);
+
+/* Connection limits, given the sessions other workers run now (`busy`)
+ * and those among them from the same client address (`same`). */
+enum daemon_admit {
+	DAEMON_ADMIT,
+	DAEMON_REFUSE_TOTAL,    /* smtp_accept_max: 421 4.3.2 */
+	DAEMON_REFUSE_PER_HOST, /* smtp_accept_max_per_host: 421 4.7.0 */
+};
+enum daemon_admit daemon_admit(const struct config *cfg, unsigned busy, unsigned same);
+
 #endif

@@ -46,11 +46,50 @@ is_name_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
+const struct expand_var *
+expand_var_find(const struct expand_var *table, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(table[i].name, name) == 0)
+			return &table[i];
+	return NULL;
+}
+
+/* The value of `name` from the caller's function or table; NULL: none. */
+static const char *
+lookup(const struct expand_env *env, const char *name, char *buf, size_t len)
+{
+	const struct expand_var *v;
+
+	if (env == NULL)
+		return NULL;
+	if (env->var != NULL)
+		return env->var(env->arg, name);
+	v = expand_var_find(env->table, env->ntable, name);
+	return v != NULL ? v->get(env->ctx, buf, len) : NULL;
+}
+
+int
+expand_has_ref(const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s != '$')
+			continue;
+		if (s[1] == '$') {
+			s++;
+			continue;
+		}
+		if (is_name_char(s[1]) || s[1] == '{')
+			return 1;
+	}
+	return 0;
+}
+
 /* Look `name` (n bytes) up and append its value; unknown is "". */
 static void
 add_var(struct buf *b, const char *name, size_t n, const struct expand_env *env)
 {
-	char small[64];
+	char small[64], num[64];
 	char *key = n < sizeof small ? small : malloc(n + 1);
 	const char *val;
 
@@ -60,7 +99,7 @@ add_var(struct buf *b, const char *name, size_t n, const struct expand_env *env)
 	}
 	memcpy(key, name, n);
 	key[n] = '\0';
-	val = (env != NULL && env->var != NULL) ? env->var(env->arg, key) : NULL;
+	val = lookup(env, key, num, sizeof num);
 	if (val != NULL)
 		buf_add(b, val, strlen(val));
 	if (key != small)

@@ -10,6 +10,8 @@
 #ifndef REFMTA_SMTPD_H
 #define REFMTA_SMTPD_H
 
+#include "err.h"
+
 struct config;
 struct tls_ctx;
 
@@ -19,6 +21,16 @@ struct smtpd_peer {
 	char local_ip[64];   /* the address it connected to */
 	unsigned local_port;
 };
+
+/*
+ * The server TLS context to offer STARTTLS with, for backend `backend`
+ * ("openssl" | "gnutls"), from cfg's tls_certificate / tls_privatekey /
+ * tls_require_ciphers / tls_verify_certificates.  NULL without an error
+ * when no certificate is configured (STARTTLS is then never offered); NULL
+ * with `e` filled when it cannot be built.  Caller frees with tls_ctx_free().
+ */
+struct tls_ctx *smtpd_tls_ctx_new(const struct config *cfg, const char *backend,
+                                  struct err *e) MUST_CHECK;
 
 /*
  * Run the session on `fd` until it ends.  `tls` is the server context for

@@ -386,6 +386,83 @@ test_verb_line_item_and_continuation(void **state)
 	acl_result_free(NULL);
 }
 
+/* A module's condition: "color = VALUE" holds when $color equals VALUE. */
+static int
+color_check(const char *value, struct err *e)
+{
+	if (strcmp(value, "none") == 0) {
+		err_set(e, 0, "color: \"none\" is not a color");
+		return -1;
+	}
+	return 0;
+}
+
+static enum acl_cond
+color_eval(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	char *got = expand_string("$color", &env->vars);
+	enum acl_cond r;
+
+	if (got == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return ACL_COND_ERROR;
+	}
+	r = strcmp(value, "broken") == 0 ? ACL_COND_ERROR
+	    : got[0] == '\0'             ? ACL_COND_UNKNOWN
+	    : strcmp(got, value) == 0     ? ACL_COND_TRUE
+	                                  : ACL_COND_FALSE;
+	if (r == ACL_COND_ERROR)
+		snprintf(why, whylen, "color: cannot tell");
+	free(got);
+	return r;
+}
+
+static const char *
+color_var(void *arg, const char *name)
+{
+	return strcmp(name, "color") == 0 ? arg : NULL;
+}
+
+static void
+test_registered_condition(void **state)
+{
+	static const struct acl_condition color = { "color", color_check, color_eval };
+	static const struct acl_condition again = { "color", NULL, color_eval };
+	static const struct acl_condition modifier = { "message", NULL, color_eval };
+	struct acl_env env = { .vars = { .var = color_var, .arg = "red" } };
+	struct acl_result res;
+	struct err e = { 0 };
+	struct acl *acl;
+
+	(void)state;
+	assert_null(build("accept color = red", &e)); /* not registered yet */
+	assert_non_null(strstr(e.text, "conditions: hosts, domains, local_parts, senders, "
+	                                "recipients, encrypted, condition;"));
+	assert_int_equal(acl_condition_register(&color), 0);
+	assert_int_equal(acl_condition_register(&again), -1);
+	assert_int_equal(acl_condition_register(&modifier), -1);
+	assert_null(build("accept color = none", &e));
+	assert_string_equal(e.text, "color: \"none\" is not a color");
+	assert_int_equal(e.code, 1);
+
+	acl = build("deny !color = blue\n message = not blue\naccept", &e);
+	assert_non_null(acl);
+	assert_int_equal(acl_eval(acl, ACL_ACCEPT, &env, &res), ACL_DENY);
+	assert_string_equal(res.message, "not blue");
+	acl_result_free(&res);
+	env.vars.arg = ""; /* not known: the statement does not fire, negated or not */
+	assert_int_equal(acl_eval(acl, ACL_DENY, &env, &res), ACL_ACCEPT);
+	acl_result_free(&res);
+	acl_free(acl);
+
+	acl = build("accept color = broken", &e);
+	assert_non_null(acl);
+	assert_int_equal(acl_eval(acl, ACL_ACCEPT, &env, &res), ACL_DEFER);
+	assert_non_null(strstr(res.log_message, "line 1: color: cannot tell"));
+	acl_result_free(&res);
+	acl_free(acl);
+}
+
 #define NROWS (sizeof rows / sizeof rows[0])
 #define NBADS (sizeof bads / sizeof bads[0])
 
@@ -398,6 +475,7 @@ main(void)
 		cmocka_unit_test(test_vars_in_lists_skip_load_checks),
 		cmocka_unit_test(test_check_reports_line),
 		cmocka_unit_test(test_verb_line_item_and_continuation),
+		cmocka_unit_test(test_registered_condition),
 	};
 	struct CMUnitTest tests[NROWS + NBADS + sizeof fixed / sizeof fixed[0]];
 	char names[NROWS + NBADS][200];

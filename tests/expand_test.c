@@ -66,7 +66,7 @@ static void
 test_row(void **state)
 {
 	const struct row *r = *state;
-	struct expand_env env = { lookup, NULL };
+	struct expand_env env = { .var = lookup };
 	char *got = expand_string(r->tmpl, &env);
 
 	assert_non_null(got);
@@ -84,7 +84,7 @@ static void
 test_null_env(void **state)
 {
 	char *got;
-	struct expand_env no_fn = { NULL, NULL };
+	struct expand_env no_fn = { .var = NULL };
 
 	(void)state;
 	got = expand_string("x$domain${domain}$$y", NULL);
@@ -119,7 +119,7 @@ test_long_name(void **state)
 	/* Names around and far past expand's 64-byte on-stack key buffer. */
 	static const size_t lens[] = { 1, 62, 63, 64, 65, 199 };
 	char name[200], tmpl[220], *got;
-	struct expand_env env = { exact_lookup, name };
+	struct expand_env env = { .var = exact_lookup, .arg = name };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
@@ -155,7 +155,7 @@ static void
 test_big_value(void **state)
 {
 	char *big = malloc(100001), *got;
-	struct expand_env env = { big_lookup, NULL };
+	struct expand_env env = { .var = big_lookup };
 
 	(void)state;
 	assert_non_null(big);
@@ -172,6 +172,54 @@ test_big_value(void **state)
 	free(big);
 }
 
+static const char *
+get_name(const void *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "<%s>", (const char *)ctx);
+	return buf;
+}
+
+static const char *
+get_unset(const void *ctx, char *buf, size_t len)
+{
+	(void)ctx, (void)buf, (void)len;
+	return NULL;
+}
+
+/* A variable table: each row's getter gets the context; unknown and unset are "". */
+static void
+test_table(void **state)
+{
+	static const struct expand_var table[] = {
+		{ "who", get_name, "the context, in angle brackets" },
+		{ "unset", get_unset, "a variable with no value" },
+	};
+	struct expand_env env = { .table = table, .ntable = 2, .ctx = "ctx" };
+	char *got;
+
+	(void)state;
+	got = expand_string("$who ${who}|$unset|$other|$$who", &env);
+	assert_string_equal(got, "<ctx> <ctx>|||$who");
+	free(got);
+	assert_ptr_equal(expand_var_find(table, 2, "unset"), &table[1]);
+	assert_null(expand_var_find(table, 2, "wh"));
+}
+
+/* What counts as a reference: the same rule expand_string() follows. */
+static void
+test_has_ref(void **state)
+{
+	(void)state;
+	assert_true(expand_has_ref("$domain"));
+	assert_true(expand_has_ref("a ${x} b"));
+	assert_true(expand_has_ref("${"));
+	assert_true(expand_has_ref("$$$a"));
+	assert_false(expand_has_ref("$$a"));
+	assert_false(expand_has_ref("^a.*$"));
+	assert_false(expand_has_ref("$X $ $"));
+	assert_false(expand_has_ref(""));
+}
+
 #define NROWS (sizeof rows / sizeof rows[0])
 
 int
@@ -179,6 +227,8 @@ main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_null_env),
+		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_has_ref),
 		cmocka_unit_test(test_null_template),
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_big_value),

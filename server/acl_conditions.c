@@ -1,0 +1,274 @@
+/*
+ * acl_conditions.c - the built-in ACL conditions (hosts, domains,
+ * local_parts, senders, recipients, encrypted, condition), each a row that
+ * registers with acl.c, and acl_conditions_init(), the one place that
+ * lists every module with conditions: SPF, DMARC and lookups add a line
+ * there, not to acl.c.
+ *
+ * Like all of ACL evaluation, a condition must never fail open: a value
+ * not known yet is ACL_COND_UNKNOWN (the statement does not fire), and
+ * anything that cannot be evaluated is ACL_COND_ERROR (the ACL defers).
+ */
+#include <ctype.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "config.h"
+#include "match.h"
+#include "strutil.h"
+
+/* ---- list conditions ---------------------------------------------------------- */
+
+/* Expand the list and match `subject` (NULL: not known yet) with `fn`. */
+static enum acl_cond
+eval_list(const char *value, const struct acl_env *env, const char *subject,
+          int (*fn)(const char *, const char *), char *why, size_t whylen)
+{
+	char *list;
+	int hit;
+
+	if (subject == NULL)
+		return ACL_COND_UNKNOWN;
+	list = expand_string(value, &env->vars);
+	if (list == NULL) {
+		snprintf(why, whylen, "out of memory");
+		return ACL_COND_ERROR;
+	}
+	hit = fn(list, subject);
+	free(list);
+	return hit ? ACL_COND_TRUE : ACL_COND_FALSE;
+}
+
+static int
+check_hosts(const char *value, struct err *e)
+{
+	char bad[256];
+
+	/* An item with a $variable is checked when it has a value. */
+	if (config_bad_host_item(value, bad, sizeof bad)) {
+		err_set(e, 0,
+		        "hosts: bad host list item \"%s\" (use *, an IP address or "
+		        "a CIDR; double each colon of an IPv6 address)",
+		        bad);
+		return -1;
+	}
+	return 0;
+}
+
+static enum acl_cond
+eval_hosts(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	return eval_list(value, env, env->host_address, match_host, why, whylen);
+}
+
+static enum acl_cond
+eval_domains(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	return eval_list(value, env, env->domain, match_domain, why, whylen);
+}
+
+static enum acl_cond
+eval_local_parts(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	return eval_list(value, env, env->local_part, match_local_part, why, whylen);
+}
+
+static enum acl_cond
+eval_senders(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	return eval_list(value, env, env->sender, match_address, why, whylen);
+}
+
+static enum acl_cond
+eval_recipients(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	return eval_list(value, env, env->recipient, match_address, why, whylen);
+}
+
+/* ---- encrypted = yes|no ----------------------------------------------------------- */
+
+static int
+check_encrypted(const char *value, struct err *e)
+{
+	int yes;
+
+	if (str_parse_bool(value, &yes) != 0) {
+		err_set(e, 0, "encrypted: expected yes or no, got \"%s\"", value);
+		return -1;
+	}
+	return 0;
+}
+
+static enum acl_cond
+eval_encrypted(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	int want;
+
+	if (str_parse_bool(value, &want) != 0) {
+		snprintf(why, whylen, "encrypted: bad value \"%s\"", value);
+		return ACL_COND_ERROR;
+	}
+	return (env->encrypted != 0) == want ? ACL_COND_TRUE : ACL_COND_FALSE;
+}
+
+/* ---- condition = LEFT OP RIGHT -------------------------------------------------- */
+
+/* "LEFT OP RIGHT": the first of == != =~ !~ with white space on both sides. */
+struct cond_parts {
+	char *left, *right;
+	char op[3];
+};
+
+static void
+strip_quotes(char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '"' && s[n - 1] == '"') {
+		memmove(s, s + 1, n - 2);
+		s[n - 2] = '\0';
+	}
+}
+
+/* 0 ok, -1 no operator, -2 out of memory.  Free both sides. */
+static int
+cond_split(const char *v, struct cond_parts *c)
+{
+	static const char *const ops[] = { "==", "!=", "=~", "!~" };
+
+	memset(c, 0, sizeof *c);
+	for (size_t i = 1; v[i] != '\0' && v[i + 1] != '\0'; i++) {
+		if (!isspace((unsigned char)v[i - 1]) || !isspace((unsigned char)v[i + 2]))
+			continue;
+		for (size_t k = 0; k < 4; k++) {
+			if (strncmp(v + i, ops[k], 2) != 0)
+				continue;
+			memcpy(c->op, ops[k], 3);
+			c->left = acl_strndup_trimmed(v, i);
+			c->right = acl_strndup_trimmed(v + i + 2, strlen(v + i + 2));
+			if (c->left == NULL || c->right == NULL) {
+				free(c->left);
+				free(c->right);
+				c->left = c->right = NULL;
+				return -2;
+			}
+			strip_quotes(c->left);
+			strip_quotes(c->right);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Compile `re` as a POSIX extended regex; on failure describe why. */
+static int
+regex_check(const char *re, char *why, size_t whylen)
+{
+	regex_t rx;
+	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+
+	if (rc != 0) {
+		regerror(rc, &rx, why, whylen);
+		return -1;
+	}
+	regfree(&rx);
+	return 0;
+}
+
+/* A regex without variables is compiled now, so a bad one fails at load time. */
+static int
+check_condition(const char *value, struct err *e)
+{
+	struct cond_parts c;
+	int s = cond_split(value, &c), rc = 0;
+
+	if (s == -2) {
+		err_set(e, 0, "out of memory");
+		return -1;
+	}
+	if (s != 0) {
+		err_set(e, 0,
+		        "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ "
+		        "between spaces, got \"%s\"",
+		        value);
+		return -1;
+	}
+	if (c.op[1] == '~' && !expand_has_ref(c.right)) {
+		char why[128];
+		char *re = expand_string(c.right, NULL); /* only "$$" to undo */
+		int bad = re == NULL ? 0 : regex_check(re, why, sizeof why);
+		free(re);
+		if (bad) {
+			err_set(e, 0, "condition: bad regex \"%s\": %s", c.right, why);
+			rc = -1;
+		}
+	}
+	free(c.left);
+	free(c.right);
+	return rc;
+}
+
+static enum acl_cond
+eval_condition(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	struct cond_parts c;
+	char *l = NULL, *r = NULL;
+	enum acl_cond res = ACL_COND_ERROR;
+	regex_t rx;
+	int rc;
+
+	if (cond_split(value, &c) != 0) {
+		snprintf(why, whylen, "condition: cannot evaluate \"%s\"", value);
+		return ACL_COND_ERROR;
+	}
+	l = expand_string(c.left, &env->vars);
+	r = expand_string(c.right, &env->vars);
+	if (l == NULL || r == NULL) {
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if (c.op[1] == '=') {
+		int eq = strcmp(l, r) == 0;
+		res = (c.op[0] == '=') == eq ? ACL_COND_TRUE : ACL_COND_FALSE;
+		goto out;
+	}
+	rc = regcomp(&rx, r, REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		snprintf(why, whylen, "condition: bad regex \"%s\" after expansion", r);
+		goto out;
+	}
+	rc = regexec(&rx, l, 0, NULL, 0);
+	regfree(&rx);
+	res = ((rc == 0) == (c.op[0] == '=')) ? ACL_COND_TRUE : ACL_COND_FALSE;
+out:
+	free(c.left);
+	free(c.right);
+	free(l);
+	free(r);
+	return res;
+}
+
+/* ---- registration --------------------------------------------------------------- */
+
+/* In the order "unknown condition" messages list them. */
+static const struct acl_condition builtin[] = {
+	{ "hosts", check_hosts, eval_hosts },
+	{ "domains", NULL, eval_domains },
+	{ "local_parts", NULL, eval_local_parts },
+	{ "senders", NULL, eval_senders },
+	{ "recipients", NULL, eval_recipients },
+	{ "encrypted", check_encrypted, eval_encrypted },
+	{ "condition", check_condition, eval_condition },
+};
+
+void
+acl_conditions_init(void)
+{
+	for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+		if (acl_condition_register(&builtin[i]) != 0)
+			abort(); /* a duplicate built-in name: a programming error */
+	/* Modules with conditions register here: spf_acl_register(), ... */
+}

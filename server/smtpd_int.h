@@ -1,0 +1,122 @@
+/*
+ * smtpd_int.h - what the files of the SMTP server share: the session, its
+ * states, and the helpers every command uses.  Not for use outside
+ * smtpd*.c (and tests/smtpd_test.c); the rest of refmta sees smtpd.h.
+ *
+ *   smtpd.c        the command table, dispatch, the session loop,
+ *                  HELO/MAIL/RCPT and the small commands
+ *   smtpd_reply.c  replies, refusals and their log lines, ACL glue
+ *   smtpd_data.c   DATA and BDAT, the Received header, message completion
+ *   smtpd_tls.c    the server TLS context and STARTTLS
+ *   smtpd_vars.c   the variables ACLs (and later events) see
+ *
+ * A check (smtp_check_*) decides and sends the refusal; an action
+ * (smtp_do_*) makes the change and sends its reply.  Pointers in the
+ * session are owned by it unless marked otherwise.
+ */
+#ifndef REFMTA_SMTPD_INT_H
+#define REFMTA_SMTPD_INT_H
+
+#include <stddef.h>
+
+#include "acl.h"
+#include "bio.h"
+#include "expand.h"
+#include "smtp_parse.h"
+#include "smtpd.h"
+#include "spool.h"
+#include "strlist.h"
+
+#define CMD_LINE_MAX 512   /* RFC 5321 4.5.3.1.4, CRLF included */
+
+/* Session states, as bits so the command table can list several. */
+enum {
+	ST_CONNECTED = 1 << 0, /* greeted, no (valid) EHLO/HELO yet */
+	ST_READY = 1 << 1,     /* after EHLO/HELO, no transaction */
+	ST_MAIL = 1 << 2,      /* MAIL accepted */
+	ST_RCPT = 1 << 3,      /* at least one RCPT accepted */
+	ST_REFUSED = 1 << 4,   /* acl_smtp_connect said 554: only QUIT (RFC 5321 3.1) */
+};
+#define ST_ANY (ST_CONNECTED | ST_READY | ST_MAIL | ST_RCPT)
+
+struct session {
+	const struct config *cfg;   /* not owned */
+	struct bio io;
+	struct tls_ctx *tls_ctx;    /* not owned; NULL: no STARTTLS */
+	struct tls_conn *tls;
+	const struct smtpd_peer *peer; /* not owned */
+	unsigned state;
+	int esmtp;                  /* the client said EHLO */
+	char helo[256];             /* as given ("" none) */
+	unsigned unknown_commands;
+	unsigned synprot_errors;
+	int closing;                /* end the session after this reply */
+	const char *close_reason;   /* for the log */
+	char command[CMD_LINE_MAX + 1]; /* current line, for $smtp_command and logs */
+
+	/* The transaction (RFC 5321 3.3). */
+	struct smtp_mail_args mail;
+	struct spool_rcpt *rcpts;
+	size_t nrcpts;
+	struct strlist add_headers;  /* from ACLs, added above the message */
+	char *msg;                   /* the message as received, unstuffed */
+	size_t msg_len, msg_cap;
+	int msg_too_big;
+	int bdat_active;             /* BDAT chunks received, LAST not yet */
+	int bdat_failed;             /* a BDAT chunk was refused: refuse the rest */
+
+	/* What a check found, for the action that follows it: the HELO name
+	 * being checked (its ACL sees it as $sender_helo_name), the MAIL
+	 * command's parameters, the RCPT being checked ($local_part, $domain). */
+	char helo_checked[256];
+	int mail_checked;
+	struct smtp_rcpt_args rcpt;
+	char cur_local_part[SMTP_LOCAL_PART_MAX + 3];
+	char cur_domain[SMTP_DOMAIN_MAX + 1];
+	char cur_recipient[SMTP_PATH_MAX + 1];
+};
+
+/* Test hook: when set, called on every state change.  Never set by the daemon. */
+extern void (*smtpd_state_trace)(const char *from, const char *to);
+
+/* Every state change goes through here. */
+void smtpd_set_state(struct session *s, unsigned next);
+/* End the session after the reply in hand; `reason` (static) is logged. */
+void smtpd_close(struct session *s, const char *reason);
+/* Forget the transaction (RFC 5321 3.3); MAIL and RCPT states go back to READY. */
+void smtpd_transaction_reset(struct session *s);
+
+/* Queue one reply line (CRLF added); smtpd_flush() sends what is queued. */
+void smtpd_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void smtpd_flush(struct session *s);
+/* The client's HELO name for logs, "(none)" before one. */
+const char *smtpd_helo_or_none(const struct session *s);
+/* Reply `code text` and log the refusal. */
+void smtpd_refuse(struct session *s, int code, const char *text);
+/* A refusal that counts towards smtp_max_synprot_errors (421 and close at the limit). */
+void smtpd_synprot_error(struct session *s, int code, const char *text);
+/* Run `acl` (NULL: `dflt`) with what the session knows; logs its warn lines,
+ * keeps its headers.  Free `res` with acl_result_free(). */
+enum acl_verdict smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
+                               struct acl_result *res);
+/* Turn a non-accept verdict into the reply (code5 / code4 and the default text). */
+void smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res,
+                         int code5, int code4, const char *dflt_text);
+
+/* smtpd_vars.c: the session's variables ($sender_host_address, ...). */
+extern const struct expand_var smtpd_vars[];
+extern const size_t smtpd_nvars;
+
+/* smtpd_data.c */
+int smtp_check_data(struct session *s, const char *args);
+void smtp_do_data(struct session *s, const char *args);
+int smtp_check_bdat(struct session *s, const char *args);
+void smtp_do_bdat(struct session *s, const char *args);
+
+/* smtpd_tls.c */
+/* Is STARTTLS offered to this client now? */
+int smtpd_tls_offered(const struct session *s);
+int smtp_check_starttls(struct session *s, const char *args);
+void smtp_do_starttls(struct session *s, const char *args);
+
+#endif

@@ -1,0 +1,150 @@
+/*
+ * smtpd_reply.c - what a session says and logs: replies, refusals with
+ * their "rejected" log lines, the synprot error count, and ACL verdicts
+ * turned into replies (smtpd_int.h).
+ *
+ * Only this layer logs a refusal; the checks that decide it never log.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "config.h"
+#include "log.h"
+#include "smtpd_int.h"
+#include "tls.h"
+
+/* ---- replies and logging ------------------------------------------------------ */
+
+void
+smtpd_reply(struct session *s, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof buf - 3)
+		n = (int)sizeof buf - 3;
+	buf[n++] = '\r';
+	buf[n++] = '\n';
+	(void)bio_write(&s->io, buf, (size_t)n, NULL);
+}
+
+void
+smtpd_flush(struct session *s)
+{
+	struct err e = { 0 };
+
+	if (bio_flush(&s->io, &e) != BIO_OK && !s->closing)
+		smtpd_close(s, "lost (write failed)");
+}
+
+const char *
+smtpd_helo_or_none(const struct session *s)
+{
+	if (s->helo_checked[0])
+		return s->helo_checked;
+	return s->helo[0] ? s->helo : "(none)";
+}
+
+/* The current command for logs: printable ASCII only, at most 200 octets. */
+static void
+command_for_log(const struct session *s, char *out, size_t len)
+{
+	size_t i = 0;
+
+	for (; s->command[i] && i + 1 < len && i < 200; i++) {
+		unsigned char c = (unsigned char)s->command[i];
+		out[i] = (c >= 32 && c < 127) ? (char)c : '?';
+	}
+	out[i] = '\0';
+}
+
+/* Reply with a refusal and log it ("rejected" lines, docs/log.md). */
+void
+smtpd_refuse(struct session *s, int code, const char *text)
+{
+	char cmd[256];
+
+	smtpd_reply(s, "%d %s", code, text);
+	command_for_log(s, cmd, sizeof cmd);
+	/* Before any command (acl_smtp_connect) it is the connection that is refused. */
+	log_write("H=%s [%s]:%u rejected %s: %d %s", smtpd_helo_or_none(s), s->peer->ip, s->peer->port,
+	          cmd[0] ? cmd : "connection", code, text);
+}
+
+/*
+ * Syntax and sequence errors count towards smtp_max_synprot_errors.  The
+ * one that reaches the limit gets the 421 as its only reply (RFC 5321 4.2:
+ * every command gets exactly one reply).
+ */
+void
+smtpd_synprot_error(struct session *s, int code, const char *text)
+{
+	char why[600];
+
+	if (++s->synprot_errors >= s->cfg->smtp_max_synprot_errors && !s->closing) {
+		snprintf(why, sizeof why, "4.7.0 %s Too many syntax or protocol errors (last: %d %s)",
+		         s->cfg->primary_hostname, code, text);
+		smtpd_refuse(s, 421, why);
+		smtpd_close(s, "too many syntax or protocol errors");
+		return;
+	}
+	smtpd_refuse(s, code, text);
+}
+
+/* ---- ACLs --------------------------------------------------------------------- */
+
+enum acl_verdict
+smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, struct acl_result *res)
+{
+	struct acl_env env = {
+		.vars = { .table = smtpd_vars, .ntable = smtpd_nvars, .ctx = s },
+		.host_address = s->peer->ip,
+		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
+		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
+		.sender = (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
+		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
+		.encrypted = s->tls != NULL,
+	};
+	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
+
+	for (size_t i = 0; i < res->logs.n; i++)
+		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip, s->peer->port,
+		          res->logs.v[i]);
+	for (size_t i = 0; i < res->headers.n; i++)
+		if (strlist_push(&s->add_headers, res->headers.v[i]) != 0)
+			break;
+	return v;
+}
+
+/*
+ * Turn a non-accept verdict into the reply.  `code5`/`code4` and the
+ * default text are the command's; an ACL "message" replaces the text.
+ */
+void
+smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res, int code5,
+              int code4, const char *dflt_text)
+{
+	char text[600];
+	const char *msg = res->message != NULL ? res->message : dflt_text;
+	int code = v == ACL_DEFER ? code4 : code5;
+	int has_status = isdigit((unsigned char)msg[0]) && msg[1] == '.';
+
+	snprintf(text, sizeof text, "%s%s", has_status ? "" : (v == ACL_DEFER ? "4.7.1 " : "5.7.1 "),
+	         msg);
+	smtpd_refuse(s, code, text);
+	if (res->log_message != NULL)
+		log_write("H=%s [%s]:%u %s", smtpd_helo_or_none(s), s->peer->ip, s->peer->port,
+		          res->log_message);
+	if (v == ACL_DROP)
+		smtpd_close(s, "dropped by ACL");
+}

@@ -1,0 +1,195 @@
+/*
+ * smtpd_vars.c - the variables an SMTP session gives ACLs (and, later,
+ * event actions): one table, name -> getter, with a line of docs each.
+ * docs/config.md ("Variables in ACLs") lists the same rows; a unit test
+ * keeps the two in step.
+ *
+ * A getter only reads the session: it never changes it and never fails.
+ */
+#include <stdio.h>
+
+#include "config.h"
+#include "smtpd_int.h"
+#include "tls.h"
+
+static const struct tls_info *
+tls_in(const struct session *s)
+{
+	return s->tls != NULL ? tls_conn_info(s->tls) : NULL;
+}
+
+static const char *
+v_sender_host_address(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->peer->ip;
+}
+
+static const char *
+v_sender_host_port(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	snprintf(buf, len, "%u", s->peer->port);
+	return buf;
+}
+
+static const char *
+v_received_ip_address(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->peer->local_ip;
+}
+
+static const char *
+v_received_port(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	snprintf(buf, len, "%u", s->peer->local_port);
+	return buf;
+}
+
+static const char *
+v_sender_helo_name(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->helo_checked[0] ? s->helo_checked : s->helo;
+}
+
+static const char *
+v_sender_address(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->mail.path;
+}
+
+static const char *
+v_local_part(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->cur_local_part;
+}
+
+static const char *
+v_domain(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->cur_domain;
+}
+
+static const char *
+v_recipients_count(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	snprintf(buf, len, "%zu", s->nrcpts);
+	return buf;
+}
+
+static const char *
+v_message_size(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	snprintf(buf, len, "%zu", s->msg_len);
+	return buf;
+}
+
+static const char *
+v_primary_hostname(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->cfg->primary_hostname;
+}
+
+static const char *
+v_smtp_command(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->command;
+}
+
+static const char *
+v_tls_in_cipher(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti ? ti->cipher : "";
+}
+
+static const char *
+v_tls_in_ver(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti ? ti->version : "";
+}
+
+static const char *
+v_tls_in_sni(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti ? ti->sni : "";
+}
+
+static const char *
+v_tls_in_certificate_verified(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti && ti->verify == TLS_VERIFY_OK ? "1" : "0";
+}
+
+static const char *
+v_tls_in_verify(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti ? tls_verify_word(ti->verify) : "";
+}
+
+const struct expand_var smtpd_vars[] = {
+	{ "sender_host_address", v_sender_host_address, "the client's IP address" },
+	{ "sender_host_port", v_sender_host_port, "the client's port" },
+	{ "received_ip_address", v_received_ip_address, "the local address the client connected to" },
+	{ "received_port", v_received_port, "the local port the client connected to" },
+	{ "sender_helo_name", v_sender_helo_name,
+	  "the EHLO/HELO name (in acl_smtp_helo: the one being checked)" },
+	{ "sender_address", v_sender_address, "the MAIL FROM address (\"\" for the null sender)" },
+	{ "local_part", v_local_part, "the local part of the RCPT being checked, unquoted" },
+	{ "domain", v_domain, "the domain of the RCPT being checked" },
+	{ "recipients_count", v_recipients_count, "recipients accepted so far" },
+	{ "message_size", v_message_size, "octets of the message received (in acl_smtp_data)" },
+	{ "primary_hostname", v_primary_hostname, "the primary_hostname option" },
+	{ "smtp_command", v_smtp_command, "the command line being handled" },
+	{ "tls_in_cipher", v_tls_in_cipher, "the TLS cipher suite, \"\" without TLS" },
+	{ "tls_in_ver", v_tls_in_ver, "the TLS version, \"\" without TLS" },
+	{ "tls_in_sni", v_tls_in_sni, "the server name the client asked for (SNI)" },
+	{ "tls_in_certificate_verified", v_tls_in_certificate_verified,
+	  "1 when the client's certificate verified, else 0" },
+	{ "tls_in_verify", v_tls_in_verify, "the client certificate's verification result word" },
+};
+const size_t smtpd_nvars = sizeof smtpd_vars / sizeof smtpd_vars[0];
