@@ -33,6 +33,7 @@
 #include "strutil.h"
 
 #define REPLY_TIMEOUT 10 /* seconds a step waits for a reply */
+#define CLIENT_LINE_MAX 65536 /* a reply line the client reads whole */
 #define PEER_PORT_TRIES 20 /* fresh shared ports tried when an address's port is taken */
 /* The clock every scenario's refmta runs on (DESIGN.md principle 4). */
 #define TEST_CLOCK "2026-01-01T00:00:00Z"
@@ -746,11 +747,13 @@ client_send(struct run *r, const char *data, size_t n)
 	               : -1;
 }
 
-/* Read one reply (all its lines) into the transcript; `last` gets its last line. */
+/* Read one reply (all its lines) into the transcript; `last` gets its last
+ * line.  A line longer than the buffer is shown as far as it was kept, with
+ * a "!:" line saying so. */
 static enum bio_status
 client_reply(struct run *r, char *last, size_t lastlen)
 {
-	char line[2048];
+	static char line[CLIENT_LINE_MAX];
 	struct err e = { 0 };
 
 	for (;;) {
@@ -761,13 +764,15 @@ client_reply(struct run *r, char *last, size_t lastlen)
 			return st;
 		line[strcspn(line, "\r\n")] = '\0';
 		transcript_add(&r->tr, 'S', line);
+		if (too_long)
+			transcript_addf(&r->tr, '!', "the reply line above was longer than %d octets",
+			                CLIENT_LINE_MAX - 1);
 		if (strlen(line) < 4 || line[3] != '-') {
 			snprintf(last, lastlen, "%s", line);
 			return BIO_OK;
 		}
 	}
 }
-
 
 /* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple] */
 static int
@@ -914,17 +919,20 @@ queue_run(struct run *r, const char *arg, struct err *e)
 	return 0;
 }
 
-/* What a peer saw and said, as "P: NAME < line" / "P: NAME > line" lines. */
+/* What a peer saw and said, as "P: NAME < line" / "P: NAME > line" lines,
+ * each whole (the transcript's display limit cuts, visibly). */
 static void
 dump_peer(struct run *r, const struct peer *p)
 {
 	FILE *f = fopen(p->logfile, "r");
-	char line[4096];
+	char *line = NULL;
+	size_t cap = 0;
 
-	while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+	while (f != NULL && getline(&line, &cap, f) > 0) {
 		line[strcspn(line, "\n")] = '\0';
 		transcript_addf(&r->tr, 'P', "%s %s", p->spec->name, line);
 	}
+	free(line);
 	if (f != NULL)
 		fclose(f);
 }
@@ -995,8 +1003,9 @@ play(struct run *r, const struct step *given, struct err *e)
 static int
 play_one(struct run *r, const struct step *st, struct err *e)
 {
-	char buf[65536], last[2048];
+	char last[2048];
 	const char *v = st->verb;
+	int rc;
 
 	if (strcmp(v, "connect") == 0)
 		return client_connect(r, st->arg, e);
@@ -1025,19 +1034,29 @@ play_one(struct run *r, const struct step *st, struct err *e)
 		return -1;
 	if (strcmp(v, "send") == 0) {
 		size_t n = strlen(st->arg);
+		char *line = malloc(n + 2);
+		if (line == NULL)
+			return -1;
 		transcript_add(&r->tr, 'C', st->arg);
-		memcpy(buf, st->arg, n < sizeof buf - 2 ? n : sizeof buf - 2);
-		n = n < sizeof buf - 2 ? n : sizeof buf - 2;
-		memcpy(buf + n, "\r\n", 2);
-		return client_send(r, buf, n + 2) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
+		memcpy(line, st->arg, n);
+		memcpy(line + n, "\r\n", 2);
+		rc = client_send(r, line, n + 2);
+		free(line);
+		return rc == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
 	}
 	if (strcmp(v, "raw") == 0) {
-		size_t n = str_unescape(st->arg, buf, sizeof buf);
-		transcript_add_raw(&r->tr, 'C', buf, n);
-		return client_send(r, buf, n) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
+		size_t cap = strlen(st->arg) + 1; /* escapes only shrink */
+		char *data = malloc(cap);
+		if (data == NULL)
+			return -1;
+		size_t n = str_unescape(st->arg, data, cap);
+		transcript_add_raw(&r->tr, 'C', data, n);
+		rc = client_send(r, data, n);
+		free(data);
+		return rc == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
 	}
 	if (strcmp(v, "repeat") == 0) {
-		char *end;
+		char *end, *data;
 		long times = strtol(st->arg, &end, 10);
 		size_t n = 0, ll;
 		while (*end == ' ')
@@ -1047,13 +1066,17 @@ play_one(struct run *r, const struct step *st, struct err *e)
 			err_set(e, 1, "%s:%d: repeat N LINE, N from 1 to 1000", r->s->path, st->line);
 			return -1;
 		}
-		for (long i = 0; i < times && n + ll + 2 < sizeof buf; i++) {
-			memcpy(buf + n, end, ll);
-			memcpy(buf + n + ll, "\r\n", 2);
+		if ((data = malloc((size_t)times * (ll + 2))) == NULL)
+			return -1;
+		for (long i = 0; i < times; i++) {
+			memcpy(data + n, end, ll);
+			memcpy(data + n + ll, "\r\n", 2);
 			n += ll + 2;
 		}
 		transcript_addf(&r->tr, 'C', "%s  (x%ld, in one write)", end, times);
-		return client_send(r, buf, n) == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
+		rc = client_send(r, data, n);
+		free(data);
+		return rc == 0 ? 0 : (transcript_add(&r->tr, '!', "send failed"), 1);
 	}
 	if (strcmp(v, "expect") == 0) {
 		/* "expect 250 3": three replies starting 250; "expect 554 5.5.0": one
