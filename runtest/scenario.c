@@ -11,20 +11,7 @@
 #include <strings.h>
 
 #include "scenario.h"
-
-static const char *const step_verbs[] = {
-	"connect", "send", "raw", "expect", "starttls", "close", "wait-close",
-	"sleep", "queue-run", "mail", "log", "repeat", "wait-log", "resolve",
-};
-
-int
-scenario_step_known(const char *verb)
-{
-	for (size_t i = 0; i < sizeof step_verbs / sizeof step_verbs[0]; i++)
-		if (strcmp(verb, step_verbs[i]) == 0)
-			return 1;
-	return 0;
-}
+#include "steps.h"
 
 void
 scenario_free(struct scenario *s)
@@ -192,207 +179,222 @@ peer_spec_address(const struct peer_spec *p)
 	return "127.0.0.1";
 }
 
-/* "resolve TYPE NAME" */
-static int
-resolve_check(const char *arg, const char *path, int lineno, struct err *e)
-{
-	static const char *const types[] = { "A", "AAAA", "MX", "TLSA", "TXT", "PTR" };
-	char type[16] = "", name[512] = "", extra[8] = "";
-	int n = sscanf(arg, "%15s %511s %7s", type, name, extra);
+/* The parser's state between lines. */
+struct parse {
+	struct scenario *s;
+	const char *path;
+	int lineno;
+	enum { HEADER, CONFIG, STEPS, PEER, ZONE } section;
+	size_t config_len, zone_len;
+	int have_config, have_steps;
+};
 
-	for (size_t i = 0; n == 2 && i < sizeof types / sizeof types[0]; i++)
-		if (strcmp(type, types[i]) == 0)
-			return 0;
-	err_set(e, 1, "%s:%d: resolve TYPE NAME, TYPE one of A AAAA MX TLSA TXT PTR", path, lineno);
+/* "[peer NAME]" or "[zone NAME]": a new section.  0, or -1 with `e`. */
+static int
+parse_named_section(struct parse *ps, const char *line, struct err *e)
+{
+	struct scenario *s = ps->s;
+	char *name = strndup(line + 6, strlen(line) - 7);
+
+	if (name == NULL)
+		goto oom;
+	if (strncmp(line, "[peer ", 6) == 0) {
+		struct peer_spec *grown = realloc(s->peers, (s->npeers + 1) * sizeof *grown);
+		if (grown == NULL)
+			goto oom;
+		s->peers = grown;
+		s->peers[s->npeers++] = (struct peer_spec){ .name = name, .line = ps->lineno };
+		ps->section = PEER;
+		return 0;
+	}
+	struct zone_spec *grown = realloc(s->zones, (s->nzones + 1) * sizeof *grown);
+	if (grown == NULL)
+		goto oom;
+	s->zones = grown;
+	s->zones[s->nzones] = (struct zone_spec){ .name = name, .line = ps->lineno };
+	if ((s->zones[s->nzones].text = strdup("")) == NULL) {
+		s->nzones++;
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	if (zone_name_check(s, ps->path, ps->lineno, e) != 0) {
+		s->nzones++;
+		return -1;
+	}
+	s->nzones++;
+	ps->zone_len = 0;
+	ps->section = ZONE;
+	return 0;
+oom:
+	free(name);
+	err_set(e, 1, "%s: out of memory", ps->path);
 	return -1;
 }
 
-int
-scenario_load(const char *path, struct scenario **out, struct err *e)
+/* A line of a [peer NAME] section. */
+static int
+parse_peer_line(struct parse *ps, const char *l, struct err *e)
 {
-	struct scenario *s = calloc(1, sizeof *s);
-	FILE *f = fopen(path, "r");
-	char *line = NULL;
-	size_t cap = 0, config_len = 0;
-	int lineno = 0, rc = -1;
-	enum { HEADER, CONFIG, STEPS, PEER, ZONE } section = HEADER;
-	size_t zone_len = 0;
-	int have_config = 0, have_steps = 0;
+	struct scenario *s = ps->s;
 
-	if (s == NULL || f == NULL) {
-		err_set(e, 1, "%s: cannot open", path);
-		goto out;
+	if (!peer_line_valid(l)) {
+		err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
+		        "\"staple = FILE\", \"address = 127.0.0.N\" or \"on VERB = [delay MS] REPLY|drop\"",
+		        ps->path, ps->lineno);
+		return -1;
 	}
-	s->path = strdup(path);
-	s->timeout = 30;
-	if (names_from_path(s, path, e) != 0)
-		goto out;
-	while (getline(&line, &cap, f) > 0) {
-		char *l;
-
-		lineno++;
-		line[strcspn(line, "\n")] = '\0';
-		if (strcmp(line, "[config]") == 0) {
-			section = CONFIG;
-			have_config = 1;
-			continue;
-		}
-		if (strcmp(line, "[steps]") == 0) {
-			section = STEPS;
-			have_steps = 1;
-			continue;
-		}
-		if (strncmp(line, "[peer ", 6) == 0 && line[strlen(line) - 1] == ']') {
-			struct peer_spec *grown = realloc(s->peers, (s->npeers + 1) * sizeof *grown);
-			if (grown == NULL)
-				goto oom;
-			s->peers = grown;
-			s->peers[s->npeers] = (struct peer_spec){
-				.name = strndup(line + 6, strlen(line) - 7), .line = lineno };
-			if (s->peers[s->npeers++].name == NULL)
-				goto oom;
-			section = PEER;
-			continue;
-		}
-		if (strncmp(line, "[zone ", 6) == 0 && line[strlen(line) - 1] == ']') {
-			struct zone_spec *grown = realloc(s->zones, (s->nzones + 1) * sizeof *grown);
-			if (grown == NULL)
-				goto oom;
-			s->zones = grown;
-			s->zones[s->nzones] = (struct zone_spec){
-				.name = strndup(line + 6, strlen(line) - 7), .line = lineno };
-			if (s->zones[s->nzones].name == NULL || (s->zones[s->nzones].text = strdup("")) == NULL) {
-				s->nzones++;
-				goto oom;
-			}
-			if (zone_name_check(s, path, lineno, e) != 0) {
-				s->nzones++;
-				goto out;
-			}
-			s->nzones++;
-			zone_len = 0;
-			section = ZONE;
-			continue;
-		}
-		if (section == ZONE) {
-			/* Verbatim, blank lines and comments too: fakedns's line numbers
-			 * then map back to this file. */
-			if (append(&s->zones[s->nzones - 1].text, &zone_len, line) != 0)
-				goto oom;
-			continue;
-		}
-		if (section == CONFIG) {
-			if (append(&s->config, &config_len, line) != 0)
-				goto oom;
-			continue;
-		}
-		l = trim(line);
-		if (*l == '\0' || *l == '#')
-			continue;
-		if (section == PEER) {
-			if (!peer_line_valid(l)) {
-				err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
-				        "\"staple = FILE\", \"address = 127.0.0.N\" or \"on VERB = [delay MS] REPLY|drop\"", path, lineno);
-				goto out;
-			}
-			if (strncmp(l, "address ", 8) == 0 &&
-			    peer_address_check(s, strstr(l, " = ") + 3, path, lineno, e) != 0)
-				goto out;
-			if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0)
-				goto oom;
-			continue;
-		}
-		if (section == HEADER) {
-			char *colon = strchr(l, ':');
-			char *key, *value;
-
-			if (colon == NULL) {
-				err_set(e, 1, "%s:%d: expected \"field: value\" or a [config]/[steps] line",
-				        path, lineno);
-				goto out;
-			}
-			*colon = '\0';
-			key = trim(l);
-			value = trim(colon + 1);
-			char **slot = strcmp(key, "title") == 0      ? &s->title
-			              : strcmp(key, "spec") == 0     ? &s->spec
-			              : strcmp(key, "keywords") == 0 ? &s->keywords
-			              : strcmp(key, "client") == 0   ? &s->client
-			              : strcmp(key, "backend-specific") == 0 ? &s->backend_specific
-			                                                     : NULL;
-			if (strcmp(key, "normalize") == 0) {
-				if (strstr(value, " => ") == NULL) {
-					err_set(e, 1, "%s:%d: normalize: expected \"REGEX => REPLACEMENT\"",
-					        path, lineno);
-					goto out;
-				}
-				if (strlist_push(&s->normalize, value) != 0)
-					goto oom;
-				continue;
-			}
-			if (strcmp(key, "timeout") == 0) {
-				s->timeout = (unsigned)strtoul(value, NULL, 10);
-				if (s->timeout == 0 || s->timeout > 600) {
-					err_set(e, 1, "%s:%d: timeout: 1 to 600 seconds", path, lineno);
-					goto out;
-				}
-				continue;
-			}
-			if (slot == NULL) {
-				err_set(e, 1, "%s:%d: unknown field \"%s\"", path, lineno, key);
-				goto out;
-			}
-			if (*slot != NULL) {
-				err_set(e, 1, "%s:%d: field \"%s\" given twice", path, lineno, key);
-				goto out;
-			}
-			if ((*slot = strdup(value)) == NULL)
-				goto oom;
-			if (slot == &s->client && strcmp(value, "openssl") != 0 &&
-			    strcmp(value, "gnutls") != 0) {
-				err_set(e, 1, "%s:%d: client: openssl or gnutls", path, lineno);
-				goto out;
-			}
-			continue;
-		}
-		/* STEPS */
-		char *sp = l + strcspn(l, " \t");
-		char *verb = strndup(l, (size_t)(sp - l));
-		struct step *grown;
-
-		if (verb == NULL)
-			goto oom;
-		if (!scenario_step_known(verb)) {
-			err_set(e, 1, "%s:%d: unknown step \"%s\"", path, lineno, verb);
-			free(verb);
-			goto out;
-		}
-		if (strcmp(verb, "resolve") == 0 && resolve_check(sp, path, lineno, e) != 0) {
-			free(verb);
-			goto out;
-		}
-		grown = realloc(s->steps, (s->nsteps + 1) * sizeof *grown);
-		if (grown == NULL) {
-			free(verb);
-			goto oom;
-		}
-		s->steps = grown;
-		while (*sp == ' ' || *sp == '\t')
-			sp++;
-		s->steps[s->nsteps].verb = verb;
-		s->steps[s->nsteps].arg = strdup(sp);
-		s->steps[s->nsteps].line = lineno;
-		if (s->steps[s->nsteps++].arg == NULL)
-			goto oom;
+	if (strncmp(l, "address ", 8) == 0 &&
+	    peer_address_check(s, strstr(l, " = ") + 3, ps->path, ps->lineno, e) != 0)
+		return -1;
+	if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0) {
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
 	}
+	return 0;
+}
+
+/* A "field: value" line of the header. */
+static int
+parse_header_line(struct parse *ps, char *l, struct err *e)
+{
+	struct scenario *s = ps->s;
+	char *colon = strchr(l, ':');
+	char *key, *value;
+
+	if (colon == NULL) {
+		err_set(e, 1, "%s:%d: expected \"field: value\" or a [config]/[steps] line", ps->path,
+		        ps->lineno);
+		return -1;
+	}
+	*colon = '\0';
+	key = trim(l);
+	value = trim(colon + 1);
+	char **slot = strcmp(key, "title") == 0              ? &s->title
+	              : strcmp(key, "spec") == 0             ? &s->spec
+	              : strcmp(key, "keywords") == 0         ? &s->keywords
+	              : strcmp(key, "client") == 0           ? &s->client
+	              : strcmp(key, "backend-specific") == 0 ? &s->backend_specific
+	                                                     : NULL;
+	if (strcmp(key, "normalize") == 0) {
+		if (strstr(value, " => ") == NULL) {
+			err_set(e, 1, "%s:%d: normalize: expected \"REGEX => REPLACEMENT\"", ps->path,
+			        ps->lineno);
+			return -1;
+		}
+		return strlist_push(&s->normalize, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
+	}
+	if (strcmp(key, "timeout") == 0) {
+		s->timeout = (unsigned)strtoul(value, NULL, 10);
+		if (s->timeout == 0 || s->timeout > 600) {
+			err_set(e, 1, "%s:%d: timeout: 1 to 600 seconds", ps->path, ps->lineno);
+			return -1;
+		}
+		return 0;
+	}
+	if (slot == NULL) {
+		err_set(e, 1, "%s:%d: unknown field \"%s\"", ps->path, ps->lineno, key);
+		return -1;
+	}
+	if (*slot != NULL) {
+		err_set(e, 1, "%s:%d: field \"%s\" given twice", ps->path, ps->lineno, key);
+		return -1;
+	}
+	if ((*slot = strdup(value)) == NULL) {
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	if (slot == &s->client && strcmp(value, "openssl") != 0 && strcmp(value, "gnutls") != 0) {
+		err_set(e, 1, "%s:%d: client: openssl or gnutls", ps->path, ps->lineno);
+		return -1;
+	}
+	return 0;
+}
+
+/* A line of [steps]: a verb from the table (steps.h) and its argument. */
+static int
+parse_step_line(struct parse *ps, const char *l, struct err *e)
+{
+	struct scenario *s = ps->s;
+	const char *sp = l + strcspn(l, " \t");
+	char *verb = strndup(l, (size_t)(sp - l));
+	const struct step_verb *kind = verb ? step_verb_find(verb) : NULL;
+	struct step *grown;
+
+	if (verb != NULL && kind == NULL) {
+		err_set(e, 1, "%s:%d: unknown step \"%s\"", ps->path, ps->lineno, verb);
+		free(verb);
+		return -1;
+	}
+	grown = verb ? realloc(s->steps, (s->nsteps + 1) * sizeof *grown) : NULL;
+	if (grown == NULL) {
+		free(verb);
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	s->steps = grown;
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	s->steps[s->nsteps] = (struct step){ .verb = verb, .kind = kind, .arg = strdup(sp),
+		                             .line = ps->lineno };
+	if (s->steps[s->nsteps++].arg == NULL) {
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* One line of the file, in whatever section it is. */
+static int
+parse_line(struct parse *ps, char *line, struct err *e)
+{
+	char *l;
+
+	if (strcmp(line, "[config]") == 0 || strcmp(line, "[steps]") == 0) {
+		int config = line[1] == 'c';
+		ps->section = config ? CONFIG : STEPS;
+		*(config ? &ps->have_config : &ps->have_steps) = 1;
+		return 0;
+	}
+	if ((strncmp(line, "[peer ", 6) == 0 || strncmp(line, "[zone ", 6) == 0) &&
+	    line[strlen(line) - 1] == ']')
+		return parse_named_section(ps, line, e);
+	/* Verbatim, blank lines and comments too (zone: fakedns's line numbers
+	 * then map back to this file). */
+	if (ps->section == ZONE || ps->section == CONFIG) {
+		if ((ps->section == ZONE ? append(&ps->s->zones[ps->s->nzones - 1].text, &ps->zone_len, line)
+		                         : append(&ps->s->config, &ps->config_len, line)) == 0)
+			return 0;
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	l = trim(line);
+	if (*l == '\0' || *l == '#')
+		return 0;
+	switch (ps->section) {
+	case PEER:
+		return parse_peer_line(ps, l, e);
+	case HEADER:
+		return parse_header_line(ps, l, e);
+	default:
+		return parse_step_line(ps, l, e);
+	}
+}
+
+/* What can only be checked once the whole file is read. */
+static int
+scenario_validate(struct parse *ps, struct err *e)
+{
+	struct scenario *s = ps->s;
+	const char *path = ps->path;
+
 	if (s->title == NULL || s->spec == NULL) {
 		err_set(e, 1, "%s: \"title:\" and \"spec:\" are required", path);
-		goto out;
+		return -1;
 	}
-	if (!have_config || !have_steps || s->nsteps == 0) {
+	if (!ps->have_config || !ps->have_steps || s->nsteps == 0) {
 		err_set(e, 1, "%s: a [config] section and a non-empty [steps] section are required",
 		        path);
-		goto out;
+		return -1;
 	}
 	/* All peers share one port, so each needs its own address. */
 	for (size_t i = 0; i < s->npeers; i++)
@@ -401,30 +403,61 @@ scenario_load(const char *path, struct scenario **out, struct err *e)
 				err_set(e, 1, "%s:%d: peers %s and %s both listen on %s (peers share one "
 				        "port, so each needs its own \"address =\")", path, s->peers[i].line,
 				        s->peers[k].name, s->peers[i].name, peer_spec_address(&s->peers[i]));
-				goto out;
+				return -1;
 			}
-	for (size_t i = 0; i < s->nsteps; i++)
-		if (strcmp(s->steps[i].verb, "resolve") == 0 && s->nzones == 0) {
-			err_set(e, 1, "%s:%d: resolve needs at least one [zone NAME] section (it asks "
-			        "the run's fakedns)", path, s->steps[i].line);
-			goto out;
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct step *st = &s->steps[i];
+		struct err ce = { 0 };
+		if (st->kind->check != NULL && st->kind->check(s, st->arg, &ce) != 0) {
+			err_set(e, 1, "%s:%d: %s", path, st->line, ce.text);
+			return -1;
 		}
-	if (s->keywords == NULL && (s->keywords = strdup("")) == NULL)
-		goto oom;
-	if (s->config == NULL && (s->config = strdup("")) == NULL)
-		goto oom;
-	rc = 0;
-	goto out;
-oom:
-	err_set(e, 1, "%s: out of memory", path);
+		if ((st->kind->flags & STEP_NEEDS_ZONES) && s->nzones == 0) {
+			err_set(e, 1, "%s:%d: %s needs at least one [zone NAME] section (it asks "
+			        "the run's fakedns)", path, st->line, st->verb);
+			return -1;
+		}
+	}
+	if ((s->keywords == NULL && (s->keywords = strdup("")) == NULL) ||
+	    (s->config == NULL && (s->config = strdup("")) == NULL)) {
+		err_set(e, 1, "%s: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+scenario_load(const char *path, struct scenario **out, struct err *e)
+{
+	struct parse ps = { .path = path, .section = HEADER };
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	int rc = -1;
+
+	ps.s = calloc(1, sizeof *ps.s);
+	if (ps.s == NULL || f == NULL) {
+		err_set(e, 1, "%s: cannot open", path);
+		goto out;
+	}
+	ps.s->timeout = 30;
+	if ((ps.s->path = strdup(path)) == NULL || names_from_path(ps.s, path, e) != 0)
+		goto out;
+	while (getline(&line, &cap, f) > 0) {
+		ps.lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		if (parse_line(&ps, line, e) != 0)
+			goto out;
+	}
+	rc = scenario_validate(&ps, e);
 out:
 	free(line);
 	if (f != NULL)
 		fclose(f);
 	if (rc != 0) {
-		scenario_free(s);
-		s = NULL;
+		scenario_free(ps.s);
+		ps.s = NULL;
 	}
-	*out = s;
+	*out = ps.s;
 	return rc;
 }

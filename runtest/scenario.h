@@ -16,8 +16,11 @@
 #include "err.h"
 #include "strlist.h"
 
+struct step_verb;
+
 struct step {
 	char *verb;  /* "connect", "send", "expect", ... */
+	const struct step_verb *kind; /* its row of the verb table (steps.h) */
 	char *arg;   /* the rest of the line, "" when none */
 	int line;
 };
@@ -64,8 +67,5 @@ void scenario_free(struct scenario *s); /* accepts NULL */
 
 /* A peer's listening address: its "address = " value, else "127.0.0.1". */
 const char *peer_spec_address(const struct peer_spec *p);
-
-/* The step verbs the runner knows, for the parser's check. */
-int scenario_step_known(const char *verb);
 
 #endif

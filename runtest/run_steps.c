@@ -1,0 +1,157 @@
+/*
+ * run_steps.c - the steps on refmta's side rather than the client's: queue
+ * runs, the delivered mail, its log, waiting for a log line, silence.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run_int.h"
+#include "strlist.h"
+
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Every file under dir, sorted, as M: lines (the path, then "| " + each line). */
+static void
+dump_tree(struct run *r, const char *dir, const char *rel)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct strlist names = { 0 };
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.' && strlist_push(&names, de->d_name) != 0)
+			break;
+	closedir(d);
+	if (names.n > 1)
+		qsort(names.v, names.n, sizeof *names.v, cmp_names);
+	for (size_t i = 0; i < names.n; i++) {
+		char full[4096], sub[4096];
+		struct stat st;
+		snprintf(full, sizeof full, "%s/%s", dir, names.v[i]);
+		snprintf(sub, sizeof sub, "%s%s%s", rel, rel[0] ? "/" : "", names.v[i]);
+		if (stat(full, &st) != 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			dump_tree(r, full, sub);
+			continue;
+		}
+		FILE *f = fopen(full, "r");
+		char *line = NULL;
+		size_t cap = 0;
+		ssize_t n;
+		transcript_addf(&r->tr, 'M', "%s", sub);
+		while (f != NULL && (n = getline(&line, &cap, f)) > 0) {
+			if (line[n - 1] == '\n')
+				line[n - 1] = '\0';
+			transcript_addf(&r->tr, 'M', "| %s", line);
+		}
+		free(line);
+		if (f != NULL)
+			fclose(f);
+	}
+	strlist_free(&names);
+}
+
+int
+step_queue_run(struct run *r, const struct step *st, struct err *e)
+{
+	const char *arg = st->arg;
+	char conf[4096];
+	pid_t pid;
+	int status = 0, force = arg != NULL && strcmp(arg, "force") == 0;
+
+	if (arg != NULL && *arg != '\0' && !force) {
+		err_set(e, 1, "queue-run: unknown argument \"%s\" (only \"force\")", arg);
+		return -1;
+	}
+
+	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		dup2(devnull, 1);
+		dup2(devnull, 2);
+		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend, "queue-run",
+		      force ? "--force" : (char *)NULL, (char *)NULL);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	transcript_addf(&r->tr, 'Q', "queue-run%s%s", force ? " force" : "",
+	                WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "" : " (failed)");
+	return 0;
+}
+
+/* wait-log REGEX: until refmta's log has a matching line (at most 10 s). */
+int
+step_wait_log(struct run *r, const struct step *st, struct err *e)
+{
+	regex_t re;
+
+	if (regcomp(&re, st->arg, REG_EXTENDED | REG_NOSUB) != 0) {
+		err_set(e, 1, "%s:%d: wait-log: bad regular expression", r->s->path, st->line);
+		return -1;
+	}
+	for (int i = 0; i < 1000; i++) {
+		FILE *f = fopen(run_path(r, "log/main.log"), "r");
+		char line[4096];
+		int found = 0;
+		while (!found && f != NULL && fgets(line, sizeof line, f) != NULL)
+			found = regexec(&re, line, 0, NULL, 0) == 0;
+		if (f != NULL)
+			fclose(f);
+		if (found) {
+			regfree(&re);
+			return 0;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	regfree(&re);
+	transcript_addf(&r->tr, '!', "no log line matching /%s/ within 10 s", st->arg);
+	return 1;
+}
+
+int
+step_log(struct run *r, const struct step *st, struct err *e)
+{
+	(void)st;
+	(void)e;
+	run_dump_log(r);
+	return 0;
+}
+
+int
+step_mail(struct run *r, const struct step *st, struct err *e)
+{
+	(void)st;
+	(void)e;
+	dump_tree(r, run_path(r, "mail"), "mail");
+	return 0;
+}
+
+int
+step_sleep(struct run *r, const struct step *st, struct err *e)
+{
+	long ms = strtol(st->arg, NULL, 10);
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	(void)e;
+	transcript_addf(&r->tr, 'C', "(silent for %ld ms)", ms);
+	nanosleep(&ts, NULL);
+	return 0;
+}
