@@ -23,6 +23,7 @@ scenario_free(struct scenario *s)
 	free(s->slug);
 	free(s->feature);
 	free(s->golden);
+	free(s->collection);
 	free(s->title);
 	free(s->spec);
 	free(s->keywords);
@@ -61,7 +62,41 @@ trim(char *s)
 	return s;
 }
 
-/* "scenarios/<feature>/<NNNN>-<slug>.scn" -> id, slug, feature, golden path. */
+/*
+ * Where a scenario's golden is: in a collection laid out like the project's
+ * (".../scenarios/F/NNNN-slug.scn") it is ".../golden/F/NNNN-slug.golden",
+ * the last "scenarios" folder of the path read as "golden"; a scenario
+ * outside any "scenarios" folder has its golden beside it
+ * ("DIR/NNNN-slug.golden").  `collection` is the part before "scenarios/"
+ * ("" for the project's own), or DIR.
+ */
+static int
+golden_from_path(struct scenario *s, const char *path, const char *slug)
+{
+	const char *rest = NULL;
+	const char *last_slash = strrchr(path, '/');
+
+	for (const char *p = path; p != NULL && *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+		if (strncmp(p, "scenarios/", 10) == 0 && (p == path || p[-1] == '/') &&
+		    strchr(p + 10, '/') != NULL)
+			rest = p;
+	if (rest != NULL) {
+		size_t inner = (size_t)(last_slash - (rest + 10)); /* "F" or "F/G" */
+		s->collection = strndup(path, (size_t)(rest - path));
+		if (asprintf(&s->golden, "%.*sgolden/%.*s/%s.golden", (int)(rest - path), path,
+		             (int)inner, rest + 10, slug) < 0)
+			s->golden = NULL;
+	} else {
+		int dirlen = last_slash ? (int)(last_slash - path) : 1;
+		const char *dir = last_slash ? path : ".";
+		s->collection = strndup(dir, (size_t)dirlen);
+		if (asprintf(&s->golden, "%.*s/%s.golden", dirlen, dir, slug) < 0)
+			s->golden = NULL;
+	}
+	return s->golden != NULL && s->collection != NULL ? 0 : -1;
+}
+
+/* ".../<feature>/<NNNN>-<slug>.scn" -> id, slug, feature, golden path. */
 static int
 names_from_path(struct scenario *s, const char *path, struct err *e)
 {
@@ -84,9 +119,7 @@ names_from_path(struct scenario *s, const char *path, struct err *e)
 	s->slug = strdup(base);
 	s->id = strndup(base, 4);
 	s->feature = strdup(dir);
-	if (asprintf(&s->golden, "golden/%s/%s.golden", dir, base) < 0)
-		s->golden = NULL;
-	rc = (s->slug && s->id && s->feature && s->golden) ? 0 : -1;
+	rc = (s->slug && s->id && s->feature && golden_from_path(s, path, base) == 0) ? 0 : -1;
 	if (rc != 0)
 		err_set(e, 1, "out of memory");
 out:

@@ -44,7 +44,9 @@ struct scenario {
 	char *id;               /* "0001" */
 	char *slug;             /* "0001-greeting" */
 	char *feature;          /* the folder: "smtp" */
-	char *golden;           /* "golden/smtp/0001-greeting.golden" */
+	char *golden;           /* "golden/smtp/0001-greeting.golden" (scenario_load() says where) */
+	char *collection;       /* the collection it belongs to: "" for ./scenarios, else its
+	                         * top directory; numbers are unique within one */
 	char *title;
 	char *spec;             /* RFC / spec references */
 	char *keywords;         /* space separated, may be "" */
