@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pki.h"
 #include "resolver.h"
 #include "run_int.h"
 #include "steps.h"
@@ -220,6 +221,46 @@ stop_refmta(struct run *r)
 	transcript_add(&r->tr, '!', "refmta did not stop within 10 s of SIGTERM");
 }
 
+/*
+ * The scenario's own certificates ("cert: STEM KEY ISSUER NAME..."),
+ * minted into WORK/certs/ from the run's PKI before anything uses them.
+ */
+static int
+mint_certs(struct run *r, struct err *e)
+{
+	for (size_t i = 0; i < r->s->certs.n; i++) {
+		char *words = strdup(r->s->certs.v[i]), *save = NULL;
+		const char *names[32];
+		struct pki_leaf req = { .stem = strtok_r(words, " ", &save) };
+		const char *key = strtok_r(NULL, " ", &save), *issuer = strtok_r(NULL, " ", &save);
+		struct err me = { 0 };
+		char *name;
+		int rc;
+
+		if (words == NULL || key == NULL || issuer == NULL) {
+			free(words);
+			err_set(e, 1, "%s: cert: out of memory", r->s->path);
+			return -1;
+		}
+		req.key = strcmp(key, "rsa") == 0 ? PKI_KEY_RSA : PKI_KEY_ECDSA;
+		req.issuer = strcmp(issuer, "root") == 0        ? PKI_ISSUER_ROOT
+		             : strcmp(issuer, "unrelated") == 0 ? PKI_ISSUER_UNRELATED
+		             : strcmp(issuer, "self") == 0      ? PKI_ISSUER_SELF
+		                                                : PKI_ISSUER_INTER;
+		while (req.nnames < sizeof names / sizeof names[0] &&
+		       (name = strtok_r(NULL, " ", &save)) != NULL)
+			names[req.nnames++] = name;
+		req.names = names;
+		rc = pki_mint_leaf(r->env->pki, run_path(r, "certs"), &req, time(NULL), &me);
+		if (rc != 0)
+			err_set(e, 1, "%s: cert: %s: %s", r->s->path, req.stem, me.text);
+		free(words);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- the scripted peers ----------------------------------------------------------- */
 
 /*
@@ -415,8 +456,8 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	r.tr.normalize = &s->normalize;
 	*transcript = NULL;
 	signal(SIGPIPE, SIG_IGN);
-	/* Peers and fakedns first: the configuration may name their addresses. */
-	if (start_peers(&r, e) != 0)
+	/* Certificates, peers and fakedns first: the configuration may name them. */
+	if (mint_certs(&r, e) != 0 || start_peers(&r, e) != 0)
 		goto out;
 	if (s->nzones > 0 && run_dns_start(&r, e) != 0)
 		goto out;

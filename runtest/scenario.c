@@ -30,6 +30,7 @@ scenario_free(struct scenario *s)
 	free(s->client);
 	free(s->backend_specific);
 	strlist_free(&s->normalize);
+	strlist_free(&s->certs);
 	free(s->config);
 	for (size_t i = 0; i < s->nsteps; i++) {
 		free(s->steps[i].verb);
@@ -286,6 +287,51 @@ parse_peer_line(struct parse *ps, const char *l, struct err *e)
 	return 0;
 }
 
+/*
+ * "cert: STEM KEY ISSUER [NAME...]": KEY rsa|ecdsa, ISSUER
+ * inter|root|unrelated|self, NAMEs DNS names (a "*." label allowed).
+ */
+static int
+cert_line_check(const struct scenario *s, const char *value, const char *path, int lineno,
+                struct err *e)
+{
+	char stem[64] = "", key[16] = "", issuer[16] = "";
+	int used = 0;
+
+	if (sscanf(value, "%63s %15s %15s%n", stem, key, issuer, &used) != 3 ||
+	    strspn(stem, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(stem) ||
+	    (strcmp(key, "rsa") != 0 && strcmp(key, "ecdsa") != 0) ||
+	    (strcmp(issuer, "inter") != 0 && strcmp(issuer, "root") != 0 &&
+	     strcmp(issuer, "unrelated") != 0 && strcmp(issuer, "self") != 0)) {
+		err_set(e, 1, "%s:%d: cert: STEM rsa|ecdsa inter|root|unrelated|self [NAME...] "
+		        "(STEM: a-z, 0-9 and -)", path, lineno);
+		return -1;
+	}
+	if (strspn(value + used, " abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.*") !=
+	    strlen(value + used)) {
+		err_set(e, 1, "%s:%d: cert: a NAME is a DNS name (letters, digits, '-', '.', '*')",
+		        path, lineno);
+		return -1;
+	}
+	int nnames = 0;
+	for (const char *p = value + used; *p; p += strspn(p, " "))
+		if (*p != ' ') {
+			nnames++;
+			p += strcspn(p, " ");
+		}
+	if (nnames > 32) {
+		err_set(e, 1, "%s:%d: cert: at most 32 names", path, lineno);
+		return -1;
+	}
+	for (size_t i = 0; i < s->certs.n; i++)
+		if (strncmp(s->certs.v[i], stem, strlen(stem)) == 0 &&
+		    s->certs.v[i][strlen(stem)] == ' ') {
+			err_set(e, 1, "%s:%d: cert: %s given twice", path, lineno, stem);
+			return -1;
+		}
+	return 0;
+}
+
 /* A "field: value" line of the header. */
 static int
 parse_header_line(struct parse *ps, char *l, struct err *e)
@@ -315,6 +361,11 @@ parse_header_line(struct parse *ps, char *l, struct err *e)
 			return -1;
 		}
 		return strlist_push(&s->normalize, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
+	}
+	if (strcmp(key, "cert") == 0) {
+		if (cert_line_check(s, value, ps->path, ps->lineno, e) != 0)
+			return -1;
+		return strlist_push(&s->certs, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
 	}
 	if (strcmp(key, "timeout") == 0) {
 		s->timeout = (unsigned)strtoul(value, NULL, 10);

@@ -54,6 +54,7 @@ struct scenario {
 	char *backend_specific; /* reason for per-backend goldens, or NULL */
 	unsigned timeout;       /* seconds for the whole run */
 	struct strlist normalize; /* "REGEX => REPLACEMENT" lines */
+	struct strlist certs;     /* "STEM KEY ISSUER NAME..." (cert: lines), minted per run */
 	char *config;           /* the [config] text */
 	struct step *steps;
 	size_t nsteps;
