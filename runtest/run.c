@@ -120,14 +120,17 @@ config_sets(const char *config, const char *option)
 	return 0;
 }
 
-static int
-write_config(struct run *r, struct err *e)
+int
+run_write_config(struct run *r, const char *text, struct err *e)
 {
-	char *body = run_substitute(r->s->config, r);
+	char *body = run_substitute(text, r);
+	char tmp[4200];
 	FILE *f;
 
-	if (body == NULL || (f = fopen(run_path(r, "refmta.conf"), "w")) == NULL) {
-		err_set(e, 1, "cannot write %s", r->path);
+	/* Written aside and renamed: a reload never reads half a file. */
+	snprintf(tmp, sizeof tmp, "%s/refmta.conf.new", r->env->workdir);
+	if (body == NULL || (f = fopen(tmp, "w")) == NULL) {
+		err_set(e, 1, "cannot write %s", tmp);
 		free(body);
 		return -1;
 	}
@@ -148,7 +151,11 @@ write_config(struct run *r, struct err *e)
 		fprintf(f, "log_dns = true\n");
 	fprintf(f, "\n%s", body);
 	free(body);
-	return fclose(f) == 0 ? 0 : -1;
+	if (fclose(f) != 0 || rename(tmp, run_path(r, "refmta.conf")) != 0) {
+		err_set(e, 1, "cannot write %s", r->path);
+		return -1;
+	}
+	return 0;
 }
 
 /* Start refmta and wait for its "listening on ADDR:PORT" line. */
@@ -454,6 +461,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	int rc = -1;
 
 	r.tr.normalize = &s->normalize;
+	r.tr.workdir = env->workdir;
 	*transcript = NULL;
 	signal(SIGPIPE, SIG_IGN);
 	/* Certificates, peers and fakedns first: the configuration may name them. */
@@ -461,7 +469,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 		goto out;
 	if (s->nzones > 0 && run_dns_start(&r, e) != 0)
 		goto out;
-	if (write_config(&r, e) != 0 || start_refmta(&r, e) != 0)
+	if (run_write_config(&r, s->config, e) != 0 || start_refmta(&r, e) != 0)
 		goto out;
 	for (size_t i = 0; i < s->nsteps; i++) {
 		int st = run_play(&r, &s->steps[i], e);

@@ -33,7 +33,7 @@ zone_error(struct run *r, const char *stderr_text, struct err *e)
 	snprintf(first, sizeof first, "%.*s", (int)strcspn(stderr_text, "\n"), stderr_text);
 	msg = strncmp(first, "fakedns: ", 9) == 0 ? first + 9 : first;
 	for (size_t i = 0; i < r->s->nzones; i++) {
-		const struct zone_spec *z = &r->s->zones[i];
+		const struct text_section *z = &r->s->zones[i];
 		char file[4200];
 		size_t n = (size_t)snprintf(file, sizeof file, "%s/dns/%s.zone", r->env->workdir,
 		                            z->name);

@@ -52,6 +52,9 @@ struct run {
 const char *run_path(struct run *r, const char *rel);
 /* The @PKI@, @WORK@, @PEER:NAME@, @PEER_PORT@, @DNS@ words expanded; caller frees. */
 char *run_substitute(const char *text, const struct run *r);
+/* Write `text` (a [config] section) as WORK/refmta.conf, with the
+ * harness's lines above it, replacing the file in one rename. */
+int run_write_config(struct run *r, const char *text, struct err *e) MUST_CHECK;
 /* Append refmta's log lines written since the last call (L:, or D: for DNS). */
 void run_dump_log(struct run *r);
 /* Wait (bounded) until refmta has logged the end of the session from ip:port. */
@@ -87,5 +90,8 @@ int step_mail(struct run *r, const struct step *st, struct err *e);
 int step_log(struct run *r, const struct step *st, struct err *e);
 int step_wait_log(struct run *r, const struct step *st, struct err *e);
 int step_resolve(struct run *r, const struct step *st, struct err *e);
+int step_write(struct run *r, const struct step *st, struct err *e);
+int step_move(struct run *r, const struct step *st, struct err *e);
+int step_reconfigure(struct run *r, const struct step *st, struct err *e);
 
 #endif

@@ -13,6 +13,16 @@
 #include "scenario.h"
 #include "steps.h"
 
+static void
+text_sections_free(struct text_section *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].text);
+	}
+	free(v);
+}
+
 void
 scenario_free(struct scenario *s)
 {
@@ -42,11 +52,9 @@ scenario_free(struct scenario *s)
 		strlist_free(&s->peers[i].lines);
 	}
 	free(s->peers);
-	for (size_t i = 0; i < s->nzones; i++) {
-		free(s->zones[i].name);
-		free(s->zones[i].text);
-	}
-	free(s->zones);
+	text_sections_free(s->zones, s->nzones);
+	text_sections_free(s->files, s->nfiles);
+	text_sections_free(s->configs, s->nconfigs);
 	free(s);
 }
 
@@ -164,7 +172,7 @@ peer_line_valid(const char *l)
 static int
 zone_name_check(const struct scenario *s, const char *path, int lineno, struct err *e)
 {
-	const char *name = s->zones[s->nzones].name;
+	const char *name = s->zones[s->nzones - 1].name;
 	size_t n = strlen(name);
 
 	if (n == 0 || n > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
@@ -173,7 +181,7 @@ zone_name_check(const struct scenario *s, const char *path, int lineno, struct e
 		        path, lineno);
 		return -1;
 	}
-	for (size_t i = 0; i < s->nzones; i++)
+	for (size_t i = 0; i + 1 < s->nzones; i++)
 		if (strcasecmp(s->zones[i].name, name) == 0) {
 			err_set(e, 1, "%s:%d: [zone %s] given twice (first on line %d)", path, lineno,
 			        name, s->zones[i].line);
@@ -218,17 +226,67 @@ struct parse {
 	struct scenario *s;
 	const char *path;
 	int lineno;
-	enum { HEADER, CONFIG, STEPS, PEER, ZONE } section;
-	size_t config_len, zone_len;
+	enum { HEADER, STEPS, PEER, TEXT } section;
+	char **text;       /* TEXT: the section's text ([config], [zone ...], ...) */
+	size_t text_len;
 	int have_config, have_steps;
 };
 
-/* "[peer NAME]" or "[zone NAME]": a new section.  0, or -1 with `e`. */
+const struct text_section *
+scenario_section(const struct text_section *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* Add a text section called `name` (taken) to *v; -1 when out of memory. */
+static int
+text_section_add(struct parse *ps, struct text_section **v, size_t *n, char *name)
+{
+	struct text_section *grown = realloc(*v, (*n + 1) * sizeof *grown);
+
+	if (grown == NULL) {
+		free(name);
+		return -1;
+	}
+	*v = grown;
+	grown[*n] = (struct text_section){ .name = name, .line = ps->lineno, .text = strdup("") };
+	(*n)++;
+	ps->text = &grown[*n - 1].text;
+	ps->text_len = 0;
+	return grown[*n - 1].text != NULL ? 0 : -1;
+}
+
+/* "[file NAME]" and "[config NAME]": NAME is a-z, 0-9, '.', '_', '-', once. */
+static int
+text_name_check(struct parse *ps, const struct text_section *v, size_t n, const char *kind,
+                struct err *e)
+{
+	const char *name = v[n - 1].name;
+
+	if (*name == '\0' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(name)) {
+		err_set(e, 1, "%s:%d: [%s NAME]: NAME is made of a-z, 0-9, '.', '_' and '-'", ps->path,
+		        ps->lineno, kind);
+		return -1;
+	}
+	if (scenario_section(v, n - 1, name) != NULL) {
+		err_set(e, 1, "%s:%d: [%s %s] given twice", ps->path, ps->lineno, kind, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* "[peer NAME]", "[zone NAME]", "[file NAME]" or "[config NAME]": a new
+ * section.  0, or -1 with `e`. */
 static int
 parse_named_section(struct parse *ps, const char *line, struct err *e)
 {
 	struct scenario *s = ps->s;
-	char *name = strndup(line + 6, strlen(line) - 7);
+	size_t skip = strchr(line, ' ') - line + 1;
+	char *name = strndup(line + skip, strlen(line) - skip - 1);
 
 	if (name == NULL)
 		goto oom;
@@ -241,26 +299,23 @@ parse_named_section(struct parse *ps, const char *line, struct err *e)
 		ps->section = PEER;
 		return 0;
 	}
-	struct zone_spec *grown = realloc(s->zones, (s->nzones + 1) * sizeof *grown);
-	if (grown == NULL)
-		goto oom;
-	s->zones = grown;
-	s->zones[s->nzones] = (struct zone_spec){ .name = name, .line = ps->lineno };
-	if ((s->zones[s->nzones].text = strdup("")) == NULL) {
-		s->nzones++;
-		err_set(e, 1, "%s: out of memory", ps->path);
-		return -1;
+	ps->section = TEXT;
+	if (strncmp(line, "[zone ", 6) == 0) {
+		if (text_section_add(ps, &s->zones, &s->nzones, name) != 0)
+			goto oom_taken;
+		return zone_name_check(s, ps->path, ps->lineno, e);
 	}
-	if (zone_name_check(s, ps->path, ps->lineno, e) != 0) {
-		s->nzones++;
-		return -1;
+	if (strncmp(line, "[file ", 6) == 0) {
+		if (text_section_add(ps, &s->files, &s->nfiles, name) != 0)
+			goto oom_taken;
+		return text_name_check(ps, s->files, s->nfiles, "file", e);
 	}
-	s->nzones++;
-	ps->zone_len = 0;
-	ps->section = ZONE;
-	return 0;
+	if (text_section_add(ps, &s->configs, &s->nconfigs, name) != 0)
+		goto oom_taken;
+	return text_name_check(ps, s->configs, s->nconfigs, "config", e);
 oom:
 	free(name);
+oom_taken:
 	err_set(e, 1, "%s: out of memory", ps->path);
 	return -1;
 }
@@ -433,20 +488,26 @@ parse_line(struct parse *ps, char *line, struct err *e)
 {
 	char *l;
 
-	if (strcmp(line, "[config]") == 0 || strcmp(line, "[steps]") == 0) {
-		int config = line[1] == 'c';
-		ps->section = config ? CONFIG : STEPS;
-		*(config ? &ps->have_config : &ps->have_steps) = 1;
+	if (strcmp(line, "[config]") == 0) {
+		ps->section = TEXT;
+		ps->have_config = 1;
+		ps->text = &ps->s->config;
+		ps->text_len = ps->s->config ? strlen(ps->s->config) : 0;
 		return 0;
 	}
-	if ((strncmp(line, "[peer ", 6) == 0 || strncmp(line, "[zone ", 6) == 0) &&
+	if (strcmp(line, "[steps]") == 0) {
+		ps->section = STEPS;
+		ps->have_steps = 1;
+		return 0;
+	}
+	if ((strncmp(line, "[peer ", 6) == 0 || strncmp(line, "[zone ", 6) == 0 ||
+	     strncmp(line, "[file ", 6) == 0 || strncmp(line, "[config ", 8) == 0) &&
 	    line[strlen(line) - 1] == ']')
 		return parse_named_section(ps, line, e);
 	/* Verbatim, blank lines and comments too (zone: fakedns's line numbers
 	 * then map back to this file). */
-	if (ps->section == ZONE || ps->section == CONFIG) {
-		if ((ps->section == ZONE ? append(&ps->s->zones[ps->s->nzones - 1].text, &ps->zone_len, line)
-		                         : append(&ps->s->config, &ps->config_len, line)) == 0)
+	if (ps->section == TEXT) {
+		if (append(ps->text, &ps->text_len, line) == 0)
 			return 0;
 		err_set(e, 1, "%s: out of memory", ps->path);
 		return -1;

@@ -76,11 +76,42 @@ append(struct transcript *t, const char *s, size_t n)
 	t->text[t->len] = '\0';
 }
 
+/* `text` with every `dir` in it written "@WORK@"; caller frees. */
+static char *
+replace_workdir(const char *text, const char *dir)
+{
+	size_t dl = strlen(dir), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = text; (p = strstr(p, dir)) != NULL; p += dl)
+		n++;
+	if ((out = malloc(strlen(text) + n * 6 + 1)) == NULL)
+		return NULL;
+	for (o = out, p = text; *p;) {
+		if (strncmp(p, dir, dl) == 0) {
+			memcpy(o, "@WORK@", 6);
+			o += 6;
+			p += dl;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 void
 transcript_add(struct transcript *t, char prefix, const char *text)
 {
 	char head[3] = { prefix, ':', ' ' };
-	char *norm = transcript_normalize(text, t->normalize);
+	char *unworked = t->workdir && *t->workdir && strstr(text, t->workdir)
+	                         ? replace_workdir(text, t->workdir) : NULL;
+	char *norm;
+
+	if (unworked != NULL)
+		text = unworked;
+	norm = transcript_normalize(text, t->normalize);
 	const char *s = norm != NULL ? norm : text;
 	size_t n = strlen(s), shown = n;
 
@@ -109,6 +140,7 @@ transcript_add(struct transcript *t, char prefix, const char *text)
 	}
 	append(t, "\n", 1);
 	free(norm);
+	free(unworked);
 }
 
 void

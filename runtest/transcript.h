@@ -4,8 +4,9 @@
  * facts, L: refmta's log, M: delivered mail, Q: queue runs, !: the harness
  * saw something other than the step expected).
  *
- * Normalisation is deliberately small (DESIGN.md principle 4): client port
- * numbers, refmta's version, and what the scenario declares.
+ * Normalisation is deliberately small (DESIGN.md principle 4): the run's
+ * work directory, client port numbers, refmta's version, and what the
+ * scenario declares.
  */
 #ifndef RUNTEST_TRANSCRIPT_H
 #define RUNTEST_TRANSCRIPT_H
@@ -18,6 +19,7 @@ struct transcript {
 	char *text;
 	size_t len, cap;
 	const struct strlist *normalize; /* the scenario's "REGEX => REPLACEMENT" */
+	const char *workdir;             /* the run's directory, shown as "@WORK@"; may be NULL */
 };
 
 /*
