@@ -324,6 +324,11 @@ peer_listen(const char *address, unsigned port, int *fd, unsigned *bound, struct
 		return -1;
 	}
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A given port may still have connections in TIME_WAIT from a run
+	 * before; that is no reason to refuse it.  A port someone listens on
+	 * is still refused (Linux: SO_REUSEADDR never allows two listeners). */
+	if (lfd >= 0 && port != 0)
+		(void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
 		int saved = errno;

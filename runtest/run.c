@@ -28,6 +28,7 @@
 #include "steps.h"
 
 #define PEER_PORT_TRIES 20 /* fresh shared ports tried when an address's port is taken */
+#define PEER_FIXED_WAIT_MS 15000 /* how long a peer waits for its own port to be free */
 /* The clock every scenario's refmta runs on (DESIGN.md principle 4). */
 #define TEST_CLOCK "2026-01-01T00:00:00Z"
 
@@ -62,7 +63,7 @@ run_substitute(const char *text, const struct run *r)
 		} else if (strncmp(p, "@WORK@", 6) == 0) {
 			rep = r->env->workdir;
 			skip = 6;
-		} else if (strncmp(p, "@PEER_PORT@", 11) == 0 && r->npeers > 0) {
+		} else if (strncmp(p, "@PEER_PORT@", 11) == 0 && r->peer_port != 0) {
 			snprintf(peerbuf, sizeof peerbuf, "%u", r->peer_port);
 			rep = peerbuf;
 			skip = 11;
@@ -271,13 +272,41 @@ mint_certs(struct run *r, struct err *e)
 /* ---- the scripted peers ----------------------------------------------------------- */
 
 /*
- * Bind every peer to its address and one shared port: the first gets a
- * free port, the others bind theirs with it.  When one of them finds the
- * port taken, all are closed and a new port is tried (bounded).
+ * A peer with its own "port = N": that port, on its address.  Another run
+ * of the same scenario (the other backend, in parallel) may hold it: wait
+ * for it, bounded (PEER_FIXED_WAIT_MS).
+ */
+static int
+listen_fixed(struct peer *p, unsigned port, struct err *e)
+{
+	struct err le = { 0 };
+
+	for (int waited = 0;; waited += 50) {
+		if (peer_listen(p->address, port, &p->lfd, &p->port, &le) == 0)
+			return 0;
+		if (le.code != PEER_ADDR_IN_USE || waited >= PEER_FIXED_WAIT_MS)
+			break;
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	err_set(e, 1, "peer %s: %s%s", p->spec->name, le.text,
+	        port < 1024 && geteuid() != 0 ? " (a port below 1024 needs root)" : "");
+	return -1;
+}
+
+/*
+ * Bind every peer without a port of its own to its address and one shared
+ * port: the first gets a free port, the others bind theirs with it.  When
+ * one of them finds the port taken, all are closed and a new port is tried
+ * (bounded).  Peers with "port = N" bind that.
  */
 static int
 listen_peers(struct run *r, struct err *e)
 {
+	for (size_t i = 0; i < r->npeers; i++)
+		if (peer_spec_port(r->peers[i].spec) != 0 &&
+		    listen_fixed(&r->peers[i], peer_spec_port(r->peers[i].spec), e) != 0)
+			return -1;
 	for (int attempt = 0; attempt < PEER_PORT_TRIES; attempt++) {
 		unsigned port = 0;
 		size_t bound = 0;
@@ -286,6 +315,8 @@ listen_peers(struct run *r, struct err *e)
 		for (; bound < r->npeers; bound++) {
 			struct peer *p = &r->peers[bound];
 			struct err le = { 0 };
+			if (peer_spec_port(p->spec) != 0)
+				continue;
 			if (peer_listen(p->address, port, &p->lfd, &p->port, &le) != 0) {
 				retry = le.code == PEER_ADDR_IN_USE && port != 0;
 				if (!retry) {
@@ -301,6 +332,8 @@ listen_peers(struct run *r, struct err *e)
 			return 0;
 		}
 		for (size_t i = 0; i < bound; i++) {
+			if (peer_spec_port(r->peers[i].spec) != 0)
+				continue;
 			close(r->peers[i].lfd);
 			r->peers[i].lfd = -1;
 		}

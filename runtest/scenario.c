@@ -163,7 +163,7 @@ peer_line_valid(const char *l)
 		return 0;
 	if (strncmp(l, "greeting ", 9) == 0 || strncmp(l, "tls ", 4) == 0 ||
 	    strncmp(l, "staple ", 7) == 0 || strncmp(l, "tls-on-connect ", 15) == 0 ||
-	    strncmp(l, "address ", 8) == 0)
+	    strncmp(l, "address ", 8) == 0 || strncmp(l, "port ", 5) == 0)
 		return 1;
 	return strncmp(l, "on ", 3) == 0 && eq > l + 3;
 }
@@ -209,6 +209,35 @@ peer_address_check(const struct scenario *s, const char *addr, const char *path,
 			err_set(e, 1, "%s:%d: address given twice for peer %s", path, lineno, me->name);
 			return -1;
 		}
+	return 0;
+}
+
+/* "port = N": 1 to 65535, once per peer. */
+static int
+peer_port_check(const struct scenario *s, const char *value, const char *path, int lineno,
+                struct err *e)
+{
+	const struct peer_spec *me = &s->peers[s->npeers - 1];
+	char *end;
+	unsigned long n = strtoul(value, &end, 10);
+
+	if (*value < '0' || *value > '9' || *end != '\0' || n == 0 || n > 65535) {
+		err_set(e, 1, "%s:%d: port: a number from 1 to 65535", path, lineno);
+		return -1;
+	}
+	if (peer_spec_port(me) != 0) {
+		err_set(e, 1, "%s:%d: port given twice for peer %s", path, lineno, me->name);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+peer_spec_port(const struct peer_spec *p)
+{
+	for (size_t k = 0; k < p->lines.n; k++)
+		if (strncmp(p->lines.v[k], "port = ", 7) == 0)
+			return (unsigned)strtoul(p->lines.v[k] + 7, NULL, 10);
 	return 0;
 }
 
@@ -328,12 +357,15 @@ parse_peer_line(struct parse *ps, const char *l, struct err *e)
 
 	if (!peer_line_valid(l)) {
 		err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
-		        "\"staple = FILE\", \"address = 127.0.0.N\" or \"on VERB = [delay MS] REPLY|drop\"",
+		        "\"staple = FILE\", \"address = 127.0.0.N\", \"port = N\" or \"on VERB = [delay MS] REPLY|drop\"",
 		        ps->path, ps->lineno);
 		return -1;
 	}
 	if (strncmp(l, "address ", 8) == 0 &&
 	    peer_address_check(s, strstr(l, " = ") + 3, ps->path, ps->lineno, e) != 0)
+		return -1;
+	if (strncmp(l, "port ", 5) == 0 &&
+	    peer_port_check(s, strstr(l, " = ") + 3, ps->path, ps->lineno, e) != 0)
 		return -1;
 	if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0) {
 		err_set(e, 1, "%s: out of memory", ps->path);
@@ -541,10 +573,12 @@ scenario_validate(struct parse *ps, struct err *e)
 		        path);
 		return -1;
 	}
-	/* All peers share one port, so each needs its own address. */
+	/* Peers without a port of their own share one, so each needs its own
+	 * address; so do two with the same port. */
 	for (size_t i = 0; i < s->npeers; i++)
 		for (size_t k = 0; k < i; k++)
-			if (strcmp(peer_spec_address(&s->peers[i]), peer_spec_address(&s->peers[k])) == 0) {
+			if (strcmp(peer_spec_address(&s->peers[i]), peer_spec_address(&s->peers[k])) == 0 &&
+			    peer_spec_port(&s->peers[i]) == peer_spec_port(&s->peers[k])) {
 				err_set(e, 1, "%s:%d: peers %s and %s both listen on %s (peers share one "
 				        "port, so each needs its own \"address =\")", path, s->peers[i].line,
 				        s->peers[k].name, s->peers[i].name, peer_spec_address(&s->peers[i]));

@@ -83,5 +83,7 @@ const struct text_section *scenario_section(const struct text_section *v, size_t
 
 /* A peer's listening address: its "address = " value, else "127.0.0.1". */
 const char *peer_spec_address(const struct peer_spec *p);
+/* Its own port ("port = N"), or 0: the port all peers share. */
+unsigned peer_spec_port(const struct peer_spec *p);
 
 #endif
