@@ -159,14 +159,33 @@ run_write_config(struct run *r, const char *text, struct err *e)
 	return 0;
 }
 
+unsigned
+run_read_listening(int fd, int timeout_ms)
+{
+	char line[512];
+	size_t n = 0;
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	const char *at;
+
+	while (n < sizeof line - 1 && memchr(line, '\n', n) == NULL) {
+		ssize_t got;
+		if (poll(&pf, 1, timeout_ms) <= 0)
+			break;
+		got = read(fd, line + n, sizeof line - 1 - n);
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	line[n] = '\0';
+	at = strstr(line, "listening on 127.0.0.1:");
+	return at != NULL ? (unsigned)atoi(at + strlen("listening on 127.0.0.1:")) : 0;
+}
+
 /* Start refmta and wait for its "listening on ADDR:PORT" line. */
 static int
 start_refmta(struct run *r, struct err *e)
 {
 	int pipefd[2];
-	char line[256];
-	size_t n = 0;
-	struct pollfd p;
 	char conf[4096];
 
 	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
@@ -184,49 +203,46 @@ start_refmta(struct run *r, struct err *e)
 		_exit(127);
 	}
 	close(pipefd[1]);
-	p.fd = pipefd[0];
-	p.events = POLLIN;
-	while (n < sizeof line - 1 && memchr(line, '\n', n) == NULL) {
-		ssize_t got;
-		if (poll(&p, 1, 10000) <= 0)
-			break;
-		got = read(pipefd[0], line + n, sizeof line - 1 - n);
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-	}
+	r->port = run_read_listening(pipefd[0], 10000);
 	close(pipefd[0]);
-	line[n] = '\0';
-	char *at = strstr(line, "listening on 127.0.0.1:");
-	if (at == NULL) {
+	if (r->port == 0) {
 		err_set(e, 1, "refmta did not start (see %s/refmta.stderr)", r->env->workdir);
 		return -1;
 	}
-	r->port = (unsigned)atoi(at + strlen("listening on 127.0.0.1:"));
 	return 0;
 }
 
-static void
-stop_refmta(struct run *r)
+/*
+ * End a child the run started: SIGTERM, then (bounded: `seconds`) reap it,
+ * else SIGKILL and a "!:" line naming it.  *pid is 0 afterwards.
+ */
+void
+run_stop_child(struct run *r, pid_t *pid, int seconds, const char *name)
 {
 	int status;
 
-	if (r->refmta <= 0)
+	if (*pid <= 0)
 		return;
-	kill(r->refmta, SIGTERM);
-	/* Bounded: 10 s for sessions to finish, then it is killed. */
-	for (int i = 0; i < 1000; i++) {
-		if (waitpid(r->refmta, &status, WNOHANG) == r->refmta) {
-			r->refmta = 0;
+	kill(*pid, SIGTERM);
+	for (int i = 0; i < seconds * 100; i++) {
+		if (waitpid(*pid, &status, WNOHANG) == *pid) {
+			*pid = 0;
 			return;
 		}
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	kill(r->refmta, SIGKILL);
-	waitpid(r->refmta, &status, 0);
-	r->refmta = 0;
-	transcript_add(&r->tr, '!', "refmta did not stop within 10 s of SIGTERM");
+	kill(*pid, SIGKILL);
+	waitpid(*pid, &status, 0);
+	*pid = 0;
+	transcript_addf(&r->tr, '!', "%s did not stop within %d s of SIGTERM", name, seconds);
+}
+
+/* Bounded: 10 s for sessions to finish, then it is killed. */
+static void
+stop_refmta(struct run *r)
+{
+	run_stop_child(r, &r->refmta, 10, "refmta");
 }
 
 /*

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,23 +61,7 @@ zone_error(struct run *r, const char *stderr_text, struct err *e)
 void
 run_dns_stop(struct run *r)
 {
-	int status;
-
-	if (r->fakedns <= 0)
-		return;
-	kill(r->fakedns, SIGTERM);
-	for (int i = 0; i < 500; i++) {
-		if (waitpid(r->fakedns, &status, WNOHANG) == r->fakedns) {
-			r->fakedns = 0;
-			return;
-		}
-		struct timespec ts = { 0, 10 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	kill(r->fakedns, SIGKILL);
-	waitpid(r->fakedns, &status, 0);
-	r->fakedns = 0;
-	transcript_add(&r->tr, '!', "fakedns did not stop within 5 s of SIGTERM");
+	run_stop_child(r, &r->fakedns, 5, "fakedns");
 }
 
 /*
@@ -89,9 +72,9 @@ int
 run_dns_start(struct run *r, struct err *e)
 {
 	const struct scenario *s = r->s;
-	char dir[4200], ta[4300], qlog[4300], errpath[4300], line[512];
+	char dir[4200], ta[4300], qlog[4300], errpath[4300];
 	char **argv = calloc(s->nzones + 10, sizeof *argv);
-	size_t argc = 0, n = 0;
+	size_t argc = 0;
 	int pipefd[2] = { -1, -1 }, rc = -1;
 
 	if (argv == NULL)
@@ -147,19 +130,8 @@ run_dns_start(struct run *r, struct err *e)
 		goto out;
 	}
 	/* Its one line once both sockets are bound (it signs first: allow 20 s). */
-	struct pollfd pf = { .fd = pipefd[0], .events = POLLIN };
-	while (n < sizeof line - 1 && memchr(line, '\n', n) == NULL) {
-		ssize_t got;
-		if (poll(&pf, 1, 20000) <= 0)
-			break;
-		got = read(pipefd[0], line + n, sizeof line - 1 - n);
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-	}
-	line[n] = '\0';
-	const char *at = strstr(line, "listening on 127.0.0.1:");
-	if (at == NULL) {
+	unsigned port = run_read_listening(pipefd[0], 20000);
+	if (port == 0) {
 		char *text = NULL;
 		size_t cap = 0;
 		FILE *f;
@@ -175,8 +147,7 @@ run_dns_start(struct run *r, struct err *e)
 		free(text);
 		goto out;
 	}
-	snprintf(r->dns_server, sizeof r->dns_server, "127.0.0.1@%u",
-	         (unsigned)atoi(at + strlen("listening on 127.0.0.1:")));
+	snprintf(r->dns_server, sizeof r->dns_server, "127.0.0.1@%u", port);
 	rc = 0;
 out:
 	if (pipefd[0] >= 0)

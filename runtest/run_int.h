@@ -55,6 +55,12 @@ char *run_substitute(const char *text, const struct run *r);
 /* Write `text` (a [config] section) as WORK/refmta.conf, with the
  * harness's lines above it, replacing the file in one rename. */
 int run_write_config(struct run *r, const char *text, struct err *e) MUST_CHECK;
+/* Read a started program's first line from `fd` (each read bounded by
+ * `timeout_ms`): the PORT of its "listening on 127.0.0.1:PORT", or 0. */
+unsigned run_read_listening(int fd, int timeout_ms);
+/* End a child the run started (SIGTERM; SIGKILL after `seconds`, with a
+ * "!:" line naming it); *pid becomes 0. */
+void run_stop_child(struct run *r, pid_t *pid, int seconds, const char *name);
 /* Append refmta's log lines written since the last call (L:, or D: for DNS). */
 void run_dump_log(struct run *r);
 /* Wait (bounded) until refmta has logged the end of the session from ip:port. */
