@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #include "run_int.h"
 #include "steps.h"
+#include "strlist.h"
 #include "strutil.h"
 #include "tls.h"
 
@@ -351,86 +353,81 @@ step_close(struct run *r, const struct step *st, struct err *e)
 	return 0;
 }
 
-/* Send `text` as a `send` step would, then read one reply as `expect CODE`. */
-static int
-submit_line(struct run *r, const struct step *st, const char *text, const char *code,
-            struct err *e)
+/* One line of a submit: sent as a `send` step, then (code not "") read as `expect CODE`. */
+static int __attribute__((format(printf, 4, 5)))
+submit_add(struct strlist *texts, struct strlist *codes, const char *code, const char *fmt, ...)
 {
-	struct step one = *st;
+	char *text = NULL;
+	va_list ap;
 	int rc;
 
-	one.arg = (char *)text;
-	rc = step_send(r, &one, e);
-	if (rc != 0 || code == NULL)
-		return rc;
-	one.arg = (char *)code;
-	return step_expect(r, &one, e);
+	va_start(ap, fmt);
+	rc = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (rc < 0)
+		return -1;
+	rc = strlist_push(texts, text) == 0 && strlist_push(codes, code) == 0 ? 0 : -1;
+	free(text);
+	return rc;
 }
 
 /*
  * submit FROM TO...: the EHLO / MAIL / RCPT / DATA block most scenarios
  * need, played as the `send` and `expect` steps one would write by hand,
  * so its transcript is theirs line for line (docs/scenario-format.md).
- * FROM "<>" is the null sender.  Stops where an `expect` would.
+ * FROM "<>" is the null sender (and no From: line).  Stops where an
+ * `expect` would.
  */
 int
 step_submit(struct run *r, const struct step *st, struct err *e)
 {
-	char *words = strdup(st->arg), *save = NULL, *from, *to, *tos = NULL, *line = NULL;
-	size_t toslen = 0;
-	int rc = -1;
+	struct strlist words = { 0 }, texts = { 0 }, codes = { 0 };
+	char *copy = strdup(st->arg), *save = NULL, *w;
+	int rc = -1, ok = copy != NULL;
 
-	if (words == NULL || (from = strtok_r(words, " \t", &save)) == NULL) {
+	for (w = copy ? strtok_r(copy, " \t", &save) : NULL; ok && w; w = strtok_r(NULL, " \t", &save))
+		ok = strlist_push(&words, w) == 0;
+	if (!ok || words.n < 2) {
 		err_set(e, 1, "%s:%d: submit FROM TO...", r->s->path, st->line);
 		goto out;
 	}
-	if (strcmp(from, "<>") == 0)
-		from = "";
-	if ((rc = submit_line(r, st, "EHLO client.example.test", "250", e)) != 0)
-		goto out;
-	rc = -1;
-	if (asprintf(&line, "MAIL FROM:<%s>", from) < 0)
-		goto out;
-	if ((rc = submit_line(r, st, line, "250", e)) != 0)
-		goto out;
-	while ((to = strtok_r(NULL, " \t", &save)) != NULL) {
-		free(line);
-		line = NULL;
-		rc = -1;
-		if (asprintf(&line, "RCPT TO:<%s>", to) < 0)
-			goto out;
-		if ((rc = submit_line(r, st, line, "250", e)) != 0)
-			goto out;
-		char *grown = realloc(tos, toslen + strlen(to) + 3);
-		if (grown == NULL) {
-			rc = -1;
-			goto out;
+	const char *from = strcmp(words.v[0], "<>") == 0 ? "" : words.v[0];
+	ok = submit_add(&texts, &codes, "250", "EHLO client.example.test") == 0 &&
+	     submit_add(&texts, &codes, "250", "MAIL FROM:<%s>", from) == 0;
+	for (size_t i = 1; ok && i < words.n; i++)
+		ok = submit_add(&texts, &codes, "250", "RCPT TO:<%s>", words.v[i]) == 0;
+	ok = ok && submit_add(&texts, &codes, "354", "DATA") == 0 &&
+	     (!from[0] || submit_add(&texts, &codes, "", "From: %s", from) == 0) &&
+	     submit_add(&texts, &codes, "", "To: %s", words.v[1]) == 0;
+	for (size_t i = 2; ok && i < words.n; i++) {
+		char *to = NULL;
+		ok = asprintf(&to, "%s, %s", texts.v[texts.n - 1], words.v[i]) >= 0;
+		if (ok) {
+			free(texts.v[texts.n - 1]);
+			texts.v[texts.n - 1] = to;
 		}
-		tos = grown;
-		toslen += (size_t)sprintf(tos + toslen, "%s%s", toslen ? ", " : "", to);
 	}
-	if ((rc = submit_line(r, st, "DATA", "354", e)) != 0)
+	ok = ok && submit_add(&texts, &codes, "", "Subject: submit") == 0 &&
+	     submit_add(&texts, &codes, "", "%s", "") == 0 &&
+	     submit_add(&texts, &codes, "", "a test message") == 0 &&
+	     submit_add(&texts, &codes, "250", ".") == 0;
+	if (!ok) {
+		err_set(e, 1, "out of memory");
 		goto out;
-	free(line);
-	line = NULL;
-	rc = -1;
-	if (from[0] && asprintf(&line, "From: %s", from) < 0)
-		goto out;
-	if ((line != NULL && (rc = submit_line(r, st, line, NULL, e)) != 0))
-		goto out;
-	free(line);
-	line = NULL;
-	rc = -1;
-	if (asprintf(&line, "To: %s", tos ? tos : "") < 0)
-		goto out;
-	const char *const tail[] = { line, "Subject: submit", "", "a test message" };
-	for (size_t i = 0; i < sizeof tail / sizeof tail[0]; i++)
-		if ((rc = submit_line(r, st, tail[i], NULL, e)) != 0)
-			goto out;
-	rc = submit_line(r, st, ".", "250", e);
+	}
+	rc = 0;
+	for (size_t i = 0; rc == 0 && i < texts.n; i++) {
+		struct step one = *st;
+		one.arg = texts.v[i];
+		rc = step_send(r, &one, e);
+		one.arg = codes.v[i];
+		if (rc == 0 && codes.v[i][0] != '\0')
+			rc = step_expect(r, &one, e);
+	}
 out:
-	free(line);
-	free(tos);
-	free(words);
+	strlist_free(&words);
+	strlist_free(&texts);
+	strlist_free(&codes);
+	free(copy);
 	return rc;
 }
