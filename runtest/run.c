@@ -12,11 +12,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -285,6 +289,34 @@ mint_certs(struct run *r, struct err *e)
 	return 0;
 }
 
+/*
+ * A scenario whose peers have ports of their own runs in a network
+ * namespace of its own (when the harness may make one: it needs root, as
+ * CI is): the port is then free whatever the machine runs (a local MTA on
+ * port 25) and whatever the other backend's run of the same scenario
+ * holds, and a port below 1024 can be bound.  Only loopback exists there,
+ * which is all a run uses.  0 inside it; 1 when it cannot be made (the run
+ * goes on in the machine's namespace, and the peer waits for its port).
+ */
+static int
+netns_enter(void)
+{
+	struct ifreq ifr = { 0 };
+	int fd, ok;
+
+	if (unshare(CLONE_NEWNET) != 0)
+		return 1;
+	/* A new namespace's loopback is down: bring it up. */
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ok = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0;
+	ifr.ifr_flags |= IFF_UP;
+	ok = ok && ioctl(fd, SIOCSIFFLAGS, &ifr) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok ? 0 : -1;
+}
+
 /* ---- the scripted peers ----------------------------------------------------------- */
 
 /*
@@ -513,6 +545,14 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	r.tr.workdir = env->workdir;
 	*transcript = NULL;
 	signal(SIGPIPE, SIG_IGN);
+	for (size_t i = 0; i < s->npeers; i++)
+		if (peer_spec_port(&s->peers[i]) != 0) {
+			if (netns_enter() < 0) {
+				err_set(e, 1, "a network namespace was made, but its loopback is not up");
+				goto out;
+			}
+			break;
+		}
 	/* Certificates, peers and fakedns first: the configuration may name them. */
 	if (mint_certs(&r, e) != 0 || start_peers(&r, e) != 0)
 		goto out;
