@@ -507,27 +507,22 @@ out:
 	return rc;
 }
 
-/* Mint leaf leaves[i] into dir/<name>.pem and .key. */
+/* Mint the leaf `s` says, issued by `issuer` (NULL: self-signed), into
+   dir/<name>.pem (with the issuer after it unless s->alone) and .key. */
 static int
-leaf_make(struct mint *m, size_t i)
+leaf_mint(struct mint *m, const struct leaf_spec *s, X509 *issuer, EVP_PKEY *issuer_key,
+          X509 **cert, EVP_PKEY **key)
 {
-	const struct leaf_spec *s = &leaves[i];
 	char name[256];
 	struct cert_args a = {
 	        .cn = s->cn,
+	        .issuer = issuer,
+	        .issuer_key = issuer_key,
 	        .not_before = s->not_before,
 	        .not_after = s->not_after,
 	};
 	size_t n = 0;
-	int rc = -1;
 
-	if (s->issuer == BY_INTER) {
-		a.issuer = m->inter;
-		a.issuer_key = m->inter_key;
-	} else if (s->issuer == BY_UNRELATED) {
-		a.issuer = m->unrel;
-		a.issuer_key = m->unrel_key;
-	}
 	a.ext[n++] = (struct ext){NID_basic_constraints, "critical,CA:FALSE"};
 	if (!s->no_ku)
 		a.ext[n++] =
@@ -539,19 +534,30 @@ leaf_make(struct mint *m, size_t i)
 		a.ext[n++] = (struct ext){NID_subject_alt_name, s->san};
 	a.ext[n] = (struct ext){0, NULL};
 
-	if ((m->leaf_key[i] = key_new(m, s->key, s->name)) == NULL)
-		goto out;
-	a.key = m->leaf_key[i];
-	if (cert_new(m, &a, &m->leaf[i]) < 0 || key_write(m, s->name, m->leaf_key[i]) < 0)
-		goto out;
+	if ((*key = key_new(m, s->key, s->name)) == NULL)
+		return -1;
+	a.key = *key;
+	if (cert_new(m, &a, cert) < 0 || key_write(m, s->name, *key) < 0)
+		return -1;
 	snprintf(name, sizeof name, "%s.pem", s->name);
-	if (certs_write(m, name, m->leaf[i], s->alone ? NULL : a.issuer, s->badsig) < 0)
-		goto out;
+	return certs_write(m, name, *cert, s->alone ? NULL : issuer, s->badsig);
+}
+
+/* Mint leaf leaves[i] into dir/<name>.pem and .key. */
+static int
+leaf_make(struct mint *m, size_t i)
+{
+	const struct leaf_spec *s = &leaves[i];
+	X509 *issuer = s->issuer == BY_INTER ? m->inter : s->issuer == BY_UNRELATED ? m->unrel : NULL;
+	EVP_PKEY *issuer_key = s->issuer == BY_INTER       ? m->inter_key
+	                       : s->issuer == BY_UNRELATED ? m->unrel_key
+	                                                   : NULL;
+
+	if (leaf_mint(m, s, issuer, issuer_key, &m->leaf[i], &m->leaf_key[i]) < 0)
+		return -1;
 	if (s->issuer == BY_INTER && index_add(m, m->leaf[i], s->revoked, s->name) < 0)
-		goto out;
-	rc = 0;
-out:
-	return rc;
+		return -1;
+	return 0;
 }
 
 /* Append to `out` a PEM CRL signed by `issuer`, listing `revoked` (may be
@@ -745,4 +751,74 @@ int
 pki_mint(const char *dir, time_t now, struct err *e)
 {
 	return pki_mint_count(dir, now, NULL, e);
+}
+
+/* Read dir/<stem>.pem (its first certificate) and dir/<stem>.key. */
+static int
+ca_load(struct mint *m, const char *dir, const char *stem, X509 **cert, EVP_PKEY **key)
+{
+	char path[PATH_MAX_PKI];
+	BIO *in;
+
+	snprintf(path, sizeof path, "%s/%s.pem", dir, stem);
+	if ((in = BIO_new_file(path, "r")) != NULL)
+		*cert = PEM_read_bio_X509(in, NULL, NULL, NULL);
+	BIO_free(in);
+	snprintf(path, sizeof path, "%s/%s.key", dir, stem);
+	if ((in = BIO_new_file(path, "r")) != NULL)
+		*key = PEM_read_bio_PrivateKey(in, NULL, NULL, NULL);
+	BIO_free(in);
+	if (*cert == NULL || *key == NULL) {
+		crypto_fail(m, "reading the issuer", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+pki_mint_leaf(const char *pki_dir, const char *out_dir, const struct pki_leaf *req, time_t now,
+              struct err *e)
+{
+	static const char *const ca_stems[] = {
+	        [PKI_ISSUER_INTER] = "inter-ca",
+	        [PKI_ISSUER_ROOT] = "root-ca",
+	        [PKI_ISSUER_UNRELATED] = "unrelated-ca",
+	};
+	struct mint m = {.dir = out_dir, .now = now, .e = e};
+	struct leaf_spec s = {
+	        .name = req->stem,
+	        .key = req->key == PKI_KEY_RSA ? KEY_RSA : KEY_EC,
+	        .cn = req->nnames > 0 ? req->names[0] : req->stem,
+	        .eku = BOTH,
+	        .not_before = -HOUR,
+	        .not_after = 90 * DAY,
+	        .alone = req->issuer != PKI_ISSUER_INTER,
+	};
+	X509 *issuer = NULL, *leaf = NULL;
+	EVP_PKEY *issuer_key = NULL, *key = NULL;
+	char san[2048] = "";
+	size_t o = 0;
+	int rc = -1;
+
+	for (size_t i = 0; i < req->nnames; i++) {
+		int n = snprintf(san + o, sizeof san - o, "%sDNS:%s", i ? "," : "", req->names[i]);
+		if (n < 0 || (size_t)n >= sizeof san - o) {
+			err_set(e, PKI_ERR_CRYPTO, "too many names for %s", req->stem);
+			return -1;
+		}
+		o += (size_t)n;
+	}
+	s.san = req->nnames > 0 ? san : NULL;
+	if (mkdir_p(out_dir, e) < 0)
+		goto out;
+	if (req->issuer != PKI_ISSUER_SELF &&
+	    ca_load(&m, pki_dir, ca_stems[req->issuer], &issuer, &issuer_key) < 0)
+		goto out;
+	rc = leaf_mint(&m, &s, issuer, issuer_key, &leaf, &key);
+out:
+	X509_free(issuer);
+	X509_free(leaf);
+	EVP_PKEY_free(issuer_key);
+	EVP_PKEY_free(key);
+	return rc;
 }

@@ -28,4 +28,27 @@ int pki_mint(const char *dir, time_t now, struct err *e) MUST_CHECK;
    On failure some files may already be in `dir`. */
 int pki_mint_count(const char *dir, time_t now, int *nfiles, struct err *e) MUST_CHECK;
 
+/* One extra leaf (pki_mint_leaf()): its key and who issues it. */
+enum pki_key { PKI_KEY_ECDSA, PKI_KEY_RSA };
+enum pki_issuer {
+	PKI_ISSUER_INTER,     /* the intermediate: the file holds leaf + intermediate */
+	PKI_ISSUER_ROOT,      /* the root itself (leaf alone) */
+	PKI_ISSUER_UNRELATED, /* the untrusted unrelated-ca (leaf alone) */
+	PKI_ISSUER_SELF,      /* self-signed (leaf alone) */
+};
+struct pki_leaf {
+	const char *stem;          /* out_dir/<stem>.pem and out_dir/<stem>.key */
+	enum pki_key key;          /* P-256 or RSA-2048 */
+	enum pki_issuer issuer;
+	const char *const *names;  /* DNS names, all in subjectAltName; the first is the CN */
+	size_t nnames;             /* 0: no subjectAltName, CN = stem */
+};
+
+/* Mint one leaf like the table's (CA:FALSE, EKU serverAuth,clientAuth,
+   valid now-1h .. now+90d), issued by a CA of the PKI in `pki_dir` (made
+   by pki_mint()), into `out_dir` (created if missing).  Nothing is kept:
+   the caller owns the strings in `req`.  0, or -1 with `e`. */
+int pki_mint_leaf(const char *pki_dir, const char *out_dir, const struct pki_leaf *req,
+                  time_t now, struct err *e) MUST_CHECK;
+
 #endif

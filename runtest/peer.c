@@ -24,6 +24,8 @@
 
 #define PEER_MAX_SESSIONS 20
 #define PEER_READ_TIMEOUT 10
+/* A command line longer than this is shown cut, with "(N octets, cut)". */
+#define PEER_LINE_MAX 65536
 
 struct peer_run {
 	const struct peer_spec *spec;
@@ -102,13 +104,13 @@ peer_log(struct peer_run *pr, const char *dir, const char *text)
 
 /*
  * Act on a rule: "[delay MS] REPLY" (REPLY may hold \n between lines) or
- * "drop".  Returns 0 to go on, 1 when the connection was dropped.
+ * "drop".  Every line is logged and sent whole, however long: the P: lines
+ * must show exactly what went on the wire.  Returns 0 to go on, 1 when the
+ * connection was dropped or the reply could not be sent.
  */
 static int
 peer_act(struct peer_run *pr, struct bio *io, const char *rule)
 {
-	char reply[4096];
-	size_t o = 0;
 	struct err e = { 0 };
 
 	if (strncmp(rule, "delay ", 6) == 0) {
@@ -129,20 +131,18 @@ peer_act(struct peer_run *pr, struct bio *io, const char *rule)
 	for (const char *p = rule;;) {
 		const char *nl = strstr(p, "\\n");
 		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		char one[1024];
 
-		snprintf(one, sizeof one, "%.*s", (int)len, p);
-		peer_log(pr, ">", one);
-		if (o + len + 2 < sizeof reply) {
-			memcpy(reply + o, p, len);
-			memcpy(reply + o + len, "\r\n", 2);
-			o += len + 2;
+		fprintf(pr->log, "> %.*s\n", (int)len, p);
+		fflush(pr->log);
+		if (bio_write(io, p, len, &e) != BIO_OK || bio_write(io, "\r\n", 2, &e) != BIO_OK) {
+			peer_log(pr, "-", "(the reply could not be sent)");
+			return 1;
 		}
 		if (nl == NULL)
 			break;
 		p = nl + 2;
 	}
-	return bio_write(io, reply, o, &e) == BIO_OK && bio_flush(io, &e) == BIO_OK ? 0 : 1;
+	return bio_flush(io, &e) == BIO_OK ? 0 : 1;
 }
 
 static void
@@ -150,7 +150,8 @@ peer_session(struct peer_run *pr, int fd)
 {
 	struct bio io;
 	struct tls_conn *conn = NULL;
-	char line[2048], marked_chunk_text[64];
+	static char line[PEER_LINE_MAX]; /* a peer is its own process, one session at a time */
+	char marked_chunk_text[64];
 	struct err e = { 0 };
 	const char *greeting = peer_session_value(pr, "greeting");
 	struct timeval tv = { .tv_sec = PEER_READ_TIMEOUT };
@@ -188,13 +189,9 @@ peer_session(struct peer_run *pr, int fd)
 		line[strcspn(line, "\r\n")] = '\0';
 		/* A command that was already here before the reply to the one
 		 * before it was sent came in a pipelined group (RFC 2920). */
-		if (early) {
-			char marked[sizeof line + 16];
-			snprintf(marked, sizeof marked, "%s  (pipelined)", line);
-			peer_log(pr, "<", marked);
-		} else {
-			peer_log(pr, "<", line);
-		}
+		fprintf(pr->log, "< %s%s%s\n", line, too_long ? "  (longer: cut by the peer)" : "",
+		        early ? "  (pipelined)" : "");
+		fflush(pr->log);
 		early = bio_buffered(&io) > 0;
 		snprintf(verb, sizeof verb, "%.*s", (int)strcspn(line, " :"), line);
 		if (strcasecmp(verb, "BDAT") == 0) {
@@ -327,6 +324,11 @@ peer_listen(const char *address, unsigned port, int *fd, unsigned *bound, struct
 		return -1;
 	}
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A given port may still have connections in TIME_WAIT from a run
+	 * before; that is no reason to refuse it.  A port someone listens on
+	 * is still refused (Linux: SO_REUSEADDR never allows two listeners). */
+	if (lfd >= 0 && port != 0)
+		(void)setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &(int){ 1 }, sizeof(int));
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 16) != 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &sl) != 0) {
 		int saved = errno;

@@ -7,8 +7,8 @@
  *
  * A peer is a child process of the run (so in its process group), listening
  * on its loopback address ("address =", default 127.0.0.1) and the port all
- * peers of the run share; what it receives and sends is written to a file
- * the run turns into P: lines.
+ * peers of the run share, or its own ("port ="); what it receives and sends
+ * is written to a file the run turns into P: lines.
  */
 #ifndef RUNTEST_PEER_H
 #define RUNTEST_PEER_H

@@ -1,9 +1,9 @@
 /*
  * run.h - one scenario on one refmta backend, in its own work directory:
- * start the scripted peers (on one shared port) and fakedns (when the
- * scenario has zones), write the configuration, start refmta on a free
- * port, play the steps as a client, run the queue, stop everything, and
- * produce the transcript.
+ * mint the scenario's own certificates, start the scripted peers (on one
+ * shared port, or their own) and fakedns (when the scenario has zones),
+ * write the configuration, start refmta on a free port, play the steps
+ * (steps.h), stop everything, and produce the transcript.
  *
  * Called in a child process of the scheduler that leads its own process
  * group: everything it starts is in that group, so the scheduler can end

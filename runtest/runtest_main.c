@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "report.h"
 #include "run.h"
 #include "scenario.h"
+#include "select.h"
 #include "version.h"
 
 #define EXIT_CANNOT_TEST 125
@@ -41,6 +43,7 @@ struct job {
 	struct scenario *s;
 	const char *backend;
 	struct result res;
+	char *actual;          /* the transcript it produced, NULL when it could not run */
 	pid_t pid;
 	struct timespec start;
 	char workdir[4096];
@@ -86,66 +89,6 @@ usage(FILE *out)
 
 /* ---- finding scenarios ------------------------------------------------------------ */
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void
-find_scn(const char *dir, struct strlist *out)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char path[4096];
-		struct stat st;
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-		if (stat(path, &st) != 0)
-			continue;
-		if (S_ISDIR(st.st_mode))
-			find_scn(path, out);
-		else if (strlen(de->d_name) > 4 &&
-		         strcmp(de->d_name + strlen(de->d_name) - 4, ".scn") == 0 &&
-		         strlist_push(out, path) != 0)
-			break; /* out of memory: fewer scenarios, and the count shows it */
-	}
-	closedir(d);
-}
-
-/* Does scenario `s` match one selector (ID, PATH, FOLDER or KEYWORD)? */
-static int
-selected(const struct scenario *s, const char *sel)
-{
-	size_t n = strlen(sel);
-	char folder[4096];
-
-	if (strcmp(sel, s->id) == 0 || strcmp(sel, s->path) == 0 || strcmp(sel, s->slug) == 0)
-		return 1;
-	snprintf(folder, sizeof folder, "scenarios/%s", s->feature);
-	while (n > 1 && sel[n - 1] == '/')
-		n--;
-	/* A folder: "scenarios/tls", "tls/" or "tls". */
-	if ((strlen(folder) == n && strncmp(sel, folder, n) == 0) ||
-	    (strlen(s->feature) == n && strncmp(sel, s->feature, n) == 0))
-		return 1;
-	/* A keyword: one of the scenario's keywords, or part of its slug. */
-	for (const char *k = s->keywords; *k;) {
-		size_t len = strcspn(k, " ");
-		if (len == strlen(sel) && strncmp(k, sel, len) == 0)
-			return 1;
-		k += len;
-		while (*k == ' ')
-			k++;
-	}
-	return strstr(s->slug + 5, sel) != NULL;
-}
-
 static char *
 read_all(const char *path)
 {
@@ -172,6 +115,20 @@ write_all(const char *path, const char *text)
 		return -1;
 	fputs(text, f);
 	return fclose(f);
+}
+
+/* Make the folders above `path` ("a/b/c.golden": a, a/b), as mkdir -p. */
+static void
+mkdir_parents(const char *path)
+{
+	char dir[4200];
+
+	snprintf(dir, sizeof dir, "%s", path);
+	for (char *p = strchr(dir + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		mkdir(dir, 0755);
+		*p = '/';
+	}
 }
 
 static void
@@ -277,18 +234,14 @@ job_finish(struct job *j, int status, const struct options *o, int timed_out)
 			}
 			j->res.diff = unified_diff(want != NULL ? golden : "/dev/null", actual);
 			if (o->accept && got != NULL) {
-				char dir[4200];
-				snprintf(dir, sizeof dir, "%s", golden);
-				*strrchr(dir, '/') = '\0';
-				mkdir("golden", 0755);
-				mkdir(dir, 0755);
+				mkdir_parents(golden);
 				if (write_all(golden, got) == 0) {
 					free(j->res.message);
 					j->res.message = strdup("golden rewritten (--accept): read the diff");
 				}
 			}
 		}
-		free(got);
+		j->actual = got; /* kept: the backends' transcripts are compared at the end */
 		free(want);
 	}
 	if (j->res.status == RESULT_PASS && !o->keep) {
@@ -327,115 +280,78 @@ show(const struct scenario *s)
 	return 0;
 }
 
-/* ---- main ------------------------------------------------------------------------------- */
+/* ---- the command line ------------------------------------------------------------------ */
 
-int
-main(int argc, char **argv)
+/* -1 to go on, else the exit status (usage, --help, --version). */
+static int
+parse_args(int argc, char **argv, struct options *o, struct strlist *args)
 {
-	struct options o = { .jobs = 0, .backends = 3, .refmta = "bin/refmta" };
-	struct strlist paths = { 0 }, sels = { 0 };
-	struct scenario **scns = NULL;
-	size_t nscn = 0;
-	char root[4096], pki[4200];
-	struct err e = { 0 };
-	struct result *results = NULL;
-	int rc = 0;
-
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "-j") == 0 && i + 1 < argc)
-			o.jobs = (unsigned)atoi(argv[++i]);
+			o->jobs = (unsigned)atoi(argv[++i]);
 		else if (strncmp(a, "-j", 2) == 0 && a[2])
-			o.jobs = (unsigned)atoi(a + 2);
+			o->jobs = (unsigned)atoi(a + 2);
 		else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
 			const char *b = argv[++i];
-			o.backends = strcmp(b, "openssl") == 0 ? 1 : strcmp(b, "gnutls") == 0 ? 2
-			             : strcmp(b, "both") == 0 ? 3 : 0;
-			if (o.backends == 0) {
+			o->backends = strcmp(b, "openssl") == 0 ? 1 : strcmp(b, "gnutls") == 0 ? 2
+			              : strcmp(b, "both") == 0 ? 3 : 0;
+			if (o->backends == 0) {
 				fprintf(stderr, "runtest: --backend openssl, gnutls or both\n");
-				{ rc = 2; goto done; }
+				return 2;
 			}
 		} else if (strcmp(a, "--accept") == 0)
-			o.accept = 1;
+			o->accept = 1;
 		else if (strcmp(a, "--keep") == 0)
-			o.keep = 1;
+			o->keep = 1;
 		else if (strcmp(a, "--list") == 0)
-			o.list = 1;
+			o->list = 1;
 		else if (strcmp(a, "--tap") == 0)
-			o.tap = 1;
-		else if (strcmp(a, "--show") == 0 && i + 1 < argc)
-			o.show = argv[++i];
+			o->tap = 1;
+		else if (strcmp(a, "--show") == 0 && i + 1 < argc) {
+			struct stat st;
+			o->show = argv[++i];
+			/* A path is loaded like any other path argument. */
+			if (stat(o->show, &st) == 0 && strlist_push(args, o->show) != 0)
+				return 2;
+		}
 		else if (strcmp(a, "--junit") == 0 && i + 1 < argc)
-			o.junit = argv[++i];
+			o->junit = argv[++i];
 		else if (strcmp(a, "--json") == 0 && i + 1 < argc)
-			o.json = argv[++i];
+			o->json = argv[++i];
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			{ rc = 0; goto done; }
+			return 0;
 		} else if (strcmp(a, "--version") == 0) {
 			printf("runtest (refmta) %s\n", REFMTA_VERSION);
-			{ rc = 0; goto done; }
+			return 0;
 		} else if (a[0] == '-') {
 			usage(stderr);
-			{ rc = 2; goto done; }
-		} else if (strlist_push(&sels, a) != 0)
-			{ rc = 2; goto done; }
+			return 2;
+		} else if (strlist_push(args, a) != 0)
+			return 2;
 	}
-	if (o.jobs == 0) {
+	if (o->jobs == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
-		o.jobs = cores > 0 ? (unsigned)cores : 1;
+		o->jobs = cores > 0 ? (unsigned)cores : 1;
 	}
 	if (getenv("REFMTA_BIN") != NULL)
-		o.refmta = getenv("REFMTA_BIN");
+		o->refmta = getenv("REFMTA_BIN");
+	return -1;
+}
 
-	/* Load every scenario: a broken one is a usage error, named by file:line. */
-	find_scn("scenarios", &paths);
-	if (paths.n > 1)
-		qsort(paths.v, paths.n, sizeof *paths.v, cmp_str);
-	scns = calloc(paths.n + 1, sizeof *scns);
-	for (size_t i = 0; i < paths.n; i++) {
-		struct scenario *s;
-		if (scenario_load(paths.v[i], &s, &e) != 0) {
-			fprintf(stderr, "runtest: %s\n", e.text);
-			rc = 2;
-			goto done;
-		}
-		for (size_t k = 0; k < nscn; k++)
-			if (strcmp(scns[k]->id, s->id) == 0) {
-				fprintf(stderr, "runtest: %s and %s share the number %s\n", scns[k]->path,
-				        s->path, s->id);
-				scenario_free(s);
-				rc = 2;
-				goto done;
-			}
-		scns[nscn++] = s;
-	}
-	if (o.list) {
-		for (size_t i = 0; i < nscn; i++)
-			printf("%s  %-40s %s\n", scns[i]->id, scns[i]->path, scns[i]->title);
-		{ rc = 0; goto done; }
-	}
-	if (o.show != NULL) {
-		for (size_t i = 0; i < nscn; i++)
-			if (selected(scns[i], o.show))
-				{ rc = show(scns[i]); goto done; }
-		fprintf(stderr, "runtest: no scenario %s\n", o.show);
-		{ rc = 2; goto done; }
-	}
-	/* Cannot test: the program under test or the fixtures are missing. */
-	if (access(o.refmta, X_OK) != 0) {
-		fprintf(stderr, "runtest: %s is missing or not executable (run make)\n", o.refmta);
-		{ rc = EXIT_CANNOT_TEST; goto done; }
-	}
-
-	/* The jobs: every selected scenario on every chosen backend. */
+/* The jobs: every selected scenario on every chosen backend. */
+static void
+make_jobs(const struct options *o, struct scenario **scns, size_t nscn, size_t nwanted,
+          const struct strlist *sels)
+{
 	jobs = calloc(nscn * 2 + 1, sizeof *jobs);
-	for (size_t i = 0; i < nscn; i++) {
-		int want = sels.n == 0;
-		for (size_t k = 0; k < sels.n && !want; k++)
-			want = selected(scns[i], sels.v[k]);
+	for (size_t i = 0; jobs != NULL && i < nscn; i++) {
+		int want = i < nwanted || (nwanted == 0 && sels->n == 0);
+		for (size_t k = 0; k < sels->n && !want; k++)
+			want = select_matches(scns[i], sels->v[k]);
 		for (int b = 0; want && b < 2; b++) {
-			if (!(o.backends & (1 << b)))
+			if (!(o->backends & (1 << b)))
 				continue;
 			struct job *j = &jobs[njobs++];
 			j->s = scns[i];
@@ -445,65 +361,86 @@ main(int argc, char **argv)
 			                          .path = scns[i]->path, .backend = j->backend };
 		}
 	}
-	if (njobs == 0) {
-		fprintf(stderr, "runtest: no scenario matches\n");
-		{ rc = sels.n ? 2 : 0; goto done; }
-	}
+}
 
-	/* Fixtures, once per run, relative to the clock now. */
-	snprintf(root, sizeof root, "%s/runtest.XXXXXX",
+/* ---- running them ---------------------------------------------------------------------- */
+
+/*
+ * Fixtures, once per run, relative to the clock now, and the programs'
+ * absolute paths.  0, or EXIT_CANNOT_TEST.
+ */
+static int
+prepare(const struct options *o, char *root, size_t rootlen, char *pki, size_t pkilen,
+        char *refmta_abs, char *fakedns_abs, size_t fakedns_len)
+{
+	struct err e = { 0 };
+
+	snprintf(root, rootlen, "%s/runtest.XXXXXX",
 	         getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(root) == NULL) {
 		perror("runtest: mkdtemp");
-		{ rc = EXIT_CANNOT_TEST; goto done; }
+		root[0] = '\0';
+		return EXIT_CANNOT_TEST;
 	}
-	snprintf(pki, sizeof pki, "%s/pki", root);
+	snprintf(pki, pkilen, "%s/pki", root);
 	if (pki_mint(pki, time(NULL), &e) != 0) {
 		fprintf(stderr, "runtest: cannot mint the PKI: %s\n", e.text);
-		{ rc = EXIT_CANNOT_TEST; goto done; }
+		return EXIT_CANNOT_TEST;
 	}
-	char refmta_abs[4096];
-	if (realpath(o.refmta, refmta_abs) == NULL)
-		{ rc = EXIT_CANNOT_TEST; goto done; }
+	if (realpath(o->refmta, refmta_abs) == NULL)
+		return EXIT_CANNOT_TEST;
 	/* bin/fakedns next to refmta (or $FAKEDNS_BIN), for scenarios with zones. */
-	char fakedns_abs[4200];
 	if (getenv("FAKEDNS_BIN") != NULL)
-		snprintf(fakedns_abs, sizeof fakedns_abs, "%s", getenv("FAKEDNS_BIN"));
+		snprintf(fakedns_abs, fakedns_len, "%s", getenv("FAKEDNS_BIN"));
 	else
-		snprintf(fakedns_abs, sizeof fakedns_abs, "%.*s/fakedns",
+		snprintf(fakedns_abs, fakedns_len, "%.*s/fakedns",
 		         (int)(strrchr(refmta_abs, '/') - refmta_abs), refmta_abs);
 	for (size_t k = 0; k < njobs; k++)
 		if (jobs[k].s->nzones > 0 && access(fakedns_abs, X_OK) != 0) {
 			fprintf(stderr, "runtest: %s is missing or not executable (run make; "
 			        "%s has [zone] sections)\n", fakedns_abs, jobs[k].s->path);
-			rc = EXIT_CANNOT_TEST;
-			goto done;
+			return EXIT_CANNOT_TEST;
 		}
+	return 0;
+}
 
-	struct sigaction sa = { .sa_handler = on_interrupt };
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	FILE *tty = (!o.tap && isatty(2)) ? stderr : NULL;
+/* Start job j in its own work directory (unique even when two collections share a slug). */
+static void
+job_start(struct job *j, size_t index, const char *root, const char *refmta_abs,
+          const char *fakedns_abs, const char *pki)
+{
+	snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s", root, j->s->slug, j->backend);
+	if (mkdir(j->workdir, 0755) != 0 && errno == EEXIST) {
+		snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s.%zu", root, j->s->slug, j->backend,
+		         index);
+		mkdir(j->workdir, 0755);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &j->start);
+	fflush(NULL);
+	j->pid = fork();
+	if (j->pid == 0)
+		job_child(j, refmta_abs, fakedns_abs, pki);
+	setpgid(j->pid, j->pid);
+}
+
+/* Run every job, o->jobs at a time, each bounded by its timeout.  The number that failed. */
+static size_t
+schedule(const struct options *o, const char *root, const char *refmta_abs,
+         const char *fakedns_abs, const char *pki)
+{
+	FILE *tty = (!o->tap && isatty(2)) ? stderr : NULL;
 	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	size_t next = 0, done = 0, running = 0, failed = 0;
+	int status;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (done < njobs) {
-		/* Start what fits. */
-		while (!interrupted && running < o.jobs && next < njobs) {
-			struct job *j = &jobs[next++];
-			snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s", root, j->s->slug, j->backend);
-			mkdir(j->workdir, 0755);
-			clock_gettime(CLOCK_MONOTONIC, &j->start);
-			fflush(NULL);
-			j->pid = fork();
-			if (j->pid == 0)
-				job_child(j, refmta_abs, fakedns_abs, pki);
-			setpgid(j->pid, j->pid);
+		while (!interrupted && running < o->jobs && next < njobs) {
+			job_start(&jobs[next], next, root, refmta_abs, fakedns_abs, pki);
+			next++;
 			running++;
 		}
 		/* Reap, and end what ran too long. */
-		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 		if (pid > 0) {
 			for (size_t k = 0; k < next; k++) {
@@ -511,7 +448,7 @@ main(int argc, char **argv)
 					continue;
 				kill(-pid, SIGKILL); /* anything the run left behind */
 				jobs[k].pid = 0;
-				job_finish(&jobs[k], status, &o, 0);
+				job_finish(&jobs[k], status, o, 0);
 				failed += jobs[k].res.status != RESULT_PASS;
 				running--;
 				done++;
@@ -527,7 +464,7 @@ main(int argc, char **argv)
 				kill(-j->pid, SIGKILL);
 				waitpid(j->pid, &status, 0);
 				j->pid = 0;
-				job_finish(j, status, &o, 1);
+				job_finish(j, status, o, 1);
 				if (interrupted) {
 					free(j->res.message);
 					j->res.message = strdup("interrupted");
@@ -549,70 +486,123 @@ main(int argc, char **argv)
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+	return failed;
+}
+
+/* The human report: each failure with its diff, backends that disagree, the table. */
+static void
+report_human(const struct result *results)
+{
+	for (size_t k = 0; k < njobs; k++) {
+		const struct result *r = &results[k];
+		if (r->status == RESULT_PASS)
+			continue;
+		printf("\n%s %s [%s] %s: %s\n", r->status == RESULT_FAIL ? "FAIL" : "ERROR", r->id,
+		       r->backend, r->path, r->message ? r->message : "");
+		if (r->diff)
+			printf("%s", r->diff);
+		if (r->workdir)
+			printf("  work directory kept: %s\n", r->workdir);
+	}
+	/* One golden serves both backends: say where they saw different
+	 * things.  What each run produced is compared, not its verdict:
+	 * with --accept the first run rewrites the golden and the second
+	 * then passes against it, though both saw the same. */
+	for (size_t k = 0; k + 1 < njobs; k++) {
+		if (jobs[k].s != jobs[k + 1].s || jobs[k].s->backend_specific ||
+		    jobs[k].actual == NULL || jobs[k + 1].actual == NULL ||
+		    strcmp(jobs[k].actual, jobs[k + 1].actual) == 0)
+			continue;
+		printf("\nNOTE %s: the openssl and gnutls transcripts differ (one golden serves "
+		       "both: explain the difference in the scenario or fix it)\n", jobs[k].s->slug);
+	}
+	report_summary(stdout, results, njobs);
+}
+
+/* ---- main ------------------------------------------------------------------------------- */
+
+int
+main(int argc, char **argv)
+{
+	struct options o = { .jobs = 0, .backends = 3, .refmta = "bin/refmta" };
+	struct strlist args = { 0 }, sels = { 0 };
+	struct scenario **scns = NULL;
+	size_t nscn = 0, nwanted = 0, failed;
+	char root[4096] = "", pki[4200], refmta_abs[4096], fakedns_abs[4200];
+	struct result *results = NULL;
+	int rc;
+
+	if ((rc = parse_args(argc, argv, &o, &args)) >= 0)
+		goto done;
+	if ((rc = select_load(&args, &sels, &scns, &nscn, &nwanted)) != 0)
+		goto done;
+	make_jobs(&o, scns, nscn, nwanted, &sels);
+	if (njobs == 0 && o.show == NULL) {
+		fprintf(stderr, "runtest: no scenario matches\n");
+		rc = args.n ? 2 : 0;
+		goto done;
+	}
+	if (o.list) {
+		for (size_t k = 0; k < njobs; k++)
+			if (k == 0 || jobs[k].s != jobs[k - 1].s)
+				printf("%s  %-40s %s\n", jobs[k].s->id, jobs[k].s->path, jobs[k].s->title);
+		goto done;
+	}
+	if (o.show != NULL) {
+		for (size_t i = 0; i < nscn; i++)
+			if (select_matches(scns[i], o.show) || (i < nwanted && nwanted == 1)) {
+				rc = show(scns[i]);
+				goto done;
+			}
+		fprintf(stderr, "runtest: no scenario %s\n", o.show);
+		rc = 2;
+		goto done;
+	}
+	/* Cannot test: the program under test or the fixtures are missing. */
+	if (access(o.refmta, X_OK) != 0) {
+		fprintf(stderr, "runtest: %s is missing or not executable (run make)\n", o.refmta);
+		rc = EXIT_CANNOT_TEST;
+		goto done;
+	}
+	if ((rc = prepare(&o, root, sizeof root, pki, sizeof pki, refmta_abs, fakedns_abs,
+	                  sizeof fakedns_abs)) != 0)
+		goto done;
+
+	struct sigaction sa = { .sa_handler = on_interrupt };
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	failed = schedule(&o, root, refmta_abs, fakedns_abs, pki);
 
 	results = calloc(njobs, sizeof *results);
-	for (size_t k = 0; k < njobs; k++)
+	for (size_t k = 0; results != NULL && k < njobs; k++)
 		results[k] = jobs[k].res;
-	if (o.tap) {
+	if (results != NULL && o.tap)
 		report_tap(stdout, results, njobs);
-	} else {
-		for (size_t k = 0; k < njobs; k++) {
-			const struct result *r = &results[k];
-			if (r->status == RESULT_PASS)
-				continue;
-			printf("\n%s %s [%s] %s: %s\n", r->status == RESULT_FAIL ? "FAIL" : "ERROR", r->id,
-			       r->backend, r->path, r->message ? r->message : "");
-			if (r->diff)
-				printf("%s", r->diff);
-			if (r->workdir)
-				printf("  work directory kept: %s\n", r->workdir);
-		}
-		/* One golden serves both backends: say where they saw different things. */
-		for (size_t k = 0; k + 1 < njobs; k++) {
-			if (jobs[k].s != jobs[k + 1].s || jobs[k].s->backend_specific ||
-			    (results[k].status == RESULT_PASS && results[k + 1].status == RESULT_PASS))
-				continue;
-			if (results[k].status == RESULT_FAIL && results[k + 1].status == RESULT_FAIL) {
-				char pa[4200], pb[4200];
-				snprintf(pa, sizeof pa, "%s/actual.txt", jobs[k].workdir);
-				snprintf(pb, sizeof pb, "%s/actual.txt", jobs[k + 1].workdir);
-				char *a = read_all(pa), *b = read_all(pb);
-				int same = a && b && strcmp(a, b) == 0;
-				free(a);
-				free(b);
-				if (same)
-					continue;
-			} else if (results[k].status == RESULT_ERROR || results[k + 1].status == RESULT_ERROR) {
-				continue;
-			}
-			printf("\nNOTE %s: the openssl and gnutls transcripts differ (one golden serves "
-			       "both: explain the difference in the scenario or fix it)\n", jobs[k].s->slug);
-		}
-		report_summary(stdout, results, njobs);
-	}
-	if (o.junit && report_junit(o.junit, results, njobs) != 0)
+	else if (results != NULL)
+		report_human(results);
+	if (results != NULL && o.junit && report_junit(o.junit, results, njobs) != 0)
 		fprintf(stderr, "runtest: cannot write %s\n", o.junit);
-	if (o.json && report_json(o.json, results, njobs) != 0)
+	if (results != NULL && o.json && report_json(o.json, results, njobs) != 0)
 		fprintf(stderr, "runtest: cannot write %s\n", o.json);
-	if (failed > 0)
-		rc = 1;
+	rc = interrupted ? 130 : failed > 0 ? 1 : 0;
 	if (failed == 0 && !o.keep)
 		remove_tree(root);
 	else
 		remove_tree(pki);
-	if (interrupted)
-		rc = 130;
 done:
+	if (rc == EXIT_CANNOT_TEST && root[0])
+		remove_tree(root);
 	for (size_t k = 0; k < njobs; k++) {
 		free(jobs[k].res.message);
 		free(jobs[k].res.diff);
+		free(jobs[k].actual);
 	}
 	free(results);
 	free(jobs);
 	for (size_t i = 0; i < nscn; i++)
 		scenario_free(scns[i]);
 	free(scns);
-	strlist_free(&paths);
+	strlist_free(&args);
 	strlist_free(&sels);
 	return rc;
 }

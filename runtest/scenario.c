@@ -11,19 +11,16 @@
 #include <strings.h>
 
 #include "scenario.h"
+#include "steps.h"
 
-static const char *const step_verbs[] = {
-	"connect", "send", "raw", "expect", "starttls", "close", "wait-close",
-	"sleep", "queue-run", "mail", "log", "repeat", "wait-log", "resolve",
-};
-
-int
-scenario_step_known(const char *verb)
+static void
+text_sections_free(struct text_section *v, size_t n)
 {
-	for (size_t i = 0; i < sizeof step_verbs / sizeof step_verbs[0]; i++)
-		if (strcmp(verb, step_verbs[i]) == 0)
-			return 1;
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].text);
+	}
+	free(v);
 }
 
 void
@@ -36,12 +33,14 @@ scenario_free(struct scenario *s)
 	free(s->slug);
 	free(s->feature);
 	free(s->golden);
+	free(s->collection);
 	free(s->title);
 	free(s->spec);
 	free(s->keywords);
 	free(s->client);
 	free(s->backend_specific);
 	strlist_free(&s->normalize);
+	strlist_free(&s->certs);
 	free(s->config);
 	for (size_t i = 0; i < s->nsteps; i++) {
 		free(s->steps[i].verb);
@@ -53,11 +52,9 @@ scenario_free(struct scenario *s)
 		strlist_free(&s->peers[i].lines);
 	}
 	free(s->peers);
-	for (size_t i = 0; i < s->nzones; i++) {
-		free(s->zones[i].name);
-		free(s->zones[i].text);
-	}
-	free(s->zones);
+	text_sections_free(s->zones, s->nzones);
+	text_sections_free(s->files, s->nfiles);
+	text_sections_free(s->configs, s->nconfigs);
 	free(s);
 }
 
@@ -74,7 +71,41 @@ trim(char *s)
 	return s;
 }
 
-/* "scenarios/<feature>/<NNNN>-<slug>.scn" -> id, slug, feature, golden path. */
+/*
+ * Where a scenario's golden is: in a collection laid out like the project's
+ * (".../scenarios/F/NNNN-slug.scn") it is ".../golden/F/NNNN-slug.golden",
+ * the last "scenarios" folder of the path read as "golden"; a scenario
+ * outside any "scenarios" folder has its golden beside it
+ * ("DIR/NNNN-slug.golden").  `collection` is the part before "scenarios/"
+ * ("" for the project's own), or DIR.
+ */
+static int
+golden_from_path(struct scenario *s, const char *path, const char *slug)
+{
+	const char *rest = NULL;
+	const char *last_slash = strrchr(path, '/');
+
+	for (const char *p = path; p != NULL && *p; p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL)
+		if (strncmp(p, "scenarios/", 10) == 0 && (p == path || p[-1] == '/') &&
+		    strchr(p + 10, '/') != NULL)
+			rest = p;
+	if (rest != NULL) {
+		size_t inner = (size_t)(last_slash - (rest + 10)); /* "F" or "F/G" */
+		s->collection = strndup(path, (size_t)(rest - path));
+		if (asprintf(&s->golden, "%.*sgolden/%.*s/%s.golden", (int)(rest - path), path,
+		             (int)inner, rest + 10, slug) < 0)
+			s->golden = NULL;
+	} else {
+		int dirlen = last_slash ? (int)(last_slash - path) : 1;
+		const char *dir = last_slash ? path : ".";
+		s->collection = strndup(dir, (size_t)dirlen);
+		if (asprintf(&s->golden, "%.*s/%s.golden", dirlen, dir, slug) < 0)
+			s->golden = NULL;
+	}
+	return s->golden != NULL && s->collection != NULL ? 0 : -1;
+}
+
+/* ".../<feature>/<NNNN>-<slug>.scn" -> id, slug, feature, golden path. */
 static int
 names_from_path(struct scenario *s, const char *path, struct err *e)
 {
@@ -97,9 +128,7 @@ names_from_path(struct scenario *s, const char *path, struct err *e)
 	s->slug = strdup(base);
 	s->id = strndup(base, 4);
 	s->feature = strdup(dir);
-	if (asprintf(&s->golden, "golden/%s/%s.golden", dir, base) < 0)
-		s->golden = NULL;
-	rc = (s->slug && s->id && s->feature && s->golden) ? 0 : -1;
+	rc = (s->slug && s->id && s->feature && golden_from_path(s, path, base) == 0) ? 0 : -1;
 	if (rc != 0)
 		err_set(e, 1, "out of memory");
 out:
@@ -134,7 +163,7 @@ peer_line_valid(const char *l)
 		return 0;
 	if (strncmp(l, "greeting ", 9) == 0 || strncmp(l, "tls ", 4) == 0 ||
 	    strncmp(l, "staple ", 7) == 0 || strncmp(l, "tls-on-connect ", 15) == 0 ||
-	    strncmp(l, "address ", 8) == 0)
+	    strncmp(l, "address ", 8) == 0 || strncmp(l, "port ", 5) == 0)
 		return 1;
 	return strncmp(l, "on ", 3) == 0 && eq > l + 3;
 }
@@ -143,7 +172,7 @@ peer_line_valid(const char *l)
 static int
 zone_name_check(const struct scenario *s, const char *path, int lineno, struct err *e)
 {
-	const char *name = s->zones[s->nzones].name;
+	const char *name = s->zones[s->nzones - 1].name;
 	size_t n = strlen(name);
 
 	if (n == 0 || n > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
@@ -152,7 +181,7 @@ zone_name_check(const struct scenario *s, const char *path, int lineno, struct e
 		        path, lineno);
 		return -1;
 	}
-	for (size_t i = 0; i < s->nzones; i++)
+	for (size_t i = 0; i + 1 < s->nzones; i++)
 		if (strcasecmp(s->zones[i].name, name) == 0) {
 			err_set(e, 1, "%s:%d: [zone %s] given twice (first on line %d)", path, lineno,
 			        name, s->zones[i].line);
@@ -183,6 +212,35 @@ peer_address_check(const struct scenario *s, const char *addr, const char *path,
 	return 0;
 }
 
+/* "port = N": 1 to 65535, once per peer. */
+static int
+peer_port_check(const struct scenario *s, const char *value, const char *path, int lineno,
+                struct err *e)
+{
+	const struct peer_spec *me = &s->peers[s->npeers - 1];
+	char *end;
+	unsigned long n = strtoul(value, &end, 10);
+
+	if (*value < '0' || *value > '9' || *end != '\0' || n == 0 || n > 65535) {
+		err_set(e, 1, "%s:%d: port: a number from 1 to 65535", path, lineno);
+		return -1;
+	}
+	if (peer_spec_port(me) != 0) {
+		err_set(e, 1, "%s:%d: port given twice for peer %s", path, lineno, me->name);
+		return -1;
+	}
+	return 0;
+}
+
+unsigned
+peer_spec_port(const struct peer_spec *p)
+{
+	for (size_t k = 0; k < p->lines.n; k++)
+		if (strncmp(p->lines.v[k], "port = ", 7) == 0)
+			return (unsigned)strtoul(p->lines.v[k] + 7, NULL, 10);
+	return 0;
+}
+
 const char *
 peer_spec_address(const struct peer_spec *p)
 {
@@ -192,239 +250,393 @@ peer_spec_address(const struct peer_spec *p)
 	return "127.0.0.1";
 }
 
-/* "resolve TYPE NAME" */
-static int
-resolve_check(const char *arg, const char *path, int lineno, struct err *e)
-{
-	static const char *const types[] = { "A", "AAAA", "MX", "TLSA", "TXT", "PTR" };
-	char type[16] = "", name[512] = "", extra[8] = "";
-	int n = sscanf(arg, "%15s %511s %7s", type, name, extra);
+/* The parser's state between lines. */
+struct parse {
+	struct scenario *s;
+	const char *path;
+	int lineno;
+	enum { HEADER, STEPS, PEER, TEXT } section;
+	char **text;       /* TEXT: the section's text ([config], [zone ...], ...) */
+	size_t text_len;
+	int have_config, have_steps;
+};
 
-	for (size_t i = 0; n == 2 && i < sizeof types / sizeof types[0]; i++)
-		if (strcmp(type, types[i]) == 0)
-			return 0;
-	err_set(e, 1, "%s:%d: resolve TYPE NAME, TYPE one of A AAAA MX TLSA TXT PTR", path, lineno);
+const struct text_section *
+scenario_section(const struct text_section *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* Add a text section called `name` (taken) to *v; -1 when out of memory. */
+static int
+text_section_add(struct parse *ps, struct text_section **v, size_t *n, char *name)
+{
+	struct text_section *grown = realloc(*v, (*n + 1) * sizeof *grown);
+
+	if (grown == NULL) {
+		free(name);
+		return -1;
+	}
+	*v = grown;
+	grown[*n] = (struct text_section){ .name = name, .line = ps->lineno, .text = strdup("") };
+	(*n)++;
+	ps->text = &grown[*n - 1].text;
+	ps->text_len = 0;
+	return grown[*n - 1].text != NULL ? 0 : -1;
+}
+
+/* "[file NAME]" and "[config NAME]": NAME is a-z, 0-9, '.', '_', '-', once. */
+static int
+text_name_check(struct parse *ps, const struct text_section *v, size_t n, const char *kind,
+                struct err *e)
+{
+	const char *name = v[n - 1].name;
+
+	if (*name == '\0' ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(name)) {
+		err_set(e, 1, "%s:%d: [%s NAME]: NAME is made of a-z, 0-9, '.', '_' and '-'", ps->path,
+		        ps->lineno, kind);
+		return -1;
+	}
+	if (scenario_section(v, n - 1, name) != NULL) {
+		err_set(e, 1, "%s:%d: [%s %s] given twice", ps->path, ps->lineno, kind, name);
+		return -1;
+	}
+	return 0;
+}
+
+/* "[peer NAME]", "[zone NAME]", "[file NAME]" or "[config NAME]": a new
+ * section.  0, or -1 with `e`. */
+static int
+parse_named_section(struct parse *ps, const char *line, struct err *e)
+{
+	struct scenario *s = ps->s;
+	size_t skip = strchr(line, ' ') - line + 1;
+	char *name = strndup(line + skip, strlen(line) - skip - 1);
+
+	if (name == NULL)
+		goto oom;
+	if (strncmp(line, "[peer ", 6) == 0) {
+		struct peer_spec *grown = realloc(s->peers, (s->npeers + 1) * sizeof *grown);
+		if (grown == NULL)
+			goto oom;
+		s->peers = grown;
+		s->peers[s->npeers++] = (struct peer_spec){ .name = name, .line = ps->lineno };
+		ps->section = PEER;
+		return 0;
+	}
+	ps->section = TEXT;
+	if (strncmp(line, "[zone ", 6) == 0) {
+		if (text_section_add(ps, &s->zones, &s->nzones, name) != 0)
+			goto oom_taken;
+		return zone_name_check(s, ps->path, ps->lineno, e);
+	}
+	if (strncmp(line, "[file ", 6) == 0) {
+		if (text_section_add(ps, &s->files, &s->nfiles, name) != 0)
+			goto oom_taken;
+		return text_name_check(ps, s->files, s->nfiles, "file", e);
+	}
+	if (text_section_add(ps, &s->configs, &s->nconfigs, name) != 0)
+		goto oom_taken;
+	return text_name_check(ps, s->configs, s->nconfigs, "config", e);
+oom:
+	free(name);
+oom_taken:
+	err_set(e, 1, "%s: out of memory", ps->path);
 	return -1;
+}
+
+/* A line of a [peer NAME] section. */
+static int
+parse_peer_line(struct parse *ps, const char *l, struct err *e)
+{
+	struct scenario *s = ps->s;
+
+	if (!peer_line_valid(l)) {
+		err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
+		        "\"staple = FILE\", \"address = 127.0.0.N\", \"port = N\" or \"on VERB = [delay MS] REPLY|drop\"",
+		        ps->path, ps->lineno);
+		return -1;
+	}
+	if (strncmp(l, "address ", 8) == 0 &&
+	    peer_address_check(s, strstr(l, " = ") + 3, ps->path, ps->lineno, e) != 0)
+		return -1;
+	if (strncmp(l, "port ", 5) == 0 &&
+	    peer_port_check(s, strstr(l, " = ") + 3, ps->path, ps->lineno, e) != 0)
+		return -1;
+	if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0) {
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * "cert: STEM KEY ISSUER [NAME...]": KEY rsa|ecdsa, ISSUER
+ * inter|root|unrelated|self, NAMEs DNS names (a "*." label allowed).
+ */
+static int
+cert_line_check(const struct scenario *s, const char *value, const char *path, int lineno,
+                struct err *e)
+{
+	char stem[64] = "", key[16] = "", issuer[16] = "";
+	int used = 0;
+
+	if (sscanf(value, "%63s %15s %15s%n", stem, key, issuer, &used) != 3 ||
+	    strspn(stem, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(stem) ||
+	    (strcmp(key, "rsa") != 0 && strcmp(key, "ecdsa") != 0) ||
+	    (strcmp(issuer, "inter") != 0 && strcmp(issuer, "root") != 0 &&
+	     strcmp(issuer, "unrelated") != 0 && strcmp(issuer, "self") != 0)) {
+		err_set(e, 1, "%s:%d: cert: STEM rsa|ecdsa inter|root|unrelated|self [NAME...] "
+		        "(STEM: a-z, 0-9 and -)", path, lineno);
+		return -1;
+	}
+	if (strspn(value + used, " abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.*") !=
+	    strlen(value + used)) {
+		err_set(e, 1, "%s:%d: cert: a NAME is a DNS name (letters, digits, '-', '.', '*')",
+		        path, lineno);
+		return -1;
+	}
+	int nnames = 0;
+	for (const char *p = value + used; *p; p += strspn(p, " "))
+		if (*p != ' ') {
+			nnames++;
+			p += strcspn(p, " ");
+		}
+	if (nnames > 32) {
+		err_set(e, 1, "%s:%d: cert: at most 32 names", path, lineno);
+		return -1;
+	}
+	for (size_t i = 0; i < s->certs.n; i++)
+		if (strncmp(s->certs.v[i], stem, strlen(stem)) == 0 &&
+		    s->certs.v[i][strlen(stem)] == ' ') {
+			err_set(e, 1, "%s:%d: cert: %s given twice", path, lineno, stem);
+			return -1;
+		}
+	return 0;
+}
+
+/* A "field: value" line of the header. */
+static int
+parse_header_line(struct parse *ps, char *l, struct err *e)
+{
+	struct scenario *s = ps->s;
+	char *colon = strchr(l, ':');
+	char *key, *value;
+
+	if (colon == NULL) {
+		err_set(e, 1, "%s:%d: expected \"field: value\" or a [config]/[steps] line", ps->path,
+		        ps->lineno);
+		return -1;
+	}
+	*colon = '\0';
+	key = trim(l);
+	value = trim(colon + 1);
+	char **slot = strcmp(key, "title") == 0              ? &s->title
+	              : strcmp(key, "spec") == 0             ? &s->spec
+	              : strcmp(key, "keywords") == 0         ? &s->keywords
+	              : strcmp(key, "client") == 0           ? &s->client
+	              : strcmp(key, "backend-specific") == 0 ? &s->backend_specific
+	                                                     : NULL;
+	if (strcmp(key, "normalize") == 0) {
+		if (strstr(value, " => ") == NULL) {
+			err_set(e, 1, "%s:%d: normalize: expected \"REGEX => REPLACEMENT\"", ps->path,
+			        ps->lineno);
+			return -1;
+		}
+		return strlist_push(&s->normalize, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
+	}
+	if (strcmp(key, "cert") == 0) {
+		if (cert_line_check(s, value, ps->path, ps->lineno, e) != 0)
+			return -1;
+		return strlist_push(&s->certs, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
+	}
+	if (strcmp(key, "timeout") == 0) {
+		s->timeout = (unsigned)strtoul(value, NULL, 10);
+		if (s->timeout == 0 || s->timeout > 600) {
+			err_set(e, 1, "%s:%d: timeout: 1 to 600 seconds", ps->path, ps->lineno);
+			return -1;
+		}
+		return 0;
+	}
+	if (slot == NULL) {
+		err_set(e, 1, "%s:%d: unknown field \"%s\"", ps->path, ps->lineno, key);
+		return -1;
+	}
+	if (*slot != NULL) {
+		err_set(e, 1, "%s:%d: field \"%s\" given twice", ps->path, ps->lineno, key);
+		return -1;
+	}
+	if ((*slot = strdup(value)) == NULL) {
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	if (slot == &s->client && strcmp(value, "openssl") != 0 && strcmp(value, "gnutls") != 0) {
+		err_set(e, 1, "%s:%d: client: openssl or gnutls", ps->path, ps->lineno);
+		return -1;
+	}
+	return 0;
+}
+
+/* A line of [steps]: a verb from the table (steps.h) and its argument. */
+static int
+parse_step_line(struct parse *ps, const char *l, struct err *e)
+{
+	struct scenario *s = ps->s;
+	const char *sp = l + strcspn(l, " \t");
+	char *verb = strndup(l, (size_t)(sp - l));
+	const struct step_verb *kind = verb ? step_verb_find(verb) : NULL;
+	struct step *grown;
+
+	if (verb != NULL && kind == NULL) {
+		err_set(e, 1, "%s:%d: unknown step \"%s\"", ps->path, ps->lineno, verb);
+		free(verb);
+		return -1;
+	}
+	grown = verb ? realloc(s->steps, (s->nsteps + 1) * sizeof *grown) : NULL;
+	if (grown == NULL) {
+		free(verb);
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	s->steps = grown;
+	while (*sp == ' ' || *sp == '\t')
+		sp++;
+	s->steps[s->nsteps] = (struct step){ .verb = verb, .kind = kind, .arg = strdup(sp),
+		                             .line = ps->lineno };
+	if (s->steps[s->nsteps++].arg == NULL) {
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	return 0;
+}
+
+/* One line of the file, in whatever section it is. */
+static int
+parse_line(struct parse *ps, char *line, struct err *e)
+{
+	char *l;
+
+	if (strcmp(line, "[config]") == 0) {
+		ps->section = TEXT;
+		ps->have_config = 1;
+		ps->text = &ps->s->config;
+		ps->text_len = ps->s->config ? strlen(ps->s->config) : 0;
+		return 0;
+	}
+	if (strcmp(line, "[steps]") == 0) {
+		ps->section = STEPS;
+		ps->have_steps = 1;
+		return 0;
+	}
+	if ((strncmp(line, "[peer ", 6) == 0 || strncmp(line, "[zone ", 6) == 0 ||
+	     strncmp(line, "[file ", 6) == 0 || strncmp(line, "[config ", 8) == 0) &&
+	    line[strlen(line) - 1] == ']')
+		return parse_named_section(ps, line, e);
+	/* Verbatim, blank lines and comments too (zone: fakedns's line numbers
+	 * then map back to this file). */
+	if (ps->section == TEXT) {
+		if (append(ps->text, &ps->text_len, line) == 0)
+			return 0;
+		err_set(e, 1, "%s: out of memory", ps->path);
+		return -1;
+	}
+	l = trim(line);
+	if (*l == '\0' || *l == '#')
+		return 0;
+	switch (ps->section) {
+	case PEER:
+		return parse_peer_line(ps, l, e);
+	case HEADER:
+		return parse_header_line(ps, l, e);
+	default:
+		return parse_step_line(ps, l, e);
+	}
+}
+
+/* What can only be checked once the whole file is read. */
+static int
+scenario_validate(struct parse *ps, struct err *e)
+{
+	struct scenario *s = ps->s;
+	const char *path = ps->path;
+
+	if (s->title == NULL || s->spec == NULL) {
+		err_set(e, 1, "%s: \"title:\" and \"spec:\" are required", path);
+		return -1;
+	}
+	if (!ps->have_config || !ps->have_steps || s->nsteps == 0) {
+		err_set(e, 1, "%s: a [config] section and a non-empty [steps] section are required",
+		        path);
+		return -1;
+	}
+	/* Peers without a port of their own share one, so each needs its own
+	 * address; so do two with the same port. */
+	for (size_t i = 0; i < s->npeers; i++)
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(peer_spec_address(&s->peers[i]), peer_spec_address(&s->peers[k])) == 0 &&
+			    peer_spec_port(&s->peers[i]) == peer_spec_port(&s->peers[k])) {
+				err_set(e, 1, "%s:%d: peers %s and %s both listen on %s (peers share one "
+				        "port, so each needs its own \"address =\")", path, s->peers[i].line,
+				        s->peers[k].name, s->peers[i].name, peer_spec_address(&s->peers[i]));
+				return -1;
+			}
+	for (size_t i = 0; i < s->nsteps; i++) {
+		const struct step *st = &s->steps[i];
+		struct err ce = { 0 };
+		if (st->kind->check != NULL && st->kind->check(s, st->arg, &ce) != 0) {
+			err_set(e, 1, "%s:%d: %s", path, st->line, ce.text);
+			return -1;
+		}
+		if ((st->kind->flags & STEP_NEEDS_ZONES) && s->nzones == 0) {
+			err_set(e, 1, "%s:%d: %s needs at least one [zone NAME] section (it asks "
+			        "the run's fakedns)", path, st->line, st->verb);
+			return -1;
+		}
+	}
+	if ((s->keywords == NULL && (s->keywords = strdup("")) == NULL) ||
+	    (s->config == NULL && (s->config = strdup("")) == NULL)) {
+		err_set(e, 1, "%s: out of memory", path);
+		return -1;
+	}
+	return 0;
 }
 
 int
 scenario_load(const char *path, struct scenario **out, struct err *e)
 {
-	struct scenario *s = calloc(1, sizeof *s);
+	struct parse ps = { .path = path, .section = HEADER };
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
-	size_t cap = 0, config_len = 0;
-	int lineno = 0, rc = -1;
-	enum { HEADER, CONFIG, STEPS, PEER, ZONE } section = HEADER;
-	size_t zone_len = 0;
-	int have_config = 0, have_steps = 0;
+	size_t cap = 0;
+	int rc = -1;
 
-	if (s == NULL || f == NULL) {
+	ps.s = calloc(1, sizeof *ps.s);
+	if (ps.s == NULL || f == NULL) {
 		err_set(e, 1, "%s: cannot open", path);
 		goto out;
 	}
-	s->path = strdup(path);
-	s->timeout = 30;
-	if (names_from_path(s, path, e) != 0)
+	ps.s->timeout = 30;
+	if ((ps.s->path = strdup(path)) == NULL || names_from_path(ps.s, path, e) != 0)
 		goto out;
 	while (getline(&line, &cap, f) > 0) {
-		char *l;
-
-		lineno++;
+		ps.lineno++;
 		line[strcspn(line, "\n")] = '\0';
-		if (strcmp(line, "[config]") == 0) {
-			section = CONFIG;
-			have_config = 1;
-			continue;
-		}
-		if (strcmp(line, "[steps]") == 0) {
-			section = STEPS;
-			have_steps = 1;
-			continue;
-		}
-		if (strncmp(line, "[peer ", 6) == 0 && line[strlen(line) - 1] == ']') {
-			struct peer_spec *grown = realloc(s->peers, (s->npeers + 1) * sizeof *grown);
-			if (grown == NULL)
-				goto oom;
-			s->peers = grown;
-			s->peers[s->npeers] = (struct peer_spec){
-				.name = strndup(line + 6, strlen(line) - 7), .line = lineno };
-			if (s->peers[s->npeers++].name == NULL)
-				goto oom;
-			section = PEER;
-			continue;
-		}
-		if (strncmp(line, "[zone ", 6) == 0 && line[strlen(line) - 1] == ']') {
-			struct zone_spec *grown = realloc(s->zones, (s->nzones + 1) * sizeof *grown);
-			if (grown == NULL)
-				goto oom;
-			s->zones = grown;
-			s->zones[s->nzones] = (struct zone_spec){
-				.name = strndup(line + 6, strlen(line) - 7), .line = lineno };
-			if (s->zones[s->nzones].name == NULL || (s->zones[s->nzones].text = strdup("")) == NULL) {
-				s->nzones++;
-				goto oom;
-			}
-			if (zone_name_check(s, path, lineno, e) != 0) {
-				s->nzones++;
-				goto out;
-			}
-			s->nzones++;
-			zone_len = 0;
-			section = ZONE;
-			continue;
-		}
-		if (section == ZONE) {
-			/* Verbatim, blank lines and comments too: fakedns's line numbers
-			 * then map back to this file. */
-			if (append(&s->zones[s->nzones - 1].text, &zone_len, line) != 0)
-				goto oom;
-			continue;
-		}
-		if (section == CONFIG) {
-			if (append(&s->config, &config_len, line) != 0)
-				goto oom;
-			continue;
-		}
-		l = trim(line);
-		if (*l == '\0' || *l == '#')
-			continue;
-		if (section == PEER) {
-			if (!peer_line_valid(l)) {
-				err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
-				        "\"staple = FILE\", \"address = 127.0.0.N\" or \"on VERB = [delay MS] REPLY|drop\"", path, lineno);
-				goto out;
-			}
-			if (strncmp(l, "address ", 8) == 0 &&
-			    peer_address_check(s, strstr(l, " = ") + 3, path, lineno, e) != 0)
-				goto out;
-			if (strlist_push(&s->peers[s->npeers - 1].lines, l) != 0)
-				goto oom;
-			continue;
-		}
-		if (section == HEADER) {
-			char *colon = strchr(l, ':');
-			char *key, *value;
-
-			if (colon == NULL) {
-				err_set(e, 1, "%s:%d: expected \"field: value\" or a [config]/[steps] line",
-				        path, lineno);
-				goto out;
-			}
-			*colon = '\0';
-			key = trim(l);
-			value = trim(colon + 1);
-			char **slot = strcmp(key, "title") == 0      ? &s->title
-			              : strcmp(key, "spec") == 0     ? &s->spec
-			              : strcmp(key, "keywords") == 0 ? &s->keywords
-			              : strcmp(key, "client") == 0   ? &s->client
-			              : strcmp(key, "backend-specific") == 0 ? &s->backend_specific
-			                                                     : NULL;
-			if (strcmp(key, "normalize") == 0) {
-				if (strstr(value, " => ") == NULL) {
-					err_set(e, 1, "%s:%d: normalize: expected \"REGEX => REPLACEMENT\"",
-					        path, lineno);
-					goto out;
-				}
-				if (strlist_push(&s->normalize, value) != 0)
-					goto oom;
-				continue;
-			}
-			if (strcmp(key, "timeout") == 0) {
-				s->timeout = (unsigned)strtoul(value, NULL, 10);
-				if (s->timeout == 0 || s->timeout > 600) {
-					err_set(e, 1, "%s:%d: timeout: 1 to 600 seconds", path, lineno);
-					goto out;
-				}
-				continue;
-			}
-			if (slot == NULL) {
-				err_set(e, 1, "%s:%d: unknown field \"%s\"", path, lineno, key);
-				goto out;
-			}
-			if (*slot != NULL) {
-				err_set(e, 1, "%s:%d: field \"%s\" given twice", path, lineno, key);
-				goto out;
-			}
-			if ((*slot = strdup(value)) == NULL)
-				goto oom;
-			if (slot == &s->client && strcmp(value, "openssl") != 0 &&
-			    strcmp(value, "gnutls") != 0) {
-				err_set(e, 1, "%s:%d: client: openssl or gnutls", path, lineno);
-				goto out;
-			}
-			continue;
-		}
-		/* STEPS */
-		char *sp = l + strcspn(l, " \t");
-		char *verb = strndup(l, (size_t)(sp - l));
-		struct step *grown;
-
-		if (verb == NULL)
-			goto oom;
-		if (!scenario_step_known(verb)) {
-			err_set(e, 1, "%s:%d: unknown step \"%s\"", path, lineno, verb);
-			free(verb);
+		if (parse_line(&ps, line, e) != 0)
 			goto out;
-		}
-		if (strcmp(verb, "resolve") == 0 && resolve_check(sp, path, lineno, e) != 0) {
-			free(verb);
-			goto out;
-		}
-		grown = realloc(s->steps, (s->nsteps + 1) * sizeof *grown);
-		if (grown == NULL) {
-			free(verb);
-			goto oom;
-		}
-		s->steps = grown;
-		while (*sp == ' ' || *sp == '\t')
-			sp++;
-		s->steps[s->nsteps].verb = verb;
-		s->steps[s->nsteps].arg = strdup(sp);
-		s->steps[s->nsteps].line = lineno;
-		if (s->steps[s->nsteps++].arg == NULL)
-			goto oom;
 	}
-	if (s->title == NULL || s->spec == NULL) {
-		err_set(e, 1, "%s: \"title:\" and \"spec:\" are required", path);
-		goto out;
-	}
-	if (!have_config || !have_steps || s->nsteps == 0) {
-		err_set(e, 1, "%s: a [config] section and a non-empty [steps] section are required",
-		        path);
-		goto out;
-	}
-	/* All peers share one port, so each needs its own address. */
-	for (size_t i = 0; i < s->npeers; i++)
-		for (size_t k = 0; k < i; k++)
-			if (strcmp(peer_spec_address(&s->peers[i]), peer_spec_address(&s->peers[k])) == 0) {
-				err_set(e, 1, "%s:%d: peers %s and %s both listen on %s (peers share one "
-				        "port, so each needs its own \"address =\")", path, s->peers[i].line,
-				        s->peers[k].name, s->peers[i].name, peer_spec_address(&s->peers[i]));
-				goto out;
-			}
-	for (size_t i = 0; i < s->nsteps; i++)
-		if (strcmp(s->steps[i].verb, "resolve") == 0 && s->nzones == 0) {
-			err_set(e, 1, "%s:%d: resolve needs at least one [zone NAME] section (it asks "
-			        "the run's fakedns)", path, s->steps[i].line);
-			goto out;
-		}
-	if (s->keywords == NULL && (s->keywords = strdup("")) == NULL)
-		goto oom;
-	if (s->config == NULL && (s->config = strdup("")) == NULL)
-		goto oom;
-	rc = 0;
-	goto out;
-oom:
-	err_set(e, 1, "%s: out of memory", path);
+	rc = scenario_validate(&ps, e);
 out:
 	free(line);
 	if (f != NULL)
 		fclose(f);
 	if (rc != 0) {
-		scenario_free(s);
-		s = NULL;
+		scenario_free(ps.s);
+		ps.s = NULL;
 	}
-	*out = s;
+	*out = ps.s;
 	return rc;
 }

@@ -76,15 +76,54 @@ append(struct transcript *t, const char *s, size_t n)
 	t->text[t->len] = '\0';
 }
 
+/* `text` with every `dir` in it written "@WORK@"; caller frees. */
+static char *
+replace_workdir(const char *text, const char *dir)
+{
+	size_t dl = strlen(dir), n = 0;
+	const char *p;
+	char *out, *o;
+
+	for (p = text; (p = strstr(p, dir)) != NULL; p += dl)
+		n++;
+	if ((out = malloc(strlen(text) + n * 6 + 1)) == NULL)
+		return NULL;
+	for (o = out, p = text; *p;) {
+		if (strncmp(p, dir, dl) == 0) {
+			memcpy(o, "@WORK@", 6);
+			o += 6;
+			p += dl;
+		} else {
+			*o++ = *p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 void
 transcript_add(struct transcript *t, char prefix, const char *text)
 {
 	char head[3] = { prefix, ':', ' ' };
-	char *norm = transcript_normalize(text, t->normalize);
-	const char *s = norm != NULL ? norm : text;
+	char *unworked = t->workdir && *t->workdir && strstr(text, t->workdir)
+	                         ? replace_workdir(text, t->workdir) : NULL;
+	char *norm;
 
+	if (unworked != NULL)
+		text = unworked;
+	norm = transcript_normalize(text, t->normalize);
+	const char *s = norm != NULL ? norm : text;
+	size_t n = strlen(s), shown = n;
+
+	/* Past the display limit a line is cut where a marker says so, never
+	 * silently; the cut does not split a UTF-8 sequence. */
+	if (n > TRANSCRIPT_LINE_MAX) {
+		shown = TRANSCRIPT_LINE_MAX;
+		while (shown > 0 && ((unsigned char)s[shown] & 0xc0) == 0x80)
+			shown--;
+	}
 	append(t, head, text[0] ? 3 : 2);
-	for (const char *p = s; *p; p++) {
+	for (const char *p = s; p < s + shown; p++) {
 		unsigned char c = (unsigned char)*p;
 		char esc[8];
 		if (c == '\t' || (c >= 32 && c < 127) || c >= 128) {
@@ -94,20 +133,32 @@ transcript_add(struct transcript *t, char prefix, const char *text)
 			append(t, esc, strlen(esc));
 		}
 	}
+	if (shown < n) {
+		char marker[64];
+		snprintf(marker, sizeof marker, TRANSCRIPT_CUT_MARKER, n - shown);
+		append(t, marker, strlen(marker));
+	}
 	append(t, "\n", 1);
 	free(norm);
+	free(unworked);
 }
 
 void
 transcript_addf(struct transcript *t, char prefix, const char *fmt, ...)
 {
-	char buf[8192];
+	char *buf = NULL;
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		transcript_add(t, '!', "(out of memory formatting a line)");
+		return;
+	}
 	transcript_add(t, prefix, buf);
+	free(buf);
 }
 
 void

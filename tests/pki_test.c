@@ -653,6 +653,43 @@ test_errors(void **state)
 	assert_int_equal(rmtree(bad), 0);
 }
 
+/* pki_mint_leaf(): an extra leaf for one scenario, from the PKI on disk.
+   Runs last: test_files counts the files pki_mint() wrote. */
+static void
+test_mint_leaf(void **state)
+{
+	static const char *const names[] = { "mx.partner.test", "*.alt.partner.test" };
+	struct pki_leaf req = { .stem = "extra-leaf", .key = PKI_KEY_RSA,
+		                .issuer = PKI_ISSUER_INTER, .names = names, .nnames = 2 };
+	struct pki_leaf self = { .stem = "extra-self", .key = PKI_KEY_ECDSA,
+		                 .issuer = PKI_ISSUER_SELF, .names = names, .nnames = 1 };
+	struct err e = { 0 };
+	STACK_OF(X509) *sk;
+	X509 *x;
+	EVP_PKEY *key;
+
+	(void)state;
+	assert_int_equal(pki_mint_leaf(pkidir, pkidir, &req, NOW, &e), 0);
+	assert_int_equal(verify("extra-leaf", 0, 0), X509_V_OK);
+	sk = certs_load("extra-leaf.pem");
+	assert_int_equal(sk_X509_num(sk), 2); /* leaf, then the intermediate */
+	x = sk_X509_value(sk, 0);
+	assert_int_equal(X509_check_host(x, "mx.partner.test", 0, 0, NULL), 1);
+	assert_int_equal(X509_check_host(x, "a.alt.partner.test", 0, 0, NULL), 1);
+	assert_int_equal(X509_check_host(x, "mx.example.test", 0, 0, NULL), 0);
+	key = key_load("extra-leaf.key");
+	assert_int_equal(EVP_PKEY_get_base_id(key), EVP_PKEY_RSA);
+	assert_int_equal(X509_check_private_key(x, key), 1);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(sk, X509_free);
+
+	assert_int_equal(pki_mint_leaf(pkidir, pkidir, &self, NOW, &e), 0);
+	assert_int_equal(verify("extra-self", 0, 0), X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT);
+	/* A PKI directory without the issuer: an error, not a crash. */
+	assert_int_equal(pki_mint_leaf("/nonexistent", pkidir, &req, NOW, &e), -1);
+	ERR_clear_error();
+}
+
 int
 main(void)
 {
@@ -675,6 +712,7 @@ main(void)
 	        cmocka_unit_test(test_index),
 	        cmocka_unit_test(test_serials_unique),
 	        cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_mint_leaf),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
