@@ -75,43 +75,39 @@ put(struct pair *p, const void *s, size_t n)
 
 #define PUT(p, s) put((p), (s), strlen(s))
 
-/* Read one line with a buffer of max + 1 octets and a canary after it. */
-static enum bio_status
-get_line(struct pair *p, size_t max, char *out, size_t *len, int *too_long)
+/* Read one line with a buffer of max + 1 octets and a canary after it;
+ * it must come back with status `st`, text `want` and the too-long flag. */
+static void
+expect_line(struct pair *p, size_t max, enum bio_status st, const char *want, int too_long)
 {
 	char buf[256];
 	struct err e = { 0 };
-	enum bio_status st;
+	size_t len = 999;
+	int got_too_long = -1;
 
 	assert_true(max + 2 <= sizeof buf);
 	memset(buf, '#', sizeof buf);
-	st = bio_read_line(&p->b, buf, max, len, too_long, &e);
-	assert_true(*len <= max);
-	assert_int_equal(buf[*len], '\0');
+	assert_int_equal(bio_read_line(&p->b, buf, max, &len, &got_too_long, &e), st);
 	assert_int_equal(buf[max + 1], '#'); /* never beyond max + 1 octets */
-	memcpy(out, buf, *len + 1);
-	return st;
+	assert_true(len <= max);
+	assert_int_equal(buf[len], '\0');
+	assert_string_equal(buf, want);
+	assert_int_equal(len, strlen(want));
+	assert_int_equal(got_too_long, too_long);
 }
 
 static void
 test_lines_crlf_and_bare_lf(void **state)
 {
 	struct pair *p = *state;
-	char line[256];
-	size_t len;
-	int too_long;
 
 	PUT(p, "EHLO a.test\r\nMAIL FROM:<>\n");
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "EHLO a.test\r\n");
-	assert_int_equal(len, 13);
-	assert_false(too_long);
+	expect_line(p, 100, BIO_OK, "EHLO a.test\r\n", 0);
 	/* Pipelined: the second line is already buffered, no read needed. */
 	assert_true(bio_has_line(&p->b));
 	assert_int_equal(bio_buffered(&p->b), 13);
 	assert_true(bio_input_pending(&p->b, 0));
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "MAIL FROM:<>\n");
+	expect_line(p, 100, BIO_OK, "MAIL FROM:<>\n", 0);
 	assert_false(bio_has_line(&p->b));
 	assert_int_equal(bio_buffered(&p->b), 0);
 	assert_false(bio_input_pending(&p->b, 0));
@@ -122,9 +118,6 @@ static void
 test_line_split_over_reads(void **state)
 {
 	struct pair *p = *state;
-	char line[256];
-	size_t len;
-	int too_long;
 	pid_t pid = fork();
 
 	assert_true(pid >= 0);
@@ -138,8 +131,7 @@ test_line_split_over_reads(void **state)
 		}
 		_exit(0);
 	}
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "RCPT TO:<a@b>\r\n");
+	expect_line(p, 100, BIO_OK, "RCPT TO:<a@b>\r\n", 0);
 	assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
 
@@ -147,61 +139,37 @@ static void
 test_too_long_line_keeps_its_ending(void **state)
 {
 	struct pair *p = *state;
-	char line[256];
-	size_t len;
-	int too_long;
 
 	PUT(p, "abcdefghijkl\r\nnext\r\nxyz123\n");
-	assert_int_equal(get_line(p, 8, line, &len, &too_long), BIO_OK);
-	assert_true(too_long);
-	assert_int_equal(len, 8);
-	assert_string_equal(line, "abcdef\r\n"); /* its start, then its real last two octets */
+	expect_line(p, 8, BIO_OK, "abcdef\r\n", 1); /* its start, then its real last two octets */
 	/* The rest of the long line was consumed: the next line is whole. */
-	assert_int_equal(get_line(p, 8, line, &len, &too_long), BIO_OK);
-	assert_false(too_long);
-	assert_string_equal(line, "next\r\n");
+	expect_line(p, 8, BIO_OK, "next\r\n", 0);
 	/* A bare LF ending stays visible too. */
-	assert_int_equal(get_line(p, 4, line, &len, &too_long), BIO_OK);
-	assert_true(too_long);
-	assert_string_equal(line, "xy3\n");
+	expect_line(p, 4, BIO_OK, "xy3\n", 1);
 }
 
 static void
 test_exactly_max_is_not_too_long(void **state)
 {
 	struct pair *p = *state;
-	char line[256];
-	size_t len;
-	int too_long;
 
 	PUT(p, "1234567\n12345678\n");
-	assert_int_equal(get_line(p, 8, line, &len, &too_long), BIO_OK);
-	assert_false(too_long);
-	assert_string_equal(line, "1234567\n");
-	assert_int_equal(get_line(p, 8, line, &len, &too_long), BIO_OK);
-	assert_true(too_long);
-	assert_string_equal(line, "1234568\n");
+	expect_line(p, 8, BIO_OK, "1234567\n", 0);
+	expect_line(p, 8, BIO_OK, "1234568\n", 1);
 }
 
 static void
 test_eof_mid_line(void **state)
 {
 	struct pair *p = *state;
-	char line[256];
-	size_t len;
-	int too_long;
 
 	PUT(p, "QUIT\r\nQU");
 	close(p->sv[1]);
 	p->sv[1] = -1;
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "QUIT\r\n");
+	expect_line(p, 100, BIO_OK, "QUIT\r\n", 0);
 	/* The partial line is handed back with the EOF. */
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_EOF);
-	assert_string_equal(line, "QU");
-	assert_int_equal(len, 2);
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_EOF);
-	assert_int_equal(len, 0);
+	expect_line(p, 100, BIO_EOF, "QU", 0);
+	expect_line(p, 100, BIO_EOF, "", 0);
 }
 
 static void
@@ -211,9 +179,6 @@ test_read_exact_across_refills(void **state)
 	size_t total = 3 * BIO_BUFSIZE + 123;
 	unsigned char *data = malloc(total), *got = malloc(total);
 	struct err e = { 0 };
-	char line[256];
-	size_t len;
-	int too_long;
 
 	assert_non_null(data);
 	assert_non_null(got);
@@ -230,8 +195,7 @@ test_read_exact_across_refills(void **state)
 		off += n;
 	}
 	assert_memory_equal(got, data, total);
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "after the chunk\r\n");
+	expect_line(p, 100, BIO_OK, "after the chunk\r\n", 0);
 	free(data);
 	free(got);
 }
@@ -240,10 +204,8 @@ static void
 test_line_across_a_full_buffer(void **state)
 {
 	struct pair *p = *state;
-	char *data = malloc(BIO_BUFSIZE), line[256];
+	char *data = malloc(BIO_BUFSIZE);
 	struct err e = { 0 };
-	size_t len;
-	int too_long;
 
 	/* Fill the read buffer so the next line starts 10 octets before its
 	 * end: the line is completed after a refill that must compact. */
@@ -253,8 +215,7 @@ test_line_across_a_full_buffer(void **state)
 	put(p, data, BIO_BUFSIZE);
 	PUT(p, "abcdefghij\r\n");
 	assert_int_equal(bio_read_exact(&p->b, data, BIO_BUFSIZE - 10, &e), BIO_OK);
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "0123456789abcdefghij\r\n");
+	expect_line(p, 100, BIO_OK, "0123456789abcdefghij\r\n", 0);
 	free(data);
 }
 
@@ -280,21 +241,16 @@ static void
 test_discard_buffered_plaintext(void **state)
 {
 	struct pair *p = *state;
-	char line[256];
-	size_t len;
-	int too_long;
 
 	/* RFC 3207 4.2 (CVE-2011-0411): what came with STARTTLS is dropped. */
 	PUT(p, "STARTTLS\r\nRSET\r\nMAIL FROM:<evil@x>\r\n");
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "STARTTLS\r\n");
+	expect_line(p, 100, BIO_OK, "STARTTLS\r\n", 0);
 	assert_int_equal(bio_discard_input(&p->b), 26);
 	assert_int_equal(bio_buffered(&p->b), 0);
 	assert_false(bio_has_line(&p->b));
 	assert_int_equal(bio_discard_input(&p->b), 0);
 	PUT(p, "EHLO\r\n");
-	assert_int_equal(get_line(p, 100, line, &len, &too_long), BIO_OK);
-	assert_string_equal(line, "EHLO\r\n");
+	expect_line(p, 100, BIO_OK, "EHLO\r\n", 0);
 }
 
 static void
