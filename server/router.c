@@ -671,8 +671,8 @@ route_address(const struct router_ctx *ctx, const char *address, struct route *o
 	memset(out, 0, sizeof *out);
 	if (rt_is_local(ctx->cfg, at)) {
 		out->result = ROUTE_OK;
-		out->local = 1;
 		out->router = ROUTER_LOCAL_NAME;
+		out->transport = ROUTER_LOCAL_TRANSPORT;
 		return 0;
 	}
 	domain = at + 1;
