@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "queue.h"
+#include "setup.h"
 #include "smtpd.h"
 #include "spool.h"
 #include "tls.h"
@@ -491,11 +492,12 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 			struct err he = { 0 };
 
 			got_hup = 0;
-			if (config_load(config_path, &fresh, &he) != 0) {
+			if (setup_load_config(config_path, &fresh, &he) != 0) {
 				log_write("SIGHUP: configuration not reloaded, keeping the old one: %s", he.text);
 				continue;
 			}
 			log_write("SIGHUP: configuration reloaded from %s", config_path);
+			setup_apply_test_mode(fresh);
 			stop_workers(generation);
 			config_free(old); /* the generation before: its workers are gone or going */
 			old = cfg;

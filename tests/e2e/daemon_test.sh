@@ -82,6 +82,34 @@ verdict "SIGHUP with a bad config: file:line error logged, old config kept" "$d/
 greeting_is two.example.test
 verdict "after the refused reload the server still answers" "$work/out" $?
 
+# SIGHUP with a broken transport block: the whole configuration is checked
+# as `check` does, the old one stays, and mail still flows.
+conf "$d" two.example.test "
+transport broken:
+  driver = smtp
+  colour = blue"
+kill -HUP "$server_pid"
+wait_log "$d/log/main.log" "configuration not reloaded, keeping the old one: .*refmta.conf:[0-9]*: transport broken: unknown option \"colour\""
+verdict "SIGHUP with a broken transport block: file:line error logged, old config kept" "$d/log/main.log" $?
+"$probe" "127.0.0.1:$port" >"$work/out" 2>&1 <<EOF
+expect 220 two.example.test
+send EHLO client.test
+expect 250
+send MAIL FROM:<a@client.test>
+expect 250
+send RCPT TO:<u@example.test>
+expect 250
+send DATA
+expect 354
+send Subject: after a refused reload
+send .
+expect 250 2.0.0 OK id=
+send QUIT
+expect 221
+EOF
+verdict "after the refused reload mail is still accepted" "$work/out" $?
+conf "$d" two.example.test ""
+
 # A worker that dies is replaced.
 victim=$(workers_of "$server_pid" | head -1)
 kill -KILL "$victim"
@@ -182,6 +210,17 @@ EOF
 else
 	ok "# SKIP privilege drop needs root"
 fi
+
+# A broken transport block: serve refuses to start, with the file:line error.
+d="$work/broken-transport"
+conf "$d" broken.example.test "
+transport broken:
+  driver = smtp
+  colour = blue"
+timeout 10 bin/refmta -c "$d/refmta.conf" serve --listen 127.0.0.1:0 >"$work/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "refmta.conf:[0-9]*: transport broken: unknown option \"colour\"" "$work/out"
+verdict "serve with a broken transport block refuses to start (exit 1, file:line error)" "$work/out" $?
 
 # Test mode: the same session twice gives byte-identical log lines.
 for run in 1 2; do
