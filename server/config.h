@@ -99,14 +99,8 @@ struct config {
 int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;
 void config_free(struct config *cfg); /* accepts NULL */
 
-/* Value checks for the "router NAME:" and "transport NAME:" blocks, which
- * their own modules read (server/router.c, server/deliver_*.c):
- * config_parse_time(): "300", "30s", "5m", "1h" (at least 1 second) -> 0.
- * config_bad_host_item(): 1 and the first bad item copied to `bad` when the
- * host list has one, else 0.
- * config_block_get(): the value of `key` in the block (and its line), or NULL. */
-int config_parse_time(const char *s, unsigned *out) MUST_CHECK;
-int config_bad_host_item(const char *list, char *bad, size_t len);
+/* The value of `key` in a "router NAME:" or "transport NAME:" block (and
+ * its line), or NULL.  Their options are read through server/option.h. */
 const char *config_block_get(const struct config_block *b, const char *key, int *line);
 
 #endif
