@@ -33,7 +33,8 @@ static int dns_server_valid(const char *s);
 #define OFF(f) offsetof(struct config, f)
 #define O(n, t, d) .name = #n, .type = OPTION_##t, .off = OFF(n), .dflt = d
 
-/* The main section (docs/config.md "Options"). */
+/* The main section (docs/config.md "Options").  tls_ocsp_file waits for the
+ * OCSP feature: known by name, refused until it has an effect. */
 static const struct option_def main_options[] = {
 	{ O(primary_hostname, STRING, NULL) },
 	{ O(listen, STRING, "127.0.0.1:2525"), .valid = listen_valid,
@@ -50,7 +51,7 @@ static const struct option_def main_options[] = {
 	{ O(tls_required_hosts, HOSTLIST, "") },
 	{ O(tls_require_ciphers, STRING, NULL) },
 	{ O(tls_verify_certificates, RPATH, NULL) },
-	{ O(tls_ocsp_file, RPATH, NULL) },
+	{ O(tls_ocsp_file, RPATH, NULL), .flags = OPTION_UNSUPPORTED },
 	{ O(smtp_accept_max, UINT_POS, "100") },
 	{ O(smtp_accept_max_per_host, UINT_POS, "20") },
 	{ O(smtp_receive_timeout, TIME, "300") },

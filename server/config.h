@@ -54,7 +54,8 @@ struct config {
 	char *tls_required_hosts;        /* host list: MAIL needs TLS first (530 5.7.0); default "" */
 	char *tls_require_ciphers;       /* backend-native string; NULL = library default */
 	char *tls_verify_certificates;   /* CA file: ask clients for a certificate; NULL = do not ask */
-	char *tls_ocsp_file;             /* DER staple to serve (OCSP issue) */
+	char *tls_ocsp_file;             /* DER staple to serve: refused at load ("not supported
+	                                  * yet") until the OCSP feature gives it an effect */
 
 	/* Limits (RFC 5321 4.5.3 and Exim's names) */
 	unsigned smtp_accept_max;           /* connections at once; default 100 */

@@ -26,6 +26,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	struct err e = { 0 };
 	char msg[700];
 	enum smtp_reply_read rd;
+	int verify, checked;
 
 	rd = smtp_command(c, &r, &e, "STARTTLS\r\n");
 	if (rd != SMTP_REPLY_OK) {
@@ -86,11 +87,17 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	c->facts.tls = 1;
 	snprintf(c->facts.tls_version, sizeof c->facts.tls_version, "%s", ti->version);
 	snprintf(c->facts.tls_cipher, sizeof c->facts.tls_cipher, "%s", ti->cipher);
-	c->facts.cv = ti->verify == TLS_VERIFY_OK;
+	verify = t->tls_verify_hosts != NULL && match_host(t->tls_verify_hosts, c->facts.address);
+	/* A host in neither tls_verify_hosts nor tls_try_verify_hosts: its
+	 * certificate is not checked at all. */
+	checked = verify || (t->tls_try_verify_hosts != NULL &&
+	                     match_host(t->tls_try_verify_hosts, c->facts.address));
+	c->facts.cv = checked && ti->verify == TLS_VERIFY_OK;
 	snprintf(c->facts.cv_reason, sizeof c->facts.cv_reason, "%s",
-	         c->facts.cv ? "" : tls_verify_word(ti->verify));
-	if (!c->facts.cv && t->tls_verify_hosts != NULL &&
-	    match_host(t->tls_verify_hosts, c->facts.address)) {
+	         c->facts.cv ? ""
+	         : checked   ? tls_verify_word(ti->verify)
+	                     : tls_verify_word(TLS_VERIFY_NOT_CHECKED));
+	if (!c->facts.cv && verify) {
 		snprintf(msg, sizeof msg, "TLS session: certificate verification failed: %s",
 		         tls_verify_word(ti->verify));
 		smtp_host_fail_error(R, &c->facts, "4.7.0", msg);

@@ -48,7 +48,7 @@ static const struct tls_case tls_cases[] = {
 	  "TLS session: certificate verification failed: not-checked", 1 },
 };
 #define NTLS (sizeof tls_cases / sizeof tls_cases[0])
-#define NMORE 5 /* the per-backend TLS tests besides tls_cases */
+#define NMORE 6 /* the per-backend TLS tests besides tls_cases */
 
 struct tls_param {
 	const struct tls_case *tc;
@@ -251,6 +251,35 @@ test_tls_cache(void **state)
 	job_free(&j);
 }
 
+/* A host in neither tls_verify_hosts nor tls_try_verify_hosts: the
+ * certificate is not checked, and delivery goes on with CV=no (not-checked). */
+static void
+test_tls_not_verified(void **state)
+{
+	const struct tls_backend *be = *state;
+	struct srv s;
+	struct job j;
+	char *tr;
+
+	srv_start(&s,
+	          GREET "S 250-mx|250-PIPELINING|250 STARTTLS\nR\nS 220 go ahead\nT mx-rsa\n"
+	                "R\nS 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\n"
+	                "S 250 ok\n" QUIT,
+	          be);
+	job_init(&j, s.port);
+	j.be = be;
+	j.hosts[0].name = "mx.example.test";
+	j.t.tls_try_verify_hosts = "10.0.0.1";
+	job_run(&j);
+	tr = srv_finish(&s);
+	assert_int_equal(j.res[0].outcome, SMTP_RCPT_DELIVERED);
+	assert_int_equal(j.res[0].host.tls, 1);
+	assert_int_equal(j.res[0].host.cv, 0);
+	assert_string_equal(j.res[0].host.cv_reason, "not-checked");
+	free(tr);
+	job_free(&j);
+}
+
 int
 main(void)
 {
@@ -266,6 +295,7 @@ main(void)
 		{ "TLS required, STARTTLS refused", test_tls_required_refused },
 		{ "no SNI", test_tls_no_sni },
 		{ "connection kept for the next message", test_tls_cache },
+		{ "neither verify nor try-verify: not checked", test_tls_not_verified },
 	};
 	size_t n = 0;
 
