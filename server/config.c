@@ -93,31 +93,12 @@ static const struct {
 struct loader {
 	struct config *cfg;
 	struct err *e;
+	struct option_ctx ctx;      /* errors as "FILE:LINE: message" (server/option.h) */
 	int opt_line[NOPTIONS];     /* where each option was set; 0 = not set */
 	int acl_line[NACLS];        /* where each ACL block started */
 	struct acl *acl;            /* the ACL block being read, or NULL */
 	struct config_block *block; /* the transport/router block being read, or NULL */
 };
-
-static int fail(struct loader *ld, int line, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-/* Record "FILE:LINE: message" (line 0: "FILE: message") and return -1. */
-static int
-fail(struct loader *ld, int line, const char *fmt, ...)
-{
-	char msg[ERR_TEXT_MAX];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		err_set(ld->e, 1, "%s:%d: %s", ld->cfg->file, line, msg);
-	else
-		err_set(ld->e, 1, "%s: %s", ld->cfg->file, msg);
-	return -1;
-}
 
 static char *
 trim(char *s)
@@ -205,18 +186,9 @@ dns_server_valid(const char *s)
 	return option_parse_u64(at + 1, strlen(at + 1), 65535, &p) == 0 && p >= 1;
 }
 
-/* Errors of the main section: "FILE:LINE: message". */
-static struct option_ctx
-main_ctx(struct loader *ld)
-{
-	return (struct option_ctx){ .file = ld->cfg->file, .dir = ld->cfg->dir, .prefix = "",
-		                    .e = ld->e };
-}
-
 static int
 option_line(struct loader *ld, char *text, int line)
 {
-	struct option_ctx c = main_ctx(ld);
 	char *eq = strchr(text, '=');
 	char *name, *value;
 	int i;
@@ -225,14 +197,14 @@ option_line(struct loader *ld, char *text, int line)
 	name = trim(text);
 	value = trim(eq + 1);
 	if (*name == '\0')
-		return fail(ld, line, "missing option name before \"=\"");
+		return option_fail(&ld->ctx, line, "missing option name before \"=\"");
 	if ((i = option_index(&config_main_options, name)) < 0)
-		return option_unknown(&config_main_options, &c, name, line);
+		return option_unknown(&config_main_options, &ld->ctx, name, line);
 	if (ld->opt_line[i] != 0)
-		return fail(ld, line, "duplicate option \"%s\" (first set on line %d)", name,
+		return option_fail(&ld->ctx, line, "duplicate option \"%s\" (first set on line %d)", name,
 		            ld->opt_line[i]);
 	ld->opt_line[i] = line;
-	return option_set(&c, &main_options[i], ld->cfg, value, line);
+	return option_set(&ld->ctx, &main_options[i], ld->cfg, value, line);
 }
 
 /* --- blocks ------------------------------------------------------------------------ */
@@ -245,7 +217,7 @@ end_block(struct loader *ld)
 	int rc = 0;
 
 	if (ld->acl != NULL && acl_check(ld->acl, &sub) != 0)
-		rc = fail(ld, sub.code, "%s", sub.text);
+		rc = option_fail(&ld->ctx, sub.code, "%s", sub.text);
 	ld->acl = NULL;
 	ld->block = NULL;
 	return rc;
@@ -276,11 +248,11 @@ header_line(struct loader *ld, char *text, int line)
 		if (strcmp(head, acl_blocks[i].name) != 0)
 			continue;
 		if (*slot != NULL)
-			return fail(ld, line, "duplicate block \"%s:\" (first on line %d)", head,
+			return option_fail(&ld->ctx, line, "duplicate block \"%s:\" (first on line %d)", head,
 			            ld->acl_line[i]);
 		*slot = calloc(1, sizeof **slot);
 		if (*slot == NULL || ((*slot)->name = strdup(head)) == NULL)
-			return fail(ld, line, "out of memory");
+			return option_fail(&ld->ctx, line, "out of memory");
 		ld->acl_line[i] = line;
 		ld->acl = *slot;
 		return 0;
@@ -290,28 +262,28 @@ header_line(struct loader *ld, char *text, int line)
 		*name++ = '\0';
 	name = trim(name);
 	if (strcmp(head, "transport") != 0 && strcmp(head, "router") != 0)
-		return fail(ld, line,
+		return option_fail(&ld->ctx, line,
 		            "unknown block \"%s%s%s:\" (use acl_smtp_connect, acl_smtp_helo, "
 		            "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, transport NAME or router "
 		            "NAME)",
 		            head, *name ? " " : "", name);
 	if (!valid_block_name(name))
-		return fail(ld, line, "%s: bad or missing name \"%s\" (use letters, digits, _ - .)",
+		return option_fail(&ld->ctx, line, "%s: bad or missing name \"%s\" (use letters, digits, _ - .)",
 		            head, name);
 	for (size_t i = 0; i < cfg->nblocks; i++)
 		if (strcmp(cfg->blocks[i].kind, head) == 0 &&
 		    strcmp(cfg->blocks[i].name, name) == 0)
-			return fail(ld, line, "duplicate %s \"%s\" (first on line %d)", head, name,
+			return option_fail(&ld->ctx, line, "duplicate %s \"%s\" (first on line %d)", head, name,
 			            cfg->blocks[i].line);
 	grown = realloc(cfg->blocks, (cfg->nblocks + 1) * sizeof *grown);
 	if (grown == NULL)
-		return fail(ld, line, "out of memory");
+		return option_fail(&ld->ctx, line, "out of memory");
 	cfg->blocks = grown;
 	ld->block = &cfg->blocks[cfg->nblocks++];
 	*ld->block =
 	        (struct config_block){ .kind = strdup(head), .name = strdup(name), .line = line };
 	if (ld->block->kind == NULL || ld->block->name == NULL)
-		return fail(ld, line, "out of memory");
+		return option_fail(&ld->ctx, line, "out of memory");
 	return 0;
 }
 
@@ -323,30 +295,30 @@ block_line(struct loader *ld, char *text, int line)
 	struct config_kv *grown;
 
 	if (eq == NULL)
-		return fail(ld, line, "%s %s: expected \"name = value\", got \"%s\"", b->kind,
+		return option_fail(&ld->ctx, line, "%s %s: expected \"name = value\", got \"%s\"", b->kind,
 		            b->name, text);
 	*eq = '\0';
 	key = trim(text);
 	value = trim(eq + 1);
 	for (const char *k = key; *k != '\0'; k++)
 		if (!islower((unsigned char)*k) && !isdigit((unsigned char)*k) && *k != '_')
-			return fail(ld, line, "%s %s: bad option name \"%s\"", b->kind, b->name,
+			return option_fail(&ld->ctx, line, "%s %s: bad option name \"%s\"", b->kind, b->name,
 			            key);
 	if (*key == '\0')
-		return fail(ld, line, "%s %s: missing option name before \"=\"", b->kind, b->name);
+		return option_fail(&ld->ctx, line, "%s %s: missing option name before \"=\"", b->kind, b->name);
 	for (size_t i = 0; i < b->nopts; i++)
 		if (strcmp(b->opts[i].key, key) == 0)
-			return fail(ld, line,
+			return option_fail(&ld->ctx, line,
 			            "%s %s: duplicate option \"%s\" (first set on line %d)",
 			            b->kind, b->name, key, b->opts[i].line);
 	grown = realloc(b->opts, (b->nopts + 1) * sizeof *grown);
 	if (grown == NULL)
-		return fail(ld, line, "out of memory");
+		return option_fail(&ld->ctx, line, "out of memory");
 	b->opts = grown;
 	b->opts[b->nopts++] =
 	        (struct config_kv){ .key = strdup(key), .value = strdup(value), .line = line };
 	if (b->opts[b->nopts - 1].key == NULL || b->opts[b->nopts - 1].value == NULL)
-		return fail(ld, line, "out of memory");
+		return option_fail(&ld->ctx, line, "out of memory");
 	return 0;
 }
 
@@ -364,7 +336,7 @@ acl_line(struct loader *ld, char *body, int line)
 	rc = is_verb ? acl_parse_verb_line(ld->acl, body, line, &sub)
 	             : acl_parse_continuation(ld->acl, body, line, &sub);
 	if (rc != 0)
-		return fail(ld, line, "%s", sub.text);
+		return option_fail(&ld->ctx, line, "%s", sub.text);
 	return 0;
 }
 
@@ -382,7 +354,7 @@ process_line(struct loader *ld, char *text, int line)
 			return acl_line(ld, body, line);
 		if (ld->block != NULL)
 			return block_line(ld, body, line);
-		return fail(ld, line, "indented line outside a block: \"%s\"", body);
+		return option_fail(&ld->ctx, line, "indented line outside a block: \"%s\"", body);
 	}
 	if (end_block(ld) != 0)
 		return -1;
@@ -390,7 +362,7 @@ process_line(struct loader *ld, char *text, int line)
 		return option_line(ld, body, line);
 	if (body[strlen(body) - 1] == ':')
 		return header_line(ld, body, line);
-	return fail(ld, line,
+	return option_fail(&ld->ctx, line,
 	            "expected \"name = value\" or a block header (\"acl_smtp_rcpt:\", "
 	            "\"transport NAME:\", \"router NAME:\"), got \"%s\"",
 	            body);
@@ -410,7 +382,7 @@ read_file(struct loader *ld, FILE *f)
 		size_t plen;
 		lineno++;
 		if (memchr(phys, '\0', (size_t)n) != NULL) {
-			fail(ld, lineno, "NUL byte in the line");
+			option_fail(&ld->ctx, lineno, "NUL byte in the line");
 			goto out;
 		}
 		while (n > 0 && (phys[n - 1] == '\n' || phys[n - 1] == '\r'))
@@ -429,7 +401,7 @@ read_file(struct loader *ld, FILE *f)
 		}
 		char *grown = realloc(logical, llen + plen + 2);
 		if (grown == NULL) {
-			fail(ld, lineno, "out of memory");
+			option_fail(&ld->ctx, lineno, "out of memory");
 			goto out;
 		}
 		logical = grown;
@@ -446,7 +418,7 @@ read_file(struct loader *ld, FILE *f)
 			goto out;
 	}
 	if (ferror(f)) {
-		fail(ld, 0, "read error: %s", strerror(errno));
+		option_fail(&ld->ctx, 0, "read error: %s", strerror(errno));
 		goto out;
 	}
 	if (pending && process_line(ld, logical, start) != 0)
@@ -464,22 +436,21 @@ static int
 apply_defaults(struct loader *ld)
 {
 	struct config *cfg = ld->cfg;
-	struct option_ctx c = main_ctx(ld);
 	int icert = option_index(&config_main_options, "tls_certificate");
 	int ikey = option_index(&config_main_options, "tls_privatekey");
 
-	if (option_set_defaults(&config_main_options, &c, cfg, ld->opt_line) != 0)
+	if (option_set_defaults(&config_main_options, &ld->ctx, cfg, ld->opt_line) != 0)
 		return -1;
 	cfg->test_clock_set = ld->opt_line[option_index(&config_main_options, "test_clock")] != 0;
 	if (cfg->tls_certificate.n != cfg->tls_privatekey.n)
-		return fail(ld, ld->opt_line[ikey] ? ld->opt_line[ikey] : ld->opt_line[icert],
+		return option_fail(&ld->ctx, ld->opt_line[ikey] ? ld->opt_line[ikey] : ld->opt_line[icert],
 		            "tls_certificate has %zu item(s) but tls_privatekey has %zu: give one "
 		            "key per certificate, in the same order",
 		            cfg->tls_certificate.n, cfg->tls_privatekey.n);
 	if (cfg->tls_advertise_hosts == NULL) {
 		cfg->tls_advertise_hosts = strdup(cfg->tls_certificate.n > 0 ? "*" : "");
 		if (cfg->tls_advertise_hosts == NULL)
-			return fail(ld, 0, "out of memory");
+			return option_fail(&ld->ctx, 0, "out of memory");
 	}
 	if (cfg->primary_hostname == NULL) {
 		char host[256] = "";
@@ -488,7 +459,7 @@ apply_defaults(struct loader *ld)
 		host[sizeof host - 1] = '\0';
 		cfg->primary_hostname = strdup(host);
 		if (cfg->primary_hostname == NULL)
-			return fail(ld, 0, "out of memory");
+			return option_fail(&ld->ctx, 0, "out of memory");
 	}
 	return 0;
 }
@@ -509,21 +480,23 @@ config_load(const char *path, struct config **out, struct err *e)
 		goto out;
 	}
 	ld.cfg = cfg;
+	ld.ctx = (struct option_ctx){ .file = cfg->file, .prefix = "", .e = e };
 	f = fopen(path, "r");
 	if (f == NULL) {
-		fail(&ld, 0, "cannot open: %s", strerror(errno));
+		option_fail(&ld.ctx, 0, "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	copy = strdup(path);
 	if (copy == NULL) {
-		fail(&ld, 0, "out of memory");
+		option_fail(&ld.ctx, 0, "out of memory");
 		goto out;
 	}
 	cfg->dir = realpath(dirname(copy), NULL);
 	if (cfg->dir == NULL) {
-		fail(&ld, 0, "cannot resolve its directory: %s", strerror(errno));
+		option_fail(&ld.ctx, 0, "cannot resolve its directory: %s", strerror(errno));
 		goto out;
 	}
+	ld.ctx.dir = cfg->dir;
 	if (read_file(&ld, f) != 0 || apply_defaults(&ld) != 0)
 		goto out;
 	*out = cfg;

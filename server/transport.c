@@ -52,17 +52,25 @@ reply_one_line(const char *reply, char *buf, size_t len)
 
 /* --- smtp ---------------------------------------------------------------------------- */
 
+/* A driver's options, zeroed, in *opts; -1 with the error when out of memory. */
+static int
+opts_alloc(const struct config *cfg, const struct config_block *b, size_t size, void **opts,
+           struct err *e)
+{
+	*opts = calloc(1, size);
+	if (*opts != NULL)
+		return 0;
+	err_set(e, ENOMEM, "%s:%d: transport %s: out of memory", cfg->file, b != NULL ? b->line : 0,
+	        b != NULL ? b->name : ROUTER_LOCAL_TRANSPORT);
+	return -1;
+}
+
 static int
 smtp_parse(const struct config *cfg, const struct config_block *b, void **opts, struct err *e)
 {
-	struct smtp_transport *t = calloc(1, sizeof *t);
-
-	*opts = t;
-	if (t == NULL) {
-		err_set(e, ENOMEM, "%s:%d: transport %s: out of memory", cfg->file, b->line, b->name);
+	if (opts_alloc(cfg, b, sizeof(struct smtp_transport), opts, e) != 0)
 		return -1;
-	}
-	return smtp_transport_parse(cfg, b, t, e);
+	return smtp_transport_parse(cfg, b, *opts, e);
 }
 
 static void
@@ -159,14 +167,9 @@ static int
 queuefile_parse(const struct config *cfg, const struct config_block *b, void **opts,
                 struct err *e)
 {
-	struct queuefile_transport *t = calloc(1, sizeof *t);
-
-	*opts = t;
-	if (t == NULL) {
-		err_set(e, ENOMEM, "%s:%d: transport %s: out of memory", cfg->file, b->line, b->name);
+	if (opts_alloc(cfg, b, sizeof(struct queuefile_transport), opts, e) != 0)
 		return -1;
-	}
-	return queuefile_transport_parse(cfg, b, t, e);
+	return queuefile_transport_parse(cfg, b, *opts, e);
 }
 
 static void
@@ -226,14 +229,11 @@ struct local_opts {
 static int
 local_parse(const struct config *cfg, const struct config_block *b, void **opts, struct err *e)
 {
-	struct local_opts *o = calloc(1, sizeof *o);
+	struct local_opts *o;
 
-	(void)b;
-	*opts = o;
-	if (o == NULL) {
-		err_set(e, ENOMEM, "%s: out of memory", cfg->file);
+	if (opts_alloc(cfg, b, sizeof *o, opts, e) != 0)
 		return -1;
-	}
+	o = *opts;
 	o->mailbox_directory = cfg->mailbox_directory != NULL ? cfg->mailbox_directory : "mail";
 	if (deliver_local_format_parse(cfg->mailbox_format, &o->format) != 0)
 		o->format = DELIVER_LOCAL_MAILDIR; /* config_load refused anything else */
