@@ -26,8 +26,10 @@ section(const char *from, const char *to)
 	const char *a = strstr(doc, from), *b;
 	char *out;
 
-	if (a == NULL)
+	if (a == NULL) {
 		fail_msg("docs/config.md has no \"%s\"", from);
+		return NULL;
+	}
 	b = strstr(a + strlen(from), to);
 	if (b == NULL)
 		b = a + strlen(a);
@@ -45,8 +47,10 @@ listed(const char *what, struct strlist *out)
 
 	snprintf(head, sizeof head, "\n- %s: ", what);
 	p = strstr(doc, head);
-	if (p == NULL)
+	if (p == NULL) {
 		fail_msg("docs/config.md lists no \"- %s:\" options", what);
+		return;
+	}
 	p += strlen(head);
 	end = strstr(p, "\n- ");
 	item = strndup(p, end != NULL && end < strstr(p, "\n\n") ? (size_t)(end - p)
