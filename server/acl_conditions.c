@@ -18,6 +18,7 @@
 #include "acl.h"
 #include "config.h"
 #include "match.h"
+#include "option.h"
 #include "strutil.h"
 
 /* ---- list conditions ---------------------------------------------------------- */
@@ -48,7 +49,7 @@ check_hosts(const char *value, struct err *e)
 	char bad[256];
 
 	/* An item with a $variable is checked when it has a value. */
-	if (config_bad_host_item(value, bad, sizeof bad)) {
+	if (option_bad_host_item(value, bad, sizeof bad)) {
 		err_set(e, 0,
 		        "hosts: bad host list item \"%s\" (use *, an IP address or "
 		        "a CIDR; double each colon of an IPv6 address)",

@@ -54,7 +54,8 @@ struct config {
 	char *tls_required_hosts;        /* host list: MAIL needs TLS first (530 5.7.0); default "" */
 	char *tls_require_ciphers;       /* backend-native string; NULL = library default */
 	char *tls_verify_certificates;   /* CA file: ask clients for a certificate; NULL = do not ask */
-	char *tls_ocsp_file;             /* DER staple to serve (OCSP issue) */
+	char *tls_ocsp_file;             /* DER staple to serve: refused at load ("not supported
+	                                  * yet") until the OCSP feature gives it an effect */
 
 	/* Limits (RFC 5321 4.5.3 and Exim's names) */
 	unsigned smtp_accept_max;           /* connections at once; default 100 */
@@ -99,14 +100,8 @@ struct config {
 int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;
 void config_free(struct config *cfg); /* accepts NULL */
 
-/* Value checks for the "router NAME:" and "transport NAME:" blocks, which
- * their own modules read (server/router.c, server/deliver_*.c):
- * config_parse_time(): "300", "30s", "5m", "1h" (at least 1 second) -> 0.
- * config_bad_host_item(): 1 and the first bad item copied to `bad` when the
- * host list has one, else 0.
- * config_block_get(): the value of `key` in the block (and its line), or NULL. */
-int config_parse_time(const char *s, unsigned *out) MUST_CHECK;
-int config_bad_host_item(const char *list, char *bad, size_t len);
+/* The value of `key` in a "router NAME:" or "transport NAME:" block (and
+ * its line), or NULL.  Their options are read through server/option.h. */
 const char *config_block_get(const struct config_block *b, const char *key, int *line);
 
 #endif

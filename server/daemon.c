@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "queue.h"
+#include "setup.h"
 #include "smtpd.h"
 #include "spool.h"
 #include "tls.h"
@@ -510,11 +511,12 @@ master_reload(struct master *m)
 	unsigned nworkers;
 
 	got_hup = 0;
-	if (config_load(m->config_path, &fresh, &he) != 0) {
+	if (setup_load_config(m->config_path, &fresh, &he) != 0) {
 		log_write("SIGHUP: configuration not reloaded, keeping the old one: %s", he.text);
 		return;
 	}
 	log_write("SIGHUP: configuration reloaded from %s", m->config_path);
+	setup_apply_test_mode(fresh);
 	stop_workers(m->generation);
 	config_free(m->old); /* the generation before: its workers are gone or going */
 	m->old = m->cfg;

@@ -18,39 +18,12 @@
 
 #include "clock.h"
 #include "deliver.h"
-#include "deliver_local.h"
 #include "dsn.h"
 #include "log.h"
 #include "resolver.h"
 #include "version.h"
 
 /* --- configuration ------------------------------------------------------------------ */
-
-static int
-transport_load(const struct config *cfg, const struct config_block *b, struct transport_def *t,
-               struct err *e)
-{
-	int line = b->line;
-	const char *driver = config_block_get(b, "driver", &line);
-
-	t->name = b->name;
-	if (driver == NULL) {
-		err_set(e, EINVAL, "%s:%d: transport %s: missing \"driver\" (smtp or queuefile)",
-		        cfg->file, b->line, b->name);
-		return -1;
-	}
-	if (strcmp(driver, "smtp") == 0) {
-		t->driver = TRANSPORT_SMTP;
-		return smtp_transport_parse(cfg, b, &t->smtp, e);
-	}
-	if (strcmp(driver, "queuefile") == 0) {
-		t->driver = TRANSPORT_QUEUEFILE;
-		return queuefile_transport_parse(cfg, b, &t->qf, e);
-	}
-	err_set(e, EINVAL, "%s:%d: transport %s: unknown driver \"%s\" (smtp or queuefile)",
-	        cfg->file, line, b->name, driver);
-	return -1;
-}
 
 static const struct transport_def *
 transport_find(const struct delivery_config *dc, const char *name)
@@ -80,11 +53,15 @@ delivery_config_load(const struct config *cfg, struct delivery_config *out, stru
 		const struct config_block *b = &cfg->blocks[i];
 		if (strcmp(b->kind, "transport") != 0)
 			continue;
-		if (transport_load(cfg, b, &out->transports[out->ntransports], e) != 0) {
+		/* counted first so that delivery_config_free() sees a partial one */
+		if (transport_def_load(cfg, b, &out->transports[out->ntransports++], e) != 0) {
 			delivery_config_free(out);
 			return -1;
 		}
-		out->ntransports++;
+	}
+	if (transport_def_load(cfg, NULL, &out->transports[out->ntransports++], e) != 0) {
+		delivery_config_free(out);
+		return -1;
 	}
 	if (routers_load(cfg, &out->routers, e) != 0) {
 		delivery_config_free(out);
@@ -95,15 +72,14 @@ delivery_config_load(const struct config *cfg, struct delivery_config *out, stru
 	for (size_t i = 0; i < out->routers.n; i++) {
 		const struct router_def *r = &out->routers.v[i];
 		const struct transport_def *t = transport_find(out, r->transport);
-		int wants_smtp = r->driver != ROUTER_ACCEPT;
+		int wants_hosts = r->driver != ROUTER_ACCEPT;
 		if (t == NULL)
 			continue; /* routers_load reported it */
-		if (wants_smtp != (t->driver == TRANSPORT_SMTP)) {
+		if (wants_hosts != t->driver->takes_hosts) {
 			err_set(e, EINVAL, "%s:%d: router %s: transport \"%s\" is %s; driver %s needs %s",
-			        cfg->file, r->line, r->name, r->transport,
-			        t->driver == TRANSPORT_SMTP ? "an smtp transport" : "a queuefile transport",
+			        cfg->file, r->line, r->name, r->transport, t->driver->what,
 			        r->driver == ROUTER_ACCEPT ? "accept" : "dnslookup/manualroute",
-			        wants_smtp ? "an smtp transport" : "a transport without hosts (queuefile)");
+			        wants_hosts ? "an smtp transport" : "a transport without hosts (queuefile)");
 			delivery_config_free(out);
 			return -1;
 		}
@@ -116,12 +92,8 @@ delivery_config_free(struct delivery_config *dc)
 {
 	if (dc == NULL)
 		return;
-	for (size_t i = 0; i < dc->ntransports; i++) {
-		if (dc->transports[i].driver == TRANSPORT_SMTP)
-			smtp_transport_free(&dc->transports[i].smtp);
-		else
-			queuefile_transport_free(&dc->transports[i].qf);
-	}
+	for (size_t i = 0; dc->transports != NULL && i < dc->ntransports; i++)
+		transport_def_free(&dc->transports[i]);
 	free(dc->transports);
 	routers_free(&dc->routers);
 	memset(dc, 0, sizeof *dc);
@@ -171,13 +143,6 @@ deliver_log(const char *spool_dir, const char *id, const char *fmt, ...)
 	va_end(ap);
 	log_write("%s %s", id, text);
 	deliver_msglog(spool_dir, id, text);
-}
-
-/* A remote reply on one line: "\n" between lines becomes " ". */
-static void
-reply_one_line(const char *reply, char *buf, size_t len)
-{
-	dsn_field_value(reply != NULL ? reply : "", len > 1 ? len - 1 : 0, buf, len);
 }
 
 /* --- the run ------------------------------------------------------------------------- */
@@ -386,163 +351,55 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
 }
 
-/* --- local delivery ------------------------------------------------------------------ */
+/* --- a group of recipients through its transport ---------------------------------- */
 
+/* The driver delivers; each recipient's outcome is logged and recorded here. */
 static void
-deliver_to_mailbox(struct message_state *ms, size_t i)
-{
-	const struct config *cfg = ms->run->cfg;
-	struct spool_rcpt *r = &ms->env->rcpts[i];
-	enum deliver_local_format format = DELIVER_LOCAL_MAILDIR;
-	struct err e = {0};
-	char text[700];
-
-	if (deliver_local_format_parse(cfg->mailbox_format, &format) != 0)
-		format = DELIVER_LOCAL_MAILDIR; /* config_load refused anything else */
-	struct deliver_local_request req = {
-	        .mailbox_directory = cfg->mailbox_directory != NULL ? cfg->mailbox_directory : "mail",
-	        .format = format,
-	        .data_path = ms->data_path,
-	        .sender = ms->env->sender,
-	        .rcpt = r->address,
-	        .hostname = cfg->primary_hostname,
-	        .deterministic = cfg->test_ids || cfg->test_clock_set,
-	};
-	char tfield[32];
-
-	snprintf(tfield, sizeof tfield, "T=%s", deliver_local_format_name(format));
-	switch (deliver_local(&req, &e)) {
-	case DELIVER_LOCAL_OK:
-		outcome_delivered(ms, i, ROUTER_LOCAL_NAME, NULL, tfield, DSN_ACTION_DELIVERED, NULL,
-		                  NULL);
-		return;
-	case DELIVER_LOCAL_FAIL:
-		outcome_failed(ms, i, ROUTER_LOCAL_NAME, NULL, e.text, "5.1.1", NULL, NULL, e.text, NULL);
-		return;
-	case DELIVER_LOCAL_DEFER:
-		break;
-	}
-	snprintf(text, sizeof text, "%s (errno %d)", e.text, e.code);
-	outcome_deferred(ms, i, ROUTER_LOCAL_NAME, NULL, text, NULL);
-}
-
-/* --- queuefile ----------------------------------------------------------------------- */
-
-static void
-deliver_group_queuefile(struct message_state *ms, const struct transport_def *t,
-                        const struct route *routes, const size_t *idx, size_t n)
-{
-	struct err e = {0};
-	struct envelope copy = *ms->env;
-	char *text = NULL;
-	int ok = 0;
-
-	/* The copy's envelope: this transport's recipients to do, all others
-	 * done (delivered here, or someone else's), so that putting it back
-	 * delivers each recipient once. */
-	copy.rcpts = calloc(ms->env->nrcpts + 1, sizeof *copy.rcpts);
-	if (copy.rcpts != NULL) {
-		memcpy(copy.rcpts, ms->env->rcpts, ms->env->nrcpts * sizeof *copy.rcpts);
-		for (size_t i = 0; i < copy.nrcpts; i++)
-			copy.rcpts[i].done = 1;
-		for (size_t k = 0; k < n; k++) {
-			copy.rcpts[idx[k]].done = 0;
-			copy.rcpts[idx[k]].retry = (struct retry_state){0};
-			copy.rcpts[idx[k]].last_error = NULL;
-		}
-		text = spool_envelope_text(&copy);
-	}
-	if (text == NULL)
-		err_set(&e, ENOMEM, "out of memory");
-	else
-		ok = deliver_queuefile(&t->qf, ms->spool_dir, ms->env->id, text, &e) == 0;
-	free(text);
-	free(copy.rcpts); /* the strings are the envelope's */
-
-	for (size_t k = 0; k < n; k++) {
-		if (ok)
-			outcome_delivered(ms, idx[k], routes[idx[k]].router, t->name, NULL,
-			                  DSN_ACTION_RELAYED, NULL, NULL);
-		else
-			outcome_deferred(ms, idx[k], routes[idx[k]].router, t->name, e.text, NULL);
-	}
-}
-
-/* --- smtp ---------------------------------------------------------------------------- */
-
-static void
-smtp_result_text(const struct smtp_rcpt_result *res, char *buf, size_t len)
-{
-	char host[600] = "", reply[DSN_FIELD_MAX + 8];
-
-	if (res->host.address[0] != '\0')
-		smtp_host_log_fields(&res->host, host, sizeof host);
-	if (res->reply != NULL) {
-		reply_one_line(res->reply, reply, sizeof reply);
-		snprintf(buf, len, "%s%sSMTP error from remote mail server %s: %s", host,
-		         host[0] ? ": " : "", res->stage ? res->stage : "", reply);
-	} else {
-		snprintf(buf, len, "%s%s%s", host, host[0] ? ": " : "",
-		         res->error ? res->error : "delivery failed");
-	}
-}
-
-static void
-deliver_group_smtp(struct message_state *ms, const struct transport_def *t,
-                   const struct route *routes, const size_t *idx, size_t n)
+deliver_group(struct message_state *ms, const struct transport_def *t, const struct route *routes,
+              const size_t *idx, size_t n)
 {
 	const struct route *route = &routes[idx[0]];
-	struct smtp_rcpt_result *res = calloc(n, sizeof *res);
-	struct smtp_delivery d = {
+	const char *tname = t->driver->log_name ? t->name : NULL;
+	struct transport_result *res = calloc(n, sizeof *res);
+	struct transport_group g = {
 	        .cfg = ms->run->cfg,
-	        .t = &t->smtp,
+	        .t = t,
 	        .be = ms->run->be,
 	        .cache = ms->run->cache,
-	        .message_id = ms->env->id,
 	        .env = ms->env,
 	        .data_path = ms->data_path,
-	        .hosts = route->hosts,
-	        .nhosts = route->nhosts,
-	        .rcpts = res,
-	        .nrcpts = n,
+	        .spool_dir = ms->spool_dir,
+	        .route = route,
+	        .idx = idx,
+	        .n = n,
+	        .res = res,
 	};
 
 	if (res == NULL) {
 		for (size_t k = 0; k < n; k++)
-			outcome_deferred(ms, idx[k], route->router, t->name, "out of memory", NULL);
+			outcome_deferred(ms, idx[k], route->router, tname, "out of memory", NULL);
 		return;
 	}
-	for (size_t k = 0; k < n; k++)
-		res[k].rcpt = &ms->env->rcpts[idx[k]];
-	if (deliver_smtp(&d) != 0) {
-		for (size_t k = 0; k < n; k++)
-			res[k].outcome = SMTP_RCPT_DEFERRED;
-	}
+	t->driver->deliver(&g);
 	for (size_t k = 0; k < n; k++) {
-		char text[2048], host[600], reply[DSN_FIELD_MAX + 8], extra[1200];
-		const struct smtp_rcpt_result *r = &res[k];
+		const struct transport_result *r = &res[k];
 		const struct smtp_host_facts *h = r->host.address[0] ? &r->host : NULL;
+		const char *text = r->log != NULL ? r->log : "";
 
 		switch (r->outcome) {
-		case SMTP_RCPT_DELIVERED:
-			smtp_host_log_fields(&r->host, host, sizeof host);
-			reply_one_line(r->reply, reply, sizeof reply);
-			snprintf(extra, sizeof extra, "%s C=\"%s\"", host, reply);
-			outcome_delivered(ms, idx[k], route->router, t->name, extra,
-			                  r->host.dsn ? DSN_ACTION_FAILED : DSN_ACTION_RELAYED, r->reply, h);
+		case TRANSPORT_DELIVERED:
+			outcome_delivered(ms, idx[k], route->router, tname, r->log, r->report, r->reply,
+			                  h);
 			break;
-		case SMTP_RCPT_FAILED:
-			smtp_result_text(r, text, sizeof text);
-			outcome_failed(ms, idx[k], route->router, t->name, text, r->status, r->reply,
+		case TRANSPORT_FAILED:
+			outcome_failed(ms, idx[k], route->router, tname, text, r->status, r->reply,
 			               r->stage, r->error, h);
 			break;
-		case SMTP_RCPT_PENDING:
-		case SMTP_RCPT_DEFERRED:
-			smtp_result_text(r, text, sizeof text);
-			outcome_deferred(ms, idx[k], route->router, t->name, text, h);
+		case TRANSPORT_DEFERRED:
+			outcome_deferred(ms, idx[k], route->router, tname, text, h);
 			break;
 		}
-		smtp_rcpt_result_free(&res[k]);
+		transport_result_free(&res[k]);
 	}
 	free(res);
 }
@@ -710,28 +567,22 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 			outcome_deferred(&ms, i, rt->router, NULL, text, NULL);
 			continue;
 		}
-		if (rt->local) {
-			deliver_to_mailbox(&ms, i);
-			continue;
-		}
 		t = transport_find(run->dc, rt->transport);
 		if (t == NULL) { /* routers_load checked this */
 			outcome_deferred(&ms, i, rt->router, rt->transport, "no such transport", NULL);
 			continue;
 		}
-		/* This recipient and every later one with the same transport and hosts. */
+		/* This recipient and, when the driver groups, every later one with
+		 * the same transport and hosts. */
 		idx[n++] = i;
-		for (size_t k = i + 1; k < env->nrcpts; k++) {
-			if (grouped[k] || routes[k].result != ROUTE_OK || routes[k].local ||
+		for (size_t k = i + 1; t->driver->groups && k < env->nrcpts; k++) {
+			if (grouped[k] || routes[k].result != ROUTE_OK ||
 			    strcmp(routes[k].transport, rt->transport) != 0 || !same_hosts(rt, &routes[k]))
 				continue;
 			grouped[k] = 1;
 			idx[n++] = k;
 		}
-		if (t->driver == TRANSPORT_QUEUEFILE)
-			deliver_group_queuefile(&ms, t, routes, idx, n);
-		else
-			deliver_group_smtp(&ms, t, routes, idx, n);
+		deliver_group(&ms, t, routes, idx, n);
 	}
 	if (ms.nfailures > 0) {
 		send_report(&ms, 0);

@@ -2,10 +2,9 @@
  * deliver.h - one delivery attempt for one message (docs/delivery.md).
  *
  * For each recipient not yet done and due for a try: route it
- * (server/router.h), then hand it to local delivery, the smtp transport
- * (server/deliver_smtp.h) or the queuefile transport
- * (server/deliver_queuefile.h), recipients with the same transport and
- * host list together, and record each outcome: delivered and failed
+ * (server/router.h), then hand it to its transport's driver
+ * (server/transport.h: smtp, queuefile, or local delivery), recipients with
+ * the same transport and host list together, and record each outcome: delivered and failed
  * recipients are done; deferred ones get their next try from the retry
  * schedule (server/retry.h) or, past it, fail.  Failed recipients that want
  * it (dsn_wants_failure_report) get one bounce (server/dsn.h), spooled as
@@ -21,27 +20,18 @@
 #include <stddef.h>
 
 #include "config.h"
-#include "deliver_queuefile.h"
 #include "deliver_smtp.h"
 #include "err.h"
 #include "retry.h"
 #include "router.h"
 #include "spool.h"
 #include "strlist.h"
-
-enum transport_driver { TRANSPORT_SMTP, TRANSPORT_QUEUEFILE };
-
-struct transport_def {
-	char *name;
-	enum transport_driver driver;
-	struct smtp_transport smtp;      /* driver = smtp */
-	struct queuefile_transport qf;   /* driver = queuefile */
-};
+#include "transport.h"
 
 /* The routers, transports and retry schedule of a configuration, checked. */
 struct delivery_config {
 	struct routers routers;
-	struct transport_def *transports;
+	struct transport_def *transports; /* the blocks in order, then the built-in local one */
 	size_t ntransports;
 	struct retry_schedule retry;
 };

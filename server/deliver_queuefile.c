@@ -19,45 +19,53 @@
 
 #include "deliver_queuefile.h"
 #include "fsutil.h"
+#include "option.h"
+
+static const struct option_def qf_options[] = {
+	/* Empty is refused below with the driver's own advice. */
+	{ .name = "directory", .type = OPTION_STRING,
+	  .off = offsetof(struct queuefile_transport, directory), .flags = OPTION_EMPTY_OK },
+};
+
+const struct option_table queuefile_options = { "queuefile", qf_options,
+	                                        sizeof qf_options / sizeof qf_options[0],
+	                                        "(queuefile takes only directory)" };
 
 int
 queuefile_transport_parse(const struct config *cfg, const struct config_block *b,
                           struct queuefile_transport *out, struct err *e)
 {
-	const char *file = cfg->file != NULL ? cfg->file : "";
-	const char *dir, *driver;
+	static const char *const skip[] = { "driver", NULL };
+	char prefix[300];
+	struct option_ctx c = { .file = cfg->file != NULL ? cfg->file : "", .dir = cfg->dir,
+		                .prefix = prefix, .e = e };
+	const char *driver;
 	int line = b->line;
 
 	memset(out, 0, sizeof *out);
-	for (size_t i = 0; i < b->nopts; i++) {
-		if (strcmp(b->opts[i].key, "driver") != 0 && strcmp(b->opts[i].key, "directory") != 0) {
-			err_set(e, EINVAL,
-			        "%s:%d: transport %s: unknown option \"%s\" (queuefile takes only directory)",
-			        file, b->opts[i].line, b->name, b->opts[i].key);
-			return -1;
-		}
-	}
+	snprintf(prefix, sizeof prefix, "transport %s: ", b->name);
+	if (option_read_block(&queuefile_options, &c, b, skip, out, NULL) != 0)
+		goto fail;
 	driver = config_block_get(b, "driver", &line);
 	if (driver == NULL || strcmp(driver, "queuefile") != 0) {
-		err_set(e, EINVAL, "%s:%d: transport %s: driver is not queuefile", file, line, b->name);
-		return -1;
+		option_fail(&c, line, "driver is not queuefile");
+		goto fail;
 	}
 	line = b->line;
-	dir = config_block_get(b, "directory", &line);
-	if (dir == NULL || *dir == '\0') {
-		err_set(e, EINVAL, "%s:%d: transport %s: queuefile needs directory = ABSOLUTE PATH", file,
-		        line, b->name);
-		return -1;
+	(void)config_block_get(b, "directory", &line);
+	if (out->directory == NULL || *out->directory == '\0') {
+		option_fail(&c, line, "queuefile needs directory = ABSOLUTE PATH");
+		goto fail;
 	}
-	out->name = strdup(b->name);
-	out->directory = strdup(dir);
 	out->line = b->line;
-	if (out->name == NULL || out->directory == NULL) {
-		queuefile_transport_free(out);
-		err_set(e, ENOMEM, "%s:%d: transport %s: out of memory", file, b->line, b->name);
-		return -1;
+	if ((out->name = strdup(b->name)) == NULL) {
+		option_fail(&c, b->line, "out of memory");
+		goto fail;
 	}
 	return 0;
+fail:
+	queuefile_transport_free(out);
+	return -1;
 }
 
 void

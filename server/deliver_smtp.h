@@ -29,7 +29,8 @@
  *   is in tls_verify_cert_hostnames (default "*"), the certificate's names
  *   against the host's name as routed (the MX exchange, before any CNAME:
  *   lib/certname.c rules).  In tls_verify_hosts a failure abandons the host;
- *   in tls_try_verify_hosts (default "*") delivery carries on with CV=no.
+ *   in tls_try_verify_hosts (default "*") delivery carries on with CV=no;
+ *   a host in neither list is not checked (CV=no, "not-checked").
  *   tls_sni: "$host" sends the host's name, a literal sends itself, unset
  *   sends none.
  *

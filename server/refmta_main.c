@@ -7,8 +7,8 @@
  *   refmta -c FILE [--backend B] queue-run [--force] | queue-list
  *   refmta -c FILE send [-f SENDER] RCPT...
  *
- * Only argument handling and the test-mode set-up live here; each command is
- * its module's.  Exit: 0 ok, 1 failure, 2 usage.
+ * Only argument handling lives here; loading the configuration and its test
+ * mode is setup.c's, each command its module's.  Exit: 0 ok, 1 failure, 2 usage.
  */
 #include <pwd.h>
 #include <signal.h>
@@ -23,6 +23,7 @@
 #include "deliver.h"
 #include "log.h"
 #include "queue.h"
+#include "setup.h"
 #include "spool.h"
 #include "tls.h"
 #include "version.h"
@@ -51,16 +52,6 @@ usage(FILE *out)
 	        "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
 	        "\n"
 	        "refmta is a reference SMTP conformance server; see README.md and docs/config.md.\n");
-}
-
-/* Test mode (docs/config.md): frozen clock and sequential ids. */
-static void
-apply_test_mode(const struct config *cfg)
-{
-	if (cfg->test_clock_set)
-		clock_freeze(cfg->test_clock);
-	if (cfg->test_ids)
-		spool_set_test_ids(1);
 }
 
 /* sendmail -i: the message is stdin up to EOF; LF line ends become CRLF. */
@@ -179,24 +170,17 @@ main(int argc, char **argv)
 		fprintf(stderr, "refmta: unknown TLS backend \"%s\" (openssl or gnutls)\n", backend);
 		return 2;
 	}
-	if (config_load(config_path, &cfg, &e) != 0) {
+	/* Every command loads it whole (setup.h), as serve and SIGHUP do. */
+	if (setup_load_config(config_path, &cfg, &e) != 0) {
 		fprintf(stderr, "%s\n", e.text);
 		return 1;
 	}
-	apply_test_mode(cfg);
+	setup_apply_test_mode(cfg);
 
 	const char *cmd = argv[i++];
 	if (strcmp(cmd, "check") == 0 && i == argc) {
-		struct delivery_config dc;
-		/* Routers and transports are checked here too, not at the first delivery. */
-		if (delivery_config_load(cfg, &dc, &e) != 0) {
-			fprintf(stderr, "%s\n", e.text);
-			rc = 1;
-		} else {
-			delivery_config_free(&dc);
-			printf("%s: OK\n", config_path);
-			rc = 0;
-		}
+		printf("%s: OK\n", config_path);
+		rc = 0;
 	} else if (strcmp(cmd, "serve") == 0) {
 		if (i + 1 < argc && strcmp(argv[i], "--listen") == 0) {
 			listen = argv[i + 1];

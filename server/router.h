@@ -2,8 +2,8 @@
  * router.h - where does a recipient go?  (docs/delivery.md "Routing")
  *
  * A recipient whose domain is in local_domains (or that has no domain) goes
- * to local delivery first, before any router: route.local = 1, router
- * "local_delivery".  Otherwise the "router NAME:" blocks are tried in the
+ * to local delivery first, before any router: router "local_delivery",
+ * transport ROUTER_LOCAL_TRANSPORT (the built-in local transport).  Otherwise the "router NAME:" blocks are tried in the
  * order of the configuration; the first whose `domains` list matches
  * (server/match.h domain list; default "*") decides.  No router matching
  * fails the recipient: 5.4.4 "Unrouteable address".
@@ -53,6 +53,9 @@
 #include "resolver.h"
 
 #define ROUTER_LOCAL_NAME "local_delivery"
+/* The transport local recipients go to (server/transport.h "local"): never a
+ * block name ("<" is not allowed in one). */
+#define ROUTER_LOCAL_TRANSPORT "<local>"
 
 enum router_driver { ROUTER_DNSLOOKUP, ROUTER_MANUALROUTE, ROUTER_ACCEPT };
 
@@ -103,9 +106,8 @@ enum route_result { ROUTE_OK, ROUTE_DEFER, ROUTE_FAIL };
 
 struct route {
 	enum route_result result;
-	int local;                 /* 1: local delivery to a mailbox (no transport) */
 	const char *router;        /* the router's name (ROUTER_LOCAL_NAME for local) */
-	const char *transport;     /* the transport's name; NULL when local */
+	const char *transport;     /* the transport's name (ROUTER_LOCAL_TRANSPORT for local) */
 	struct route_host *hosts;  /* dnslookup / manualroute: in the order to try */
 	size_t nhosts;
 	char status[16];           /* DEFER / FAIL: RFC 3463 code, "5.1.10" */

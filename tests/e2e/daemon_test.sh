@@ -82,6 +82,34 @@ verdict "SIGHUP with a bad config: file:line error logged, old config kept" "$d/
 greeting_is two.example.test
 verdict "after the refused reload the server still answers" "$work/out" $?
 
+# SIGHUP with a broken transport block: the whole configuration is checked
+# as `check` does, the old one stays, and mail still flows.
+conf "$d" two.example.test "
+transport broken:
+  driver = smtp
+  colour = blue"
+kill -HUP "$server_pid"
+wait_log "$d/log/main.log" "configuration not reloaded, keeping the old one: .*refmta.conf:[0-9]*: transport broken: unknown option \"colour\""
+verdict "SIGHUP with a broken transport block: file:line error logged, old config kept" "$d/log/main.log" $?
+"$probe" "127.0.0.1:$port" >"$work/out" 2>&1 <<EOF
+expect 220 two.example.test
+send EHLO client.test
+expect 250
+send MAIL FROM:<a@client.test>
+expect 250
+send RCPT TO:<u@example.test>
+expect 250
+send DATA
+expect 354
+send Subject: after a refused reload
+send .
+expect 250 2.0.0 OK id=
+send QUIT
+expect 221
+EOF
+verdict "after the refused reload mail is still accepted" "$work/out" $?
+conf "$d" two.example.test ""
+
 # A worker that dies is replaced.
 victim=$(workers_of "$server_pid" | head -1)
 kill -KILL "$victim"
@@ -185,6 +213,17 @@ EOF
 	stop_server
 fi
 
+# A broken transport block: serve refuses to start, with the file:line error.
+d="$work/broken-transport"
+conf "$d" broken.example.test "
+transport broken:
+  driver = smtp
+  colour = blue"
+timeout 10 bin/refmta -c "$d/refmta.conf" serve --listen 127.0.0.1:0 >"$work/out" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "refmta.conf:[0-9]*: transport broken: unknown option \"colour\"" "$work/out"
+verdict "serve with a broken transport block refuses to start (exit 1, file:line error)" "$work/out" $?
+
 # Test mode: the same session twice gives byte-identical log lines.
 for run in 1 2; do
 	d="$work/test-mode-$run"
@@ -221,6 +260,37 @@ grep -q "^2030-01-02 03:04:05 T-000001 <= a@client.test" "$work/log.1"
 verdict "test mode: log timestamp is the frozen clock" "$work/log.1" $?
 diff -u "$work/mail.1" "$work/mail.2" >"$work/out"
 verdict "test mode: delivered messages byte-identical (Received: date frozen)" "$work/out" $?
+
+# Test mode belongs to the loaded configuration: a reload's test_clock is
+# the one in force for the new workers.
+d="$work/test-mode-reload"
+conf "$d" tm1.example.test "test_clock = 2030-01-02T03:04:05Z
+test_ids = true"
+start_server "$d/refmta.conf" || exit 1
+conf "$d" tm2.example.test "test_clock = 2031-02-03T04:05:06Z
+test_ids = true"
+kill -HUP "$server_pid"
+wait_log "$d/log/main.log" "SIGHUP: configuration reloaded"
+for _ in $(seq 1 100); do greeting_is tm2.example.test && break; sleep 0.05; done
+"$probe" "127.0.0.1:$port" >"$work/out" 2>&1 <<EOF
+expect 220 tm2.example.test
+send EHLO tm.test
+expect 250
+send MAIL FROM:<a@client.test>
+expect 250
+send RCPT TO:<t@example.test>
+expect 250
+send DATA
+expect 354
+send Subject: test mode after a reload
+send .
+expect 250 2.0.0 OK id=T-000001
+send QUIT
+expect 221
+EOF
+grep -q "^2031-02-03 04:05:06 T-000001 <= a@client.test" "$d/log/main.log"
+verdict "test mode after SIGHUP: the new config's test_clock is the clock" "$d/log/main.log" $?
+stop_server
 
 # No worker crashed in any of the above (the deliberate KILL aside), no sanitizer report.
 if grep -h "ended (status" "$work"/*/log/main.log | grep -v "status 0x9)" | grep -q . ||
