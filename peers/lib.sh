@@ -12,6 +12,7 @@
 # Globals this file owns: PID (name -> pid of a process group leader we
 # started), PICKED (the last port pick_port chose), START_ERR (why the last
 # wait_listen failed), USED_PORT.
+# shellcheck shell=bash
 
 log() { printf '%s: %s\n' "$PEERS_TAG" "$*" >&2; }
 die() { printf '%s: %s\n' "$PEERS_TAG" "$*" >&2; exit "${2:-1}"; }
@@ -21,7 +22,7 @@ die() { printf '%s: %s\n' "$PEERS_TAG" "$*" >&2; exit "${2:-1}"; }
 # ARG --list print them, with --check exit 1 naming the missing ones.
 # Idempotent and quiet when everything is present; uses sudo -n when not root.
 deps_main() {
-	local mode=$1 p sudo= logf
+	local mode=$1 p sudo='' logf
 	shift
 	case $mode in
 	--list) printf '%s\n' "$@" | sort -u; return 0 ;;
@@ -107,6 +108,7 @@ pick_port() { # a port nothing on this machine uses now (below the ephemeral ran
 		[[ $used == *" $p "* ]] && continue
 		[ -n "${USED_PORT[$p]:-}" ] && continue
 		USED_PORT[$p]=1
+		# shellcheck disable=SC2034 # the result, read by the caller
 		PICKED=$p; return 0
 	done
 	die "no free port found" 2
