@@ -176,6 +176,14 @@ unit: all
 bench: all
 	@bench/run
 
+# refmta against real Postfix, Exim and OpenSMTPD from Debian 12, both
+# directions, both TLS backends (interop/run, docs/interop.md).  Needs root
+# and the Debian package archive; not part of `make check`.
+#   make interop [INTEROP_ARGS="--junit FILE --table FILE"]
+.PHONY: interop
+interop: all
+	@interop/run $(INTEROP_ARGS)
+
 # --- fuzzing (docs/fuzz.md) ---------------------------------------------------
 # libFuzzer targets fuzz/<target>_fuzz.c, built with clang (never the gcc
 # objects) into build-fuzz/, each run for FUZZ_SECONDS by fuzz/run:
