@@ -45,7 +45,7 @@ args(const char *a)
 		(void)smtp_unquote_local_part(local, unq, sizeof unq);
 	(void)smtp_parse_bdat(a, &size, &last);
 	(void)smtp_valid_helo(a);
-	(void)smtp_xtext_decode(a, xt, sizeof xt);
+	(void)dsn_param_xtext_decode(a, xt, sizeof xt);
 	(void)smtp_unquote_local_part(a, unq, sizeof unq);
 	/* A tiny heap output buffer: a write past outlen is an ASan report. */
 	{
@@ -53,7 +53,7 @@ args(const char *a)
 
 		if (small == NULL)
 			abort();
-		(void)smtp_xtext_decode(a, small, 4);
+		(void)dsn_param_xtext_decode(a, small, 4);
 		(void)smtp_unquote_local_part(a, small, 4);
 		free(small);
 	}

@@ -4,7 +4,7 @@
  * bounce (server/dsn.h).  The input is written to one end of a socket pair
  * and read back as replies with smtp_reply_read() until it fails; each
  * reply's text goes through smtp_ehlo_parse() and dsn_field_value(), and
- * the input's first line through smtp_xtext().  Checked: codes stay in
+ * the input's first line through dsn_param_xtext_encode().  Checked: codes stay in
  * 200..599, enhanced codes look like one, a field value has no control
  * characters and never exceeds its limit.  docs/fuzz.md.
  */
@@ -69,7 +69,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		n++;
 	memcpy(first, data, n);
 	first[n] = '\0';
-	if (smtp_xtext(first, xt, sizeof xt) == 0) {
+	if (dsn_param_xtext_encode(first, xt, sizeof xt) == 0) {
 		for (const char *p = xt; *p != '\0'; p++)
 			if (*p < '!' || *p > '~' || *p == '=')
 				abort();

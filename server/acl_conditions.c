@@ -18,7 +18,6 @@
 #include "acl.h"
 #include "config.h"
 #include "match.h"
-#include "option.h"
 #include "strutil.h"
 
 /* ---- list conditions ---------------------------------------------------------- */
@@ -46,13 +45,12 @@ eval_list(const char *value, const struct acl_env *env, const char *subject,
 static int
 check_hosts(const char *value, struct err *e)
 {
-	char bad[256];
+	char bad[256] = "(out of memory)";
 
 	/* An item with a $variable is checked when it has a value. */
-	if (option_bad_host_item(value, bad, sizeof bad)) {
+	if (match_host_list_check(value, bad, sizeof bad) != 0) {
 		err_set(e, 0,
-		        "hosts: bad host list item \"%s\" (use *, an IP address or "
-		        "a CIDR; double each colon of an IPv6 address)",
+		        "hosts: bad host list item \"%s\" " MATCH_HOST_ITEM_HINT,
 		        bad);
 		return -1;
 	}
@@ -197,7 +195,7 @@ check_condition(const char *value, struct err *e)
 		        value);
 		return -1;
 	}
-	if (c.op[1] == '~' && !expand_has_ref(c.right)) {
+	if (c.op[1] == '~' && !str_has_var_ref(c.right)) {
 		char why[128];
 		char *re = expand_string(c.right, NULL); /* only "$$" to undo */
 		int bad = re == NULL ? 0 : regex_check(re, why, sizeof why);

@@ -24,6 +24,7 @@
 #include "clock.h"
 #include "config.h"
 #include "match.h"
+#include "net.h"
 #include "option.h"
 #include "strutil.h"
 
@@ -134,56 +135,21 @@ strip_comment(char *s)
 static int
 listen_valid(const char *s)
 {
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[16];
-	const char *port;
-	size_t alen;
-	uint64_t p;
-	int family = AF_INET;
+	struct net_addr a;
 
-	if (s[0] == '[') {
-		const char *close = strchr(s, ']');
-		if (close == NULL || close[1] != ':')
-			return 0;
-		alen = (size_t)(close - s - 1);
-		if (alen >= sizeof addr)
-			return 0;
-		memcpy(addr, s + 1, alen);
-		port = close + 2;
-		family = AF_INET6;
-	} else {
-		const char *colon = strrchr(s, ':');
-		if (colon == NULL)
-			return 0;
-		alen = (size_t)(colon - s);
-		if (alen >= sizeof addr)
-			return 0;
-		memcpy(addr, s, alen);
-		port = colon + 1;
-	}
-	addr[alen] = '\0';
-	if (inet_pton(family, addr, bin) != 1)
+	if (net_parse_addr_port(s, &a) != 0 || a.port < 1)
 		return 0;
-	return option_parse_u64(port, strlen(port), 65535, &p) == 0 && p >= 1;
+	/* Brackets for IPv6 and only for IPv6. */
+	return (a.ss.ss_family == AF_INET6) == (s[0] == '[');
 }
 
 /* "ADDR@PORT" (libunbound's forwarder syntax), IPv4 or IPv6 literal, port 1-65535. */
 static int
 dns_server_valid(const char *s)
 {
-	const char *at = strrchr(s, '@');
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char bin[16];
-	size_t alen;
-	uint64_t p;
+	struct net_addr a;
 
-	if (at == NULL || (alen = (size_t)(at - s)) == 0 || alen >= sizeof addr)
-		return 0;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
-		return 0;
-	return option_parse_u64(at + 1, strlen(at + 1), 65535, &p) == 0 && p >= 1;
+	return net_parse_addr_at_port(s, &a) == 0 && a.port >= 1;
 }
 
 static int

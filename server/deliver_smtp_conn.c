@@ -18,18 +18,19 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include "deliver_smtp_int.h"
 #include "match.h"
+#include "net.h"
 
 void
 smtp_set_timeouts(int fd, unsigned secs)
 {
-	struct timeval tv = { .tv_sec = (time_t)secs };
-
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	/* A failure leaves the previous limit in force: never none. */
+	if (net_set_timeouts(fd, secs > UINT_MAX / 1000u ? UINT_MAX : secs * 1000u) != 0)
+		return;
 }
 
 /* The first line of a reply (into buf). */

@@ -101,7 +101,7 @@ rcpt_params(const struct smtp_conn *c, const struct spool_rcpt *rc, char *buf, s
 	if (rc->orcpt != NULL && strchr(rc->orcpt, ';') != NULL && n < len) {
 		const char *semi = strchr(rc->orcpt, ';');
 		/* One that cannot be passed on whole is not passed on. */
-		if (smtp_xtext(semi + 1, x, sizeof x) == 0)
+		if (dsn_param_xtext_encode(semi + 1, x, sizeof x) == 0)
 			snprintf(buf + n, len - n, " ORCPT=%.*s;%s", (int)(semi - rc->orcpt),
 			         rc->orcpt, x);
 	}
@@ -203,7 +203,7 @@ txn_mail_command(const struct txn *t, char *mail, size_t len)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " RET=%s",
 		                       env->ret == DSN_RET_FULL ? "FULL" : "HDRS");
 	if ((ext & SMTP_EXT_DSN) && env->envid != NULL && pn < sizeof params) {
-		if (smtp_xtext(env->envid, x, sizeof x) == 0)
+		if (dsn_param_xtext_encode(env->envid, x, sizeof x) == 0)
 			snprintf(params + pn, sizeof params - pn, " ENVID=%s", x);
 	}
 	snprintf(mail, len, "MAIL FROM:<%s>%s\r\n", env->sender, params);

@@ -69,22 +69,6 @@ lookup(const struct expand_env *env, const char *name, char *buf, size_t len)
 	return v != NULL ? v->get(env->ctx, buf, len) : NULL;
 }
 
-int
-expand_has_ref(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s != '$')
-			continue;
-		if (s[1] == '$') {
-			s++;
-			continue;
-		}
-		if (is_name_char(s[1]) || s[1] == '{')
-			return 1;
-	}
-	return 0;
-}
-
 /* Look `name` (n bytes) up and append its value; unknown is "". */
 static void
 add_var(struct buf *b, const char *name, size_t n, const struct expand_env *env)

@@ -43,7 +43,6 @@ const struct expand_var *expand_var_find(const struct expand_var *table, size_t 
 
 /* Does `s` hold a variable reference ("$name" or "${")?  "$$" does not.
  * Values with one can only be checked once expanded. */
-int expand_has_ref(const char *s);
 
 /* Caller frees.  NULL only when out of memory. */
 char *expand_string(const char *tmpl, const struct expand_env *env);

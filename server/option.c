@@ -77,25 +77,6 @@ resolve_path(const struct option_ctx *c, const char *p)
 	return out;
 }
 
-int
-option_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (n == 0)
-		return -1;
-	for (size_t i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -1;
-		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (max - d) / 10)
-			return -1;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 /* "N" with an optional unit suffix from `units` (lower or upper case). */
 static int
 parse_scaled(const char *s, const char *units, const uint64_t *mult, uint64_t max, uint64_t *out)
@@ -110,48 +91,10 @@ parse_scaled(const char *s, const char *units, const uint64_t *mult, uint64_t ma
 		m = mult[u - units];
 		n--;
 	}
-	if (option_parse_u64(s, n, max, &v) != 0 || v > max / m)
+	if (str_parse_u64(s, n, max, &v) != STR_NUM_OK || v > max / m)
 		return -1;
 	*out = v * m;
 	return 0;
-}
-
-/* Does `s` reference a $variable ("$name", "${")?  "$$" does not. */
-static int
-has_var_ref(const char *s)
-{
-	for (; *s != '\0'; s++) {
-		if (*s != '$')
-			continue;
-		if (s[1] == '$') {
-			s++;
-			continue;
-		}
-		if (islower((unsigned char)s[1]) || isdigit((unsigned char)s[1]) || s[1] == '_' ||
-		    s[1] == '{')
-			return 1;
-	}
-	return 0;
-}
-
-int
-option_bad_host_item(const char *list, char *bad, size_t len)
-{
-	struct strlist l = { 0 };
-	int found = 0;
-
-	if (strlist_split(&l, list) != 0) {
-		snprintf(bad, len, "(out of memory)");
-		return 1;
-	}
-	for (size_t i = 0; i < l.n && !found; i++) {
-		if (!has_var_ref(l.v[i]) && !match_host_item_valid(l.v[i])) {
-			snprintf(bad, len, "%s", l.v[i]);
-			found = 1;
-		}
-	}
-	strlist_free(&l);
-	return found;
 }
 
 static int
@@ -237,7 +180,7 @@ set_number(const struct option_ctx *c, const struct option_def *o, void *field, 
 	switch (o->type) {
 	case OPTION_UINT:
 	case OPTION_UINT_POS:
-		if (option_parse_u64(value, strlen(value), o->max ? o->max : UINT_MAX, &v) != 0)
+		if (str_parse_u64(value, strlen(value), o->max ? o->max : UINT_MAX, &v) != STR_NUM_OK)
 			return bad_value(c, o, line, value, "number", "(use a decimal number)");
 		if (o->type == OPTION_UINT_POS && v == 0)
 			return zero_value(c, o, line, value, "number");
@@ -280,7 +223,7 @@ option_set(const struct option_ctx *c, const struct option_def *o, void *base, c
 {
 	void *field = (char *)base + o->off;
 	char **str = field;
-	char *copy, bad[256];
+	char *copy, bad[256] = "(out of memory)";
 
 	if (o->flags & OPTION_UNSUPPORTED)
 		return option_fail(c, line, "%s: not supported yet", o->name);
@@ -297,10 +240,9 @@ option_set(const struct option_ctx *c, const struct option_def *o, void *base, c
 		copy = strdup(value);
 		break;
 	case OPTION_HOSTLIST:
-		if (option_bad_host_item(value, bad, sizeof bad))
+		if (match_host_list_check(value, bad, sizeof bad) != 0)
 			return option_fail(c, line,
-			                   "%s: bad host list item \"%s\" (use *, an IP address or a "
-			                   "CIDR; double each colon of an IPv6 address)",
+			                   "%s: bad host list item \"%s\" " MATCH_HOST_ITEM_HINT,
 			                   o->name, bad);
 		copy = strdup(value);
 		break;

@@ -111,11 +111,4 @@ int option_set_defaults(const struct option_table *t, const struct option_ctx *c
 /* Free what the table's options stored in base (strings, lists). */
 void option_free(const struct option_table *t, void *base);
 
-/* Value checks the tables' `valid` functions share: decimal digits only (the
- * first n octets of s), no sign, at most max -> 0; else -1.  And: 1 with the
- * first bad item copied to `bad` when a host list has one, else 0 (items
- * with a $variable are checked when used). */
-int option_parse_u64(const char *s, size_t n, uint64_t max, uint64_t *out) MUST_CHECK;
-int option_bad_host_item(const char *list, char *bad, size_t len);
-
 #endif

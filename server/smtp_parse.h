@@ -52,20 +52,6 @@ int smtp_split_mailbox(const char *mailbox, char *local, size_t llen, char *doma
  * a dot-string is copied.  -1 when it does not fit in `out`. */
 int smtp_unquote_local_part(const char *in, char *out, size_t outlen);
 
-/* xtext (RFC 3461 4) lives in dsn_param.h; these names stay for callers
- * not yet moved to dsn_param_xtext_decode / dsn_param_xtext_encode. */
-static inline int
-smtp_xtext_decode(const char *in, char *out, size_t outlen)
-{
-	return dsn_param_xtext_decode(in, out, outlen);
-}
-
-static inline int MUST_CHECK
-smtp_xtext(const char *in, char *out, size_t len)
-{
-	return dsn_param_xtext_encode(in, out, len);
-}
-
 /* "BDAT <size> [LAST]" arguments (RFC 3030 2). */
 int smtp_parse_bdat(const char *args, uint64_t *size, int *last);
 

@@ -2,7 +2,7 @@
  * smtp_reply.h - what an SMTP client reads: replies (RFC 5321 4.2) with
  * their enhanced status codes (RFC 3463), the EHLO keywords the smtp
  * transport acts on (xtext for the DSN parameters it passes on is
- * smtp_parse.h's smtp_xtext).  Used by server/deliver_smtp.c.
+ * dsn_param.h's xtext).  Used by server/deliver_smtp.c.
  */
 #ifndef REFMTA_SMTP_REPLY_H
 #define REFMTA_SMTP_REPLY_H

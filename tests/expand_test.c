@@ -205,21 +205,6 @@ test_table(void **state)
 	assert_null(expand_var_find(table, 2, "wh"));
 }
 
-/* What counts as a reference: the same rule expand_string() follows. */
-static void
-test_has_ref(void **state)
-{
-	(void)state;
-	assert_true(expand_has_ref("$domain"));
-	assert_true(expand_has_ref("a ${x} b"));
-	assert_true(expand_has_ref("${"));
-	assert_true(expand_has_ref("$$$a"));
-	assert_false(expand_has_ref("$$a"));
-	assert_false(expand_has_ref("^a.*$"));
-	assert_false(expand_has_ref("$X $ $"));
-	assert_false(expand_has_ref(""));
-}
-
 #define NROWS (sizeof rows / sizeof rows[0])
 
 int
@@ -228,7 +213,6 @@ main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_null_env),
 		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_has_ref),
 		cmocka_unit_test(test_null_template),
 		cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_big_value),

@@ -285,13 +285,13 @@ test_xtext(void **state)
 	char out[64];
 	(void)state;
 
-	assert_int_equal(smtp_xtext_decode("plain", out, sizeof out), 0);
+	assert_int_equal(dsn_param_xtext_decode("plain", out, sizeof out), 0);
 	assert_string_equal(out, "plain");
-	assert_int_equal(smtp_xtext_decode("a+20b+3Dc", out, sizeof out), 0);
+	assert_int_equal(dsn_param_xtext_decode("a+20b+3Dc", out, sizeof out), 0);
 	assert_string_equal(out, "a b=c");
-	assert_int_equal(smtp_xtext_decode("a=b", out, sizeof out), -1);
-	assert_int_equal(smtp_xtext_decode("a+ZZ", out, sizeof out), -1);
-	assert_int_equal(smtp_xtext_decode("0123456789", out, 5), -1); /* too long for the buffer */
+	assert_int_equal(dsn_param_xtext_decode("a=b", out, sizeof out), -1);
+	assert_int_equal(dsn_param_xtext_decode("a+ZZ", out, sizeof out), -1);
+	assert_int_equal(dsn_param_xtext_decode("0123456789", out, 5), -1); /* too long for the buffer */
 }
 
 /* ---- DATA lines ------------------------------------------------------------------- */

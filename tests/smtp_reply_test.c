@@ -159,16 +159,16 @@ test_xtext(void **state)
 	char out[32];
 
 	(void)state;
-	assert_int_equal(smtp_xtext("a+b=c d", out, sizeof out), 0);
+	assert_int_equal(dsn_param_xtext_encode("a+b=c d", out, sizeof out), 0);
 	assert_string_equal(out, "a+2Bb+3Dc+20d");
-	assert_int_equal(smtp_xtext("\xc3\xa9\t~!", out, sizeof out), 0);
+	assert_int_equal(dsn_param_xtext_encode("\xc3\xa9\t~!", out, sizeof out), 0);
 	assert_string_equal(out, "+C3+A9+09~!");
-	assert_int_equal(smtp_xtext("", out, sizeof out), 0);
+	assert_int_equal(dsn_param_xtext_encode("", out, sizeof out), 0);
 	assert_string_equal(out, "");
 	/* Exactly fitting, then one octet short. */
-	assert_int_equal(smtp_xtext("abc+", out, 7), 0);
+	assert_int_equal(dsn_param_xtext_encode("abc+", out, 7), 0);
 	assert_string_equal(out, "abc+2B");
-	assert_int_equal(smtp_xtext("abc+", out, 6), -1);
+	assert_int_equal(dsn_param_xtext_encode("abc+", out, 6), -1);
 	assert_string_equal(out, "");
 }
 

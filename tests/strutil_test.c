@@ -73,6 +73,9 @@ test_has_var_ref(void **state)
 	assert_true(str_has_var_ref("x ${domain} y"));
 	assert_true(str_has_var_ref("$1"));
 	assert_true(str_has_var_ref("$$ and $_x"));
+	assert_true(str_has_var_ref("${"));
+	assert_true(str_has_var_ref("$$$a"));
+	assert_false(str_has_var_ref("^a.*$"));
 	assert_false(str_has_var_ref("cost: $$5"));
 	assert_false(str_has_var_ref("a $ b"));
 	assert_false(str_has_var_ref("$Domain")); /* upper case is no name character */
