@@ -152,7 +152,7 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LI
 
 # Re-mint when what is minted changes (not on every relink of mkpki).
 define pki_rule
-$(1)/.minted: lib/pki.c | bin/mkpki
+$(1)/.minted: $(wildcard lib/pki*.c lib/pki*.h) | bin/mkpki
 	@rm -rf $(1)
 	bin/mkpki --out $(1)
 	@touch $$@

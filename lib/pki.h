@@ -5,7 +5,7 @@
  * expiry, revocation and OCSP cases, the CRLs, OCSP responses and an
  * `openssl ca` index.  Everything is minted relative to a given `now`, so no
  * fixture in the repository can expire.  The file list is in docs/pki.md.
- * lib/pki.c is the only file with OpenSSL minting calls.
+ * lib/pki*.c are the only files with OpenSSL minting calls.
  */
 #ifndef REFMTA_PKI_H
 #define REFMTA_PKI_H

@@ -1,11 +1,12 @@
 /*
- * fakedns_zone_test.c - fakedns without ldns in sight: directive parsing, name
- * logic, and the answer logic driven with hand-made query packets against
- * zones loaded, completed and signed at set-up (positive, CNAME, NXDOMAIN,
- * empty non-terminal NODATA, DS from the parent, TC by mode and by size,
- * every per-answer failure mode, insecure and missing-dnskey zones,
- * NOTIMP / REFUSED, malformed queries, directive file errors, NSEC3
- * proofs, wildcard expansion, CNAME chains across zones, --ad).
+ * fakedns_zone_test.c - fakedns without ldns in sight: the answer logic
+ * (answer*.c) driven with hand-made query packets against zones loaded,
+ * completed and signed at set-up (positive, CNAME, NXDOMAIN, empty
+ * non-terminal NODATA, DS from the parent, TC by mode and by size, every
+ * per-answer failure mode, insecure and missing-dnskey zones, NOTIMP /
+ * REFUSED, malformed queries, NSEC3 proofs, wildcard expansion, CNAME chains
+ * across zones, --ad).  Directives and names: fakedns_directives_test.c,
+ * fakedns_names_test.c.
  *
  * The new answers are read back with inspect.h: ldns's parser, NSEC3
  * hashing and denial verifier, none of answer.c's code.
@@ -27,96 +28,6 @@
 #include "names.h"
 #include "sign.h"
 #include "zone.h"
-
-/* --- directives ----------------------------------------------------------- */
-
-static void
-test_directive_lines(void **state)
-{
-	struct fd_directive d;
-	struct err e = { 0 };
-
-	(void)state;
-	assert_int_equal(directive_parse_line("; a comment", &d, &e), FD_PARSE_NONE);
-	assert_int_equal(directive_parse_line("www IN A 1.2.3.4", &d, &e), FD_PARSE_NONE);
-	assert_int_equal(directive_parse_line(";@fakedns bogus\n", &d, &e), FD_PARSE_OK);
-	assert_int_equal(d.mode, FD_MODE_BOGUS);
-	assert_string_equal(d.name, "");
-	assert_int_equal(directive_parse_line("  ;@fakedns bogus name=WWW.Example.test", &d, &e),
-			 FD_PARSE_OK);
-	assert_string_equal(d.name, "www.example.test.");
-	assert_int_equal(directive_parse_line(";@fakedns delay=250 name=a.test.", &d, &e),
-			 FD_PARSE_OK);
-	assert_int_equal(d.mode, FD_MODE_DELAY);
-	assert_int_equal(d.delay_ms, 250);
-	assert_string_equal(d.name, "a.test.");
-	assert_int_equal(directive_parse_line(";@fakedns not-yet-valid", &d, &e), FD_PARSE_OK);
-	assert_int_equal(d.mode, FD_MODE_NOT_YET_VALID);
-	assert_string_equal(directive_mode_name(FD_MODE_MISSING_DNSKEY), "missing-dnskey");
-	assert_int_equal(directive_parse_line(";@fakedns nsec3", &d, &e), FD_PARSE_OK);
-	assert_int_equal(d.mode, FD_MODE_NSEC3);
-	assert_int_equal(directive_parse_line(";@fakedns nsec3 name=a.test", &d, &e),
-			 FD_PARSE_ERROR);
-}
-
-static void
-test_directive_errors(void **state)
-{
-	struct fd_directive d;
-	struct err e = { 0 };
-
-	(void)state;
-	assert_int_equal(directive_parse_line(";@fakedns", &d, &e), FD_PARSE_ERROR);
-	assert_int_equal(directive_parse_line(";@fakedns sometimes", &d, &e), FD_PARSE_ERROR);
-	assert_non_null(strstr(e.text, "unknown fakedns mode \"sometimes\""));
-	assert_int_equal(directive_parse_line(";@fakedns delay", &d, &e), FD_PARSE_ERROR);
-	assert_int_equal(directive_parse_line(";@fakedns delay=99999999", &d, &e), FD_PARSE_ERROR);
-	assert_int_equal(directive_parse_line(";@fakedns expired name=a.test", &d, &e),
-			 FD_PARSE_ERROR);
-	assert_non_null(strstr(e.text, "whole zone"));
-	assert_int_equal(directive_parse_line(";@fakedns bogus colour=red", &d, &e), FD_PARSE_ERROR);
-	assert_int_equal(directive_parse_line(";@fakedns bogus name=a..b", &d, &e), FD_PARSE_ERROR);
-	assert_int_equal(directive_parse_line(";@fakednsbogus", &d, &e), FD_PARSE_ERROR);
-}
-
-static void
-test_directives_find(void **state)
-{
-	struct fd_directives ds = { .n = 2 };
-
-	(void)state;
-	ds.d[0].mode = FD_MODE_SERVFAIL;
-	snprintf(ds.d[0].name, sizeof(ds.d[0].name), "a.test.");
-	ds.d[1].mode = FD_MODE_INSECURE;
-	assert_non_null(directives_find(&ds, FD_MODE_SERVFAIL, "A.TEST."));
-	assert_null(directives_find(&ds, FD_MODE_SERVFAIL, "b.test."));
-	assert_null(directives_find(&ds, FD_MODE_SERVFAIL, NULL));
-	assert_non_null(directives_find(&ds, FD_MODE_INSECURE, NULL));
-	assert_null(directives_find(&ds, FD_MODE_BOGUS, "a.test."));
-}
-
-/* --- names ------------------------------------------------------------------ */
-
-static void
-test_names(void **state)
-{
-	char n[FD_NAME_MAX] = "Mx.Example.TEST";
-
-	(void)state;
-	assert_int_equal(name_normalise(n, sizeof(n)), 0);
-	assert_string_equal(n, "mx.example.test.");
-	assert_true(name_is_at_or_below("_25._tcp.mx.example.test.", "example.test."));
-	assert_true(name_is_at_or_below("example.test.", "example.test."));
-	assert_false(name_is_at_or_below("xexample.test.", "example.test."));
-	assert_true(name_is_at_or_below("anything.", "."));
-	assert_int_equal(name_label_count("."), 0);
-	assert_int_equal(name_label_count("_tcp.mx.example.test."), 4);
-	assert_string_equal(name_parent("mx.example.test."), "example.test.");
-	assert_string_equal(name_parent("test."), ".");
-	assert_string_equal(name_parent("."), ".");
-	strcpy(n, "");
-	assert_int_equal(name_normalise(n, sizeof(n)), -1);
-}
 
 /* --- answers ---------------------------------------------------------------- */
 
@@ -544,38 +455,6 @@ test_answer_opcode_class(void **state)
 	answer_result_free(&r);
 }
 
-/* Directive errors carry the file and line. */
-static void
-test_directives_file_errors(void **state)
-{
-	char path[] = "/tmp/fakedns_zone_test.XXXXXX";
-	struct fd_directives ds = { 0 };
-	struct err e = { 0 };
-	int fd = mkstemp(path);
-	FILE *fp;
-
-	(void)state;
-	assert_true(fd >= 0);
-	fp = fdopen(fd, "w");
-	assert_non_null(fp);
-	fputs(";@fakedns bogus\n$ORIGIN a.test.\n;@fakedns sometimes\n", fp);
-	fclose(fp);
-	assert_int_equal(directives_read_file(path, &ds, &e), -1);
-	assert_non_null(strstr(e.text, path));
-	assert_non_null(strstr(e.text, ":3: "));
-	assert_non_null(strstr(e.text, "sometimes"));
-	fp = fopen(path, "w");
-	assert_non_null(fp);
-	fputs(";@fakedns servfail name=a.a.test\n;@fakedns delay=10 name=b.a.test\n", fp);
-	fclose(fp);
-	assert_int_equal(directives_read_file(path, &ds, &e), 0);
-	assert_int_equal(ds.n, 2);
-	assert_int_equal(ds.d[1].mode, FD_MODE_DELAY);
-	assert_int_equal(ds.d[1].line, 2);
-	unlink(path);
-	assert_int_equal(directives_read_file(path, &ds, &e), -1); /* gone */
-}
-
 /* --- NSEC3, wildcards, CNAME chains, --ad (read back by inspect.h) --------- */
 
 #define AN INSPECT_ANSWER
@@ -799,10 +678,6 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_directive_lines),
-		cmocka_unit_test(test_directive_errors),
-		cmocka_unit_test(test_directives_find),
-		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_answer_positive),
 		cmocka_unit_test(test_answer_cname),
 		cmocka_unit_test(test_answer_negative),
@@ -815,7 +690,6 @@ main(void)
 		cmocka_unit_test(test_answer_missing_dnskey),
 		cmocka_unit_test(test_answer_size_truncation),
 		cmocka_unit_test(test_answer_opcode_class),
-		cmocka_unit_test(test_directives_file_errors),
 		cmocka_unit_test(test_nsec3_nxdomain),
 		cmocka_unit_test(test_nsec3_nodata),
 		cmocka_unit_test(test_wildcard_nsec),

@@ -1,8 +1,10 @@
 /*
- * ocsp_openssl_test.c - unit tests for fakeocsp's OCSP core (ocsp_index.c,
- * ocsp_fault.c, ocsp_openssl.c, ocsp_answer.c): requests built and responses
- * checked with OpenSSL's own OCSP API, against the minted test PKI
- * ($REFMTA_PKI, or a fresh one in a temporary directory).
+ * ocsp_openssl_test.c - unit tests for fakeocsp's OCSP core (ocsp_openssl.c,
+ * ocsp_answer.c, and the minted index and faults as they change a response):
+ * requests built and responses checked with OpenSSL's own OCSP API, against
+ * the minted test PKI ($REFMTA_PKI, or a fresh one in a temporary
+ * directory).  Index lines and fault rules alone: ocsp_index_test.c,
+ * ocsp_fault_test.c.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,75 +202,6 @@ ask(X509 *x, int nonce, const char *faults, char *log, size_t loglen)
 /* ---- index -------------------------------------------------------------- */
 
 static void
-test_index_good_lines(void **state)
-{
-	static const char text[] =
-	        "V\t270220012037Z\t\t0A\tunknown\t/CN=a\n"
-	        "R\t270220012037Z\t240101000000Z,keyCompromise\t00FF\tunknown\t/CN=b\r\n"
-	        "\n"
-	        "R\t270220012037Z\t20240101000000Z\t10\tunknown\t/CN=c\n"
-	        "E\t200220012037Z\t\tabc\tunknown\t/CN=d";
-	struct ocsp_index idx;
-	struct err e = {0};
-	const struct ocsp_index_entry *ent;
-
-	(void)state;
-	assert_int_equal(ocsp_index_parse("t.txt", text, sizeof text - 1, &idx, &e), 0);
-	assert_int_equal(idx.n, 4);
-	assert_non_null(ent = ocsp_index_find(&idx, "A"));
-	assert_int_equal(ent->type, 'V');
-	assert_non_null(ent = ocsp_index_find(&idx, "FF"));
-	assert_int_equal(ent->type, 'R');
-	assert_int_equal(ent->reason, 1);
-	assert_int_equal(ent->revtime, 1704067200);
-	assert_non_null(ent = ocsp_index_find(&idx, "10"));
-	assert_int_equal(ent->reason, OCSP_REASON_NONE);
-	assert_int_equal(ent->revtime, 1704067200);
-	assert_non_null(ent = ocsp_index_find(&idx, "ABC"));
-	assert_int_equal(ent->type, 'E');
-	assert_null(ocsp_index_find(&idx, "B"));
-	ocsp_index_free(&idx);
-}
-
-static void
-test_index_bad_lines(void **state)
-{
-	static const struct {
-		const char *text, *want;
-	} cases[] = {
-		{"V\t270220012037Z\t\t0A\tunknown\t/CN=a\nX\t270220012037Z\t\t0B\tunknown\t/CN=b\n",
-		 "t.txt:2: bad type \"X\""},
-		{"V\t270220012037Z\t\t0A\tunknown\n", "t.txt:1: want 6 tab-separated fields, found 5"},
-		{"V 270220012037Z  0A unknown /CN=a\n", "t.txt:1: want 6 tab-separated fields, found 1"},
-		{"\n\nV\t2702Z\t\t0A\tunknown\t/CN=a\n", "t.txt:3: bad expiry time"},
-		{"R\t270220012037Z\t\t0A\tunknown\t/CN=a\n", "t.txt:1: R line without a revocation time"},
-		{"R\t270220012037Z\t240101000000Z,sloppy\t0A\tunknown\t/CN=a\n",
-		 "t.txt:1: unknown revocation reason \"sloppy\""},
-		{"R\t270220012037Z\t2401Z\t0A\tunknown\t/CN=a\n", "t.txt:1: bad revocation time"},
-		{"V\t270220012037Z\t240101000000Z\t0A\tunknown\t/CN=a\n",
-		 "t.txt:1: V line with a revocation field"},
-		{"V\t270220012037Z\t\t0G\tunknown\t/CN=a\n", "t.txt:1: bad serial \"0G\""},
-		{"V\t270220012037Z\t\t0A\tunknown\t/CN=a\nV\t270220012037Z\t\t000A\tunknown\t/CN=b\n",
-		 "t.txt:2: serial A listed twice"},
-	};
-	struct ocsp_index idx;
-	struct err e;
-
-	(void)state;
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		err_clear(&e);
-		assert_int_equal(ocsp_index_parse("t.txt", cases[i].text, strlen(cases[i].text), &idx, &e),
-		                 -1);
-		if (strncmp(e.text, cases[i].want, strlen(cases[i].want)) != 0)
-			fail_msg("case %zu: got \"%s\", want \"%s...\"", i, e.text, cases[i].want);
-		assert_int_equal(idx.n, 0);
-	}
-	err_clear(&e);
-	assert_int_equal(ocsp_index_load("/nonexistent/index.txt", &idx, &e), -1);
-	assert_non_null(strstr(e.text, "/nonexistent/index.txt: "));
-}
-
-static void
 test_index_minted(void **state)
 {
 	(void)state;
@@ -276,58 +209,6 @@ test_index_minted(void **state)
 	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.mx))->type, 'V');
 	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.revoked))->type, 'R');
 	assert_int_equal(ocsp_index_find(&fx.idx, serial_of(fx.revoked))->reason, 1);
-}
-
-/* ---- faults, times, serials ---------------------------------------------- */
-
-static void
-test_fault_rules(void **state)
-{
-	struct ocsp_faults fs = {0};
-	struct ocsp_fault f;
-	struct ocsp_when w;
-	struct err e = {0};
-	char out[OCSP_SERIAL_MAX];
-
-	(void)state;
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "nonsense", &e), -1);
-	assert_string_equal(e.text, "unknown fault \"nonsense\" (see --help)");
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "delay", &e), -1);
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "expired=1", &e), -1);
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "status=maybe", &e), -1);
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "signer=onlyone.pem", &e), -1);
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "expired-signer=onlyone.pem", &e), -1);
-	assert_int_equal(ocsp_faults_add_serial(&fs, "zz:expired", &e), -1);
-	assert_int_equal(ocsp_faults_add(&fs, NULL, "tryLater", &e), 0);
-	assert_int_equal(ocsp_faults_add_serial(&fs, "00ab:status=revoked", &e), 0);
-	assert_int_equal(ocsp_faults_add_serial(&fs, "AB:delay=250ms", &e), 0);
-	ocsp_faults_resolve(&fs, "CD", &f);
-	assert_int_equal(f.resp_status, OCSP_RESP_TRY_LATER);
-	assert_int_equal(f.force_status, -1);
-	assert_string_equal(f.names, "tryLater");
-	ocsp_faults_resolve(&fs, "AB", &f);
-	assert_int_equal(f.force_status, OCSP_CERT_REVOKED);
-	assert_int_equal(f.delay_ms, 250);
-	assert_string_equal(f.names, "tryLater,status=revoked,delay=250ms");
-	ocsp_faults_free(&fs);
-	ocsp_faults_resolve(&fs, "AB", &f);
-	assert_string_equal(f.names, "none");
-
-	assert_int_equal(ocsp_when_parse("-1h", &w, &e), 0);
-	assert_int_equal(ocsp_when_resolve(&w, 1000000, 0), 1000000 - 3600);
-	assert_int_equal(ocsp_when_parse("+7d", &w, &e), 0);
-	assert_int_equal(ocsp_when_resolve(&w, 0, 0), 7 * 86400);
-	assert_int_equal(ocsp_when_parse("2026-01-01T00:00:00Z", &w, &e), 0);
-	assert_int_equal(ocsp_when_resolve(&w, 5, 0), 1767225600);
-	assert_int_equal(ocsp_when_parse("7y", &w, &e), -1);
-	assert_int_equal(ocsp_when_parse("2026-13-01T00:00:00Z", &w, &e), -1);
-	assert_int_equal(ocsp_when_parse("", &w, &e), -1);
-
-	assert_int_equal(ocsp_serial_normalise("000a1b", out, sizeof out), 0);
-	assert_string_equal(out, "A1B");
-	assert_int_equal(ocsp_serial_normalise("00", out, sizeof out), 0);
-	assert_string_equal(out, "0");
-	assert_int_equal(ocsp_serial_normalise("-1", out, sizeof out), -1);
 }
 
 /* ---- requests ------------------------------------------------------------ */
@@ -768,10 +649,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_index_good_lines),
-	        cmocka_unit_test(test_index_bad_lines),
 	        cmocka_unit_test(test_index_minted),
-	        cmocka_unit_test(test_fault_rules),
 	        cmocka_unit_test(test_request_good),
 	        cmocka_unit_test(test_request_bad),
 	        cmocka_unit_test(test_answer_statuses),
