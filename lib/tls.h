@@ -213,6 +213,10 @@ void tls_conn_shutdown(struct tls_conn *c);                 /* send close_notify
  * real server may at any time (RFC 8446 4.6.1).  TLS_ERR_UNSUPPORTED on a
  * client, on TLS 1.2, or without TLS_CAP_TICKETS. */
 enum tls_status tls_conn_send_ticket(struct tls_conn *c, struct err *e) MUST_CHECK;
+/* TLS 1.3, either side: send a KeyUpdate now with update_requested, so the
+ * peer must update its own keys too (RFC 8446 4.6.3).  TLS_ERR_UNSUPPORTED
+ * on TLS 1.2.  Both backends. */
+enum tls_status tls_conn_key_update(struct tls_conn *c, struct err *e) MUST_CHECK;
 void tls_conn_free(struct tls_conn *c);                     /* accepts NULL; frees the info too */
 /* The facts, owned by the connection: valid until tls_conn_free(). */
 const struct tls_info *tls_conn_info(const struct tls_conn *c);

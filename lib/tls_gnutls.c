@@ -543,6 +543,29 @@ gtls_shutdown(struct tls_conn *tc)
 	(void)gnutls_bye(GTLS_CONN(tc)->s, GNUTLS_SHUT_WR);
 }
 
+static enum tls_status
+gtls_key_update(struct tls_conn *tc, struct err *e)
+{
+	struct gtls_conn *c = GTLS_CONN(tc);
+	int r;
+
+	/* GNUTLS_KU_PEER: update_requested (RFC 8446 4.6.3). */
+	for (;;) {
+		c->would_block = 0;
+		r = gnutls_session_key_update(c->s, GNUTLS_KU_PEER);
+		if (r == GNUTLS_E_SUCCESS)
+			return TLS_OK;
+		if (r == GNUTLS_E_INTERRUPTED || (r == GNUTLS_E_AGAIN && gtls_again(c) == 0))
+			continue;
+		if (r == GNUTLS_E_AGAIN) {
+			err_set(e, TLS_ERR_TIMEOUT, "TLS key update timed out");
+			return TLS_ERR_TIMEOUT;
+		}
+		err_set(e, TLS_ERR_IO, "TLS key update: %s", gnutls_strerror(r));
+		return TLS_ERR_IO;
+	}
+}
+
 static const struct tls_backend_ops gtls_ops = {
 	.ctx_new = gtls_ctx_new,
 	.ctx_free = gtls_ctx_free,
@@ -551,6 +574,7 @@ static const struct tls_backend_ops gtls_ops = {
 	.read = gtls_read,
 	.write = gtls_write,
 	.shutdown = gtls_shutdown,
+	.key_update = gtls_key_update,
 	.conn_free = gtls_conn_free,
 	.cert_names = gtls_cert_names,
 };

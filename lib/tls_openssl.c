@@ -500,6 +500,28 @@ ossl_send_ticket(struct tls_conn *base, struct err *e)
 	return TLS_OK;
 }
 
+static enum tls_status
+ossl_key_update(struct tls_conn *base, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	int ret;
+
+	ERR_clear_error();
+	if (SSL_key_update(c->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "cannot send a key update now");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	/* Send it now rather than with the next record. */
+	do {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_do_handshake(c->ssl);
+	} while (ret != 1 && ossl_interrupted(c, ret));
+	if (ret != 1)
+		return ossl_io_status(c, ret, "TLS key update", e);
+	return TLS_OK;
+}
+
 static void
 ossl_conn_free(struct tls_conn *base)
 {
@@ -521,6 +543,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.write = ossl_write,
 	.shutdown = ossl_shutdown,
 	.send_ticket = ossl_send_ticket,
+	.key_update = ossl_key_update,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
 };
