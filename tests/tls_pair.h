@@ -79,6 +79,7 @@ struct pair_spec {
 	const char *keylog;          /* client keylog path, or NULL */
 	unsigned server_tickets;     /* TLS 1.3 NewSessionTickets after the handshake */
 	int server_ticket_between;   /* one more ticket in the middle of the report */
+	int server_key_update_between; /* a KeyUpdate (update_requested) there instead */
 };
 
 /* What the server saw, as the child reports it over the TLS channel. */
@@ -160,11 +161,12 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 		         i->sni[0] ? i->sni : "-", i->local_key_type[0] ? i->local_key_type : "-",
 		         i->peer_key_type[0] ? i->peer_key_type : "-", tls_verify_word(i->verify),
 		         i->staple_requested, i->staple_sent);
-		size_t half = spec->server_ticket_between ? 8 : 0;
+		size_t half = spec->server_ticket_between || spec->server_key_update_between ? 8 : 0;
 
-		/* A ticket between two records, when asked. */
+		/* A ticket or a key update between two records, when asked. */
 		if (half > 0 && (tls_conn_write(c, line, half, &e) != (ssize_t)half ||
-		                 tls_conn_send_ticket(c, &e) != TLS_OK)) {
+		                 (spec->server_key_update_between ? tls_conn_key_update(c, &e)
+		                                                  : tls_conn_send_ticket(c, &e)) != TLS_OK)) {
 			fprintf(stderr, "server: %s\n", e.text);
 			_exit(4);
 		}

@@ -269,6 +269,39 @@ test_no_ticket_on_tls12(void **state)
 	}
 }
 
+/*
+ * RFC 8446 4.6.3: either side may send a KeyUpdate; with update_requested
+ * the other must take the new keys at once and update its own.  Every
+ * pairing: the server sends one between two records of its report, and the
+ * client reads the rest of it under the new keys.  On TLS 1.2 there is none
+ * to send (the child fails).
+ */
+static void
+test_key_update_between_records(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof pairings / sizeof pairings[0]; k++)
+		for (int version = 12; version <= 13; version++) {
+			const struct tls_backend *sb = backends[pairings[k][0]], *cb = backends[pairings[k][1]];
+			struct pair_spec spec = {
+				.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
+				.version = (enum tls_version)version, .server_key_update_between = 1,
+			};
+			struct pair_result r;
+			char why[600] = "";
+			int rc = run_pair(sb, cb, &spec, &r, why, sizeof why);
+
+			if (version == 12) {
+				assert_int_equal(rc, -1);
+				continue;
+			}
+			if (rc != 0)
+				fail_msg("%s server, %s client: %s", sb->name, cb->name, why);
+			assert_string_equal(r.server.version, "TLSv1.3");
+			free_result(&r);
+		}
+}
+
 static void
 test_client_certificate(void **state)
 {
@@ -468,6 +501,7 @@ main(void)
 		cmocka_unit_test(test_client_certificate),
 		cmocka_unit_test(test_client_reads_past_tickets),
 		cmocka_unit_test(test_no_ticket_on_tls12),
+		cmocka_unit_test(test_key_update_between_records),
 		cmocka_unit_test(test_staple_round_trip),
 		cmocka_unit_test(test_peer_chain_identical),
 		cmocka_unit_test(test_keylog),
