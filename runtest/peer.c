@@ -180,14 +180,22 @@ peer_act(struct peer_run *pr, struct bio *io, const char *rule)
 
 static int peer_tickets(const struct peer_spec *spec);
 
-/* After a handshake: the tickets sent with it, when "tickets = N" says so
- * (the default is not shown, so transcripts do not depend on it).  Only
- * TLS 1.3 has them (RFC 8446 4.6.1). */
+/* After a handshake: the group agreed on when "tls-groups" is set, and
+ * the tickets sent with it when "tickets = N" says so (the defaults are
+ * not shown, so transcripts do not depend on them).  Only TLS 1.3 has
+ * tickets (RFC 8446 4.6.1). */
 static void
 peer_log_tickets(struct peer_run *pr, const struct tls_conn *conn)
 {
 	char note[64];
 	int n = peer_tickets(pr->spec);
+
+	/* The group agreed on, when the scenario chose the groups. */
+	if (peer_value(pr->spec, "tls-groups") != NULL) {
+		snprintf(note, sizeof note, "(key exchange group %s)",
+		         tls_conn_info(conn)->group[0] ? tls_conn_info(conn)->group : "other");
+		peer_log(pr, "-", note);
+	}
 
 	if (n < 0)
 		return;
@@ -340,13 +348,16 @@ peer_tickets(const struct peer_spec *spec)
 
 /*
  * "tickets = N" (default PEER_DEFAULT_TICKETS where the backend can send
- * them, as real servers do) and "tls-version = 1.2|1.3" into `cfg`.
+ * them, as real servers do), "tls-version = 1.2|1.3" and "tls-groups =
+ * NAME..." into `cfg` (which keeps pointers into `spec`).
  */
 static void
 peer_tls_knobs(const struct peer_spec *spec, const struct tls_backend *be, struct tls_config *cfg)
 {
 	const char *version = peer_value(spec, "tls-version");
 	int tickets = peer_tickets(spec);
+
+	cfg->groups = peer_value(spec, "tls-groups");
 
 	if (tickets >= 0)
 		cfg->tls13_tickets = (unsigned)tickets;
