@@ -142,6 +142,17 @@ tls_conn_send_ticket(struct tls_conn *c, struct err *e)
 	return c->be->ops->send_ticket(c, e);
 }
 
+enum tls_status
+tls_conn_key_update(struct tls_conn *c, struct err *e)
+{
+	/* RFC 8446 4.6.3: KeyUpdate exists in TLS 1.3 only. */
+	if (strcmp(c->info.version, "TLSv1.3") != 0) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "a key update needs TLS 1.3");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	return c->be->ops->key_update(c, e);
+}
+
 void
 tls_conn_free(struct tls_conn *c)
 {

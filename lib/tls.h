@@ -96,6 +96,9 @@ struct tls_config {
 	                           * algorithms (a client steering a server's certificate choice); NULL = all */
 	enum tls_version min_version;
 	enum tls_version max_version;
+	const char *groups;       /* neutral: the key exchange groups offered, in order, separated by
+	                           * spaces or ':', of "X25519", "X448", "P-256", "P-384", "P-521"
+	                           * (RFC 8446 4.2.7); NULL = the library's default */
 	int request_client_cert;  /* server: ask for a client certificate (never required) */
 	const char *keylog_file;  /* append SSLKEYLOGFILE lines here; NULL = none */
 	unsigned tls13_tickets;   /* server: NewSessionTickets sent after a TLS 1.3 handshake, as real
@@ -140,6 +143,7 @@ struct tls_info {
 	enum tls_role role;
 	char version[16];           /* "TLSv1.2" | "TLSv1.3" */
 	char cipher[80];            /* IANA name: "TLS_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
+	char group[16];             /* the key exchange group: "X25519" | "X448" | "P-256" | "P-384" | "P-521" | "" (other, none) */
 	char sni[256];              /* server: the name the client asked for; client: the name sent; "" = none */
 	char local_key_type[16];    /* key type of the certificate we presented: "RSA" | "ECDSA" | "Ed25519" | "" */
 	char peer_key_type[16];     /* the same for the peer's leaf */
@@ -213,6 +217,10 @@ void tls_conn_shutdown(struct tls_conn *c);                 /* send close_notify
  * real server may at any time (RFC 8446 4.6.1).  TLS_ERR_UNSUPPORTED on a
  * client, on TLS 1.2, or without TLS_CAP_TICKETS. */
 enum tls_status tls_conn_send_ticket(struct tls_conn *c, struct err *e) MUST_CHECK;
+/* TLS 1.3, either side: send a KeyUpdate now with update_requested, so the
+ * peer must update its own keys too (RFC 8446 4.6.3).  TLS_ERR_UNSUPPORTED
+ * on TLS 1.2.  Both backends. */
+enum tls_status tls_conn_key_update(struct tls_conn *c, struct err *e) MUST_CHECK;
 void tls_conn_free(struct tls_conn *c);                     /* accepts NULL; frees the info too */
 /* The facts, owned by the connection: valid until tls_conn_free(). */
 const struct tls_info *tls_conn_info(const struct tls_conn *c);

@@ -145,6 +145,32 @@ gtls_load_trust(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 #define SIGALGS_ECDSA ":-SIGN-ALL:+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384" \
 	":+SIGN-ECDSA-SECP521R1-SHA512:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:+SIGN-ECDSA-SHA512"
 
+/* tls_config.groups (neutral names, spaces or ':') as GnuTLS priority
+ * items after ":-GROUP-ALL" in `out`; -1 for a name not in the set. */
+static int
+gtls_groups_items(const char *groups, char *out, size_t outlen)
+{
+	static const char *const map[][2] = { { "X25519", "X25519" }, { "X448", "X448" },
+		                              { "P-256", "SECP256R1" }, { "P-384", "SECP384R1" },
+		                              { "P-521", "SECP521R1" } };
+	size_t used = (size_t)snprintf(out, outlen, ":-GROUP-ALL"), start = used;
+
+	for (const char *p = groups; *p != '\0';) {
+		size_t n = strcspn(p, " :"), i;
+		if (n > 0) {
+			for (i = 0; i < sizeof map / sizeof map[0]; i++)
+				if (strlen(map[i][0]) == n && strncmp(p, map[i][0], n) == 0)
+					break;
+			if (i == sizeof map / sizeof map[0] ||
+			    used + strlen(map[i][1]) + 9 > outlen)
+				return -1;
+			used += (size_t)snprintf(out + used, outlen - used, ":+GROUP-%s", map[i][1]);
+		}
+		p += n + (p[n] != '\0');
+	}
+	return used > start ? 0 : -1;
+}
+
 static int
 gtls_set_priority(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 {
@@ -152,7 +178,7 @@ gtls_set_priority(struct gtls_ctx *x, const struct tls_config *cfg, struct err *
 	int v13 = cfg->max_version != TLS_VERSION_1_2;
 	int v12 = cfg->min_version != TLS_VERSION_1_3;
 	const char *errpos = NULL, *sig;
-	char *prio = NULL;
+	char *prio = NULL, groups[128] = "";
 	int r, rc = -1;
 
 	if (!v12 && !v13) {
@@ -169,8 +195,13 @@ gtls_set_priority(struct gtls_ctx *x, const struct tls_config *cfg, struct err *
 		err_set(e, TLS_ERR_CONFIG, "sigalgs \"%s\": want RSA or ECDSA", cfg->sigalgs);
 		return -1;
 	}
+	if (cfg->groups != NULL && gtls_groups_items(cfg->groups, groups, sizeof groups) != 0) {
+		err_set(e, TLS_ERR_CONFIG, "bad groups \"%s\" (X25519, X448, P-256, P-384, P-521)",
+		        cfg->groups);
+		return -1;
+	}
 	/* TLS 1.2 and 1.3 only, as the OpenSSL backend: NORMAL still has 1.0/1.1. */
-	if (asprintf(&prio, "%s%s:-VERS-ALL%s%s", base, sig, v13 ? ":+VERS-TLS1.3" : "",
+	if (asprintf(&prio, "%s%s%s:-VERS-ALL%s%s", base, sig, groups, v13 ? ":+VERS-TLS1.3" : "",
 	             v12 ? ":+VERS-TLS1.2" : "") < 0) {
 		prio = NULL;
 		err_set(e, TLS_ERR_CONFIG, "out of memory");
@@ -543,6 +574,29 @@ gtls_shutdown(struct tls_conn *tc)
 	(void)gnutls_bye(GTLS_CONN(tc)->s, GNUTLS_SHUT_WR);
 }
 
+static enum tls_status
+gtls_key_update(struct tls_conn *tc, struct err *e)
+{
+	struct gtls_conn *c = GTLS_CONN(tc);
+	int r;
+
+	/* GNUTLS_KU_PEER: update_requested (RFC 8446 4.6.3). */
+	for (;;) {
+		c->would_block = 0;
+		r = gnutls_session_key_update(c->s, GNUTLS_KU_PEER);
+		if (r == GNUTLS_E_SUCCESS)
+			return TLS_OK;
+		if (r == GNUTLS_E_INTERRUPTED || (r == GNUTLS_E_AGAIN && gtls_again(c) == 0))
+			continue;
+		if (r == GNUTLS_E_AGAIN) {
+			err_set(e, TLS_ERR_TIMEOUT, "TLS key update timed out");
+			return TLS_ERR_TIMEOUT;
+		}
+		err_set(e, TLS_ERR_IO, "TLS key update: %s", gnutls_strerror(r));
+		return TLS_ERR_IO;
+	}
+}
+
 static const struct tls_backend_ops gtls_ops = {
 	.ctx_new = gtls_ctx_new,
 	.ctx_free = gtls_ctx_free,
@@ -551,6 +605,7 @@ static const struct tls_backend_ops gtls_ops = {
 	.read = gtls_read,
 	.write = gtls_write,
 	.shutdown = gtls_shutdown,
+	.key_update = gtls_key_update,
 	.conn_free = gtls_conn_free,
 	.cert_names = gtls_cert_names,
 };

@@ -208,6 +208,14 @@ gtls_fill_info(struct gtls_conn *c)
 	 * gives exactly that for 1.2 ("..._WITH_...") and 1.3 alike. */
 	snprintf(info->cipher, sizeof info->cipher, "%s",
 	         gnutls_ciphersuite_get(c->s) != NULL ? gnutls_ciphersuite_get(c->s) : "");
+	switch (gnutls_group_get(c->s)) {
+	case GNUTLS_GROUP_X25519: snprintf(info->group, sizeof info->group, "X25519"); break;
+	case GNUTLS_GROUP_X448: snprintf(info->group, sizeof info->group, "X448"); break;
+	case GNUTLS_GROUP_SECP256R1: snprintf(info->group, sizeof info->group, "P-256"); break;
+	case GNUTLS_GROUP_SECP384R1: snprintf(info->group, sizeof info->group, "P-384"); break;
+	case GNUTLS_GROUP_SECP521R1: snprintf(info->group, sizeof info->group, "P-521"); break;
+	default: info->group[0] = '\0'; break;
+	}
 	if (info->role == TLS_ROLE_SERVER) {
 		size_t len = sizeof info->sni;
 		unsigned type;

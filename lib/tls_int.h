@@ -38,6 +38,8 @@ struct tls_backend_ops {
 	void (*shutdown)(struct tls_conn *c);  /* send close_notify, do not wait */
 	/* Server, TLS 1.3, TLS_CAP_TICKETS only (NULL otherwise): one NewSessionTicket now. */
 	enum tls_status (*send_ticket)(struct tls_conn *c, struct err *e);
+	/* TLS 1.3: one KeyUpdate (update_requested) now (RFC 8446 4.6.3). */
+	enum tls_status (*key_update)(struct tls_conn *c, struct err *e);
 	void (*conn_free)(struct tls_conn *c);
 	/* Decode one DER certificate's names.  Caller frees with tls_cert_names_free(). */
 	enum tls_status (*cert_names)(const unsigned char *der, size_t len,

@@ -129,6 +129,34 @@ ossl_sigalgs_list(const char *family)
 	return NULL;
 }
 
+/* tls_config.groups (neutral names, spaces or ':') as an OpenSSL groups
+ * list in `out`; -1 for a name not in the neutral set. */
+static int
+ossl_groups_list(const char *groups, char *out, size_t outlen)
+{
+	static const char *const map[][2] = { { "X25519", "X25519" }, { "X448", "X448" },
+		                              { "P-256", "secp256r1" }, { "P-384", "secp384r1" },
+		                              { "P-521", "secp521r1" } };
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (const char *p = groups; *p != '\0';) {
+		size_t n = strcspn(p, " :"), i;
+		if (n > 0) {
+			for (i = 0; i < sizeof map / sizeof map[0]; i++)
+				if (strlen(map[i][0]) == n && strncmp(p, map[i][0], n) == 0)
+					break;
+			if (i == sizeof map / sizeof map[0] ||
+			    used + strlen(map[i][1]) + 2 > outlen)
+				return -1;
+			used += (size_t)snprintf(out + used, outlen - used, "%s%s", used ? ":" : "",
+			                         map[i][1]);
+		}
+		p += n + (p[n] != '\0');
+	}
+	return used > 0 ? 0 : -1;
+}
+
 /* Settings every SSL_CTX of a context shares. */
 static enum tls_status
 ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, struct err *e)
@@ -152,6 +180,15 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 		const char *list = ossl_sigalgs_list(cfg->sigalgs);
 		if (list == NULL || !SSL_CTX_set1_sigalgs_list(ctx, list)) {
 			err_set(e, TLS_ERR_CONFIG, "bad sigalgs \"%s\" (RSA or ECDSA)", cfg->sigalgs);
+			return TLS_ERR_CONFIG;
+		}
+	}
+	if (cfg->groups != NULL) {
+		char list[128];
+		if (ossl_groups_list(cfg->groups, list, sizeof list) != 0 ||
+		    !SSL_CTX_set1_groups_list(ctx, list)) {
+			err_set(e, TLS_ERR_CONFIG,
+			        "bad groups \"%s\" (X25519, X448, P-256, P-384, P-521)", cfg->groups);
 			return TLS_ERR_CONFIG;
 		}
 	}
@@ -500,6 +537,28 @@ ossl_send_ticket(struct tls_conn *base, struct err *e)
 	return TLS_OK;
 }
 
+static enum tls_status
+ossl_key_update(struct tls_conn *base, struct err *e)
+{
+	struct ossl_conn *c = (struct ossl_conn *)base;
+	int ret;
+
+	ERR_clear_error();
+	if (SSL_key_update(c->ssl, SSL_KEY_UPDATE_REQUESTED) != 1) {
+		err_set(e, TLS_ERR_UNSUPPORTED, "cannot send a key update now");
+		return TLS_ERR_UNSUPPORTED;
+	}
+	/* Send it now rather than with the next record. */
+	do {
+		ERR_clear_error();
+		errno = 0;
+		ret = SSL_do_handshake(c->ssl);
+	} while (ret != 1 && ossl_interrupted(c, ret));
+	if (ret != 1)
+		return ossl_io_status(c, ret, "TLS key update", e);
+	return TLS_OK;
+}
+
 static void
 ossl_conn_free(struct tls_conn *base)
 {
@@ -521,6 +580,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.write = ossl_write,
 	.shutdown = ossl_shutdown,
 	.send_ticket = ossl_send_ticket,
+	.key_update = ossl_key_update,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
 };

@@ -105,6 +105,14 @@ ossl_fill_info(struct ossl_conn *c)
 	snprintf(info->version, sizeof info->version, "%s", SSL_get_version(c->ssl));
 	snprintf(info->cipher, sizeof info->cipher, "%s",
 	         cipher != NULL ? SSL_CIPHER_standard_name(cipher) : "");
+	switch (SSL_get_negotiated_group(c->ssl)) {
+	case NID_X25519: snprintf(info->group, sizeof info->group, "X25519"); break;
+	case NID_X448: snprintf(info->group, sizeof info->group, "X448"); break;
+	case NID_X9_62_prime256v1: snprintf(info->group, sizeof info->group, "P-256"); break;
+	case NID_secp384r1: snprintf(info->group, sizeof info->group, "P-384"); break;
+	case NID_secp521r1: snprintf(info->group, sizeof info->group, "P-521"); break;
+	default: info->group[0] = '\0'; break;
+	}
 	if (info->role == TLS_ROLE_SERVER) {
 		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
 		snprintf(info->sni, sizeof info->sni, "%s", sni != NULL ? sni : "");

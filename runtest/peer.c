@@ -26,6 +26,10 @@
 #define PEER_READ_TIMEOUT 10
 /* A command line longer than this is shown cut, with "(N octets, cut)". */
 #define PEER_LINE_MAX 65536
+/* NewSessionTickets after a TLS 1.3 handshake when the scenario does not
+ * say (OpenSSL's own default, which Postfix keeps); only a backend with
+ * TLS_CAP_TICKETS sends them, and they are never shown in the transcript. */
+#define PEER_DEFAULT_TICKETS 2
 
 struct peer_run {
 	const struct peer_spec *spec;
@@ -33,6 +37,7 @@ struct peer_run {
 	void *arg;
 	FILE *log;
 	struct tls_ctx *tls;
+	struct tls_conn *conn; /* the session's TLS connection, NULL before STARTTLS */
 	unsigned char *staple;
 	size_t staple_len;
 	int tls_on_connect;
@@ -102,6 +107,32 @@ peer_log(struct peer_run *pr, const char *dir, const char *text)
 	fflush(pr->log);
 }
 
+/* "ticket REPLY" or "key-update REPLY": the word is a TLS 1.3 post-handshake
+ * message sent before the reply (RFC 8446 4.6.1, 4.6.3); *rule moves past
+ * it.  0 to go on, -1 when it could not be sent (the connection is done). */
+static int
+peer_post_handshake(struct peer_run *pr, const char **rule)
+{
+	struct err e = { 0 };
+	int ticket = strncmp(*rule, "ticket ", 7) == 0;
+	char note[512];
+
+	if (!ticket && strncmp(*rule, "key-update ", 11) != 0)
+		return 0;
+	*rule += ticket ? 7 : 11;
+	if (pr->conn == NULL) {
+		peer_log(pr, "-", ticket ? "(no session ticket: not in TLS)" : "(no key update: not in TLS)");
+		return 0;
+	}
+	if ((ticket ? tls_conn_send_ticket(pr->conn, &e) : tls_conn_key_update(pr->conn, &e)) != TLS_OK) {
+		snprintf(note, sizeof note, "(%s)", e.text);
+		peer_log(pr, "-", note);
+		return -1;
+	}
+	peer_log(pr, "-", ticket ? "(sends a session ticket)" : "(sends a key update, update requested)");
+	return 0;
+}
+
 /*
  * Act on a rule: "[delay MS] REPLY" (REPLY may hold \n between lines) or
  * "drop".  Every line is logged and sent whole, however long: the P: lines
@@ -123,6 +154,8 @@ peer_act(struct peer_run *pr, struct bio *io, const char *rule)
 		while (*rule == ' ')
 			rule++;
 	}
+	if (peer_post_handshake(pr, &rule) != 0)
+		return 1;
 	if (strcmp(rule, "drop") == 0) {
 		peer_log(pr, ">", "(drops the connection)");
 		return 1;
@@ -143,6 +176,33 @@ peer_act(struct peer_run *pr, struct bio *io, const char *rule)
 		p = nl + 2;
 	}
 	return bio_flush(io, &e) == BIO_OK ? 0 : 1;
+}
+
+static int peer_tickets(const struct peer_spec *spec);
+
+/* After a handshake: the group agreed on when "tls-groups" is set, and
+ * the tickets sent with it when "tickets = N" says so (the defaults are
+ * not shown, so transcripts do not depend on them).  Only TLS 1.3 has
+ * tickets (RFC 8446 4.6.1). */
+static void
+peer_log_tickets(struct peer_run *pr, const struct tls_conn *conn)
+{
+	char note[64];
+	int n = peer_tickets(pr->spec);
+
+	/* The group agreed on, when the scenario chose the groups. */
+	if (peer_value(pr->spec, "tls-groups") != NULL) {
+		snprintf(note, sizeof note, "(key exchange group %s)",
+		         tls_conn_info(conn)->group[0] ? tls_conn_info(conn)->group : "other");
+		peer_log(pr, "-", note);
+	}
+
+	if (n < 0)
+		return;
+	if (strcmp(tls_conn_info(conn)->version, "TLSv1.3") != 0)
+		n = 0;
+	snprintf(note, sizeof note, "(%d session ticket%s after the handshake)", n, n == 1 ? "" : "s");
+	peer_log(pr, "-", note);
 }
 
 static void
@@ -172,7 +232,9 @@ peer_session(struct peer_run *pr, int fd)
 		         tls_conn_info(conn)->version, tls_conn_info(conn)->cipher,
 		         tls_conn_info(conn)->sni[0] ? tls_conn_info(conn)->sni : "none");
 		peer_log(pr, "-", line);
+		peer_log_tickets(pr, conn);
 		bio_use_tls(&io, conn);
+		pr->conn = conn;
 	}
 	if (peer_act(pr, &io, greeting ? greeting : "220 peer.example.test ESMTP scripted peer"))
 		goto out;
@@ -245,13 +307,16 @@ peer_session(struct peer_run *pr, int fd)
 			         tls_conn_info(conn)->sni[0] ? tls_conn_info(conn)->sni : "none",
 			         tls_conn_info(conn)->staple_sent ? "sent" : "not sent");
 			peer_log(pr, "-", line);
+			peer_log_tickets(pr, conn);
 			bio_use_tls(&io, conn);
+			pr->conn = conn;
 		}
 	}
 out:
 	if (conn != NULL)
 		tls_conn_shutdown(conn);
 	tls_conn_free(conn);
+	pr->conn = NULL;
 }
 
 static int
@@ -272,6 +337,79 @@ load_file(const char *path, unsigned char **out, size_t *len)
 	return 0;
 }
 
+/* The explicit "tickets = N" (-1 without one). */
+static int
+peer_tickets(const struct peer_spec *spec)
+{
+	const char *v = peer_value(spec, "tickets");
+
+	return v != NULL ? atoi(v) : -1;
+}
+
+/*
+ * "tickets = N" (default PEER_DEFAULT_TICKETS where the backend can send
+ * them, as real servers do), "tls-version = 1.2|1.3" and "tls-groups =
+ * NAME..." into `cfg` (which keeps pointers into `spec`).
+ */
+static void
+peer_tls_knobs(const struct peer_spec *spec, const struct tls_backend *be, struct tls_config *cfg)
+{
+	const char *version = peer_value(spec, "tls-version");
+	int tickets = peer_tickets(spec);
+
+	cfg->groups = peer_value(spec, "tls-groups");
+
+	if (tickets >= 0)
+		cfg->tls13_tickets = (unsigned)tickets;
+	else if (tls_backend_caps(be) & TLS_CAP_TICKETS)
+		cfg->tls13_tickets = PEER_DEFAULT_TICKETS;
+	if (version != NULL && strcmp(version, "1.2") == 0)
+		cfg->min_version = cfg->max_version = TLS_VERSION_1_2;
+	else if (version != NULL && strcmp(version, "1.3") == 0)
+		cfg->min_version = cfg->max_version = TLS_VERSION_1_3;
+}
+
+/* Does any line ask for what needs TLS_CAP_TICKETS: "tickets = N" with N
+ * above 0, or a rule "[delay MS] ticket REPLY"? */
+static int
+peer_needs_tickets(const struct peer_spec *spec)
+{
+	if (peer_tickets(spec) > 0)
+		return 1;
+	for (size_t i = 0; i < spec->lines.n; i++) {
+		const char *l = spec->lines.v[i], *eq = strstr(l, " = ");
+		if (strncmp(l, "on ", 3) != 0 && strncmp(l, "greeting", 8) != 0)
+			continue;
+		if (eq == NULL)
+			continue;
+		eq += 3;
+		if (strncmp(eq, "delay ", 6) == 0) {
+			eq += 6 + strspn(eq + 6, "0123456789");
+			eq += strspn(eq, " ");
+		}
+		if (strncmp(eq, "ticket ", 7) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const char *
+peer_backend(const struct peer_spec *spec, const char *preferred, struct err *e)
+{
+	static const char *const names[] = { "openssl", "gnutls" };
+
+	if (!peer_needs_tickets(spec))
+		return preferred;
+	if (tls_backend_caps(tls_backend_by_name(preferred)) & TLS_CAP_TICKETS)
+		return preferred;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (tls_backend_caps(tls_backend_by_name(names[i])) & TLS_CAP_TICKETS)
+			return names[i];
+	err_set(e, 1, "peer %s sends session tickets, and no TLS backend can (TLS_CAP_TICKETS)",
+	        spec->name);
+	return NULL;
+}
+
 static void __attribute__((noreturn))
 peer_main(struct peer_run *pr, int lfd, const char *backend)
 {
@@ -284,12 +422,20 @@ peer_main(struct peer_run *pr, int lfd, const char *backend)
 
 	if (tls != NULL) {
 		char *paths = pr->subst(tls, pr->arg);
-		char cert[2048] = "", key[2048] = "";
+		char cert[2][2048] = { "", "" }, key[2][2048] = { "", "" };
+		const struct tls_backend *be = tls_backend_by_name(backend);
 		struct tls_config cfg = { .role = TLS_ROLE_SERVER, .ncerts = 1 };
-		sscanf(paths ? paths : "", "%2047s %2047s", cert, key);
-		cfg.certs[0].cert_file = cert;
-		cfg.certs[0].key_file = key;
-		pr->tls = tls_ctx_new(tls_backend_by_name(backend), &cfg, &e);
+		/* One chain and key, or two (an RSA and an ECDSA one: the
+		 * backend picks by the client's signature algorithms). */
+		if (sscanf(paths ? paths : "", "%2047s %2047s %2047s %2047s", cert[0], key[0], cert[1],
+		           key[1]) == 4)
+			cfg.ncerts = 2;
+		for (size_t i = 0; i < cfg.ncerts; i++) {
+			cfg.certs[i].cert_file = cert[i];
+			cfg.certs[i].key_file = key[i];
+		}
+		peer_tls_knobs(pr->spec, be, &cfg);
+		pr->tls = tls_ctx_new(be, &cfg, &e);
 		if (pr->tls == NULL)
 			peer_log(pr, "-", e.text);
 		free(paths);

@@ -44,6 +44,14 @@ int peer_listen(const char *address, unsigned port, int *fd, unsigned *bound,
  */
 int peer_start(struct peer *p, const char *backend, const char *workdir,
                char *(*subst)(const char *text, void *arg), void *arg, struct err *e) MUST_CHECK;
+/*
+ * The TLS library to start `spec`'s peer with: `preferred` (the one refmta
+ * is not using), unless the peer asks for what only another backend can do
+ * (session tickets: TLS_CAP_TICKETS), then that one.  NULL with `e` when
+ * none can: the scenario is refused, never run without the knob.  The
+ * result is a static string.
+ */
+const char *peer_backend(const struct peer_spec *spec, const char *preferred, struct err *e) MUST_CHECK;
 /* Stop it (SIGTERM, then reap); closes p->lfd if it was never started. */
 void peer_stop(struct peer *p);
 

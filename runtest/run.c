@@ -404,12 +404,16 @@ start_peers(struct run *r, struct err *e)
 	r->npeers = s->npeers;
 	if (listen_peers(r, e) != 0)
 		return -1;
-	for (size_t i = 0; i < r->npeers; i++)
-		/* The peer serves TLS with the other library, like the client. */
-		if (peer_start(&r->peers[i],
-		               strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl",
-		               r->env->workdir, substitute_cb, r, e) != 0)
+	for (size_t i = 0; i < r->npeers; i++) {
+		/* The peer serves TLS with the other library, like the client,
+		 * unless it needs what only one library can do (peer_backend()). */
+		const char *be = peer_backend(&s->peers[i],
+		                              strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl",
+		                              e);
+		if (be == NULL ||
+		    peer_start(&r->peers[i], be, r->env->workdir, substitute_cb, r, e) != 0)
 			return -1;
+	}
 	return 0;
 }
 

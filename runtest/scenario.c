@@ -165,6 +165,14 @@ peer_line_valid(const char *l)
 	    strncmp(l, "staple ", 7) == 0 || strncmp(l, "tls-on-connect ", 15) == 0 ||
 	    strncmp(l, "address ", 8) == 0 || strncmp(l, "port ", 5) == 0)
 		return 1;
+	/* "tickets = 0".."tickets = 8"; "tls-version = 1.2" or "1.3" */
+	if (strncmp(l, "tickets = ", 10) == 0)
+		return strlen(l + 10) == 1 && l[10] >= '0' && l[10] <= '8';
+	/* "tls-groups = NAME..." (the TLS library checks the names) */
+	if (strncmp(l, "tls-groups = ", 13) == 0)
+		return l[13] != '\0';
+	if (strncmp(l, "tls-version = ", 14) == 0)
+		return strcmp(l + 14, "1.2") == 0 || strcmp(l + 14, "1.3") == 0;
 	return strncmp(l, "on ", 3) == 0 && eq > l + 3;
 }
 
@@ -357,7 +365,8 @@ parse_peer_line(struct parse *ps, const char *l, struct err *e)
 
 	if (!peer_line_valid(l)) {
 		err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
-		        "\"staple = FILE\", \"address = 127.0.0.N\", \"port = N\" or \"on VERB = [delay MS] REPLY|drop\"",
+		        "\"staple = FILE\", \"address = 127.0.0.N\", \"port = N\", \"tickets = 0-8\", "
+		        "\"tls-version = 1.2|1.3\", \"tls-groups = NAME...\" or \"on VERB = [delay MS] [ticket|key-update] REPLY|drop\"",
 		        ps->path, ps->lineno);
 		return -1;
 	}

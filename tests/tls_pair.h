@@ -79,6 +79,8 @@ struct pair_spec {
 	const char *keylog;          /* client keylog path, or NULL */
 	unsigned server_tickets;     /* TLS 1.3 NewSessionTickets after the handshake */
 	int server_ticket_between;   /* one more ticket in the middle of the report */
+	int server_key_update_between; /* a KeyUpdate (update_requested) there instead */
+	const char *server_groups, *client_groups; /* tls_config.groups of each end, or NULL */
 };
 
 /* What the server saw, as the child reports it over the TLS channel. */
@@ -141,6 +143,7 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 	cfg.request_client_cert = spec->server_request_client_cert;
 	cfg.ca_file = spec->server_request_client_cert ? pki("ca-bundle.pem") : NULL;
 	cfg.min_version = cfg.max_version = spec->version;
+	cfg.groups = spec->server_groups;
 	cfg.tls13_tickets = spec->server_tickets;
 	if (spec->server_staple != NULL) {
 		opts.staple = staple = read_file(pki(spec->server_staple), &opts.staple_len);
@@ -160,11 +163,12 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 		         i->sni[0] ? i->sni : "-", i->local_key_type[0] ? i->local_key_type : "-",
 		         i->peer_key_type[0] ? i->peer_key_type : "-", tls_verify_word(i->verify),
 		         i->staple_requested, i->staple_sent);
-		size_t half = spec->server_ticket_between ? 8 : 0;
+		size_t half = spec->server_ticket_between || spec->server_key_update_between ? 8 : 0;
 
-		/* A ticket between two records, when asked. */
+		/* A ticket or a key update between two records, when asked. */
 		if (half > 0 && (tls_conn_write(c, line, half, &e) != (ssize_t)half ||
-		                 tls_conn_send_ticket(c, &e) != TLS_OK)) {
+		                 (spec->server_key_update_between ? tls_conn_key_update(c, &e)
+		                                                  : tls_conn_send_ticket(c, &e)) != TLS_OK)) {
 			fprintf(stderr, "server: %s\n", e.text);
 			_exit(4);
 		}
@@ -243,6 +247,7 @@ run_pair(const struct tls_backend *sbe, const struct tls_backend *cbe,
 	cfg.ca_file = spec->client_ca != NULL ? pki(spec->client_ca) : NULL;
 	cfg.crl_file = spec->crl != NULL ? pki(spec->crl) : NULL;
 	cfg.sigalgs = spec->sigalgs;
+	cfg.groups = spec->client_groups;
 	cfg.min_version = cfg.max_version = spec->version;
 	cfg.keylog_file = spec->keylog;
 	out->client_ctx = tls_ctx_new(cbe, &cfg, &e);

@@ -269,6 +269,90 @@ test_no_ticket_on_tls12(void **state)
 	}
 }
 
+/*
+ * RFC 8446 4.6.3: either side may send a KeyUpdate; with update_requested
+ * the other must take the new keys at once and update its own.  Every
+ * pairing: the server sends one between two records of its report, and the
+ * client reads the rest of it under the new keys.  On TLS 1.2 there is none
+ * to send (the child fails).
+ */
+static void
+test_key_update_between_records(void **state)
+{
+	(void)state;
+	for (size_t k = 0; k < sizeof pairings / sizeof pairings[0]; k++)
+		for (int version = 12; version <= 13; version++) {
+			const struct tls_backend *sb = backends[pairings[k][0]], *cb = backends[pairings[k][1]];
+			struct pair_spec spec = {
+				.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
+				.version = (enum tls_version)version, .server_key_update_between = 1,
+			};
+			struct pair_result r;
+			char why[600] = "";
+			int rc = run_pair(sb, cb, &spec, &r, why, sizeof why);
+
+			if (version == 12) {
+				assert_int_equal(rc, -1);
+				continue;
+			}
+			if (rc != 0)
+				fail_msg("%s server, %s client: %s", sb->name, cb->name, why);
+			assert_string_equal(r.server.version, "TLSv1.3");
+			free_result(&r);
+		}
+}
+
+/*
+ * tls_config.groups (RFC 8446 4.2.7, RFC 8422 5.1.1): whichever end limits
+ * the groups, both agree on one of them, and tls_info.group names it the
+ * same on every pairing, TLS 1.2 and 1.3.  A server that takes only P-384
+ * makes a client whose first key share is X25519 retry (HelloRetryRequest,
+ * RFC 8446 4.1.4).  A name outside the set is a configuration error.
+ */
+static void
+test_groups(void **state)
+{
+	static const struct {
+		const char *server, *client, *want;
+	} cases[] = {
+		{ "P-384", NULL, "P-384" },
+		{ NULL, "P-256", "P-256" },
+		/* P-256 in the client's list too: a TLS 1.2 ECDSA certificate
+		 * must be on a curve the client offers (RFC 8422 5.1). */
+		{ "X25519 P-256", "P-521:X25519:P-256", "X25519" },
+	};
+	(void)state;
+	for (size_t k = 0; k < sizeof pairings / sizeof pairings[0]; k++)
+		for (int version = 12; version <= 13; version++)
+			for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+				const struct tls_backend *sb = backends[pairings[k][0]],
+				                         *cb = backends[pairings[k][1]];
+				struct pair_spec spec = {
+					.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
+					.version = (enum tls_version)version,
+					.server_groups = cases[i].server, .client_groups = cases[i].client,
+				};
+				struct pair_result r;
+				char why[600] = "";
+
+				if (run_pair(sb, cb, &spec, &r, why, sizeof why) != 0)
+					fail_msg("%s server, %s client, TLS 1.%d, case %zu: %s", sb->name,
+					         cb->name, version - 10, i, why);
+				if (strcmp(tls_conn_info(r.client)->group, cases[i].want) != 0)
+					fail_msg("%s server, %s client, TLS 1.%d, case %zu: group \"%s\"",
+					         sb->name, cb->name, version - 10, i,
+					         tls_conn_info(r.client)->group);
+				free_result(&r);
+			}
+	for (size_t b = 0; b < NBACKENDS; b++) {
+		struct tls_config cfg = { .role = TLS_ROLE_CLIENT, .groups = "P-256 brainpool" };
+		struct err e = { 0 };
+		assert_null(tls_ctx_new(backends[b], &cfg, &e));
+		assert_int_equal(e.code, TLS_ERR_CONFIG);
+		assert_non_null(strstr(e.text, "brainpool"));
+	}
+}
+
 static void
 test_client_certificate(void **state)
 {
@@ -468,6 +552,8 @@ main(void)
 		cmocka_unit_test(test_client_certificate),
 		cmocka_unit_test(test_client_reads_past_tickets),
 		cmocka_unit_test(test_no_ticket_on_tls12),
+		cmocka_unit_test(test_key_update_between_records),
+		cmocka_unit_test(test_groups),
 		cmocka_unit_test(test_staple_round_trip),
 		cmocka_unit_test(test_peer_chain_identical),
 		cmocka_unit_test(test_keylog),

@@ -301,6 +301,26 @@ test_ticket_refusals(void **state)
 	expect_unsupported(&e, "gnutls", "session tickets");
 }
 
+/* A key update is TLS 1.3's (RFC 8446 4.6.3): refused on TLS 1.2 before
+ * either backend is asked (the sending itself is tls_test.c's). */
+static void
+test_key_update_refusal(void **state)
+{
+	struct err e = { 0 };
+	(void)state;
+
+	for (size_t b = 0; b < 2; b++) {
+		const struct tls_backend *be = b ? &tls_backend_gnutls : &tls_backend_openssl;
+		struct tls_ctx ctx = { .be = be, .role = TLS_ROLE_CLIENT };
+		struct tls_conn conn = { .be = be, .ctx = &ctx };
+
+		conn.info.role = b ? TLS_ROLE_SERVER : TLS_ROLE_CLIENT;
+		snprintf(conn.info.version, sizeof conn.info.version, "TLSv1.2");
+		assert_int_equal(tls_conn_key_update(&conn, &e), TLS_ERR_UNSUPPORTED);
+		assert_non_null(strstr(e.text, "TLS 1.3"));
+	}
+}
+
 int
 main(void)
 {
@@ -308,6 +328,7 @@ main(void)
 		cmocka_unit_test(test_vocabulary),
 		cmocka_unit_test(test_capabilities),
 		cmocka_unit_test(test_capability_refusals),
+		cmocka_unit_test(test_key_update_refusal),
 		cmocka_unit_test(test_ticket_refusals),
 		cmocka_unit_test(test_verdict_rules),
 		cmocka_unit_test(test_cert_names_shared),
