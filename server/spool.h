@@ -8,7 +8,7 @@
  *   tmp/          files being written (removed on abort; stale ones ignored)
  *   input/ID-D    the message data (headers and body, CRLF line ends, no
  *                 dot-stuffing), the Received: header first
- *   input/ID-H    the envelope, a small text file (spool_envelope_write)
+ *   input/ID-H    the envelope, a small text file (spool_envelope.c)
  *   msglog/ID     per-message delivery log lines
  *   ids           test-mode id counter (flock'ed)
  * A message exists once input/ID-H exists; -D is renamed first.
