@@ -136,7 +136,7 @@ spool_next_test_id(const char *spool_dir, char *id, size_t len, struct err *e)
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 		goto out;
@@ -235,7 +235,7 @@ spool_message_begin(const char *spool_dir, struct err *e)
 			err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
-		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (m->fd >= 0)
 			return m;
 		if (errno != EEXIST)
@@ -295,7 +295,8 @@ spool_envelope_install(const char *dir, const char *id, const char *text, struct
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* Never through a link planted in tmp/ (docs/spool.md "Ownership"). */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		err_set(e, errno, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;

@@ -325,7 +325,7 @@ spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env,
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 		goto out;
