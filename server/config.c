@@ -42,6 +42,7 @@ static const struct option_def main_options[] = {
 	{ O(spool_directory, PATH, "spool") },
 	{ O(log_file, LOGPATH, "log/main.log") },
 	{ O(user, STRING, NULL) },
+	{ O(run_as_root, BOOL, "false") },
 	{ O(worker_processes, UINT_POS, "4") },
 	{ O(tls_backend, CHOICE, "openssl"), .choices = "openssl gnutls",
 	  .what = "backend", .hint = "(use openssl or gnutls)" },

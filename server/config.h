@@ -44,6 +44,7 @@ struct config {
 	char *spool_directory;           /* default "spool" */
 	char *log_file;                  /* default "log/main.log"; "-" = stderr */
 	char *user;                      /* drop to this user after binding when root; NULL = stay */
+	int run_as_root;                 /* "run_as_root = true": root without `user` allowed (tests) */
 	unsigned worker_processes;       /* prefork workers; default 4 */
 
 	/* TLS (server side) */
