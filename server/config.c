@@ -70,6 +70,7 @@ static const struct option_def main_options[] = {
 	  .what = "format", .hint = "(use maildir or mbox)" },
 	{ O(log_dns, BOOL, "false") },
 	{ O(queue_run_interval, TIME, NULL) },
+	{ O(spool_cleanup_age, TIME, "24h") },
 	{ O(retry_rule, STRING, NULL) },
 	{ O(test_clock, CLOCK, NULL) },
 	{ O(test_ids, BOOL, "false") },
