@@ -51,7 +51,7 @@ bin/refmta -c "$d/refmta.conf" check >"$work/out" 2>&1
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "^$d/refmta.conf: world-writable (mode 0666)" "$work/out"
 verdict "check refuses a world-writable configuration (exit 1, FILE: message)" "$work/out" $?
-bin/refmta -c "$d/refmta.conf" serve --listen 127.0.0.1:0 >"$work/out" 2>&1
+timeout 5 bin/refmta -c "$d/refmta.conf" serve --listen 127.0.0.1:0 >"$work/out" 2>&1
 rc=$?
 [ "$rc" -eq 1 ] && grep -q "^$d/refmta.conf: world-writable" "$work/out"
 verdict "serve refuses a world-writable configuration" "$work/out" $?
@@ -95,7 +95,7 @@ verdict "check refuses a configuration owned by another user" "$work/out" $?
 # --- root needs `user` (or run_as_root) -----------------------------------
 d="$work/root"
 conf "$d" ""
-bin/refmta -c "$d/refmta.conf" serve --listen 127.0.0.1:0 >"$work/out" 2>&1
+timeout 5 bin/refmta -c "$d/refmta.conf" serve --listen 127.0.0.1:0 >"$work/out" 2>&1
 rc=$?
 [ "$rc" -eq 1 ] && grep -q 'running as root without "user"' "$work/out"
 verdict "serve as root without user is refused" "$work/out" $?
