@@ -26,7 +26,8 @@
 #define LOG_LINE_MAX 8192
 #define LOG_STAMP_LEN 19 /* "YYYY-MM-DD HH:MM:SS" */
 
-static int log_fd = -1; /* -1: stderr */
+static int log_fd = -1;        /* -1: stderr */
+static int log_fd_created;     /* log_fd is a file this process created */
 
 /* mkdir -p of the directory part of `path`. */
 static int
@@ -52,7 +53,7 @@ log_mkdir_parent(const char *path, struct err *e)
 int
 log_open(const char *path, struct err *e)
 {
-	int fd;
+	int fd, created;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		log_close();
@@ -60,14 +61,43 @@ log_open(const char *path, struct err *e)
 	}
 	if (log_mkdir_parent(path, e) != 0)
 		return -1;
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	/* Never through a symbolic link (a link planted where the log goes
+	 * would make root append to, or hand over, any file), and remember
+	 * whether we created the file: only then may log_chown_created() give
+	 * it away.  Open-existing first, then create exclusively; a file that
+	 * appears in between is opened again as existing. */
+	for (int tries = 0;; tries++) {
+		created = 0;
+		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0 || errno != ENOENT || tries >= 3)
+			break;
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		created = 1;
+		if (fd >= 0 || errno != EEXIST)
+			break;
+	}
 	if (fd < 0) {
-		err_set(e, errno, "cannot open log file %s: %s", path, strerror(errno));
+		err_set(e, errno, "cannot open log file %s: %s%s", path, strerror(errno),
+		        errno == ELOOP ? " (a symbolic link: refused)" : "");
 		return -1;
 	}
 	/* Reopen (e.g. after rotation): only now that the new one is open. */
 	log_close();
 	log_fd = fd;
+	log_fd_created = created;
+	return 0;
+}
+
+int
+log_chown_created(uid_t uid, gid_t gid, struct err *e)
+{
+	/* On the descriptor, not the path: what we chown is what we opened. */
+	if (log_fd < 0 || !log_fd_created)
+		return 0;
+	if (fchown(log_fd, uid, gid) != 0) {
+		err_set(e, errno, "cannot chown the log file: %s", strerror(errno));
+		return -1;
+	}
 	return 0;
 }
 
@@ -77,6 +107,7 @@ log_close(void)
 	if (log_fd >= 0)
 		(void)close(log_fd); /* nothing is buffered: no data to lose */
 	log_fd = -1;
+	log_fd_created = 0;
 }
 
 /* Copy `src` into `dst` (capacity `cap`), control characters as \xHH.

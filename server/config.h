@@ -44,6 +44,7 @@ struct config {
 	char *spool_directory;           /* default "spool" */
 	char *log_file;                  /* default "log/main.log"; "-" = stderr */
 	char *user;                      /* drop to this user after binding when root; NULL = stay */
+	int run_as_root;                 /* "run_as_root = true": root without `user` allowed (tests) */
 	unsigned worker_processes;       /* prefork workers; default 4 */
 
 	/* TLS (server side) */
@@ -78,6 +79,7 @@ struct config {
 	/* Delivery (docs/delivery.md) */
 	int log_dns;                     /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
 	unsigned queue_run_interval;     /* seconds between the daemon's queue runs; 0 = no runner */
+	unsigned spool_cleanup_age;      /* the queue runner removes spool litter older than this; 0 = 24h */
 	char *retry_rule;                /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
 
 	/* Test mode (DESIGN.md principle 4) */

@@ -31,6 +31,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "privs.h"
 #include "queue.h"
 #include "setup.h"
 #include "smtpd.h"
@@ -287,61 +288,6 @@ spawn_worker(unsigned slot, int lfd, const struct config *cfg, const char *backe
 	return pid;
 }
 
-/* chown the spool directory and what is directly in it. */
-static int
-chown_spool(const char *dir, uid_t uid, gid_t gid, struct err *e)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	int rc = 0;
-
-	if (d == NULL || chown(dir, uid, gid) != 0) {
-		err_set(e, 1, "chown %s: %s", dir, strerror(errno));
-		if (d != NULL)
-			closedir(d);
-		return -1;
-	}
-	while (rc == 0 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (fchownat(dirfd(d), de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) != 0) {
-			err_set(e, 1, "chown %s/%s: %s", dir, de->d_name, strerror(errno));
-			rc = -1;
-		}
-	}
-	closedir(d);
-	return rc;
-}
-
-static int
-drop_privileges(const struct config *cfg, struct err *e)
-{
-	struct passwd *pw;
-
-	if (cfg->user == NULL || getuid() != 0)
-		return 0;
-	pw = getpwnam(cfg->user);
-	if (pw == NULL) {
-		err_set(e, 1, "user \"%s\" does not exist", cfg->user);
-		return -1;
-	}
-	/* The spool (and its tmp/, input/, msglog/, ids) and the log must stay
-	 * writable after we give up root; SIGHUP reopens the log as that user. */
-	if (chown_spool(cfg->spool_directory, pw->pw_uid, pw->pw_gid, e) != 0)
-		return -1;
-	if (cfg->log_file != NULL && strcmp(cfg->log_file, "-") != 0 &&
-	    chown(cfg->log_file, pw->pw_uid, pw->pw_gid) != 0) {
-		err_set(e, 1, "chown %s: %s", cfg->log_file, strerror(errno));
-		return -1;
-	}
-	if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0) {
-		err_set(e, 1, "cannot become user %s: %s", cfg->user, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* Stop the workers of one generation (or all with -1): they finish their session. */
 static void
 stop_workers(int generation)
@@ -430,7 +376,7 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 	m->lfd = open_listener(listen_spec, bound, boundlen, e);
 	if (m->lfd < 0)
 		return -1;
-	if (drop_privileges(m->cfg, e) != 0) {
+	if (privs_drop(m->cfg, e) != 0) {
 		close(m->lfd);
 		return -1;
 	}

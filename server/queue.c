@@ -9,6 +9,9 @@
  * replaced by rename at every rewrite, so a lock on the -H inode would not
  * survive the first rewrite, while -D is never replaced (docs/spool.md).
  *
+ * Each run starts with the spool cleaner (spool_clean.c): old litter from
+ * crashes, never a message.
+ *
  * Order, so that a crash loses nothing: deliver (fsync'ed in the mailbox)
  * -> mark done -> rewrite the envelope (fsync'ed) -> remove.  A crash in
  * between repeats a delivery; it never drops one.  Must never: mark a
@@ -92,6 +95,26 @@ out:
 	free(data);
 }
 
+/* The spool cleaner, once per run: litter a crash left (docs/spool.md
+ * "Litter"), removed and logged.  A failure is logged; the run goes on. */
+static void
+queue_clean(struct queue_ctx *q)
+{
+	struct strlist removed = {0}, failed = {0};
+	struct err e = {0};
+	unsigned age = q->cfg->spool_cleanup_age ? q->cfg->spool_cleanup_age : 24 * 3600;
+
+	if (spool_clean(q->spool_dir, clock_now(), age, &removed, &failed, &e) != 0)
+		log_write("spool cleaner: %s", e.text);
+	for (size_t i = 0; i < removed.n; i++)
+		log_write("spool cleaner: removed %s (unchanged for over %us, no message refers to it)",
+		          removed.v[i], age);
+	for (size_t i = 0; i < failed.n; i++)
+		log_write("spool cleaner: %s", failed.v[i]);
+	strlist_free(&removed);
+	strlist_free(&failed);
+}
+
 static int
 queue_ctx_init(struct queue_ctx *q, const struct config *cfg, struct err *e)
 {
@@ -122,6 +145,7 @@ queue_run_with(const struct config *cfg, const struct queue_run_opts *opts, stru
 	if (delivery_run_init(&q.run, cfg, &q.dc, opts ? opts->backend : NULL,
 	                      opts ? opts->force : 0, e) != 0)
 		goto out;
+	queue_clean(&q);
 	if (spool_list(q.spool_dir, &ids, e) != 0)
 		goto out;
 	for (size_t i = 0; i < ids.n && !(opts && opts->stop && *opts->stop); i++)

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "log.h"
+#include "privs.h"
 #include "queue.h"
 #include "setup.h"
 #include "spool.h"
@@ -84,7 +85,10 @@ cmd_send(struct config *cfg, int argc, char **argv)
 		         cfg->primary_hostname);
 		sender = default_sender;
 	}
-	if (spool_init(cfg->spool_directory, &e) != 0 || log_open(cfg->log_file, &e) != 0)
+	/* As root with `user`: the message's files belong to that user, so a
+	 * daemon running as the user can deliver or bounce it. */
+	if (privs_check_root(cfg, &e) != 0 || spool_init(cfg->spool_directory, &e) != 0 ||
+	    log_open(cfg->log_file, &e) != 0 || privs_drop(cfg, &e) != 0)
 		goto out;
 	rcpts = calloc((size_t)argc, sizeof *rcpts);
 	m = spool_message_begin(cfg->spool_directory, &e);
@@ -191,15 +195,22 @@ main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		rc = daemon_serve(config_path, cfg, listen, backend, &e) == 0 ? 0 : 1;
-		cfg = NULL; /* the daemon owns it */
+		if (privs_check_root(cfg, &e) != 0) {
+			rc = 1;
+		} else {
+			rc = daemon_serve(config_path, cfg, listen, backend, &e) == 0 ? 0 : 1;
+			cfg = NULL; /* the daemon owns it */
+		}
 		if (rc != 0)
 			fprintf(stderr, "refmta: %s\n", e.text);
 	} else if (strcmp(cmd, "queue-run") == 0 &&
 	           (i == argc || (i + 1 == argc && strcmp(argv[i], "--force") == 0))) {
 		struct queue_run_opts qo = {.backend = backend, .force = i + 1 == argc};
 		signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error to handle, not a death */
-		rc = (log_open(cfg->log_file, &e) == 0 && queue_run_with(cfg, &qo, &e) == 0) ? 0 : 1;
+		rc = (privs_check_root(cfg, &e) == 0 && log_open(cfg->log_file, &e) == 0 &&
+		      privs_drop(cfg, &e) == 0 && queue_run_with(cfg, &qo, &e) == 0)
+		             ? 0
+		             : 1;
 		if (rc != 0)
 			fprintf(stderr, "refmta: queue-run: %s\n", e.text);
 	} else if (strcmp(cmd, "queue-list") == 0 && i == argc) {

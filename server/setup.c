@@ -1,10 +1,12 @@
 /*
  * setup.c - load the whole configuration and apply its test mode
- * (setup.h).  Nothing here reads a file itself: config.c and deliver.c do.
+ * (setup.h).  Nothing here reads a file itself: config.c and deliver.c do;
+ * privs.c decides whether the file may be trusted at all.
  */
 #include "setup.h"
 #include "clock.h"
 #include "deliver.h"
+#include "privs.h"
 #include "spool.h"
 
 int
@@ -12,7 +14,7 @@ setup_load_config(const char *path, struct config **out, struct err *e)
 {
 	struct delivery_config dc;
 
-	if (config_load(path, out, e) != 0)
+	if (privs_check_config_file(path, e) != 0 || config_load(path, out, e) != 0)
 		return -1;
 	/* Routers and transports are checked here, not at the first delivery. */
 	if (delivery_config_load(*out, &dc, e) != 0) {

@@ -11,7 +11,9 @@
 #include "config.h"
 #include "err.h"
 
-/* config_load() and delivery_config_load() (which is freed again: queue
+/* The file refused unless owned by root or the real user and not
+ * world-writable (privs_check_config_file), then config_load() and
+ * delivery_config_load() (which is freed again: queue
  * runs load their own).  -1 with e->text = "FILE:LINE: ..."; on success the
  * caller frees *out with config_free(). */
 int setup_load_config(const char *path, struct config **out, struct err *e) MUST_CHECK;

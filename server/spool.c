@@ -1,6 +1,7 @@
 /*
  * spool.c - the message store: data and envelope files, message ids, the
- * envelope file format.  Layout, format and the reasons for the order of
+ * order they are written and removed in.  The envelope's text format is
+ * spool_envelope.c's.  Layout, format and the reasons for the order of
  * operations: docs/spool.md.
  *
  * The durability rule (DESIGN.md principle 6): a message becomes visible
@@ -9,7 +10,6 @@
  * Must never: make an -H visible before its -D, overwrite an existing
  * message's files, or leave an -H behind when commit reports failure.
  */
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -22,16 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "clock.h"
-#include "dsn_param.h"
 #include "fsutil.h"
 #include "spool.h"
 #include "strlist.h"
 #include "strutil.h"
 
-#define SPOOL_ENVELOPE_VERSION 2 /* 2 added retry and last-error; 1 is still read */
-#define SPOOL_ENVELOPE_MAX (64u * 1024 * 1024) /* refuse to slurp anything bigger */
 #define SPOOL_ID_TRIES 16
 
 struct spool_message {
@@ -140,7 +136,7 @@ spool_next_test_id(const char *spool_dir, char *id, size_t len, struct err *e)
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 		goto out;
@@ -239,7 +235,7 @@ spool_message_begin(const char *spool_dir, struct err *e)
 			err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
-		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (m->fd >= 0)
 			return m;
 		if (errno != EEXIST)
@@ -280,90 +276,6 @@ spool_message_abort(struct spool_message *m)
 	free(m);
 }
 
-/* ---- the envelope file ------------------------------------------------- */
-
-/* RFC 3461 4 xtext (dsn_param.h): no space, CR or LF can survive, so one
- * value is one word. */
-static void
-spool_buf_xtext(struct buf *b, const char *s)
-{
-	size_t cap = 3 * strlen(s) + 1; /* every octet "+HH" at most */
-	char *x = malloc(cap);
-
-	if (x == NULL || dsn_param_xtext_encode(s, x, cap) != 0) {
-		b->oom = 1;
-		free(x);
-		return;
-	}
-	buf_adds(b, x);
-	free(x);
-}
-
-/* "KEY SP xtext(VALUE) LF"; a NULL value writes no line at all. */
-static void
-spool_buf_field(struct buf *b, const char *key, const char *value)
-{
-	if (value == NULL)
-		return;
-	buf_adds(b, key);
-	buf_add(b, " ", 1);
-	spool_buf_xtext(b, value);
-	buf_add(b, "\n", 1);
-}
-
-static void
-spool_buf_number(struct buf *b, const char *key, uint64_t v)
-{
-	char num[24];
-
-	snprintf(num, sizeof num, "%" PRIu64, v);
-	spool_buf_field(b, key, num);
-}
-
-static char *
-spool_envelope_format(const struct envelope *env)
-{
-	struct buf b = {0};
-
-	buf_addf(&b, "refmta-envelope %d\n", SPOOL_ENVELOPE_VERSION);
-	spool_buf_field(&b, "id", env->id);
-	spool_buf_field(&b, "sender", env->sender != NULL ? env->sender : "");
-	spool_buf_number(&b, "size", env->size);
-	spool_buf_number(&b, "received-at", (uint64_t)env->received_at);
-	spool_buf_field(&b, "ret", dsn_param_ret_name(env->ret)); /* NULL: no line */
-	spool_buf_field(&b, "envid", env->envid);
-	spool_buf_field(&b, "body", env->body);
-	spool_buf_field(&b, "helo", env->helo);
-	spool_buf_field(&b, "host-address", env->host_address);
-	spool_buf_number(&b, "host-port", env->host_port);
-	spool_buf_field(&b, "protocol", env->protocol);
-	spool_buf_field(&b, "tls-version", env->tls_version);
-	spool_buf_field(&b, "tls-cipher", env->tls_cipher);
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		const struct spool_rcpt *r = &env->rcpts[i];
-		spool_buf_field(&b, "rcpt", r->address != NULL ? r->address : "");
-		spool_buf_field(&b, "orcpt", r->orcpt);
-		if (r->notify != 0) {
-			char names[DSN_NOTIFY_NAMES_MAX];
-			if (dsn_param_notify_format(r->notify, names, sizeof names) != 0)
-				b.oom = 1; /* bits no NOTIFY has: a bug upstream, write nothing */
-			else
-				spool_buf_field(&b, "notify", names);
-		}
-		if (r->retry.tries != 0) {
-			char retry[96];
-			snprintf(retry, sizeof retry, "%u,%lld,%lld,%u", r->retry.tries,
-			         (long long)r->retry.first_failure, (long long)r->retry.next_try,
-			         r->retry.interval);
-			spool_buf_field(&b, "retry", retry);
-		}
-		spool_buf_field(&b, "last-error", r->last_error);
-		if (r->done)
-			spool_buf_field(&b, "done", "1");
-	}
-	buf_adds(&b, "end\n");
-	return buf_take(&b); /* NULL when out of memory */
-}
 
 /* Write `text` to tmp/ID-H<tag>, fsync it, rename it to input/ID-H and
  * fsync input/.  The rename is the moment the envelope (new or replaced)
@@ -383,7 +295,8 @@ spool_envelope_install(const char *dir, const char *id, const char *text, struct
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* Never through a link planted in tmp/ (docs/spool.md "Ownership"). */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		err_set(e, errno, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
@@ -461,7 +374,7 @@ spool_message_commit(struct spool_message *m, struct envelope *env, struct err *
 
 	/* 3. The envelope: tmp, fsync, rename into input/, fsync input/.  Until
 	 * this rename the -D alone is invisible (nothing lists it). */
-	text = spool_envelope_format(env);
+	text = spool_envelope_text(env);
 	if (text == NULL) {
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
@@ -488,273 +401,10 @@ out:
 	return rc;
 }
 
-/* ---- reading an envelope ---------------------------------------------- */
-
-/* Decode an xtext word (dsn_param.h) into a new string; NULL if malformed
- * or out of memory. */
-static char *
-spool_xtext_decode(const char *s)
-{
-	size_t cap = strlen(s) + 1;
-	char *out = malloc(cap);
-
-	if (out != NULL && dsn_param_xtext_decode(s, out, cap) != 0) {
-		free(out);
-		out = NULL;
-	}
-	return out;
-}
-
-/* Replace a string member (a key given twice is an error). */
-/* "TRIES,FIRST,NEXT,INTERVAL": decimal, TRIES >= 1. */
-static int
-spool_parse_retry(const char *s, struct retry_state *out)
-{
-	unsigned long long v[4];
-	int used = 0;
-
-	if (sscanf(s, "%llu,%llu,%llu,%llu%n", &v[0], &v[1], &v[2], &v[3], &used) != 4 ||
-	    s[used] != '\0' || !isdigit((unsigned char)s[0]))
-		return -1;
-	if (v[0] == 0 || v[0] > UINT32_MAX || v[3] > UINT32_MAX || (uint64_t)(time_t)v[1] != v[1] ||
-	    (uint64_t)(time_t)v[2] != v[2])
-		return -1;
-	out->tries = (unsigned)v[0];
-	out->first_failure = (time_t)v[1];
-	out->next_try = (time_t)v[2];
-	out->interval = (unsigned)v[3];
-	return 0;
-}
-
-static int
-spool_set_str(char **slot, char *value)
-{
-	if (*slot != NULL) {
-		free(value);
-		return -1;
-	}
-	*slot = value;
-	return 0;
-}
-
-/* One "KEY VALUE" line into `env`.  `value` is decoded and owned by us. */
-static int
-spool_envelope_apply(struct envelope *env, const char *key, char *value, int *seen_sender)
-{
-	struct spool_rcpt *last = env->nrcpts ? &env->rcpts[env->nrcpts - 1] : NULL;
-	uint64_t num;
-	int rc = -1;
-
-	if (strcmp(key, "rcpt") == 0) {
-		struct spool_rcpt *grown =
-		        realloc(env->rcpts, (env->nrcpts + 1) * sizeof *env->rcpts);
-		if (grown == NULL)
-			goto out;
-		env->rcpts = grown;
-		memset(&grown[env->nrcpts], 0, sizeof grown[0]);
-		grown[env->nrcpts++].address = value;
-		return 0;
-	}
-	if (strcmp(key, "orcpt") == 0) {
-		if (last == NULL)
-			goto out;
-		return spool_set_str(&last->orcpt, value);
-	}
-	if (strcmp(key, "last-error") == 0) {
-		if (last == NULL)
-			goto out;
-		return spool_set_str(&last->last_error, value);
-	}
-	if (strcmp(key, "sender") == 0) {
-		if (*seen_sender)
-			goto out;
-		*seen_sender = 1;
-		free(env->sender);
-		env->sender = value;
-		return 0;
-	}
-	if (strcmp(key, "envid") == 0)
-		return spool_set_str(&env->envid, value);
-	if (strcmp(key, "body") == 0)
-		return spool_set_str(&env->body, value);
-	if (strcmp(key, "helo") == 0)
-		return spool_set_str(&env->helo, value);
-	if (strcmp(key, "host-address") == 0)
-		return spool_set_str(&env->host_address, value);
-	if (strcmp(key, "protocol") == 0)
-		return spool_set_str(&env->protocol, value);
-	if (strcmp(key, "tls-version") == 0)
-		return spool_set_str(&env->tls_version, value);
-	if (strcmp(key, "tls-cipher") == 0)
-		return spool_set_str(&env->tls_cipher, value);
-
-	/* The rest are scalars: parse, then drop the string. */
-	if (strcmp(key, "id") == 0) {
-		if (strlen(value) >= sizeof env->id)
-			goto out;
-		strcpy(env->id, value);
-	} else if (strcmp(key, "size") == 0) {
-		if (str_parse_u64(value, strlen(value), UINT64_MAX, &env->size) != STR_NUM_OK)
-			goto out;
-	} else if (strcmp(key, "received-at") == 0) {
-		if (str_parse_u64(value, strlen(value), UINT64_MAX, &num) != STR_NUM_OK ||
-		    (uint64_t)(time_t)num != num)
-			goto out;
-		env->received_at = (time_t)num;
-	} else if (strcmp(key, "host-port") == 0) {
-		if (str_parse_u64(value, strlen(value), 65535, &num) != STR_NUM_OK)
-			goto out;
-		env->host_port = (unsigned)num;
-	} else if (strcmp(key, "ret") == 0) {
-		if (dsn_param_ret_parse(value, &env->ret) != 0)
-			goto out;
-	} else if (strcmp(key, "notify") == 0) {
-		if (last == NULL || dsn_param_notify_parse(value, &last->notify) != 0)
-			goto out;
-	} else if (strcmp(key, "retry") == 0) {
-		if (last == NULL || spool_parse_retry(value, &last->retry) != 0)
-			goto out;
-	} else if (strcmp(key, "done") == 0) {
-		if (last == NULL || strcmp(value, "1") != 0)
-			goto out;
-		last->done = 1;
-	} else {
-		goto out; /* unknown key: a newer format we do not understand */
-	}
-	rc = 0;
-out:
-	free(value);
-	return rc;
-}
-
-static int
-spool_envelope_parse(char *text, size_t len, struct envelope *env, struct err *e, const char *path)
-{
-	char *line = text, *nl;
-	int lineno = 1, seen_sender = 0, ended = 0;
-	char head[32];
-
-	if (memchr(text, '\0', len) != NULL) {
-		err_set(e, EINVAL, "%s: NUL byte in envelope", path);
-		return -1;
-	}
-	/* Version 1 is version 2 without the retry and last-error keys. */
-	snprintf(head, sizeof head, "refmta-envelope %d\n", SPOOL_ENVELOPE_VERSION);
-	if (strncmp(text, head, strlen(head)) != 0 &&
-	    strncmp(text, "refmta-envelope 1\n", strlen("refmta-envelope 1\n")) != 0) {
-		err_set(e, EINVAL, "%s: not a version 1 or %d envelope", path, SPOOL_ENVELOPE_VERSION);
-		return -1;
-	}
-	line += strlen(head);
-	for (lineno = 2; *line != '\0'; line = nl + 1, lineno++) {
-		char *sp, *value;
-
-		nl = strchr(line, '\n');
-		if (nl == NULL) {
-			err_set(e, EINVAL, "%s:%d: truncated line", path, lineno);
-			return -1;
-		}
-		*nl = '\0';
-		if (ended) {
-			err_set(e, EINVAL, "%s:%d: text after \"end\"", path, lineno);
-			return -1;
-		}
-		if (strcmp(line, "end") == 0) {
-			ended = 1;
-			continue;
-		}
-		sp = strchr(line, ' ');
-		if (sp == NULL) {
-			err_set(e, EINVAL, "%s:%d: expected \"KEY VALUE\"", path, lineno);
-			return -1;
-		}
-		*sp = '\0';
-		value = spool_xtext_decode(sp + 1);
-		if (value == NULL) {
-			err_set(e, EINVAL, "%s:%d: bad xtext in %s", path, lineno, line);
-			return -1;
-		}
-		if (spool_envelope_apply(env, line, value, &seen_sender) != 0) {
-			err_set(e, EINVAL, "%s:%d: bad or repeated %s line", path, lineno, line);
-			return -1;
-		}
-	}
-	if (!ended || !seen_sender) {
-		err_set(e, EINVAL, "%s: incomplete envelope (no %s)", path,
-		        ended ? "sender" : "end line");
-		return -1;
-	}
-	return 0;
-}
-
-int
-spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env, struct err *e)
-{
-	char *path = spool_path(spool_dir, "input/", id, "-H");
-	char *text = NULL;
-	struct stat st;
-	size_t have = 0;
-	int fd = -1, rc = -1;
-
-	memset(env, 0, sizeof *env);
-	if (path == NULL) {
-		err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SPOOL_ENVELOPE_MAX) {
-		err_set(e, EINVAL, "%s: not a plausible envelope file", path);
-		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	while (have < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + have, (size_t)st.st_size - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_set(e, errno, "cannot read %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		have += (size_t)r;
-	}
-	text[have] = '\0';
-	if (spool_envelope_parse(text, have, env, e, path) != 0)
-		goto out;
-	if (strcmp(env->id, id) != 0) {
-		err_set(e, EINVAL, "%s: envelope is for message \"%s\"", path, env->id);
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		envelope_free(env);
-	if (fd >= 0)
-		(void)close(fd);
-	free(text);
-	free(path);
-	return rc;
-}
-
-char *
-spool_envelope_text(const struct envelope *env)
-{
-	return spool_envelope_format(env);
-}
-
 int
 spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct err *e)
 {
-	char *text = spool_envelope_format(env);
+	char *text = spool_envelope_text(env);
 	int rc;
 
 	if (text == NULL) {
@@ -767,27 +417,6 @@ spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct
 	return rc;
 }
 
-void
-envelope_free(struct envelope *env)
-{
-	if (env == NULL)
-		return;
-	for (size_t i = 0; i < env->nrcpts; i++) {
-		free(env->rcpts[i].address);
-		free(env->rcpts[i].orcpt);
-		free(env->rcpts[i].last_error);
-	}
-	free(env->rcpts);
-	free(env->sender);
-	free(env->envid);
-	free(env->body);
-	free(env->helo);
-	free(env->host_address);
-	free(env->protocol);
-	free(env->tls_version);
-	free(env->tls_cipher);
-	memset(env, 0, sizeof *env);
-}
 
 /* ---- removing and listing --------------------------------------------- */
 

@@ -5,10 +5,10 @@
  * any point leaves either a complete message or nothing visible.
  *
  * Layout under spool_directory (docs/spool.md):
- *   tmp/          files being written (removed on abort; stale ones ignored)
+ *   tmp/          files being written (removed on abort; old litter by spool_clean)
  *   input/ID-D    the message data (headers and body, CRLF line ends, no
  *                 dot-stuffing), the Received: header first
- *   input/ID-H    the envelope, a small text file (spool_envelope_write)
+ *   input/ID-H    the envelope, a small text file (spool_envelope.c)
  *   msglog/ID     per-message delivery log lines
  *   ids           test-mode id counter (flock'ed)
  * A message exists once input/ID-H exists; -D is renamed first.
@@ -79,5 +79,15 @@ int spool_message_remove(const char *spool_dir, const char *id, struct err *e) M
 /* Ids of every message in input/, sorted; caller frees with strlist_free. */
 struct strlist;
 int spool_list(const char *spool_dir, struct strlist *ids, struct err *e) MUST_CHECK;
+
+/* The spool cleaner (spool_clean.c, docs/spool.md "Litter"): remove the
+ * regular files in tmp/ and the input/ID-D files without an input/ID-H that
+ * were last changed more than `age` seconds before `now` (and before the
+ * real time), except tmp/ files of a process still alive.  Each removed
+ * name ("tmp/NAME", "input/ID-D") is pushed on `removed`, each failure's
+ * text on `failed` (caller frees both with strlist_free; the caller logs).
+ * -1 only when tmp/ or input/ cannot be read. */
+int spool_clean(const char *spool_dir, time_t now, unsigned age, struct strlist *removed,
+                struct strlist *failed, struct err *e) MUST_CHECK;
 
 #endif

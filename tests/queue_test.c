@@ -2,7 +2,7 @@
  * queue_test.c - server/queue.c: one queue run over real spool files with a
  * frozen clock and test ids; every outcome checked as the exact main-log
  * line (docs/log.md), messages removed only when every recipient is done,
- * a locked message skipped, and the queue listing.
+ * a locked message skipped, the queue listing, and the spool cleaner.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,6 +447,81 @@ test_queue_list(void **state)
 	free(got);
 }
 
+/* Make `sub/name` under the spool, last written `ago` seconds before the
+ * frozen clock. */
+static void
+make_litter(const struct fixture *f, const char *sub, const char *name, time_t ago)
+{
+	char path[256];
+	struct timespec ts[2] = {{.tv_sec = T_2026 - ago}, {.tv_sec = T_2026 - ago}};
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s/%s", f->spool, sub, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	close(fd);
+	assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+}
+
+static int
+spool_has(const struct fixture *f, const char *sub, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof path, "%s/%s/%s", f->spool, sub, name);
+	return access(path, F_OK) == 0;
+}
+
+/* The spool cleaner (docs/spool.md "Litter"): old litter removed and
+ * logged before the messages are run; messages, young files and a live
+ * process's tmp/ files kept. */
+static void
+test_spool_cleaner(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = {"joe@example.test"};
+	struct err e = {0};
+	char id[32], mine[64], name[64];
+
+	submit(f, "alice@client.example", r, 1, id);
+	snprintf(name, sizeof name, "%s-D", id);
+	make_litter(f, "input", "T-000042-D", 2 * 86400);   /* orphan data: removed */
+	make_litter(f, "input", "T-000043-D", 3600);        /* orphan, too young: kept */
+	make_litter(f, "tmp", "4194305-1-D", 2 * 86400);    /* dead pid: removed */
+	make_litter(f, "tmp", "T-000044-H.4194305", 86401 + 60); /* dead pid: removed */
+	snprintf(mine, sizeof mine, "%ld-99-D", (long)getpid());
+	make_litter(f, "tmp", mine, 2 * 86400);             /* a live process's: kept */
+	/* The real message's data is as old as the litter: its -H keeps it. */
+	{
+		char path[256];
+		struct timespec ts[2] = {{.tv_sec = T_2026 - 2 * 86400}, {.tv_sec = T_2026 - 2 * 86400}};
+		snprintf(path, sizeof path, "%s/input/%s", f->spool, name);
+		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
+	}
+	f->cfg.spool_cleanup_age = 86400;
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
+	                "message refers to it)\n" L
+	                "spool cleaner: removed tmp/4194305-1-D (unchanged for over 86400s, no "
+	                "message refers to it)\n" L
+	                "spool cleaner: removed tmp/T-000044-H.4194305 (unchanged for over 86400s, no "
+	                "message refers to it)\n" L "T-000001 => joe@example.test R=local_delivery "
+	                "T=maildir\n" L "T-000001 Completed\n");
+	assert_false(spool_has(f, "input", "T-000042-D"));
+	assert_true(spool_has(f, "input", "T-000043-D"));
+	assert_false(spool_has(f, "tmp", "4194305-1-D"));
+	assert_true(spool_has(f, "tmp", mine));
+	assert_int_equal(count_files(f, "joe/new"), 1);
+
+	/* A longer age keeps what is younger than it. */
+	make_litter(f, "tmp", "4194305-2-D", 2 * 86400);
+	f->cfg.spool_cleanup_age = 3 * 86400;
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, "");
+	assert_true(spool_has(f, "tmp", "4194305-2-D"));
+}
+
 int
 main(void)
 {
@@ -458,6 +533,7 @@ main(void)
 	        T(test_locked_message_skipped),
 	        T(test_mbox_and_msglog),
 	        T(test_empty_queue_and_bad_format),
+	        T(test_spool_cleaner),
 	        T(test_damaged_envelope_reported),
 	        T(test_queue_list),
 	};

@@ -35,6 +35,7 @@ conf() { # conf DIR HOSTNAME EXTRA
 primary_hostname   = $2
 spool_directory    = spool
 log_file           = log/main.log
+run_as_root        = true
 worker_processes   = 3
 local_domains      = example.test
 mailbox_directory  = mail

@@ -30,6 +30,7 @@ conf() { # conf DIR EXTRA...
 		echo "primary_hostname = mx.example.test"
 		echo "spool_directory  = spool"
 		echo "log_file         = log/main.log"
+		echo "run_as_root      = true"
 		echo "local_domains    = example.test"
 		echo "mailbox_directory = mail"
 		shift

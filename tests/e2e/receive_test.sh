@@ -22,6 +22,7 @@ write_config() { # write_config DIR EXTRA-OPTIONS
 primary_hostname   = mx.example.test
 spool_directory    = spool
 log_file           = log/main.log
+run_as_root        = true
 worker_processes   = 4
 tls_certificate    = $REFMTA_PKI/mx-rsa.pem : $REFMTA_PKI/mx-ecdsa.pem : $REFMTA_PKI/other-ecdsa.pem
 tls_privatekey     = $REFMTA_PKI/mx-rsa.key : $REFMTA_PKI/mx-ecdsa.key : $REFMTA_PKI/other-ecdsa.key
