@@ -275,6 +275,16 @@ static const struct bad bads[] = {
 	  "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ between spaces, got "
 	  "\"$a==b\"",
 	  1 },
+	/* The config fuzz target's reproducer: an empty value was read past
+	 * its one-octet allocation (ASan: make SAN=1). */
+	{ "accept condition =",
+	  "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ between spaces, got "
+	  "\"\"",
+	  1 },
+	{ "accept condition = x",
+	  "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ between spaces, got "
+	  "\"x\"",
+	  1 },
 	{ "warn\n condition = $local_part =~ ^(a",
 	  "condition: bad regex \"^(a\": Unmatched ( or \\(", 2 },
 	{ "accept\n domains", "expected \"name = value\" in an ACL, got \"domains\"", 2 },
