@@ -80,6 +80,7 @@ smtpd_transaction_reset(struct session *s)
 	s->msg_len = s->msg_cap = 0;
 	s->msg_too_big = 0;
 	s->bdat_active = s->bdat_failed = 0;
+	smtp_chunk_begin(&s->bdat_scan);
 	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
 	s->mail_checked = 0;
 	if (s->state & (ST_MAIL | ST_RCPT))
@@ -446,8 +447,8 @@ static const struct smtp_cmd smtp_cmds[] = {
 	  smtp_do_rcpt },
 	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS, "5.5.1 MAIL first",
 	  "5.5.1 No valid recipients", NULL, smtp_check_data, smtp_do_data },
-	{ "BDAT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", NULL, NULL, smtp_check_bdat,
-	  smtp_do_bdat },
+	/* Any state: the chunk is read before any refusal (RFC 3030 2). */
+	{ "BDAT", ST_ANY | ST_REFUSED, 0, NULL, NULL, NULL, smtp_check_bdat, smtp_do_bdat },
 	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, NULL, NULL, smtp_do_rset },
 	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_noop },
 	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, NULL, NULL,
