@@ -94,14 +94,25 @@ static int
 sync_violation(struct session *s, const char *why)
 {
 	char peek[120];
+	unsigned char raw[64];
+	const unsigned char *in = s->io.rbuf + s->io.rpos;
 	size_t n = bio_buffered(&s->io);
 
 	if (!bio_input_pending(&s->io, 0))
 		return 0;
+	if (n == 0 && s->tls == NULL) {
+		/* Nothing read yet (input before the greeting): show the first
+		 * octets waiting on the socket, without consuming them. */
+		ssize_t r = recv(s->io.fd, raw, sizeof raw, MSG_PEEK | MSG_DONTWAIT);
+		if (r > 0) {
+			in = raw;
+			n = (size_t)r;
+		}
+	}
 	/* Control octets as escapes (\r, \n, \xHH), as everywhere in the log. */
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 5 < sizeof peek; i++) {
-		unsigned char c = s->io.rbuf[s->io.rpos + i];
+		unsigned char c = in[i];
 		if (c == '\r' || c == '\n') {
 			peek[o++] = '\\';
 			peek[o++] = c == '\r' ? 'r' : 'n';
