@@ -318,6 +318,20 @@ rcpt_for_acl(struct session *s)
 		snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", path, s->cur_domain);
 }
 
+/* RFC 5321 4.5.1: "postmaster" (any case) at a local domain, or bare (then
+ * at primary_hostname, which must be local too), is always accepted:
+ * acl_smtp_rcpt is not asked unless postmaster_bypass_acl = false. */
+static int
+rcpt_is_local_postmaster(const struct session *s)
+{
+	if (!s->cfg->postmaster_bypass_acl || strcasecmp(s->cur_local_part, "postmaster") != 0)
+		return 0;
+	for (size_t i = 0; i < s->cfg->local_domains.n; i++)
+		if (strcasecmp(s->cur_domain, s->cfg->local_domains.v[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 rcpt_forget(struct session *s)
 {
@@ -351,6 +365,8 @@ smtp_check_rcpt(struct session *s, const char *args)
 		return -1;
 	}
 	rcpt_for_acl(s);
+	if (rcpt_is_local_postmaster(s))
+		return 0;
 	v = smtpd_run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
 	if (v != ACL_ACCEPT) {
 		smtpd_refuse_by_acl(s, v, &res, 550, 450,
