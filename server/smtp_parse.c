@@ -196,8 +196,9 @@ smtp_unquote_local_part(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-/* `n` digits as a size; one above 2^64 - 1 saturates (RFC 1870 and RFC 3030
- * allow 20 digits).  -1 when empty or not all digits. */
+/* MAIL's SIZE=: `n` digits; one above 2^64 - 1 saturates (RFC 1870 allows
+ * 20 digits; any such size is over the limit anyway).  -1 when empty or not
+ * all digits.  BDAT's size does not saturate: smtp_parse_bdat. */
 static int
 parse_size(const char *s, size_t n, uint64_t *out)
 {
