@@ -17,16 +17,21 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "acl.h"
+#include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
-enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER };
-static const char *const modifier_names[] = { "message", "log_message", "add_header" };
+enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY };
+static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay" };
+
+/* delay: at most an hour, so no ACL can hold a worker for ever. */
+#define ACL_DELAY_MAX_MS 3600000u
 #define NMODIFIERS (sizeof modifier_names / sizeof modifier_names[0])
 
 static const char *const verb_names[] = { "accept", "deny", "defer", "drop", "warn" };
@@ -114,8 +119,32 @@ unknown_item(const struct acl_item *it, struct err *e)
 		                      conditions[i]->name);
 	err_set(e, it->line,
 	        "unknown ACL condition or modifier \"%s\" (conditions: %s; modifiers: message, "
-	        "log_message, add_header)",
+	        "log_message, add_header, delay)",
 	        it->name, names);
+}
+
+/* "delay = TIME" (Exim's modifier): digits with ms, s (the default), m or
+ * h, at most an hour.  0 with *ms; -1. */
+static int
+parse_delay(const char *v, unsigned *ms)
+{
+	static const struct {
+		const char *unit;
+		uint64_t mult;
+	} units[] = { { "ms", 1 }, { "s", 1000 }, { "", 1000 }, { "m", 60000 }, { "h", 3600000 } };
+	size_t n = strspn(v, "0123456789");
+	uint64_t num;
+
+	if (str_parse_u64(v, n, ACL_DELAY_MAX_MS, &num) != STR_NUM_OK)
+		return -1;
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+		if (strcmp(v + n, units[i].unit) == 0) {
+			if (num > ACL_DELAY_MAX_MS / units[i].mult)
+				return -1;
+			*ms = (unsigned)(num * units[i].mult);
+			return 0;
+		}
+	return -1;
 }
 
 /* The value of one item, checked as far as it can be before expansion. */
@@ -136,6 +165,15 @@ item_check(const struct acl_item *it, struct err *e)
 		if (e != NULL)
 			e->code = it->line;
 		return -1;
+	}
+	if (c == NULL && modifier_lookup(it->name) == MOD_DELAY && !str_has_var_ref(it->value)) {
+		unsigned ms;
+		if (parse_delay(it->value, &ms) != 0) {
+			err_set(e, it->line,
+			        "delay: expected a time of at most 1h (500ms, 5s, 2m), got \"%s\"",
+			        it->value);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -353,7 +391,8 @@ set_expanded(struct eval *ev, const struct acl_item *it, char **slot)
 static int
 collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result *res)
 {
-	char *message = NULL, *log_message = NULL, *header = NULL;
+	char *message = NULL, *log_message = NULL, *header = NULL, *delay = NULL;
+	unsigned ms;
 	int rc = -1;
 
 	for (size_t i = 0; i < st->nitems; i++) {
@@ -378,6 +417,17 @@ collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result 
 			}
 			header = NULL;
 			break;
+		case MOD_DELAY:
+			/* Every fired statement's delay adds up (warn too), within the cap. */
+			if (set_expanded(ev, it, &delay) != 0)
+				goto out;
+			if (parse_delay(delay, &ms) != 0) {
+				eval_fail(ev, it, "delay: bad time \"%s\"", delay);
+				goto out;
+			}
+			res->delay_ms = ms > ACL_DELAY_MAX_MS - res->delay_ms ? ACL_DELAY_MAX_MS
+			                                                      : res->delay_ms + ms;
+			break;
 		default:
 			break;
 		}
@@ -401,6 +451,7 @@ out:
 	free(message);
 	free(log_message);
 	free(header);
+	free(delay);
 	return rc;
 }
 

@@ -13,7 +13,8 @@
  * local_parts, senders, recipients, encrypted (= yes|no), and
  * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
  * $variable expansion of both sides; =~ is a POSIX extended regex).
- * Modifiers: message, log_message, add_header.
+ * Modifiers: message, log_message, add_header, delay (= TIME: the session
+ * waits that long before it acts on the verdict; Exim's name).
  */
 #ifndef REFMTA_ACL_H
 #define REFMTA_ACL_H
@@ -71,6 +72,7 @@ struct acl_result {
 	char *log_message;      /* expanded "log_message" of the deciding statement, or NULL */
 	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
 	struct strlist logs;    /* log_message lines of "warn" statements that fired */
+	unsigned delay_ms;      /* "delay" of every statement that fired, summed, at most 1h */
 };
 
 /* What a condition's evaluation says. */

@@ -138,8 +138,12 @@ cond_split(const char *v, struct cond_parts *c)
 {
 	static const char *const ops[] = { "==", "!=", "=~", "!~" };
 
+	size_t n = strlen(v);
+
 	memset(c, 0, sizeof *c);
-	for (size_t i = 1; v[i] != '\0' && v[i + 1] != '\0'; i++) {
+	/* i + 2 <= n: an operator needs a space on each side, and an empty or
+	 * one-octet value (`condition =`) is never read past its end. */
+	for (size_t i = 1; i + 1 < n; i++) {
 		if (!isspace((unsigned char)v[i - 1]) || !isspace((unsigned char)v[i + 2]))
 			continue;
 		for (size_t k = 0; k < 4; k++) {

@@ -66,6 +66,7 @@ static const struct option_def main_options[] = {
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
 	{ O(local_domains, LIST, NULL) },
+	{ O(postmaster_bypass_acl, BOOL, "true") },
 	{ O(mailbox_directory, PATH, "mail") },
 	{ O(mailbox_format, CHOICE, "maildir"), .choices = "maildir mbox",
 	  .what = "format", .hint = "(use maildir or mbox)" },

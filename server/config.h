@@ -73,6 +73,7 @@ struct config {
 
 	/* Local delivery */
 	struct strlist local_domains;    /* domains whose mail goes to mailboxes */
+	int postmaster_bypass_acl;       /* default true: RFC 5321 4.5.1 postmaster skips acl_smtp_rcpt */
 	char *mailbox_directory;         /* default "mail": DIR/<local part> */
 	char *mailbox_format;            /* "maildir" (default) | "mbox" */
 

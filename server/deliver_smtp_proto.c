@@ -2,7 +2,8 @@
  * deliver_smtp_proto.c - one SMTP transaction on an open connection
  * (deliver_smtp_int.h): the size check, MAIL FROM with its parameters, the
  * RCPTs (one pipelined group when PIPELINING is offered, RFC 2920), the body
- * (DATA with dot-stuffing, or BDAT LAST when CHUNKING is offered, RFC 3030)
+ * (DATA with dot-stuffing, or BDAT LAST when CHUNKING is offered, RFC 3030;
+ * both with every line ending sent as CRLF, SMTP smuggling)
  * and the final reply, each recipient ending decided.  PRDR goes here.
  *
  * The steps share a struct txn; each returns what comes next: the following
@@ -18,58 +19,111 @@
 
 #include "deliver_smtp_int.h"
 
-/* The message, dot-stuffed unless `raw`, then "." (not with raw).  0; -1 with e. */
-static int
-send_data(struct smtp_run *R, struct smtp_conn *c, int raw, struct err *e)
-{
-	unsigned char buf[16384];
-	int bol = 1;
-	unsigned char last = '\n';
-	ssize_t n;
-	int rc = 0;
+/*
+ * The message as it goes on the wire, whatever the spool holds (RFC 5321
+ * 2.3.8: CR and LF only as CRLF).  The receiving side refuses bare CR, bare
+ * LF and NUL, but a data file may come from elsewhere (`refmta send`, an
+ * older spool, a hand-made file): a bare CR or bare LF goes out as CRLF, so
+ * that no "\r.\r", "\r.\n" or "\n.\n" in the content can end the data (or,
+ * once another hop turns BDAT into DATA, the message) anywhere downstream
+ * (SMTP smuggling).  With `stuff` (DATA), a dot at the start of a line is
+ * doubled (RFC 5321 4.5.2).  Every octet in yields at most two out.
+ */
+struct body_filter {
+	int stuff; /* DATA: dot-stuffing */
+	int bol;   /* at the start of a line */
+	int cr;    /* the last octet in was CR (already sent as CRLF) */
+};
 
-	smtp_set_timeouts(c->fd, R->d->t->data_timeout);
+static size_t
+body_filter_run(struct body_filter *f, const unsigned char *in, size_t n, unsigned char *out)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = in[i];
+
+		if (c == '\r' || c == '\n') {
+			if (c == '\r' || !f->cr) {
+				out[o++] = '\r';
+				out[o++] = '\n';
+			}
+			f->cr = c == '\r';
+			f->bol = 1;
+			continue;
+		}
+		f->cr = 0;
+		if (f->stuff && f->bol && c == '.')
+			out[o++] = '.';
+		out[o++] = c;
+		f->bol = 0;
+	}
+	return o;
+}
+
+/* One pass over the data file: to `io`, or (io NULL) only counting into
+ * *size.  The file's size measured at the start is read, exactly.  0; -1
+ * with e. */
+static int
+body_pass(struct smtp_run *R, struct bio *io, int stuff, uint64_t *size, struct err *e)
+{
+	unsigned char in[8192], out[2 * sizeof in + 5];
+	struct body_filter f = { .stuff = stuff, .bol = 1 };
+	uint64_t total = 0;
+	size_t o;
+	ssize_t n;
+
+	*size = 0;
 	if (lseek(R->datafd, 0, SEEK_SET) != 0) {
 		err_set(e, errno, "cannot read the data file: %s", strerror(errno));
 		return -1;
 	}
-	/* The size measured at the start, exactly: BDAT announced it. */
-	for (uint64_t total = 0; total < R->datasize && rc == 0;) {
+	while (total < R->datasize) {
 		uint64_t left = R->datasize - total;
-		n = read(R->datafd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
+		n = read(R->datafd, in, left < sizeof in ? (size_t)left : sizeof in);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
 			err_set(e, n < 0 ? errno : EIO, "cannot read the data file: %s",
 			        n < 0 ? strerror(errno) : "shorter than it was");
-			rc = -1;
-			break;
+			return -1;
 		}
 		total += (uint64_t)n;
-		if (raw) {
-			if (bio_write(c->io, buf, (size_t)n, e) != BIO_OK)
-				rc = -1;
-			continue;
-		}
-		size_t start = 0;
-		for (size_t i = 0; i < (size_t)n && rc == 0; i++) {
-			if (bol && buf[i] == '.') {
-				if (bio_write(c->io, buf + start, i - start, e) != BIO_OK ||
-				    bio_write(c->io, ".", 1, e) != BIO_OK)
-					rc = -1;
-				start = i;
-			}
-			bol = buf[i] == '\n';
-		}
-		if (rc == 0 && bio_write(c->io, buf + start, (size_t)n - start, e) != BIO_OK)
-			rc = -1;
-		last = buf[n - 1];
+		o = body_filter_run(&f, in, (size_t)n, out);
+		*size += o;
+		if (io != NULL && bio_write(io, out, o, e) != BIO_OK)
+			return -1;
 	}
-	if (rc == 0 && !raw) {
-		if (last != '\n' && bio_write(c->io, "\r\n", 2, e) != BIO_OK)
-			rc = -1;
-		if (rc == 0 && bio_write(c->io, ".\r\n", 3, e) != BIO_OK)
-			rc = -1;
+	if (stuff) {
+		/* RFC 5321 4.1.1.4: the last line ends in CRLF, then "." CRLF. */
+		o = 0;
+		if (!f.bol) {
+			out[o++] = '\r';
+			out[o++] = '\n';
+		}
+		memcpy(out + o, ".\r\n", 3);
+		o += 3;
+		*size += o;
+		if (io != NULL && bio_write(io, out, o, e) != BIO_OK)
+			return -1;
+	}
+	return 0;
+}
+
+/* The message: DATA's dot-stuffed body and ".", or (chunk) the BDAT
+ * chunk of exactly `chunk_size` octets (from body_pass's count). */
+static int
+send_data(struct smtp_run *R, struct smtp_conn *c, int chunk, uint64_t chunk_size,
+          struct err *e)
+{
+	uint64_t sent;
+	int rc;
+
+	smtp_set_timeouts(c->fd, R->d->t->data_timeout);
+	rc = body_pass(R, c->io, !chunk, &sent, e);
+	if (rc == 0 && chunk && sent != chunk_size) {
+		err_set(e, EIO, "cannot read the data file: %s", "it changed while being sent");
+		rc = -1;
 	}
 	if (rc == 0 && bio_flush(c->io, e) != BIO_OK)
 		rc = -1;
@@ -309,9 +363,13 @@ txn_rset(struct txn *t)
 static enum txn_next
 txn_bdat(struct txn *t)
 {
+	uint64_t size;
+
 	snprintf(t->stage, sizeof t->stage, "after end of data");
-	if (bio_printf(t->c->io, &t->e, "BDAT %" PRIu64 " LAST\r\n", t->R->datasize) != BIO_OK ||
-	    send_data(t->R, t->c, 1, &t->e) != 0) {
+	/* RFC 3030 2: the size announced is the size sent, after the filter. */
+	if (body_pass(t->R, NULL, 0, &size, &t->e) != 0 ||
+	    bio_printf(t->c->io, &t->e, "BDAT %" PRIu64 " LAST\r\n", size) != BIO_OK ||
+	    send_data(t->R, t->c, 1, size, &t->e) != 0) {
 		smtp_host_fail_error(t->R, &t->c->facts, "4.4.2", t->e.text);
 		return TXN_LOST;
 	}
@@ -348,7 +406,7 @@ txn_data(struct txn *t)
 		return TXN_QUIT;
 	}
 	snprintf(t->stage, sizeof t->stage, "after end of data");
-	if (send_data(t->R, t->c, 0, &t->e) != 0) {
+	if (send_data(t->R, t->c, 0, 0, &t->e) != 0) {
 		smtp_host_fail_error(t->R, &t->c->facts, "4.4.2", t->e.text);
 		return TXN_LOST;
 	}

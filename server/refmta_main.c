@@ -71,7 +71,8 @@ cmd_send(struct config *cfg, int argc, char **argv)
 	int first = 1, rc = 1;
 
 	if (argc >= 2 && strcmp(argv[0], "-f") == 0) {
-		sender = argv[1];
+		/* -f '' and -f '<>' (sendmail's spelling) are the null sender. */
+		sender = strcmp(argv[1], "<>") == 0 ? "" : argv[1];
 		argc -= 2;
 		argv += 2;
 	}
@@ -125,8 +126,9 @@ cmd_send(struct config *cfg, int argc, char **argv)
 		goto out;
 	}
 	m = NULL;
-	log_write("%s <= %s P=local S=%llu for %s%s", env.id, sender, (unsigned long long)env.size,
-	          argv[0], argc > 1 ? " ..." : "");
+	/* The null sender is "<>" in the log, as for SMTP arrivals (docs/log.md). */
+	log_write("%s <= %s P=local S=%llu for %s%s", env.id, sender[0] ? sender : "<>",
+	          (unsigned long long)env.size, argv[0], argc > 1 ? " ..." : "");
 	printf("%s\n", env.id);
 	rc = 0;
 out:

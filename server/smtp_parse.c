@@ -196,8 +196,9 @@ smtp_unquote_local_part(const char *in, char *out, size_t outlen)
 	return 0;
 }
 
-/* `n` digits as a size; one above 2^64 - 1 saturates (RFC 1870 and RFC 3030
- * allow 20 digits).  -1 when empty or not all digits. */
+/* MAIL's SIZE=: `n` digits; one above 2^64 - 1 saturates (RFC 1870 allows
+ * 20 digits; any such size is over the limit anyway).  -1 when empty or not
+ * all digits.  BDAT's size does not saturate: smtp_parse_bdat. */
 static int
 parse_size(const char *s, size_t n, uint64_t *out)
 {
@@ -387,9 +388,11 @@ smtp_parse_bdat(const char *args, uint64_t *size, int *last)
 	size_t n;
 
 	p = skip_spaces(p);
-	/* RFC 3030 2: chunk-size = 1*DIGIT; like SIZE, at most 20 of them. */
+	/* RFC 3030 2: chunk-size = 1*DIGIT; like SIZE, at most 20 of them.
+	 * Unlike SIZE, a value above 2^64 - 1 is a syntax error: the server
+	 * must read exactly that many octets, and cannot. */
 	n = strspn(p, "0123456789");
-	if (n > 20 || parse_size(p, n, size) != 0)
+	if (n > 20 || str_parse_u64(p, n, UINT64_MAX, size) != STR_NUM_OK)
 		return -1;
 	p = skip_spaces(p + n);
 	*last = 0;
@@ -419,6 +422,7 @@ smtp_data_begin(struct smtp_data_state *st)
 {
 	st->prev_crlf = 1;
 	st->bare = 0;
+	st->nul = 0;
 	st->long_line = 0;
 }
 
@@ -435,6 +439,10 @@ smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too
 		st->long_line = 1;
 	if (!crlf || memchr(line, '\r', len - (crlf ? 2 : 0)) != NULL)
 		st->bare = 1;
+	/* RFC 5322 2.1, RFC 6152 / RFC 2045 2.8: no NUL in a message (BINARYMIME
+	 * is not offered). */
+	if (memchr(line, '\0', len) != NULL)
+		st->nul = 1;
 	st->prev_crlf = crlf;
 	/* RFC 5321 4.5.2: the sender added a dot to lines starting with one. */
 	if (len > 0 && line[0] == '.') {
@@ -445,4 +453,35 @@ smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too
 		*outlen = len;
 	}
 	return 0;
+}
+
+void
+smtp_chunk_begin(struct smtp_chunk_state *st)
+{
+	st->prev_cr = 0;
+	st->bare = 0;
+	st->nul = 0;
+}
+
+/* RFC 5321 2.3.8: CR and LF only as CRLF, whatever the framing. */
+void
+smtp_chunk_scan(struct smtp_chunk_state *st, const char *data, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = data[i];
+
+		if ((st->prev_cr && c != '\n') || (!st->prev_cr && c == '\n'))
+			st->bare = 1;
+		if (c == '\0')
+			st->nul = 1;
+		st->prev_cr = c == '\r';
+	}
+}
+
+void
+smtp_chunk_end(struct smtp_chunk_state *st)
+{
+	if (st->prev_cr)
+		st->bare = 1;
+	st->prev_cr = 0;
 }

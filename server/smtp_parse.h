@@ -65,11 +65,26 @@ int smtp_parse_bdat(const char *args, uint64_t *size, int *last);
 struct smtp_data_state {
 	int prev_crlf;  /* the previous line ended in CRLF (start: 1, DATA's own CRLF) */
 	int bare;       /* a bare CR or LF was seen */
+	int nul;        /* a NUL octet was seen */
 	int long_line;  /* a line longer than 1000 octets was seen */
 };
 void smtp_data_begin(struct smtp_data_state *st);
 int smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too_long,
                    const char **out, size_t *outlen);
+
+/*
+ * BDAT (RFC 3030): the same content rules as DATA, over chunks that may
+ * split a CRLF.  Feed every chunk's octets in order, then call
+ * smtp_chunk_end once after the LAST chunk (a final CR is bare).
+ */
+struct smtp_chunk_state {
+	int prev_cr;    /* the last octet fed was CR */
+	int bare;       /* a bare CR or LF was seen */
+	int nul;        /* a NUL octet was seen */
+};
+void smtp_chunk_begin(struct smtp_chunk_state *st);
+void smtp_chunk_scan(struct smtp_chunk_state *st, const char *data, size_t n);
+void smtp_chunk_end(struct smtp_chunk_state *st);
 
 /* Is `name` a syntactically valid EHLO/HELO argument (a domain or an
  * address literal, RFC 5321 4.1.1.1)? */

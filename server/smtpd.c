@@ -80,6 +80,7 @@ smtpd_transaction_reset(struct session *s)
 	s->msg_len = s->msg_cap = 0;
 	s->msg_too_big = 0;
 	s->bdat_active = s->bdat_failed = 0;
+	smtp_chunk_begin(&s->bdat_scan);
 	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
 	s->mail_checked = 0;
 	if (s->state & (ST_MAIL | ST_RCPT))
@@ -93,14 +94,25 @@ static int
 sync_violation(struct session *s, const char *why)
 {
 	char peek[120];
+	unsigned char raw[64];
+	const unsigned char *in = s->io.rbuf + s->io.rpos;
 	size_t n = bio_buffered(&s->io);
 
 	if (!bio_input_pending(&s->io, 0))
 		return 0;
+	if (n == 0 && s->tls == NULL) {
+		/* Nothing read yet (input before the greeting): show the first
+		 * octets waiting on the socket, without consuming them. */
+		ssize_t r = recv(s->io.fd, raw, sizeof raw, MSG_PEEK | MSG_DONTWAIT);
+		if (r > 0) {
+			in = raw;
+			n = (size_t)r;
+		}
+	}
 	/* Control octets as escapes (\r, \n, \xHH), as everywhere in the log. */
 	size_t o = 0;
 	for (size_t i = 0; i < n && o + 5 < sizeof peek; i++) {
-		unsigned char c = s->io.rbuf[s->io.rpos + i];
+		unsigned char c = in[i];
 		if (c == '\r' || c == '\n') {
 			peek[o++] = '\\';
 			peek[o++] = c == '\r' ? 'r' : 'n';
@@ -306,6 +318,20 @@ rcpt_for_acl(struct session *s)
 		snprintf(s->cur_recipient, sizeof s->cur_recipient, "%s@%s", path, s->cur_domain);
 }
 
+/* RFC 5321 4.5.1: "postmaster" (any case) at a local domain, or bare (then
+ * at primary_hostname, which must be local too), is always accepted:
+ * acl_smtp_rcpt is not asked unless postmaster_bypass_acl = false. */
+static int
+rcpt_is_local_postmaster(const struct session *s)
+{
+	if (!s->cfg->postmaster_bypass_acl || strcasecmp(s->cur_local_part, "postmaster") != 0)
+		return 0;
+	for (size_t i = 0; i < s->cfg->local_domains.n; i++)
+		if (strcasecmp(s->cur_domain, s->cfg->local_domains.v[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 rcpt_forget(struct session *s)
 {
@@ -339,6 +365,8 @@ smtp_check_rcpt(struct session *s, const char *args)
 		return -1;
 	}
 	rcpt_for_acl(s);
+	if (rcpt_is_local_postmaster(s))
+		return 0;
 	v = smtpd_run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
 	if (v != ACL_ACCEPT) {
 		smtpd_refuse_by_acl(s, v, &res, 550, 450,
@@ -446,8 +474,8 @@ static const struct smtp_cmd smtp_cmds[] = {
 	  smtp_do_rcpt },
 	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS, "5.5.1 MAIL first",
 	  "5.5.1 No valid recipients", NULL, smtp_check_data, smtp_do_data },
-	{ "BDAT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", NULL, NULL, smtp_check_bdat,
-	  smtp_do_bdat },
+	/* Any state: the chunk is read before any refusal (RFC 3030 2). */
+	{ "BDAT", ST_ANY | ST_REFUSED, 0, NULL, NULL, NULL, smtp_check_bdat, smtp_do_bdat },
 	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, NULL, NULL, smtp_do_rset },
 	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_noop },
 	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, NULL, NULL,

@@ -208,6 +208,11 @@ smtp_do_data(struct session *s, const char *args)
 		smtpd_transaction_reset(s);
 		return;
 	}
+	if (ds.nul) {
+		smtpd_refuse(s, 554, "5.6.0 Message contains a NUL octet (RFC 5322 2.1): refused");
+		smtpd_transaction_reset(s);
+		return;
+	}
 	if (ds.long_line) {
 		smtpd_refuse(s, 554, "5.6.0 Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
 		smtpd_transaction_reset(s);
@@ -223,12 +228,34 @@ smtp_check_bdat(struct session *s, const char *args)
 	return 0; /* the chunk must be read before any refusal: see smtp_do_bdat */
 }
 
-/* RFC 3030: BDAT <size> [LAST]; the chunk is read whatever the verdict. */
+/* The message's last chunk is in: the DATA content rules, then finish. */
+static void
+bdat_last(struct session *s)
+{
+	smtp_chunk_end(&s->bdat_scan);
+	if (s->bdat_scan.bare) {
+		/* RFC 5321 2.3.8 holds whatever the framing: a message that
+		 * another hop could read differently is never relayed, even
+		 * when the next hop is sent DATA (SMTP smuggling). */
+		smtpd_refuse(s, 554, "5.6.0 Message contains a bare CR or LF (RFC 5321 2.3.8): refused");
+		smtpd_transaction_reset(s);
+		return;
+	}
+	if (s->bdat_scan.nul) {
+		smtpd_refuse(s, 554, "5.6.0 Message contains a NUL octet (RFC 5322 2.1): refused");
+		smtpd_transaction_reset(s);
+		return;
+	}
+	message_finish(s);
+}
+
+/* RFC 3030: BDAT <size> [LAST]; the chunk is read whatever the verdict,
+ * in any state, so that its octets are never taken as commands. */
 void
 smtp_do_bdat(struct session *s, const char *args)
 {
 	uint64_t size;
-	int last;
+	int last, keep;
 	struct err e = { 0 };
 	char buf[8192];
 
@@ -238,20 +265,37 @@ smtp_do_bdat(struct session *s, const char *args)
 		smtpd_close(s, "bad BDAT");
 		return;
 	}
+	keep = (s->state & ST_RCPT) && !s->bdat_failed;
 	while (size > 0) {
 		size_t take = size < sizeof buf ? (size_t)size : sizeof buf;
-		if (bio_read_exact(&s->io, buf, take, &e) != BIO_OK) {
-			smtpd_close(s, "lost during BDAT");
+		enum bio_status st = bio_read_exact(&s->io, buf, take, &e);
+
+		if (st != BIO_OK) {
+			smtpd_close(s, st == BIO_TIMEOUT ? "timeout during BDAT" : "lost during BDAT");
+			/* Like DATA: the client is told why (RFC 5321 4.2.2 421). */
+			if (st == BIO_TIMEOUT)
+				smtpd_reply(s, "421 4.4.2 %s Timeout during BDAT: closing connection",
+				            s->cfg->primary_hostname);
 			smtpd_transaction_reset(s);
 			return;
 		}
-		if (!s->bdat_failed)
+		if (keep) {
 			smtpd_message_append(s, buf, take);
+			smtp_chunk_scan(&s->bdat_scan, buf, take);
+		}
 		size -= take;
 	}
-	if (!(s->state & ST_RCPT) || s->bdat_failed) {
+	if (s->state & (ST_REFUSED | ST_CONNECTED)) {
+		/* The texts of the command table's state check (smtpd.c). */
+		smtpd_synprot_error(s, 503, s->state & ST_REFUSED
+		                                ? "5.5.1 Connection refused by policy: only QUIT is accepted"
+		                                : "5.5.1 EHLO or HELO first");
+		return;
+	}
+	if (!keep) {
 		/* RFC 3030 2: refuse, the chunk already discarded. */
-		s->bdat_failed = 1;
+		if (s->state & (ST_MAIL | ST_RCPT))
+			s->bdat_failed = 1;
 		smtpd_synprot_error(s, s->state & ST_MAIL ? 554 : 503,
 		              s->state & ST_MAIL ? "5.5.1 No valid recipients" : "5.5.1 MAIL first");
 		if (last)
@@ -263,5 +307,5 @@ smtp_do_bdat(struct session *s, const char *args)
 		smtpd_reply(s, "250 2.0.0 %llu octets received", (unsigned long long)s->msg_len);
 		return;
 	}
-	message_finish(s);
+	bdat_last(s);
 }

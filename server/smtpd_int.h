@@ -64,6 +64,7 @@ struct session {
 	int msg_too_big;
 	int bdat_active;             /* BDAT chunks received, LAST not yet */
 	int bdat_failed;             /* a BDAT chunk was refused: refuse the rest */
+	struct smtp_chunk_state bdat_scan; /* bare CR/LF, NUL across the chunks */
 
 	/* What a check found, for the action that follows it: the HELO name
 	 * being checked (its ACL sees it as $sender_helo_name), the MAIL

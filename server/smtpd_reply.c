@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "acl.h"
 #include "config.h"
@@ -123,6 +124,16 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, s
 	for (size_t i = 0; i < res->headers.n; i++)
 		if (strlist_push(&s->add_headers, res->headers.v[i]) != 0)
 			break;
+	if (res->delay_ms > 0) {
+		/* ACL "delay": replies already due go out first (as Exim does
+		 * under PIPELINING); input arriving meanwhile stays unread, so
+		 * in acl_smtp_connect an early talker is caught by the
+		 * synchronization check before the greeting. */
+		struct timespec ts = { .tv_sec = res->delay_ms / 1000,
+			               .tv_nsec = (long)(res->delay_ms % 1000) * 1000000L };
+		smtpd_flush(s);
+		(void)nanosleep(&ts, NULL); /* a signal (SIGTERM) cuts it short */
+	}
 	return v;
 }
 

@@ -250,12 +250,12 @@ static const struct bad bads[] = {
 	  1 },
 	{ "accept\n domain = x.test",
 	  "unknown ACL condition or modifier \"domain\" (conditions: hosts, domains, local_parts, "
-	  "senders, recipients, encrypted, condition; modifiers: message, log_message, add_header)",
+	  "senders, recipients, encrypted, condition; modifiers: message, log_message, add_header, delay)",
 	  2 },
 	{ "deny spf = fail",
 	  "unknown ACL condition or modifier \"spf\" (conditions: hosts, "
 	  "domains, local_parts, senders, recipients, encrypted, condition; "
-	  "modifiers: message, log_message, add_header)",
+	  "modifiers: message, log_message, add_header, delay)",
 	  1 },
 	{ "deny\n !message = x", "\"!message\": only conditions can be negated", 2 },
 	{ "accept hosts = 192.0.2.0/33",
@@ -275,8 +275,22 @@ static const struct bad bads[] = {
 	  "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ between spaces, got "
 	  "\"$a==b\"",
 	  1 },
+	/* The config fuzz target's reproducer: an empty value was read past
+	 * its one-octet allocation (ASan: make SAN=1). */
+	{ "accept condition =",
+	  "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ between spaces, got "
+	  "\"\"",
+	  1 },
+	{ "accept condition = x",
+	  "condition: expected \"LEFT OP RIGHT\" with OP one of == != =~ !~ between spaces, got "
+	  "\"x\"",
+	  1 },
 	{ "warn\n condition = $local_part =~ ^(a",
 	  "condition: bad regex \"^(a\": Unmatched ( or \\(", 2 },
+	{ "accept delay = 5x", "delay: expected a time of at most 1h (500ms, 5s, 2m), got \"5x\"",
+	  1 },
+	{ "accept delay = 2h", "delay: expected a time of at most 1h (500ms, 5s, 2m), got \"2h\"",
+	  1 },
 	{ "accept\n domains", "expected \"name = value\" in an ACL, got \"domains\"", 2 },
 	{ "accept\n = x", "expected \"name = value\" in an ACL, got \"= x\"", 2 },
 };
@@ -329,6 +343,27 @@ test_null_env(void **state)
 	assert_string_equal(res.message, "ok");
 	assert_int_equal(res.headers.n, 1);
 	assert_string_equal(res.headers.v[0], "X-T: ");
+	acl_result_free(&res);
+	acl_free(acl);
+}
+
+/* delay: the delays of every statement that fired add up (warn too); a
+ * statement that does not fire adds nothing. */
+static void
+test_delay(void **state)
+{
+	struct err e = { 0 };
+	struct acl *acl = build("warn delay = 500ms\n"
+	                        "deny hosts = 192.0.2.1\n delay = 1h\n"
+	                        "accept delay = 2s",
+	                        &e);
+	struct acl_result res;
+
+	(void)state;
+	if (acl == NULL)
+		fail_msg("%s", e.text);
+	assert_int_equal(acl_eval(acl, ACL_DENY, NULL, &res), ACL_ACCEPT);
+	assert_int_equal(res.delay_ms, 2500);
 	acl_result_free(&res);
 	acl_free(acl);
 }
@@ -472,6 +507,7 @@ main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_null_acl_gives_default),
 		cmocka_unit_test(test_null_env),
+		cmocka_unit_test(test_delay),
 		cmocka_unit_test(test_vars_in_lists_skip_load_checks),
 		cmocka_unit_test(test_check_reports_line),
 		cmocka_unit_test(test_verb_line_item_and_continuation),

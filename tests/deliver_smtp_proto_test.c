@@ -107,6 +107,65 @@ test_chunking(void **state)
 	job_free(&j);
 }
 
+/* Stored content with the smuggling look-alikes ("\r.\r\n", "\r.\n", "\r.\r",
+ * "\n.\n") followed by a command: every bare CR or LF goes out as CRLF and
+ * the dot after it is stuffed (DATA) or sent once (BDAT, size counted after
+ * the change), so the server reads one message and no command (issue 13). */
+#define SMUGGLE "Subject: s\r\n\r\na\r.\r\nMAIL FROM:<evil@x>\r\nb\r.\nc\r.\rd\n.\ne\n"
+#define SMUGGLE_OUT "Subject: s\r\n\r\na\r\n.\r\nMAIL FROM:<evil@x>\r\nb\r\n.\r\nc\r\n.\r\nd\r\n.\r\ne\r\n"
+
+static void
+write_data(const char *text)
+{
+	FILE *f = fopen(data_path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void
+test_smuggling_normalised(void **state)
+{
+	struct srv s;
+	struct job j;
+	char *tr, want[1024];
+
+	(void)state;
+	write_data(SMUGGLE);
+	srv_start(&s, GREET "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
+	          NULL);
+	job_init(&j, s.port);
+	j.env.size = strlen(SMUGGLE);
+	job_run(&j);
+	tr = srv_finish(&s);
+	assert_string_equal(tr, "-- accept\nC: EHLO client.test\nC: MAIL FROM:<alice@client.test>\n"
+	                        "C: RCPT TO:<bob@partner.test>\nC: RCPT TO:<carol@partner.test>\n"
+	                        "C: DATA\nD: Subject: s\nD: \nD: a\nD: ..\nD: MAIL FROM:<evil@x>\n"
+	                        "D: b\nD: ..\nD: c\nD: ..\nD: d\nD: ..\nD: e\nD: .\nC: QUIT\n");
+	free(tr);
+	job_free(&j);
+
+	srv_start(&s, GREET "S 250-mx|250-PIPELINING|250 CHUNKING\n"
+	                    "R3\nS 250 ok|250 ok|250 ok\nR\nK\nS 250 2.0.0 chunk queued\n" QUIT,
+	          NULL);
+	job_init(&j, s.port);
+	j.env.size = strlen(SMUGGLE);
+	job_run(&j);
+	tr = srv_finish(&s);
+	snprintf(want, sizeof want,
+	         "-- accept\nC: EHLO client.test\nC: MAIL FROM:<alice@client.test>\n"
+	         "C: RCPT TO:<bob@partner.test>\nC: RCPT TO:<carol@partner.test>\n"
+	         "C: BDAT %zu LAST\nK: %zu [" SMUGGLE_OUT "]\nC: QUIT\n",
+	         strlen(SMUGGLE_OUT), strlen(SMUGGLE_OUT));
+	assert_string_equal(tr, want);
+	assert_rcpt(&j.res[0], SMTP_RCPT_DELIVERED, "2.0.0", "250 2.0.0 chunk queued",
+	            "after end of data");
+	free(tr);
+	job_free(&j);
+	write_data(MSG);
+}
+
 static void
 test_max_rcpt_splits(void **state)
 {
@@ -248,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_no_pipelining),
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_max_rcpt_splits),
+		cmocka_unit_test(test_smuggling_normalised),
 	};
 	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NSTAGE];
 	static char names[NSTAGE][160];

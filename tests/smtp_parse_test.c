@@ -257,11 +257,46 @@ test_bdat_args(void **state)
 	assert_int_equal(smtp_parse_bdat(" -1", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" +1", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" 123456789012345678901", &size, &last), -1); /* 21 digits */
-	/* 20 digits above 2^64 - 1: a chunk too large for anyone, not bad syntax. */
-	assert_int_equal(smtp_parse_bdat(" 99999999999999999999 LAST", &size, &last), 0);
-	assert_true(size == UINT64_MAX && last == 1);
+	/* Above 2^64 - 1 the size cannot be honoured, so the stream cannot be
+	 * resynchronised: a syntax error, never a saturated size (issue 13). */
+	assert_int_equal(smtp_parse_bdat(" 99999999999999999999 LAST", &size, &last), -1);
+	assert_int_equal(smtp_parse_bdat(" 18446744073709551616", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" 18446744073709551615", &size, &last), 0);
 	assert_true(size == UINT64_MAX);
+}
+
+/* BDAT content: bare CR/LF and NUL found across chunk boundaries. */
+static void
+test_chunk_scan(void **state)
+{
+	struct smtp_chunk_state st;
+
+	(void)state;
+	smtp_chunk_begin(&st);
+	smtp_chunk_scan(&st, "a\r", 2); /* CRLF split over two chunks */
+	smtp_chunk_scan(&st, "\nb\r\n", 4);
+	smtp_chunk_end(&st);
+	assert_int_equal(st.bare, 0);
+	assert_int_equal(st.nul, 0);
+	/* The three look-alikes of the smuggling advisories. */
+	static const struct { const char *d; size_t n; } bad[] = {
+		{ "x\r.\r\nMAIL FROM:<a@b>\r\n", 0 },
+		{ "x\r.\nMAIL FROM:<a@b>\r\n", 0 },
+		{ "x\r.\rMAIL FROM:<a@b>\r\n", 0 },
+		{ "x\n.\nMAIL FROM:<a@b>\r\n", 0 },
+		{ "x\r\n", 2 }, /* ends in CR */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		smtp_chunk_begin(&st);
+		smtp_chunk_scan(&st, bad[i].d, bad[i].n ? bad[i].n : strlen(bad[i].d));
+		smtp_chunk_end(&st);
+		assert_int_equal(st.bare, 1);
+	}
+	smtp_chunk_begin(&st);
+	smtp_chunk_scan(&st, "a\0b\r\n", 5);
+	smtp_chunk_end(&st);
+	assert_int_equal(st.bare, 0);
+	assert_int_equal(st.nul, 1);
 }
 
 static void
@@ -394,6 +429,7 @@ main(void)
 		cmocka_unit_test(test_orcpt_long_type),
 		cmocka_unit_test(test_split_mailbox),
 		cmocka_unit_test(test_bdat_args),
+		cmocka_unit_test(test_chunk_scan),
 		cmocka_unit_test(test_helo_names),
 		cmocka_unit_test(test_xtext),
 		cmocka_unit_test(test_data_end_and_unstuffing),

@@ -153,6 +153,20 @@ else
 	not_ok "SIGTERM leaves nothing running"
 fi
 
+echo "# refmta send: the null sender"
+ns="$work/nullsender"
+conf "$ns"
+for f in '' '<>'; do
+	rm -f "$ns/log/main.log"
+	printf 'Subject: e2e\n\nbody line\n' |
+		bin/refmta -c "$ns/refmta.conf" send -f "$f" bob@example.test >/dev/null
+	if grep -q "<= <> P=local S=[0-9]* for bob@example.test" "$ns/log/main.log"; then
+		ok "send -f '$f' logs the null sender as <>"
+	else
+		not_ok "send -f '$f' logs the null sender as <>" "$ns/log/main.log"
+	fi
+done
+
 echo "# refmta check reads routers and transports"
 k="$work/check"
 conf "$k" "router r:" "  driver = dnslookup" "  transport = nowhere"
