@@ -1,6 +1,6 @@
 /*
  * fuzz_util.h - helpers shared by the libFuzzer targets (fuzz/TARGET_fuzz.c):
- * a private mkdtemp directory removed at exit, writing the input to a file
+ * a private mkdtemp directory (on /dev/shm when it is there) removed at exit, writing the input to a file
  * in it, emptying a directory tree between inputs, and a NUL-terminated
  * copy of the input.  Header-only (static inline): each target is one
  * translation unit (docs/fuzz.md, "Adding a target").
@@ -59,7 +59,10 @@ fuzz_dir_make(const char *name)
 {
 	if (fuzz_dir[0] != '\0')
 		return fuzz_dir;
-	snprintf(fuzz_dir, sizeof fuzz_dir, "/tmp/refmta_%s_fuzz.XXXXXX", name);
+	/* tmpfs when there is one: rewriting a file on ext4 flushes it to the
+	   disk on close (auto_da_alloc), which cuts executions a hundredfold. */
+	snprintf(fuzz_dir, sizeof fuzz_dir, "%s/refmta_%s_fuzz.XXXXXX",
+	         access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp", name);
 	if (mkdtemp(fuzz_dir) == NULL) {
 		perror("fuzz: mkdtemp");
 		abort();
