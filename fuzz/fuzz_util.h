@@ -1,9 +1,9 @@
 /*
  * fuzz_util.h - helpers shared by the libFuzzer targets (fuzz/TARGET_fuzz.c):
- * a private mkdtemp directory (on /dev/shm when it is there) removed at exit, writing the input to a file
- * in it, emptying a directory tree between inputs, and a NUL-terminated
- * copy of the input.  Header-only (static inline): each target is one
- * translation unit (docs/fuzz.md, "Adding a target").
+ * a private mkdtemp directory (on /dev/shm when it is there) removed at exit, writing the input to
+ * a file in it, emptying a directory tree between inputs, and a NUL-terminated copy of the input.
+ * Header-only (static inline): each target is one translation unit (docs/fuzz.md, "Adding a
+ * target").
  */
 #ifndef REFMTA_FUZZ_UTIL_H
 #define REFMTA_FUZZ_UTIL_H

@@ -14,8 +14,8 @@
  *                its synchronization checks, RFC 2920 3.1).
  * A reply that does not come within 100 ms does not stall the client (it
  * sends on); a last line without LF is not waited for.  The rest is at
- * most 8 KiB, so every reply fits the socket buffers.  After each input the spool is emptied and the log truncated.
- * The configuration has ACLs with every kind of condition, so the session
+ * most 8 KiB, so every reply fits the socket buffers.  After each input the spool is emptied and
+ * the log truncated. The configuration has ACLs with every kind of condition, so the session
  * evaluates them with what the client sent (expansion included).
  */
 #include <poll.h>
@@ -46,38 +46,37 @@ static struct config *cfg;
 static char spool[128], logpath[128];
 static const struct smtpd_peer peer = { "127.0.0.1", 40000, "127.0.0.1", 25 };
 
-static const char config_text[] =
-	"primary_hostname = mx.example.test\n"
-	"spool_directory = @D@/spool\n"
-	"log_file = @D@/log\n"
-	"local_domains = example.test : localhost\n"
-	"recipients_max = 5\n"
-	"message_size_limit = 2000\n"
-	"smtp_max_synprot_errors = 10\n"
-	"smtp_max_unknown_commands = 5\n"
-	"test_ids = true\n"
-	"acl_smtp_connect:\n"
-	"  accept hosts = 127.0.0.1\n"
-	"acl_smtp_helo:\n"
-	"  deny condition = $sender_helo_name =~ ^bad\n"
-	"       message = no $sender_helo_name here\n"
-	"  accept\n"
-	"acl_smtp_mail:\n"
-	"  deny senders = spam@example.test : *@blocked.test\n"
-	"  warn add_header = X-Sender: $sender_address\n"
-	"  accept\n"
-	"acl_smtp_rcpt:\n"
-	"  deny local_parts = ^nobody\n"
-	"       log_message = refused $local_part@$domain\n"
-	"  defer recipients = later@example.test\n"
-	"  drop domains = drop.test\n"
-	"  accept domains = example.test : localhost\n"
-	"  accept condition = $local_part =~ ^[a-z]{1,8}$\n"
-	"  deny message = relay not permitted\n"
-	"acl_smtp_data:\n"
-	"  warn encrypted = no\n"
-	"       add_header = X-Clear: yes\n"
-	"  accept\n";
+static const char config_text[] = "primary_hostname = mx.example.test\n"
+                                  "spool_directory = @D@/spool\n"
+                                  "log_file = @D@/log\n"
+                                  "local_domains = example.test : localhost\n"
+                                  "recipients_max = 5\n"
+                                  "message_size_limit = 2000\n"
+                                  "smtp_max_synprot_errors = 10\n"
+                                  "smtp_max_unknown_commands = 5\n"
+                                  "test_ids = true\n"
+                                  "acl_smtp_connect:\n"
+                                  "  accept hosts = 127.0.0.1\n"
+                                  "acl_smtp_helo:\n"
+                                  "  deny condition = $sender_helo_name =~ ^bad\n"
+                                  "       message = no $sender_helo_name here\n"
+                                  "  accept\n"
+                                  "acl_smtp_mail:\n"
+                                  "  deny senders = spam@example.test : *@blocked.test\n"
+                                  "  warn add_header = X-Sender: $sender_address\n"
+                                  "  accept\n"
+                                  "acl_smtp_rcpt:\n"
+                                  "  deny local_parts = ^nobody\n"
+                                  "       log_message = refused $local_part@$domain\n"
+                                  "  defer recipients = later@example.test\n"
+                                  "  drop domains = drop.test\n"
+                                  "  accept domains = example.test : localhost\n"
+                                  "  accept condition = $local_part =~ ^[a-z]{1,8}$\n"
+                                  "  deny message = relay not permitted\n"
+                                  "acl_smtp_data:\n"
+                                  "  warn encrypted = no\n"
+                                  "       add_header = X-Clear: yes\n"
+                                  "  accept\n";
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -182,7 +181,8 @@ client_run(void *arg)
 		const char *l = (const char *)c->data + pos;
 
 		if (!in_data && n > 5 && strncasecmp(l, "BDAT ", 5) == 0) {
-			unsigned long chunk = strtoul(l + 5, NULL, 10); /* stops at the line's end */
+			unsigned long chunk =
+			        strtoul(l + 5, NULL, 10); /* stops at the line's end */
 			n += chunk < c->size - pos - n ? chunk : c->size - pos - n;
 		}
 		if (client_send(c, c->data + pos, n) != 0)
