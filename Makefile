@@ -197,13 +197,15 @@ FUZZ_CC ?= clang
 FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) $(filter-out -Werror,$(WARN)) \
-	-Wno-unknown-warning-option -Ilib -Iserver -Ifakedns -Ifakeocsp \
+	-Wno-unknown-warning-option -Ilib -Iserver -Ifakedns -Ifakeocsp -Iruntest \
 	$(shell pkg-config --cflags openssl gnutls ldns libunbound 2>/dev/null) -MMD -MP
 FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS)
-# Every module but the mains, in one archive: a target links what it uses.
+# Every module but the mains (runtest's too), in one archive: a target links
+# what it uses.
 FUZZ_SRCS := $(LIB_SRCS) $(SERVER_SRCS) \
 	$(filter-out fakedns/fakedns_main.c,$(wildcard fakedns/*.c)) \
-	$(filter-out fakeocsp/fakeocsp_main.c,$(wildcard fakeocsp/*.c))
+	$(filter-out fakeocsp/fakeocsp_main.c,$(wildcard fakeocsp/*.c)) \
+	$(filter-out runtest/runtest_main.c,$(runtest_SRCS))
 FUZZ_LIB := $(FUZZ_BUILD)/librefmta-fuzz.a
 
 fuzz:
@@ -223,9 +225,12 @@ $(FUZZ_BUILD)/%.o: %.c | $(FUZZ_BUILD)/.gitignore
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FUZZ_LIB): $(FUZZ_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+# The Makefile too: with .SECONDARY, a module newly added to FUZZ_SRCS (an
+# object that does not exist yet) would not make an archive newer than its
+# source rebuild.
+$(FUZZ_LIB): $(FUZZ_SRCS:%.c=$(FUZZ_BUILD)/%.o) Makefile
 	@rm -f $@
-	ar rcs $@ $^
+	ar rcs $@ $(filter %.o,$^)
 
 $(FUZZ_BUILD)/%_fuzz: $(FUZZ_BUILD)/fuzz/%_fuzz.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(FUZZ_LDLIBS)

@@ -166,12 +166,61 @@ cond_split(const char *v, struct cond_parts *c)
 	return -1;
 }
 
+/* Bounds on a regex before regcomp() sees it: glibc builds its automaton
+   by copying each repeated part, so nested intervals such as
+   "((a{255}){255}){255}" need gigabytes (found by fuzz/config_fuzz.c).
+   The product of every interval's count over-estimates the copies for any
+   nesting, and a short, plain regex never comes near the limit. */
+#define REGEX_MAX_LEN 1024
+#define REGEX_MAX_COPIES 10000
+
+static int
+regex_bounded(const char *re, char *why, size_t whylen)
+{
+	unsigned long copies = 1;
+
+	if (strlen(re) > REGEX_MAX_LEN) {
+		snprintf(why, whylen, "longer than %d octets", REGEX_MAX_LEN);
+		return -1;
+	}
+	for (const char *p = re; *p != '\0'; p++) {
+		unsigned long n = 0, cur = 0;
+
+		if (*p == '\\' && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (*p != '{' || !isdigit((unsigned char)p[1]))
+			continue;
+		/* "{m}", "{m,}" or "{m,n}": the largest count written, plus one. */
+		for (p++; isdigit((unsigned char)*p) || *p == ','; p++) {
+			if (*p == ',')
+				cur = 0;
+			else if (cur <= REGEX_MAX_COPIES)
+				cur = cur * 10 + (unsigned long)(*p - '0');
+			n = cur > n ? cur : n;
+		}
+		p--;
+		copies *= n + 1;
+		if (copies > REGEX_MAX_COPIES) {
+			snprintf(why, whylen, "repetition counts multiply to more than %d",
+			         REGEX_MAX_COPIES);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Compile `re` as a POSIX extended regex; on failure describe why. */
 static int
 regex_check(const char *re, char *why, size_t whylen)
 {
 	regex_t rx;
-	int rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
+	int rc;
+
+	if (regex_bounded(re, why, whylen) != 0)
+		return -1;
+	rc = regcomp(&rx, re, REG_EXTENDED | REG_NOSUB);
 
 	if (rc != 0) {
 		regerror(rc, &rx, why, whylen);
@@ -238,7 +287,7 @@ eval_condition(const char *value, const struct acl_env *env, char *why, size_t w
 		res = (c.op[0] == '=') == eq ? ACL_COND_TRUE : ACL_COND_FALSE;
 		goto out;
 	}
-	rc = regcomp(&rx, r, REG_EXTENDED | REG_NOSUB);
+	rc = regex_bounded(r, why, whylen) == 0 ? regcomp(&rx, r, REG_EXTENDED | REG_NOSUB) : -1;
 	if (rc != 0) {
 		snprintf(why, whylen, "condition: bad regex \"%s\" after expansion", r);
 		goto out;

@@ -568,6 +568,10 @@ static const struct bad_row bad_rows[] = {
 	  "log_message, add_header, delay)" },
 	{ "ACL bad regex", "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ a{2\n",
 	  "@F@:3: condition: bad regex \"a{2\": Unmatched \\{" },
+	{ "ACL regex whose automaton would exhaust memory",
+	  "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ ((a{255}){255}){255}\n",
+	  "@F@:3: condition: bad regex \"((a{255}){255}){255}\": repetition counts multiply to "
+	  "more than 10000" },
 	{ "ACL bad host in a continued item",
 	  "acl_smtp_rcpt:\n  accept hosts = 127.0.0.1 : \\\n"
 	  "     1.2.3.4.5\n",
