@@ -30,6 +30,7 @@
 # script starts is stopped by PID, the daemon's workers included.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
+args="$*"
 build=build
 rounds=1
 seconds=50
@@ -48,19 +49,17 @@ done
 tool="$PWD/$build/tests/torture_tool"
 seed=${TORTURE_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 RANDOM=$seed
-echo "# seed $seed (replay: TORTURE_SEED=$seed $0 --rounds $rounds)"
+echo "# seed $seed (replay: TORTURE_SEED=$seed tests/e2e/durability_test.sh $args)"
 
 client_pid=
 qr_pid=
-orphans=
 ts_cleanup() {
 	local p
-	for p in $client_pid $qr_pid $orphans; do
+	for p in $client_pid $qr_pid; do
 		kill -KILL "$p" 2>/dev/null
 	done
 	[ -n "$client_pid" ] && wait "$client_pid" 2>/dev/null
 	if [ -n "$server_pid" ]; then
-		orphans=$(pgrep -P "$server_pid")
 		kill -TERM "$server_pid" 2>/dev/null
 		wait "$server_pid" 2>/dev/null
 		server_pid=

@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -257,10 +258,14 @@ tt_send(char **argv)
 		perror(argv[5]);
 		return 2;
 	}
-	pid_t kids[64];
+	pid_t kids[64], parent = getpid();
 	for (int k = 0; k < conns; k++) {
 		kids[k] = fork();
 		if (kids[k] == 0) {
+			/* A test interrupted kills the parent: never outlive it. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(1);
 			tt_client(port, argv[1], k, max, deadline, ackfd, argv[6]);
 			_exit(0);
 		}
