@@ -68,9 +68,15 @@ ts_cleanup() {
 }
 trap ts_cleanup EXIT
 
+# Once refmta refuses to run as root without `user` (issue 13), tests run as
+# root say so; a tree without the option would refuse it as unknown.
+as_root=
+[ "$(id -u)" -eq 0 ] && grep -q '^### run_as_root' docs/config.md && as_root="run_as_root = true"
+
 conf() { # conf DIR
 	mkdir -p "$1"
 	cat >"$1/refmta.conf" <<EOF
+$as_root
 primary_hostname   = mx.example.test
 spool_directory    = spool
 log_file           = log/main.log
@@ -160,7 +166,8 @@ while :; do
 		else
 			ws=($(pgrep -P "$server_pid"))
 			[ "${#ws[@]}" -gt 0 ] || { sleep 0.1; ws=($(pgrep -P "$server_pid")); }
-			[ "${#ws[@]}" -gt 0 ] || { problems+=" no-workers"; continue; }
+			# no worker at this instant (none forked yet): not a kill
+			[ "${#ws[@]}" -gt 0 ] || continue
 			kill -KILL "${ws[RANDOM % ${#ws[@]}]}" 2>/dev/null && killed=$((killed + 1))
 		fi
 		rkills=$((rkills + 1))
