@@ -6,6 +6,7 @@
 #   make check      layering check + unit tests + end-to-end tests + scenario
 #                   suite; last line "N passed, N failed, N skipped"
 #   make bench      refmta beside Postfix, OpenSMTPD and smtp-sink (bench/run)
+#   make torture    kill -9 durability trials, 1,000 kills (docs/reliability.md)
 #   make fuzz       libFuzzer targets for a bounded time (fuzz/run, docs/fuzz.md)
 #   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
 #   make format     clang-format every C file
@@ -101,10 +102,13 @@ TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
-E2E_TOOLS := $(BUILD)/tests/smtp_probe
+E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool
 
 $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
+
+$(BUILD)/tests/torture_tool: $(BUILD)/tests/e2e/torture_tool.o bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # --- test PKI, minted once per build directory ------------------------------------
 PKI_DIR := $(BUILD)/pki
@@ -175,6 +179,15 @@ unit: all
 # REFMTA_BENCH_QUICK=1 for a short run.  A report, not a test.
 bench: all
 	@bench/run
+
+# kill -9 during receipt and queue runs, 1,000 kills or TORTURE_SECONDS
+# (default 600), whichever comes first; prints the figures
+# (tests/e2e/durability_test.sh, docs/reliability.md).  A report, not part of
+# `make check` (which runs one 30-kill round of the same test).
+TORTURE_SECONDS ?= 600
+.PHONY: torture
+torture: all
+	@tests/e2e/durability_test.sh --build $(BUILD) --kills 1000 --seconds $(TORTURE_SECONDS)
 
 # refmta against real Postfix, Exim and OpenSMTPD from Debian 12, both
 # directions, both TLS backends (interop/run, docs/interop.md).  Needs root
