@@ -7,7 +7,8 @@
  * connection at a time and runs the session (smtpd.h); worker_serve() is
  * all a worker does with one connection, apart from the accept loop around
  * it.  Per-host and total connection limits are checked against a small
- * shared table (one slot per worker) so they hold across processes.
+ * shared table (one slot per worker) so they hold across processes.  The
+ * listening socket and addresses are daemon_listen.c's.
  *
  * The pool grows on demand (DESIGN.md principle 5, Postfix's model): a
  * worker that starts a session tells the master (SIGUSR1), which keeps one
@@ -17,7 +18,6 @@
  * idle for WORKER_IDLE_EXIT seconds leaves while another is idle and more
  * than worker_processes run.  Nothing here may block the master on a client.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -98,95 +98,6 @@ set_handler(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
-int
-daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len, struct err *e)
-{
-	char host[128];
-	const char *colon;
-	char *end;
-	long port;
-
-	memset(ss, 0, sizeof *ss);
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close == NULL || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host)
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(close - spec - 1));
-		host[close - spec - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-		goto bad;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*len = sizeof *v4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *v6;
-		return 0;
-	}
-bad:
-	err_set(e, 1, "bad listen address \"%s\" (use ADDR:PORT or [IPv6]:PORT)", spec);
-	return -1;
-}
-
-static void
-addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port)
-{
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &v6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(v6->sin6_port);
-	} else {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &v4->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(v4->sin_port);
-	}
-}
-
-static int
-open_listener(const char *spec, char *bound, size_t boundlen, struct err *e)
-{
-	struct sockaddr_storage ss;
-	unsigned len;
-	int fd, one = 1;
-	char ip[64];
-	unsigned port;
-
-	if (daemon_parse_listen(spec, &ss, &len, e) != 0)
-		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		err_set(e, 1, "socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	/* A deep backlog: a burst waits there for the pool to grow, not in SYN retries. */
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 4096) != 0) {
-		err_set(e, 1, "cannot listen on %s: %s", spec, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	socklen_t sl = sizeof ss;
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	addr_text(&ss, ip, sizeof ip, &port);
-	snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-	return fd;
-}
-
 enum daemon_admit
 daemon_admit(const struct config *cfg, unsigned busy, unsigned same)
 {
@@ -231,8 +142,8 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 	unsigned busy, same;
 
 	getsockname(fd, (struct sockaddr *)&local_ss, &ll);
-	addr_text(peer_ss, peer.ip, sizeof peer.ip, &peer.port);
-	addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
+	daemon_addr_text(peer_ss, peer.ip, sizeof peer.ip, &peer.port);
+	daemon_addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
 	/* Busy before counting the others: two workers accepting at the same
 	 * instant may both refuse, never both admit over a limit. */
 	snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
@@ -504,7 +415,7 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 {
 	if (spool_init(m->cfg->spool_directory, e) != 0 || log_open(m->cfg->log_file, e) != 0)
 		return -1;
-	m->lfd = open_listener(listen_spec, bound, boundlen, e);
+	m->lfd = daemon_listen_open(listen_spec, bound, boundlen, e);
 	if (m->lfd < 0)
 		return -1;
 	if (drop_privileges(m->cfg, e) != 0) {

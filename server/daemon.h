@@ -13,6 +13,8 @@
 #ifndef REFMTA_DAEMON_H
 #define REFMTA_DAEMON_H
 
+#include <stddef.h>
+
 #include "config.h"
 #include "err.h"
 
@@ -30,6 +32,14 @@ int daemon_serve(const char *config_path, struct config *cfg, const char *listen
 struct sockaddr_storage;
 int daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len,
                         struct err *e) MUST_CHECK;
+
+/* daemon_listen.c: the listening socket for `spec`, non-blocking and
+ * close-on-exec; "ADDR:PORT" it is bound to (port 0 picks one) into
+ * `bound`.  The descriptor (caller closes it), or -1 with e set. */
+int daemon_listen_open(const char *spec, char *bound, size_t boundlen, struct err *e) MUST_CHECK;
+
+/* A socket address as the text address and the port. */
+void daemon_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port);
 
 /* The number of workers a configuration asks for (worker_processes, at
  * least 1, at most half the slot table): the pool's size when idle. */
