@@ -521,7 +521,8 @@ smtp_cmd_lookup(const char *line, size_t n)
 static void
 message_deadline_start(struct session *s)
 {
-	if (s->msg_deadline == 0)
+	/* 0 (a configuration built by hand, not read): no deadline */
+	if (s->msg_deadline == 0 && s->cfg->smtp_data_timeout != 0)
 		s->msg_deadline = bio_now_ms() + 1000ULL * s->cfg->smtp_data_timeout;
 	bio_set_deadline(&s->io, s->msg_deadline);
 }
@@ -621,11 +622,12 @@ session_command(struct session *s)
 	struct err e = { 0 };
 	enum bio_status st;
 	int passed;
-	unsigned long long deadline = bio_now_ms() + 1000ULL * s->cfg->smtp_command_timeout;
+	unsigned long long deadline =
+	        s->cfg->smtp_command_timeout ? bio_now_ms() + 1000ULL * s->cfg->smtp_command_timeout : 0;
 
 	/* The command deadline (smtp_command_timeout) bounds the whole line,
 	 * between BDAT chunks the message deadline too. */
-	if (s->msg_deadline != 0 && s->msg_deadline < deadline)
+	if (s->msg_deadline != 0 && (deadline == 0 || s->msg_deadline < deadline))
 		deadline = s->msg_deadline;
 	bio_set_deadline(&s->io, deadline);
 	st = bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
