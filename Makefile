@@ -102,12 +102,15 @@ TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
-E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool
+E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load
 
 $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
 
 $(BUILD)/tests/torture_tool: $(BUILD)/tests/e2e/torture_tool.o bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
+
+$(BUILD)/tests/smtp_load: $(BUILD)/tests/e2e/smtp_load.o bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # --- test PKI, minted once per build directory ------------------------------------

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bio.h"
@@ -20,10 +22,71 @@ bio_init(struct bio *b, int fd)
 	b->tls = NULL;
 	b->rpos = b->rlen = b->wlen = 0;
 	b->bytes_in = b->bytes_out = 0;
+	b->idle_ms = 0;
+	b->deadline_ms = 0;
+	b->deadline_passed = 0;
+}
+
+unsigned long long
+bio_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ULL + (unsigned long long)ts.tv_nsec / 1000000ULL;
+}
+
+static void
+set_rcvtimeo(int fd, unsigned ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+void
+bio_set_idle(struct bio *b, unsigned ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
+
+	b->idle_ms = ms;
+	setsockopt(b->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(b->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+void
+bio_set_deadline(struct bio *b, unsigned long long at_ms)
+{
+	if (b->deadline_ms != 0 && at_ms == 0)
+		set_rcvtimeo(b->fd, b->idle_ms); /* back to the idle timeout alone */
+	b->deadline_ms = at_ms;
+	b->deadline_passed = 0;
+}
+
+/* Before a read under a deadline: wait no longer than it allows.
+ * BIO_TIMEOUT once it has passed. */
+static enum bio_status
+bio_arm_deadline(struct bio *b, struct err *e)
+{
+	unsigned long long now, left;
+
+	if (b->deadline_ms == 0)
+		return BIO_OK;
+	now = bio_now_ms();
+	if (now >= b->deadline_ms) {
+		b->deadline_passed = 1;
+		err_set(e, BIO_TIMEOUT, "deadline passed");
+		return BIO_TIMEOUT;
+	}
+	left = b->deadline_ms - now;
+	if (b->idle_ms != 0 && b->idle_ms < left)
+		left = b->idle_ms;
+	set_rcvtimeo(b->fd, (unsigned)left);
+	return BIO_OK;
 }
 
 static enum bio_status
-bio_fill(struct bio *b, struct err *e)
+bio_fill_once(struct bio *b, struct err *e)
 {
 	ssize_t n;
 
@@ -35,6 +98,8 @@ bio_fill(struct bio *b, struct err *e)
 		b->rlen -= b->rpos;
 		b->rpos = 0;
 	}
+	if (bio_arm_deadline(b, e) != BIO_OK)
+		return BIO_TIMEOUT;
 	if (b->tls != NULL) {
 		struct err te = { 0 };
 		n = tls_conn_read(b->tls, b->rbuf + b->rlen, sizeof b->rbuf - b->rlen, &te);
@@ -60,6 +125,17 @@ bio_fill(struct bio *b, struct err *e)
 	b->rlen += (size_t)n;
 	b->bytes_in += (unsigned long long)n;
 	return BIO_OK;
+}
+
+/* One read; a timeout at or after the deadline is the deadline's. */
+static enum bio_status
+bio_fill(struct bio *b, struct err *e)
+{
+	enum bio_status st = bio_fill_once(b, e);
+
+	if (st == BIO_TIMEOUT && b->deadline_ms != 0 && bio_now_ms() + 5 >= b->deadline_ms)
+		b->deadline_passed = 1;
+	return st;
 }
 
 enum bio_status

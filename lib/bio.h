@@ -35,9 +35,26 @@ struct bio {
 	unsigned char wbuf[BIO_BUFSIZE];
 	size_t wlen;
 	unsigned long long bytes_in, bytes_out;
+	unsigned idle_ms;          /* the socket's own receive timeout (bio_set_idle) */
+	unsigned long long deadline_ms; /* CLOCK_MONOTONIC ms reads must end by; 0 = none */
+	int deadline_passed;       /* the last BIO_TIMEOUT was the deadline, not idleness */
 };
 
 void bio_init(struct bio *b, int fd);
+
+/*
+ * Deadlines (DESIGN.md principle 5): the receive timeout restarts with every
+ * octet, so a client trickling one octet at a time would never end.  A
+ * deadline bounds the total time of every read until it is cleared: each
+ * read waits at most the idle timeout and at most until the deadline, and a
+ * read once it has passed returns BIO_TIMEOUT with deadline_passed set.
+ * bio_set_idle() records (and sets, as SO_RCVTIMEO and SO_SNDTIMEO) the idle
+ * timeout; bio_set_deadline(b, 0) clears the deadline.  bio_now_ms() is the
+ * monotonic clock deadlines are measured on.
+ */
+void bio_set_idle(struct bio *b, unsigned ms);
+void bio_set_deadline(struct bio *b, unsigned long long at_ms);
+unsigned long long bio_now_ms(void);
 
 /*
  * Read one line ending in LF into `line` (NUL-terminated, the line ending

@@ -62,6 +62,9 @@ struct config {
 	unsigned smtp_accept_max;           /* connections at once; default 100 */
 	unsigned smtp_accept_max_per_host;  /* per client address; default 20 */
 	unsigned smtp_receive_timeout;      /* seconds per command / data line; default 300 */
+	unsigned smtp_command_timeout;      /* seconds for one whole command line; default 300 */
+	unsigned smtp_data_timeout;         /* seconds for the whole DATA/BDAT phase; default 1800 */
+	unsigned smtp_drain_timeout;        /* SIGTERM: seconds sessions may still run; default 60 */
 	unsigned smtp_max_unknown_commands; /* then 421 and close; default 3 */
 	unsigned smtp_max_synprot_errors;   /* syntax/protocol errors, then 421; default 3 */
 	unsigned recipients_max;            /* per message; default 100, 452 after */

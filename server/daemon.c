@@ -2,14 +2,22 @@
  * daemon.c - the master and its prefork workers (daemon.h).
  *
  * The master binds, drops privileges, forks `worker_processes` workers and
- * then only reaps and restarts them and handles signals.  A worker builds
- * its own TLS context (smtpd_tls_ctx_new), accepts one connection at a
- * time and runs the session (smtpd.h); worker_serve() is all a worker does
- * with one connection, apart from the accept loop around it.  Per-host and total connection limits are checked against a
- * small shared table (one slot per worker) so they hold across processes.
- * Nothing here may block the master on a client.
+ * then only grows, shrinks, reaps and restarts them and handles signals.  A
+ * worker builds its own TLS context (smtpd_tls_ctx_new), accepts one
+ * connection at a time and runs the session (smtpd.h); worker_serve() is
+ * all a worker does with one connection, apart from the accept loop around
+ * it.  Per-host and total connection limits are checked against a small
+ * shared table (one slot per worker) so they hold across processes.  The
+ * listening socket and addresses are daemon_listen.c's.
+ *
+ * The pool grows on demand (DESIGN.md principle 5, Postfix's model): a
+ * worker that starts a session tells the master (SIGUSR1), which keeps one
+ * worker idle while fewer than smtp_accept_max + 1 run, so up to
+ * smtp_accept_max sessions run at once and there is always a worker to
+ * answer the next connection, with its 421 when over a limit.  A worker
+ * idle for WORKER_IDLE_EXIT seconds leaves while another is idle and more
+ * than worker_processes run.  Nothing here may block the master on a client.
  */
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
@@ -22,12 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "bio.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
@@ -38,7 +48,9 @@
 #include "spool.h"
 #include "tls.h"
 
-#define MAX_WORKERS 256
+#define MAX_WORKERS 2048    /* the shared slot table */
+#define POOL_MAX (MAX_WORKERS / 2) /* one generation's workers: room for a SIGHUP */
+#define WORKER_IDLE_EXIT 30 /* seconds an extra idle worker waits before leaving */
 
 struct worker_slot {
 	pid_t pid;
@@ -47,7 +59,7 @@ struct worker_slot {
 	char ip[64];    /* client address while busy */
 };
 
-static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm;
+static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm, got_usr1;
 static volatile sig_atomic_t runner_stop; /* in the queue runner: SIGTERM seen */
 static pid_t runner_pid;                  /* the queue runner now running, or 0 */
 static struct worker_slot *slots; /* shared (MAP_SHARED) with the workers */
@@ -64,6 +76,8 @@ on_signal(int sig)
 		got_chld = 1;
 	else if (sig == SIGALRM)
 		got_alrm = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
 }
 
 static void
@@ -85,94 +99,6 @@ set_handler(int sig, void (*fn)(int))
 	sigaction(sig, &sa, NULL);
 }
 
-int
-daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len, struct err *e)
-{
-	char host[128];
-	const char *colon;
-	char *end;
-	long port;
-
-	memset(ss, 0, sizeof *ss);
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close == NULL || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host)
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(close - spec - 1));
-		host[close - spec - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-		goto bad;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*len = sizeof *v4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *v6;
-		return 0;
-	}
-bad:
-	err_set(e, 1, "bad listen address \"%s\" (use ADDR:PORT or [IPv6]:PORT)", spec);
-	return -1;
-}
-
-static void
-addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port)
-{
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &v6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(v6->sin6_port);
-	} else {
-		const struct sockaddr_in *v4 = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &v4->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(v4->sin_port);
-	}
-}
-
-static int
-open_listener(const char *spec, char *bound, size_t boundlen, struct err *e)
-{
-	struct sockaddr_storage ss;
-	unsigned len;
-	int fd, one = 1;
-	char ip[64];
-	unsigned port;
-
-	if (daemon_parse_listen(spec, &ss, &len, e) != 0)
-		return -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		err_set(e, 1, "socket: %s", strerror(errno));
-		return -1;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (bind(fd, (struct sockaddr *)&ss, len) != 0 || listen(fd, 128) != 0) {
-		err_set(e, 1, "cannot listen on %s: %s", spec, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	socklen_t sl = sizeof ss;
-	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	addr_text(&ss, ip, sizeof ip, &port);
-	snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
-	return fd;
-}
-
 enum daemon_admit
 daemon_admit(const struct config *cfg, unsigned busy, unsigned same)
 {
@@ -181,6 +107,15 @@ daemon_admit(const struct config *cfg, unsigned busy, unsigned same)
 	if (same >= cfg->smtp_accept_max_per_host)
 		return DAEMON_REFUSE_PER_HOST;
 	return DAEMON_ADMIT;
+}
+
+/* Peak memory of this worker process so far, in kB (getrusage(2) ru_maxrss). */
+static long
+worker_peak_kb(void)
+{
+	struct rusage ru;
+
+	return getrusage(RUSAGE_SELF, &ru) == 0 ? ru.ru_maxrss : -1;
 }
 
 /* Sessions the other workers run now: all of them, and those from `ip`. */
@@ -208,8 +143,12 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 	unsigned busy, same;
 
 	getsockname(fd, (struct sockaddr *)&local_ss, &ll);
-	addr_text(peer_ss, peer.ip, sizeof peer.ip, &peer.port);
-	addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
+	daemon_addr_text(peer_ss, peer.ip, sizeof peer.ip, &peer.port);
+	daemon_addr_text(&local_ss, peer.local_ip, sizeof peer.local_ip, &peer.local_port);
+	/* Busy before counting the others: two workers accepting at the same
+	 * instant may both refuse, never both admit over a limit. */
+	snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
+	__atomic_store_n(&slots[slot].busy, 1, __ATOMIC_SEQ_CST);
 	count_sessions(slot, peer.ip, &busy, &same);
 	switch (daemon_admit(cfg, busy, same)) {
 	case DAEMON_REFUSE_TOTAL:
@@ -225,12 +164,33 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 		          "address (%u)", peer.ip, peer.port, same);
 		break;
 	case DAEMON_ADMIT:
-		snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
-		slots[slot].busy = 1;
+		kill(getppid(), SIGUSR1); /* the master keeps a worker idle for the next one */
 		smtpd_session(cfg, tls, fd, &peer);
-		slots[slot].busy = 0;
+		/* Memory per session: a line of its own, so the session's lines stay
+		 * as they are; not in test mode, whose log must be deterministic. */
+		if (!cfg->test_clock_set && !cfg->test_ids)
+			log_write("SMTP session [%s]:%u: worker %d peak memory %ld kB", peer.ip,
+			          peer.port, (int)getpid(), worker_peak_kb());
 		break;
 	}
+	__atomic_store_n(&slots[slot].busy, 0, __ATOMIC_SEQ_CST);
+}
+
+/* An extra worker idle too long leaves: another of its generation is idle
+ * and more than worker_processes run. */
+static int
+worker_may_leave(unsigned self, const struct config *cfg)
+{
+	unsigned live = 0, idle = 0;
+
+	for (unsigned i = 0; i < nslots; i++) {
+		if (slots[i].pid <= 0 || slots[i].generation != slots[self].generation)
+			continue;
+		live++;
+		if (i != self && !__atomic_load_n(&slots[i].busy, __ATOMIC_SEQ_CST))
+			idle++;
+	}
+	return idle > 0 && live > daemon_worker_count(cfg);
 }
 
 /* One worker's life: accept, serve, repeat. */
@@ -258,12 +218,18 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 		struct sockaddr_storage peer_ss;
 		socklen_t pl = sizeof peer_ss;
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-		int fd;
+		struct timespec idle = { WORKER_IDLE_EXIT, 0 };
+		int fd, pr;
 
-		if (ppoll(&pfd, 1, NULL, &open_mask) <= 0)
+		pr = ppoll(&pfd, 1, &idle, &open_mask);
+		if (pr == 0 && worker_may_leave(slot, cfg))
+			break;
+		if (pr <= 0)
 			continue; /* EINTR: SIGTERM, seen by the loop condition */
 		/* Non-blocking: another worker may have taken this connection. */
 		fd = accept4(lfd, (struct sockaddr *)&peer_ss, &pl, SOCK_CLOEXEC);
+		if (fd < 0 && errno == EINVAL)
+			break; /* SIGTERM: the master shut the listening socket down */
 		if (fd < 0)
 			continue;
 		worker_serve(slot, fd, cfg, tls, &peer_ss);
@@ -276,15 +242,16 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 static pid_t
 spawn_worker(unsigned slot, int lfd, const struct config *cfg, const char *backend, int generation)
 {
-	pid_t pid = fork();
+	pid_t pid;
 
+	/* Before the fork: the child may mark itself busy at once. */
+	slots[slot].busy = 0;
+	slots[slot].generation = generation;
+	slots[slot].pid = -1; /* taken; its pid follows */
+	pid = fork();
 	if (pid == 0)
 		worker_main(slot, lfd, cfg, backend);
-	if (pid > 0) {
-		slots[slot].pid = pid;
-		slots[slot].busy = 0;
-		slots[slot].generation = generation;
-	}
+	slots[slot].pid = pid > 0 ? pid : 0;
 	return pid;
 }
 
@@ -295,6 +262,18 @@ stop_workers(int generation)
 	for (unsigned i = 0; i < nslots; i++)
 		if (slots[i].pid > 0 && (generation < 0 || slots[i].generation == generation))
 			kill(slots[i].pid, SIGTERM);
+}
+
+/* Kill what is left after the drain timeout; how many. */
+static unsigned
+kill_workers(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && kill(slots[i].pid, SIGKILL) == 0)
+			n++;
+	return n;
 }
 
 static int
@@ -351,7 +330,16 @@ daemon_worker_count(const struct config *cfg)
 	unsigned n = cfg->worker_processes ? cfg->worker_processes : 1;
 
 	/* Twice the slots: old workers drain while new ones start (SIGHUP). */
-	return n > MAX_WORKERS / 2 ? MAX_WORKERS / 2 : n;
+	return n > POOL_MAX ? POOL_MAX : n;
+}
+
+unsigned
+daemon_pool_max(const struct config *cfg)
+{
+	unsigned n = cfg->smtp_accept_max < POOL_MAX ? cfg->smtp_accept_max + 1 : POOL_MAX;
+	unsigned min = daemon_worker_count(cfg);
+
+	return n < min ? min : n;
 }
 
 /* What the master keeps from one signal to the next. */
@@ -373,7 +361,7 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 {
 	if (spool_init(m->cfg->spool_directory, e) != 0 || log_open(m->cfg->log_file, e) != 0)
 		return -1;
-	m->lfd = open_listener(listen_spec, bound, boundlen, e);
+	m->lfd = daemon_listen_open(listen_spec, bound, boundlen, e);
 	if (m->lfd < 0)
 		return -1;
 	if (privs_drop(m->cfg, e) != 0) {
@@ -406,12 +394,47 @@ master_signals(struct master *m)
 	sigaddset(&block, SIGHUP);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGALRM);
+	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &m->waitmask);
 	set_handler(SIGTERM, on_signal);
 	set_handler(SIGINT, on_signal);
 	set_handler(SIGHUP, on_signal);
 	set_handler(SIGCHLD, on_signal);
 	set_handler(SIGALRM, on_signal);
+	set_handler(SIGUSR1, on_signal);
+}
+
+/*
+ * Grow the pool of the current generation: at least worker_processes
+ * workers, and one idle while fewer than daemon_pool_max() run, so a
+ * connection is always accepted at once (and answered 421 when over a
+ * limit).  Called when a worker starts a session (SIGUSR1) or ends.
+ */
+static void
+master_grow(struct master *m)
+{
+	unsigned live = 0, idle = 0, want = daemon_worker_count(m->cfg);
+	unsigned max = daemon_pool_max(m->cfg);
+
+	got_usr1 = 0;
+	if (got_term)
+		return;
+	for (unsigned i = 0; i < nslots; i++) {
+		if (slots[i].pid == 0 || slots[i].generation != m->generation)
+			continue;
+		live++;
+		idle += !__atomic_load_n(&slots[i].busy, __ATOMIC_SEQ_CST);
+	}
+	for (unsigned i = 0; i < nslots && live < max && (live < want || idle < 1); i++) {
+		if (slots[i].pid != 0)
+			continue;
+		if (spawn_worker(i, m->lfd, m->cfg, m->backend, m->generation) <= 0) {
+			log_write("worker: fork failed: %s", strerror(errno));
+			return;
+		}
+		live++;
+		idle++;
+	}
 }
 
 /* Reap ended children; restart the workers of the current generation. */
@@ -433,18 +456,18 @@ master_reap(struct master *m)
 				continue;
 			slots[i].pid = 0;
 			slots[i].busy = 0;
-			if (slots[i].generation == m->generation && !got_term) {
-				if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-					log_write("worker %d ended (status 0x%x): restarting", (int)pid,
-					          status);
+			/* Exit 0 is an idle worker leaving; anything else is replaced. */
+			if (slots[i].generation == m->generation && !got_term &&
+			    (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+				log_write("worker %d ended (status 0x%x): restarting", (int)pid, status);
 				/* A worker that dies at once every time must not spin. */
 				struct timespec ts = { 0, 100 * 1000 * 1000 };
 				nanosleep(&ts, NULL);
-				spawn_worker(i, m->lfd, m->cfg, m->backend, m->generation);
 			}
 		}
 	}
 	got_chld = 0;
+	master_grow(m);
 }
 
 /* SIGHUP: a good configuration starts a new generation of workers; a bad
@@ -454,7 +477,6 @@ master_reload(struct master *m)
 {
 	struct config *fresh = NULL;
 	struct err he = { 0 };
-	unsigned nworkers;
 
 	got_hup = 0;
 	if (setup_load_config(m->config_path, &fresh, &he) != 0) {
@@ -472,32 +494,50 @@ master_reload(struct master *m)
 	if (log_open(m->cfg->log_file, &he) != 0)
 		fprintf(stderr, "refmta: %s\n", he.text);
 	m->backend = m->backend_override ? m->backend_override : m->cfg->tls_backend;
-	nworkers = daemon_worker_count(m->cfg);
-	for (unsigned i = 0, made = 0; i < nslots && made < nworkers; i++) {
-		if (slots[i].pid != 0)
-			continue;
-		spawn_worker(i, m->lfd, m->cfg, m->backend, m->generation);
-		made++;
-	}
+	master_grow(m);
 	/* The runner in flight keeps the old configuration; the next uses this one. */
 	alarm(m->cfg->queue_run_interval);
 }
 
-/* SIGTERM: stop accepting, let sessions (and the queue runner's message
- * in hand) finish. */
+/*
+ * SIGTERM: stop accepting at once, let sessions (and the queue runner's
+ * message in hand) finish for at most smtp_drain_timeout, then kill what
+ * is left (nothing acknowledged is lost: 250 follows the fsync).
+ * shutdown(2) stops the listening socket itself, which every worker shares:
+ * the kernel refuses new connections and resets those waiting in the
+ * backlog, so no client is left connected without a greeting.
+ */
 static void
 master_drain(struct master *m)
 {
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	unsigned long long end = bio_now_ms() + 1000ULL * m->cfg->smtp_drain_timeout;
+	int killed = 0;
+
 	alarm(0);
+	shutdown(m->lfd, SHUT_RDWR);
 	close(m->lfd);
 	stop_workers(-1);
 	if (runner_pid > 0)
 		kill(runner_pid, SIGTERM);
 	while (live_workers() > 0 || runner_pid > 0) {
 		int status;
-		pid_t pid = waitpid(-1, &status, 0);
+		pid_t pid = waitpid(-1, &status, killed ? 0 : WNOHANG);
 		if (pid < 0 && errno == ECHILD)
 			break;
+		if (pid == 0) {
+			if (bio_now_ms() < end) {
+				nanosleep(&tick, NULL);
+				continue;
+			}
+			unsigned n = kill_workers();
+			if (runner_pid > 0)
+				kill(runner_pid, SIGKILL);
+			log_write("SIGTERM: drain timeout (%us): %u workers killed%s",
+			          m->cfg->smtp_drain_timeout, n, runner_pid > 0 ? ", and the queue runner" : "");
+			killed = 1;
+			continue;
+		}
 		if (pid > 0 && pid == runner_pid)
 			runner_pid = 0;
 		for (unsigned i = 0; i < nslots; i++)
@@ -527,8 +567,7 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	}
 	master_signals(&m);
 	nworkers = daemon_worker_count(cfg);
-	for (unsigned i = 0; i < nworkers; i++)
-		spawn_worker(i, m.lfd, cfg, m.backend, m.generation);
+	master_grow(&m);
 	log_write("refmta daemon started (pid %d): listening on %s, %u workers, TLS backend %s",
 	          (int)getpid(), bound, nworkers, m.backend);
 	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers, m.backend);
@@ -541,6 +580,8 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	while (!got_term) {
 		sigsuspend(&m.waitmask);
 		master_reap(&m);
+		if (got_usr1)
+			master_grow(&m);
 		if (got_alrm) {
 			got_alrm = 0;
 			if (m.cfg->queue_run_interval > 0) {

@@ -1,15 +1,19 @@
 /*
  * daemon.h - `refmta serve`: the listening socket, prefork workers, limits,
  * signals.  Postfix's model: each worker runs one session at a time with
- * blocking I/O; the master only forks, reaps and restarts.
+ * blocking I/O; the master only forks (growing the pool on demand up to
+ * smtp_accept_max), reaps and restarts.
  *
- *   SIGTERM  stop accepting, let running sessions finish, exit 0
+ *   SIGTERM  stop accepting at once (the listening socket is shut down),
+ *            let running sessions finish within smtp_drain_timeout, exit 0
  *   SIGHUP   re-read the configuration; if it is good, new workers take
  *            over and the old ones finish their sessions; if not, the error
  *            is logged and the old configuration stays
  */
 #ifndef REFMTA_DAEMON_H
 #define REFMTA_DAEMON_H
+
+#include <stddef.h>
 
 #include "config.h"
 #include "err.h"
@@ -29,9 +33,22 @@ struct sockaddr_storage;
 int daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len,
                         struct err *e) MUST_CHECK;
 
+/* daemon_listen.c: the listening socket for `spec`, non-blocking and
+ * close-on-exec; "ADDR:PORT" it is bound to (port 0 picks one) into
+ * `bound`.  The descriptor (caller closes it), or -1 with e set. */
+int daemon_listen_open(const char *spec, char *bound, size_t boundlen, struct err *e) MUST_CHECK;
+
+/* A socket address as the text address and the port. */
+void daemon_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port);
+
 /* The number of workers a configuration asks for (worker_processes, at
- * least 1, at most half the slot table). */
+ * least 1, at most half the slot table): the pool's size when idle. */
 unsigned daemon_worker_count(const struct config *cfg);
+
+/* The most workers one generation grows to on demand: smtp_accept_max
+ * sessions and one more to answer the next connection (421), at most half
+ * the slot table (1024), at least daemon_worker_count(). */
+unsigned daemon_pool_max(const struct config *cfg);
 
 /* Connection limits, given the sessions other workers run now (`busy`)
  * and those among them from the same client address (`same`). */

@@ -28,6 +28,7 @@ enum {
 	CMD_NO_SYNC = 1 << 2,    /* never checked for synchronization (STARTTLS: the
 	                          * plaintext pipelined after it is discarded instead) */
 	CMD_BEFORE_TLS = 1 << 3, /* only without TLS (503 "TLS already active") */
+	CMD_MESSAGE = 1 << 4,    /* reads message content: runs under the message deadline */
 };
 
 /* Nothing is logged on a state change, so transcripts do not change. */
@@ -472,10 +473,10 @@ static const struct smtp_cmd smtp_cmds[] = {
 	  smtp_do_mail },
 	{ "RCPT", ST_MAIL | ST_RCPT, 0, "5.5.1 MAIL first", NULL, NULL, smtp_check_rcpt,
 	  smtp_do_rcpt },
-	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS, "5.5.1 MAIL first",
+	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS | CMD_MESSAGE, "5.5.1 MAIL first",
 	  "5.5.1 No valid recipients", NULL, smtp_check_data, smtp_do_data },
 	/* Any state: the chunk is read before any refusal (RFC 3030 2). */
-	{ "BDAT", ST_ANY | ST_REFUSED, 0, NULL, NULL, NULL, smtp_check_bdat, smtp_do_bdat },
+	{ "BDAT", ST_ANY | ST_REFUSED, CMD_MESSAGE, NULL, NULL, NULL, smtp_check_bdat, smtp_do_bdat },
 	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, NULL, NULL, smtp_do_rset },
 	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_noop },
 	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, NULL, NULL,
@@ -540,6 +541,30 @@ smtp_cmd_lookup(const char *line, size_t n)
 	return NULL;
 }
 
+/*
+ * The message deadline (smtp_data_timeout): the whole DATA phase, or every
+ * BDAT chunk from the first to LAST, must arrive by then, however the
+ * octets trickle in (the idle timeout restarts on each one).
+ */
+static void
+message_deadline_start(struct session *s)
+{
+	/* 0 (a configuration built by hand, not read): no deadline */
+	if (s->msg_deadline == 0 && s->cfg->smtp_data_timeout != 0)
+		s->msg_deadline = bio_now_ms() + 1000ULL * s->cfg->smtp_data_timeout;
+	bio_set_deadline(&s->io, s->msg_deadline);
+}
+
+static void
+message_deadline_end(struct session *s)
+{
+	if (s->io.deadline_passed && s->closing)
+		s->close_reason = "message deadline passed (smtp_data_timeout)";
+	bio_set_deadline(&s->io, 0);
+	if (!s->bdat_active)
+		s->msg_deadline = 0; /* the message is over (or refused): next one starts afresh */
+}
+
 /* What the table says, in this order; then the command's check and action. */
 static void
 dispatch(struct session *s, char *line)
@@ -574,16 +599,11 @@ dispatch(struct session *s, char *line)
 	}
 	if (cmd->check != NULL && cmd->check(s, args) != 0)
 		return;
+	if (cmd->flags & CMD_MESSAGE)
+		message_deadline_start(s);
 	cmd->act(s, args);
-}
-
-static void
-set_timeouts(int fd, unsigned seconds)
-{
-	struct timeval tv = { .tv_sec = seconds ? seconds : 300 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (cmd->flags & CMD_MESSAGE)
+		message_deadline_end(s);
 }
 
 /* acl_smtp_connect, then the greeting.  0: go on; -1: the session is over. */
@@ -628,11 +648,24 @@ session_command(struct session *s)
 	size_t len;
 	int too_long;
 	struct err e = { 0 };
-	enum bio_status st = bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
+	enum bio_status st;
+	int passed;
+	unsigned long long deadline =
+	        s->cfg->smtp_command_timeout ? bio_now_ms() + 1000ULL * s->cfg->smtp_command_timeout : 0;
 
+	/* The command deadline (smtp_command_timeout) bounds the whole line,
+	 * between BDAT chunks the message deadline too. */
+	if (s->msg_deadline != 0 && (deadline == 0 || s->msg_deadline < deadline))
+		deadline = s->msg_deadline;
+	bio_set_deadline(&s->io, deadline);
+	st = bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
+	passed = s->io.deadline_passed;
+	bio_set_deadline(&s->io, 0);
 	if (st == BIO_TIMEOUT) {
 		smtpd_reply(s, "421 4.4.2 %s Timeout: closing connection", s->cfg->primary_hostname);
-		smtpd_close(s, "timeout");
+		smtpd_close(s, !passed ? "timeout"
+		               : s->msg_deadline == deadline ? "message deadline passed (smtp_data_timeout)"
+		                                             : "command deadline passed (smtp_command_timeout)");
 		return;
 	}
 	if (st != BIO_OK) {
@@ -669,7 +702,10 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.peer = peer;
 	s.state = ST_CONNECTED; /* where every session starts */
 	bio_init(&s.io, fd);
-	set_timeouts(fd, cfg->smtp_receive_timeout);
+	/* At most 24 days: SO_RCVTIMEO in milliseconds fits an unsigned. */
+	bio_set_idle(&s.io, 1000U * (cfg->smtp_receive_timeout == 0       ? 300
+	                            : cfg->smtp_receive_timeout > 2000000 ? 2000000
+	                                                                  : cfg->smtp_receive_timeout));
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		return;

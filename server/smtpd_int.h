@@ -52,6 +52,8 @@ struct session {
 	unsigned synprot_errors;
 	int closing;                /* end the session after this reply */
 	const char *close_reason;   /* for the log */
+	unsigned long long msg_deadline; /* bio_now_ms() the DATA/BDAT phase must end by
+	                                  * (smtp_data_timeout); 0 = not in one */
 	char command[CMD_LINE_MAX + 1]; /* current line, for $smtp_command and logs */
 
 	/* The transaction (RFC 5321 3.3). */

@@ -105,7 +105,21 @@ test_worker_count(void **state)
 	cfg.worker_processes = 4;
 	assert_int_equal(daemon_worker_count(&cfg), 4);
 	cfg.worker_processes = 100000; /* half the slot table: room for a SIGHUP */
-	assert_int_equal(daemon_worker_count(&cfg), 128);
+	assert_int_equal(daemon_worker_count(&cfg), 1024);
+}
+
+/* The pool grows to smtp_accept_max sessions plus one worker to say 421. */
+static void
+test_pool_max(void **state)
+{
+	struct config cfg = { .worker_processes = 4, .smtp_accept_max = 100 };
+
+	(void)state;
+	assert_int_equal(daemon_pool_max(&cfg), 101);
+	cfg.smtp_accept_max = 1;
+	assert_int_equal(daemon_pool_max(&cfg), 4); /* never below worker_processes */
+	cfg.smtp_accept_max = 100000;
+	assert_int_equal(daemon_pool_max(&cfg), 1024); /* half the slot table */
 }
 
 int
@@ -116,6 +130,7 @@ main(void)
 		cmocka_unit_test(test_parse_listen_refuses),
 		cmocka_unit_test(test_admit),
 		cmocka_unit_test(test_worker_count),
+		cmocka_unit_test(test_pool_max),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
