@@ -35,6 +35,7 @@ log_file           = log/main.log
 worker_processes   = 2
 local_domains      = example.test
 mailbox_directory  = mail
+run_as_root        = true
 $2
 
 acl_smtp_rcpt:
@@ -154,13 +155,13 @@ smtp_data_timeout = 3s"
 	t0=$(ms_now)
 	"$probe" "127.0.0.1:$port" >"$work/out" 2>&1 < <(printf '%s\n' "${tls_start[@]}" \
 		"send MAIL FROM:<s@slow.test>" "expect 250" "send RCPT TO:<u@example.test>" "expect 250" \
-		"send BDAT 100" "${trickle[@]}" "wait-close")
+		"send BDAT 100" "${trickle[@]}" "expect 421 4.4.2" "wait-close")
 	rc=$?
 	t1=$(ms_now)
 	echo "# figure: $backend, TLS, trickling a BDAT chunk (smtp_data_timeout = 3s): closed after $((t1 - t0)) ms"
 	[ "$rc" -eq 0 ] && [ $((t1 - t0)) -le 5500 ] &&
 		grep -q "closed (message deadline passed (smtp_data_timeout))" "$d/log/main.log"
-	verdict "server $backend: under TLS a trickled BDAT chunk is closed at the message deadline" "$work/out" $?
+	verdict "server $backend: under TLS a trickled BDAT chunk gets 421 and is closed at the message deadline" "$work/out" $?
 	stop_server
 done
 
