@@ -89,6 +89,12 @@ void smtpd_close(struct session *s, const char *reason);
 /* Forget the transaction (RFC 5321 3.3); MAIL and RCPT states go back to READY. */
 void smtpd_transaction_reset(struct session *s);
 
+/* The command table's rules, then the command's check and action (smtpd.c). */
+void smtpd_dispatch(struct session *s, char *line);
+/* Input arrived that the client was not allowed to send yet: log it, 554
+ * and close; 1.  0 when no input is waiting (smtpd_session.c). */
+int smtpd_sync_violation(struct session *s, const char *why);
+
 /* Queue one reply line (CRLF added); smtpd_flush() sends what is queued. */
 void smtpd_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void smtpd_flush(struct session *s);
