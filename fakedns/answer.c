@@ -49,8 +49,10 @@ answer_referral(struct query *q, const struct fd_zone *z, const ldns_rdf *cut)
 		return -1;
 	q->dnssec_ok = saved;
 	if (answer_has_type(z, cut, LDNS_RR_TYPE_DS))
-		return answer_push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_DS, NULL) < 0 ? -1
-												 : 0;
+		return answer_push_rrset(q, LDNS_SECTION_AUTHORITY, z, cut, LDNS_RR_TYPE_DS, NULL) <
+		                       0
+		               ? -1
+		               : 0;
 	return answer_push_denial(q, z, cut, 1); /* no DS: the NSEC(3) at the cut says so */
 }
 
@@ -89,7 +91,7 @@ note_security(struct query *q, const struct fd_zone *z, const ldns_rdf *name)
  * follow (pointing into z), NULL when done. */
 MUST_CHECK static int
 answer_step(struct query *q, const struct fd_zone *z, const ldns_rdf *name, ldns_rr_type qtype,
-	    int hop, const ldns_rdf **next)
+            int hop, const ldns_rdf **next)
 {
 	const ldns_rdf *cut = answer_find_cut(z, name, qtype), *src = name;
 	ldns_rdf *ce = NULL, *wild = NULL;
@@ -124,7 +126,7 @@ answer_step(struct query *q, const struct fd_zone *z, const ldns_rdf *name, ldns
 		goto out;
 	if (n == 0 && qtype != LDNS_RR_TYPE_CNAME && answer_has_type(z, src, LDNS_RR_TYPE_CNAME)) {
 		n = answer_push_rrset(q, LDNS_SECTION_ANSWER, z, src, LDNS_RR_TYPE_CNAME,
-			       src != name ? name : NULL);
+		                      src != name ? name : NULL);
 		if (n < 0)
 			goto out;
 		*next = answer_cname_target(z, src);
@@ -152,7 +154,7 @@ static int
 answer_mode(const struct fd_zone *z, const char *name)
 {
 	static const enum fd_mode modes[] = { FD_MODE_SERVFAIL, FD_MODE_REFUSED, FD_MODE_TIMEOUT,
-					      FD_MODE_DELAY, FD_MODE_TRUNCATE };
+		                              FD_MODE_DELAY, FD_MODE_TRUNCATE };
 
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
 		if (directives_find(&z->dir, modes[i], name) != NULL)
@@ -167,7 +169,7 @@ answer_mode(const struct fd_zone *z, const char *name)
  * the resolver to follow. */
 MUST_CHECK static int
 answer_from_zone(struct query *q, const struct fd_zone *z, const ldns_rdf *qname,
-		 ldns_rr_type qtype)
+                 ldns_rr_type qtype)
 {
 	const ldns_rdf *name = qname, *next;
 
@@ -175,7 +177,8 @@ answer_from_zone(struct query *q, const struct fd_zone *z, const ldns_rdf *qname
 		char *target;
 		int stop;
 
-		if (note_security(q, z, name) != 0 || answer_step(q, z, name, qtype, hop, &next) != 0)
+		if (note_security(q, z, name) != 0 ||
+		    answer_step(q, z, name, qtype, hop, &next) != 0)
 			return -1;
 		if (next == NULL)
 			return 0;
@@ -200,7 +203,7 @@ static const char *
 zone_security(const struct fd_zone *z, const char *qname)
 {
 	static const enum fd_mode bad[] = { FD_MODE_EXPIRED, FD_MODE_NOT_YET_VALID,
-					    FD_MODE_MISSING_DNSKEY, FD_MODE_WRONG_DS };
+		                            FD_MODE_MISSING_DNSKEY, FD_MODE_WRONG_DS };
 
 	if (directives_find(&z->dir, FD_MODE_BOGUS, qname) != NULL)
 		return "bogus";
@@ -267,14 +270,14 @@ reply_new(const ldns_pkt *query)
 
 static void
 log_line(struct answer_result *out, const ldns_rdf *qname, ldns_rr_type qtype, const ldns_pkt *r,
-	 const char *security, const char *what)
+         const char *security, const char *what)
 {
 	char *name = ldns_rdf2str(qname), *type = ldns_rr_type2str(qtype);
 	ldns_lookup_table *rc = ldns_lookup_by_id(ldns_rcodes, (int)ldns_pkt_get_rcode(r));
 
 	snprintf(out->log, sizeof(out->log), "%s %s -> %s %u %s%s%s", name ? name : "?",
-		 type ? type : "?", rc ? rc->name : "?", (unsigned)ldns_pkt_ancount(r),
-		 security ? security : "", security ? " " : "", what);
+	         type ? type : "?", rc ? rc->name : "?", (unsigned)ldns_pkt_ancount(r),
+	         security ? security : "", security ? " " : "", what);
 	free(name);
 	free(type);
 }
@@ -311,8 +314,8 @@ enum answer_how {
  * 3.1.4.1) into *zp, and apply its directives that change how the name is
  * answered: timeout, delay, servfail, refused. */
 static enum answer_how
-answer_decide(struct query *q, const ldns_pkt *query, const char *qstr,
-	      const struct fd_zone **zp, struct answer_result *out)
+answer_decide(struct query *q, const ldns_pkt *query, const char *qstr, const struct fd_zone **zp,
+              struct answer_result *out)
 {
 	const ldns_rr *question = ldns_rr_list_rr(ldns_pkt_question(query), 0);
 	const struct fd_zone *z = zoneset_find(q->set, qstr);
@@ -372,7 +375,7 @@ answer_records(struct query *q, const ldns_pkt *query, const struct fd_zone *z)
  * replaced by an empty one with TC. */
 MUST_CHECK static int
 reply_send(struct query *q, const ldns_pkt *query, const struct fd_zone *z, const char *qstr,
-	   int over_tcp, struct answer_result *out)
+           int over_tcp, struct answer_result *out)
 {
 	const ldns_rr *question = ldns_rr_list_rr(ldns_pkt_question(query), 0);
 	ldns_pkt *tc = NULL;
@@ -388,9 +391,9 @@ reply_send(struct query *q, const ldns_pkt *query, const struct fd_zone *z, cons
 	if (ldns_pkt_edns(query) && ldns_pkt_edns_udp_size(query) > UDP_PLAIN_MAX)
 		limit = ldns_pkt_edns_udp_size(query);
 	if (over_tcp || (out->len <= limit &&
-			 (z == NULL || directives_find(&z->dir, FD_MODE_TRUNCATE, qstr) == NULL))) {
+	                 (z == NULL || directives_find(&z->dir, FD_MODE_TRUNCATE, qstr) == NULL))) {
 		log_line(out, ldns_rr_owner(question), ldns_rr_get_type(question), q->resp,
-			 q->security, q->what);
+		         q->security, q->what);
 		return 0;
 	}
 	/* RFC 2181 9 / RFC 7766: an empty TC answer sends the client to TCP */
@@ -410,7 +413,7 @@ reply_send(struct query *q, const ldns_pkt *query, const struct fd_zone *z, cons
 	}
 	q->what = "truncated";
 	log_line(out, ldns_rr_owner(question), ldns_rr_get_type(question), tc, q->security,
-		 q->what);
+	         q->what);
 	rc = 0;
 out:
 	ldns_pkt_free(tc);
@@ -419,7 +422,7 @@ out:
 
 int
 answer_query(const struct fd_zoneset *set, const uint8_t *wire, size_t qlen, int over_tcp,
-	     struct answer_result *out, struct err *e)
+             struct answer_result *out, struct err *e)
 {
 	ldns_pkt *query = NULL;
 	struct query q = { .set = set, .what = "" };
@@ -442,7 +445,7 @@ answer_query(const struct fd_zoneset *set, const uint8_t *wire, size_t qlen, int
 	switch (answer_decide(&q, query, qstr, &z, out)) {
 	case ANSWER_SILENCE:
 		log_line(out, ldns_rr_owner(question), ldns_rr_get_type(question), q.resp,
-			 q.security, q.what);
+		         q.security, q.what);
 		rc = 0;
 		goto out;
 	case ANSWER_FROM_ZONE:

@@ -92,7 +92,8 @@ parse_option(const char *word, struct fd_directive *out, struct err *e)
 
 		/* bounded: a test server must not hang a test run for minutes */
 		if (str_parse_u64(word + 6, strlen(word + 6), 60000, &ms) != STR_NUM_OK) {
-			err_set(e, 1, "delay wants milliseconds from 0 to 60000, not \"%s\"", word + 6);
+			err_set(e, 1, "delay wants milliseconds from 0 to 60000, not \"%s\"",
+			        word + 6);
 			return -1;
 		}
 		out->delay_ms = (unsigned)ms;
@@ -151,8 +152,8 @@ directive_parse_line(const char *line, struct fd_directive *out, struct err *e)
 		return FD_PARSE_ERROR;
 	}
 	if (out->name[0] != '\0' && directive_mode_zone_only(out->mode)) {
-		err_set(e, 1, "%s applies to a whole zone, not to name=",
-			directive_mode_name(out->mode));
+		err_set(e, 1,
+		        "%s applies to a whole zone, not to name=", directive_mode_name(out->mode));
 		return FD_PARSE_ERROR;
 	}
 	return FD_PARSE_OK;
@@ -194,7 +195,7 @@ directives_read_file(const char *path, struct fd_directives *out, struct err *e)
 		}
 		if (out->n == FD_DIRECTIVES_MAX) {
 			err_set(e, 1, "%s:%d: more than %d directives", path, lineno,
-				FD_DIRECTIVES_MAX);
+			        FD_DIRECTIVES_MAX);
 			goto out;
 		}
 		d.line = lineno;

@@ -52,7 +52,7 @@ enum fd_parse {
 
 /* Parse one zone-file line (without or with its newline). */
 MUST_CHECK enum fd_parse directive_parse_line(const char *line, struct fd_directive *out,
-					      struct err *e);
+                                              struct err *e);
 /* Every directive of a zone file; errors read "FILE:LINE: message".  0 ok, -1 error. */
 MUST_CHECK int directives_read_file(const char *path, struct fd_directives *out, struct err *e);
 /* "bogus", "delay", ... */
@@ -62,6 +62,6 @@ int directive_mode_zone_only(enum fd_mode m);
 /* The first directive with mode `m` that applies to `name` (zone-wide or the
  * same name); NULL when none.  `name` may be NULL: zone-wide ones only. */
 const struct fd_directive *directives_find(const struct fd_directives *ds, enum fd_mode m,
-					   const char *name);
+                                           const char *name);
 
 #endif

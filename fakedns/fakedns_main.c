@@ -20,23 +20,23 @@
 #include "zone.h"
 
 static const char usage[] =
-	"usage: fakedns --listen ADDR:PORT [--ta-file FILE] [--log FILE]\n"
-	"               [--algorithm ecdsap256|rsasha256|ed25519] [--nsec3] [--ad]\n"
-	"               ZONEFILE...\n"
-	"\n"
-	"fakedns: a signing authoritative DNSSEC server for tests (loopback only).\n"
-	"Signs every zone at start, builds the chain of trust from a synthetic\n"
-	"root, and answers over UDP and TCP on the same port (0 = a free one).\n"
-	"  --listen ADDR:PORT   loopback address to serve on\n"
-	"  --ta-file FILE       write the root's DS and DNSKEY (trust anchor) here\n"
-	"  --log FILE           one line per query (default: stderr)\n"
-	"  --algorithm ALG      signing algorithm (default ecdsap256)\n"
-	"  --nsec3              deny with NSEC3 in every zone (per zone: ';@fakedns nsec3')\n"
-	"  --ad                 also answer as a resolver: RA set, AD on validly signed data\n"
-	"Failure modes are ';@fakedns MODE [name=NAME]' lines in zone files:\n"
-	"  insecure bogus expired not-yet-valid missing-dnskey wrong-ds\n"
-	"  servfail refused timeout delay=MS truncate   (docs/fakedns.md)\n"
-	"and ';@fakedns nsec3' selects NSEC3 denial for that zone.\n";
+        "usage: fakedns --listen ADDR:PORT [--ta-file FILE] [--log FILE]\n"
+        "               [--algorithm ecdsap256|rsasha256|ed25519] [--nsec3] [--ad]\n"
+        "               ZONEFILE...\n"
+        "\n"
+        "fakedns: a signing authoritative DNSSEC server for tests (loopback only).\n"
+        "Signs every zone at start, builds the chain of trust from a synthetic\n"
+        "root, and answers over UDP and TCP on the same port (0 = a free one).\n"
+        "  --listen ADDR:PORT   loopback address to serve on\n"
+        "  --ta-file FILE       write the root's DS and DNSKEY (trust anchor) here\n"
+        "  --log FILE           one line per query (default: stderr)\n"
+        "  --algorithm ALG      signing algorithm (default ecdsap256)\n"
+        "  --nsec3              deny with NSEC3 in every zone (per zone: ';@fakedns nsec3')\n"
+        "  --ad                 also answer as a resolver: RA set, AD on validly signed data\n"
+        "Failure modes are ';@fakedns MODE [name=NAME]' lines in zone files:\n"
+        "  insecure bogus expired not-yet-valid missing-dnskey wrong-ds\n"
+        "  servfail refused timeout delay=MS truncate   (docs/fakedns.md)\n"
+        "and ';@fakedns nsec3' selects NSEC3 denial for that zone.\n";
 
 int
 main(int argc, char **argv)

@@ -98,7 +98,7 @@ nth(const struct inspect *p, enum inspect_section sec, const char *type, const c
 
 size_t
 inspect_count(const struct inspect *p, enum inspect_section sec, const char *type,
-	      const char *owner)
+              const char *owner)
 {
 	size_t n = 0;
 
@@ -122,7 +122,7 @@ rdf_text(const ldns_rdf *rdf, char *buf, size_t size)
 
 int
 inspect_rdata(const struct inspect *p, enum inspect_section sec, const char *type,
-	      const char *owner, char *buf, size_t size)
+              const char *owner, char *buf, size_t size)
 {
 	const ldns_rr *rr = nth(p, sec, type, owner, 0);
 
@@ -131,7 +131,7 @@ inspect_rdata(const struct inspect *p, enum inspect_section sec, const char *typ
 
 int
 inspect_owner(const struct inspect *p, enum inspect_section sec, const char *type, size_t n,
-	      char *buf, size_t size)
+              char *buf, size_t size)
 {
 	const ldns_rr *rr = nth(p, sec, type, NULL, n);
 
@@ -140,7 +140,7 @@ inspect_owner(const struct inspect *p, enum inspect_section sec, const char *typ
 
 int
 inspect_rrsig_labels(const struct inspect *p, enum inspect_section sec, const char *covered,
-		     const char *owner)
+                     const char *owner)
 {
 	ldns_rr_type t = ldns_get_rr_type_by_name(covered);
 	const ldns_rr *rr;
@@ -173,14 +173,14 @@ inspect_nsec3_for(const struct inspect *p, const char *name, int match)
 	const ldns_rr *rr;
 	int found = 0;
 
-	for (size_t i = 0; n != NULL && !found && (rr = nth(p, INSPECT_AUTHORITY, "NSEC3", NULL, i));
-	     i++) {
+	for (size_t i = 0;
+	     n != NULL && !found && (rr = nth(p, INSPECT_AUTHORITY, "NSEC3", NULL, i)); i++) {
 		ldns_rdf *h = ldns_nsec3_hash_name_frm_nsec3(rr, n);
 		ldns_rdf *zone = ldns_dname_left_chop(ldns_rr_owner(rr));
 
 		if (h != NULL && zone != NULL && ldns_dname_cat(h, zone) == LDNS_STATUS_OK)
 			found = match ? ldns_dname_compare(ldns_rr_owner(rr), h) == 0
-				      : ldns_nsec_covers_name(rr, h);
+			              : ldns_nsec_covers_name(rr, h);
 		ldns_rdf_deep_free(h);
 		ldns_rdf_deep_free(zone);
 	}
@@ -209,7 +209,7 @@ inspect_nsec3_denial_ok(const struct inspect *p, int nodata)
 	}
 	LIBRARY_LEAK_BEGIN();
 	ok = ldns_dnssec_verify_denial_nsec3(question, nsec3s, sigs, ldns_pkt_get_rcode(p->pkt),
-					     ldns_rr_get_type(question), nodata) == LDNS_STATUS_OK;
+	                                     ldns_rr_get_type(question), nodata) == LDNS_STATUS_OK;
 	LIBRARY_LEAK_END();
 out:
 	ldns_rr_list_free(nsec3s);

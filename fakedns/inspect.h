@@ -31,18 +31,18 @@ int inspect_aa(const struct inspect *p);
 /* Records of `type` ("A", "NSEC3", ...) in section `sec` owned by `owner`
  * ("x.wild.test."; NULL: any owner). */
 size_t inspect_count(const struct inspect *p, enum inspect_section sec, const char *type,
-		     const char *owner);
+                     const char *owner);
 /* The first RDATA field of the first `type` record at `owner` in `sec`, as
  * text, into buf; -1 when there is none. */
 MUST_CHECK int inspect_rdata(const struct inspect *p, enum inspect_section sec, const char *type,
-			     const char *owner, char *buf, size_t size);
+                             const char *owner, char *buf, size_t size);
 /* The labels field of the RRSIG at `owner` covering `covered` in `sec`;
  * -1 when there is none. */
 int inspect_rrsig_labels(const struct inspect *p, enum inspect_section sec, const char *covered,
-			 const char *owner);
+                         const char *owner);
 /* The owner of the n-th record of `type` in `sec` into buf; -1 when none. */
 MUST_CHECK int inspect_owner(const struct inspect *p, enum inspect_section sec, const char *type,
-			     size_t n, char *buf, size_t size);
+                             size_t n, char *buf, size_t size);
 /* 1 when an NSEC in the authority section covers `name` (owner < name < next). */
 int inspect_nsec_covers(const struct inspect *p, const char *name);
 /* 1 when an NSEC3 in the authority section matches (match = 1) or covers

@@ -90,7 +90,7 @@ server_open(struct server *s, const char *spec, struct err *e)
 	}
 	if (!net_is_loopback((struct sockaddr *)&a.ss)) {
 		err_set(e, 1, "--listen: %s is not a loopback address (fakedns is for tests only)",
-			a.host);
+		        a.host);
 		goto out;
 	}
 	/* port 0: the kernel picks the UDP port; TCP must get the same number */
@@ -142,7 +142,7 @@ pause_ms(unsigned ms)
 
 MUST_CHECK static int
 answer_and_log(const struct fd_zoneset *set, const uint8_t *buf, size_t len, int tcp, FILE *log,
-	       struct answer_result *r, struct err *e)
+               struct answer_result *r, struct err *e)
 {
 	if (answer_query(set, buf, len, tcp, r, e) != 0)
 		return -1;

@@ -16,15 +16,14 @@
 struct server {
 	int udp;
 	int tcp;
-	char addr[64];      /* the bound address */
-	unsigned port;      /* the bound port (both sockets) */
+	char addr[64]; /* the bound address */
+	unsigned port; /* the bound port (both sockets) */
 };
 
 /* Bind "ADDR:PORT" (IPv4 or [IPv6], loopback only; port 0 = a free one). */
 MUST_CHECK int server_open(struct server *s, const char *listen, struct err *e);
 /* Serve until SIGTERM or SIGINT; one log line per query to `log`. */
-MUST_CHECK int server_run(struct server *s, const struct fd_zoneset *set, FILE *log,
-			  struct err *e);
+MUST_CHECK int server_run(struct server *s, const struct fd_zoneset *set, FILE *log, struct err *e);
 void server_close(struct server *s);
 
 #endif

@@ -25,9 +25,9 @@ MUST_CHECK int sign_algorithm_parse(const char *s, enum sign_algorithm *out);
 /* Generate keys, publish DNSKEY and DS, sign every zone (children's DS go
  * into parents first), then apply the signature failure modes. */
 MUST_CHECK int sign_zoneset(struct fd_zoneset *set, enum sign_algorithm alg, time_t now,
-			    struct err *e);
+                            struct err *e);
 /* Write the root's DS and DNSKEY in presentation format to `path`. */
 MUST_CHECK int sign_write_trust_anchor(const struct fd_zoneset *set, const char *path,
-				       struct err *e);
+                                       struct err *e);
 
 #endif

@@ -208,8 +208,8 @@ zone_synthesise(struct fd_zoneset *set, const char *name, struct err *e)
 		return -1;
 	}
 	snprintf(ns, sizeof(ns), "ns.%s", strcmp(name, ".") == 0 ? "" : name);
-	snprintf(text, sizeof(text), "%s 3600 IN SOA %s hostmaster.%s 1 3600 600 86400 300",
-		 name, ns, strcmp(name, ".") == 0 ? "" : name);
+	snprintf(text, sizeof(text), "%s 3600 IN SOA %s hostmaster.%s 1 3600 600 86400 300", name,
+	         ns, strcmp(name, ".") == 0 ? "" : name);
 	if (push_rr_str(z->rrs, text, e) != 0)
 		goto fail;
 	snprintf(text, sizeof(text), "%s 3600 IN NS %s", name, ns);

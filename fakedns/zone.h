@@ -23,23 +23,23 @@ struct ldns_struct_rr_list;
 struct ldns_struct_key_list;
 
 struct fd_zone {
-	char name[FD_NAME_MAX];             /* normalised origin, "example.test." */
-	char file[FD_NAME_MAX];             /* where it came from; "" when synthesised */
+	char name[FD_NAME_MAX]; /* normalised origin, "example.test." */
+	char file[FD_NAME_MAX]; /* where it came from; "" when synthesised */
 	struct ldns_struct_rdf *origin;
-	struct ldns_struct_rr_list *rrs;    /* every record; signed ones after sign_zoneset() */
-	struct ldns_struct_key_list *keys;  /* the zone's signing key (one CSK) */
-	struct ldns_struct_rr *dnskey;      /* its DNSKEY record */
-	struct ldns_struct_rr *ds;          /* the DS the parent publishes, NULL if none */
-	struct fd_zone *parent;             /* NULL for the root */
-	int nsec3;                          /* denial by NSEC3 (set by sign_zoneset) */
+	struct ldns_struct_rr_list *rrs;   /* every record; signed ones after sign_zoneset() */
+	struct ldns_struct_key_list *keys; /* the zone's signing key (one CSK) */
+	struct ldns_struct_rr *dnskey;     /* its DNSKEY record */
+	struct ldns_struct_rr *ds;         /* the DS the parent publishes, NULL if none */
+	struct fd_zone *parent;            /* NULL for the root */
+	int nsec3;                         /* denial by NSEC3 (set by sign_zoneset) */
 	struct fd_directives dir;
 };
 
 struct fd_zoneset {
 	struct fd_zone *zones[FD_ZONES_MAX];
 	size_t n;
-	int nsec3;  /* --nsec3: every zone denies with NSEC3 */
-	int ad;     /* --ad: also answer as a resolver: RA, and AD on secure data */
+	int nsec3; /* --nsec3: every zone denies with NSEC3 */
+	int ad;    /* --ad: also answer as a resolver: RA, and AD on secure data */
 };
 
 /* Load one master file (directives first, then ldns).  Errors read

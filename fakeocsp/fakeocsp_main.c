@@ -25,13 +25,17 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: fakeocsp serve --listen ADDR:PORT --issuer CA.pem --signer CERT.pem --key KEY.pem\n"
+	        "usage: fakeocsp serve --listen ADDR:PORT --issuer CA.pem --signer CERT.pem --key "
+	        "KEY.pem\n"
 	        "                      --index FILE [--log FILE] [--timeout SECONDS]\n"
 	        "                      [--extra-certs FILE.pem]...\n"
-	        "                      [--fault NAME[=VALUE]]... [--fault-serial HEX:NAME[=VALUE]]...\n"
+	        "                      [--fault NAME[=VALUE]]... [--fault-serial "
+	        "HEX:NAME[=VALUE]]...\n"
 	        "       fakeocsp mint --cert C.pem --issuer CA.pem --signer S.pem --key K.pem\n"
-	        "                     --status good|revoked|unknown [--this-update T] [--next-update T]\n"
-	        "                     [--revocation-time T] [--reason NAME] [--extra-certs FILE.pem]...\n"
+	        "                     --status good|revoked|unknown [--this-update T] "
+	        "[--next-update T]\n"
+	        "                     [--revocation-time T] [--reason NAME] [--extra-certs "
+	        "FILE.pem]...\n"
 	        "                     [--fault NAME[=VALUE]]... --out FILE.der\n"
 	        "       fakeocsp --help | --version\n"
 	        "\n"
@@ -47,7 +51,8 @@ usage(FILE *f)
 	        "--signer may be the issuer itself (signed by the CA) or a delegated responder\n"
 	        "(id-kp-OCSPSigning, included in the response).  --extra-certs adds every\n"
 	        "certificate in FILE.pem (e.g. the intermediate) after the signer's.  T is\n"
-	        "relative (\"-1h\", \"+7d\"; units s m h d) or absolute (\"2026-01-01T00:00:00Z\").\n"
+	        "relative (\"-1h\", \"+7d\"; units s m h d) or absolute "
+	        "(\"2026-01-01T00:00:00Z\").\n"
 	        "\n"
 	        "faults (--fault for every request, --fault-serial HEX:... for one serial):\n");
 	ocsp_faults_help(f);
@@ -64,41 +69,56 @@ struct opts {
 };
 
 enum {
-	OPT_LISTEN = 256, OPT_ISSUER, OPT_SIGNER, OPT_KEY, OPT_INDEX, OPT_LOG, OPT_FAULT,
-	OPT_FAULT_SERIAL, OPT_TIMEOUT, OPT_CERT, OPT_STATUS, OPT_THIS, OPT_NEXT, OPT_REVTIME,
-	OPT_REASON, OPT_OUT, OPT_EXTRA_CERTS, OPT_HELP,
+	OPT_LISTEN = 256,
+	OPT_ISSUER,
+	OPT_SIGNER,
+	OPT_KEY,
+	OPT_INDEX,
+	OPT_LOG,
+	OPT_FAULT,
+	OPT_FAULT_SERIAL,
+	OPT_TIMEOUT,
+	OPT_CERT,
+	OPT_STATUS,
+	OPT_THIS,
+	OPT_NEXT,
+	OPT_REVTIME,
+	OPT_REASON,
+	OPT_OUT,
+	OPT_EXTRA_CERTS,
+	OPT_HELP,
 };
 
 static const struct option serve_opts[] = {
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"issuer", required_argument, NULL, OPT_ISSUER},
-	{"signer", required_argument, NULL, OPT_SIGNER},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"index", required_argument, NULL, OPT_INDEX},
-	{"log", required_argument, NULL, OPT_LOG},
-	{"fault", required_argument, NULL, OPT_FAULT},
-	{"fault-serial", required_argument, NULL, OPT_FAULT_SERIAL},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"extra-certs", required_argument, NULL, OPT_EXTRA_CERTS},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+	{ "listen", required_argument, NULL, OPT_LISTEN },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
+	{ "signer", required_argument, NULL, OPT_SIGNER },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "index", required_argument, NULL, OPT_INDEX },
+	{ "log", required_argument, NULL, OPT_LOG },
+	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "fault-serial", required_argument, NULL, OPT_FAULT_SERIAL },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "extra-certs", required_argument, NULL, OPT_EXTRA_CERTS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
 };
 
 static const struct option mint_opts[] = {
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"issuer", required_argument, NULL, OPT_ISSUER},
-	{"signer", required_argument, NULL, OPT_SIGNER},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"status", required_argument, NULL, OPT_STATUS},
-	{"this-update", required_argument, NULL, OPT_THIS},
-	{"next-update", required_argument, NULL, OPT_NEXT},
-	{"revocation-time", required_argument, NULL, OPT_REVTIME},
-	{"reason", required_argument, NULL, OPT_REASON},
-	{"fault", required_argument, NULL, OPT_FAULT},
-	{"out", required_argument, NULL, OPT_OUT},
-	{"extra-certs", required_argument, NULL, OPT_EXTRA_CERTS},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "issuer", required_argument, NULL, OPT_ISSUER },
+	{ "signer", required_argument, NULL, OPT_SIGNER },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "status", required_argument, NULL, OPT_STATUS },
+	{ "this-update", required_argument, NULL, OPT_THIS },
+	{ "next-update", required_argument, NULL, OPT_NEXT },
+	{ "revocation-time", required_argument, NULL, OPT_REVTIME },
+	{ "reason", required_argument, NULL, OPT_REASON },
+	{ "fault", required_argument, NULL, OPT_FAULT },
+	{ "out", required_argument, NULL, OPT_OUT },
+	{ "extra-certs", required_argument, NULL, OPT_EXTRA_CERTS },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
 };
 
 static int
@@ -119,7 +139,7 @@ bad_usage(const char *msg)
 static int
 opts_parse(int argc, char **argv, const struct option *table, struct opts *o)
 {
-	struct err e = {0};
+	struct err e = { 0 };
 	char *end;
 	long v;
 	int c;
@@ -128,20 +148,47 @@ opts_parse(int argc, char **argv, const struct option *table, struct opts *o)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "", table, NULL)) != -1) {
 		switch (c) {
-		case OPT_LISTEN: o->listen = optarg; break;
-		case OPT_ISSUER: o->issuer = optarg; break;
-		case OPT_SIGNER: o->signer = optarg; break;
-		case OPT_KEY: o->key = optarg; break;
-		case OPT_INDEX: o->index = optarg; break;
-		case OPT_LOG: o->log = optarg; break;
-		case OPT_CERT: o->cert = optarg; break;
-		case OPT_OUT: o->out = optarg; break;
-		case OPT_STATUS: o->status = optarg; break;
-		case OPT_THIS: o->this_update = optarg; break;
-		case OPT_NEXT: o->next_update = optarg; break;
-		case OPT_REVTIME: o->revtime = optarg; break;
-		case OPT_REASON: o->reason = optarg; break;
-		case OPT_HELP: return 1;
+		case OPT_LISTEN:
+			o->listen = optarg;
+			break;
+		case OPT_ISSUER:
+			o->issuer = optarg;
+			break;
+		case OPT_SIGNER:
+			o->signer = optarg;
+			break;
+		case OPT_KEY:
+			o->key = optarg;
+			break;
+		case OPT_INDEX:
+			o->index = optarg;
+			break;
+		case OPT_LOG:
+			o->log = optarg;
+			break;
+		case OPT_CERT:
+			o->cert = optarg;
+			break;
+		case OPT_OUT:
+			o->out = optarg;
+			break;
+		case OPT_STATUS:
+			o->status = optarg;
+			break;
+		case OPT_THIS:
+			o->this_update = optarg;
+			break;
+		case OPT_NEXT:
+			o->next_update = optarg;
+			break;
+		case OPT_REVTIME:
+			o->revtime = optarg;
+			break;
+		case OPT_REASON:
+			o->reason = optarg;
+			break;
+		case OPT_HELP:
+			return 1;
 		case OPT_EXTRA_CERTS:
 			if (o->nextra == OCSP_EXTRA_CERTS_MAX) {
 				bad_usage("too many --extra-certs");
@@ -166,13 +213,15 @@ opts_parse(int argc, char **argv, const struct option *table, struct opts *o)
 			}
 			break;
 		default:
-			fprintf(stderr, "fakeocsp: unknown or incomplete option \"%s\" (try --help)\n",
+			fprintf(stderr,
+			        "fakeocsp: unknown or incomplete option \"%s\" (try --help)\n",
 			        argv[optind - 1]);
 			return -1;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "fakeocsp: unexpected argument \"%s\" (try --help)\n", argv[optind]);
+		fprintf(stderr, "fakeocsp: unexpected argument \"%s\" (try --help)\n",
+		        argv[optind]);
 		return -1;
 	}
 	return 0;
@@ -199,11 +248,11 @@ responder_load(const struct opts *o, struct ocsp_responder **r, struct err *e)
 static int
 cmd_serve(int argc, char **argv)
 {
-	struct opts o = {.timeout_s = 5};
+	struct opts o = { .timeout_s = 5 };
 	struct ocsp_responder *r = NULL;
-	struct ocsp_index idx = {0};
-	struct http_config cfg = {0};
-	struct err e = {0};
+	struct ocsp_index idx = { 0 };
+	struct http_config cfg = { 0 };
+	struct err e = { 0 };
 	char bound[128];
 	int fd = -1, logfd = -1, rc = EXIT_USAGE, p;
 
@@ -232,9 +281,11 @@ cmd_serve(int argc, char **argv)
 		fail(e.text);
 		goto out;
 	}
-	cfg = (struct http_config){.responder = r, .index = &idx, .faults = &o.faults,
-	                           .log_fd = logfd >= 0 ? logfd : STDERR_FILENO,
-	                           .timeout_ms = o.timeout_s * 1000};
+	cfg = (struct http_config){ .responder = r,
+		                    .index = &idx,
+		                    .faults = &o.faults,
+		                    .log_fd = logfd >= 0 ? logfd : STDERR_FILENO,
+		                    .timeout_ms = o.timeout_s * 1000 };
 	printf("fakeocsp: listening on %s\n", bound);
 	fflush(stdout);
 	if (http_serve(fd, &cfg, &e) < 0) {
@@ -274,12 +325,12 @@ file_write(const char *path, const unsigned char *data, size_t len, struct err *
 static int
 cmd_mint(int argc, char **argv)
 {
-	struct opts o = {0};
+	struct opts o = { 0 };
 	struct ocsp_responder *r = NULL;
-	struct ocsp_answer a = {.reason = 1 /* keyCompromise */};
+	struct ocsp_answer a = { .reason = 1 /* keyCompromise */ };
 	struct ocsp_fault f;
 	struct ocsp_when when;
-	struct err e = {0};
+	struct err e = { 0 };
 	unsigned char *der = NULL;
 	size_t len = 0;
 	time_t now = time(NULL);
@@ -327,7 +378,8 @@ cmd_mint(int argc, char **argv)
 		fail("garbage, drop and delay are faults of serve, not of mint");
 		goto out;
 	}
-	if (responder_load(&o, &r, &e) < 0 || ocsp_mint(r, o.cert, &a, &f, now, &der, &len, &e) < 0 ||
+	if (responder_load(&o, &r, &e) < 0 ||
+	    ocsp_mint(r, o.cert, &a, &f, now, &der, &len, &e) < 0 ||
 	    file_write(o.out, der, len, &e) < 0) {
 		fail(e.text);
 		goto out;

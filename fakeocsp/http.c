@@ -52,7 +52,8 @@ http_url_decode(char *s)
 			*w++ = *r;
 			continue;
 		}
-		int hi = hexval((unsigned char)r[1]), lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
+		int hi = hexval((unsigned char)r[1]),
+		    lo = hi < 0 ? -1 : hexval((unsigned char)r[2]);
 
 		if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 			return -1;
@@ -155,13 +156,13 @@ struct conn {
 struct request {
 	char method[8];
 	char target[HTTP_MAX_HEADER];
-	int minor;          /* HTTP/1.<minor> */
+	int minor;           /* HTTP/1.<minor> */
 	long content_length; /* -1 = none */
 	int keep_alive;
 	int chunked;
 	int expect_continue;
 	char content_type[64];
-	size_t header_len;   /* bytes of request line + headers */
+	size_t header_len; /* bytes of request line + headers */
 };
 
 static long long
@@ -173,8 +174,8 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-log_line(const struct http_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void log_line(const struct http_config *cfg, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
 
 static void
 log_line(const struct http_config *cfg, const char *fmt, ...)
@@ -202,7 +203,7 @@ log_line(const struct http_config *cfg, const char *fmt, ...)
 static int
 conn_fill(struct conn *c, size_t cap)
 {
-	struct pollfd p = {.fd = c->fd, .events = POLLIN};
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 	long long left = c->deadline - now_ms();
 	ssize_t n;
 
@@ -226,7 +227,7 @@ conn_write(struct conn *c, const void *data, size_t len)
 	long long deadline = now_ms() + c->cfg->timeout_ms;
 
 	while (len > 0) {
-		struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+		struct pollfd pfd = { .fd = c->fd, .events = POLLOUT };
 		long long left = deadline - now_ms();
 		ssize_t n;
 
@@ -247,24 +248,35 @@ static const char *
 reason_phrase(int code)
 {
 	switch (code) {
-	case 200: return "OK";
-	case 400: return "Bad Request";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 505: return "HTTP Version Not Supported";
+	case 200:
+		return "OK";
+	case 400:
+		return "Bad Request";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 505:
+		return "HTTP Version Not Supported";
 	}
 	return "Error";
 }
 
 static int
-conn_respond(struct conn *c, int minor, int code, const char *ctype, const void *body,
-             size_t len, int keep_alive)
+conn_respond(struct conn *c, int minor, int code, const char *ctype, const void *body, size_t len,
+             int keep_alive)
 {
 	char head[512];
 	int n;
@@ -429,7 +441,7 @@ get_decode(char *target, unsigned char *der, size_t derlen)
 static void
 sleep_ms(unsigned ms)
 {
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -443,7 +455,7 @@ conn_one(struct conn *c)
 	static const char garbage[] = "fakeocsp: this is not an OCSP response\n";
 	struct request rq;
 	struct ocsp_reply rep;
-	struct err e = {0};
+	struct err e = { 0 };
 	const char *why = NULL;
 	size_t hend, total;
 	long derlen;
@@ -457,7 +469,8 @@ conn_one(struct conn *c)
 		}
 		if ((r = conn_fill(c, HTTP_MAX_HEADER)) <= 0) {
 			if (c->have > 0)
-				log_line(c->cfg, "serial=- status=%s fault=none why=\"partial request\"",
+				log_line(c->cfg,
+				         "serial=- status=%s fault=none why=\"partial request\"",
 				         r == 0 ? "closed" : "timeout");
 			return 0;
 		}
@@ -592,7 +605,7 @@ http_serve(int fd, const struct http_config *cfg, struct err *e)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	while (!stop_requested) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		pid_t pid;
 		int cfd;
 
@@ -610,7 +623,8 @@ http_serve(int fd, const struct http_config *cfg, struct err *e)
 			continue;
 		}
 		if ((pid = fork()) < 0) {
-			log_line(cfg, "serial=- status=dropped fault=none why=\"fork: %s\"", strerror(errno));
+			log_line(cfg, "serial=- status=dropped fault=none why=\"fork: %s\"",
+			         strerror(errno));
 			close(cfd);
 			sleep_ms(50);
 			continue;

@@ -15,17 +15,17 @@
 #include "err.h"
 #include "ocsp.h"
 
-#define HTTP_MAX_BODY (64u * 1024)   /* larger: 413 */
-#define HTTP_MAX_HEADER (8u * 1024)  /* request line + headers; larger: 431 */
-#define HTTP_MAX_REQUESTS 10000      /* per keep-alive connection */
-#define HTTP_MAX_CLIENTS 64          /* connections served at once */
+#define HTTP_MAX_BODY (64u * 1024)  /* larger: 413 */
+#define HTTP_MAX_HEADER (8u * 1024) /* request line + headers; larger: 431 */
+#define HTTP_MAX_REQUESTS 10000     /* per keep-alive connection */
+#define HTTP_MAX_CLIENTS 64         /* connections served at once */
 
 struct http_config {
 	const struct ocsp_responder *responder;
 	const struct ocsp_index *index;
 	const struct ocsp_faults *faults;
-	int log_fd;            /* one line per request, written with one write() */
-	unsigned timeout_ms;   /* a whole request must arrive within this (default 5000) */
+	int log_fd;          /* one line per request, written with one write() */
+	unsigned timeout_ms; /* a whole request must arrive within this (default 5000) */
 };
 
 /* Bind and listen on "ADDR:PORT" or "[ADDR]:PORT" (loopback only, port 0 =

@@ -56,8 +56,8 @@ const char *ocsp_reason_name(int reason);
 /* What to say about one CertID. */
 struct ocsp_answer {
 	enum ocsp_cert_status status;
-	time_t revtime;  /* for OCSP_CERT_REVOKED */
-	int reason;      /* for OCSP_CERT_REVOKED: CRLReason or OCSP_REASON_NONE */
+	time_t revtime; /* for OCSP_CERT_REVOKED */
+	int reason;     /* for OCSP_CERT_REVOKED: CRLReason or OCSP_REASON_NONE */
 };
 
 struct ocsp_responder; /* issuer, signer, key, other signers for faults */
@@ -71,8 +71,7 @@ int ocsp_responder_new(const char *issuer, const char *signer, const char *key,
 
 /* Load "CERT.pem,KEY.pem" for the signer= / unauthorised-signer= /
    expired-signer= faults. */
-int ocsp_responder_add_signer(struct ocsp_responder *r, const char *spec,
-                              struct err *e) MUST_CHECK;
+int ocsp_responder_add_signer(struct ocsp_responder *r, const char *spec, struct err *e) MUST_CHECK;
 
 /* Add every certificate in the PEM file at `path` (at least one) to the
    certs of every signed response, after the signer's: the intermediates a
@@ -122,10 +121,10 @@ int ocsp_mint(const struct ocsp_responder *r, const char *cert_path,
 /* ---- answering one request (ocsp_answer.c) ------------------------------- */
 
 struct ocsp_reply {
-	unsigned char *der;     /* malloc'ed response, NULL with OCSP_FAULT_GARBAGE/DROP */
+	unsigned char *der; /* malloc'ed response, NULL with OCSP_FAULT_GARBAGE/DROP */
 	size_t len;
 	struct ocsp_fault fault; /* what was applied (delay, garbage, drop for HTTP) */
-	char log[512];          /* "serial=HEX status=good fault=none" */
+	char log[512];           /* "serial=HEX status=good fault=none" */
 };
 
 /* Parse `req`, look each serial up, apply the faults, sign.  Bad input gives a

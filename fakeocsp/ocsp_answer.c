@@ -68,7 +68,7 @@ ocsp_answer(const struct ocsp_responder *r, const struct ocsp_index *idx,
 {
 	struct ocsp_req *req = NULL;
 	struct ocsp_answer answers[OCSP_REQ_MAX_IDS];
-	struct err why = {0};
+	struct err why = { 0 };
 	char serials[200] = "", statuses[200] = "";
 	const char *first = NULL;
 	int rc = -1;
@@ -79,7 +79,8 @@ ocsp_answer(const struct ocsp_responder *r, const struct ocsp_index *idx,
 		snprintf(out->log, sizeof out->log, "serial=- status=malformed fault=%s why=\"%s\"",
 		         out->fault.names, why.text);
 		if (!(out->fault.flags & (OCSP_FAULT_GARBAGE | OCSP_FAULT_DROP)))
-			rc = ocsp_respond_status(OCSP_RESP_MALFORMED_REQUEST, &out->der, &out->len, e);
+			rc = ocsp_respond_status(OCSP_RESP_MALFORMED_REQUEST, &out->der, &out->len,
+			                         e);
 		else
 			rc = 0;
 		goto out;
@@ -117,8 +118,8 @@ ocsp_answer(const struct ocsp_responder *r, const struct ocsp_index *idx,
 	if (ocsp_respond(r, req, answers, &out->fault, now, &out->der, &out->len, &why) < 0) {
 		size_t used = strlen(out->log);
 
-		snprintf(out->log + used, sizeof out->log - used, " error=\"%s\" sent=internalError",
-		         why.text);
+		snprintf(out->log + used, sizeof out->log - used,
+		         " error=\"%s\" sent=internalError", why.text);
 		rc = ocsp_respond_status(OCSP_RESP_INTERNAL_ERROR, &out->der, &out->len, e);
 		goto out;
 	}

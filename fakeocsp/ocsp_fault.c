@@ -25,28 +25,31 @@ static const struct fault_def {
 	const char *arg;
 	const char *help;
 } fault_table[] = {
-	{"this-update", VALUE_REQUIRED, "T", "thisUpdate at T (default -1h)"},
-	{"next-update", VALUE_REQUIRED, "T", "nextUpdate at T (default +7d)"},
-	{"no-next-update", VALUE_NONE, NULL, "omit nextUpdate"},
-	{"expired", VALUE_NONE, NULL, "thisUpdate -8d, nextUpdate -1d (stale response)"},
-	{"not-yet-valid", VALUE_NONE, NULL, "thisUpdate +1d, nextUpdate +8d"},
-	{"status", VALUE_REQUIRED, "good|revoked|unknown", "answer this status whatever the index says"},
-	{"bad-signature", VALUE_NONE, NULL, "flip the last byte of the signature"},
-	{"signer", VALUE_REQUIRED, "CERT.pem,KEY.pem", "sign with this one instead (the CA, ...)"},
-	{"unauthorised-signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
-	 "sign with a certificate the CA did not authorise (e.g. mx-rsa)"},
-	{"expired-signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
-	 "sign with an expired responder certificate (ocsp-signer-expired)"},
-	{"no-certs", VALUE_NONE, NULL, "leave the signer certificate out of the response"},
-	{"no-nonce", VALUE_NONE, NULL, "do not echo the request's nonce (RFC 8954)"},
-	{"malformedRequest", VALUE_NONE, NULL, "responseStatus malformedRequest (1)"},
-	{"internalError", VALUE_NONE, NULL, "responseStatus internalError (2)"},
-	{"tryLater", VALUE_NONE, NULL, "responseStatus tryLater (3)"},
-	{"sigRequired", VALUE_NONE, NULL, "responseStatus sigRequired (5)"},
-	{"unauthorized", VALUE_NONE, NULL, "responseStatus unauthorized (6)"},
-	{"garbage", VALUE_NONE, NULL, "HTTP 200 with a body that is not DER"},
-	{"delay", VALUE_REQUIRED, "DURATION", "wait before answering (e.g. 500ms, 2s; at most 60s)"},
-	{"drop", VALUE_NONE, NULL, "close the connection without answering"},
+	{ "this-update", VALUE_REQUIRED, "T", "thisUpdate at T (default -1h)" },
+	{ "next-update", VALUE_REQUIRED, "T", "nextUpdate at T (default +7d)" },
+	{ "no-next-update", VALUE_NONE, NULL, "omit nextUpdate" },
+	{ "expired", VALUE_NONE, NULL, "thisUpdate -8d, nextUpdate -1d (stale response)" },
+	{ "not-yet-valid", VALUE_NONE, NULL, "thisUpdate +1d, nextUpdate +8d" },
+	{ "status", VALUE_REQUIRED, "good|revoked|unknown",
+	  "answer this status whatever the index says" },
+	{ "bad-signature", VALUE_NONE, NULL, "flip the last byte of the signature" },
+	{ "signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
+	  "sign with this one instead (the CA, ...)" },
+	{ "unauthorised-signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
+	  "sign with a certificate the CA did not authorise (e.g. mx-rsa)" },
+	{ "expired-signer", VALUE_REQUIRED, "CERT.pem,KEY.pem",
+	  "sign with an expired responder certificate (ocsp-signer-expired)" },
+	{ "no-certs", VALUE_NONE, NULL, "leave the signer certificate out of the response" },
+	{ "no-nonce", VALUE_NONE, NULL, "do not echo the request's nonce (RFC 8954)" },
+	{ "malformedRequest", VALUE_NONE, NULL, "responseStatus malformedRequest (1)" },
+	{ "internalError", VALUE_NONE, NULL, "responseStatus internalError (2)" },
+	{ "tryLater", VALUE_NONE, NULL, "responseStatus tryLater (3)" },
+	{ "sigRequired", VALUE_NONE, NULL, "responseStatus sigRequired (5)" },
+	{ "unauthorized", VALUE_NONE, NULL, "responseStatus unauthorized (6)" },
+	{ "garbage", VALUE_NONE, NULL, "HTTP 200 with a body that is not DER" },
+	{ "delay", VALUE_REQUIRED, "DURATION",
+	  "wait before answering (e.g. 500ms, 2s; at most 60s)" },
+	{ "drop", VALUE_NONE, NULL, "close the connection without answering" },
 };
 
 #define NFAULTS (sizeof fault_table / sizeof fault_table[0])
@@ -208,7 +211,8 @@ fault_check_value(const struct fault_def *d, const char *value, struct err *e)
 	}
 	if (strcmp(d->name, "delay") == 0) {
 		if (duration_parse(value, &ms) < 0 || ms > 60000) {
-			err_set(e, 1, "fault delay=%s: want a duration up to 60s (500ms, 2s)", value);
+			err_set(e, 1, "fault delay=%s: want a duration up to 60s (500ms, 2s)",
+			        value);
 			return -1;
 		}
 		return 0;
@@ -303,11 +307,11 @@ fault_apply(const struct ocsp_fault_rule *r, struct ocsp_fault *f)
 	else if (strcmp(r->name, "no-next-update") == 0)
 		f->flags |= OCSP_FAULT_NO_NEXT;
 	else if (strcmp(r->name, "expired") == 0) {
-		f->this_update = (struct ocsp_when){1, 0, -8 * DAY};
-		f->next_update = (struct ocsp_when){1, 0, -1 * DAY};
+		f->this_update = (struct ocsp_when){ 1, 0, -8 * DAY };
+		f->next_update = (struct ocsp_when){ 1, 0, -1 * DAY };
 	} else if (strcmp(r->name, "not-yet-valid") == 0) {
-		f->this_update = (struct ocsp_when){1, 0, 1 * DAY};
-		f->next_update = (struct ocsp_when){1, 0, 8 * DAY};
+		f->this_update = (struct ocsp_when){ 1, 0, 1 * DAY };
+		f->next_update = (struct ocsp_when){ 1, 0, 8 * DAY };
 	} else if (strcmp(r->name, "status") == 0)
 		f->force_status = strcmp(r->value, "good") == 0      ? OCSP_CERT_GOOD
 		                  : strcmp(r->value, "revoked") == 0 ? OCSP_CERT_REVOKED

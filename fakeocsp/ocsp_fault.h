@@ -39,26 +39,26 @@ struct ocsp_when {
 	int64_t value;
 };
 
-#define OCSP_FAULT_BAD_SIGNATURE 0x01u  /* flip the signature's last byte */
-#define OCSP_FAULT_NO_NONCE      0x02u  /* do not echo the request's nonce */
-#define OCSP_FAULT_NO_CERTS      0x04u  /* leave the signer certificate out */
-#define OCSP_FAULT_NO_NEXT       0x08u  /* omit nextUpdate */
-#define OCSP_FAULT_GARBAGE       0x10u  /* HTTP body that is not DER */
-#define OCSP_FAULT_DROP          0x20u  /* close the connection, no answer */
+#define OCSP_FAULT_BAD_SIGNATURE 0x01u /* flip the signature's last byte */
+#define OCSP_FAULT_NO_NONCE 0x02u      /* do not echo the request's nonce */
+#define OCSP_FAULT_NO_CERTS 0x04u      /* leave the signer certificate out */
+#define OCSP_FAULT_NO_NEXT 0x08u       /* omit nextUpdate */
+#define OCSP_FAULT_GARBAGE 0x10u       /* HTTP body that is not DER */
+#define OCSP_FAULT_DROP 0x20u          /* close the connection, no answer */
 
 #define OCSP_SPEC_MAX 512
 #define OCSP_SERIAL_MAX 65 /* 32 octets in hex, NUL */
 
 /* The faults that apply to one request, resolved from the rules. */
 struct ocsp_fault {
-	unsigned flags;                      /* OCSP_FAULT_* */
-	enum ocsp_resp_status resp_status;   /* SUCCESSFUL unless forced */
-	int force_status;                    /* -1, or an enum ocsp_cert_status */
-	struct ocsp_when this_update;        /* default now-1h */
-	struct ocsp_when next_update;        /* default now+7d */
-	unsigned delay_ms;                   /* before answering */
-	char signer[OCSP_SPEC_MAX];          /* "CERT,KEY" to sign with instead, or "" */
-	char names[256];                     /* "expired,no-nonce", or "none": for the log */
+	unsigned flags;                    /* OCSP_FAULT_* */
+	enum ocsp_resp_status resp_status; /* SUCCESSFUL unless forced */
+	int force_status;                  /* -1, or an enum ocsp_cert_status */
+	struct ocsp_when this_update;      /* default now-1h */
+	struct ocsp_when next_update;      /* default now+7d */
+	unsigned delay_ms;                 /* before answering */
+	char signer[OCSP_SPEC_MAX];        /* "CERT,KEY" to sign with instead, or "" */
+	char names[256];                   /* "expired,no-nonce", or "none": for the log */
 };
 
 struct ocsp_fault_rule {

@@ -20,9 +20,9 @@
 
 /* RFC 5280 5.3.1, spelt as OpenSSL's `ca` writes them. */
 static const char *const reason_names[] = {
-	"unspecified", "keyCompromise", "CACompromise", "affiliationChanged",
-	"superseded", "cessationOfOperation", "certificateHold", NULL /* 7 unused */,
-	"removeFromCRL", "privilegeWithdrawn", "AACompromise",
+	"unspecified",   "keyCompromise",        "CACompromise",    "affiliationChanged",
+	"superseded",    "cessationOfOperation", "certificateHold", NULL /* 7 unused */,
+	"removeFromCRL", "privilegeWithdrawn",   "AACompromise",
 };
 
 int
@@ -140,7 +140,8 @@ line_parse(const char *where, char *line, struct ocsp_index_entry *ent, struct e
 	ent->reason = OCSP_REASON_NONE;
 	if (n != INDEX_FIELDS) {
 		err_set(e, 1, "%s: want %d tab-separated fields, found %s%zu", where, INDEX_FIELDS,
-		        n > INDEX_FIELDS ? "more than " : "", n > INDEX_FIELDS ? (size_t)INDEX_FIELDS : n);
+		        n > INDEX_FIELDS ? "more than " : "",
+		        n > INDEX_FIELDS ? (size_t)INDEX_FIELDS : n);
 		return -1;
 	}
 	if (strlen(f[0]) != 1 || strchr("VRE", f[0][0]) == NULL) {

@@ -32,7 +32,7 @@ struct ocsp_responder {
 	struct signer main;
 	struct signer other[MAX_SIGNERS];
 	size_t nother;
-	STACK_OF(X509) *extra; /* --extra-certs, after the signer's; NULL = none */
+	STACK_OF(X509) * extra; /* --extra-certs, after the signer's; NULL = none */
 };
 
 struct ocsp_req {
@@ -381,8 +381,8 @@ static int
 single_add(OCSP_BASICRESP *bs, OCSP_CERTID *id, const struct ocsp_answer *a,
            const struct ocsp_fault *f, time_t now, ASN1_TIME *thisupd, ASN1_TIME *nextupd)
 {
-	enum ocsp_cert_status st = f->force_status >= 0 ? (enum ocsp_cert_status)f->force_status
-	                                                : a->status;
+	enum ocsp_cert_status st =
+	        f->force_status >= 0 ? (enum ocsp_cert_status)f->force_status : a->status;
 	ASN1_TIME *revtime = NULL;
 	int cst, reason = OCSP_REVOKED_STATUS_NOSTATUS, rc = -1;
 
@@ -425,7 +425,8 @@ basic_build(const struct ocsp_responder *r, OCSP_CERTID *const *ids, size_t n,
 	if ((s = signer_pick(r, f, e)) == NULL)
 		goto out;
 	if ((bs = OCSP_BASICRESP_new()) == NULL ||
-	    (thisupd = ASN1_TIME_set(NULL, ocsp_when_resolve(&f->this_update, now, -3600))) == NULL) {
+	    (thisupd = ASN1_TIME_set(NULL, ocsp_when_resolve(&f->this_update, now, -3600))) ==
+	            NULL) {
 		crypto_err(e, "building the response");
 		goto out;
 	}
@@ -487,8 +488,7 @@ ocsp_respond(const struct ocsp_responder *r, const struct ocsp_req *req,
 
 int
 ocsp_mint(const struct ocsp_responder *r, const char *cert_path, const struct ocsp_answer *answer,
-          const struct ocsp_fault *f, time_t now, unsigned char **der, size_t *len,
-          struct err *e)
+          const struct ocsp_fault *f, time_t now, unsigned char **der, size_t *len, struct err *e)
 {
 	X509 *cert = NULL;
 	OCSP_CERTID *id = NULL;

@@ -87,8 +87,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (config_load(path, &cfg, &e) == 0) {
 		delivery_check(cfg);
 		config_free(cfg);
-	}
-	else if (cfg != NULL)
+	} else if (cfg != NULL)
 		abort(); /* config.h: NULL on failure */
 	return 0;
 }

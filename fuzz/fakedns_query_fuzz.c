@@ -23,43 +23,44 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Every answer path: data, CNAME, NODATA, empty non-terminal, NXDOMAIN,
    delegation to an unserved zone (referral), and the per-name faults. */
 static const char zone_text[] =
-	";@fakedns servfail name=sf.example.test\n"
-	";@fakedns refused name=rf.example.test\n"
-	";@fakedns timeout name=silent.example.test\n"
-	";@fakedns truncate name=tc.example.test\n"
-	";@fakedns bogus name=bogus.example.test\n"
-	"$ORIGIN example.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"@ IN MX 10 mx\n"
-	"mx IN A 127.0.0.1\n"
-	"mx IN AAAA ::1\n"
-	"www IN CNAME mx\n"
-	"loop1 IN CNAME loop2\n"
-	"loop2 IN CNAME loop1\n"
-	"tc IN A 127.0.0.2\n"
-	"bogus IN A 127.0.0.3\n"
-	"big IN TXT \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" "
-	"\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n"
-	"sub IN NS ns.elsewhere.invalid.\n"
-	"_25._tcp.mx IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
-	"to-other IN CNAME x.other.test.\n";
+        ";@fakedns servfail name=sf.example.test\n"
+        ";@fakedns refused name=rf.example.test\n"
+        ";@fakedns timeout name=silent.example.test\n"
+        ";@fakedns truncate name=tc.example.test\n"
+        ";@fakedns bogus name=bogus.example.test\n"
+        "$ORIGIN example.test.\n"
+        "$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+        "@ IN NS ns1\n"
+        "ns1 IN A 127.0.0.1\n"
+        "@ IN MX 10 mx\n"
+        "mx IN A 127.0.0.1\n"
+        "mx IN AAAA ::1\n"
+        "www IN CNAME mx\n"
+        "loop1 IN CNAME loop2\n"
+        "loop2 IN CNAME loop1\n"
+        "tc IN A 127.0.0.2\n"
+        "bogus IN A 127.0.0.3\n"
+        "big IN TXT "
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" "
+        "\"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"\n"
+        "sub IN NS ns.elsewhere.invalid.\n"
+        "_25._tcp.mx IN TLSA 3 1 1 "
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+        "to-other IN CNAME x.other.test.\n";
 
 /* A second zone with NSEC3 denial, wildcards (an A and a CNAME into the
  * first zone), a cross-zone CNAME and an empty non-terminal. */
-static const char zone2_text[] =
-	";@fakedns nsec3\n"
-	"$ORIGIN other.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"*.wild IN A 127.0.0.9\n"
-	"*.wc IN CNAME www.example.test.\n"
-	"x IN CNAME mx.example.test.\n"
-	"a.b.ent IN TXT \"below an empty non-terminal\"\n";
+static const char zone2_text[] = ";@fakedns nsec3\n"
+                                 "$ORIGIN other.test.\n"
+                                 "$TTL 300\n"
+                                 "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+                                 "@ IN NS ns1\n"
+                                 "ns1 IN A 127.0.0.1\n"
+                                 "*.wild IN A 127.0.0.9\n"
+                                 "*.wc IN CNAME www.example.test.\n"
+                                 "x IN CNAME mx.example.test.\n"
+                                 "a.b.ent IN TXT \"below an empty non-terminal\"\n";
 
 static struct fd_zoneset set = { .n = 0 };
 

@@ -51,7 +51,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		if (r.code < 200 || r.code > 599 || r.text == NULL)
 			abort();
-		if (r.status[0] != '\0' && (r.status[1] != '.' || r.status[0] != '0' + r.code / 100))
+		if (r.status[0] != '\0' &&
+		    (r.status[1] != '.' || r.status[0] != '0' + r.code / 100))
 			abort();
 		smtp_ehlo_parse(r.text, &ehlo);
 		dsn_field_value(r.text, DSN_FIELD_MAX, field, sizeof field);

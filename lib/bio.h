@@ -20,24 +20,24 @@ struct tls_conn;
 
 enum bio_status {
 	BIO_OK = 0,
-	BIO_EOF,      /* the peer closed; nothing (more) to read */
-	BIO_TIMEOUT,  /* SO_RCVTIMEO / SO_SNDTIMEO expired */
-	BIO_ERROR,    /* I/O or TLS error (see struct err) */
+	BIO_EOF,     /* the peer closed; nothing (more) to read */
+	BIO_TIMEOUT, /* SO_RCVTIMEO / SO_SNDTIMEO expired */
+	BIO_ERROR,   /* I/O or TLS error (see struct err) */
 };
 
 #define BIO_BUFSIZE 16384
 
 struct bio {
 	int fd;
-	struct tls_conn *tls;   /* NULL: plain */
+	struct tls_conn *tls; /* NULL: plain */
 	unsigned char rbuf[BIO_BUFSIZE];
-	size_t rpos, rlen;      /* unread input is rbuf[rpos..rlen) */
+	size_t rpos, rlen; /* unread input is rbuf[rpos..rlen) */
 	unsigned char wbuf[BIO_BUFSIZE];
 	size_t wlen;
 	unsigned long long bytes_in, bytes_out;
-	unsigned idle_ms;          /* the socket's own receive timeout (bio_set_idle) */
+	unsigned idle_ms;               /* the socket's own receive timeout (bio_set_idle) */
 	unsigned long long deadline_ms; /* CLOCK_MONOTONIC ms reads must end by; 0 = none */
-	int deadline_passed;       /* the last BIO_TIMEOUT was the deadline, not idleness */
+	int deadline_passed;            /* the last BIO_TIMEOUT was the deadline, not idleness */
 };
 
 void bio_init(struct bio *b, int fd);
@@ -82,7 +82,7 @@ size_t bio_discard_input(struct bio *b);
 /* Buffered output; bio_flush() sends it. */
 enum bio_status bio_write(struct bio *b, const void *buf, size_t n, struct err *e);
 enum bio_status bio_printf(struct bio *b, struct err *e, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 enum bio_status bio_flush(struct bio *b, struct err *e);
 
 /* From now on, read and write through `tls` (already handshaken). */

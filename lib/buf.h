@@ -16,7 +16,7 @@ struct buf {
 	             * Owned by the buffer: release with buf_free() or buf_take(). */
 	size_t len; /* octets in p, the NUL not counted */
 	size_t cap;
-	int oom;    /* an append failed; the content is incomplete */
+	int oom; /* an append failed; the content is incomplete */
 };
 
 /* Zero-initialise a struct buf ({0}) before the first append. */

@@ -74,7 +74,8 @@ certname_match_one(const char *presented, const char *host)
 
 	if (presented[0] != '*')
 		return (plen == hlen && strncasecmp(presented, host, plen) == 0)
-			? CERTNAME_MATCH : CERTNAME_MISMATCH;
+		               ? CERTNAME_MATCH
+		               : CERTNAME_MISMATCH;
 
 	/*
 	 * RFC 6125 6.4.3 and the seed: the wildcard is the whole left-most
@@ -91,8 +92,8 @@ certname_match_one(const char *presented, const char *host)
 	if (dot == NULL || dot == host)
 		return CERTNAME_MISMATCH;
 	size_t rest = hlen - (size_t)(dot - host);
-	return (rest == plen - 1 && strncasecmp(dot, presented + 1, rest) == 0)
-		? CERTNAME_MATCH : CERTNAME_MISMATCH;
+	return (rest == plen - 1 && strncasecmp(dot, presented + 1, rest) == 0) ? CERTNAME_MATCH
+	                                                                        : CERTNAME_MISMATCH;
 }
 
 enum certname_result

@@ -26,6 +26,7 @@ enum certname_result { CERTNAME_MISMATCH = 0, CERTNAME_MATCH = 1 };
 enum certname_result certname_match_one(const char *presented, const char *host);
 
 /* The full rule: SANs when ndns > 0, else the CN (may be NULL). */
-enum certname_result certname_match(char *const *dns, size_t ndns, const char *cn, const char *host);
+enum certname_result certname_match(char *const *dns, size_t ndns, const char *cn,
+                                    const char *host);
 
 #endif

@@ -26,8 +26,8 @@
 #define LOG_LINE_MAX 8192
 #define LOG_STAMP_LEN 19 /* "YYYY-MM-DD HH:MM:SS" */
 
-static int log_fd = -1;        /* -1: stderr */
-static int log_fd_created;     /* log_fd is a file this process created */
+static int log_fd = -1;    /* -1: stderr */
+static int log_fd_created; /* log_fd is a file this process created */
 
 /* mkdir -p of the directory part of `path`. */
 static int
@@ -71,7 +71,8 @@ log_open(const char *path, struct err *e)
 		fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 || errno != ENOENT || tries >= 3)
 			break;
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		          0640);
 		created = 1;
 		if (fd >= 0 || errno != EEXIST)
 			break;

@@ -14,8 +14,8 @@
 #include "err.h"
 
 struct net_addr {
-	struct sockaddr_storage ss; /* family, address and port set */
-	socklen_t len;              /* of the sockaddr_in or sockaddr_in6 in ss */
+	struct sockaddr_storage ss;  /* family, address and port set */
+	socklen_t len;               /* of the sockaddr_in or sockaddr_in6 in ss */
 	char host[INET6_ADDRSTRLEN]; /* the address as written, without brackets */
 	unsigned port;
 };

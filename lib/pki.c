@@ -42,33 +42,33 @@ struct leaf_spec {
 #define BOTH "serverAuth,clientAuth"
 
 static const struct leaf_spec leaves[] = {
-        /* name            key      issuer        cn, san, eku, no_ku,
-           not_before, not_after, alone, badsig, revoked */
-        {"mx-rsa", KEY_RSA, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 0, 0},
-        {"mx-ecdsa", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 0, 0},
-        {"other-rsa", KEY_RSA, BY_INTER, "mail.other.test", "DNS:mail.other.test", BOTH, 0, -HOUR,
-         90 * DAY, 0, 0, 0},
-        {"other-ecdsa", KEY_EC, BY_INTER, "mail.other.test", "DNS:mail.other.test", BOTH, 0, -HOUR,
-         90 * DAY, 0, 0, 0},
-        {"wildcard", KEY_EC, BY_INTER, "*.wild.example.test", "DNS:*.wild.example.test", BOTH, 0,
-         -HOUR, 90 * DAY, 0, 0, 0},
-        {"multisan", KEY_EC, BY_INTER, "multi.example.test",
-         "DNS:mx1.multi.test,DNS:mx2.multi.test,DNS:mx.partner.test", BOTH, 0, -HOUR, 90 * DAY, 0,
-         0, 0},
-        {"cn-only", KEY_EC, BY_INTER, "cnonly.example.test", NULL, BOTH, 0, -HOUR, 90 * DAY, 0, 0,
-         0},
-        {"expired", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -100 * DAY, -10 * DAY, 0, 0, 0},
-        {"notyet", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, 10 * DAY, 100 * DAY, 0, 0, 0},
-        {"revoked", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 0, 1},
-        {"badsig", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 1, 0},
-        {"client", KEY_EC, BY_INTER, "client.example.test", "DNS:client.example.test", "clientAuth",
-         0, -HOUR, 90 * DAY, 0, 0, 0},
-        {"ocsp-signer", KEY_EC, BY_INTER, "refmta OCSP Signer", NULL, "OCSPSigning", 0, -HOUR,
-         90 * DAY, 1, 0, 0},
-        {"ocsp-signer-expired", KEY_EC, BY_INTER, "refmta Expired OCSP Signer", NULL,
-         "OCSPSigning", 0, -100 * DAY, -10 * DAY, 1, 0, 0},
-        {"unrelated", KEY_EC, BY_UNRELATED, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 1, 0, 0},
-        {"selfsigned", KEY_EC, BY_SELF, MX, MX_SAN, "serverAuth", 1, -HOUR, 90 * DAY, 1, 0, 0},
+	/* name            key      issuer        cn, san, eku, no_ku,
+	   not_before, not_after, alone, badsig, revoked */
+	{ "mx-rsa", KEY_RSA, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 0, 0 },
+	{ "mx-ecdsa", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 0, 0 },
+	{ "other-rsa", KEY_RSA, BY_INTER, "mail.other.test", "DNS:mail.other.test", BOTH, 0, -HOUR,
+	  90 * DAY, 0, 0, 0 },
+	{ "other-ecdsa", KEY_EC, BY_INTER, "mail.other.test", "DNS:mail.other.test", BOTH, 0, -HOUR,
+	  90 * DAY, 0, 0, 0 },
+	{ "wildcard", KEY_EC, BY_INTER, "*.wild.example.test", "DNS:*.wild.example.test", BOTH, 0,
+	  -HOUR, 90 * DAY, 0, 0, 0 },
+	{ "multisan", KEY_EC, BY_INTER, "multi.example.test",
+	  "DNS:mx1.multi.test,DNS:mx2.multi.test,DNS:mx.partner.test", BOTH, 0, -HOUR, 90 * DAY, 0,
+	  0, 0 },
+	{ "cn-only", KEY_EC, BY_INTER, "cnonly.example.test", NULL, BOTH, 0, -HOUR, 90 * DAY, 0, 0,
+	  0 },
+	{ "expired", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -100 * DAY, -10 * DAY, 0, 0, 0 },
+	{ "notyet", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, 10 * DAY, 100 * DAY, 0, 0, 0 },
+	{ "revoked", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 0, 1 },
+	{ "badsig", KEY_EC, BY_INTER, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 0, 1, 0 },
+	{ "client", KEY_EC, BY_INTER, "client.example.test", "DNS:client.example.test",
+	  "clientAuth", 0, -HOUR, 90 * DAY, 0, 0, 0 },
+	{ "ocsp-signer", KEY_EC, BY_INTER, "refmta OCSP Signer", NULL, "OCSPSigning", 0, -HOUR,
+	  90 * DAY, 1, 0, 0 },
+	{ "ocsp-signer-expired", KEY_EC, BY_INTER, "refmta Expired OCSP Signer", NULL,
+	  "OCSPSigning", 0, -100 * DAY, -10 * DAY, 1, 0, 0 },
+	{ "unrelated", KEY_EC, BY_UNRELATED, MX, MX_SAN, BOTH, 0, -HOUR, 90 * DAY, 1, 0, 0 },
+	{ "selfsigned", KEY_EC, BY_SELF, MX, MX_SAN, "serverAuth", 1, -HOUR, 90 * DAY, 1, 0, 0 },
 };
 #define NLEAVES (sizeof leaves / sizeof leaves[0])
 _Static_assert(NLEAVES == PKI_NLEAVES, "pki_int.h's PKI_NLEAVES is the table's size");
@@ -93,15 +93,15 @@ ca_make(struct mint *m, const char *stem, const char *o, const char *cn, X509 *i
 {
 	char name[256];
 	struct cert_args a = {
-	        .o = o,
-	        .cn = cn,
-	        .issuer = issuer,
-	        .issuer_key = issuer_key,
-	        .not_before = -DAY,
-	        .not_after = 3650 * DAY,
-	        .ext = {{NID_basic_constraints, bc},
-	                {NID_key_usage, "critical,keyCertSign,cRLSign"},
-	                {0, NULL}},
+		.o = o,
+		.cn = cn,
+		.issuer = issuer,
+		.issuer_key = issuer_key,
+		.not_before = -DAY,
+		.not_after = 3650 * DAY,
+		.ext = { { NID_basic_constraints, bc },
+		         { NID_key_usage, "critical,keyCertSign,cRLSign" },
+		         { 0, NULL } },
 	};
 	int rc = -1;
 
@@ -126,24 +126,24 @@ leaf_mint(struct mint *m, const struct leaf_spec *s, X509 *issuer, EVP_PKEY *iss
 {
 	char name[256];
 	struct cert_args a = {
-	        .cn = s->cn,
-	        .issuer = issuer,
-	        .issuer_key = issuer_key,
-	        .not_before = s->not_before,
-	        .not_after = s->not_after,
+		.cn = s->cn,
+		.issuer = issuer,
+		.issuer_key = issuer_key,
+		.not_before = s->not_before,
+		.not_after = s->not_after,
 	};
 	size_t n = 0;
 
-	a.ext[n++] = (struct ext){NID_basic_constraints, "critical,CA:FALSE"};
+	a.ext[n++] = (struct ext){ NID_basic_constraints, "critical,CA:FALSE" };
 	if (!s->no_ku)
-		a.ext[n++] =
-		        (struct ext){NID_key_usage,
-		                     s->key == KEY_RSA ? "critical,digitalSignature,keyEncipherment"
-		                                       : "critical,digitalSignature"};
-	a.ext[n++] = (struct ext){NID_ext_key_usage, s->eku};
+		a.ext[n++] = (struct ext){ NID_key_usage,
+			                   s->key == KEY_RSA
+			                           ? "critical,digitalSignature,keyEncipherment"
+			                           : "critical,digitalSignature" };
+	a.ext[n++] = (struct ext){ NID_ext_key_usage, s->eku };
 	if (s->san != NULL)
-		a.ext[n++] = (struct ext){NID_subject_alt_name, s->san};
-	a.ext[n] = (struct ext){0, NULL};
+		a.ext[n++] = (struct ext){ NID_subject_alt_name, s->san };
+	a.ext[n] = (struct ext){ 0, NULL };
 
 	if ((*key = pki_key_new(m, s->key, s->name)) == NULL)
 		return -1;
@@ -159,7 +159,9 @@ static int
 leaf_make(struct mint *m, size_t i)
 {
 	const struct leaf_spec *s = &leaves[i];
-	X509 *issuer = s->issuer == BY_INTER ? m->inter : s->issuer == BY_UNRELATED ? m->unrel : NULL;
+	X509 *issuer = s->issuer == BY_INTER       ? m->inter
+	               : s->issuer == BY_UNRELATED ? m->unrel
+	                                           : NULL;
 	EVP_PKEY *issuer_key = s->issuer == BY_INTER       ? m->inter_key
 	                       : s->issuer == BY_UNRELATED ? m->unrel_key
 	                                                   : NULL;
@@ -200,7 +202,7 @@ mint_free(struct mint *m)
 int
 pki_mint_count(const char *dir, time_t now, int *nfiles, struct err *e)
 {
-	struct mint m = {.dir = dir, .now = now, .e = e};
+	struct mint m = { .dir = dir, .now = now, .e = e };
 	int rc = -1;
 
 	if (pki_mkdir_p(dir, e) < 0)
@@ -220,9 +222,9 @@ pki_mint_count(const char *dir, time_t now, int *nfiles, struct err *e)
 	for (size_t i = 0; i < NLEAVES; i++)
 		if (leaf_make(&m, i) < 0)
 			goto out;
-	if (pki_crl_write(&m, m.leaf[leaf_index("revoked")]) < 0 || mint_ocsp(&m, "mx-rsa", 0) < 0 ||
-	    mint_ocsp(&m, "mx-ecdsa", 0) < 0 || mint_ocsp(&m, "revoked", 1) < 0 ||
-	    pki_file_write(&m, "index.txt", m.index, 0644) < 0)
+	if (pki_crl_write(&m, m.leaf[leaf_index("revoked")]) < 0 ||
+	    mint_ocsp(&m, "mx-rsa", 0) < 0 || mint_ocsp(&m, "mx-ecdsa", 0) < 0 ||
+	    mint_ocsp(&m, "revoked", 1) < 0 || pki_file_write(&m, "index.txt", m.index, 0644) < 0)
 		goto out;
 	if (nfiles != NULL)
 		*nfiles = m.nfiles;
@@ -265,19 +267,19 @@ pki_mint_leaf(const char *pki_dir, const char *out_dir, const struct pki_leaf *r
               struct err *e)
 {
 	static const char *const ca_stems[] = {
-	        [PKI_ISSUER_INTER] = "inter-ca",
-	        [PKI_ISSUER_ROOT] = "root-ca",
-	        [PKI_ISSUER_UNRELATED] = "unrelated-ca",
+		[PKI_ISSUER_INTER] = "inter-ca",
+		[PKI_ISSUER_ROOT] = "root-ca",
+		[PKI_ISSUER_UNRELATED] = "unrelated-ca",
 	};
-	struct mint m = {.dir = out_dir, .now = now, .e = e};
+	struct mint m = { .dir = out_dir, .now = now, .e = e };
 	struct leaf_spec s = {
-	        .name = req->stem,
-	        .key = req->key == PKI_KEY_RSA ? KEY_RSA : KEY_EC,
-	        .cn = req->nnames > 0 ? req->names[0] : req->stem,
-	        .eku = BOTH,
-	        .not_before = -HOUR,
-	        .not_after = 90 * DAY,
-	        .alone = req->issuer != PKI_ISSUER_INTER,
+		.name = req->stem,
+		.key = req->key == PKI_KEY_RSA ? KEY_RSA : KEY_EC,
+		.cn = req->nnames > 0 ? req->names[0] : req->stem,
+		.eku = BOTH,
+		.not_before = -HOUR,
+		.not_after = 90 * DAY,
+		.alone = req->issuer != PKI_ISSUER_INTER,
 	};
 	X509 *issuer = NULL, *leaf = NULL;
 	EVP_PKEY *issuer_key = NULL, *key = NULL;

@@ -37,18 +37,18 @@ enum pki_issuer {
 	PKI_ISSUER_SELF,      /* self-signed (leaf alone) */
 };
 struct pki_leaf {
-	const char *stem;          /* out_dir/<stem>.pem and out_dir/<stem>.key */
-	enum pki_key key;          /* P-256 or RSA-2048 */
+	const char *stem; /* out_dir/<stem>.pem and out_dir/<stem>.key */
+	enum pki_key key; /* P-256 or RSA-2048 */
 	enum pki_issuer issuer;
-	const char *const *names;  /* DNS names, all in subjectAltName; the first is the CN */
-	size_t nnames;             /* 0: no subjectAltName, CN = stem */
+	const char *const *names; /* DNS names, all in subjectAltName; the first is the CN */
+	size_t nnames;            /* 0: no subjectAltName, CN = stem */
 };
 
 /* Mint one leaf like the table's (CA:FALSE, EKU serverAuth,clientAuth,
    valid now-1h .. now+90d), issued by a CA of the PKI in `pki_dir` (made
    by pki_mint()), into `out_dir` (created if missing).  Nothing is kept:
    the caller owns the strings in `req`.  0, or -1 with `e`. */
-int pki_mint_leaf(const char *pki_dir, const char *out_dir, const struct pki_leaf *req,
-                  time_t now, struct err *e) MUST_CHECK;
+int pki_mint_leaf(const char *pki_dir, const char *out_dir, const struct pki_leaf *req, time_t now,
+                  struct err *e) MUST_CHECK;
 
 #endif

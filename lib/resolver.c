@@ -50,32 +50,38 @@ static const char *const special_zones[] = {
 
 struct resolver {
 	struct ub_ctx *ctx;
-	int used;            /* a lookup was made: options are frozen */
-	int rebuild;         /* the last lookup tempfailed: a fresh context first */
-	char *dns_server;    /* as configured (NULL = resolv.conf) */
-	char *ta_file;       /* the trust anchor file in use, or NULL */
-	char override[32];   /* val-override-date value, or "" */
+	int used;          /* a lookup was made: options are frozen */
+	int rebuild;       /* the last lookup tempfailed: a fresh context first */
+	char *dns_server;  /* as configured (NULL = resolv.conf) */
+	char *ta_file;     /* the trust anchor file in use, or NULL */
+	char override[32]; /* val-override-date value, or "" */
 };
 
 static const struct {
 	int rrtype;
 	const char *word;
 } types[] = {
-	[RESOLVER_A] = { RR_TYPE_A, "A" },          [RESOLVER_AAAA] = { RR_TYPE_AAAA, "AAAA" },
-	[RESOLVER_MX] = { RR_TYPE_MX, "MX" },       [RESOLVER_TLSA] = { RR_TYPE_TLSA, "TLSA" },
-	[RESOLVER_TXT] = { RR_TYPE_TXT, "TXT" },    [RESOLVER_PTR] = { RR_TYPE_PTR, "PTR" },
+	[RESOLVER_A] = { RR_TYPE_A, "A" },       [RESOLVER_AAAA] = { RR_TYPE_AAAA, "AAAA" },
+	[RESOLVER_MX] = { RR_TYPE_MX, "MX" },    [RESOLVER_TLSA] = { RR_TYPE_TLSA, "TLSA" },
+	[RESOLVER_TXT] = { RR_TYPE_TXT, "TXT" }, [RESOLVER_PTR] = { RR_TYPE_PTR, "PTR" },
 };
 
 const char *
 resolver_status_word(enum resolver_status s)
 {
 	switch (s) {
-	case RESOLVER_SECURE: return "secure";
-	case RESOLVER_INSECURE: return "insecure";
-	case RESOLVER_BOGUS: return "bogus";
-	case RESOLVER_NXDOMAIN: return "nxdomain";
-	case RESOLVER_NODATA: return "nodata";
-	case RESOLVER_TEMPFAIL: return "tempfail";
+	case RESOLVER_SECURE:
+		return "secure";
+	case RESOLVER_INSECURE:
+		return "insecure";
+	case RESOLVER_BOGUS:
+		return "bogus";
+	case RESOLVER_NXDOMAIN:
+		return "nxdomain";
+	case RESOLVER_NODATA:
+		return "nodata";
+	case RESOLVER_TEMPFAIL:
+		return "tempfail";
 	}
 	return "tempfail";
 }
@@ -149,8 +155,8 @@ ctx_build(struct resolver *r, struct err *e)
 	} else {
 		rc = ub_ctx_resolvconf(r->ctx, NULL);
 		if (rc != 0) {
-			err_set(e, RESOLVER_ERR_CONFIG,
-			        "resolver: cannot use /etc/resolv.conf: %s", ub_strerror(rc));
+			err_set(e, RESOLVER_ERR_CONFIG, "resolver: cannot use /etc/resolv.conf: %s",
+			        ub_strerror(rc));
 			return -1;
 		}
 	}
@@ -179,7 +185,8 @@ resolver_new(const char *dns_server, const char *trust_anchor_file, struct err *
 	}
 	if (dns_server != NULL && !fwd_valid(dns_server)) {
 		err_set(e, RESOLVER_ERR_CONFIG,
-		        "resolver: bad dns_server \"%s\" (use ADDR@PORT, port 1-65535)", dns_server);
+		        "resolver: bad dns_server \"%s\" (use ADDR@PORT, port 1-65535)",
+		        dns_server);
 		goto out;
 	}
 	if (trust_anchor_file == NULL && access(RESOLVER_ROOT_KEY, R_OK) == 0)
@@ -266,8 +273,8 @@ decode_name(const unsigned char *data, size_t len, size_t *pos, char **out)
 			buf[o++] = '.';
 		for (size_t i = 0; i < l; i++) {
 			unsigned char c = data[p + i];
-			if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' ||
-			    c == ')' || c == '@' || c == '$') {
+			if (c == '.' || c == '\\' || c == '"' || c == ';' || c == '(' || c == ')' ||
+			    c == '@' || c == '$') {
 				buf[o++] = '\\';
 				buf[o++] = (char)c;
 			} else if (c <= ' ' || c >= 0x7f) {
@@ -299,7 +306,8 @@ decode_rr(enum resolver_type type, const unsigned char *d, size_t len, struct re
 	case RESOLVER_A:
 	case RESOLVER_AAAA:
 		if (len != (type == RESOLVER_A ? 4u : 16u) ||
-		    inet_ntop(type == RESOLVER_A ? AF_INET : AF_INET6, d, text, sizeof text) == NULL)
+		    inet_ntop(type == RESOLVER_A ? AF_INET : AF_INET6, d, text, sizeof text) ==
+		            NULL)
 			return -1;
 		rr->u.addr = strdup(text);
 		return rr->u.addr == NULL ? -1 : 0;
@@ -448,8 +456,8 @@ resolver_lookup(struct resolver *r, const char *name, enum resolver_type type,
 	out->ttl = res->ttl > 0 ? (unsigned)res->ttl : 0;
 	switch (out->status = result_status(res)) {
 	case RESOLVER_BOGUS:
-		out->why_bogus = strdup(res->why_bogus != NULL ? res->why_bogus
-		                                                : "validation failed");
+		out->why_bogus =
+		        strdup(res->why_bogus != NULL ? res->why_bogus : "validation failed");
 		if (out->why_bogus == NULL) {
 			err_set(e, RESOLVER_ERR_LOOKUP, "resolver: out of memory");
 			goto out;
@@ -472,9 +480,8 @@ resolver_lookup(struct resolver *r, const char *name, enum resolver_type type,
 	}
 	for (size_t i = 0; i < n; i++) {
 		out->nrrs++;
-		if (res->len[i] < 0 ||
-		    decode_rr(type, (const unsigned char *)res->data[i], (size_t)res->len[i],
-		              &out->rrs[i]) != 0) {
+		if (res->len[i] < 0 || decode_rr(type, (const unsigned char *)res->data[i],
+		                                 (size_t)res->len[i], &out->rrs[i]) != 0) {
 			err_set(e, RESOLVER_ERR_LOOKUP, "resolver: %s %s: malformed record %zu",
 			        name, types[type].word, i + 1);
 			goto out;
@@ -493,8 +500,8 @@ out:
 
 /* --- one line per answer, for logs and transcripts --------------------------------- */
 
-static void
-fmt_add(char *buf, size_t len, size_t *used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fmt_add(char *buf, size_t len, size_t *used, const char *fmt, ...)
+        __attribute__((format(printf, 4, 5)));
 
 static void
 fmt_add(char *buf, size_t len, size_t *used, const char *fmt, ...)

@@ -74,19 +74,19 @@ struct resolver_txt {
 struct resolver_rr {
 	enum resolver_type type;
 	union {
-		char *addr;             /* A, AAAA: "192.0.2.1", "2001:db8::1" */
-		struct resolver_mx mx;  /* MX */
+		char *addr;            /* A, AAAA: "192.0.2.1", "2001:db8::1" */
+		struct resolver_mx mx; /* MX */
 		struct resolver_tlsa tlsa;
 		struct resolver_txt txt;
-		char *name;             /* PTR: the target name */
+		char *name; /* PTR: the target name */
 	} u;
 };
 
 struct resolver_answer {
 	enum resolver_status status;
-	int secure;      /* 1 when validated: SECURE, and secure NXDOMAIN / NODATA */
-	char *why_bogus; /* BOGUS only: the validator's reason; else NULL */
-	unsigned ttl;    /* of the data or of the denial */
+	int secure;              /* 1 when validated: SECURE, and secure NXDOMAIN / NODATA */
+	char *why_bogus;         /* BOGUS only: the validator's reason; else NULL */
+	unsigned ttl;            /* of the data or of the denial */
 	struct resolver_rr *rrs; /* SECURE / INSECURE only; in answer order */
 	size_t nrrs;
 };

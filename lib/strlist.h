@@ -21,6 +21,6 @@ int strlist_push_owned(struct strlist *l, char *s) MUST_CHECK;
 /* Split an Exim-style list ("a : b : c"; "::" is a literal colon) into items,
  * each trimmed of surrounding white space; empty items are dropped. */
 int strlist_split(struct strlist *l, const char *list) MUST_CHECK;
-void strlist_free(struct strlist *l);  /* accepts NULL; leaves the list empty */
+void strlist_free(struct strlist *l); /* accepts NULL; leaves the list empty */
 
 #endif

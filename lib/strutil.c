@@ -78,9 +78,15 @@ str_unescape(const char *in, char *out, size_t outlen)
 			continue;
 		}
 		switch (in[++i]) {
-		case 'r': out[o++] = '\r'; break;
-		case 'n': out[o++] = '\n'; break;
-		case 't': out[o++] = '\t'; break;
+		case 'r':
+			out[o++] = '\r';
+			break;
+		case 'n':
+			out[o++] = '\n';
+			break;
+		case 't':
+			out[o++] = '\t';
+			break;
 		case 'x': {
 			unsigned v = 0;
 			if (sscanf(in + i + 1, "%2x", &v) == 1)
@@ -88,7 +94,9 @@ str_unescape(const char *in, char *out, size_t outlen)
 			out[o++] = (char)v;
 			break;
 		}
-		default: out[o++] = in[i]; break;
+		default:
+			out[o++] = in[i];
+			break;
 		}
 	}
 	return o;

@@ -57,8 +57,8 @@ tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct e
 	struct tls_ctx *ctx;
 
 	if (cfg->ncerts > TLS_MAX_CERTS) {
-		err_set(e, TLS_ERR_CONFIG, "too many certificates (%zu, at most %d)",
-		        cfg->ncerts, TLS_MAX_CERTS);
+		err_set(e, TLS_ERR_CONFIG, "too many certificates (%zu, at most %d)", cfg->ncerts,
+		        TLS_MAX_CERTS);
 		return NULL;
 	}
 	if (cfg->role == TLS_ROLE_SERVER && cfg->ncerts == 0) {

@@ -50,18 +50,18 @@ enum tls_status {
  * below (first listed wins).
  */
 enum tls_verify {
-	TLS_VERIFY_OK = 0,           /* "ok": chain verified against the trust anchors */
-	TLS_VERIFY_NOT_CHECKED,      /* "not-checked": no trust anchors were configured */
-	TLS_VERIFY_NO_CERTIFICATE,   /* "no-certificate": the peer sent none */
-	TLS_VERIFY_SELF_SIGNED,      /* "self-signed": the leaf signs itself and is not trusted */
-	TLS_VERIFY_UNKNOWN_CA,       /* "unknown-ca": no path to a trust anchor */
-	TLS_VERIFY_BAD_SIGNATURE,    /* "bad-signature": a signature in the chain does not verify */
-	TLS_VERIFY_REVOKED,          /* "revoked": a CRL (or, later, a staple) says revoked */
-	TLS_VERIFY_EXPIRED,          /* "expired": notAfter is in the past */
-	TLS_VERIFY_NOT_YET_VALID,    /* "not-yet-valid": notBefore is in the future */
-	TLS_VERIFY_INVALID,          /* "invalid": any other chain failure (see verify_detail) */
-	TLS_VERIFY_NAME_MISMATCH,    /* "name-mismatch": set by tls_conn_check_name() */
-	TLS_VERIFY_STAPLE_MISSING,   /* "staple-missing": set by tls_conn_require_staple() */
+	TLS_VERIFY_OK = 0,         /* "ok": chain verified against the trust anchors */
+	TLS_VERIFY_NOT_CHECKED,    /* "not-checked": no trust anchors were configured */
+	TLS_VERIFY_NO_CERTIFICATE, /* "no-certificate": the peer sent none */
+	TLS_VERIFY_SELF_SIGNED,    /* "self-signed": the leaf signs itself and is not trusted */
+	TLS_VERIFY_UNKNOWN_CA,     /* "unknown-ca": no path to a trust anchor */
+	TLS_VERIFY_BAD_SIGNATURE,  /* "bad-signature": a signature in the chain does not verify */
+	TLS_VERIFY_REVOKED,        /* "revoked": a CRL (or, later, a staple) says revoked */
+	TLS_VERIFY_EXPIRED,        /* "expired": notAfter is in the past */
+	TLS_VERIFY_NOT_YET_VALID,  /* "not-yet-valid": notBefore is in the future */
+	TLS_VERIFY_INVALID,        /* "invalid": any other chain failure (see verify_detail) */
+	TLS_VERIFY_NAME_MISMATCH,  /* "name-mismatch": set by tls_conn_check_name() */
+	TLS_VERIFY_STAPLE_MISSING, /* "staple-missing": set by tls_conn_require_staple() */
 	TLS_VERIFY__COUNT
 };
 
@@ -70,8 +70,8 @@ enum tls_verify {
 /* Protocol versions for tls_config.min_version / max_version. */
 enum tls_version { TLS_VERSION_DEFAULT = 0, TLS_VERSION_1_2 = 12, TLS_VERSION_1_3 = 13 };
 
-#define TLS_MAX_CERTS 8   /* server certificates per context */
-#define TLS_MAX_CHAIN 10  /* peer chain elements recorded */
+#define TLS_MAX_CERTS 8  /* server certificates per context */
+#define TLS_MAX_CHAIN 10 /* peer chain elements recorded */
 
 struct tls_keypair {
 	const char *cert_file; /* PEM: the leaf first, then its intermediates */
@@ -89,20 +89,22 @@ struct tls_config {
 	 * signature algorithms.  Client: at most one, the client certificate. */
 	struct tls_keypair certs[TLS_MAX_CERTS];
 	size_t ncerts;
-	const char *ca_file;      /* PEM trust anchors; NULL = do not verify (TLS_VERIFY_NOT_CHECKED) */
-	const char *crl_file;     /* PEM CRLs checked against the leaf and intermediates; may be NULL */
-	const char *ciphers;      /* backend-native: OpenSSL cipher list / GnuTLS priority string; NULL = default */
-	const char *sigalgs;      /* neutral: "RSA" or "ECDSA" offers only that family's signature
-	                           * algorithms (a client steering a server's certificate choice); NULL = all */
+	const char *ca_file;  /* PEM trust anchors; NULL = do not verify (TLS_VERIFY_NOT_CHECKED) */
+	const char *crl_file; /* PEM CRLs checked against the leaf and intermediates; may be NULL */
+	const char *ciphers; /* backend-native: OpenSSL cipher list / GnuTLS priority string; NULL =
+	                        default */
+	const char *sigalgs; /* neutral: "RSA" or "ECDSA" offers only that family's signature
+	                      * algorithms (a client steering a server's certificate choice); NULL =
+	                      * all */
 	enum tls_version min_version;
 	enum tls_version max_version;
-	const char *groups;       /* neutral: the key exchange groups offered, in order, separated by
-	                           * spaces or ':', of "X25519", "X448", "P-256", "P-384", "P-521"
-	                           * (RFC 8446 4.2.7); NULL = the library's default */
-	int request_client_cert;  /* server: ask for a client certificate (never required) */
-	const char *keylog_file;  /* append SSLKEYLOGFILE lines here; NULL = none */
-	unsigned tls13_tickets;   /* server: NewSessionTickets sent after a TLS 1.3 handshake, as real
-	                           * servers do (RFC 8446 4.6.1); 0 = none (needs TLS_CAP_TICKETS) */
+	const char *groups;      /* neutral: the key exchange groups offered, in order, separated by
+	                          * spaces or ':', of "X25519", "X448", "P-256", "P-384", "P-521"
+	                          * (RFC 8446 4.2.7); NULL = the library's default */
+	int request_client_cert; /* server: ask for a client certificate (never required) */
+	const char *keylog_file; /* append SSLKEYLOGFILE lines here; NULL = none */
+	unsigned tls13_tickets; /* server: NewSessionTickets sent after a TLS 1.3 handshake, as real
+	                         * servers do (RFC 8446 4.6.1); 0 = none (needs TLS_CAP_TICKETS) */
 };
 
 /* One TLSA record (RFC 6698) as handed over by the DNS layer. */
@@ -114,11 +116,12 @@ struct tls_tlsa {
 
 /* Per-connection options; all optional.  Pointers must live until the handshake ends. */
 struct tls_conn_opts {
-	const char *sni;                  /* client: server name to send; NULL = none */
-	int request_staple;               /* client: send status_request (OCSP) */
-	const unsigned char *staple;      /* server: DER OCSP response to staple when asked (TLS_CAP_STAPLE_SERVE) */
+	const char *sni;    /* client: server name to send; NULL = none */
+	int request_staple; /* client: send status_request (OCSP) */
+	const unsigned char
+	        *staple; /* server: DER OCSP response to staple when asked (TLS_CAP_STAPLE_SERVE) */
 	size_t staple_len;
-	const struct tls_tlsa *tlsa;      /* client: TLSA records for DANE (needs TLS_CAP_DANE) */
+	const struct tls_tlsa *tlsa; /* client: TLSA records for DANE (needs TLS_CAP_DANE) */
 	size_t ntlsa;
 };
 
@@ -139,22 +142,25 @@ enum tls_dane_result {
  * backend made the connection.
  */
 struct tls_info {
-	const char *backend;        /* "openssl" | "gnutls" */
+	const char *backend; /* "openssl" | "gnutls" */
 	enum tls_role role;
-	char version[16];           /* "TLSv1.2" | "TLSv1.3" */
-	char cipher[80];            /* IANA name: "TLS_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
-	char group[16];             /* the key exchange group: "X25519" | "X448" | "P-256" | "P-384" | "P-521" | "" (other, none) */
-	char sni[256];              /* server: the name the client asked for; client: the name sent; "" = none */
-	char local_key_type[16];    /* key type of the certificate we presented: "RSA" | "ECDSA" | "Ed25519" | "" */
-	char peer_key_type[16];     /* the same for the peer's leaf */
+	char version[16]; /* "TLSv1.2" | "TLSv1.3" */
+	char cipher[80];  /* IANA name: "TLS_AES_256_GCM_SHA384",
+	                     "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256" */
+	char group[16]; /* the key exchange group: "X25519" | "X448" | "P-256" | "P-384" | "P-521" |
+	                   "" (other, none) */
+	char sni[256]; /* server: the name the client asked for; client: the name sent; "" = none */
+	char local_key_type[16]; /* key type of the certificate we presented: "RSA" | "ECDSA" |
+	                            "Ed25519" | "" */
+	char peer_key_type[16];  /* the same for the peer's leaf */
 	struct tls_der peer_chain[TLS_MAX_CHAIN]; /* as the peer sent it, leaf at depth 0 */
 	size_t peer_chain_len;
-	unsigned verify_flags;      /* TLS_VERIFY_BIT()s; empty with a configured CA and a good chain */
-	enum tls_verify verify;     /* summary by precedence, see tls_verify_summary() */
-	char verify_detail[160];    /* the library's own wording, for logs only */
-	int staple_requested;       /* server: the client asked for a staple; client: we asked */
-	int staple_sent;            /* server: we sent one */
-	struct tls_der staple;      /* client: the DER staple received (len 0 = none) */
+	unsigned verify_flags;  /* TLS_VERIFY_BIT()s; empty with a configured CA and a good chain */
+	enum tls_verify verify; /* summary by precedence, see tls_verify_summary() */
+	char verify_detail[160]; /* the library's own wording, for logs only */
+	int staple_requested;    /* server: the client asked for a staple; client: we asked */
+	int staple_sent;         /* server: we sent one */
+	struct tls_der staple;   /* client: the DER staple received (len 0 = none) */
 	enum tls_dane_result dane;
 	int dane_usage, dane_depth; /* of the matching TLSA record, when dane == MATCH */
 };
@@ -169,12 +175,14 @@ struct tls_conn; /* opaque: one connection over a caller-owned socket */
  * handshake.
  */
 enum tls_cap {
-	TLS_CAP_DANE = 1u << 0,          /* client: tls_conn_opts.tlsa (RFC 7672) */
-	TLS_CAP_STAPLE_SERVE = 1u << 1,  /* server: tls_conn_opts.staple served as is, even a bad one */
-	TLS_CAP_STAPLE_CHECK = 1u << 2,  /* client: request_staple, and the DER received in tls_info.staple */
-	TLS_CAP_KEYLOG = 1u << 3,        /* tls_config.keylog_file */
-	TLS_CAP_CLIENT_CERT = 1u << 4,   /* client certificates, both sides (request_client_cert) */
-	TLS_CAP_TICKETS = 1u << 5,       /* server: tls13_tickets and tls_conn_send_ticket() */
+	TLS_CAP_DANE = 1u << 0, /* client: tls_conn_opts.tlsa (RFC 7672) */
+	TLS_CAP_STAPLE_SERVE =
+	        1u << 1, /* server: tls_conn_opts.staple served as is, even a bad one */
+	TLS_CAP_STAPLE_CHECK =
+	        1u << 2, /* client: request_staple, and the DER received in tls_info.staple */
+	TLS_CAP_KEYLOG = 1u << 3,      /* tls_config.keylog_file */
+	TLS_CAP_CLIENT_CERT = 1u << 4, /* client certificates, both sides (request_client_cert) */
+	TLS_CAP_TICKETS = 1u << 5,     /* server: tls13_tickets and tls_conn_send_ticket() */
 };
 
 /*
@@ -183,10 +191,10 @@ enum tls_cap {
  */
 struct tls_backend_ops;
 struct tls_backend {
-	const char *name;                   /* "openssl" | "gnutls" */
-	const char *(*version)(void);       /* "OpenSSL 3.0.x ..." / "GnuTLS 3.7.x" */
-	unsigned caps;                      /* enum tls_cap bits */
-	const struct tls_backend_ops *ops;  /* lib/tls_int.h */
+	const char *name;                  /* "openssl" | "gnutls" */
+	const char *(*version)(void);      /* "OpenSSL 3.0.x ..." / "GnuTLS 3.7.x" */
+	unsigned caps;                     /* enum tls_cap bits */
+	const struct tls_backend_ops *ops; /* lib/tls_int.h */
 };
 
 extern const struct tls_backend tls_backend_openssl;
@@ -204,15 +212,18 @@ const struct tls_backend *tls_ctx_backend(const struct tls_ctx *ctx);
  * file, a bad cipher string, a capability the backend lacks).  Caller frees
  * with tls_ctx_free(), after every connection made from it.
  */
-struct tls_ctx *tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg, struct err *e);
-void tls_ctx_free(struct tls_ctx *ctx);                     /* accepts NULL */
+struct tls_ctx *tls_ctx_new(const struct tls_backend *be, const struct tls_config *cfg,
+                            struct err *e);
+void tls_ctx_free(struct tls_ctx *ctx); /* accepts NULL */
 /* A connection on `fd` (still the caller's: never closed here).  `opts` may
  * be NULL.  Caller frees with tls_conn_free(). */
-struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, struct err *e);
+struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts,
+                              struct err *e);
 enum tls_status tls_conn_handshake(struct tls_conn *c, struct err *e) MUST_CHECK;
-ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len, struct err *e);   /* 0 = clean close */
+ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len,
+                      struct err *e); /* 0 = clean close */
 ssize_t tls_conn_write(struct tls_conn *c, const void *buf, size_t len, struct err *e);
-void tls_conn_shutdown(struct tls_conn *c);                 /* send close_notify, do not wait */
+void tls_conn_shutdown(struct tls_conn *c); /* send close_notify, do not wait */
 /* Server, TLS 1.3: send one more NewSessionTicket now, between records, as a
  * real server may at any time (RFC 8446 4.6.1).  TLS_ERR_UNSUPPORTED on a
  * client, on TLS 1.2, or without TLS_CAP_TICKETS. */
@@ -221,7 +232,7 @@ enum tls_status tls_conn_send_ticket(struct tls_conn *c, struct err *e) MUST_CHE
  * peer must update its own keys too (RFC 8446 4.6.3).  TLS_ERR_UNSUPPORTED
  * on TLS 1.2.  Both backends. */
 enum tls_status tls_conn_key_update(struct tls_conn *c, struct err *e) MUST_CHECK;
-void tls_conn_free(struct tls_conn *c);                     /* accepts NULL; frees the info too */
+void tls_conn_free(struct tls_conn *c); /* accepts NULL; frees the info too */
 /* The facts, owned by the connection: valid until tls_conn_free(). */
 const struct tls_info *tls_conn_info(const struct tls_conn *c);
 

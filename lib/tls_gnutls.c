@@ -115,7 +115,8 @@ gtls_load_trust(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 	if (cfg->ca_file != NULL) {
 		if (gtls_check_readable("CA file", cfg->ca_file, e) < 0)
 			return -1;
-		r = gnutls_certificate_set_x509_trust_file(x->cred, cfg->ca_file, GNUTLS_X509_FMT_PEM);
+		r = gnutls_certificate_set_x509_trust_file(x->cred, cfg->ca_file,
+		                                           GNUTLS_X509_FMT_PEM);
 		if (r <= 0) {
 			err_set(e, TLS_ERR_CONFIG, "no CA certificates loaded from %s: %s",
 			        cfg->ca_file, r < 0 ? gnutls_strerror(r) : "file holds none");
@@ -128,10 +129,11 @@ gtls_load_trust(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 			return -1;
 		/* Added without GNUTLS_TL_VERIFY_CRL: CRLs signed by an
 		 * intermediate (not a trust anchor) are kept. */
-		r = gnutls_certificate_set_x509_crl_file(x->cred, cfg->crl_file, GNUTLS_X509_FMT_PEM);
+		r = gnutls_certificate_set_x509_crl_file(x->cred, cfg->crl_file,
+		                                         GNUTLS_X509_FMT_PEM);
 		if (r <= 0) {
-			err_set(e, TLS_ERR_CONFIG, "no CRLs loaded from %s: %s",
-			        cfg->crl_file, r < 0 ? gnutls_strerror(r) : "file holds none");
+			err_set(e, TLS_ERR_CONFIG, "no CRLs loaded from %s: %s", cfg->crl_file,
+			        r < 0 ? gnutls_strerror(r) : "file holds none");
 			return -1;
 		}
 	}
@@ -140,9 +142,11 @@ gtls_load_trust(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 
 /* tls_config.sigalgs: one family only.  TLS 1.2 names ECDSA by hash alone,
  * TLS 1.3 by curve and hash (RFC 8446 4.2.3); PSS with RSA keys (rsae). */
-#define SIGALGS_RSA ":-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA256:+SIGN-RSA-PSS-RSAE-SHA384" \
+#define SIGALGS_RSA                                                                                \
+	":-SIGN-ALL:+SIGN-RSA-PSS-RSAE-SHA256:+SIGN-RSA-PSS-RSAE-SHA384"                           \
 	":+SIGN-RSA-PSS-RSAE-SHA512:+SIGN-RSA-SHA256:+SIGN-RSA-SHA384:+SIGN-RSA-SHA512"
-#define SIGALGS_ECDSA ":-SIGN-ALL:+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384" \
+#define SIGALGS_ECDSA                                                                              \
+	":-SIGN-ALL:+SIGN-ECDSA-SECP256R1-SHA256:+SIGN-ECDSA-SECP384R1-SHA384"                     \
 	":+SIGN-ECDSA-SECP521R1-SHA512:+SIGN-ECDSA-SHA256:+SIGN-ECDSA-SHA384:+SIGN-ECDSA-SHA512"
 
 /* tls_config.groups (neutral names, spaces or ':') as GnuTLS priority
@@ -150,8 +154,10 @@ gtls_load_trust(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 static int
 gtls_groups_items(const char *groups, char *out, size_t outlen)
 {
-	static const char *const map[][2] = { { "X25519", "X25519" }, { "X448", "X448" },
-		                              { "P-256", "SECP256R1" }, { "P-384", "SECP384R1" },
+	static const char *const map[][2] = { { "X25519", "X25519" },
+		                              { "X448", "X448" },
+		                              { "P-256", "SECP256R1" },
+		                              { "P-384", "SECP384R1" },
 		                              { "P-521", "SECP521R1" } };
 	size_t used = (size_t)snprintf(out, outlen, ":-GROUP-ALL"), start = used;
 
@@ -164,7 +170,8 @@ gtls_groups_items(const char *groups, char *out, size_t outlen)
 			if (i == sizeof map / sizeof map[0] ||
 			    used + strlen(map[i][1]) + 9 > outlen)
 				return -1;
-			used += (size_t)snprintf(out + used, outlen - used, ":+GROUP-%s", map[i][1]);
+			used += (size_t)snprintf(out + used, outlen - used, ":+GROUP-%s",
+			                         map[i][1]);
 		}
 		p += n + (p[n] != '\0');
 	}
@@ -211,8 +218,9 @@ gtls_set_priority(struct gtls_ctx *x, const struct tls_config *cfg, struct err *
 	if (r < 0) {
 		x->prio = NULL;
 		if (errpos != NULL && errpos >= prio && errpos < prio + strlen(base))
-			err_set(e, TLS_ERR_CONFIG, "bad GnuTLS priority \"%s\" at offset %td (\"%s\"): %s",
-			        base, errpos - prio, errpos, gnutls_strerror(r));
+			err_set(e, TLS_ERR_CONFIG,
+			        "bad GnuTLS priority \"%s\" at offset %td (\"%s\"): %s", base,
+			        errpos - prio, errpos, gnutls_strerror(r));
 		else
 			err_set(e, TLS_ERR_CONFIG, "bad GnuTLS priority \"%s\": %s", base,
 			        gnutls_strerror(r));
@@ -365,8 +373,8 @@ gtls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, str
 	/* FORCE_CLIENT_CERT: send our one certificate even when its issuer is
 	 * not in the server's list, as OpenSSL does.  NO_SIGNAL: a peer that
 	 * hangs up must not kill the process with SIGPIPE. */
-	r = gnutls_init(&c->s, GNUTLS_NO_SIGNAL |
-	                       (client ? GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT : GNUTLS_SERVER));
+	r = gnutls_init(&c->s, GNUTLS_NO_SIGNAL | (client ? GNUTLS_CLIENT | GNUTLS_FORCE_CLIENT_CERT
+	                                                  : GNUTLS_SERVER));
 	if (r < 0) {
 		c->s = NULL;
 		goto fail;
@@ -387,7 +395,8 @@ gtls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, str
 		gnutls_session_set_keylog_function(c->s, gtls_keylog_cb);
 	if (client) {
 		if (opts->sni != NULL && opts->sni[0] != '\0') {
-			r = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, opts->sni, strlen(opts->sni));
+			r = gnutls_server_name_set(c->s, GNUTLS_NAME_DNS, opts->sni,
+			                           strlen(opts->sni));
 			if (r < 0)
 				goto fail;
 			snprintf(c->base.info.sni, sizeof c->base.info.sni, "%s", opts->sni);
@@ -497,9 +506,11 @@ gtls_handshake(struct tls_conn *tc, struct err *e)
 			(void)gnutls_alert_send_appropriate(c->s, r);
 		if (r == GNUTLS_E_FATAL_ALERT_RECEIVED)
 			err_set(e, TLS_ERR_HANDSHAKE, "TLS handshake failed: %s (alert %s)",
-			        gnutls_strerror(r), gtls_alert_name(gnutls_alert_get(c->s), alert, sizeof alert));
+			        gnutls_strerror(r),
+			        gtls_alert_name(gnutls_alert_get(c->s), alert, sizeof alert));
 		else
-			err_set(e, TLS_ERR_HANDSHAKE, "TLS handshake failed: %s", gnutls_strerror(r));
+			err_set(e, TLS_ERR_HANDSHAKE, "TLS handshake failed: %s",
+			        gnutls_strerror(r));
 		return TLS_ERR_HANDSHAKE;
 	}
 	gtls_fill_info(c);

@@ -25,7 +25,7 @@ struct gtls_keypair {
 	gnutls_privkey_t key;
 	gnutls_pk_algorithm_t pk;
 	struct tls_cert_names names; /* of the leaf, for SNI */
-	size_t group; /* index of the first pair with the very same names */
+	size_t group;                /* index of the first pair with the very same names */
 };
 
 struct gtls_ctx {

@@ -47,7 +47,8 @@ gtls_keypair_keep(struct gtls_ctx *x, unsigned idx, const char *file, struct err
 		goto fail;
 	xkey = NULL; /* owned by kp->key now */
 	kp->pk = gnutls_x509_crt_get_pk_algorithm(crts[0], NULL);
-	if (gtls_cert_names(kp->pcert[0].cert.data, kp->pcert[0].cert.size, &kp->names, e) != TLS_OK)
+	if (gtls_cert_names(kp->pcert[0].cert.data, kp->pcert[0].cert.size, &kp->names, e) !=
+	    TLS_OK)
 		goto out;
 	kp->group = x->nkp;
 	for (size_t i = 0; i < x->nkp; i++)
@@ -95,12 +96,14 @@ gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsign
 	n = (size_t)p[0] << 8 | p[1];
 	p += 2;
 	for (size_t i = 0; i + 1 < n && p + i + 1 < end; i += 2)
-		for (size_t k = 0; gnutls_cipher_suite_info(k, id, &kx, &ciph, &mac, &minv) != NULL; k++) {
+		for (size_t k = 0; gnutls_cipher_suite_info(k, id, &kx, &ciph, &mac, &minv) != NULL;
+		     k++) {
 			if (id[0] != p[i] || id[1] != p[i + 1])
 				continue;
 			if (kx == GNUTLS_KX_ECDHE_ECDSA)
 				c->offers_ecdsa = 1;
-			else if (kx == GNUTLS_KX_ECDHE_RSA || kx == GNUTLS_KX_DHE_RSA || kx == GNUTLS_KX_RSA)
+			else if (kx == GNUTLS_KX_ECDHE_RSA || kx == GNUTLS_KX_DHE_RSA ||
+			         kx == GNUTLS_KX_RSA)
 				c->offers_rsa = 1;
 			break;
 		}
@@ -160,7 +163,8 @@ gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
 		cand = fit;
 	for (unsigned k = 0; best < 0 && gnutls_sign_algorithm_get_requested(s, k, &alg) == 0; k++)
 		for (size_t i = 0; best < 0 && i < x->nkp; i++)
-			if ((cand & (1u << i)) && gnutls_sign_supports_pk_algorithm(alg, x->kp[i].pk))
+			if ((cand & (1u << i)) &&
+			    gnutls_sign_supports_pk_algorithm(alg, x->kp[i].pk))
 				best = (int)i;
 	for (size_t i = 0; best < 0 && i < x->nkp; i++)
 		if (cand & (1u << i))

@@ -62,7 +62,8 @@ gtls_is_self_signed(const gnutls_datum_t *der)
 	 * a CA and dates are judged elsewhere. */
 	if (gnutls_x509_crt_verify(crt, &crt, 1,
 	                           GNUTLS_VERIFY_DO_NOT_ALLOW_SAME | GNUTLS_VERIFY_DISABLE_CA_SIGN |
-	                           GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &st) < 0)
+	                                   GNUTLS_VERIFY_DISABLE_TIME_CHECKS,
+	                           &st) < 0)
 		goto out;
 	yes = !(st & (GNUTLS_CERT_SIGNATURE_FAILURE | GNUTLS_CERT_SIGNER_NOT_FOUND));
 out:
@@ -122,14 +123,16 @@ gtls_verify_chain(struct gtls_conn *c, const gnutls_datum_t *chain, unsigned n, 
 	for (; ncrt < n; ncrt++) {
 		if ((r = gnutls_x509_crt_init(&crts[ncrt])) < 0)
 			goto out;
-		if ((r = gnutls_x509_crt_import(crts[ncrt], &chain[ncrt], GNUTLS_X509_FMT_DER)) < 0) {
+		if ((r = gnutls_x509_crt_import(crts[ncrt], &chain[ncrt], GNUTLS_X509_FMT_DER)) <
+		    0) {
 			ncrt++;
 			goto out;
 		}
 	}
 	gnutls_certificate_get_trust_list(x->cred, &tl);
 	r = gnutls_x509_trust_list_verify_crt2(tl, crts, ncrt, &purpose, 1,
-	                                       gnutls_certificate_get_verify_flags(x->cred), st, NULL);
+	                                       gnutls_certificate_get_verify_flags(x->cred), st,
+	                                       NULL);
 out:
 	for (unsigned i = 0; i < ncrt; i++)
 		gnutls_x509_crt_deinit(crts[i]);
@@ -155,8 +158,9 @@ gtls_chain_flags(struct gtls_conn *c, const gnutls_datum_t *chain, unsigned n, c
 		return TLS_VERIFY_BIT(TLS_VERIFY_INVALID);
 	}
 	if (st & GNUTLS_CERT_SIGNER_NOT_FOUND)
-		flags |= TLS_VERIFY_BIT(n == 1 && gtls_is_self_signed(&chain[0]) ? TLS_VERIFY_SELF_SIGNED
-		                                                                  : TLS_VERIFY_UNKNOWN_CA);
+		flags |= TLS_VERIFY_BIT(n == 1 && gtls_is_self_signed(&chain[0])
+		                                ? TLS_VERIFY_SELF_SIGNED
+		                                : TLS_VERIFY_UNKNOWN_CA);
 	if (st & GNUTLS_CERT_SIGNATURE_FAILURE)
 		flags |= TLS_VERIFY_BIT(TLS_VERIFY_BAD_SIGNATURE);
 	if (st & GNUTLS_CERT_REVOKED)
@@ -209,12 +213,24 @@ gtls_fill_info(struct gtls_conn *c)
 	snprintf(info->cipher, sizeof info->cipher, "%s",
 	         gnutls_ciphersuite_get(c->s) != NULL ? gnutls_ciphersuite_get(c->s) : "");
 	switch (gnutls_group_get(c->s)) {
-	case GNUTLS_GROUP_X25519: snprintf(info->group, sizeof info->group, "X25519"); break;
-	case GNUTLS_GROUP_X448: snprintf(info->group, sizeof info->group, "X448"); break;
-	case GNUTLS_GROUP_SECP256R1: snprintf(info->group, sizeof info->group, "P-256"); break;
-	case GNUTLS_GROUP_SECP384R1: snprintf(info->group, sizeof info->group, "P-384"); break;
-	case GNUTLS_GROUP_SECP521R1: snprintf(info->group, sizeof info->group, "P-521"); break;
-	default: info->group[0] = '\0'; break;
+	case GNUTLS_GROUP_X25519:
+		snprintf(info->group, sizeof info->group, "X25519");
+		break;
+	case GNUTLS_GROUP_X448:
+		snprintf(info->group, sizeof info->group, "X448");
+		break;
+	case GNUTLS_GROUP_SECP256R1:
+		snprintf(info->group, sizeof info->group, "P-256");
+		break;
+	case GNUTLS_GROUP_SECP384R1:
+		snprintf(info->group, sizeof info->group, "P-384");
+		break;
+	case GNUTLS_GROUP_SECP521R1:
+		snprintf(info->group, sizeof info->group, "P-521");
+		break;
+	default:
+		info->group[0] = '\0';
+		break;
 	}
 	if (info->role == TLS_ROLE_SERVER) {
 		size_t len = sizeof info->sni;
@@ -319,7 +335,8 @@ gtls_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out
 	 * most specific one, which is the last in the DN). */
 	for (unsigned idx = 0; idx < 64; idx++) {
 		size = sizeof buf - 1;
-		r = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, idx, 0, buf, &size);
+		r = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, idx, 0, buf,
+		                                  &size);
 		if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
 		free(out->cn);

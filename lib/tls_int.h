@@ -16,9 +16,9 @@
 
 /* Names a certificate presents, for the neutral name check. */
 struct tls_cert_names {
-	char **dns;   /* dNSName subjectAltNames, in certificate order ("" = one that cannot match) */
+	char **dns; /* dNSName subjectAltNames, in certificate order ("" = one that cannot match) */
 	size_t ndns;
-	char *cn;     /* the last subject commonName, or NULL */
+	char *cn; /* the last subject commonName, or NULL */
 };
 
 /*
@@ -30,12 +30,13 @@ struct tls_cert_names {
 struct tls_backend_ops {
 	struct tls_ctx *(*ctx_new)(const struct tls_config *cfg, struct err *e);
 	void (*ctx_free)(struct tls_ctx *ctx);
-	struct tls_conn *(*conn_new)(struct tls_ctx *ctx, int fd,
-	                             const struct tls_conn_opts *opts, struct err *e);
+	struct tls_conn *(*conn_new)(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts,
+	                             struct err *e);
 	enum tls_status (*handshake)(struct tls_conn *c, struct err *e);
-	ssize_t (*read)(struct tls_conn *c, void *buf, size_t len, struct err *e);   /* 0 = clean close */
+	ssize_t (*read)(struct tls_conn *c, void *buf, size_t len,
+	                struct err *e); /* 0 = clean close */
 	ssize_t (*write)(struct tls_conn *c, const void *buf, size_t len, struct err *e);
-	void (*shutdown)(struct tls_conn *c);  /* send close_notify, do not wait */
+	void (*shutdown)(struct tls_conn *c); /* send close_notify, do not wait */
 	/* Server, TLS 1.3, TLS_CAP_TICKETS only (NULL otherwise): one NewSessionTicket now. */
 	enum tls_status (*send_ticket)(struct tls_conn *c, struct err *e);
 	/* TLS 1.3: one KeyUpdate (update_requested) now (RFC 8446 4.6.3). */
@@ -112,7 +113,7 @@ void tls_keylog_append(const struct tls_ctx *ctx, const char *line);
  * no CN fallback then).  -1 on out of memory.
  */
 int tls_cert_names_add_dns(struct tls_cert_names *n, const char *data, size_t len) MUST_CHECK;
-void tls_cert_names_free(struct tls_cert_names *n);          /* frees the members; accepts NULL */
+void tls_cert_names_free(struct tls_cert_names *n); /* frees the members; accepts NULL */
 /* Do any of these names (SANs, else CN) match `host`?  1 yes, 0 no. */
 int tls_cert_names_match(const struct tls_cert_names *n, const char *host);
 /* The same names in the same order (case-insensitive)?  1 yes, 0 no.  Servers

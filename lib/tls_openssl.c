@@ -134,8 +134,10 @@ ossl_sigalgs_list(const char *family)
 static int
 ossl_groups_list(const char *groups, char *out, size_t outlen)
 {
-	static const char *const map[][2] = { { "X25519", "X25519" }, { "X448", "X448" },
-		                              { "P-256", "secp256r1" }, { "P-384", "secp384r1" },
+	static const char *const map[][2] = { { "X25519", "X25519" },
+		                              { "X448", "X448" },
+		                              { "P-256", "secp256r1" },
+		                              { "P-384", "secp384r1" },
 		                              { "P-521", "secp521r1" } };
 	size_t used = 0;
 
@@ -164,10 +166,10 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 	char why[200];
 
 	/* Default range TLS 1.2 - 1.3, the same on both backends. */
-	if (!SSL_CTX_set_min_proto_version(ctx, ossl_proto(cfg->min_version ? cfg->min_version
-	                                                                    : TLS_VERSION_1_2)) ||
-	    !SSL_CTX_set_max_proto_version(ctx, ossl_proto(cfg->max_version ? cfg->max_version
-	                                                                    : TLS_VERSION_1_3))) {
+	if (!SSL_CTX_set_min_proto_version(
+	            ctx, ossl_proto(cfg->min_version ? cfg->min_version : TLS_VERSION_1_2)) ||
+	    !SSL_CTX_set_max_proto_version(
+	            ctx, ossl_proto(cfg->max_version ? cfg->max_version : TLS_VERSION_1_3))) {
 		err_set(e, TLS_ERR_CONFIG, "cannot set the TLS version range");
 		return TLS_ERR_CONFIG;
 	}
@@ -179,7 +181,8 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 	if (cfg->sigalgs != NULL) {
 		const char *list = ossl_sigalgs_list(cfg->sigalgs);
 		if (list == NULL || !SSL_CTX_set1_sigalgs_list(ctx, list)) {
-			err_set(e, TLS_ERR_CONFIG, "bad sigalgs \"%s\" (RSA or ECDSA)", cfg->sigalgs);
+			err_set(e, TLS_ERR_CONFIG, "bad sigalgs \"%s\" (RSA or ECDSA)",
+			        cfg->sigalgs);
 			return TLS_ERR_CONFIG;
 		}
 	}
@@ -188,7 +191,8 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 		if (ossl_groups_list(cfg->groups, list, sizeof list) != 0 ||
 		    !SSL_CTX_set1_groups_list(ctx, list)) {
 			err_set(e, TLS_ERR_CONFIG,
-			        "bad groups \"%s\" (X25519, X448, P-256, P-384, P-521)", cfg->groups);
+			        "bad groups \"%s\" (X25519, X448, P-256, P-384, P-521)",
+			        cfg->groups);
 			return TLS_ERR_CONFIG;
 		}
 	}
@@ -197,15 +201,16 @@ ossl_ctx_setup(struct ossl_ctx *x, SSL_CTX *ctx, const struct tls_config *cfg, s
 	if (cfg->ca_file != NULL) {
 		if (!SSL_CTX_load_verify_locations(ctx, cfg->ca_file, NULL)) {
 			ossl_err_text(why, sizeof why);
-			err_set(e, TLS_ERR_CONFIG, "%s: cannot load trust anchors: %s", cfg->ca_file, why);
+			err_set(e, TLS_ERR_CONFIG, "%s: cannot load trust anchors: %s",
+			        cfg->ca_file, why);
 			return TLS_ERR_CONFIG;
 		}
 		x->base.have_ca = 1;
 	}
 	if (cfg->crl_file != NULL) {
 		X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-		if (X509_load_crl_file(X509_STORE_add_lookup(store, X509_LOOKUP_file()), cfg->crl_file,
-		                       X509_FILETYPE_PEM) <= 0) {
+		if (X509_load_crl_file(X509_STORE_add_lookup(store, X509_LOOKUP_file()),
+		                       cfg->crl_file, X509_FILETYPE_PEM) <= 0) {
 			ossl_err_text(why, sizeof why);
 			err_set(e, TLS_ERR_CONFIG, "%s: cannot load CRLs: %s", cfg->crl_file, why);
 			return TLS_ERR_CONFIG;
@@ -284,7 +289,8 @@ ossl_load_keypair(SSL_CTX *ctx, const struct tls_keypair *kp, struct err *e)
 
 	if (SSL_CTX_use_certificate_chain_file(ctx, kp->cert_file) != 1) {
 		ossl_err_text(why, sizeof why);
-		err_set(e, TLS_ERR_CONFIG, "%s: cannot load certificate chain: %s", kp->cert_file, why);
+		err_set(e, TLS_ERR_CONFIG, "%s: cannot load certificate chain: %s", kp->cert_file,
+		        why);
 		return TLS_ERR_CONFIG;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, kp->key_file, SSL_FILETYPE_PEM) != 1) {
@@ -294,7 +300,8 @@ ossl_load_keypair(SSL_CTX *ctx, const struct tls_keypair *kp, struct err *e)
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
 		ossl_err_text(why, sizeof why);
-		err_set(e, TLS_ERR_CONFIG, "%s: key does not match %s", kp->key_file, kp->cert_file);
+		err_set(e, TLS_ERR_CONFIG, "%s: key does not match %s", kp->key_file,
+		        kp->cert_file);
 		return TLS_ERR_CONFIG;
 	}
 	return TLS_OK;
@@ -326,8 +333,9 @@ ossl_ctx_new(const struct tls_config *cfg, struct err *e)
 				g++;
 		}
 		if (g == x->ngroups) {
-			SSL_CTX *ctx = SSL_CTX_new(cfg->role == TLS_ROLE_SERVER ? TLS_server_method()
-			                                                        : TLS_client_method());
+			SSL_CTX *ctx =
+			        SSL_CTX_new(cfg->role == TLS_ROLE_SERVER ? TLS_server_method()
+			                                                 : TLS_client_method());
 			if (ctx == NULL) {
 				tls_cert_names_free(&names);
 				err_set(e, TLS_ERR_CONFIG, "SSL_CTX_new failed");

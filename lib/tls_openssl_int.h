@@ -29,8 +29,8 @@ struct ossl_ctx {
 struct ossl_conn {
 	struct tls_conn base;
 	SSL *ssl;
-	unsigned seen_flags;     /* chain problems collected by the verify callback */
-	char first_detail[160];  /* OpenSSL's wording of the first problem */
+	unsigned seen_flags;         /* chain problems collected by the verify callback */
+	char first_detail[160];      /* OpenSSL's wording of the first problem */
 	const unsigned char *staple; /* server: what to staple when asked */
 	size_t staple_len;
 };

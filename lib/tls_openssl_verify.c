@@ -106,12 +106,24 @@ ossl_fill_info(struct ossl_conn *c)
 	snprintf(info->cipher, sizeof info->cipher, "%s",
 	         cipher != NULL ? SSL_CIPHER_standard_name(cipher) : "");
 	switch (SSL_get_negotiated_group(c->ssl)) {
-	case NID_X25519: snprintf(info->group, sizeof info->group, "X25519"); break;
-	case NID_X448: snprintf(info->group, sizeof info->group, "X448"); break;
-	case NID_X9_62_prime256v1: snprintf(info->group, sizeof info->group, "P-256"); break;
-	case NID_secp384r1: snprintf(info->group, sizeof info->group, "P-384"); break;
-	case NID_secp521r1: snprintf(info->group, sizeof info->group, "P-521"); break;
-	default: info->group[0] = '\0'; break;
+	case NID_X25519:
+		snprintf(info->group, sizeof info->group, "X25519");
+		break;
+	case NID_X448:
+		snprintf(info->group, sizeof info->group, "X448");
+		break;
+	case NID_X9_62_prime256v1:
+		snprintf(info->group, sizeof info->group, "P-256");
+		break;
+	case NID_secp384r1:
+		snprintf(info->group, sizeof info->group, "P-384");
+		break;
+	case NID_secp521r1:
+		snprintf(info->group, sizeof info->group, "P-521");
+		break;
+	default:
+		info->group[0] = '\0';
+		break;
 	}
 	if (info->role == TLS_ROLE_SERVER) {
 		const char *sni = SSL_get_servername(c->ssl, TLSEXT_NAMETYPE_host_name);
@@ -168,8 +180,8 @@ ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out
 		last = idx;
 	if (last >= 0) {
 		unsigned char *utf8 = NULL;
-		int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(
-		                                       X509_NAME_get_entry(subject, last)));
+		int n = ASN1_STRING_to_UTF8(
+		        &utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subject, last)));
 		if (n > 0 && memchr(utf8, '\0', (size_t)n) == NULL)
 			out->cn = strndup((char *)utf8, (size_t)n);
 		OPENSSL_free(utf8);

@@ -46,17 +46,17 @@ int
 main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	        {"out", required_argument, NULL, 'o'},
-	        {"now", required_argument, NULL, 'n'},
-	        {"help", no_argument, NULL, 'h'},
-	        {"version", no_argument, NULL, 'V'},
-	        {NULL, 0, NULL, 0},
+		{ "out", required_argument, NULL, 'o' },
+		{ "now", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *out = NULL;
 	time_t now = 0;
 	int have_now = 0;
 	int nfiles = 0;
-	struct err e = {0};
+	struct err e = { 0 };
 	int c;
 
 	opterr = 0;

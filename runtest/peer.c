@@ -41,7 +41,7 @@ struct peer_run {
 	unsigned char *staple;
 	size_t staple_len;
 	int tls_on_connect;
-	int session;        /* 1 for the first connection, 2 for the second, ... */
+	int session; /* 1 for the first connection, 2 for the second, ... */
 };
 
 /* The value of "KEY = value" for `key`, or NULL. */
@@ -121,15 +121,19 @@ peer_post_handshake(struct peer_run *pr, const char **rule)
 		return 0;
 	*rule += ticket ? 7 : 11;
 	if (pr->conn == NULL) {
-		peer_log(pr, "-", ticket ? "(no session ticket: not in TLS)" : "(no key update: not in TLS)");
+		peer_log(pr, "-",
+		         ticket ? "(no session ticket: not in TLS)"
+		                : "(no key update: not in TLS)");
 		return 0;
 	}
-	if ((ticket ? tls_conn_send_ticket(pr->conn, &e) : tls_conn_key_update(pr->conn, &e)) != TLS_OK) {
+	if ((ticket ? tls_conn_send_ticket(pr->conn, &e) : tls_conn_key_update(pr->conn, &e)) !=
+	    TLS_OK) {
 		snprintf(note, sizeof note, "(%s)", e.text);
 		peer_log(pr, "-", note);
 		return -1;
 	}
-	peer_log(pr, "-", ticket ? "(sends a session ticket)" : "(sends a key update, update requested)");
+	peer_log(pr, "-",
+	         ticket ? "(sends a session ticket)" : "(sends a key update, update requested)");
 	return 0;
 }
 
@@ -201,7 +205,8 @@ peer_log_tickets(struct peer_run *pr, const struct tls_conn *conn)
 		return;
 	if (strcmp(tls_conn_info(conn)->version, "TLSv1.3") != 0)
 		n = 0;
-	snprintf(note, sizeof note, "(%d session ticket%s after the handshake)", n, n == 1 ? "" : "s");
+	snprintf(note, sizeof note, "(%d session ticket%s after the handshake)", n,
+	         n == 1 ? "" : "s");
 	peer_log(pr, "-", note);
 }
 
@@ -260,7 +265,8 @@ peer_session(struct peer_run *pr, int fd)
 			/* RFC 3030: "BDAT SIZE [LAST]", then SIZE octets of message. */
 			unsigned long long size = 0;
 			char *chunk = NULL;
-			int ok = sscanf(line + 4, "%llu", &size) == 1 && size <= 64u * 1024 * 1024 &&
+			int ok = sscanf(line + 4, "%llu", &size) == 1 &&
+			         size <= 64u * 1024 * 1024 &&
 			         (chunk = malloc(size ? size : 1)) != NULL &&
 			         bio_read_exact(&io, chunk, size, &e) == BIO_OK;
 			free(chunk);
@@ -268,7 +274,8 @@ peer_session(struct peer_run *pr, int fd)
 				peer_log(pr, "-", "(bad or short BDAT chunk)");
 				break;
 			}
-			snprintf(marked_chunk_text, sizeof marked_chunk_text, "(chunk, %llu octets)", size);
+			snprintf(marked_chunk_text, sizeof marked_chunk_text,
+			         "(chunk, %llu octets)", size);
 			peer_log(pr, "<", marked_chunk_text);
 			early = bio_buffered(&io) > 0;
 		}
@@ -281,7 +288,8 @@ peer_session(struct peer_run *pr, int fd)
 			/* The message, up to CRLF.CRLF; only its size is recorded. */
 			size_t octets = 0;
 			for (;;) {
-				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK)
+				if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long,
+				                  &e) != BIO_OK)
 					goto out;
 				if (strcmp(line, ".\r\n") == 0)
 					break;
@@ -295,7 +303,8 @@ peer_session(struct peer_run *pr, int fd)
 		}
 		if (strcasecmp(verb, "STARTTLS") == 0 && pr->tls != NULL &&
 		    (rule == NULL || rule[0] == '2')) {
-			struct tls_conn_opts opts = { .staple = pr->staple, .staple_len = pr->staple_len };
+			struct tls_conn_opts opts = { .staple = pr->staple,
+				                      .staple_len = pr->staple_len };
 			bio_discard_input(&io);
 			conn = tls_conn_new(pr->tls, fd, &opts, &e);
 			if (conn == NULL || tls_conn_handshake(conn, &e) != TLS_OK) {
@@ -410,8 +419,7 @@ peer_backend(const struct peer_spec *spec, const char *preferred, struct err *e)
 	return NULL;
 }
 
-static void __attribute__((noreturn))
-peer_main(struct peer_run *pr, int lfd, const char *backend)
+static void __attribute__((noreturn)) peer_main(struct peer_run *pr, int lfd, const char *backend)
 {
 	const char *tls = peer_value(pr->spec, "tls");
 	const char *staple = peer_value(pr->spec, "staple");
@@ -427,8 +435,8 @@ peer_main(struct peer_run *pr, int lfd, const char *backend)
 		struct tls_config cfg = { .role = TLS_ROLE_SERVER, .ncerts = 1 };
 		/* One chain and key, or two (an RSA and an ECDSA one: the
 		 * backend picks by the client's signature algorithms). */
-		if (sscanf(paths ? paths : "", "%2047s %2047s %2047s %2047s", cert[0], key[0], cert[1],
-		           key[1]) == 4)
+		if (sscanf(paths ? paths : "", "%2047s %2047s %2047s %2047s", cert[0], key[0],
+		           cert[1], key[1]) == 4)
 			cfg.ncerts = 2;
 		for (size_t i = 0; i < cfg.ncerts; i++) {
 			cfg.certs[i].cert_file = cert[i];

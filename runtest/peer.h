@@ -38,8 +38,8 @@ int peer_listen(const char *address, unsigned port, int *fd, unsigned *bound,
                 struct err *e) MUST_CHECK;
 
 /*
- * Start `spec`'s peer on p->lfd (from peer_listen(), closed here).  `backend` is the TLS library it serves STARTTLS with;
- * `subst` turns "@PKI@"-style values into paths (caller's, result freed by
+ * Start `spec`'s peer on p->lfd (from peer_listen(), closed here).  `backend` is the TLS library it
+ * serves STARTTLS with; `subst` turns "@PKI@"-style values into paths (caller's, result freed by
  * the caller... here: by the peer).  0, or -1 with `e`.
  */
 int peer_start(struct peer *p, const char *backend, const char *workdir,
@@ -51,7 +51,8 @@ int peer_start(struct peer *p, const char *backend, const char *workdir,
  * none can: the scenario is refused, never run without the knob.  The
  * result is a static string.
  */
-const char *peer_backend(const struct peer_spec *spec, const char *preferred, struct err *e) MUST_CHECK;
+const char *peer_backend(const struct peer_spec *spec, const char *preferred,
+                         struct err *e) MUST_CHECK;
 /* Stop it (SIGTERM, then reap); closes p->lfd if it was never started. */
 void peer_stop(struct peer *p);
 

@@ -12,7 +12,8 @@ report_progress(FILE *tty, size_t done, size_t total, size_t failed, double eta)
 {
 	if (tty == NULL)
 		return;
-	fprintf(tty, "\r[%3zu/%zu] %zu failed%s", done, total, failed, done < total ? ", ETA " : "   ");
+	fprintf(tty, "\r[%3zu/%zu] %zu failed%s", done, total, failed,
+	        done < total ? ", ETA " : "   ");
 	if (done < total)
 		fprintf(tty, "%.0f s   ", eta);
 	else
@@ -79,13 +80,14 @@ report_tap(FILE *out, const struct result *r, size_t n)
 {
 	fprintf(out, "TAP version 14\n1..%zu\n", n);
 	for (size_t i = 0; i < n; i++) {
-		fprintf(out, "%s %zu - %s %s [%s] %s\n", r[i].status == RESULT_PASS ? "ok" : "not ok",
-		        i + 1, r[i].id, r[i].slug, r[i].backend, r[i].title);
+		fprintf(out, "%s %zu - %s %s [%s] %s\n",
+		        r[i].status == RESULT_PASS ? "ok" : "not ok", i + 1, r[i].id, r[i].slug,
+		        r[i].backend, r[i].title);
 		if (r[i].status == RESULT_PASS)
 			continue;
 		fprintf(out, "  ---\n  message: \"%s\"\n  severity: %s\n  file: \"%s\"\n",
-		        r[i].message ? r[i].message : "", r[i].status == RESULT_ERROR ? "error" : "fail",
-		        r[i].path);
+		        r[i].message ? r[i].message : "",
+		        r[i].status == RESULT_ERROR ? "error" : "fail", r[i].path);
 		if (r[i].diff != NULL) {
 			fprintf(out, "  diff: |\n");
 			for (const char *p = r[i].diff; *p;) {
@@ -105,11 +107,21 @@ xml_escaped(FILE *f, const char *s)
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		switch (c) {
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '&': fputs("&amp;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
 		default:
 			/* XML 1.0 allows no control characters but tab, LF, CR. */
 			if (c < 32 && c != '\t' && c != '\n' && c != '\r')
@@ -135,9 +147,13 @@ report_junit(const char *path, const struct result *r, size_t n)
 		total += r[i].seconds;
 	}
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-	fprintf(f, "<testsuites name=\"refmta\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+	fprintf(f,
+	        "<testsuites name=\"refmta\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+	        "time=\"%.3f\">\n",
 	        n, failures, errors, total);
-	fprintf(f, "  <testsuite name=\"runtest\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n",
+	fprintf(f,
+	        "  <testsuite name=\"runtest\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+	        "time=\"%.3f\">\n",
 	        n, failures, errors, total);
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "    <testcase classname=\"%s.%s\" name=\"", r[i].feature, r[i].backend);
@@ -201,8 +217,8 @@ report_json(const char *path, const struct result *r, size_t n)
 		json_string(f, r[i].title);
 		fprintf(f, ", \"backend\": ");
 		json_string(f, r[i].backend);
-		fprintf(f, ", \"status\": \"%s\", \"seconds\": %.3f, \"message\": ", words[r[i].status],
-		        r[i].seconds);
+		fprintf(f, ", \"status\": \"%s\", \"seconds\": %.3f, \"message\": ",
+		        words[r[i].status], r[i].seconds);
 		json_string(f, r[i].message);
 		fprintf(f, ", \"diff\": ");
 		json_string(f, r[i].diff);

@@ -11,8 +11,8 @@
 
 enum result_status {
 	RESULT_PASS,
-	RESULT_FAIL,   /* the transcript differs from the golden (or there is none) */
-	RESULT_ERROR,  /* the harness could not run it (message says why) */
+	RESULT_FAIL,  /* the transcript differs from the golden (or there is none) */
+	RESULT_ERROR, /* the harness could not run it (message says why) */
 };
 
 struct result {
@@ -20,9 +20,9 @@ struct result {
 	const char *backend;
 	enum result_status status;
 	double seconds;
-	char *message;  /* one line: why it failed or errored; NULL on pass */
-	char *diff;     /* unified diff golden vs actual, or NULL */
-	char *workdir;  /* kept on failure, NULL when removed */
+	char *message; /* one line: why it failed or errored; NULL on pass */
+	char *diff;    /* unified diff golden vs actual, or NULL */
+	char *workdir; /* kept on failure, NULL when removed */
 };
 
 /* "\r[ 12/80] 1 failed, ETA 9 s" on a terminal; nothing otherwise. */

@@ -31,7 +31,7 @@
 #include "run_int.h"
 #include "steps.h"
 
-#define PEER_PORT_TRIES 20 /* fresh shared ports tried when an address's port is taken */
+#define PEER_PORT_TRIES 20       /* fresh shared ports tried when an address's port is taken */
 #define PEER_FIXED_WAIT_MS 15000 /* how long a peer waits for its own port to be free */
 /* The clock every scenario's refmta runs on (DESIGN.md principle 4). */
 #define TEST_CLOCK "2026-01-01T00:00:00Z"
@@ -79,8 +79,8 @@ run_substitute(const char *text, const struct run *r)
 			for (size_t i = 0; i < r->npeers; i++)
 				if (strlen(r->peers[i].spec->name) == n &&
 				    strncmp(r->peers[i].spec->name, p + 6, n) == 0) {
-					snprintf(peerbuf, sizeof peerbuf, "%s:%u", r->peers[i].address,
-					         r->peers[i].port);
+					snprintf(peerbuf, sizeof peerbuf, "%s:%u",
+					         r->peers[i].address, r->peers[i].port);
 					rep = peerbuf;
 					skip = 6 + n + 1;
 				}
@@ -140,8 +140,9 @@ run_write_config(struct run *r, const char *text, struct err *e)
 		return -1;
 	}
 	/* The harness's part: where things go, and test mode. */
-	fprintf(f, "# written by runtest for %s\nspool_directory = spool\nlog_file = log/main.log\n"
-	           "test_clock = %s\ntest_ids = true\n",
+	fprintf(f,
+	        "# written by runtest for %s\nspool_directory = spool\nlog_file = log/main.log\n"
+	        "test_clock = %s\ntest_ids = true\n",
 	        r->s->path, TEST_CLOCK);
 	/* The harness runs as root in CI: refmta refuses root without `user`
 	 * (docs/config.md), so a scenario that sets neither runs as root. */
@@ -404,16 +405,17 @@ start_peers(struct run *r, struct err *e)
 		return -1;
 	for (size_t i = 0; i < s->npeers; i++)
 		r->peers[i] = (struct peer){ .spec = &s->peers[i],
-		                             .address = peer_spec_address(&s->peers[i]), .lfd = -1 };
+			                     .address = peer_spec_address(&s->peers[i]),
+			                     .lfd = -1 };
 	r->npeers = s->npeers;
 	if (listen_peers(r, e) != 0)
 		return -1;
 	for (size_t i = 0; i < r->npeers; i++) {
 		/* The peer serves TLS with the other library, like the client,
 		 * unless it needs what only one library can do (peer_backend()). */
-		const char *be = peer_backend(&s->peers[i],
-		                              strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl",
-		                              e);
+		const char *be = peer_backend(
+		        &s->peers[i],
+		        strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl", e);
 		if (be == NULL ||
 		    peer_start(&r->peers[i], be, r->env->workdir, substitute_cb, r, e) != 0)
 			return -1;
@@ -556,7 +558,8 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	for (size_t i = 0; i < s->npeers; i++)
 		if (peer_spec_port(&s->peers[i]) != 0) {
 			if (netns_enter() < 0) {
-				err_set(e, 1, "a network namespace was made, but its loopback is not up");
+				err_set(e, 1,
+				        "a network namespace was made, but its loopback is not up");
 				goto out;
 			}
 			break;

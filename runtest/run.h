@@ -16,11 +16,11 @@
 #include "scenario.h"
 
 struct run_env {
-	const char *refmta;   /* path of bin/refmta */
-	const char *fakedns;  /* path of bin/fakedns (for scenarios with [zone] sections) */
-	const char *pki;      /* the run's minted PKI directory */
-	const char *workdir;  /* this run's directory (exists, empty) */
-	const char *backend;  /* refmta's TLS backend: "openssl" | "gnutls" */
+	const char *refmta;  /* path of bin/refmta */
+	const char *fakedns; /* path of bin/fakedns (for scenarios with [zone] sections) */
+	const char *pki;     /* the run's minted PKI directory */
+	const char *workdir; /* this run's directory (exists, empty) */
+	const char *backend; /* refmta's TLS backend: "openssl" | "gnutls" */
 };
 
 /*

@@ -85,7 +85,8 @@ client_connect(struct run *r, const char *arg, struct err *e)
 		struct sockaddr_in src = { .sin_family = AF_INET };
 		if (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
 		    bind(r->c.fd, (struct sockaddr *)&src, sizeof src) != 0) {
-			err_set(e, 1, "connect from %s: cannot bind (loopback addresses only)", from);
+			err_set(e, 1, "connect from %s: cannot bind (loopback addresses only)",
+			        from);
 			return -1;
 		}
 	}
@@ -112,9 +113,8 @@ client_send(struct run *r, const char *data, size_t n)
 {
 	struct err e = { 0 };
 
-	return bio_write(&r->c.io, data, n, &e) == BIO_OK && bio_flush(&r->c.io, &e) == BIO_OK
-	               ? 0
-	               : -1;
+	return bio_write(&r->c.io, data, n, &e) == BIO_OK && bio_flush(&r->c.io, &e) == BIO_OK ? 0
+	                                                                                       : -1;
 }
 
 /* Read one reply (all its lines) into the transcript; `last` gets its last
@@ -129,13 +129,15 @@ client_reply(struct run *r, char *last, size_t lastlen)
 	for (;;) {
 		size_t len;
 		int too_long;
-		enum bio_status st = bio_read_line(&r->c.io, line, sizeof line - 1, &len, &too_long, &e);
+		enum bio_status st =
+		        bio_read_line(&r->c.io, line, sizeof line - 1, &len, &too_long, &e);
 		if (st != BIO_OK)
 			return st;
 		line[strcspn(line, "\r\n")] = '\0';
 		transcript_add(&r->tr, 'S', line);
 		if (too_long)
-			transcript_addf(&r->tr, '!', "the reply line above was longer than %d octets",
+			transcript_addf(&r->tr, '!',
+			                "the reply line above was longer than %d octets",
 			                CLIENT_LINE_MAX - 1);
 		if (strlen(line) < 4 || line[3] != '-') {
 			snprintf(last, lastlen, "%s", line);
@@ -174,9 +176,10 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 		}
 	}
 	/* The client is the other library, unless pinned: every run is interop. */
-	name = client[0] ? client
-	       : r->s->client ? r->s->client
-	       : strcmp(r->env->backend, "openssl") == 0 ? "gnutls" : "openssl";
+	name = client[0]                                 ? client
+	       : r->s->client                            ? r->s->client
+	       : strcmp(r->env->backend, "openssl") == 0 ? "gnutls"
+	                                                 : "openssl";
 	be = tls_backend_by_name(name);
 	if (be == NULL) {
 		err_set(e, 1, "starttls: unknown client backend \"%s\"", name);
@@ -203,7 +206,9 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	const struct tls_info *i = tls_conn_info(r->c.tls);
 	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s%s", i->version, i->cipher,
 	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni,
-	                !opts.request_staple ? "" : i->staple.len > 0 ? " staple=received" : " staple=none");
+	                !opts.request_staple ? ""
+	                : i->staple.len > 0  ? " staple=received"
+	                                     : " staple=none");
 	bio_use_tls(&r->c.io, r->c.tls);
 	return 0;
 }
@@ -310,7 +315,8 @@ step_expect(struct run *r, const struct step *st, struct err *e)
 		enum bio_status bs = client_reply(r, last, sizeof last);
 		if (bs != BIO_OK) {
 			transcript_addf(&r->tr, '!', "expected %s, got %s", code,
-			                bs == BIO_TIMEOUT ? "no reply within 10 s" : "the connection closed");
+			                bs == BIO_TIMEOUT ? "no reply within 10 s"
+			                                  : "the connection closed");
 			return 1;
 		}
 		if (strncmp(last, code, strlen(code)) != 0)
@@ -385,7 +391,8 @@ step_submit(struct run *r, const struct step *st, struct err *e)
 	char *copy = strdup(st->arg), *save = NULL, *w;
 	int rc = -1, ok = copy != NULL;
 
-	for (w = copy ? strtok_r(copy, " \t", &save) : NULL; ok && w; w = strtok_r(NULL, " \t", &save))
+	for (w = copy ? strtok_r(copy, " \t", &save) : NULL; ok && w;
+	     w = strtok_r(NULL, " \t", &save))
 		ok = strlist_push(&words, w) == 0;
 	if (!ok || words.n < 2) {
 		err_set(e, 1, "%s:%d: submit FROM TO...", r->s->path, st->line);

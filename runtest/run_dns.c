@@ -187,7 +187,8 @@ rr_cmp(const void *pa, const void *pb)
 			return a->u.tlsa.mtype - b->u.tlsa.mtype;
 		n = a->u.tlsa.len < b->u.tlsa.len ? a->u.tlsa.len : b->u.tlsa.len;
 		c = memcmp(a->u.tlsa.data, b->u.tlsa.data, n);
-		return c != 0 ? c : (a->u.tlsa.len > b->u.tlsa.len) - (a->u.tlsa.len < b->u.tlsa.len);
+		return c != 0 ? c
+		              : (a->u.tlsa.len > b->u.tlsa.len) - (a->u.tlsa.len < b->u.tlsa.len);
 	case RESOLVER_TXT:
 		n = a->u.txt.len < b->u.txt.len ? a->u.txt.len : b->u.txt.len;
 		c = memcmp(a->u.txt.text, b->u.txt.text, n);
@@ -205,8 +206,8 @@ rr_cmp(const void *pa, const void *pb)
 int
 step_resolve(struct run *r, const struct step *st, struct err *e)
 {
-	static const enum resolver_type types[] = { RESOLVER_A, RESOLVER_AAAA, RESOLVER_MX,
-		                                        RESOLVER_TLSA, RESOLVER_TXT, RESOLVER_PTR };
+	static const enum resolver_type types[] = { RESOLVER_A,    RESOLVER_AAAA, RESOLVER_MX,
+		                                    RESOLVER_TLSA, RESOLVER_TXT,  RESOLVER_PTR };
 	char type[16] = "", name[512] = "", text[4096], ta[4200];
 	struct resolver_answer a = { 0 };
 	struct err le = { 0 };
@@ -214,7 +215,8 @@ step_resolve(struct run *r, const struct step *st, struct err *e)
 
 	if (sscanf(st->arg, "%15s %511s", type, name) != 2)
 		goto usage;
-	while (i < sizeof types / sizeof types[0] && strcmp(resolver_type_word(types[i]), type) != 0)
+	while (i < sizeof types / sizeof types[0] &&
+	       strcmp(resolver_type_word(types[i]), type) != 0)
 		i++;
 	if (i == sizeof types / sizeof types[0])
 		goto usage;

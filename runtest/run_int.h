@@ -25,7 +25,7 @@ struct tls_conn;
 struct client {
 	int fd;
 	unsigned local_port;
-	char local_ip[64];     /* refmta logs the session under this address */
+	char local_ip[64]; /* refmta logs the session under this address */
 	struct bio io;
 	struct tls_ctx *ctx;
 	struct tls_conn *tls;
@@ -39,12 +39,12 @@ struct run {
 	unsigned port;
 	struct client c;
 	long log_offset;
-	char path[4096];      /* run_path()'s result */
+	char path[4096]; /* run_path()'s result */
 	struct peer *peers;
 	size_t npeers;
-	unsigned peer_port;   /* the one port every peer listens on */
-	pid_t fakedns;        /* 0 when the scenario has no [zone] */
-	char dns_server[64];  /* "127.0.0.1@PORT", "" without fakedns */
+	unsigned peer_port;        /* the one port every peer listens on */
+	pid_t fakedns;             /* 0 when the scenario has no [zone] */
+	char dns_server[64];       /* "127.0.0.1@PORT", "" without fakedns */
 	struct resolver *resolver; /* for `resolve` steps, made at the first */
 };
 

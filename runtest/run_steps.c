@@ -87,8 +87,8 @@ step_queue_run(struct run *r, const struct step *st, struct err *e)
 		int devnull = open("/dev/null", O_WRONLY);
 		dup2(devnull, 1);
 		dup2(devnull, 2);
-		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend, "queue-run",
-		      force ? "--force" : (char *)NULL, (char *)NULL);
+		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend,
+		      "queue-run", force ? "--force" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)

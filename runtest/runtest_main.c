@@ -32,18 +32,18 @@
 
 struct options {
 	unsigned jobs;
-	int backends;          /* bit 0 openssl, bit 1 gnutls */
+	int backends; /* bit 0 openssl, bit 1 gnutls */
 	int accept, keep, list, tap;
 	const char *show;
 	const char *junit, *json;
-	const char *refmta;    /* bin/refmta */
+	const char *refmta; /* bin/refmta */
 };
 
 struct job {
 	struct scenario *s;
 	const char *backend;
 	struct result res;
-	char *actual;          /* the transcript it produced, NULL when it could not run */
+	char *actual; /* the transcript it produced, NULL when it could not run */
 	pid_t pid;
 	struct timespec start;
 	char workdir[4096];
@@ -72,19 +72,19 @@ elapsed(const struct timespec *since)
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: runtest [options] [ID|PATH|FOLDER|KEYWORD ...]\n"
-	        "  -j N               parallel runs (default: number of cores)\n"
-	        "  --backend B        openssl | gnutls | both (default both)\n"
-	        "  --accept           rewrite the goldens of failing scenarios, then show the diff\n"
-	        "  --keep             keep each run's work directory\n"
-	        "  --list             list scenarios with titles\n"
-	        "  --show ID          print a scenario and its golden side by side\n"
-	        "  --tap              TAP 14 on stdout instead of the human report\n"
-	        "  --junit FILE       JUnit XML\n"
-	        "  --json FILE        JSON\n"
-	        "exit: 0 all passed, 1 some failed, 2 usage error, 125 cannot test\n"
-	        "The scenario format: docs/scenario-format.md\n");
+	fprintf(out, "usage: runtest [options] [ID|PATH|FOLDER|KEYWORD ...]\n"
+	             "  -j N               parallel runs (default: number of cores)\n"
+	             "  --backend B        openssl | gnutls | both (default both)\n"
+	             "  --accept           rewrite the goldens of failing scenarios, then show the "
+	             "diff\n"
+	             "  --keep             keep each run's work directory\n"
+	             "  --list             list scenarios with titles\n"
+	             "  --show ID          print a scenario and its golden side by side\n"
+	             "  --tap              TAP 14 on stdout instead of the human report\n"
+	             "  --junit FILE       JUnit XML\n"
+	             "  --json FILE        JSON\n"
+	             "exit: 0 all passed, 1 some failed, 2 usage error, 125 cannot test\n"
+	             "The scenario format: docs/scenario-format.md\n");
 }
 
 /* ---- finding scenarios ------------------------------------------------------------ */
@@ -180,8 +180,11 @@ remove_tree(const char *path)
 static void __attribute__((noreturn))
 job_child(struct job *j, const char *refmta, const char *fakedns, const char *pki)
 {
-	struct run_env env = { .refmta = refmta, .fakedns = fakedns, .pki = pki,
-	                       .workdir = j->workdir, .backend = j->backend };
+	struct run_env env = { .refmta = refmta,
+		               .fakedns = fakedns,
+		               .pki = pki,
+		               .workdir = j->workdir,
+		               .backend = j->backend };
 	struct err e = { 0 };
 	char *transcript = NULL;
 	char path[4200];
@@ -209,7 +212,8 @@ job_finish(struct job *j, int status, const struct options *o, int timed_out)
 	golden_path(j, golden, sizeof golden);
 	if (timed_out) {
 		j->res.status = RESULT_ERROR;
-		if (asprintf(&j->res.message, "timed out after %u s (everything it started was killed)",
+		if (asprintf(&j->res.message,
+		             "timed out after %u s (everything it started was killed)",
 		             j->s->timeout) < 0)
 			j->res.message = NULL;
 	} else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -227,7 +231,8 @@ job_finish(struct job *j, int status, const struct options *o, int timed_out)
 		} else {
 			j->res.status = RESULT_FAIL;
 			if (want == NULL) {
-				j->res.message = strdup("no golden yet (runtest --accept writes it)");
+				j->res.message =
+				        strdup("no golden yet (runtest --accept writes it)");
 				write_all("/dev/null", "");
 			} else {
 				j->res.message = strdup("transcript differs from the golden");
@@ -237,7 +242,8 @@ job_finish(struct job *j, int status, const struct options *o, int timed_out)
 				mkdir_parents(golden);
 				if (write_all(golden, got) == 0) {
 					free(j->res.message);
-					j->res.message = strdup("golden rewritten (--accept): read the diff");
+					j->res.message = strdup(
+					        "golden rewritten (--accept): read the diff");
 				}
 			}
 		}
@@ -268,8 +274,8 @@ show(const struct scenario *s)
 	printf("%-*.*s | %s\n", col, col, s->path, s->golden);
 	while ((l && *l) || (r && *r)) {
 		size_t ll = l ? strcspn(l, "\n") : 0, rl = r ? strcspn(r, "\n") : 0;
-		printf("%-*.*s | %.*s\n", col, (int)(ll < (size_t)col ? ll : (size_t)col), l ? l : "",
-		       (int)rl, r ? r : "");
+		printf("%-*.*s | %.*s\n", col, (int)(ll < (size_t)col ? ll : (size_t)col),
+		       l ? l : "", (int)rl, r ? r : "");
 		if (l && *l)
 			l += ll + (l[ll] ? 1 : 0);
 		if (r && *r)
@@ -294,8 +300,10 @@ parse_args(int argc, char **argv, struct options *o, struct strlist *args)
 			o->jobs = (unsigned)atoi(a + 2);
 		else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
 			const char *b = argv[++i];
-			o->backends = strcmp(b, "openssl") == 0 ? 1 : strcmp(b, "gnutls") == 0 ? 2
-			              : strcmp(b, "both") == 0 ? 3 : 0;
+			o->backends = strcmp(b, "openssl") == 0  ? 1
+			              : strcmp(b, "gnutls") == 0 ? 2
+			              : strcmp(b, "both") == 0   ? 3
+			                                         : 0;
 			if (o->backends == 0) {
 				fprintf(stderr, "runtest: --backend openssl, gnutls or both\n");
 				return 2;
@@ -314,8 +322,7 @@ parse_args(int argc, char **argv, struct options *o, struct strlist *args)
 			/* A path is loaded like any other path argument. */
 			if (stat(o->show, &st) == 0 && strlist_push(args, o->show) != 0)
 				return 2;
-		}
-		else if (strcmp(a, "--junit") == 0 && i + 1 < argc)
+		} else if (strcmp(a, "--junit") == 0 && i + 1 < argc)
 			o->junit = argv[++i];
 		else if (strcmp(a, "--json") == 0 && i + 1 < argc)
 			o->json = argv[++i];
@@ -356,9 +363,12 @@ make_jobs(const struct options *o, struct scenario **scns, size_t nscn, size_t n
 			struct job *j = &jobs[njobs++];
 			j->s = scns[i];
 			j->backend = b ? "gnutls" : "openssl";
-			j->res = (struct result){ .id = scns[i]->id, .slug = scns[i]->slug,
-			                          .feature = scns[i]->feature, .title = scns[i]->title,
-			                          .path = scns[i]->path, .backend = j->backend };
+			j->res = (struct result){ .id = scns[i]->id,
+				                  .slug = scns[i]->slug,
+				                  .feature = scns[i]->feature,
+				                  .title = scns[i]->title,
+				                  .path = scns[i]->path,
+				                  .backend = j->backend };
 		}
 	}
 }
@@ -397,8 +407,10 @@ prepare(const struct options *o, char *root, size_t rootlen, char *pki, size_t p
 		         (int)(strrchr(refmta_abs, '/') - refmta_abs), refmta_abs);
 	for (size_t k = 0; k < njobs; k++)
 		if (jobs[k].s->nzones > 0 && access(fakedns_abs, X_OK) != 0) {
-			fprintf(stderr, "runtest: %s is missing or not executable (run make; "
-			        "%s has [zone] sections)\n", fakedns_abs, jobs[k].s->path);
+			fprintf(stderr,
+			        "runtest: %s is missing or not executable (run make; "
+			        "%s has [zone] sections)\n",
+			        fakedns_abs, jobs[k].s->path);
 			return EXIT_CANNOT_TEST;
 		}
 	return 0;
@@ -411,8 +423,8 @@ job_start(struct job *j, size_t index, const char *root, const char *refmta_abs,
 {
 	snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s", root, j->s->slug, j->backend);
 	if (mkdir(j->workdir, 0755) != 0 && errno == EEXIST) {
-		snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s.%zu", root, j->s->slug, j->backend,
-		         index);
+		snprintf(j->workdir, sizeof j->workdir, "%s/%s-%s.%zu", root, j->s->slug,
+		         j->backend, index);
 		mkdir(j->workdir, 0755);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &j->start);
@@ -425,8 +437,8 @@ job_start(struct job *j, size_t index, const char *root, const char *refmta_abs,
 
 /* Run every job, o->jobs at a time, each bounded by its timeout.  The number that failed. */
 static size_t
-schedule(const struct options *o, const char *root, const char *refmta_abs,
-         const char *fakedns_abs, const char *pki)
+schedule(const struct options *o, const char *root, const char *refmta_abs, const char *fakedns_abs,
+         const char *pki)
 {
 	FILE *tty = (!o->tap && isatty(2)) ? stderr : NULL;
 	struct timespec t0;
@@ -514,7 +526,8 @@ report_human(const struct result *results)
 		    strcmp(jobs[k].actual, jobs[k + 1].actual) == 0)
 			continue;
 		printf("\nNOTE %s: the openssl and gnutls transcripts differ (one golden serves "
-		       "both: explain the difference in the scenario or fix it)\n", jobs[k].s->slug);
+		       "both: explain the difference in the scenario or fix it)\n",
+		       jobs[k].s->slug);
 	}
 	report_summary(stdout, results, njobs);
 }
@@ -545,7 +558,8 @@ main(int argc, char **argv)
 	if (o.list) {
 		for (size_t k = 0; k < njobs; k++)
 			if (k == 0 || jobs[k].s != jobs[k - 1].s)
-				printf("%s  %-40s %s\n", jobs[k].s->id, jobs[k].s->path, jobs[k].s->title);
+				printf("%s  %-40s %s\n", jobs[k].s->id, jobs[k].s->path,
+				       jobs[k].s->title);
 		goto done;
 	}
 	if (o.show != NULL) {

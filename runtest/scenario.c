@@ -183,16 +183,17 @@ zone_name_check(const struct scenario *s, const char *path, int lineno, struct e
 	const char *name = s->zones[s->nzones - 1].name;
 	size_t n = strlen(name);
 
-	if (n == 0 || n > 253 || strspn(name, "abcdefghijklmnopqrstuvwxyz"
-	                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n) {
+	if (n == 0 || n > 253 ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != n) {
 		err_set(e, 1, "%s:%d: [zone NAME]: NAME is a domain name such as partner.test",
 		        path, lineno);
 		return -1;
 	}
 	for (size_t i = 0; i + 1 < s->nzones; i++)
 		if (strcasecmp(s->zones[i].name, name) == 0) {
-			err_set(e, 1, "%s:%d: [zone %s] given twice (first on line %d)", path, lineno,
-			        name, s->zones[i].line);
+			err_set(e, 1, "%s:%d: [zone %s] given twice (first on line %d)", path,
+			        lineno, name, s->zones[i].line);
 			return -1;
 		}
 	return 0;
@@ -208,13 +209,16 @@ peer_address_check(const struct scenario *s, const char *addr, const char *path,
 
 	if (inet_pton(AF_INET, addr, &in) != 1 || (ntohl(in.s_addr) >> 24) != 127 ||
 	    (ntohl(in.s_addr) & 0xffffff) == 0 || (ntohl(in.s_addr) & 0xffffff) == 0xffffff) {
-		err_set(e, 1, "%s:%d: address: a loopback address 127.X.Y.Z (not .0.0.0 or "
-		        ".255.255.255)", path, lineno);
+		err_set(e, 1,
+		        "%s:%d: address: a loopback address 127.X.Y.Z (not .0.0.0 or "
+		        ".255.255.255)",
+		        path, lineno);
 		return -1;
 	}
 	for (size_t i = 0; i < me->lines.n; i++)
 		if (strncmp(me->lines.v[i], "address ", 8) == 0) {
-			err_set(e, 1, "%s:%d: address given twice for peer %s", path, lineno, me->name);
+			err_set(e, 1, "%s:%d: address given twice for peer %s", path, lineno,
+			        me->name);
 			return -1;
 		}
 	return 0;
@@ -264,7 +268,7 @@ struct parse {
 	const char *path;
 	int lineno;
 	enum { HEADER, STEPS, PEER, TEXT } section;
-	char **text;       /* TEXT: the section's text ([config], [zone ...], ...) */
+	char **text; /* TEXT: the section's text ([config], [zone ...], ...) */
 	size_t text_len;
 	int have_config, have_steps;
 };
@@ -305,8 +309,8 @@ text_name_check(struct parse *ps, const struct text_section *v, size_t n, const 
 
 	if (*name == '\0' ||
 	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789._-") != strlen(name)) {
-		err_set(e, 1, "%s:%d: [%s NAME]: NAME is made of a-z, 0-9, '.', '_' and '-'", ps->path,
-		        ps->lineno, kind);
+		err_set(e, 1, "%s:%d: [%s NAME]: NAME is made of a-z, 0-9, '.', '_' and '-'",
+		        ps->path, ps->lineno, kind);
 		return -1;
 	}
 	if (scenario_section(v, n - 1, name) != NULL) {
@@ -364,9 +368,12 @@ parse_peer_line(struct parse *ps, const char *l, struct err *e)
 	struct scenario *s = ps->s;
 
 	if (!peer_line_valid(l)) {
-		err_set(e, 1, "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
-		        "\"staple = FILE\", \"address = 127.0.0.N\", \"port = N\", \"tickets = 0-8\", "
-		        "\"tls-version = 1.2|1.3\", \"tls-groups = NAME...\" or \"on VERB = [delay MS] [ticket|key-update] REPLY|drop\"",
+		err_set(e, 1,
+		        "%s:%d: a peer line is \"greeting = REPLY\", \"tls = CERT KEY\", "
+		        "\"staple = FILE\", \"address = 127.0.0.N\", \"port = N\", \"tickets = "
+		        "0-8\", "
+		        "\"tls-version = 1.2|1.3\", \"tls-groups = NAME...\" or \"on VERB = [delay "
+		        "MS] [ticket|key-update] REPLY|drop\"",
 		        ps->path, ps->lineno);
 		return -1;
 	}
@@ -399,11 +406,14 @@ cert_line_check(const struct scenario *s, const char *value, const char *path, i
 	    (strcmp(key, "rsa") != 0 && strcmp(key, "ecdsa") != 0) ||
 	    (strcmp(issuer, "inter") != 0 && strcmp(issuer, "root") != 0 &&
 	     strcmp(issuer, "unrelated") != 0 && strcmp(issuer, "self") != 0)) {
-		err_set(e, 1, "%s:%d: cert: STEM rsa|ecdsa inter|root|unrelated|self [NAME...] "
-		        "(STEM: a-z, 0-9 and -)", path, lineno);
+		err_set(e, 1,
+		        "%s:%d: cert: STEM rsa|ecdsa inter|root|unrelated|self [NAME...] "
+		        "(STEM: a-z, 0-9 and -)",
+		        path, lineno);
 		return -1;
 	}
-	if (strspn(value + used, " abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.*") !=
+	if (strspn(value + used,
+	           " abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.*") !=
 	    strlen(value + used)) {
 		err_set(e, 1, "%s:%d: cert: a NAME is a DNS name (letters, digits, '-', '.', '*')",
 		        path, lineno);
@@ -437,8 +447,8 @@ parse_header_line(struct parse *ps, char *l, struct err *e)
 	char *key, *value;
 
 	if (colon == NULL) {
-		err_set(e, 1, "%s:%d: expected \"field: value\" or a [config]/[steps] line", ps->path,
-		        ps->lineno);
+		err_set(e, 1, "%s:%d: expected \"field: value\" or a [config]/[steps] line",
+		        ps->path, ps->lineno);
 		return -1;
 	}
 	*colon = '\0';
@@ -452,16 +462,19 @@ parse_header_line(struct parse *ps, char *l, struct err *e)
 	                                                     : NULL;
 	if (strcmp(key, "normalize") == 0) {
 		if (strstr(value, " => ") == NULL) {
-			err_set(e, 1, "%s:%d: normalize: expected \"REGEX => REPLACEMENT\"", ps->path,
-			        ps->lineno);
+			err_set(e, 1, "%s:%d: normalize: expected \"REGEX => REPLACEMENT\"",
+			        ps->path, ps->lineno);
 			return -1;
 		}
-		return strlist_push(&s->normalize, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
+		return strlist_push(&s->normalize, value) == 0
+		               ? 0
+		               : (err_set(e, 1, "out of memory"), -1);
 	}
 	if (strcmp(key, "cert") == 0) {
 		if (cert_line_check(s, value, ps->path, ps->lineno, e) != 0)
 			return -1;
-		return strlist_push(&s->certs, value) == 0 ? 0 : (err_set(e, 1, "out of memory"), -1);
+		return strlist_push(&s->certs, value) == 0 ? 0
+		                                           : (err_set(e, 1, "out of memory"), -1);
 	}
 	if (strcmp(key, "timeout") == 0) {
 		s->timeout = (unsigned)strtoul(value, NULL, 10);
@@ -514,8 +527,8 @@ parse_step_line(struct parse *ps, const char *l, struct err *e)
 	s->steps = grown;
 	while (*sp == ' ' || *sp == '\t')
 		sp++;
-	s->steps[s->nsteps] = (struct step){ .verb = verb, .kind = kind, .arg = strdup(sp),
-		                             .line = ps->lineno };
+	s->steps[s->nsteps] =
+	        (struct step){ .verb = verb, .kind = kind, .arg = strdup(sp), .line = ps->lineno };
 	if (s->steps[s->nsteps++].arg == NULL) {
 		err_set(e, 1, "%s: out of memory", ps->path);
 		return -1;
@@ -586,11 +599,14 @@ scenario_validate(struct parse *ps, struct err *e)
 	 * address; so do two with the same port. */
 	for (size_t i = 0; i < s->npeers; i++)
 		for (size_t k = 0; k < i; k++)
-			if (strcmp(peer_spec_address(&s->peers[i]), peer_spec_address(&s->peers[k])) == 0 &&
+			if (strcmp(peer_spec_address(&s->peers[i]),
+			           peer_spec_address(&s->peers[k])) == 0 &&
 			    peer_spec_port(&s->peers[i]) == peer_spec_port(&s->peers[k])) {
-				err_set(e, 1, "%s:%d: peers %s and %s both listen on %s (peers share one "
-				        "port, so each needs its own \"address =\")", path, s->peers[i].line,
-				        s->peers[k].name, s->peers[i].name, peer_spec_address(&s->peers[i]));
+				err_set(e, 1,
+				        "%s:%d: peers %s and %s both listen on %s (peers share one "
+				        "port, so each needs its own \"address =\")",
+				        path, s->peers[i].line, s->peers[k].name, s->peers[i].name,
+				        peer_spec_address(&s->peers[i]));
 				return -1;
 			}
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -601,8 +617,10 @@ scenario_validate(struct parse *ps, struct err *e)
 			return -1;
 		}
 		if ((st->kind->flags & STEP_NEEDS_ZONES) && s->nzones == 0) {
-			err_set(e, 1, "%s:%d: %s needs at least one [zone NAME] section (it asks "
-			        "the run's fakedns)", path, st->line, st->verb);
+			err_set(e, 1,
+			        "%s:%d: %s needs at least one [zone NAME] section (it asks "
+			        "the run's fakedns)",
+			        path, st->line, st->verb);
 			return -1;
 		}
 	}

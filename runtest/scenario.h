@@ -5,9 +5,9 @@
  * refmta configuration, verbatim) and a [steps] section (one action a
  * line), with any number of [peer NAME] (scripted SMTP servers), [zone
  * NAME] (DNS zones for bin/fakedns), [file NAME] (text a step writes) and
- * [config NAME] (a configuration a step switches to) sections.  Parsing checks everything it can (unknown fields, unknown steps,
- * missing sections) so a broken scenario is reported as file:line before
- * anything runs.
+ * [config NAME] (a configuration a step switches to) sections.  Parsing checks everything it can
+ * (unknown fields, unknown steps, missing sections) so a broken scenario is reported as file:line
+ * before anything runs.
  */
 #ifndef RUNTEST_SCENARIO_H
 #define RUNTEST_SCENARIO_H
@@ -20,9 +20,9 @@
 struct step_verb;
 
 struct step {
-	char *verb;  /* "connect", "send", "expect", ... */
+	char *verb;                   /* "connect", "send", "expect", ... */
 	const struct step_verb *kind; /* its row of the verb table (steps.h) */
-	char *arg;   /* the rest of the line, "" when none */
+	char *arg;                    /* the rest of the line, "" when none */
 	int line;
 };
 
@@ -39,35 +39,35 @@ struct peer_spec {
  * configuration a step switches to ([config NAME]).
  */
 struct text_section {
-	char *name;  /* as written: "partner.test" */
-	char *text;  /* the section's lines, verbatim */
-	int line;    /* of the "[... NAME]" line; text line L is file line line+L */
+	char *name; /* as written: "partner.test" */
+	char *text; /* the section's lines, verbatim */
+	int line;   /* of the "[... NAME]" line; text line L is file line line+L */
 };
 
 struct scenario {
-	char *path;             /* as found: "scenarios/smtp/0001-greeting.scn" */
-	char *id;               /* "0001" */
-	char *slug;             /* "0001-greeting" */
-	char *feature;          /* the folder: "smtp" */
-	char *golden;           /* "golden/smtp/0001-greeting.golden" (scenario_load() says where) */
-	char *collection;       /* the collection it belongs to: "" for ./scenarios, else its
-	                         * top directory; numbers are unique within one */
+	char *path;       /* as found: "scenarios/smtp/0001-greeting.scn" */
+	char *id;         /* "0001" */
+	char *slug;       /* "0001-greeting" */
+	char *feature;    /* the folder: "smtp" */
+	char *golden;     /* "golden/smtp/0001-greeting.golden" (scenario_load() says where) */
+	char *collection; /* the collection it belongs to: "" for ./scenarios, else its
+	                   * top directory; numbers are unique within one */
 	char *title;
-	char *spec;             /* RFC / spec references */
-	char *keywords;         /* space separated, may be "" */
-	char *client;           /* "openssl" | "gnutls" | NULL: the other backend */
-	char *backend_specific; /* reason for per-backend goldens, or NULL */
-	unsigned timeout;       /* seconds for the whole run */
+	char *spec;               /* RFC / spec references */
+	char *keywords;           /* space separated, may be "" */
+	char *client;             /* "openssl" | "gnutls" | NULL: the other backend */
+	char *backend_specific;   /* reason for per-backend goldens, or NULL */
+	unsigned timeout;         /* seconds for the whole run */
 	struct strlist normalize; /* "REGEX => REPLACEMENT" lines */
 	struct strlist certs;     /* "STEM KEY ISSUER NAME..." (cert: lines), minted per run */
-	char *config;           /* the [config] text */
+	char *config;             /* the [config] text */
 	struct step *steps;
 	size_t nsteps;
 	struct peer_spec *peers;
 	size_t npeers;
 	struct text_section *zones;
 	size_t nzones;
-	struct text_section *files;   /* [file NAME] */
+	struct text_section *files; /* [file NAME] */
 	size_t nfiles;
 	struct text_section *configs; /* [config NAME]: the others, not the [config] */
 	size_t nconfigs;

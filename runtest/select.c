@@ -103,7 +103,8 @@ sort_args(const struct strlist *args, struct strlist *files, struct strlist *sel
 			if (strlist_push(files, path) != 0)
 				return 2;
 		} else {
-			fprintf(stderr, "runtest: %s: not a scenario (NNNN-slug.scn) or a folder\n", path);
+			fprintf(stderr, "runtest: %s: not a scenario (NNNN-slug.scn) or a folder\n",
+			        path);
 			return 2;
 		}
 	}
@@ -122,7 +123,8 @@ seen_before(struct strlist *seen, const char *path)
 		if (strcmp(seen->v[i], real) == 0)
 			return 1;
 	if (strlist_push(seen, real) != 0)
-		return 0; /* out of memory: at worst it is loaded twice, and refused as a duplicate */
+		return 0; /* out of memory: at worst it is loaded twice, and refused as a duplicate
+		           */
 	return 0;
 }
 
@@ -134,8 +136,8 @@ seen_before(struct strlist *seen, const char *path)
  * selected whatever the selectors say (the paths given).
  */
 int
-select_load(const struct strlist *args, struct strlist *sels, struct scenario ***out,
-               size_t *n, size_t *nwanted)
+select_load(const struct strlist *args, struct strlist *sels, struct scenario ***out, size_t *n,
+            size_t *nwanted)
 {
 	struct strlist files = { 0 }, tree = { 0 }, seen = { 0 };
 	struct scenario **scns = NULL;
@@ -165,8 +167,8 @@ select_load(const struct strlist *args, struct strlist *sels, struct scenario **
 		for (size_t k = 0; k < *n && rc == 0; k++)
 			if (strcmp(scns[k]->id, s->id) == 0 &&
 			    strcmp(scns[k]->collection, s->collection) == 0) {
-				fprintf(stderr, "runtest: %s and %s share the number %s\n", scns[k]->path,
-				        s->path, s->id);
+				fprintf(stderr, "runtest: %s and %s share the number %s\n",
+				        scns[k]->path, s->path, s->id);
 				scenario_free(s);
 				rc = 2;
 			}
@@ -181,4 +183,3 @@ select_load(const struct strlist *args, struct strlist *sels, struct scenario **
 	*out = scns;
 	return rc;
 }
-

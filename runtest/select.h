@@ -23,8 +23,8 @@
  * 0, or 2 (a usage error, already printed: a broken scenario as
  * file:line, two of one collection with the same number).
  */
-int select_load(const struct strlist *args, struct strlist *sels, struct scenario ***out,
-                size_t *n, size_t *nwanted) MUST_CHECK;
+int select_load(const struct strlist *args, struct strlist *sels, struct scenario ***out, size_t *n,
+                size_t *nwanted) MUST_CHECK;
 
 /* Does `s` match the selector `sel` (id, slug, folder or keyword, whole)? */
 int select_matches(const struct scenario *s, const char *sel);

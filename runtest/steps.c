@@ -58,7 +58,8 @@ check_write(const struct scenario *s, const char *arg, struct err *e)
 	char name[256] = "", path[1024] = "", extra[8] = "";
 
 	if (sscanf(arg, "%255s %1023s %7s", name, path, extra) != 2 || !inside_work(path)) {
-		err_set(e, 1, "write NAME PATH (PATH relative to the work directory, without \"..\")");
+		err_set(e, 1,
+		        "write NAME PATH (PATH relative to the work directory, without \"..\")");
 		return -1;
 	}
 	if (scenario_section(s->files, s->nfiles, name) == NULL) {
@@ -77,7 +78,8 @@ check_move(const struct scenario *s, const char *arg, struct err *e)
 	(void)s;
 	if (sscanf(arg, "%1023s %1023s %7s", from, to, extra) != 2 || !inside_work(from) ||
 	    !inside_work(to)) {
-		err_set(e, 1, "move FROM TO (paths relative to the work directory, without \"..\")");
+		err_set(e, 1,
+		        "move FROM TO (paths relative to the work directory, without \"..\")");
 		return -1;
 	}
 	return 0;

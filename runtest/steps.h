@@ -22,7 +22,7 @@ enum step_flag {
 
 struct step_verb {
 	const char *name;
-	unsigned flags;  /* enum step_flag */
+	unsigned flags; /* enum step_flag */
 	/* At parse time, once the whole file is read (so sections named by the
 	 * argument may come later): 0, or -1 with `e` saying what is wrong (the
 	 * caller adds file:line).  NULL: any argument. */

@@ -106,7 +106,8 @@ transcript_add(struct transcript *t, char prefix, const char *text)
 {
 	char head[3] = { prefix, ':', ' ' };
 	char *unworked = t->workdir && *t->workdir && strstr(text, t->workdir)
-	                         ? replace_workdir(text, t->workdir) : NULL;
+	                         ? replace_workdir(text, t->workdir)
+	                         : NULL;
 	char *norm;
 
 	if (unworked != NULL)

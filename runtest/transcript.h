@@ -35,7 +35,7 @@ struct transcript {
  * past TRANSCRIPT_LINE_MAX cut with the marker). */
 void transcript_add(struct transcript *t, char prefix, const char *text);
 void transcript_addf(struct transcript *t, char prefix, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 /* Show octets with \r, \n, \t and \xHH escapes (for raw sends). */
 void transcript_add_raw(struct transcript *t, char prefix, const char *data, size_t n);
 void transcript_free(struct transcript *t);

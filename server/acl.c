@@ -481,7 +481,8 @@ acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env
 		const struct acl_stmt *st = &acl->stmts[s];
 		enum acl_cond r = stmt_fires(&ev, st);
 
-		if (r == ACL_COND_ERROR || (r == ACL_COND_TRUE && collect_modifiers(&ev, st, res) != 0)) {
+		if (r == ACL_COND_ERROR ||
+		    (r == ACL_COND_TRUE && collect_modifiers(&ev, st, res) != 0)) {
 			failed = 1;
 			break;
 		}

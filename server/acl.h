@@ -28,10 +28,10 @@
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
 enum acl_verdict {
-	ACL_ACCEPT,  /* 2xx: go on */
-	ACL_DENY,    /* 5xx */
-	ACL_DEFER,   /* 4xx */
-	ACL_DROP,    /* 5xx and close the connection */
+	ACL_ACCEPT, /* 2xx: go on */
+	ACL_DENY,   /* 5xx */
+	ACL_DEFER,  /* 4xx */
+	ACL_DROP,   /* 5xx and close the connection */
 };
 
 struct acl_item {
@@ -57,13 +57,13 @@ struct acl {
 /* What the session knows when it asks: variables, plus the values the
  * list conditions test (any may be NULL when not known yet). */
 struct acl_env {
-	struct expand_env vars;     /* $sender_host_address, $domain, ... */
-	const char *host_address;   /* for "hosts" */
-	const char *domain;         /* for "domains" (the recipient's) */
-	const char *local_part;     /* for "local_parts" */
-	const char *sender;         /* for "senders" ("" = null sender) */
-	const char *recipient;      /* for "recipients" */
-	int encrypted;              /* for "encrypted" */
+	struct expand_env vars;   /* $sender_host_address, $domain, ... */
+	const char *host_address; /* for "hosts" */
+	const char *domain;       /* for "domains" (the recipient's) */
+	const char *local_part;   /* for "local_parts" */
+	const char *sender;       /* for "senders" ("" = null sender) */
+	const char *recipient;    /* for "recipients" */
+	int encrypted;            /* for "encrypted" */
 };
 
 struct acl_result {
@@ -111,8 +111,8 @@ char *acl_strndup_trimmed(const char *s, size_t n);
 
 /* Parse one statement's text for config_load, line by line:
  * acl_parse_verb_line() takes "VERB [item]" and starts a statement,
- * acl_parse_continuation() adds "item" lines to the last one.  -1 on error with e->text = "message" (the caller adds
- * file:line). */
+ * acl_parse_continuation() adds "item" lines to the last one.  -1 on error with e->text = "message"
+ * (the caller adds file:line). */
 int acl_parse_verb_line(struct acl *acl, const char *text, int line, struct err *e) MUST_CHECK;
 int acl_parse_continuation(struct acl *acl, const char *text, int line, struct err *e) MUST_CHECK;
 /* After the block ended: check every item's name and value. */

@@ -49,9 +49,7 @@ check_hosts(const char *value, struct err *e)
 
 	/* An item with a $variable is checked when it has a value. */
 	if (match_host_list_check(value, bad, sizeof bad) != 0) {
-		err_set(e, 0,
-		        "hosts: bad host list item \"%s\" " MATCH_HOST_ITEM_HINT,
-		        bad);
+		err_set(e, 0, "hosts: bad host list item \"%s\" " MATCH_HOST_ITEM_HINT, bad);
 		return -1;
 	}
 	return 0;

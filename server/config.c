@@ -38,15 +38,15 @@ static int dns_server_valid(const char *s);
  * OCSP feature: known by name, refused until it has an effect. */
 static const struct option_def main_options[] = {
 	{ O(primary_hostname, STRING, NULL) },
-	{ O(listen, STRING, "127.0.0.1:2525"), .valid = listen_valid,
-	  .what = "address", .hint = "(use ADDR:PORT or [IPv6]:PORT, port 1-65535)" },
+	{ O(listen, STRING, "127.0.0.1:2525"), .valid = listen_valid, .what = "address",
+	  .hint = "(use ADDR:PORT or [IPv6]:PORT, port 1-65535)" },
 	{ O(spool_directory, PATH, "spool") },
 	{ O(log_file, LOGPATH, "log/main.log") },
 	{ O(user, STRING, NULL) },
 	{ O(run_as_root, BOOL, "false") },
 	{ O(worker_processes, UINT_POS, "4") },
-	{ O(tls_backend, CHOICE, "openssl"), .choices = "openssl gnutls",
-	  .what = "backend", .hint = "(use openssl or gnutls)" },
+	{ O(tls_backend, CHOICE, "openssl"), .choices = "openssl gnutls", .what = "backend",
+	  .hint = "(use openssl or gnutls)" },
 	{ O(tls_certificate, RPATHLIST, NULL) },
 	{ O(tls_privatekey, RPATHLIST, NULL) },
 	{ O(tls_advertise_hosts, HOSTLIST, NULL) },
@@ -64,15 +64,14 @@ static const struct option_def main_options[] = {
 	{ O(smtp_max_synprot_errors, UINT, "3") },
 	{ O(recipients_max, UINT_POS, "100") },
 	{ O(message_size_limit, SIZE, "50M") },
-	{ O(dns_server, STRING, NULL), .valid = dns_server_valid,
-	  .what = "server",
+	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
 	{ O(local_domains, LIST, NULL) },
 	{ O(postmaster_bypass_acl, BOOL, "true") },
 	{ O(mailbox_directory, PATH, "mail") },
-	{ O(mailbox_format, CHOICE, "maildir"), .choices = "maildir mbox",
-	  .what = "format", .hint = "(use maildir or mbox)" },
+	{ O(mailbox_format, CHOICE, "maildir"), .choices = "maildir mbox", .what = "format",
+	  .hint = "(use maildir or mbox)" },
 	{ O(log_dns, BOOL, "false") },
 	{ O(queue_run_interval, TIME, NULL) },
 	{ O(spool_cleanup_age, TIME, "24h") },
@@ -173,8 +172,8 @@ option_line(struct loader *ld, char *text, int line)
 	if ((i = option_index(&config_main_options, name)) < 0)
 		return option_unknown(&config_main_options, &ld->ctx, name, line);
 	if (ld->opt_line[i] != 0)
-		return option_fail(&ld->ctx, line, "duplicate option \"%s\" (first set on line %d)", name,
-		            ld->opt_line[i]);
+		return option_fail(&ld->ctx, line, "duplicate option \"%s\" (first set on line %d)",
+		                   name, ld->opt_line[i]);
 	ld->opt_line[i] = line;
 	return option_set(&ld->ctx, &main_options[i], ld->cfg, value, line);
 }
@@ -220,8 +219,9 @@ header_line(struct loader *ld, char *text, int line)
 		if (strcmp(head, acl_blocks[i].name) != 0)
 			continue;
 		if (*slot != NULL)
-			return option_fail(&ld->ctx, line, "duplicate block \"%s:\" (first on line %d)", head,
-			            ld->acl_line[i]);
+			return option_fail(&ld->ctx, line,
+			                   "duplicate block \"%s:\" (first on line %d)", head,
+			                   ld->acl_line[i]);
 		*slot = calloc(1, sizeof **slot);
 		if (*slot == NULL || ((*slot)->name = strdup(head)) == NULL)
 			return option_fail(&ld->ctx, line, "out of memory");
@@ -234,19 +234,21 @@ header_line(struct loader *ld, char *text, int line)
 		*name++ = '\0';
 	name = trim(name);
 	if (strcmp(head, "transport") != 0 && strcmp(head, "router") != 0)
-		return option_fail(&ld->ctx, line,
-		            "unknown block \"%s%s%s:\" (use acl_smtp_connect, acl_smtp_helo, "
-		            "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, transport NAME or router "
-		            "NAME)",
-		            head, *name ? " " : "", name);
+		return option_fail(
+		        &ld->ctx, line,
+		        "unknown block \"%s%s%s:\" (use acl_smtp_connect, acl_smtp_helo, "
+		        "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, transport NAME or router "
+		        "NAME)",
+		        head, *name ? " " : "", name);
 	if (!valid_block_name(name))
-		return option_fail(&ld->ctx, line, "%s: bad or missing name \"%s\" (use letters, digits, _ - .)",
-		            head, name);
+		return option_fail(&ld->ctx, line,
+		                   "%s: bad or missing name \"%s\" (use letters, digits, _ - .)",
+		                   head, name);
 	for (size_t i = 0; i < cfg->nblocks; i++)
 		if (strcmp(cfg->blocks[i].kind, head) == 0 &&
 		    strcmp(cfg->blocks[i].name, name) == 0)
-			return option_fail(&ld->ctx, line, "duplicate %s \"%s\" (first on line %d)", head, name,
-			            cfg->blocks[i].line);
+			return option_fail(&ld->ctx, line, "duplicate %s \"%s\" (first on line %d)",
+			                   head, name, cfg->blocks[i].line);
 	grown = realloc(cfg->blocks, (cfg->nblocks + 1) * sizeof *grown);
 	if (grown == NULL)
 		return option_fail(&ld->ctx, line, "out of memory");
@@ -267,22 +269,23 @@ block_line(struct loader *ld, char *text, int line)
 	struct config_kv *grown;
 
 	if (eq == NULL)
-		return option_fail(&ld->ctx, line, "%s %s: expected \"name = value\", got \"%s\"", b->kind,
-		            b->name, text);
+		return option_fail(&ld->ctx, line, "%s %s: expected \"name = value\", got \"%s\"",
+		                   b->kind, b->name, text);
 	*eq = '\0';
 	key = trim(text);
 	value = trim(eq + 1);
 	for (const char *k = key; *k != '\0'; k++)
 		if (!islower((unsigned char)*k) && !isdigit((unsigned char)*k) && *k != '_')
-			return option_fail(&ld->ctx, line, "%s %s: bad option name \"%s\"", b->kind, b->name,
-			            key);
+			return option_fail(&ld->ctx, line, "%s %s: bad option name \"%s\"", b->kind,
+			                   b->name, key);
 	if (*key == '\0')
-		return option_fail(&ld->ctx, line, "%s %s: missing option name before \"=\"", b->kind, b->name);
+		return option_fail(&ld->ctx, line, "%s %s: missing option name before \"=\"",
+		                   b->kind, b->name);
 	for (size_t i = 0; i < b->nopts; i++)
 		if (strcmp(b->opts[i].key, key) == 0)
 			return option_fail(&ld->ctx, line,
-			            "%s %s: duplicate option \"%s\" (first set on line %d)",
-			            b->kind, b->name, key, b->opts[i].line);
+			                   "%s %s: duplicate option \"%s\" (first set on line %d)",
+			                   b->kind, b->name, key, b->opts[i].line);
 	grown = realloc(b->opts, (b->nopts + 1) * sizeof *grown);
 	if (grown == NULL)
 		return option_fail(&ld->ctx, line, "out of memory");
@@ -335,9 +338,9 @@ process_line(struct loader *ld, char *text, int line)
 	if (body[strlen(body) - 1] == ':')
 		return header_line(ld, body, line);
 	return option_fail(&ld->ctx, line,
-	            "expected \"name = value\" or a block header (\"acl_smtp_rcpt:\", "
-	            "\"transport NAME:\", \"router NAME:\"), got \"%s\"",
-	            body);
+	                   "expected \"name = value\" or a block header (\"acl_smtp_rcpt:\", "
+	                   "\"transport NAME:\", \"router NAME:\"), got \"%s\"",
+	                   body);
 }
 
 /* Read physical lines, join "\" continuations, hand logical lines on. */
@@ -415,10 +418,11 @@ apply_defaults(struct loader *ld)
 		return -1;
 	cfg->test_clock_set = ld->opt_line[option_index(&config_main_options, "test_clock")] != 0;
 	if (cfg->tls_certificate.n != cfg->tls_privatekey.n)
-		return option_fail(&ld->ctx, ld->opt_line[ikey] ? ld->opt_line[ikey] : ld->opt_line[icert],
-		            "tls_certificate has %zu item(s) but tls_privatekey has %zu: give one "
-		            "key per certificate, in the same order",
-		            cfg->tls_certificate.n, cfg->tls_privatekey.n);
+		return option_fail(
+		        &ld->ctx, ld->opt_line[ikey] ? ld->opt_line[ikey] : ld->opt_line[icert],
+		        "tls_certificate has %zu item(s) but tls_privatekey has %zu: give one "
+		        "key per certificate, in the same order",
+		        cfg->tls_certificate.n, cfg->tls_privatekey.n);
 	if (cfg->tls_advertise_hosts == NULL) {
 		cfg->tls_advertise_hosts = strdup(cfg->tls_certificate.n > 0 ? "*" : "");
 		if (cfg->tls_advertise_hosts == NULL)

@@ -36,60 +36,62 @@ struct config_block {
 };
 
 struct config {
-	char *file;                      /* the path as given */
-	char *dir;                       /* its directory, absolute */
+	char *file; /* the path as given */
+	char *dir;  /* its directory, absolute */
 
-	char *primary_hostname;          /* default: gethostname() */
-	char *listen;                    /* "ADDR:PORT" or "[v6]:PORT"; default 127.0.0.1:2525 */
-	char *spool_directory;           /* default "spool" */
-	char *log_file;                  /* default "log/main.log"; "-" = stderr */
-	char *user;                      /* drop to this user after binding when root; NULL = stay */
-	int run_as_root;                 /* "run_as_root = true": root without `user` allowed (tests) */
-	unsigned worker_processes;       /* prefork workers; default 4 */
+	char *primary_hostname;    /* default: gethostname() */
+	char *listen;              /* "ADDR:PORT" or "[v6]:PORT"; default 127.0.0.1:2525 */
+	char *spool_directory;     /* default "spool" */
+	char *log_file;            /* default "log/main.log"; "-" = stderr */
+	char *user;                /* drop to this user after binding when root; NULL = stay */
+	int run_as_root;           /* "run_as_root = true": root without `user` allowed (tests) */
+	unsigned worker_processes; /* prefork workers; default 4 */
 
 	/* TLS (server side) */
-	char *tls_backend;               /* "openssl" (default) | "gnutls" */
-	struct strlist tls_certificate;  /* paths, one per certificate (RSA, ECDSA, per name) */
-	struct strlist tls_privatekey;   /* the same count, same order */
-	char *tls_advertise_hosts;       /* host list; default "*" when a certificate is set, else "" */
-	char *tls_required_hosts;        /* host list: MAIL needs TLS first (530 5.7.0); default "" */
-	char *tls_require_ciphers;       /* backend-native string; NULL = library default */
-	char *tls_verify_certificates;   /* CA file: ask clients for a certificate; NULL = do not ask */
-	char *tls_ocsp_file;             /* DER staple to serve: refused at load ("not supported
-	                                  * yet") until the OCSP feature gives it an effect */
+	char *tls_backend;              /* "openssl" (default) | "gnutls" */
+	struct strlist tls_certificate; /* paths, one per certificate (RSA, ECDSA, per name) */
+	struct strlist tls_privatekey;  /* the same count, same order */
+	char *tls_advertise_hosts; /* host list; default "*" when a certificate is set, else "" */
+	char *tls_required_hosts;  /* host list: MAIL needs TLS first (530 5.7.0); default "" */
+	char *tls_require_ciphers; /* backend-native string; NULL = library default */
+	char *tls_verify_certificates; /* CA file: ask clients for a certificate; NULL = do not ask
+	                                */
+	char *tls_ocsp_file;           /* DER staple to serve: refused at load ("not supported
+	                                * yet") until the OCSP feature gives it an effect */
 
 	/* Limits (RFC 5321 4.5.3 and Exim's names) */
-	unsigned smtp_accept_max;           /* connections at once; default 100 */
-	unsigned smtp_accept_max_per_host;  /* per client address; default 20 */
-	unsigned smtp_receive_timeout;      /* seconds per command / data line; default 300 */
-	unsigned smtp_command_timeout;      /* seconds for one whole command line; default 300 */
-	unsigned smtp_data_timeout;         /* seconds for the whole DATA/BDAT phase; default 1800 */
-	unsigned smtp_drain_timeout;        /* SIGTERM: seconds sessions may still run; default 60 */
+	unsigned smtp_accept_max;          /* connections at once; default 100 */
+	unsigned smtp_accept_max_per_host; /* per client address; default 20 */
+	unsigned smtp_receive_timeout;     /* seconds per command / data line; default 300 */
+	unsigned smtp_command_timeout;     /* seconds for one whole command line; default 300 */
+	unsigned smtp_data_timeout;        /* seconds for the whole DATA/BDAT phase; default 1800 */
+	unsigned smtp_drain_timeout;       /* SIGTERM: seconds sessions may still run; default 60 */
 	unsigned smtp_max_unknown_commands; /* then 421 and close; default 3 */
 	unsigned smtp_max_synprot_errors;   /* syntax/protocol errors, then 421; default 3 */
 	unsigned recipients_max;            /* per message; default 100, 452 after */
 	uint64_t message_size_limit;        /* bytes, SIZE; default 50 MiB; "50M" syntax */
 
 	/* DNS (lib/resolver.h) */
-	char *dns_server;                /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
-	char *dns_trust_anchor;          /* trust anchor file; NULL = the system's root anchor */
+	char *dns_server;       /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
+	char *dns_trust_anchor; /* trust anchor file; NULL = the system's root anchor */
 
 	/* Local delivery */
-	struct strlist local_domains;    /* domains whose mail goes to mailboxes */
-	int postmaster_bypass_acl;       /* default true: RFC 5321 4.5.1 postmaster skips acl_smtp_rcpt */
-	char *mailbox_directory;         /* default "mail": DIR/<local part> */
-	char *mailbox_format;            /* "maildir" (default) | "mbox" */
+	struct strlist local_domains; /* domains whose mail goes to mailboxes */
+	int postmaster_bypass_acl; /* default true: RFC 5321 4.5.1 postmaster skips acl_smtp_rcpt */
+	char *mailbox_directory;   /* default "mail": DIR/<local part> */
+	char *mailbox_format;      /* "maildir" (default) | "mbox" */
 
 	/* Delivery (docs/delivery.md) */
-	int log_dns;                     /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
-	unsigned queue_run_interval;     /* seconds between the daemon's queue runs; 0 = no runner */
-	unsigned spool_cleanup_age;      /* the queue runner removes spool litter older than this; 0 = 24h */
-	char *retry_rule;                /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
+	int log_dns; /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	unsigned queue_run_interval; /* seconds between the daemon's queue runs; 0 = no runner */
+	unsigned spool_cleanup_age;  /* the queue runner removes spool litter older than this; 0 =
+	                                24h */
+	char *retry_rule;            /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
 
 	/* Test mode (DESIGN.md principle 4) */
 	int test_clock_set;
-	time_t test_clock;               /* "test_clock = 2026-01-01T00:00:00Z": the frozen clock */
-	int test_ids;                    /* "test_ids = true": sequential message ids */
+	time_t test_clock; /* "test_clock = 2026-01-01T00:00:00Z": the frozen clock */
+	int test_ids;      /* "test_ids = true": sequential message ids */
 
 	/* ACLs: NULL = the default (acl_smtp_rcpt: deny; the others: accept) */
 	struct acl *acl_smtp_connect;

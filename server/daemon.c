@@ -48,9 +48,9 @@
 #include "spool.h"
 #include "tls.h"
 
-#define MAX_WORKERS 2048    /* the shared slot table */
+#define MAX_WORKERS 2048           /* the shared slot table */
 #define POOL_MAX (MAX_WORKERS / 2) /* one generation's workers: room for a SIGHUP */
-#define WORKER_IDLE_EXIT 30 /* seconds an extra idle worker waits before leaving */
+#define WORKER_IDLE_EXIT 30        /* seconds an extra idle worker waits before leaving */
 
 struct worker_slot {
 	pid_t pid;
@@ -62,7 +62,7 @@ struct worker_slot {
 static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm, got_usr1;
 static volatile sig_atomic_t runner_stop; /* in the queue runner: SIGTERM seen */
 static pid_t runner_pid;                  /* the queue runner now running, or 0 */
-static struct worker_slot *slots; /* shared (MAP_SHARED) with the workers */
+static struct worker_slot *slots;         /* shared (MAP_SHARED) with the workers */
 static unsigned nslots;
 
 static void
@@ -161,7 +161,8 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 		dprintf(fd, "421 4.7.0 %s Too many connections from your host\r\n",
 		        cfg->primary_hostname);
 		log_write("Connection from [%s]:%u refused: too many connections from that IP "
-		          "address (%u)", peer.ip, peer.port, same);
+		          "address (%u)",
+		          peer.ip, peer.port, same);
 		break;
 	case DAEMON_ADMIT:
 		kill(getppid(), SIGUSR1); /* the master keeps a worker idle for the next one */
@@ -293,8 +294,7 @@ live_workers(void)
  * that delivery deferred), so a mailbox is never left half-written.
  */
 static void
-spawn_queue_runner(int lfd, const struct config *cfg, const char *backend,
-                   const sigset_t *waitmask)
+spawn_queue_runner(int lfd, const struct config *cfg, const char *backend, const sigset_t *waitmask)
 {
 	pid_t pid;
 
@@ -306,8 +306,8 @@ spawn_queue_runner(int lfd, const struct config *cfg, const char *backend,
 		return;
 	}
 	if (pid == 0) {
-		struct queue_run_opts opts = {.backend = backend, .stop = &runner_stop};
-		struct err e = {0};
+		struct queue_run_opts opts = { .backend = backend, .stop = &runner_stop };
+		struct err e = { 0 };
 		close(lfd);
 		set_handler(SIGTERM, on_runner_term);
 		set_handler(SIGINT, on_runner_term);
@@ -356,8 +356,7 @@ struct master {
 
 /* Spool, log, listening socket, privileges, the shared slot table. */
 static int
-master_setup(struct master *m, const char *listen_spec, char *bound, size_t boundlen,
-             struct err *e)
+master_setup(struct master *m, const char *listen_spec, char *bound, size_t boundlen, struct err *e)
 {
 	if (spool_init(m->cfg->spool_directory, e) != 0 || log_open(m->cfg->log_file, e) != 0)
 		return -1;
@@ -369,8 +368,8 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 		return -1;
 	}
 	nslots = MAX_WORKERS;
-	slots = mmap(NULL, nslots * sizeof *slots, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-	             -1, 0);
+	slots = mmap(NULL, nslots * sizeof *slots, PROT_READ | PROT_WRITE,
+	             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (slots == MAP_FAILED) {
 		err_set(e, 1, "mmap: %s", strerror(errno));
 		close(m->lfd);
@@ -459,7 +458,8 @@ master_reap(struct master *m)
 			/* Exit 0 is an idle worker leaving; anything else is replaced. */
 			if (slots[i].generation == m->generation && !got_term &&
 			    (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
-				log_write("worker %d ended (status 0x%x): restarting", (int)pid, status);
+				log_write("worker %d ended (status 0x%x): restarting", (int)pid,
+				          status);
 				/* A worker that dies at once every time must not spin. */
 				struct timespec ts = { 0, 100 * 1000 * 1000 };
 				nanosleep(&ts, NULL);
@@ -534,7 +534,8 @@ master_drain(struct master *m)
 			if (runner_pid > 0)
 				kill(runner_pid, SIGKILL);
 			log_write("SIGTERM: drain timeout (%us): %u workers killed%s",
-			          m->cfg->smtp_drain_timeout, n, runner_pid > 0 ? ", and the queue runner" : "");
+			          m->cfg->smtp_drain_timeout, n,
+			          runner_pid > 0 ? ", and the queue runner" : "");
 			killed = 1;
 			continue;
 		}
@@ -570,7 +571,8 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	master_grow(&m);
 	log_write("refmta daemon started (pid %d): listening on %s, %u workers, TLS backend %s",
 	          (int)getpid(), bound, nworkers, m.backend);
-	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers, m.backend);
+	printf("refmta: listening on %s (%u workers, TLS backend %s)\n", bound, nworkers,
+	       m.backend);
 	fflush(stdout);
 	if (cfg->queue_run_interval > 0) {
 		spawn_queue_runner(m.lfd, cfg, m.backend, &m.waitmask);

@@ -37,7 +37,7 @@ transport_find(const struct delivery_config *dc, const char *name)
 int
 delivery_config_load(const struct config *cfg, struct delivery_config *out, struct err *e)
 {
-	struct err sub = {0};
+	struct err sub = { 0 };
 
 	memset(out, 0, sizeof *out);
 	if (retry_schedule_parse(cfg->retry_rule, &out->retry, &sub) != 0) {
@@ -76,10 +76,12 @@ delivery_config_load(const struct config *cfg, struct delivery_config *out, stru
 		if (t == NULL)
 			continue; /* routers_load reported it */
 		if (wants_hosts != t->driver->takes_hosts) {
-			err_set(e, EINVAL, "%s:%d: router %s: transport \"%s\" is %s; driver %s needs %s",
+			err_set(e, EINVAL,
+			        "%s:%d: router %s: transport \"%s\" is %s; driver %s needs %s",
 			        cfg->file, r->line, r->name, r->transport, t->driver->what,
 			        r->driver == ROUTER_ACCEPT ? "accept" : "dnslookup/manualroute",
-			        wants_hosts ? "an smtp transport" : "a transport without hosts (queuefile)");
+			        wants_hosts ? "an smtp transport"
+			                    : "a transport without hosts (queuefile)");
 			delivery_config_free(out);
 			return -1;
 		}
@@ -178,8 +180,8 @@ delivery_run_init(struct delivery_run *run, const struct config *cfg,
 	run->cfg = cfg;
 	run->dc = dc;
 	run->force = force;
-	run->be = tls_backend_by_name(backend != NULL ? backend
-	                                              : (cfg->tls_backend ? cfg->tls_backend : "openssl"));
+	run->be = tls_backend_by_name(
+	        backend != NULL ? backend : (cfg->tls_backend ? cfg->tls_backend : "openssl"));
 	if (run->be == NULL) {
 		err_set(e, EINVAL, "unknown TLS backend \"%s\"", backend);
 		return -1;
@@ -305,9 +307,9 @@ outcome_delivered(struct message_state *ms, size_t i, const char *router, const 
 	if (report != DSN_ACTION_FAILED && dsn_wants_success_report(ms->env->sender, r->notify))
 		record_report(ms, i, report, "2.0.0", reply, NULL, NULL, h);
 
-	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address, router ? router : "-",
-	            transport ? " T=" : "", transport ? transport : "", extra && *extra ? " " : "",
-	            extra ? extra : "");
+	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address,
+	            router ? router : "-", transport ? " T=" : "", transport ? transport : "",
+	            extra && *extra ? " " : "", extra ? extra : "");
 	r->done = 1;
 	free(r->last_error);
 	r->last_error = NULL;
@@ -341,7 +343,8 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 		clock_format_log(r->retry.next_try, when, sizeof when);
 		deliver_log(ms->spool_dir, ms->env->id, "== %s%s%s%s%s defer (retry %u at %s): %s",
 		            r->address, router ? " R=" : "", router ? router : "",
-		            transport ? " T=" : "", transport ? transport : "", r->retry.tries, when, text);
+		            transport ? " T=" : "", transport ? transport : "", r->retry.tries,
+		            when, text);
 		return;
 	}
 	snprintf(bounce_text, sizeof bounce_text, "retry time exceeded; last error: %s", text);
@@ -362,17 +365,17 @@ deliver_group(struct message_state *ms, const struct transport_def *t, const str
 	const char *tname = t->driver->log_name ? t->name : NULL;
 	struct transport_result *res = calloc(n, sizeof *res);
 	struct transport_group g = {
-	        .cfg = ms->run->cfg,
-	        .t = t,
-	        .be = ms->run->be,
-	        .cache = ms->run->cache,
-	        .env = ms->env,
-	        .data_path = ms->data_path,
-	        .spool_dir = ms->spool_dir,
-	        .route = route,
-	        .idx = idx,
-	        .n = n,
-	        .res = res,
+		.cfg = ms->run->cfg,
+		.t = t,
+		.be = ms->run->be,
+		.cache = ms->run->cache,
+		.env = ms->env,
+		.data_path = ms->data_path,
+		.spool_dir = ms->spool_dir,
+		.route = route,
+		.idx = idx,
+		.n = n,
+		.res = res,
 	};
 
 	if (res == NULL) {
@@ -388,8 +391,8 @@ deliver_group(struct message_state *ms, const struct transport_def *t, const str
 
 		switch (r->outcome) {
 		case TRANSPORT_DELIVERED:
-			outcome_delivered(ms, idx[k], route->router, tname, r->log, r->report, r->reply,
-			                  h);
+			outcome_delivered(ms, idx[k], route->router, tname, r->log, r->report,
+			                  r->reply, h);
 			break;
 		case TRANSPORT_FAILED:
 			outcome_failed(ms, idx[k], route->router, tname, text, r->status, r->reply,
@@ -411,7 +414,8 @@ same_hosts(const struct route *a, const struct route *b)
 		return 0;
 	for (size_t i = 0; i < a->nhosts; i++)
 		if (strcmp(a->hosts[i].address, b->hosts[i].address) != 0 ||
-		    a->hosts[i].port != b->hosts[i].port || strcmp(a->hosts[i].name, b->hosts[i].name) != 0)
+		    a->hosts[i].port != b->hosts[i].port ||
+		    strcmp(a->hosts[i].name, b->hosts[i].name) != 0)
 			return 0;
 	return 1;
 }
@@ -425,10 +429,10 @@ send_report(struct message_state *ms, int successes)
 	const struct config *cfg = ms->run->cfg;
 	struct dsn_failure *df = calloc(ms->nfailures, sizeof *df);
 	size_t n = 0;
-	struct spool_rcpt to = {.address = ms->env->sender};
-	struct envelope benv = {.sender = "", .rcpts = &to, .nrcpts = 1, .protocol = "local"};
+	struct spool_rcpt to = { .address = ms->env->sender };
+	struct envelope benv = { .sender = "", .rcpts = &to, .nrcpts = 1, .protocol = "local" };
 	struct spool_message *m = NULL;
-	struct err e = {0};
+	struct err e = { 0 };
 	char *text = NULL, date[64], hdr[512];
 	size_t len = 0;
 	int h;
@@ -443,31 +447,31 @@ send_report(struct message_state *ms, int successes)
 		if ((f->action != DSN_ACTION_FAILED) != successes)
 			continue;
 		df[n++] = (struct dsn_failure){
-		        .action = f->action,
-		        .address = r->address,
-		        .orcpt = r->orcpt,
-		        .status = f->status,
-		        .remote_reply = f->remote_reply,
-		        .stage = f->stage,
-		        .error_text = f->error_text,
-		        .host_name = f->host_name,
-		        .host_address = f->host_address,
-		        .host_port = f->host_port,
-		        .greeting = f->greeting,
-		        .helo_response = f->helo_response,
+			.action = f->action,
+			.address = r->address,
+			.orcpt = r->orcpt,
+			.status = f->status,
+			.remote_reply = f->remote_reply,
+			.stage = f->stage,
+			.error_text = f->error_text,
+			.host_name = f->host_name,
+			.host_address = f->host_address,
+			.host_port = f->host_port,
+			.greeting = f->greeting,
+			.helo_response = f->helo_response,
 		};
 	}
 	struct dsn_bounce b = {
-	        .reporting_mta = cfg->primary_hostname,
-	        .message_id = ms->env->id,
-	        .sender = ms->env->sender,
-	        .envid = ms->env->envid,
-	        .ret = ms->env->ret,
-	        .arrival_date = ms->env->received_at,
-	        .now = ms->now,
-	        .data_path = ms->data_path,
-	        .failures = df,
-	        .nfailures = n,
+		.reporting_mta = cfg->primary_hostname,
+		.message_id = ms->env->id,
+		.sender = ms->env->sender,
+		.envid = ms->env->envid,
+		.ret = ms->env->ret,
+		.arrival_date = ms->env->received_at,
+		.now = ms->now,
+		.data_path = ms->data_path,
+		.failures = df,
+		.nfailures = n,
 	};
 	if (n == 0)
 		goto out;
@@ -511,19 +515,19 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 {
 	const struct config *cfg = run->cfg;
 	struct message_state ms = {
-	        .run = run,
-	        .env = env,
-	        .data_path = data_path,
-	        .spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool",
-	        .now = clock_now(),
+		.run = run,
+		.env = env,
+		.data_path = data_path,
+		.spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool",
+		.now = clock_now(),
 	};
 	struct router_ctx rctx = {
-	        .cfg = cfg,
-	        .routers = &run->dc->routers,
-	        .lookup = deliver_dns_lookup,
-	        .lookup_arg = run,
-	        .log_dns = cfg->log_dns,
-	        .message_id = env->id,
+		.cfg = cfg,
+		.routers = &run->dc->routers,
+		.lookup = deliver_dns_lookup,
+		.lookup_arg = run,
+		.log_dns = cfg->log_dns,
+		.message_id = env->id,
 	};
 	struct route *routes = calloc(env->nrcpts + 1, sizeof *routes);
 	size_t *idx = calloc(env->nrcpts + 1, sizeof *idx);
@@ -557,8 +561,8 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		if (rt->result == ROUTE_FAIL) {
 			char text[600];
 			snprintf(text, sizeof text, "%s (%s)", rt->reason, rt->status);
-			outcome_failed(&ms, i, rt->router, NULL, text, rt->status, NULL, NULL, rt->reason,
-			               NULL);
+			outcome_failed(&ms, i, rt->router, NULL, text, rt->status, NULL, NULL,
+			               rt->reason, NULL);
 			continue;
 		}
 		if (rt->result == ROUTE_DEFER) {
@@ -569,7 +573,8 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		}
 		t = transport_find(run->dc, rt->transport);
 		if (t == NULL) { /* routers_load checked this */
-			outcome_deferred(&ms, i, rt->router, rt->transport, "no such transport", NULL);
+			outcome_deferred(&ms, i, rt->router, rt->transport, "no such transport",
+			                 NULL);
 			continue;
 		}
 		/* This recipient and, when the driver groups, every later one with
@@ -577,7 +582,8 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		idx[n++] = i;
 		for (size_t k = i + 1; t->driver->groups && k < env->nrcpts; k++) {
 			if (grouped[k] || routes[k].result != ROUTE_OK ||
-			    strcmp(routes[k].transport, rt->transport) != 0 || !same_hosts(rt, &routes[k]))
+			    strcmp(routes[k].transport, rt->transport) != 0 ||
+			    !same_hosts(rt, &routes[k]))
 				continue;
 			grouped[k] = 1;
 			idx[n++] = k;

@@ -46,13 +46,13 @@ void delivery_config_free(struct delivery_config *dc); /* accepts zeroed */
 struct delivery_run {
 	const struct config *cfg;
 	const struct delivery_config *dc;
-	const struct tls_backend *be;  /* the smtp client's TLS library */
-	int force;                     /* ignore retry times (queue-run --force) */
-	struct resolver *resolver;     /* made at the first DNS lookup */
-	int resolver_failed;           /* resolver_new failed once: do not try again */
+	const struct tls_backend *be; /* the smtp client's TLS library */
+	int force;                    /* ignore retry times (queue-run --force) */
+	struct resolver *resolver;    /* made at the first DNS lookup */
+	int resolver_failed;          /* resolver_new failed once: do not try again */
 	struct err resolver_err;
 	struct smtp_cache *cache;
-	struct strlist bounces;        /* ids of bounces spooled during the run */
+	struct strlist bounces; /* ids of bounces spooled during the run */
 };
 
 int delivery_run_init(struct delivery_run *run, const struct config *cfg,

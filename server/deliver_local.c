@@ -304,7 +304,7 @@ dl_maildir_name(const struct deliver_local_request *req, unsigned long n)
 static enum deliver_local_result
 dl_maildir(const struct deliver_local_request *req, const char *box, struct err *e)
 {
-	static const char *const subs[] = {"tmp", "new", "cur"};
+	static const char *const subs[] = { "tmp", "new", "cur" };
 	struct dl_out *o = NULL;
 	char *path = NULL, *tmp = NULL, *new = NULL, *name = NULL;
 	enum deliver_local_result rc = DELIVER_LOCAL_DEFER;
@@ -346,7 +346,7 @@ dl_maildir(const struct deliver_local_request *req, const char *box, struct err 
 			goto out;
 		}
 	}
-	*o = (struct dl_out){.fd = fd};
+	*o = (struct dl_out){ .fd = fd };
 	if (dl_copy_message(o, req, e) != 0)
 		goto out;
 	dl_flush(o);
@@ -422,9 +422,9 @@ out:
 static void
 dl_from_line(struct dl_out *o, const char *sender)
 {
-	static const char *const days[7] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-	static const char *const months[12] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-	                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+	static const char *const days[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+	static const char *const months[12] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+		                                "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 	char date[64] = "Thu Jan  1 00:00:00 1970";
 	time_t now = clock_now();
 	struct tm tm;
@@ -453,7 +453,7 @@ dl_lock(int fd, const char *path, struct err *e)
 			err_set(e, errno, "cannot lock %s: %s", path, strerror(errno));
 			return -1;
 		}
-		struct timespec ts = {0, 50 * 1000 * 1000};
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		(void)nanosleep(&ts, NULL); /* EINTR just shortens the wait */
 	}
 	err_set(e, EWOULDBLOCK, "mailbox %s is locked by another process", path);
@@ -491,7 +491,7 @@ dl_mbox(const struct deliver_local_request *req, const char *box, struct err *e)
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	*o = (struct dl_out){.fd = fd};
+	*o = (struct dl_out){ .fd = fd };
 	wrote = 1; /* from here on, a failure truncates back to st.st_size */
 	dl_from_line(o, req->sender);
 	if (dl_copy_message(o, req, e) != 0)

@@ -23,8 +23,10 @@
 
 static const struct option_def qf_options[] = {
 	/* Empty is refused below with the driver's own advice. */
-	{ .name = "directory", .type = OPTION_STRING,
-	  .off = offsetof(struct queuefile_transport, directory), .flags = OPTION_EMPTY_OK },
+	{ .name = "directory",
+	  .type = OPTION_STRING,
+	  .off = offsetof(struct queuefile_transport, directory),
+	  .flags = OPTION_EMPTY_OK },
 };
 
 const struct option_table queuefile_options = { "queuefile", qf_options,
@@ -37,8 +39,10 @@ queuefile_transport_parse(const struct config *cfg, const struct config_block *b
 {
 	static const char *const skip[] = { "driver", NULL };
 	char prefix[300];
-	struct option_ctx c = { .file = cfg->file != NULL ? cfg->file : "", .dir = cfg->dir,
-		                .prefix = prefix, .e = e };
+	struct option_ctx c = { .file = cfg->file != NULL ? cfg->file : "",
+		                .dir = cfg->dir,
+		                .prefix = prefix,
+		                .e = e };
 	const char *driver;
 	int line = b->line;
 
@@ -163,7 +167,8 @@ int
 deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, const char *id,
                   const char *envelope_text, struct err *e)
 {
-	static const char *const suffix[2] = {"-D", "-H"}; /* -H last: it makes the pair visible */
+	static const char *const suffix[2] = { "-D",
+		                               "-H" }; /* -H last: it makes the pair visible */
 	const char *dir = t->directory;
 	struct stat st;
 	int rc = -1;

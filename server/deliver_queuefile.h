@@ -20,7 +20,7 @@
 struct queuefile_transport {
 	char *name;
 	int line;
-	char *directory;   /* as configured: checked at delivery time, not at load */
+	char *directory; /* as configured: checked at delivery time, not at load */
 };
 
 /* Read a transport block whose driver is queuefile (unknown option, missing
@@ -36,7 +36,7 @@ void queuefile_transport_free(struct queuefile_transport *t);
  * 0 = delivered; -1 = defer, with the
  * reason in `e` ("directory \"rel/q\" is not absolute", "directory
  * \"/x/q\" does not exist", or the failing system call). */
-int deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir,
-                      const char *id, const char *envelope_text, struct err *e) MUST_CHECK;
+int deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, const char *id,
+                      const char *envelope_text, struct err *e) MUST_CHECK;
 
 #endif

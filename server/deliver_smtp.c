@@ -41,8 +41,9 @@ smtp_run_strdup(struct smtp_run *R, const char *s)
 /* --- outcomes ------------------------------------------------------------------------ */
 
 void
-smtp_result_set(struct smtp_run *R, struct smtp_rcpt_result *r, enum smtp_outcome o, const char *status,
-           const char *reply, const char *stage, const char *error, const struct smtp_host_facts *f)
+smtp_result_set(struct smtp_run *R, struct smtp_rcpt_result *r, enum smtp_outcome o,
+                const char *status, const char *reply, const char *stage, const char *error,
+                const struct smtp_host_facts *f)
 {
 	free(r->reply);
 	free(r->stage);
@@ -62,7 +63,7 @@ smtp_result_set(struct smtp_run *R, struct smtp_rcpt_result *r, enum smtp_outcom
 /* Every recipient still pending: record (outcome == PENDING) or decide. */
 void
 smtp_pending_all(struct smtp_run *R, enum smtp_outcome o, const char *status, const char *reply,
-            const char *stage, const char *error, const struct smtp_host_facts *f)
+                 const char *stage, const char *error, const struct smtp_host_facts *f)
 {
 	for (size_t i = 0; i < R->d->nrcpts; i++)
 		if (R->d->rcpts[i].outcome == SMTP_RCPT_PENDING)
@@ -94,7 +95,8 @@ reply_oneline(const char *text, char *buf, size_t len)
 /* A host-level failure caused by a remote reply: log it, leave the
  * recipients pending with it. */
 void
-smtp_host_fail_reply(struct smtp_run *R, struct smtp_conn *c, const struct smtp_reply *r, const char *stage)
+smtp_host_fail_reply(struct smtp_run *R, struct smtp_conn *c, const struct smtp_reply *r,
+                     const char *stage)
 {
 	char one[1100], status[sizeof r->status];
 
@@ -110,7 +112,7 @@ smtp_host_fail_reply(struct smtp_run *R, struct smtp_conn *c, const struct smtp_
 /* A host-level failure of refmta's own wording. */
 void
 smtp_host_fail_error(struct smtp_run *R, const struct smtp_host_facts *f, const char *status,
-                const char *error)
+                     const char *error)
 {
 	smtp_host_log(R, f, "%s", error);
 	smtp_pending_all(R, SMTP_RCPT_PENDING, status, NULL, NULL, error, f);
@@ -118,8 +120,8 @@ smtp_host_fail_error(struct smtp_run *R, const struct smtp_host_facts *f, const 
 
 /* A reply could not be read after `stage`. */
 void
-smtp_host_fail_read(struct smtp_run *R, struct smtp_conn *c, enum smtp_reply_read how, const struct err *e,
-               const char *stage)
+smtp_host_fail_read(struct smtp_run *R, struct smtp_conn *c, enum smtp_reply_read how,
+                    const struct err *e, const char *stage)
 {
 	char msg[900];
 

@@ -52,25 +52,26 @@
 #include "spool.h"
 #include "tls.h"
 
-struct smtp_transport {        /* a "transport NAME:" block with driver = smtp */
+struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	char *name;
 	int line;
-	unsigned port;                  /* default 25 */
-	char *helo_data;                /* default: primary_hostname */
-	unsigned connect_timeout;       /* seconds; default 30 */
-	unsigned command_timeout;       /* seconds per reply; default 300 */
-	unsigned data_timeout;          /* seconds per block of data; default 300 */
-	unsigned max_rcpt;              /* per transaction; default 100 */
-	char *hosts_require_tls;        /* host list; default "" */
-	char *tls_verify_certificates;  /* CA file (PEM); NULL: chains cannot verify (CV=no not-checked) */
-	char *tls_verify_hosts;         /* host list; default "" */
-	char *tls_try_verify_hosts;     /* host list; default "*" */
-	char *tls_verify_cert_hostnames;/* host list; default "*" */
-	char *tls_sni;                  /* "$host", a literal, or NULL */
-	char *tls_certificate;          /* client certificate (PEM), or NULL */
+	unsigned port;                   /* default 25 */
+	char *helo_data;                 /* default: primary_hostname */
+	unsigned connect_timeout;        /* seconds; default 30 */
+	unsigned command_timeout;        /* seconds per reply; default 300 */
+	unsigned data_timeout;           /* seconds per block of data; default 300 */
+	unsigned max_rcpt;               /* per transaction; default 100 */
+	char *hosts_require_tls;         /* host list; default "" */
+	char *tls_verify_certificates;   /* CA file (PEM); NULL: chains cannot verify (CV=no
+	                                    not-checked) */
+	char *tls_verify_hosts;          /* host list; default "" */
+	char *tls_try_verify_hosts;      /* host list; default "*" */
+	char *tls_verify_cert_hostnames; /* host list; default "*" */
+	char *tls_sni;                   /* "$host", a literal, or NULL */
+	char *tls_certificate;           /* client certificate (PEM), or NULL */
 	char *tls_privatekey;
-	char *tls_require_ciphers;      /* backend-native, or NULL */
-	int tls_tempfail_tryclear;      /* default 1 */
+	char *tls_require_ciphers; /* backend-native, or NULL */
+	int tls_tempfail_tryclear; /* default 1 */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -82,7 +83,7 @@ void smtp_transport_free(struct smtp_transport *t); /* members; accepts zeroed *
 
 /* What refmta learned about the host it last talked to (for logs and DSN_INFO). */
 struct smtp_host_facts {
-	char name[256];           /* route_host.name */
+	char name[256]; /* route_host.name */
 	char address[64];
 	unsigned port;
 	char greeting[1024];      /* first line of the greeting ("" = none received) */
@@ -91,25 +92,30 @@ struct smtp_host_facts {
 	char tls_version[16];     /* "TLSv1.3" */
 	char tls_cipher[80];      /* IANA name */
 	int cv;                   /* 1 = certificate verified (chain, and the name when checked) */
-	char cv_reason[32];       /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
-	                           * "not-checked") */
-	int dsn;                  /* the server offered DSN (RFC 3461): it took over NOTIFY */
+	char cv_reason[32]; /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
+	                     * "not-checked") */
+	int dsn;            /* the server offered DSN (RFC 3461): it took over NOTIFY */
 };
 
-enum smtp_outcome { SMTP_RCPT_PENDING = 0, SMTP_RCPT_DELIVERED, SMTP_RCPT_DEFERRED, SMTP_RCPT_FAILED };
+enum smtp_outcome {
+	SMTP_RCPT_PENDING = 0,
+	SMTP_RCPT_DELIVERED,
+	SMTP_RCPT_DEFERRED,
+	SMTP_RCPT_FAILED
+};
 
 struct smtp_rcpt_result {
-	const struct spool_rcpt *rcpt;  /* in */
-	enum smtp_outcome outcome;      /* out, for every recipient */
-	char status[16];                /* RFC 3463: the reply's enhanced code, else X.0.0 */
-	char *reply;                    /* the remote reply that decided it (lines joined by "\n"):
-	                                 * RCPT's for a refused recipient, the final one for a delivery;
-	                                 * NULL when no remote reply decided it */
-	char *stage;                    /* with reply: "after RCPT TO:<bob@partner.test>", ... */
-	char *error;                    /* refmta's reason when reply is NULL ("Connection refused",
-	                                 * "TLS required but not offered") */
-	int host_index;                 /* the host (index into hosts) that decided it; -1 none */
-	struct smtp_host_facts host;    /* facts of that host (zeroed when none) */
+	const struct spool_rcpt *rcpt; /* in */
+	enum smtp_outcome outcome;     /* out, for every recipient */
+	char status[16];               /* RFC 3463: the reply's enhanced code, else X.0.0 */
+	char *reply;                   /* the remote reply that decided it (lines joined by "\n"):
+	                                * RCPT's for a refused recipient, the final one for a delivery;
+	                                * NULL when no remote reply decided it */
+	char *stage;                   /* with reply: "after RCPT TO:<bob@partner.test>", ... */
+	char *error;                   /* refmta's reason when reply is NULL ("Connection refused",
+	                                * "TLS required but not offered") */
+	int host_index;                /* the host (index into hosts) that decided it; -1 none */
+	struct smtp_host_facts host;   /* facts of that host (zeroed when none) */
 };
 
 struct smtp_cache; /* open connections kept for the next message (one queue run) */
@@ -119,8 +125,8 @@ void smtp_cache_close_all(struct smtp_cache *c); /* QUIT each, free; accepts NUL
 struct smtp_delivery {
 	const struct config *cfg;
 	const struct smtp_transport *t;
-	const struct tls_backend *be;   /* the client's TLS library */
-	struct smtp_cache *cache;       /* may be NULL: no reuse */
+	const struct tls_backend *be; /* the client's TLS library */
+	struct smtp_cache *cache;     /* may be NULL: no reuse */
 	const char *message_id;
 	const struct envelope *env;
 	const char *data_path;          /* input/ID-D */

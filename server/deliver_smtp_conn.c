@@ -68,8 +68,8 @@ smtp_conn_quit(struct smtp_conn *c)
 
 	if (c == NULL)
 		return;
-	smtp_set_timeouts(c->fd,
-	             c->command_timeout < SMTP_QUIT_WAIT ? c->command_timeout : SMTP_QUIT_WAIT);
+	smtp_set_timeouts(c->fd, c->command_timeout < SMTP_QUIT_WAIT ? c->command_timeout
+	                                                             : SMTP_QUIT_WAIT);
 	if (bio_printf(c->io, &e, "QUIT\r\n") == BIO_OK && bio_flush(c->io, &e) == BIO_OK) {
 		/* Replies to commands still in flight come first. */
 		for (int i = 0; i < 1000; i++)
@@ -257,7 +257,7 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	if (r.code / 100 != 2) {
 		if (r.code / 100 == 5)
 			smtp_pending_all(R, SMTP_RCPT_FAILED, r.status, r.text,
-			            "after initial connection", NULL, &c->facts);
+			                 "after initial connection", NULL, &c->facts);
 		else
 			smtp_host_fail_reply(R, c, &r, "after initial connection");
 		smtp_reply_clear(&r);
@@ -344,4 +344,3 @@ smtp_cache_close_all(struct smtp_cache *cache)
 		smtp_conn_quit(cache->v[i]);
 	free(cache);
 }
-

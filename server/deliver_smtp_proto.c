@@ -113,8 +113,7 @@ body_pass(struct smtp_run *R, struct bio *io, int stuff, uint64_t *size, struct 
 /* The message: DATA's dot-stuffed body and ".", or (chunk) the BDAT
  * chunk of exactly `chunk_size` octets (from body_pass's count). */
 static int
-send_data(struct smtp_run *R, struct smtp_conn *c, int chunk, uint64_t chunk_size,
-          struct err *e)
+send_data(struct smtp_run *R, struct smtp_conn *c, int chunk, uint64_t chunk_size, struct err *e)
 {
 	uint64_t sent;
 	int rc;
@@ -166,16 +165,16 @@ rcpt_params(const struct smtp_conn *c, const struct spool_rcpt *rc, char *buf, s
 struct txn {
 	struct smtp_run *R;
 	struct smtp_conn *c;
-	const size_t *idx;         /* the recipients: R->d->rcpts[idx[0..n)] */
+	const size_t *idx; /* the recipients: R->d->rcpts[idx[0..n)] */
 	size_t n;
-	unsigned char *accepted;   /* [n]: RCPT got a 2xx */
+	unsigned char *accepted; /* [n]: RCPT got a 2xx */
 	size_t naccepted;
-	int pipe, chunk;           /* PIPELINING, CHUNKING offered */
-	int mail_ok;               /* MAIL got a 2xx */
-	struct smtp_reply r;       /* the last reply read */
+	int pipe, chunk;     /* PIPELINING, CHUNKING offered */
+	int mail_ok;         /* MAIL got a 2xx */
+	struct smtp_reply r; /* the last reply read */
 	struct err e;
-	char mstage[1100];         /* "after MAIL FROM:<...>" */
-	char stage[1100];          /* the stage of the reply awaited */
+	char mstage[1100]; /* "after MAIL FROM:<...>" */
+	char stage[1100];  /* the stage of the reply awaited */
 };
 
 enum txn_next {
@@ -195,7 +194,7 @@ txn_rcpt(const struct txn *t, size_t i)
 static enum smtp_outcome
 txn_outcome(int code)
 {
-	return code / 100 == 2 ? SMTP_RCPT_DELIVERED
+	return code / 100 == 2   ? SMTP_RCPT_DELIVERED
 	       : code / 100 == 4 ? SMTP_RCPT_DEFERRED
 	                         : SMTP_RCPT_FAILED;
 }
@@ -277,8 +276,8 @@ txn_send_envelope(struct txn *t)
 	ok = bio_printf(t->c->io, &t->e, "%s", mail) == BIO_OK;
 	for (size_t i = 0; i < t->n && ok; i++) {
 		rcpt_params(t->c, txn_rcpt(t, i)->rcpt, params, sizeof params);
-		ok = bio_printf(t->c->io, &t->e, "RCPT TO:<%s>%s\r\n", txn_rcpt(t, i)->rcpt->address,
-		                params) == BIO_OK;
+		ok = bio_printf(t->c->io, &t->e, "RCPT TO:<%s>%s\r\n",
+		                txn_rcpt(t, i)->rcpt->address, params) == BIO_OK;
 	}
 	if (ok && !t->chunk)
 		ok = bio_printf(t->c->io, &t->e, "DATA\r\n") == BIO_OK;

@@ -109,4 +109,3 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	memset(&c->ehlo, 0, sizeof c->ehlo);
 	return smtp_hello(R, c);
 }
-

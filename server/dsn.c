@@ -23,8 +23,8 @@
 #include "clock.h"
 #include "dsn.h"
 
-#define DSN_LINE_MAX 998     /* RFC 5322 2.1.1, without the CRLF */
-#define DSN_TEXT_WIDTH 78    /* RFC 5322 2.1.1 SHOULD, for the text part */
+#define DSN_LINE_MAX 998        /* RFC 5322 2.1.1, without the CRLF */
+#define DSN_TEXT_WIDTH 78       /* RFC 5322 2.1.1 SHOULD, for the text part */
 #define DSN_TEXT_REPLY_MAX 8192 /* octets of one remote reply in the text part */
 #define DSN_BOUNDARY_TRIES 100
 
@@ -236,9 +236,12 @@ static const char *
 dsn_action_word(enum dsn_action a)
 {
 	switch (a) {
-	case DSN_ACTION_DELIVERED: return "delivered";
-	case DSN_ACTION_RELAYED: return "relayed";
-	case DSN_ACTION_FAILED: break;
+	case DSN_ACTION_DELIVERED:
+		return "delivered";
+	case DSN_ACTION_RELAYED:
+		return "relayed";
+	case DSN_ACTION_FAILED:
+		break;
 	}
 	return "failed";
 }
@@ -309,10 +312,12 @@ dsn_part_text(struct buf *b, const struct dsn_bounce *bn)
 		            "server that does not report delivery status (so no further\r\n"
 		            "notice will come from there):\r\n");
 	else
-		buf_adds(b, "This message was created automatically by mail delivery software.\r\n"
-		            "\r\n"
-		            "A message that you sent could not be delivered to one or more of its\r\n"
-		            "recipients. This is a permanent error. The following address(es) failed:\r\n");
+		buf_adds(b,
+		         "This message was created automatically by mail delivery software.\r\n"
+		         "\r\n"
+		         "A message that you sent could not be delivered to one or more of its\r\n"
+		         "recipients. This is a permanent error. The following address(es) "
+		         "failed:\r\n");
 	for (size_t i = 0; i < bn->nfailures; i++) {
 		const struct dsn_failure *f = &bn->failures[i];
 		char addr[DSN_FIELD_MAX + 1], host[3 * DSN_FIELD_MAX];
@@ -326,18 +331,20 @@ dsn_part_text(struct buf *b, const struct dsn_bounce *bn)
 			dsn_text_add(b, "    ", host);
 		}
 		if (f->action != DSN_ACTION_FAILED) {
-			dsn_text_add(b, "    ", f->action == DSN_ACTION_RELAYED
-			                               ? "relayed; the server's reply:"
-			                               : "delivered to its mailbox");
+			dsn_text_add(b, "    ",
+			             f->action == DSN_ACTION_RELAYED
+			                     ? "relayed; the server's reply:"
+			                     : "delivered to its mailbox");
 			if (f->remote_reply == NULL)
 				continue;
 			reason = dsn_safe_dup(f->remote_reply, 1, DSN_TEXT_REPLY_MAX);
 		} else if (f->remote_reply != NULL) {
-			char *stage = dsn_safe_dup(f->stage != NULL ? f->stage : "", 0, DSN_FIELD_MAX);
+			char *stage =
+			        dsn_safe_dup(f->stage != NULL ? f->stage : "", 0, DSN_FIELD_MAX);
 			char *line = NULL;
 
-			if (stage == NULL || asprintf(&line, "SMTP error from remote mail server %s:",
-			                              stage) < 0) {
+			if (stage == NULL ||
+			    asprintf(&line, "SMTP error from remote mail server %s:", stage) < 0) {
 				free(stage);
 				b->oom = 1;
 				return;
@@ -347,8 +354,9 @@ dsn_part_text(struct buf *b, const struct dsn_bounce *bn)
 			free(stage);
 			reason = dsn_safe_dup(f->remote_reply, 1, DSN_TEXT_REPLY_MAX);
 		} else {
-			reason = dsn_safe_dup(f->error_text != NULL ? f->error_text : "unknown error", 1,
-			                      DSN_TEXT_REPLY_MAX);
+			reason = dsn_safe_dup(f->error_text != NULL ? f->error_text
+			                                            : "unknown error",
+			                      1, DSN_TEXT_REPLY_MAX);
 		}
 		if (reason == NULL) {
 			b->oom = 1;
@@ -465,7 +473,7 @@ static int
 dsn_read_file(const char *path, char **out, size_t *outlen, struct err *e)
 {
 	FILE *fp = fopen(path, "rb");
-	struct buf b = {0};
+	struct buf b = { 0 };
 	char chunk[65536];
 	size_t n;
 
@@ -511,8 +519,8 @@ dsn_clean_id(const char *id, char *out, size_t len)
 
 	snprintf(out, len, "%s", id != NULL ? id : "");
 	for (i = 0; out[i] != '\0'; i++)
-		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-", out[i]) ==
-		    NULL)
+		if (strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-",
+		           out[i]) == NULL)
 			out[i] = '_';
 }
 
@@ -528,7 +536,7 @@ dsn_boundary(const char *id, time_t now, unsigned attempt, char *out, size_t len
 int
 dsn_build_bounce(const struct dsn_bounce *bn, char **out, size_t *outlen, struct err *e)
 {
-	struct buf text = {0}, status = {0}, msg = {0}, all = {0};
+	struct buf text = { 0 }, status = { 0 }, msg = { 0 }, all = { 0 };
 	char *data = NULL;
 	size_t datalen = 0;
 	char boundary[96], date[64], id[40], mta[DSN_FIELD_MAX + 1];

@@ -70,38 +70,39 @@ enum dsn_action {
 };
 
 struct dsn_failure {
-	enum dsn_action action;    /* FAILED (the default) or, in a success report, the others */
-	const char *address;       /* as in RCPT TO (Final-Recipient: rfc822;ADDRESS) */
-	const char *orcpt;         /* ORCPT as received ("rfc822;x@y") or NULL */
-	const char *status;        /* RFC 3463 code "5.1.1" (from the reply's enhanced code
-	                            * when it had one, else "5.0.0"); never NULL */
-	const char *remote_reply;  /* the remote's whole reply, lines separated by "\n",
-	                            * or NULL when no remote reply caused the failure */
-	const char *stage;         /* with remote_reply: "after initial connection",
-	                            * "after EHLO mx.example.test", "after MAIL FROM:<a@b>",
-	                            * "after RCPT TO:<b@c>", "after DATA", "after end of data" */
-	const char *error_text;    /* refmta's own reason when remote_reply is NULL
-	                            * ("Null MX: domain does not accept mail", "retry time
-	                            * exceeded", "TLS required but not offered") */
+	enum dsn_action action;   /* FAILED (the default) or, in a success report, the others */
+	const char *address;      /* as in RCPT TO (Final-Recipient: rfc822;ADDRESS) */
+	const char *orcpt;        /* ORCPT as received ("rfc822;x@y") or NULL */
+	const char *status;       /* RFC 3463 code "5.1.1" (from the reply's enhanced code
+	                           * when it had one, else "5.0.0"); never NULL */
+	const char *remote_reply; /* the remote's whole reply, lines separated by "\n",
+	                           * or NULL when no remote reply caused the failure */
+	const char *stage;        /* with remote_reply: "after initial connection",
+	                           * "after EHLO mx.example.test", "after MAIL FROM:<a@b>",
+	                           * "after RCPT TO:<b@c>", "after DATA", "after end of data" */
+	const char *error_text;   /* refmta's own reason when remote_reply is NULL
+	                           * ("Null MX: domain does not accept mail", "retry time
+	                           * exceeded", "TLS required but not offered") */
 	/* DSN_INFO: all NULL / 0 when no remote host was reached */
-	const char *host_name;     /* "mx1.partner.test" */
-	const char *host_address;  /* "127.0.0.2" or "::1" */
-	unsigned host_port;        /* 25 = not printed */
-	const char *greeting;      /* the greeting's first line, e.g. "220 mx1.partner.test ESMTP" */
-	const char *helo_response; /* the EHLO/HELO reply's first line, e.g. "250-mx1.partner.test" */
+	const char *host_name;    /* "mx1.partner.test" */
+	const char *host_address; /* "127.0.0.2" or "::1" */
+	unsigned host_port;       /* 25 = not printed */
+	const char *greeting;     /* the greeting's first line, e.g. "220 mx1.partner.test ESMTP" */
+	const char
+	        *helo_response; /* the EHLO/HELO reply's first line, e.g. "250-mx1.partner.test" */
 };
 
 struct dsn_bounce {
-	const char *reporting_mta;  /* primary_hostname */
-	const char *message_id;     /* the failed message's spool id */
-	const char *sender;         /* the original sender: the bounce goes to it */
-	const char *envid;          /* RFC 3461 ENVID (decoded) or NULL */
-	enum dsn_ret ret;           /* FULL/UNSET: whole message; HDRS: header only */
-	time_t arrival_date;        /* when the failed message was received */
-	time_t now;                 /* Date: of the bounce */
-	const char *data_path;      /* the failed message's input/ID-D (CRLF, Received: first) */
+	const char *reporting_mta; /* primary_hostname */
+	const char *message_id;    /* the failed message's spool id */
+	const char *sender;        /* the original sender: the bounce goes to it */
+	const char *envid;         /* RFC 3461 ENVID (decoded) or NULL */
+	enum dsn_ret ret;          /* FULL/UNSET: whole message; HDRS: header only */
+	time_t arrival_date;       /* when the failed message was received */
+	time_t now;                /* Date: of the bounce */
+	const char *data_path;     /* the failed message's input/ID-D (CRLF, Received: first) */
 	const struct dsn_failure *failures;
-	size_t nfailures;           /* >= 1 */
+	size_t nfailures; /* >= 1 */
 };
 
 /* Does this recipient want a success report?  1 when the sender is not the
@@ -115,7 +116,8 @@ int dsn_wants_failure_report(const char *sender, unsigned notify);
 
 /* Build the bounce into a malloc'd buffer (*out, *outlen; caller frees).
  * 0 ok; -1 with `e` filled (unreadable data file, out of memory). */
-int dsn_build_bounce(const struct dsn_bounce *b, char **out, size_t *outlen, struct err *e) MUST_CHECK;
+int dsn_build_bounce(const struct dsn_bounce *b, char **out, size_t *outlen,
+                     struct err *e) MUST_CHECK;
 
 /* Copy `text` into `buf` made safe for a header field value, as described
  * above (controls to spaces, cut at `max` octets with "..."). */

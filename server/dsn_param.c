@@ -61,7 +61,8 @@ dsn_param_xtext_decode(const char *in, char *out, size_t outlen)
 		unsigned char c = (unsigned char)*in;
 
 		if (c == '+') {
-			int hi = dsn_param_hexval(in[1]), lo = hi < 0 ? -1 : dsn_param_hexval(in[2]);
+			int hi = dsn_param_hexval(in[1]),
+			    lo = hi < 0 ? -1 : dsn_param_hexval(in[2]);
 			if (hi < 0 || lo < 0 || (hi | lo) == 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);
@@ -88,7 +89,8 @@ static const struct {
 	{ DSN_NOTIFY_DELAY, "DELAY" },
 };
 #define DSN_PARAM_NNOTIFY (sizeof dsn_param_notify_names / sizeof dsn_param_notify_names[0])
-#define DSN_NOTIFY_ALL (DSN_NOTIFY_NEVER | DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY)
+#define DSN_NOTIFY_ALL                                                                             \
+	(DSN_NOTIFY_NEVER | DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY)
 
 int
 dsn_param_notify_parse(const char *val, unsigned *out)

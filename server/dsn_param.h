@@ -15,10 +15,10 @@
 #include "err.h"
 
 /* RFC 3461 4.1 NOTIFY bits; 0 = not given. */
-#define DSN_NOTIFY_NEVER   0x1u
+#define DSN_NOTIFY_NEVER 0x1u
 #define DSN_NOTIFY_SUCCESS 0x2u
 #define DSN_NOTIFY_FAILURE 0x4u
-#define DSN_NOTIFY_DELAY   0x8u
+#define DSN_NOTIFY_DELAY 0x8u
 
 /* Room for the longest NOTIFY value, "SUCCESS,FAILURE,DELAY", and its NUL. */
 #define DSN_NOTIFY_NAMES_MAX 32

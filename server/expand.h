@@ -34,7 +34,7 @@ struct expand_env {
 	void *arg;
 	const struct expand_var *table; /* not owned */
 	size_t ntable;
-	const void *ctx;                /* passed to each getter; not owned */
+	const void *ctx; /* passed to each getter; not owned */
 };
 
 /* The row named `name` in `table`, or NULL. */

@@ -25,7 +25,7 @@ int match_address(const char *list, const char *address);
 int match_host_item_valid(const char *item);
 
 /* What a refusal of a bad host-list item says after the item. */
-#define MATCH_HOST_ITEM_HINT \
+#define MATCH_HOST_ITEM_HINT                                                                       \
 	"(use *, an IP address or a CIDR; double each colon of an IPv6 address)"
 
 /* Check every item of a host list, the one check for the main options,

@@ -47,8 +47,7 @@ option_fail(const struct option_ctx *c, int line, const char *fmt, ...)
 }
 
 int
-option_unknown(const struct option_table *t, const struct option_ctx *c, const char *name,
-               int line)
+option_unknown(const struct option_table *t, const struct option_ctx *c, const char *name, int line)
 {
 	const char *names[64], *close;
 	size_t n = t->n < 64 ? t->n : 64;
@@ -135,7 +134,8 @@ static int
 check_readable(const struct option_ctx *c, int line, const char *opt, const char *path)
 {
 	if (access(path, R_OK) != 0)
-		return option_fail(c, line, "%s: cannot read \"%s\": %s", opt, path, strerror(errno));
+		return option_fail(c, line, "%s: cannot read \"%s\": %s", opt, path,
+		                   strerror(errno));
 	return 0;
 }
 
@@ -152,7 +152,8 @@ set_list(const struct option_ctx *c, const struct option_def *o, struct strlist 
 		goto out;
 	}
 	for (size_t i = 0; i < items.n; i++) {
-		char *item = o->type == OPTION_LIST ? strdup(items.v[i]) : resolve_path(c, items.v[i]);
+		char *item =
+		        o->type == OPTION_LIST ? strdup(items.v[i]) : resolve_path(c, items.v[i]);
 		if (strlist_push_owned(list, item) != 0) {
 			option_fail(c, line, "out of memory");
 			goto out;
@@ -180,7 +181,8 @@ set_number(const struct option_ctx *c, const struct option_def *o, void *field, 
 	switch (o->type) {
 	case OPTION_UINT:
 	case OPTION_UINT_POS:
-		if (str_parse_u64(value, strlen(value), o->max ? o->max : UINT_MAX, &v) != STR_NUM_OK)
+		if (str_parse_u64(value, strlen(value), o->max ? o->max : UINT_MAX, &v) !=
+		    STR_NUM_OK)
 			return bad_value(c, o, line, value, "number", "(use a decimal number)");
 		if (o->type == OPTION_UINT_POS && v == 0)
 			return zero_value(c, o, line, value, "number");
@@ -249,14 +251,16 @@ option_set(const struct option_ctx *c, const struct option_def *o, void *base, c
 	case OPTION_CHOICE:
 		if (!is_choice(o->choices, value))
 			return option_fail(c, line, "%s: unknown %s \"%s\" %s", o->name,
-			                   o->what ? o->what : "value", value, o->hint ? o->hint : "");
+			                   o->what ? o->what : "value", value,
+			                   o->hint ? o->hint : "");
 		copy = strdup(value);
 		break;
 	case OPTION_PATH:
 	case OPTION_LOGPATH:
 	case OPTION_RPATH:
-		copy = (o->type == OPTION_LOGPATH && strcmp(value, "-") == 0) ? strdup(value)
-		                                                              : resolve_path(c, value);
+		copy = (o->type == OPTION_LOGPATH && strcmp(value, "-") == 0)
+		               ? strdup(value)
+		               : resolve_path(c, value);
 		break;
 	default:
 		return set_number(c, o, field, value, line);

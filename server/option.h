@@ -46,25 +46,25 @@ enum {
 struct option_def {
 	const char *name;
 	enum option_type type;
-	size_t off;            /* the field in the target structure */
-	const char *dflt;      /* parsed like a value from the file; NULL = none or computed */
+	size_t off;       /* the field in the target structure */
+	const char *dflt; /* parsed like a value from the file; NULL = none or computed */
 	unsigned flags;
-	uint64_t max;          /* UINT / UINT_POS: the largest value; 0 = UINT_MAX */
-	const char *choices;   /* CHOICE: the words, space-separated ("openssl gnutls") */
+	uint64_t max;                    /* UINT / UINT_POS: the largest value; 0 = UINT_MAX */
+	const char *choices;             /* CHOICE: the words, space-separated ("openssl gnutls") */
 	int (*valid)(const char *value); /* STRING: 1 if the value's syntax is right */
-	const char *what;      /* the value's kind in errors ("address", "backend"); default
-	                        * from the type */
-	const char *hint;      /* the advice after a bad value ("(use openssl or gnutls)");
-	                        * replaces the type's, and "must be at least 1" with it */
+	const char *what; /* the value's kind in errors ("address", "backend"); default
+	                   * from the type */
+	const char *hint; /* the advice after a bad value ("(use openssl or gnutls)");
+	                   * replaces the type's, and "must be at least 1" with it */
 };
 
 /* One table: the options of the main section, of a router, of a driver. */
 struct option_table {
-	const char *doc;           /* where docs/config.md lists them: "main", "router",
-	                            * "smtp", "queuefile" */
+	const char *doc; /* where docs/config.md lists them: "main", "router",
+	                  * "smtp", "queuefile" */
 	const struct option_def *v;
 	size_t n;
-	const char *unknown_hint;  /* after an unknown name no known one is near, or NULL */
+	const char *unknown_hint; /* after an unknown name no known one is near, or NULL */
 };
 
 /* Where values come from and errors go. */
@@ -75,10 +75,10 @@ struct option_ctx {
 	struct err *e;
 };
 
-extern const struct option_table config_main_options; /* config.c */
-extern const struct option_table router_options;      /* router.c */
+extern const struct option_table config_main_options;    /* config.c */
+extern const struct option_table router_options;         /* router.c */
 extern const struct option_table smtp_transport_options; /* deliver_smtp_options.c */
-extern const struct option_table queuefile_options;   /* deliver_queuefile.c */
+extern const struct option_table queuefile_options;      /* deliver_queuefile.c */
 
 /* The index of `name` in the table, or -1. */
 int option_index(const struct option_table *t, const char *name);

@@ -48,8 +48,8 @@ struct queue_ctx {
 static void
 queue_run_one(struct queue_ctx *q, const char *id)
 {
-	struct envelope env = {0};
-	struct err e = {0};
+	struct envelope env = { 0 };
+	struct err e = { 0 };
 	char *data = NULL;
 	int fd = -1, changed = 0, pending = 0;
 
@@ -100,14 +100,15 @@ out:
 static void
 queue_clean(struct queue_ctx *q)
 {
-	struct strlist removed = {0}, failed = {0};
-	struct err e = {0};
+	struct strlist removed = { 0 }, failed = { 0 };
+	struct err e = { 0 };
 	unsigned age = q->cfg->spool_cleanup_age ? q->cfg->spool_cleanup_age : 24 * 3600;
 
 	if (spool_clean(q->spool_dir, clock_now(), age, &removed, &failed, &e) != 0)
 		log_write("spool cleaner: %s", e.text);
 	for (size_t i = 0; i < removed.n; i++)
-		log_write("spool cleaner: removed %s (unchanged for over %us, no message refers to it)",
+		log_write("spool cleaner: removed %s (unchanged for over %us, no message refers to "
+		          "it)",
 		          removed.v[i], age);
 	for (size_t i = 0; i < failed.n; i++)
 		log_write("spool cleaner: %s", failed.v[i]);
@@ -134,7 +135,7 @@ queue_ctx_init(struct queue_ctx *q, const struct config *cfg, struct err *e)
 int
 queue_run_with(const struct config *cfg, const struct queue_run_opts *opts, struct err *e)
 {
-	struct strlist ids = {0};
+	struct strlist ids = { 0 };
 	struct queue_ctx q;
 	int rc = -1;
 
@@ -185,7 +186,7 @@ queue_format_age(time_t age, char *buf, size_t len)
 int
 queue_list(const struct config *cfg, struct err *e)
 {
-	struct strlist ids = {0};
+	struct strlist ids = { 0 };
 	struct queue_ctx q;
 	time_t now = clock_now();
 	int rc = -1;
@@ -196,7 +197,7 @@ queue_list(const struct config *cfg, struct err *e)
 		return -1;
 	for (size_t i = 0; i < ids.n; i++) {
 		struct envelope env;
-		struct err re = {0};
+		struct err re = { 0 };
 		char age[32];
 
 		if (spool_envelope_read(q.spool_dir, ids.v[i], &env, &re) != 0) {

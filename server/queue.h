@@ -14,7 +14,8 @@
 struct queue_run_opts {
 	const char *backend; /* the smtp client's TLS library; NULL = tls_backend */
 	int force;           /* try every recipient now, whatever its retry time */
-	const volatile sig_atomic_t *stop; /* non-zero: stop before the next message (daemon runner) */
+	const volatile sig_atomic_t
+	        *stop; /* non-zero: stop before the next message (daemon runner) */
 };
 
 /* 0 when the pass ran (individual deliveries may have failed: see the log);

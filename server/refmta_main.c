@@ -34,7 +34,8 @@ print_version(void)
 {
 	printf("refmta %s\n", REFMTA_VERSION);
 	printf("TLS backends: %s (%s), %s (%s)\n", tls_backend_openssl.name,
-	       tls_backend_openssl.version(), tls_backend_gnutls.name, tls_backend_gnutls.version());
+	       tls_backend_openssl.version(), tls_backend_gnutls.name,
+	       tls_backend_gnutls.version());
 	printf("Support for: TLS-OpenSSL TLS-GnuTLS Certificate-name-checks STARTTLS PIPELINING "
 	       "CHUNKING DSN 8BITMIME SIZE DNSSEC-validation smtp-transport queuefile DSN_INFO\n");
 }
@@ -42,17 +43,18 @@ print_version(void)
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: refmta --version | --help\n"
-	        "       refmta -c FILE check                     validate a configuration\n"
-	        "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
-	        "       refmta -c FILE [--backend B] queue-run [--force]\n"
-	        "                                                one pass over the queue (--force:\n"
-	        "                                                ignore retry times)\n"
-	        "       refmta -c FILE queue-list                list the queue\n"
-	        "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
-	        "\n"
-	        "refmta is a reference SMTP conformance server; see README.md and docs/config.md.\n");
+	fprintf(out, "usage: refmta --version | --help\n"
+	             "       refmta -c FILE check                     validate a configuration\n"
+	             "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
+	             "       refmta -c FILE [--backend B] queue-run [--force]\n"
+	             "                                                one pass over the queue "
+	             "(--force:\n"
+	             "                                                ignore retry times)\n"
+	             "       refmta -c FILE queue-list                list the queue\n"
+	             "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
+	             "\n"
+	             "refmta is a reference SMTP conformance server; see README.md and "
+	             "docs/config.md.\n");
 }
 
 /* sendmail -i: the message is stdin up to EOF; LF line ends become CRLF. */
@@ -82,8 +84,8 @@ cmd_send(struct config *cfg, int argc, char **argv)
 	}
 	if (sender == NULL) {
 		struct passwd *pw = getpwuid(getuid());
-		snprintf(default_sender, sizeof default_sender, "%s@%s", pw ? pw->pw_name : "nobody",
-		         cfg->primary_hostname);
+		snprintf(default_sender, sizeof default_sender, "%s@%s",
+		         pw ? pw->pw_name : "nobody", cfg->primary_hostname);
 		sender = default_sender;
 	}
 	/* As root with `user`: the message's files belong to that user, so a
@@ -104,7 +106,8 @@ cmd_send(struct config *cfg, int argc, char **argv)
 		if (first) {
 			char date[64], hdr[512];
 			clock_format_rfc5322(clock_now(), date, sizeof date);
-			int h = snprintf(hdr, sizeof hdr, "Received: by %s (refmta %s) with local;\r\n\t%s\r\n",
+			int h = snprintf(hdr, sizeof hdr,
+			                 "Received: by %s (refmta %s) with local;\r\n\t%s\r\n",
 			                 cfg->primary_hostname, REFMTA_VERSION, date);
 			if (spool_message_write(m, hdr, (size_t)h, &e) != 0)
 				goto out;
@@ -173,7 +176,8 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (backend != NULL && tls_backend_by_name(backend) == NULL) {
-		fprintf(stderr, "refmta: unknown TLS backend \"%s\" (openssl or gnutls)\n", backend);
+		fprintf(stderr, "refmta: unknown TLS backend \"%s\" (openssl or gnutls)\n",
+		        backend);
 		return 2;
 	}
 	/* Every command loads it whole (setup.h), as serve and SIGHUP do. */
@@ -207,8 +211,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "refmta: %s\n", e.text);
 	} else if (strcmp(cmd, "queue-run") == 0 &&
 	           (i == argc || (i + 1 == argc && strcmp(argv[i], "--force") == 0))) {
-		struct queue_run_opts qo = {.backend = backend, .force = i + 1 == argc};
-		signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error to handle, not a death */
+		struct queue_run_opts qo = { .backend = backend, .force = i + 1 == argc };
+		signal(SIGPIPE,
+		       SIG_IGN); /* a peer gone mid-write is an error to handle, not a death */
 		rc = (privs_check_root(cfg, &e) == 0 && log_open(cfg->log_file, &e) == 0 &&
 		      privs_drop(cfg, &e) == 0 && queue_run_with(cfg, &qo, &e) == 0)
 		             ? 0

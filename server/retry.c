@@ -26,7 +26,7 @@ static const struct {
 	char unit;
 	unsigned seconds;
 } retry_units[] = {
-	{'w', 7u * 24 * 3600}, {'d', 24u * 3600}, {'h', 3600}, {'m', 60}, {'s', 1},
+	{ 'w', 7u * 24 * 3600 }, { 'd', 24u * 3600 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
 };
 
 #define RETRY_NUNITS (sizeof retry_units / sizeof retry_units[0])

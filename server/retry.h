@@ -28,10 +28,10 @@
 #define RETRY_MAX_RULES 8
 
 struct retry_rule {
-	char kind;           /* 'F' or 'G' */
-	unsigned cutoff;     /* seconds after the first failure */
-	unsigned interval;   /* seconds */
-	double mult;         /* G only; 1.0 for F */
+	char kind;         /* 'F' or 'G' */
+	unsigned cutoff;   /* seconds after the first failure */
+	unsigned interval; /* seconds */
+	double mult;       /* G only; 1.0 for F */
 };
 
 struct retry_schedule {
@@ -41,10 +41,10 @@ struct retry_schedule {
 
 /* Per recipient, kept in the envelope (server/spool.h).  All zero = never deferred. */
 struct retry_state {
-	unsigned tries;        /* deferrals so far */
-	time_t first_failure;  /* time of the first deferral */
-	time_t next_try;       /* not before this time (0 = at once) */
-	unsigned interval;     /* the interval used for next_try (geometric rules grow it) */
+	unsigned tries;       /* deferrals so far */
+	time_t first_failure; /* time of the first deferral */
+	time_t next_try;      /* not before this time (0 = at once) */
+	unsigned interval;    /* the interval used for next_try (geometric rules grow it) */
 };
 
 enum retry_verdict {

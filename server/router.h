@@ -3,8 +3,8 @@
  *
  * A recipient whose domain is in local_domains (or that has no domain) goes
  * to local delivery first, before any router: router "local_delivery",
- * transport ROUTER_LOCAL_TRANSPORT (the built-in local transport).  Otherwise the "router NAME:" blocks are tried in the
- * order of the configuration; the first whose `domains` list matches
+ * transport ROUTER_LOCAL_TRANSPORT (the built-in local transport).  Otherwise the "router NAME:"
+ * blocks are tried in the order of the configuration; the first whose `domains` list matches
  * (server/match.h domain list; default "*") decides.  No router matching
  * fails the recipient: 5.4.4 "Unrouteable address".
  *
@@ -59,29 +59,29 @@
 
 enum router_driver { ROUTER_DNSLOOKUP, ROUTER_MANUALROUTE, ROUTER_ACCEPT };
 
-struct router_host_spec {      /* one HOST of a route_list entry */
-	char *host;                /* a name or an address (no brackets) */
-	unsigned port;             /* 0 = the transport's port */
+struct router_host_spec { /* one HOST of a route_list entry */
+	char *host;       /* a name or an address (no brackets) */
+	unsigned port;    /* 0 = the transport's port */
 };
 
-struct router_route_entry {    /* one ";"-separated route_list entry */
-	char *pattern;             /* a domain-list item */
+struct router_route_entry { /* one ";"-separated route_list entry */
+	char *pattern;      /* a domain-list item */
 	struct router_host_spec *hosts;
 	size_t nhosts;
 };
 
 struct router_def {
 	char *name;
-	int line;                  /* of the "router NAME:" header */
+	int line; /* of the "router NAME:" header */
 	enum router_driver driver;
-	char *domains;             /* default "*" */
-	char *transport;           /* a transport block's name */
+	char *domains;                     /* default "*" */
+	char *transport;                   /* a transport block's name */
 	struct router_route_entry *routes; /* manualroute */
 	size_t nroutes;
 };
 
 struct routers {
-	struct router_def *v;      /* in configuration order */
+	struct router_def *v; /* in configuration order */
 	size_t n;
 };
 
@@ -93,25 +93,25 @@ int routers_load(const struct config *cfg, struct routers *out, struct err *e) M
 void routers_free(struct routers *rs); /* accepts NULL and zeroed */
 
 struct route_host {
-	char *name;                /* the MX exchange (before any CNAME), the route_list name,
-	                            * or the address itself for an address HOST */
-	char *address;             /* "127.0.0.2", "::1" */
-	unsigned port;             /* 0 = the transport's port */
-	int mx_pref;               /* the MX preference; -1 = no MX (implicit MX, manualroute) */
-	int secure;                /* 1 when every lookup that led here was DNSSEC-secure
-	                            * (the MX, when there was one, and this address) */
+	char *name;    /* the MX exchange (before any CNAME), the route_list name,
+	                * or the address itself for an address HOST */
+	char *address; /* "127.0.0.2", "::1" */
+	unsigned port; /* 0 = the transport's port */
+	int mx_pref;   /* the MX preference; -1 = no MX (implicit MX, manualroute) */
+	int secure;    /* 1 when every lookup that led here was DNSSEC-secure
+	                * (the MX, when there was one, and this address) */
 };
 
 enum route_result { ROUTE_OK, ROUTE_DEFER, ROUTE_FAIL };
 
 struct route {
 	enum route_result result;
-	const char *router;        /* the router's name (ROUTER_LOCAL_NAME for local) */
-	const char *transport;     /* the transport's name (ROUTER_LOCAL_TRANSPORT for local) */
-	struct route_host *hosts;  /* dnslookup / manualroute: in the order to try */
+	const char *router;       /* the router's name (ROUTER_LOCAL_NAME for local) */
+	const char *transport;    /* the transport's name (ROUTER_LOCAL_TRANSPORT for local) */
+	struct route_host *hosts; /* dnslookup / manualroute: in the order to try */
 	size_t nhosts;
-	char status[16];           /* DEFER / FAIL: RFC 3463 code, "5.1.10" */
-	char reason[400];          /* DEFER / FAIL: one sentence for the log and the bounce */
+	char status[16];  /* DEFER / FAIL: RFC 3463 code, "5.1.10" */
+	char reason[400]; /* DEFER / FAIL: one sentence for the log and the bounce */
 };
 
 /* How a router asks the DNS: resolver_lookup() in refmta, a table in unit
@@ -124,8 +124,8 @@ struct router_ctx {
 	const struct routers *routers;
 	router_lookup_fn lookup;
 	void *lookup_arg;
-	int log_dns;               /* write the "ID DNS ..." lines */
-	const char *message_id;    /* for those lines */
+	int log_dns;            /* write the "ID DNS ..." lines */
+	const char *message_id; /* for those lines */
 };
 
 /* Route one address ("user@domain", or a bare local part).  Fills `out`

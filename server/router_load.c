@@ -17,7 +17,7 @@
 #include "option.h"
 #include "router.h"
 
-#define RT_NAME_MAX 253    /* RFC 1035 2.3.4, presentation form without the dot */
+#define RT_NAME_MAX 253 /* RFC 1035 2.3.4, presentation form without the dot */
 #define RT_LABEL_MAX 63
 
 /* A router block's options, as the option engine stores them. */

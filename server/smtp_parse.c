@@ -124,7 +124,8 @@ parse_path(const char **p, char *out, size_t outlen, int allow_null, int allow_b
 	size_t n;
 
 	if (*s != '<')
-		return fail(why, whylen, 501, "5.5.4 Syntax error: the path must be in angle brackets");
+		return fail(why, whylen, 501,
+		            "5.5.4 Syntax error: the path must be in angle brackets");
 	s++;
 	if (allow_null && *s == '>') {
 		out[0] = '\0';
@@ -153,7 +154,8 @@ parse_path(const char **p, char *out, size_t outlen, int allow_null, int allow_b
 		if (n == 0)
 			return fail_addr(why, whylen, allow_null, "Bad local part in the address");
 		if (n > SMTP_LOCAL_PART_MAX + (s[0] == '"' ? 2u : 0u))
-			return fail_addr(why, whylen, allow_null, "Local part longer than 64 octets");
+			return fail_addr(why, whylen, allow_null,
+			                 "Local part longer than 64 octets");
 		s += n;
 		if (*s != '@')
 			return fail_addr(why, whylen, allow_null, "The address has no domain");
@@ -265,8 +267,7 @@ skip_spaces(const char *s)
 
 /* The start of MAIL/RCPT arguments: the path, then a space or the end. */
 static int
-parse_path_then_space(const char **p, char *path, size_t len, int sender, char *why,
-                      size_t whylen)
+parse_path_then_space(const char **p, char *path, size_t len, int sender, char *why, size_t whylen)
 {
 	int code;
 
@@ -301,13 +302,15 @@ smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t 
 		} else if (strcasecmp(key, "BODY") == 0) {
 			if (out->body[0] || !has_val ||
 			    (strcasecmp(val, "7BIT") != 0 && strcasecmp(val, "8BITMIME") != 0))
-				return fail(why, whylen, 501, "5.5.4 Bad BODY parameter (7BIT or 8BITMIME)");
+				return fail(why, whylen, 501,
+				            "5.5.4 Bad BODY parameter (7BIT or 8BITMIME)");
 			for (size_t i = 0; val[i] && i < sizeof out->body - 1; i++)
 				out->body[i] = (char)toupper((unsigned char)val[i]);
 		} else if (strcasecmp(key, "RET") == 0) {
 			enum dsn_ret ret;
 			if (out->ret[0] || !has_val || dsn_param_ret_parse(val, &ret) != 0)
-				return fail(why, whylen, 501, "5.5.4 Bad RET parameter (FULL or HDRS)");
+				return fail(why, whylen, 501,
+				            "5.5.4 Bad RET parameter (FULL or HDRS)");
 			snprintf(out->ret, sizeof out->ret, "%s", dsn_param_ret_name(ret));
 		} else if (strcasecmp(key, "ENVID") == 0) {
 			if (out->has_envid || !has_val ||
@@ -338,7 +341,8 @@ smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t 
 		return code;
 	while ((r = next_param(&p, key, sizeof key, val, sizeof val, &has_val)) == 1) {
 		if (strcasecmp(key, "NOTIFY") == 0) {
-			if (out->notify || !has_val || dsn_param_notify_parse(val, &out->notify) != 0)
+			if (out->notify || !has_val ||
+			    dsn_param_notify_parse(val, &out->notify) != 0)
 				return fail(why, whylen, 501, "5.5.4 Bad NOTIFY parameter");
 		} else if (strcasecmp(key, "ORCPT") == 0) {
 			/* RFC 3461 4.2: addr-type ";" xtext */
@@ -347,15 +351,17 @@ smtp_parse_rcpt(const char *args, struct smtp_rcpt_args *out, char *why, size_t 
 			if (out->orcpt[0] || semi == NULL || semi == val)
 				return fail(why, whylen, 501, "5.5.4 Bad ORCPT parameter");
 			tlen = (size_t)(semi - val);
-			/* Room for the type, ";", one octet and the NUL (found by fuzz/smtp_args). */
+			/* Room for the type, ";", one octet and the NUL (found by fuzz/smtp_args).
+			 */
 			if (tlen + 3 > sizeof out->orcpt)
 				return fail(why, whylen, 501, "5.5.4 ORCPT address type too long");
 			for (size_t i = 0; i < tlen; i++)
 				if (!is_atext((unsigned char)val[i]))
-					return fail(why, whylen, 501, "5.5.4 Bad ORCPT address type");
+					return fail(why, whylen, 501,
+					            "5.5.4 Bad ORCPT address type");
 			memcpy(out->orcpt, val, tlen + 1);
 			if (dsn_param_xtext_decode(semi + 1, out->orcpt + tlen + 1,
-			                      sizeof out->orcpt - tlen - 1) != 0 ||
+			                           sizeof out->orcpt - tlen - 1) != 0 ||
 			    out->orcpt[tlen + 1] == '\0')
 				return fail(why, whylen, 501, "5.5.4 Bad ORCPT parameter");
 		} else {
@@ -414,7 +420,8 @@ smtp_valid_helo(const char *name)
 	else
 		n = scan_domain(name);
 	/* A trailing dot on a domain is tolerated (absolute name). */
-	return n > 0 && (name[n] == '\0' || (name[n] == '.' && name[n + 1] == '\0' && name[0] != '['));
+	return n > 0 &&
+	       (name[n] == '\0' || (name[n] == '.' && name[n + 1] == '\0' && name[0] != '['));
 }
 
 void

@@ -24,8 +24,8 @@ struct smtp_mail_args {
 	char path[SMTP_PATH_MAX + 1]; /* the mailbox without brackets; "" = null sender */
 	uint64_t size;                /* SIZE=, 0 when absent */
 	int has_size;
-	char body[16];                /* "7BIT" | "8BITMIME" | "" */
-	char ret[8];                  /* "FULL" | "HDRS" | "" (dsn_param_ret_parse reads it) */
+	char body[16];                  /* "7BIT" | "8BITMIME" | "" */
+	char ret[8];                    /* "FULL" | "HDRS" | "" (dsn_param_ret_parse reads it) */
 	char envid[SMTP_ENVID_MAX + 1]; /* xtext-decoded; "" when absent */
 	int has_envid;
 };
@@ -63,10 +63,10 @@ int smtp_parse_bdat(const char *args, uint64_t *size, int *last);
  * for the session to refuse the message after its end.
  */
 struct smtp_data_state {
-	int prev_crlf;  /* the previous line ended in CRLF (start: 1, DATA's own CRLF) */
-	int bare;       /* a bare CR or LF was seen */
-	int nul;        /* a NUL octet was seen */
-	int long_line;  /* a line longer than 1000 octets was seen */
+	int prev_crlf; /* the previous line ended in CRLF (start: 1, DATA's own CRLF) */
+	int bare;      /* a bare CR or LF was seen */
+	int nul;       /* a NUL octet was seen */
+	int long_line; /* a line longer than 1000 octets was seen */
 };
 void smtp_data_begin(struct smtp_data_state *st);
 int smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int too_long,
@@ -78,9 +78,9 @@ int smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int
  * smtp_chunk_end once after the LAST chunk (a final CR is bare).
  */
 struct smtp_chunk_state {
-	int prev_cr;    /* the last octet fed was CR */
-	int bare;       /* a bare CR or LF was seen */
-	int nul;        /* a NUL octet was seen */
+	int prev_cr; /* the last octet fed was CR */
+	int bare;    /* a bare CR or LF was seen */
+	int nul;     /* a NUL octet was seen */
 };
 void smtp_chunk_begin(struct smtp_chunk_state *st);
 void smtp_chunk_scan(struct smtp_chunk_state *st, const char *data, size_t n);

@@ -36,12 +36,18 @@ static const char *
 state_name(unsigned st)
 {
 	switch (st) {
-	case ST_CONNECTED: return "connected";
-	case ST_READY: return "ready";
-	case ST_MAIL: return "mail";
-	case ST_RCPT: return "rcpt";
-	case ST_REFUSED: return "refused";
-	default: return "?";
+	case ST_CONNECTED:
+		return "connected";
+	case ST_READY:
+		return "ready";
+	case ST_MAIL:
+		return "mail";
+	case ST_RCPT:
+		return "rcpt";
+	case ST_REFUSED:
+		return "refused";
+	default:
+		return "?";
 	}
 }
 
@@ -101,11 +107,13 @@ smtp_check_helo(struct session *s, const char *args)
 	enum acl_verdict v;
 
 	if (*args == '\0') {
-		smtpd_synprot_error(s, 501, "5.5.4 Syntax error: a domain or address literal is required");
+		smtpd_synprot_error(s, 501,
+		                    "5.5.4 Syntax error: a domain or address literal is required");
 		return -1;
 	}
 	if (!smtp_valid_helo(args)) {
-		smtpd_synprot_error(s, 501, "5.5.4 Syntax error: invalid domain or address literal");
+		smtpd_synprot_error(s, 501,
+		                    "5.5.4 Syntax error: invalid domain or address literal");
 		return -1;
 	}
 	/* The ACL (and its log lines) see the name being checked. */
@@ -148,12 +156,12 @@ static const struct smtpd_capability {
 	int (*offered)(const struct session *s);
 	void (*param)(const struct session *s, char *buf, size_t len);
 } smtpd_capabilities[] = {
-	{ "SIZE", NULL, capa_size },       /* RFC 1870 */
-	{ "8BITMIME", NULL, NULL },        /* RFC 6152 */
-	{ "PIPELINING", NULL, NULL },      /* RFC 2920 */
-	{ "DSN", NULL, NULL },             /* RFC 3461 */
-	{ "ENHANCEDSTATUSCODES", NULL, NULL }, /* RFC 2034 */
-	{ "CHUNKING", NULL, NULL },        /* RFC 3030 */
+	{ "SIZE", NULL, capa_size },             /* RFC 1870 */
+	{ "8BITMIME", NULL, NULL },              /* RFC 6152 */
+	{ "PIPELINING", NULL, NULL },            /* RFC 2920 */
+	{ "DSN", NULL, NULL },                   /* RFC 3461 */
+	{ "ENHANCEDSTATUSCODES", NULL, NULL },   /* RFC 2034 */
+	{ "CHUNKING", NULL, NULL },              /* RFC 3030 */
 	{ "STARTTLS", smtpd_tls_offered, NULL }, /* RFC 3207 */
 	{ "HELP", NULL, NULL },
 };
@@ -183,7 +191,8 @@ smtp_do_ehlo(struct session *s, const char *args)
 			continue;
 		if (smtpd_capabilities[i].param != NULL)
 			smtpd_capabilities[i].param(s, param, sizeof param);
-		smtpd_reply(s, "250%c%s%s", i == last ? ' ' : '-', smtpd_capabilities[i].keyword, param);
+		smtpd_reply(s, "250%c%s%s", i == last ? ' ' : '-', smtpd_capabilities[i].keyword,
+		            param);
 	}
 }
 
@@ -213,8 +222,8 @@ smtp_check_mail(struct session *s, const char *args)
 		return -1;
 	}
 	code = smtp_parse_mail(args + 5, &s->mail, why, sizeof why);
-	if (code == 0 && !s->esmtp && (s->mail.has_size || s->mail.body[0] || s->mail.ret[0] ||
-	                               s->mail.has_envid)) {
+	if (code == 0 && !s->esmtp &&
+	    (s->mail.has_size || s->mail.body[0] || s->mail.ret[0] || s->mail.has_envid)) {
 		code = 555;
 		snprintf(why, sizeof why, "5.5.4 Parameters need EHLO");
 	}
@@ -260,7 +269,8 @@ rcpt_for_acl(struct session *s)
 	if (smtp_split_mailbox(path, written, sizeof written, s->cur_domain,
 	                       sizeof s->cur_domain) == 0) {
 		/* $local_part is the meaning, without quotes (RFC 5322 3.2.4). */
-		if (smtp_unquote_local_part(written, s->cur_local_part, sizeof s->cur_local_part) != 0)
+		if (smtp_unquote_local_part(written, s->cur_local_part, sizeof s->cur_local_part) !=
+		    0)
 			snprintf(s->cur_local_part, sizeof s->cur_local_part, "%s", written);
 	} else {
 		/* "<postmaster>" (RFC 5321 4.5.1): our own domain. */
@@ -325,8 +335,8 @@ smtp_check_rcpt(struct session *s, const char *args)
 	v = smtpd_run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
 	if (v != ACL_ACCEPT) {
 		smtpd_refuse_by_acl(s, v, &res, 550, 450,
-		              s->cfg->acl_smtp_rcpt == NULL ? "relay not permitted"
-		                                            : "Administrative prohibition");
+		                    s->cfg->acl_smtp_rcpt == NULL ? "relay not permitted"
+		                                                  : "Administrative prohibition");
 		acl_result_free(&res);
 		rcpt_forget(s);
 		return -1;
@@ -430,15 +440,16 @@ static const struct smtp_cmd smtp_cmds[] = {
 	{ "DATA", ST_RCPT, CMD_ENDS_GROUP | CMD_NO_ARGS | CMD_MESSAGE, "5.5.1 MAIL first",
 	  "5.5.1 No valid recipients", NULL, smtp_check_data, smtp_do_data },
 	/* Any state: the chunk is read before any refusal (RFC 3030 2). */
-	{ "BDAT", ST_ANY | ST_REFUSED, CMD_MESSAGE, NULL, NULL, NULL, smtp_check_bdat, smtp_do_bdat },
+	{ "BDAT", ST_ANY | ST_REFUSED, CMD_MESSAGE, NULL, NULL, NULL, smtp_check_bdat,
+	  smtp_do_bdat },
 	{ "RSET", ST_ANY, CMD_NO_ARGS, NULL, NULL, NULL, NULL, smtp_do_rset },
 	{ "NOOP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_noop },
 	{ "QUIT", ST_ANY | ST_REFUSED, CMD_ENDS_GROUP | CMD_NO_ARGS, NULL, NULL, NULL, NULL,
 	  smtp_do_quit },
 	{ "VRFY", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, smtp_check_vrfy, smtp_do_vrfy },
 	{ "HELP", ST_ANY, CMD_ENDS_GROUP, NULL, NULL, NULL, NULL, smtp_do_help },
-	{ "STARTTLS", ST_ANY, CMD_NO_ARGS | CMD_NO_SYNC | CMD_BEFORE_TLS, NULL, NULL, smtpd_tls_offered,
-	  smtp_check_starttls, smtp_do_starttls },
+	{ "STARTTLS", ST_ANY, CMD_NO_ARGS | CMD_NO_SYNC | CMD_BEFORE_TLS, NULL, NULL,
+	  smtpd_tls_offered, smtp_check_starttls, smtp_do_starttls },
 };
 #define NCMDS (sizeof smtp_cmds / sizeof smtp_cmds[0])
 
@@ -536,8 +547,9 @@ smtpd_dispatch(struct session *s, char *line)
 	/* RFC 2920 3.1: nothing may follow a group-ending command, and
 	 * without PIPELINING (HELO) nothing may follow any command. */
 	if (((cmd->flags & CMD_ENDS_GROUP) || !s->esmtp) && !(cmd->flags & CMD_NO_SYNC) &&
-	    smtpd_sync_violation(s, (cmd->flags & CMD_ENDS_GROUP) ? "next input sent too soon"
-	                                                    : "pipelining was not advertised"))
+	    smtpd_sync_violation(s, (cmd->flags & CMD_ENDS_GROUP)
+	                                    ? "next input sent too soon"
+	                                    : "pipelining was not advertised"))
 		return;
 	if ((cmd->flags & CMD_NO_ARGS) && *args != '\0') {
 		smtpd_synprot_error(s, 501, "5.5.4 Syntax error: no parameters allowed");

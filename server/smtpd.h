@@ -16,9 +16,9 @@ struct config;
 struct tls_ctx;
 
 struct smtpd_peer {
-	char ip[64];         /* client address, text */
+	char ip[64]; /* client address, text */
 	unsigned port;
-	char local_ip[64];   /* the address it connected to */
+	char local_ip[64]; /* the address it connected to */
 	unsigned local_port;
 };
 

@@ -113,8 +113,9 @@ message_finish(struct session *s)
 	env.sender = s->mail.path;
 	env.rcpts = s->rcpts;
 	env.nrcpts = s->nrcpts;
-	env.ret = strcmp(s->mail.ret, "FULL") == 0 ? DSN_RET_FULL
-	          : strcmp(s->mail.ret, "HDRS") == 0 ? DSN_RET_HDRS : DSN_RET_UNSET;
+	env.ret = strcmp(s->mail.ret, "FULL") == 0   ? DSN_RET_FULL
+	          : strcmp(s->mail.ret, "HDRS") == 0 ? DSN_RET_HDRS
+	                                             : DSN_RET_UNSET;
 	env.envid = s->mail.has_envid ? s->mail.envid : NULL;
 	env.body = s->mail.body[0] ? s->mail.body : NULL;
 	env.received_at = clock_now();
@@ -189,13 +190,16 @@ smtp_do_data(struct session *s, const char *args)
 		size_t len, keep;
 		const char *data;
 		int too_long;
-		enum bio_status st = bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
+		enum bio_status st =
+		        bio_read_line(&s->io, line, sizeof line - 1, &len, &too_long, &e);
 
 		if (st != BIO_OK) {
-			smtpd_close(s, st == BIO_TIMEOUT ? "timeout during DATA" : "lost during DATA");
+			smtpd_close(s,
+			            st == BIO_TIMEOUT ? "timeout during DATA" : "lost during DATA");
 			if (st == BIO_TIMEOUT)
-				smtpd_reply(s, "421 4.4.2 %s Timeout during DATA: closing connection",
-				      s->cfg->primary_hostname);
+				smtpd_reply(s,
+				            "421 4.4.2 %s Timeout during DATA: closing connection",
+				            s->cfg->primary_hostname);
 			smtpd_transaction_reset(s);
 			return;
 		}
@@ -204,7 +208,8 @@ smtp_do_data(struct session *s, const char *args)
 		smtpd_message_append(s, data, keep);
 	}
 	if (ds.bare) {
-		smtpd_refuse(s, 554, "5.6.0 Message contains a bare CR or LF (RFC 5321 2.3.8): refused");
+		smtpd_refuse(s, 554,
+		             "5.6.0 Message contains a bare CR or LF (RFC 5321 2.3.8): refused");
 		smtpd_transaction_reset(s);
 		return;
 	}
@@ -214,7 +219,9 @@ smtp_do_data(struct session *s, const char *args)
 		return;
 	}
 	if (ds.long_line) {
-		smtpd_refuse(s, 554, "5.6.0 Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
+		smtpd_refuse(
+		        s, 554,
+		        "5.6.0 Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
 		smtpd_transaction_reset(s);
 		return;
 	}
@@ -237,7 +244,8 @@ bdat_last(struct session *s)
 		/* RFC 5321 2.3.8 holds whatever the framing: a message that
 		 * another hop could read differently is never relayed, even
 		 * when the next hop is sent DATA (SMTP smuggling). */
-		smtpd_refuse(s, 554, "5.6.0 Message contains a bare CR or LF (RFC 5321 2.3.8): refused");
+		smtpd_refuse(s, 554,
+		             "5.6.0 Message contains a bare CR or LF (RFC 5321 2.3.8): refused");
 		smtpd_transaction_reset(s);
 		return;
 	}
@@ -271,10 +279,12 @@ smtp_do_bdat(struct session *s, const char *args)
 		enum bio_status st = bio_read_exact(&s->io, buf, take, &e);
 
 		if (st != BIO_OK) {
-			smtpd_close(s, st == BIO_TIMEOUT ? "timeout during BDAT" : "lost during BDAT");
+			smtpd_close(s,
+			            st == BIO_TIMEOUT ? "timeout during BDAT" : "lost during BDAT");
 			/* Like DATA: the client is told why (RFC 5321 4.2.2 421). */
 			if (st == BIO_TIMEOUT)
-				smtpd_reply(s, "421 4.4.2 %s Timeout during BDAT: closing connection",
+				smtpd_reply(s,
+				            "421 4.4.2 %s Timeout during BDAT: closing connection",
 				            s->cfg->primary_hostname);
 			smtpd_transaction_reset(s);
 			return;
@@ -287,9 +297,11 @@ smtp_do_bdat(struct session *s, const char *args)
 	}
 	if (s->state & (ST_REFUSED | ST_CONNECTED)) {
 		/* The texts of the command table's state check (smtpd.c). */
-		smtpd_synprot_error(s, 503, s->state & ST_REFUSED
-		                                ? "5.5.1 Connection refused by policy: only QUIT is accepted"
-		                                : "5.5.1 EHLO or HELO first");
+		smtpd_synprot_error(
+		        s, 503,
+		        s->state & ST_REFUSED
+		                ? "5.5.1 Connection refused by policy: only QUIT is accepted"
+		                : "5.5.1 EHLO or HELO first");
 		return;
 	}
 	if (!keep) {
@@ -297,7 +309,8 @@ smtp_do_bdat(struct session *s, const char *args)
 		if (s->state & (ST_MAIL | ST_RCPT))
 			s->bdat_failed = 1;
 		smtpd_synprot_error(s, s->state & ST_MAIL ? 554 : 503,
-		              s->state & ST_MAIL ? "5.5.1 No valid recipients" : "5.5.1 MAIL first");
+		                    s->state & ST_MAIL ? "5.5.1 No valid recipients"
+		                                       : "5.5.1 MAIL first");
 		if (last)
 			smtpd_transaction_reset(s);
 		return;

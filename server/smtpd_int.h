@@ -27,7 +27,7 @@
 #include "spool.h"
 #include "strlist.h"
 
-#define CMD_LINE_MAX 512   /* RFC 5321 4.5.3.1.4, CRLF included */
+#define CMD_LINE_MAX 512 /* RFC 5321 4.5.3.1.4, CRLF included */
 
 /* Session states, as bits so the command table can list several. */
 enum {
@@ -40,32 +40,32 @@ enum {
 #define ST_ANY (ST_CONNECTED | ST_READY | ST_MAIL | ST_RCPT)
 
 struct session {
-	const struct config *cfg;   /* not owned */
+	const struct config *cfg; /* not owned */
 	struct bio io;
-	struct tls_ctx *tls_ctx;    /* not owned; NULL: no STARTTLS */
+	struct tls_ctx *tls_ctx; /* not owned; NULL: no STARTTLS */
 	struct tls_conn *tls;
 	const struct smtpd_peer *peer; /* not owned */
 	unsigned state;
-	int esmtp;                  /* the client said EHLO */
-	char helo[256];             /* as given ("" none) */
+	int esmtp;      /* the client said EHLO */
+	char helo[256]; /* as given ("" none) */
 	unsigned unknown_commands;
 	unsigned synprot_errors;
-	int closing;                /* end the session after this reply */
-	const char *close_reason;   /* for the log */
+	int closing;                     /* end the session after this reply */
+	const char *close_reason;        /* for the log */
 	unsigned long long msg_deadline; /* bio_now_ms() the DATA/BDAT phase must end by
 	                                  * (smtp_data_timeout); 0 = not in one */
-	char command[CMD_LINE_MAX + 1]; /* current line, for $smtp_command and logs */
+	char command[CMD_LINE_MAX + 1];  /* current line, for $smtp_command and logs */
 
 	/* The transaction (RFC 5321 3.3). */
 	struct smtp_mail_args mail;
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
-	struct strlist add_headers;  /* from ACLs, added above the message */
-	char *msg;                   /* the message as received, unstuffed */
+	struct strlist add_headers; /* from ACLs, added above the message */
+	char *msg;                  /* the message as received, unstuffed */
 	size_t msg_len, msg_cap;
 	int msg_too_big;
-	int bdat_active;             /* BDAT chunks received, LAST not yet */
-	int bdat_failed;             /* a BDAT chunk was refused: refuse the rest */
+	int bdat_active;                   /* BDAT chunks received, LAST not yet */
+	int bdat_failed;                   /* a BDAT chunk was refused: refuse the rest */
 	struct smtp_chunk_state bdat_scan; /* bare CR/LF, NUL across the chunks */
 
 	/* What a check found, for the action that follows it: the HELO name

@@ -78,8 +78,8 @@ smtpd_refuse(struct session *s, int code, const char *text)
 	smtpd_reply(s, "%d %s", code, text);
 	command_for_log(s, cmd, sizeof cmd);
 	/* Before any command (acl_smtp_connect) it is the connection that is refused. */
-	log_write("H=%s [%s]:%u rejected %s: %d %s", smtpd_helo_or_none(s), s->peer->ip, s->peer->port,
-	          cmd[0] ? cmd : "connection", code, text);
+	log_write("H=%s [%s]:%u rejected %s: %d %s", smtpd_helo_or_none(s), s->peer->ip,
+	          s->peer->port, cmd[0] ? cmd : "connection", code, text);
 }
 
 /*
@@ -93,7 +93,8 @@ smtpd_synprot_error(struct session *s, int code, const char *text)
 	char why[600];
 
 	if (++s->synprot_errors >= s->cfg->smtp_max_synprot_errors && !s->closing) {
-		snprintf(why, sizeof why, "4.7.0 %s Too many syntax or protocol errors (last: %d %s)",
+		snprintf(why, sizeof why,
+		         "4.7.0 %s Too many syntax or protocol errors (last: %d %s)",
 		         s->cfg->primary_hostname, code, text);
 		smtpd_refuse(s, 421, why);
 		smtpd_close(s, "too many syntax or protocol errors");
@@ -105,22 +106,24 @@ smtpd_synprot_error(struct session *s, int code, const char *text)
 /* ---- ACLs --------------------------------------------------------------------- */
 
 enum acl_verdict
-smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, struct acl_result *res)
+smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
+              struct acl_result *res)
 {
 	struct acl_env env = {
 		.vars = { .table = smtpd_vars, .ntable = smtpd_nvars, .ctx = s },
 		.host_address = s->peer->ip,
 		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
 		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
-		.sender = (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
+		.sender =
+		        (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
 		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
 		.encrypted = s->tls != NULL,
 	};
 	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
 
 	for (size_t i = 0; i < res->logs.n; i++)
-		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip, s->peer->port,
-		          res->logs.v[i]);
+		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip,
+		          s->peer->port, res->logs.v[i]);
 	for (size_t i = 0; i < res->headers.n; i++)
 		if (strlist_push(&s->add_headers, res->headers.v[i]) != 0)
 			break;
@@ -143,15 +146,15 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt, s
  */
 void
 smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res, int code5,
-              int code4, const char *dflt_text)
+                    int code4, const char *dflt_text)
 {
 	char text[600];
 	const char *msg = res->message != NULL ? res->message : dflt_text;
 	int code = v == ACL_DEFER ? code4 : code5;
 	int has_status = isdigit((unsigned char)msg[0]) && msg[1] == '.';
 
-	snprintf(text, sizeof text, "%s%s", has_status ? "" : (v == ACL_DEFER ? "4.7.1 " : "5.7.1 "),
-	         msg);
+	snprintf(text, sizeof text, "%s%s",
+	         has_status ? "" : (v == ACL_DEFER ? "4.7.1 " : "5.7.1 "), msg);
 	smtpd_refuse(s, code, text);
 	if (res->log_message != NULL)
 		log_write("H=%s [%s]:%u %s", smtpd_helo_or_none(s), s->peer->ip, s->peer->port,

@@ -72,8 +72,9 @@ session_greet(struct session *s)
 		/* 421 (or a drop) ends the session at once. */
 		smtpd_refuse_by_acl(s, v, &res, 554, 421, "Administrative prohibition");
 		smtpd_flush(s);
-		log_write("SMTP connection from (none) [%s]:%u closed (refused by acl_smtp_connect)",
-		          s->peer->ip, s->peer->port);
+		log_write(
+		        "SMTP connection from (none) [%s]:%u closed (refused by acl_smtp_connect)",
+		        s->peer->ip, s->peer->port);
 		rc = -1;
 	} else if (v == ACL_DENY) {
 		/* RFC 5321 3.1: a 554 greeting, then wait for QUIT, 503 to the rest. */
@@ -105,7 +106,8 @@ session_command(struct session *s)
 	enum bio_status st;
 	int passed;
 	unsigned long long deadline =
-	        s->cfg->smtp_command_timeout ? bio_now_ms() + 1000ULL * s->cfg->smtp_command_timeout : 0;
+	        s->cfg->smtp_command_timeout ? bio_now_ms() + 1000ULL * s->cfg->smtp_command_timeout
+	                                     : 0;
 
 	/* The command deadline (smtp_command_timeout) bounds the whole line,
 	 * between BDAT chunks the message deadline too. */
@@ -116,10 +118,12 @@ session_command(struct session *s)
 	passed = s->io.deadline_passed;
 	bio_set_deadline(&s->io, 0);
 	if (st == BIO_TIMEOUT) {
-		smtpd_reply(s, "421 4.4.2 %s Timeout: closing connection", s->cfg->primary_hostname);
+		smtpd_reply(s, "421 4.4.2 %s Timeout: closing connection",
+		            s->cfg->primary_hostname);
 		smtpd_close(s, !passed ? "timeout"
-		               : s->msg_deadline == deadline ? "message deadline passed (smtp_data_timeout)"
-		                                             : "command deadline passed (smtp_command_timeout)");
+		               : s->msg_deadline == deadline
+		                       ? "message deadline passed (smtp_data_timeout)"
+		                       : "command deadline passed (smtp_command_timeout)");
 		return;
 	}
 	if (st != BIO_OK) {
@@ -157,9 +161,10 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.state = ST_CONNECTED; /* where every session starts */
 	bio_init(&s.io, fd);
 	/* At most 24 days: SO_RCVTIMEO in milliseconds fits an unsigned. */
-	bio_set_idle(&s.io, 1000U * (cfg->smtp_receive_timeout == 0       ? 300
-	                            : cfg->smtp_receive_timeout > 2000000 ? 2000000
-	                                                                  : cfg->smtp_receive_timeout));
+	bio_set_idle(&s.io,
+	             1000U * (cfg->smtp_receive_timeout == 0        ? 300
+	                      : cfg->smtp_receive_timeout > 2000000 ? 2000000
+	                                                            : cfg->smtp_receive_timeout));
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		return;
@@ -177,9 +182,10 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	smtpd_flush(&s);
 	if (s.tls != NULL)
 		tls_conn_shutdown(s.tls);
-	log_write("SMTP connection from %s [%s]:%u%s%s%s closed (%s)", smtpd_helo_or_none(&s), peer->ip,
-	          peer->port, s.tls ? " (TLS " : "", s.tls ? tls_conn_info(s.tls)->version : "",
-	          s.tls ? ")" : "", s.close_reason ? s.close_reason : "lost");
+	log_write("SMTP connection from %s [%s]:%u%s%s%s closed (%s)", smtpd_helo_or_none(&s),
+	          peer->ip, peer->port, s.tls ? " (TLS " : "",
+	          s.tls ? tls_conn_info(s.tls)->version : "", s.tls ? ")" : "",
+	          s.close_reason ? s.close_reason : "lost");
 	smtpd_transaction_reset(&s);
 	tls_conn_free(s.tls);
 	s.tls = NULL;

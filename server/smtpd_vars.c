@@ -174,7 +174,8 @@ v_tls_in_verify(const void *ctx, char *buf, size_t len)
 const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address, "the client's IP address" },
 	{ "sender_host_port", v_sender_host_port, "the client's port" },
-	{ "received_ip_address", v_received_ip_address, "the local address the client connected to" },
+	{ "received_ip_address", v_received_ip_address,
+	  "the local address the client connected to" },
 	{ "received_port", v_received_port, "the local port the client connected to" },
 	{ "sender_helo_name", v_sender_helo_name,
 	  "the EHLO/HELO name (in acl_smtp_helo: the one being checked)" },

@@ -94,7 +94,7 @@ spool_rename_noreplace(const char *from, const char *to)
 int
 spool_init(const char *spool_dir, struct err *e)
 {
-	static const char *const subs[] = {"tmp", "input", "msglog"};
+	static const char *const subs[] = { "tmp", "input", "msglog" };
 	char *path = NULL;
 	int rc = -1;
 
@@ -235,7 +235,8 @@ spool_message_begin(const char *spool_dir, struct err *e)
 			err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
-		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		             0640);
 		if (m->fd >= 0)
 			return m;
 		if (errno != EEXIST)
@@ -275,7 +276,6 @@ spool_message_abort(struct spool_message *m)
 	free(m->dir);
 	free(m);
 }
-
 
 /* Write `text` to tmp/ID-H<tag>, fsync it, rename it to input/ID-H and
  * fsync input/.  The rename is the moment the envelope (new or replaced)
@@ -416,7 +416,6 @@ spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct
 	free(text);
 	return rc;
 }
-
 
 /* ---- removing and listing --------------------------------------------- */
 

@@ -25,30 +25,31 @@
 #include "retry.h"
 
 struct spool_rcpt {
-	char *address;      /* "user@domain" as given in RCPT TO (no brackets) */
-	char *orcpt;        /* RFC 3461 4.2 ORCPT value as received ("rfc822;x@y", xtext decoded) or NULL */
-	unsigned notify;    /* DSN_NOTIFY_* */
-	int done;           /* delivered or failed: no further attempts */
+	char *address; /* "user@domain" as given in RCPT TO (no brackets) */
+	char *orcpt;   /* RFC 3461 4.2 ORCPT value as received ("rfc822;x@y", xtext decoded) or NULL
+	                */
+	unsigned notify;          /* DSN_NOTIFY_* */
+	int done;                 /* delivered or failed: no further attempts */
 	struct retry_state retry; /* deferrals so far (server/retry.h); zero = none */
-	char *last_error;   /* the last deferral's reason, for the log and a later bounce; or NULL */
+	char *last_error; /* the last deferral's reason, for the log and a later bounce; or NULL */
 };
 
 struct envelope {
-	char id[32];                /* set by spool_message_commit */
-	char *sender;               /* "" for the null sender */
+	char id[32];  /* set by spool_message_commit */
+	char *sender; /* "" for the null sender */
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	enum dsn_ret ret;
-	char *envid;                /* RFC 3461 4.4, xtext decoded, or NULL */
-	char *body;                 /* "7BIT" | "8BITMIME" | NULL (not given) */
-	uint64_t size;              /* bytes in the data file */
+	char *envid;   /* RFC 3461 4.4, xtext decoded, or NULL */
+	char *body;    /* "7BIT" | "8BITMIME" | NULL (not given) */
+	uint64_t size; /* bytes in the data file */
 	time_t received_at;
 	/* Where it came from, for logs and bounces. */
-	char *helo;                 /* as the client gave it */
-	char *host_address;         /* client IP */
+	char *helo;         /* as the client gave it */
+	char *host_address; /* client IP */
 	unsigned host_port;
-	char *protocol;             /* "smtp" | "esmtp" | "esmtps" | ... (RFC 3848) */
-	char *tls_version;          /* NULL when not over TLS */
+	char *protocol;    /* "smtp" | "esmtp" | "esmtps" | ... (RFC 3848) */
+	char *tls_version; /* NULL when not over TLS */
 	char *tls_cipher;
 };
 
@@ -59,7 +60,8 @@ int spool_init(const char *spool_dir, struct err *e) MUST_CHECK;
 
 /* Start a message: a new file in tmp/.  Caller ends it with commit or abort. */
 struct spool_message *spool_message_begin(const char *spool_dir, struct err *e);
-int spool_message_write(struct spool_message *m, const void *buf, size_t len, struct err *e) MUST_CHECK;
+int spool_message_write(struct spool_message *m, const void *buf, size_t len,
+                        struct err *e) MUST_CHECK;
 /* Make it durable (see above): assigns env->id and env->size, frees `m`. */
 int spool_message_commit(struct spool_message *m, struct envelope *env, struct err *e) MUST_CHECK;
 void spool_message_abort(struct spool_message *m); /* accepts NULL; removes the temp file */
@@ -69,8 +71,10 @@ void spool_message_abort(struct spool_message *m); /* accepts NULL; removes the 
 void spool_set_test_ids(int on);
 
 /* Read, rewrite (after delivery attempts) and free envelopes. */
-int spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env, struct err *e) MUST_CHECK;
-int spool_envelope_rewrite(const char *spool_dir, const struct envelope *env, struct err *e) MUST_CHECK;
+int spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env,
+                        struct err *e) MUST_CHECK;
+int spool_envelope_rewrite(const char *spool_dir, const struct envelope *env,
+                           struct err *e) MUST_CHECK;
 void envelope_free(struct envelope *env); /* members only; accepts NULL */
 /* The envelope file's text (docs/spool.md), malloc'd; NULL when out of memory. */
 char *spool_envelope_text(const struct envelope *env);

@@ -145,8 +145,8 @@ smtp_deliver_group(const struct transport_group *g)
 
 	if (r == NULL) {
 		for (size_t k = 0; k < g->n; k++)
-			result_set(&g->res[k], TRANSPORT_DEFERRED, NULL, "out of memory", NULL, NULL,
-			           NULL);
+			result_set(&g->res[k], TRANSPORT_DEFERRED, NULL, "out of memory", NULL,
+			           NULL, NULL);
 		return;
 	}
 	for (size_t k = 0; k < g->n; k++)
@@ -164,8 +164,7 @@ smtp_deliver_group(const struct transport_group *g)
 /* --- queuefile ----------------------------------------------------------------------- */
 
 static int
-queuefile_parse(const struct config *cfg, const struct config_block *b, void **opts,
-                struct err *e)
+queuefile_parse(const struct config *cfg, const struct config_block *b, void **opts, struct err *e)
 {
 	if (opts_alloc(cfg, b, sizeof(struct queuefile_transport), opts, e) != 0)
 		return -1;
@@ -302,8 +301,8 @@ transport_driver_find(const char *name)
 }
 
 int
-transport_def_load(const struct config *cfg, const struct config_block *b,
-                   struct transport_def *t, struct err *e)
+transport_def_load(const struct config *cfg, const struct config_block *b, struct transport_def *t,
+                   struct err *e)
 {
 	const char *driver = "local";
 	int line = 0;

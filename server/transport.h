@@ -53,7 +53,7 @@ struct transport_group {
 	const struct tls_backend *be; /* the smtp client's TLS library */
 	struct smtp_cache *cache;     /* connections kept over the queue run; may be NULL */
 	const struct envelope *env;
-	const char *data_path;        /* input/ID-D */
+	const char *data_path; /* input/ID-D */
 	const char *spool_dir;
 	const struct route *route;
 	const size_t *idx;
@@ -62,11 +62,11 @@ struct transport_group {
 };
 
 struct transport_driver {
-	const char *name;       /* "driver = NAME" */
-	const char *what;       /* for errors: "an smtp transport" */
-	int takes_hosts;        /* routers that find hosts (dnslookup, manualroute) need one */
-	int groups;             /* recipients with the same hosts share one call (else one each) */
-	int log_name;           /* log lines carry T=NAME (local writes T=FORMAT on success only) */
+	const char *name; /* "driver = NAME" */
+	const char *what; /* for errors: "an smtp transport" */
+	int takes_hosts;  /* routers that find hosts (dnslookup, manualroute) need one */
+	int groups;       /* recipients with the same hosts share one call (else one each) */
+	int log_name;     /* log lines carry T=NAME (local writes T=FORMAT on success only) */
 	/* Read and check the options (b is NULL for the built-in local
 	 * transport).  -1 with e->text = "FILE:LINE: transport NAME: ...". */
 	int (*parse)(const struct config *cfg, const struct config_block *b, void **opts,
@@ -77,9 +77,9 @@ struct transport_driver {
 };
 
 struct transport_def {
-	char *name;                             /* the block's name, or ROUTER_LOCAL_TRANSPORT */
+	char *name; /* the block's name, or ROUTER_LOCAL_TRANSPORT */
 	const struct transport_driver *driver;
-	void *opts;                             /* the driver's parsed options */
+	void *opts; /* the driver's parsed options */
 };
 
 /* The driver called `name`, or NULL. */

@@ -250,7 +250,8 @@ static const struct bad bads[] = {
 	  1 },
 	{ "accept\n domain = x.test",
 	  "unknown ACL condition or modifier \"domain\" (conditions: hosts, domains, local_parts, "
-	  "senders, recipients, encrypted, condition; modifiers: message, log_message, add_header, delay)",
+	  "senders, recipients, encrypted, condition; modifiers: message, log_message, add_header, "
+	  "delay)",
 	  2 },
 	{ "deny spf = fail",
 	  "unknown ACL condition or modifier \"spf\" (conditions: hosts, "
@@ -444,8 +445,8 @@ color_eval(const char *value, const struct acl_env *env, char *why, size_t whyle
 	}
 	r = strcmp(value, "broken") == 0 ? ACL_COND_ERROR
 	    : got[0] == '\0'             ? ACL_COND_UNKNOWN
-	    : strcmp(got, value) == 0     ? ACL_COND_TRUE
-	                                  : ACL_COND_FALSE;
+	    : strcmp(got, value) == 0    ? ACL_COND_TRUE
+	                                 : ACL_COND_FALSE;
 	if (r == ACL_COND_ERROR)
 		snprintf(why, whylen, "color: cannot tell");
 	free(got);
@@ -472,7 +473,7 @@ test_registered_condition(void **state)
 	(void)state;
 	assert_null(build("accept color = red", &e)); /* not registered yet */
 	assert_non_null(strstr(e.text, "conditions: hosts, domains, local_parts, senders, "
-	                                "recipients, encrypted, condition;"));
+	                               "recipients, encrypted, condition;"));
 	assert_int_equal(acl_condition_register(&color), 0);
 	assert_int_equal(acl_condition_register(&again), -1);
 	assert_int_equal(acl_condition_register(&modifier), -1);

@@ -366,8 +366,8 @@ tls_echo_server(const struct tls_backend *be, int fd, const char *pki)
 	snprintf(cert, sizeof cert, "%s/mx-rsa.pem", pki);
 	snprintf(key, sizeof key, "%s/mx-rsa.key", pki);
 	cfg.certs[0] = (struct tls_keypair){ cert, key };
-	if ((ctx = tls_ctx_new(be, &cfg, &e)) == NULL || (c = tls_conn_new(ctx, fd, NULL, &e)) == NULL ||
-	    tls_conn_handshake(c, &e) != TLS_OK)
+	if ((ctx = tls_ctx_new(be, &cfg, &e)) == NULL ||
+	    (c = tls_conn_new(ctx, fd, NULL, &e)) == NULL || tls_conn_handshake(c, &e) != TLS_OK)
 		_exit(2);
 	bio_init(&b, fd);
 	bio_use_tls(&b, c);
@@ -423,18 +423,22 @@ test_tls_round_trip(void **state)
 		bio_use_tls(&b, c);
 		assert_int_equal(bio_printf(&b, &e, "EHLO %s\r\nNOOP\r\n", cbe->name), BIO_OK);
 		assert_int_equal(bio_flush(&b, &e), BIO_OK);
-		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e), BIO_OK);
+		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e),
+		                 BIO_OK);
 		assert_true(strncmp(line, "250 EHLO ", 9) == 0);
-		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e), BIO_OK);
+		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e),
+		                 BIO_OK);
 		assert_string_equal(line, "250 NOOP\r\n");
 		assert_int_equal(bio_write(&b, "QUIT\r\n", 6, &e), BIO_OK);
 		assert_int_equal(bio_flush(&b, &e), BIO_OK);
-		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e), BIO_OK);
+		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e),
+		                 BIO_OK);
 		assert_string_equal(line, "250 QUIT\r\n");
 		assert_int_equal(b.bytes_out, 7 + strlen(cbe->name) + 6 + 6);
 		/* Counted in plaintext octets, not TLS records. */
 		assert_int_equal(b.bytes_in, 11 + strlen(cbe->name) + 10 + 10);
-		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e), BIO_EOF);
+		assert_int_equal(bio_read_line(&b, line, sizeof line - 1, &len, &too_long, &e),
+		                 BIO_EOF);
 		assert_int_equal(waitpid(pid, &status, 0), pid);
 		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		tls_conn_free(c);

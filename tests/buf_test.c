@@ -97,7 +97,7 @@ test_oom_sticks(void **state)
 	assert_int_equal(b.len, 4); /* nothing more was appended */
 	assert_null(buf_take(&b));  /* and the text is freed */
 	assert_null(b.p);
-	assert_false(b.oom);        /* the buffer is empty again, usable */
+	assert_false(b.oom); /* the buffer is empty again, usable */
 	buf_adds(&b, "again");
 	assert_string_equal(b.p, "again");
 	buf_free(&b);
@@ -107,10 +107,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_and_take),
-		cmocka_unit_test(test_empty),
-		cmocka_unit_test(test_growth_and_binary),
-		cmocka_unit_test(test_long_format),
+		cmocka_unit_test(test_append_and_take),   cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_growth_and_binary), cmocka_unit_test(test_long_format),
 		cmocka_unit_test(test_oom_sticks),
 	};
 

@@ -57,7 +57,8 @@ static const struct one_case one_cases[] = {
 	{ "*.sub.example.com", "a.sub.example.com", M, "wildcard, four labels" },
 	{ "*.sub.example.com", "a.example.com", X, "wildcard, wrong parent" },
 	{ "xn--bcher-kva.example", "XN--BCHER-KVA.example", M, "A-labels compare as ASCII" },
-	{ "*.xn--bcher-kva.example", "www.xn--bcher-kva.example", M, "wildcard over an A-label parent" },
+	{ "*.xn--bcher-kva.example", "www.xn--bcher-kva.example", M,
+	  "wildcard over an A-label parent" },
 };
 
 /* One cmocka test per table row, so each rule shows (and fails) on its own. */
@@ -141,8 +142,9 @@ main(void)
 	for (size_t i = 0; i < NCASES; i++) {
 		snprintf(names[i], sizeof names[i], "%s: \"%s\" vs \"%s\"", one_cases[i].why,
 		         one_cases[i].presented, one_cases[i].host);
-		tests[n++] = (struct CMUnitTest){ .name = names[i], .test_func = test_match_one,
-		                                  .initial_state = (void *)&one_cases[i] };
+		tests[n++] = (struct CMUnitTest){ .name = names[i],
+			                          .test_func = test_match_one,
+			                          .initial_state = (void *)&one_cases[i] };
 	}
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
 		tests[n++] = fixed[i];

@@ -53,15 +53,11 @@ static void
 test_parse_listen_refuses(void **state)
 {
 	static const char *const bad[] = {
-		"127.0.0.1",       /* no port */
-		"127.0.0.1:",      /* empty port */
-		"127.0.0.1:65536", /* out of range */
-		"127.0.0.1:-1",
-		"127.0.0.1:25x",
-		"localhost:25",    /* names are not resolved */
-		"[::1]25",
-		"[::1:25",
-		":25",
+		"127.0.0.1",                                        /* no port */
+		"127.0.0.1:",                                       /* empty port */
+		"127.0.0.1:65536",                                  /* out of range */
+		"127.0.0.1:-1",    "127.0.0.1:25x", "localhost:25", /* names are not resolved */
+		"[::1]25",         "[::1:25",       ":25",
 	};
 	struct sockaddr_storage ss;
 	unsigned len;
@@ -126,10 +122,8 @@ int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_listen),
-		cmocka_unit_test(test_parse_listen_refuses),
-		cmocka_unit_test(test_admit),
-		cmocka_unit_test(test_worker_count),
+		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_parse_listen_refuses),
+		cmocka_unit_test(test_admit),        cmocka_unit_test(test_worker_count),
 		cmocka_unit_test(test_pool_max),
 	};
 

@@ -66,13 +66,13 @@ setup(void **state)
 	snprintf(f->data, sizeof f->data, "%s/T-000001-D", f->dir);
 	write_file(f->data, DATA);
 	f->req = (struct deliver_local_request){
-	        .mailbox_directory = f->mail,
-	        .format = DELIVER_LOCAL_MAILDIR,
-	        .data_path = f->data,
-	        .sender = "alice@client.example",
-	        .rcpt = "Joe@example.test",
-	        .hostname = "mx.example.test",
-	        .deterministic = 1,
+		.mailbox_directory = f->mail,
+		.format = DELIVER_LOCAL_MAILDIR,
+		.data_path = f->data,
+		.sender = "alice@client.example",
+		.rcpt = "Joe@example.test",
+		.hostname = "mx.example.test",
+		.deterministic = 1,
 	};
 	clock_freeze(T_2026);
 	*state = f;
@@ -113,7 +113,7 @@ static void
 test_maildir_content(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512], name[256], *got;
 
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_OK);
@@ -148,7 +148,7 @@ static void
 test_maildir_names_unique_and_host_escaped(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512], name[256];
 
 	f->req.hostname = "a/b:c";
@@ -168,7 +168,7 @@ static void
 test_mbox_content(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512], *got;
 	struct stat st;
 
@@ -199,7 +199,7 @@ static void
 test_mbox_appends_null_sender_and_unterminated_data(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512], *got;
 
 	f->req.format = DELIVER_LOCAL_MBOX;
@@ -233,7 +233,7 @@ static void
 test_hostile_sender_cannot_inject(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512], *got;
 
 	f->req.format = DELIVER_LOCAL_MBOX;
@@ -254,7 +254,7 @@ static void
 test_local_part_lowercased(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512];
 	struct stat st;
 
@@ -284,24 +284,24 @@ test_bad_local_parts_refused(void **state)
 	static const struct {
 		const char *rcpt, *why;
 	} bad[] = {
-	        {"@example.test", "empty local part"},
-	        {"", "empty local part"},
-	        {"../etc@example.test", "local part contains \"/\""},
-	        {"..@example.test", "local part starts with \".\""},
-	        {".@example.test", "local part starts with \".\""},
-	        {".profile@example.test", "local part starts with \".\""},
-	        {"a/b@example.test", "local part contains \"/\""},
-	        {"/etc/passwd@example.test", "local part contains \"/\""},
-	        {"a..b@example.test", "local part contains \"..\""},
-	        {"a\nb@example.test", "local part contains a control character"},
-	        {"a\x7f@example.test", "local part contains a control character"},
-	        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.test",
-	         "local part longer than 64 octets (RFC 5321 4.5.3.1.1)"},
+		{ "@example.test", "empty local part" },
+		{ "", "empty local part" },
+		{ "../etc@example.test", "local part contains \"/\"" },
+		{ "..@example.test", "local part starts with \".\"" },
+		{ ".@example.test", "local part starts with \".\"" },
+		{ ".profile@example.test", "local part starts with \".\"" },
+		{ "a/b@example.test", "local part contains \"/\"" },
+		{ "/etc/passwd@example.test", "local part contains \"/\"" },
+		{ "a..b@example.test", "local part contains \"..\"" },
+		{ "a\nb@example.test", "local part contains a control character" },
+		{ "a\x7f@example.test", "local part contains a control character" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@example.test",
+		  "local part longer than 64 octets (RFC 5321 4.5.3.1.1)" },
 	};
 	struct stat st;
 
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		struct err e = {0};
+		struct err e = { 0 };
 		f->req.rcpt = bad[i].rcpt;
 		f->req.format = i % 2 ? DELIVER_LOCAL_MBOX : DELIVER_LOCAL_MAILDIR;
 		if (deliver_local(&f->req, &e) != DELIVER_LOCAL_FAIL)
@@ -318,7 +318,7 @@ test_local_part_limits_accepted(void **state)
 {
 	struct fixture *f = *state;
 	char lp[65];
-	struct err e = {0};
+	struct err e = { 0 };
 
 	memset(lp, 'a', 64);
 	lp[64] = '\0';
@@ -335,7 +335,7 @@ static void
 test_missing_data_defers_and_leaves_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512];
 	struct stat st;
 
@@ -352,7 +352,7 @@ test_missing_data_defers_and_leaves_nothing(void **state)
 	f->req.rcpt = "ann@example.test";
 	snprintf(path, sizeof path, "%s/ann", f->mail);
 	write_file(path, "From x Thu Jan  1 00:00:00 1970\nold\n\n");
-	e = (struct err){0};
+	e = (struct err){ 0 };
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_DEFER);
 	assert_int_equal(e.code, ENOENT);
 	assert_int_equal(stat(path, &st), 0);
@@ -363,7 +363,7 @@ static void
 test_mbox_not_a_file_defers(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512], target[512], *got;
 
 	f->req.format = DELIVER_LOCAL_MBOX;
@@ -382,7 +382,7 @@ test_mbox_not_a_file_defers(void **state)
 	f->req.rcpt = "ann@example.test";
 	snprintf(path, sizeof path, "%s/ann", f->mail);
 	assert_int_equal(symlink(target, path), 0);
-	e = (struct err){0};
+	e = (struct err){ 0 };
 	assert_int_equal(deliver_local(&f->req, &e), DELIVER_LOCAL_DEFER);
 	assert_int_equal(e.code, ELOOP);
 	got = test_slurp(target);
@@ -394,7 +394,7 @@ static void
 test_mbox_locked_defers(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[512];
 	int fd;
 
@@ -434,18 +434,18 @@ main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	        T(test_maildir_content),
-	        T(test_maildir_names_unique_and_host_escaped),
-	        T(test_mbox_content),
-	        T(test_mbox_appends_null_sender_and_unterminated_data),
-	        T(test_hostile_sender_cannot_inject),
-	        T(test_local_part_lowercased),
-	        T(test_bad_local_parts_refused),
-	        T(test_local_part_limits_accepted),
-	        T(test_missing_data_defers_and_leaves_nothing),
-	        T(test_mbox_not_a_file_defers),
-	        T(test_mbox_locked_defers),
-	        T(test_format_names),
+		T(test_maildir_content),
+		T(test_maildir_names_unique_and_host_escaped),
+		T(test_mbox_content),
+		T(test_mbox_appends_null_sender_and_unterminated_data),
+		T(test_hostile_sender_cannot_inject),
+		T(test_local_part_lowercased),
+		T(test_bad_local_parts_refused),
+		T(test_local_part_limits_accepted),
+		T(test_missing_data_defers_and_leaves_nothing),
+		T(test_mbox_not_a_file_defers),
+		T(test_mbox_locked_defers),
+		T(test_format_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,14 +36,16 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r[2] = {
-		{.address = "a@example.test", .orcpt = "rfc822;A@example.test", .notify = DSN_NOTIFY_FAILURE},
-		{.address = "b@example.test",
-		 .retry = {.tries = 2, .first_failure = 1000, .next_try = 2800, .interval = 900},
-		 .last_error = "451 try later"},
+		{ .address = "a@example.test",
+		  .orcpt = "rfc822;A@example.test",
+		  .notify = DSN_NOTIFY_FAILURE },
+		{ .address = "b@example.test",
+		  .retry = { .tries = 2, .first_failure = 1000, .next_try = 2800, .interval = 900 },
+		  .last_error = "451 try later" },
 	};
-	struct envelope env = {0};
+	struct envelope env = { 0 };
 	struct spool_message *m;
 
 	assert_non_null(f);
@@ -131,9 +133,11 @@ static void
 parse_block(struct config_kv *kv, size_t n, struct queuefile_transport *t, int want_rc,
             const char *want_err)
 {
-	struct config cfg = {.file = "/etc/refmta/refmta.conf"};
-	struct config_block b = {.kind = "transport", .name = "scan", .line = 7, .opts = kv, .nopts = n};
-	struct err e = {0};
+	struct config cfg = { .file = "/etc/refmta/refmta.conf" };
+	struct config_block b = {
+		.kind = "transport", .name = "scan", .line = 7, .opts = kv, .nopts = n
+	};
+	struct err e = { 0 };
 
 	assert_int_equal(queuefile_transport_parse(&cfg, &b, t, &e), want_rc);
 	if (want_err != NULL)
@@ -143,11 +147,14 @@ parse_block(struct config_kv *kv, size_t n, struct queuefile_transport *t, int w
 static void
 test_parse(void **state)
 {
-	struct config_kv ok[] = {{"driver", "queuefile", 8}, {"directory", "/var/spool/scan/input", 9}};
-	struct config_kv unknown[] = {{"driver", "queuefile", 8}, {"directory", "/q", 9}, {"user", "x", 10}};
-	struct config_kv nodir[] = {{"driver", "queuefile", 8}};
-	struct config_kv emptydir[] = {{"driver", "queuefile", 8}, {"directory", "", 9}};
-	struct config_kv wrong[] = {{"driver", "smtp", 8}, {"directory", "/q", 9}};
+	struct config_kv ok[] = { { "driver", "queuefile", 8 },
+		                  { "directory", "/var/spool/scan/input", 9 } };
+	struct config_kv unknown[] = { { "driver", "queuefile", 8 },
+		                       { "directory", "/q", 9 },
+		                       { "user", "x", 10 } };
+	struct config_kv nodir[] = { { "driver", "queuefile", 8 } };
+	struct config_kv emptydir[] = { { "driver", "queuefile", 8 }, { "directory", "", 9 } };
+	struct config_kv wrong[] = { { "driver", "smtp", 8 }, { "directory", "/q", 9 } };
 	struct queuefile_transport t;
 
 	(void)state;
@@ -169,10 +176,13 @@ test_parse(void **state)
 	            "/etc/refmta/refmta.conf:10: transport scan: unknown option \"user\" "
 	            "(queuefile takes only directory)");
 	parse_block(nodir, 1, &t, -1,
-	            "/etc/refmta/refmta.conf:7: transport scan: queuefile needs directory = ABSOLUTE PATH");
+	            "/etc/refmta/refmta.conf:7: transport scan: queuefile needs directory = "
+	            "ABSOLUTE PATH");
 	parse_block(emptydir, 2, &t, -1,
-	            "/etc/refmta/refmta.conf:9: transport scan: queuefile needs directory = ABSOLUTE PATH");
-	parse_block(wrong, 2, &t, -1, "/etc/refmta/refmta.conf:8: transport scan: driver is not queuefile");
+	            "/etc/refmta/refmta.conf:9: transport scan: queuefile needs directory = "
+	            "ABSOLUTE PATH");
+	parse_block(wrong, 2, &t, -1,
+	            "/etc/refmta/refmta.conf:8: transport scan: driver is not queuefile");
 }
 
 /* ---- delivery ----------------------------------------------------------------- */
@@ -181,8 +191,8 @@ static void
 test_defer_reasons(void **state)
 {
 	struct fixture *f = *state;
-	struct queuefile_transport t = {.name = "scan"};
-	struct err e = {0};
+	struct queuefile_transport t = { .name = "scan" };
+	struct err e = { 0 };
 	char names[256];
 	char *missing = path2(f->dir, "nonexistent"), *file = path2(f->dir, "plainfile");
 
@@ -226,8 +236,8 @@ static void
 test_missing_envelope(void **state)
 {
 	struct fixture *f = *state;
-	struct queuefile_transport t = {.name = "scan", .directory = f->out};
-	struct err e = {0};
+	struct queuefile_transport t = { .name = "scan", .directory = f->out };
+	struct err e = { 0 };
 	char names[256], hname[64];
 	char *h;
 
@@ -246,9 +256,9 @@ static void
 test_copy_and_requeue(void **state)
 {
 	struct fixture *f = *state;
-	struct queuefile_transport t = {.name = "scan", .directory = f->out};
-	struct err e = {0};
-	struct envelope env = {0};
+	struct queuefile_transport t = { .name = "scan", .directory = f->out };
+	struct err e = { 0 };
+	struct envelope env = { 0 };
 	char names[256], want[128], name[64];
 
 	assert_int_equal(deliver_queuefile(&t, f->spool, f->id, NULL, &e), 0);

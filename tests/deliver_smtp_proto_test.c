@@ -112,7 +112,8 @@ test_chunking(void **state)
  * the dot after it is stuffed (DATA) or sent once (BDAT, size counted after
  * the change), so the server reads one message and no command (issue 13). */
 #define SMUGGLE "Subject: s\r\n\r\na\r.\r\nMAIL FROM:<evil@x>\r\nb\r.\nc\r.\rd\n.\ne\n"
-#define SMUGGLE_OUT "Subject: s\r\n\r\na\r\n.\r\nMAIL FROM:<evil@x>\r\nb\r\n.\r\nc\r\n.\r\nd\r\n.\r\ne\r\n"
+#define SMUGGLE_OUT                                                                                \
+	"Subject: s\r\n\r\na\r\n.\r\nMAIL FROM:<evil@x>\r\nb\r\n.\r\nc\r\n.\r\nd\r\n.\r\ne\r\n"
 
 static void
 write_data(const char *text)
@@ -133,7 +134,9 @@ test_smuggling_normalised(void **state)
 
 	(void)state;
 	write_data(SMUGGLE);
-	srv_start(&s, GREET "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
+	srv_start(&s,
+	          GREET
+	          "S 250-mx|250 PIPELINING\nR4\nS 250 ok|250 ok|250 ok|354 go\nD\nS 250 ok\n" QUIT,
 	          NULL);
 	job_init(&j, s.port);
 	j.env.size = strlen(SMUGGLE);
@@ -146,8 +149,9 @@ test_smuggling_normalised(void **state)
 	free(tr);
 	job_free(&j);
 
-	srv_start(&s, GREET "S 250-mx|250-PIPELINING|250 CHUNKING\n"
-	                    "R3\nS 250 ok|250 ok|250 ok\nR\nK\nS 250 2.0.0 chunk queued\n" QUIT,
+	srv_start(&s,
+	          GREET "S 250-mx|250-PIPELINING|250 CHUNKING\n"
+	                "R3\nS 250 ok|250 ok|250 ok\nR\nK\nS 250 2.0.0 chunk queued\n" QUIT,
 	          NULL);
 	job_init(&j, s.port);
 	j.env.size = strlen(SMUGGLE);
@@ -269,7 +273,6 @@ static const struct stage_case stage_cases[] = {
 	  "Remote host closed connection after RCPT TO:<carol@partner.test>" },
 };
 #define NSTAGE (sizeof stage_cases / sizeof stage_cases[0])
-
 
 static void
 test_stage(void **state)

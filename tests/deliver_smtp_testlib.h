@@ -59,9 +59,8 @@ static char pki_dir[512] __attribute__((unused));
 static char data_path[600] __attribute__((unused)), log_path[600] __attribute__((unused)),
         transcript_path[600] __attribute__((unused));
 
-static const struct tls_backend *const backends[] __attribute__((unused)) = {
-	&tls_backend_openssl, &tls_backend_gnutls
-};
+static const struct tls_backend *const backends[]
+        __attribute__((unused)) = { &tls_backend_openssl, &tls_backend_gnutls };
 
 static inline const char *
 pki(const char *name)
@@ -440,7 +439,6 @@ setup_all(void)
 		return -1;
 	return 0;
 }
-
 
 /* Set up, run the group `name`, clean up; main()'s return value. */
 static inline int

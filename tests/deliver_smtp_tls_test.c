@@ -55,7 +55,6 @@ struct tls_param {
 	const struct tls_backend *be;
 };
 
-
 static void
 test_tls(void **state)
 {

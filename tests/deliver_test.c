@@ -42,12 +42,12 @@ struct fixture {
 	struct delivery_run run;
 };
 
-static struct config_kv router_qa[] = {
-	{ "driver", "accept", 2 }, { "domains", "qa.test", 3 }, { "transport", "to_a", 4 }
-};
-static struct config_kv router_qb[] = {
-	{ "driver", "accept", 6 }, { "domains", "qb.test", 7 }, { "transport", "to_b", 8 }
-};
+static struct config_kv router_qa[] = { { "driver", "accept", 2 },
+	                                { "domains", "qa.test", 3 },
+	                                { "transport", "to_a", 4 } };
+static struct config_kv router_qb[] = { { "driver", "accept", 6 },
+	                                { "domains", "qb.test", 7 },
+	                                { "transport", "to_b", 8 } };
 /* one.test and two.test share a host; three.test has another. */
 static struct config_kv router_near[] = {
 	{ "driver", "manualroute", 10 },
@@ -322,9 +322,11 @@ main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_group_by_transport, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_group_by_hosts_and_retry_state, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_by_hosts_and_retry_state, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_retry_exceeded_bounces, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unrouteable_fails_and_bounces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unrouteable_fails_and_bounces, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_null_sender_never_bounced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_success_report, setup, teardown),
 	};

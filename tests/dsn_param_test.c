@@ -55,7 +55,7 @@ test_xtext_decode(void **state)
 		{ "a\x7f", NULL }, /* nor DEL */
 		{ "a+2b", NULL },  /* RFC 3461 4: upper-case hex only */
 		{ "a+ZZ", NULL },
-		{ "a+2", NULL },   /* truncated escape */
+		{ "a+2", NULL }, /* truncated escape */
 		{ "a+", NULL },
 		{ "a+00b", NULL }, /* an encoded NUL would cut the string */
 	};
@@ -104,7 +104,8 @@ test_notify_parse(void **state)
 	} rows[] = {
 		{ "NEVER", 0, DSN_NOTIFY_NEVER },
 		{ "SUCCESS", 0, DSN_NOTIFY_SUCCESS },
-		{ "DELAY,FAILURE,SUCCESS", 0, DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY },
+		{ "DELAY,FAILURE,SUCCESS", 0,
+		  DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY },
 		{ "failure,Delay", 0, DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY }, /* any case */
 		{ "", -1, 0 },
 		{ "NEVER,SUCCESS", -1, 0 }, /* RFC 3461 4.1: NEVER stands alone */
@@ -122,8 +123,8 @@ test_notify_parse(void **state)
 		unsigned bits = 99;
 		int rc = dsn_param_notify_parse(rows[i].in, &bits);
 		if (rc != rows[i].rc || bits != rows[i].want)
-			fail_msg("NOTIFY=%s: rc %d bits %#x, want rc %d bits %#x", rows[i].in, rc, bits,
-			         rows[i].rc, rows[i].want);
+			fail_msg("NOTIFY=%s: rc %d bits %#x, want rc %d bits %#x", rows[i].in, rc,
+			         bits, rows[i].rc, rows[i].want);
 	}
 }
 
@@ -138,7 +139,8 @@ test_notify_format(void **state)
 	assert_string_equal(out, "");
 	assert_int_equal(dsn_param_notify_format(DSN_NOTIFY_NEVER, out, sizeof out), 0);
 	assert_string_equal(out, "NEVER");
-	assert_int_equal(dsn_param_notify_format(DSN_NOTIFY_DELAY | DSN_NOTIFY_SUCCESS, out, sizeof out), 0);
+	assert_int_equal(
+	        dsn_param_notify_format(DSN_NOTIFY_DELAY | DSN_NOTIFY_SUCCESS, out, sizeof out), 0);
 	assert_string_equal(out, "SUCCESS,DELAY");
 	assert_int_equal(dsn_param_notify_format(all, out, sizeof out), 0);
 	assert_string_equal(out, "SUCCESS,FAILURE,DELAY");

@@ -22,11 +22,12 @@
 
 #define T_ARRIVAL ((time_t)1795310625) /* 2026-11-22 01:23:45 UTC */
 #define T_NOW (T_ARRIVAL + 3600)
-#define DATA "Received: from client.example by mx.example.test\r\n" \
-             "From: alice@example.test\r\n" \
-             "Subject: hello\r\n" \
-             "\r\n" \
-             "body line\r\n"
+#define DATA                                                                                       \
+	"Received: from client.example by mx.example.test\r\n"                                     \
+	"From: alice@example.test\r\n"                                                             \
+	"Subject: hello\r\n"                                                                       \
+	"\r\n"                                                                                     \
+	"body line\r\n"
 
 struct fixture {
 	char dir[64];
@@ -127,7 +128,7 @@ assert_wire_form(const char *out, size_t len)
 static char *
 build(const struct dsn_bounce *b, size_t *len)
 {
-	struct err e = {0};
+	struct err e = { 0 };
 	char *out = NULL;
 	size_t n = 0;
 
@@ -156,62 +157,66 @@ static void
 test_golden(void **state)
 {
 	static const char want[] =
-	"From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r\n"
-	"To: alice@example.test\r\n"
-	"Subject: Mail delivery failed: returning message to sender\r\n"
-	"Date: Sun, 22 Nov 2026 02:23:45 +0000\r\n"
-	"Message-ID: <T-000001-bounce@mx.example.test>\r\n"
-	"Auto-Submitted: auto-replied\r\n"
-	"MIME-Version: 1.0\r\n"
-	"Content-Type: multipart/report; report-type=delivery-status;\r\n"
-	"\tboundary=\"=_refmta_T-000001_1795314225\"\r\n"
-	"\r\n"
-	"This is a MIME-formatted delivery status notification (RFC 3464).\r\n"
-	"\r\n"
-	"--=_refmta_T-000001_1795314225\r\n"
-	"Content-Type: text/plain; charset=us-ascii\r\n"
-	"\r\n"
-	"This message was created automatically by mail delivery software.\r\n"
-	"\r\n"
-	"A message that you sent could not be delivered to one or more of its\r\n"
-	"recipients. This is a permanent error. The following address(es) failed:\r\n"
-	"\r\n"
-	"  bob@partner.test\r\n"
-	"    host mx1.partner.test [127.0.0.2]:587\r\n"
-	"    SMTP error from remote mail server after RCPT TO:<bob@partner.test>:\r\n"
-	"    550-5.1.1 no such user\r\n"
-	"    550 5.1.1 bob@partner.test unknown\r\n"
-	"\r\n"
-	"A copy of the message is attached.\r\n"
-	"\r\n"
-	"--=_refmta_T-000001_1795314225\r\n"
-	"Content-Type: message/delivery-status\r\n"
-	"\r\n"
-	"Reporting-MTA: dns; mx.example.test\r\n"
-	"Original-Envelope-Id: QQ 1+1=2\r\n"
-	"Arrival-Date: Sun, 22 Nov 2026 01:23:45 +0000\r\n"
-	"\r\n"
-	"Original-Recipient: rfc822;Bob@partner.test\r\n"
-	"Final-Recipient: rfc822;bob@partner.test\r\n"
-	"Action: failed\r\n"
-	"Status: 5.1.1\r\n"
-	"Remote-MTA: dns; mx1.partner.test\r\n"
-	"Remote-MTA: X-ip; [127.0.0.2]:587\r\n"
-	"Diagnostic-Code: smtp; 550-5.1.1 no such user 550 5.1.1 bob@partner.test unknown\r\n"
-	"X-Remote-MTA-smtp-greeting: X-str; 220 mx1.partner.test ESMTP\r\n"
-	"X-Remote-MTA-helo-response: X-str; 250-mx1.partner.test Hello mx.example.test [127.0.0.1]\r\n"
-	"X-Refmta-Diagnostic: X-str; SMTP error from remote mail server after RCPT TO:<bob@partner.test>: 550-5.1.1 no such user 550 5.1.1 bob@partner.test unknown\r\n"
-	"\r\n"
-	"--=_refmta_T-000001_1795314225\r\n"
-	"Content-Type: message/rfc822\r\n"
-	"\r\n"
-	"Received: from client.example by mx.example.test\r\n"
-	"From: alice@example.test\r\n"
-	"Subject: hello\r\n"
-	"\r\n"
-	"body line\r\n"
-	"\r\n"
-	"--=_refmta_T-000001_1795314225--\r\n";
+	        "From: Mail Delivery System <MAILER-DAEMON@mx.example.test>\r\n"
+	        "To: alice@example.test\r\n"
+	        "Subject: Mail delivery failed: returning message to sender\r\n"
+	        "Date: Sun, 22 Nov 2026 02:23:45 +0000\r\n"
+	        "Message-ID: <T-000001-bounce@mx.example.test>\r\n"
+	        "Auto-Submitted: auto-replied\r\n"
+	        "MIME-Version: 1.0\r\n"
+	        "Content-Type: multipart/report; report-type=delivery-status;\r\n"
+	        "\tboundary=\"=_refmta_T-000001_1795314225\"\r\n"
+	        "\r\n"
+	        "This is a MIME-formatted delivery status notification (RFC 3464).\r\n"
+	        "\r\n"
+	        "--=_refmta_T-000001_1795314225\r\n"
+	        "Content-Type: text/plain; charset=us-ascii\r\n"
+	        "\r\n"
+	        "This message was created automatically by mail delivery software.\r\n"
+	        "\r\n"
+	        "A message that you sent could not be delivered to one or more of its\r\n"
+	        "recipients. This is a permanent error. The following address(es) failed:\r\n"
+	        "\r\n"
+	        "  bob@partner.test\r\n"
+	        "    host mx1.partner.test [127.0.0.2]:587\r\n"
+	        "    SMTP error from remote mail server after RCPT TO:<bob@partner.test>:\r\n"
+	        "    550-5.1.1 no such user\r\n"
+	        "    550 5.1.1 bob@partner.test unknown\r\n"
+	        "\r\n"
+	        "A copy of the message is attached.\r\n"
+	        "\r\n"
+	        "--=_refmta_T-000001_1795314225\r\n"
+	        "Content-Type: message/delivery-status\r\n"
+	        "\r\n"
+	        "Reporting-MTA: dns; mx.example.test\r\n"
+	        "Original-Envelope-Id: QQ 1+1=2\r\n"
+	        "Arrival-Date: Sun, 22 Nov 2026 01:23:45 +0000\r\n"
+	        "\r\n"
+	        "Original-Recipient: rfc822;Bob@partner.test\r\n"
+	        "Final-Recipient: rfc822;bob@partner.test\r\n"
+	        "Action: failed\r\n"
+	        "Status: 5.1.1\r\n"
+	        "Remote-MTA: dns; mx1.partner.test\r\n"
+	        "Remote-MTA: X-ip; [127.0.0.2]:587\r\n"
+	        "Diagnostic-Code: smtp; 550-5.1.1 no such user 550 5.1.1 bob@partner.test "
+	        "unknown\r\n"
+	        "X-Remote-MTA-smtp-greeting: X-str; 220 mx1.partner.test ESMTP\r\n"
+	        "X-Remote-MTA-helo-response: X-str; 250-mx1.partner.test Hello mx.example.test "
+	        "[127.0.0.1]\r\n"
+	        "X-Refmta-Diagnostic: X-str; SMTP error from remote mail server after RCPT "
+	        "TO:<bob@partner.test>: 550-5.1.1 no such user 550 5.1.1 bob@partner.test "
+	        "unknown\r\n"
+	        "\r\n"
+	        "--=_refmta_T-000001_1795314225\r\n"
+	        "Content-Type: message/rfc822\r\n"
+	        "\r\n"
+	        "Received: from client.example by mx.example.test\r\n"
+	        "From: alice@example.test\r\n"
+	        "Subject: hello\r\n"
+	        "\r\n"
+	        "body line\r\n"
+	        "\r\n"
+	        "--=_refmta_T-000001_1795314225--\r\n";
 	struct fixture *f = *state;
 	struct dsn_failure fail = rcpt_failure();
 	struct dsn_bounce b = bounce(f, &fail, 1);
@@ -314,8 +319,9 @@ test_optional_present(void **state)
 	assert_null(strstr(out, "SMTP error"));
 	assert_true(has_line(out, "X-Refmta-Diagnostic: X-str; TLS required but not offered"));
 	assert_true(has_line(out, "X-Remote-MTA-helo-response: X-str; 250-mx1.partner.test"));
-	assert_true(strstr(out, "\r\n  dave@partner.test\r\n    host mx1.partner.test [127.0.0.2]\r\n"
-	                        "    TLS required but not offered\r\n") != NULL);
+	assert_true(strstr(out,
+	                   "\r\n  dave@partner.test\r\n    host mx1.partner.test [127.0.0.2]\r\n"
+	                   "    TLS required but not offered\r\n") != NULL);
 	free(out);
 }
 
@@ -324,7 +330,7 @@ static void
 test_two_recipients(void **state)
 {
 	struct fixture *f = *state;
-	struct dsn_failure fail[2] = {rcpt_failure(), rcpt_failure()};
+	struct dsn_failure fail[2] = { rcpt_failure(), rcpt_failure() };
 	struct dsn_bounce b = bounce(f, fail, 2);
 	char *out;
 
@@ -359,7 +365,8 @@ test_hostile_reply(void **state)
 	struct dsn_bounce b = bounce(f, &fail, 1);
 	char *out;
 
-	fail.remote_reply = "550 no\r\nX-Injected: yes\r\n\r\n--=_refmta_T-000001_1795314225--\rZ\x01\x7f";
+	fail.remote_reply =
+	        "550 no\r\nX-Injected: yes\r\n\r\n--=_refmta_T-000001_1795314225--\rZ\x01\x7f";
 	fail.greeting = "220 hi\r\nX-Injected-Greeting: yes";
 	fail.helo_response = "250 ok\nX-Injected-Helo: yes\tTAB";
 	fail.host_name = "mx1\r\nX-Injected-Host: yes";
@@ -367,8 +374,10 @@ test_hostile_reply(void **state)
 	assert_null(strstr(out, "\r\nX-Injected"));
 	assert_true(has_line(out, "Diagnostic-Code: smtp; 550 no X-Injected: yes  "
 	                          "--=_refmta_T-000001_1795314225-- Z  "));
-	assert_true(has_line(out, "X-Remote-MTA-smtp-greeting: X-str; 220 hi X-Injected-Greeting: yes"));
-	assert_true(has_line(out, "X-Remote-MTA-helo-response: X-str; 250 ok X-Injected-Helo: yes TAB"));
+	assert_true(has_line(out,
+	                     "X-Remote-MTA-smtp-greeting: X-str; 220 hi X-Injected-Greeting: yes"));
+	assert_true(has_line(out,
+	                     "X-Remote-MTA-helo-response: X-str; 250 ok X-Injected-Helo: yes TAB"));
 	assert_true(has_line(out, "Remote-MTA: dns; mx1 X-Injected-Host: yes"));
 	/* The text part keeps the reply's lines, indented, so nothing starts a line. */
 	assert_true(has_line(out, "    550 no"));
@@ -441,12 +450,15 @@ test_field_value(void **state)
 	(void)state;
 	dsn_field_value("250-a\n250 b", DSN_FIELD_MAX, buf, sizeof buf);
 	assert_string_equal(buf, "250-a 250 b");
-	dsn_field_value("a\r\nb\rc\td\x1b" "e\x7f", DSN_FIELD_MAX, buf, sizeof buf);
+	dsn_field_value("a\r\nb\rc\td\x1b"
+	                "e\x7f",
+	                DSN_FIELD_MAX, buf, sizeof buf);
 	assert_string_equal(buf, "a b c d e ");
 	dsn_field_value(NULL, DSN_FIELD_MAX, buf, sizeof buf);
 	assert_string_equal(buf, "");
 	/* Valid UTF-8 kept; a stray octet, an overlong, a surrogate, C1 are not. */
-	dsn_field_value("caf\xc3\xa9 \xff \xc0\xaf \xed\xa0\x80 \xc2\x85|", DSN_FIELD_MAX, buf, sizeof buf);
+	dsn_field_value("caf\xc3\xa9 \xff \xc0\xaf \xed\xa0\x80 \xc2\x85|", DSN_FIELD_MAX, buf,
+	                sizeof buf);
 	assert_string_equal(buf, "caf\xc3\xa9 ? ?? ???  |"); /* C1 -> space */
 	/* Exactly max octets: not cut. */
 	memset(in, 'x', 10);
@@ -454,9 +466,14 @@ test_field_value(void **state)
 	dsn_field_value(in, 10, buf, sizeof buf);
 	assert_string_equal(buf, "xxxxxxxxxx");
 	/* Cut: at most max octets, "..." included, never inside "é". */
-	dsn_field_value("abcd\xc3\xa9" "fghijk", 10, buf, sizeof buf);
-	assert_string_equal(buf, "abcd\xc3\xa9" "f...");
-	dsn_field_value("abcdef\xc3\xa9" "ghijk", 10, buf, sizeof buf); /* "é" would end at 8 */
+	dsn_field_value("abcd\xc3\xa9"
+	                "fghijk",
+	                10, buf, sizeof buf);
+	assert_string_equal(buf, "abcd\xc3\xa9"
+	                         "f...");
+	dsn_field_value("abcdef\xc3\xa9"
+	                "ghijk",
+	                10, buf, sizeof buf); /* "é" would end at 8 */
 	assert_string_equal(buf, "abcdef...");
 	dsn_field_value("ab\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac", 10, buf, sizeof buf);
 	assert_string_equal(buf, "ab\xe2\x82\xac...");
@@ -544,7 +561,8 @@ test_returned_long_lines(void **state)
 	assert_int_equal(strstr(p, "\r\n") - p, 998);
 	assert_memory_equal(strstr(p, "\r\n"), "\r\n hhh", 6);
 	assert_true(has_line(out, "X-Bare: lf"));
-	assert_true(strstr(out, "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n") !=
+	assert_true(strstr(out,
+	                   "Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n") !=
 	            NULL);
 	assert_true(has_line(out, "caf\xc3\xa9"));
 	free(out);
@@ -557,13 +575,14 @@ test_errors(void **state)
 	struct fixture *f = *state;
 	struct dsn_failure fail = rcpt_failure();
 	struct dsn_bounce b = bounce(f, &fail, 1);
-	struct err e = {0};
+	struct err e = { 0 };
 	char *out = NULL;
 	size_t len = 0;
 
 	b.data_path = "/nonexistent/T-000001-D";
 	assert_int_equal(dsn_build_bounce(&b, &out, &len, &e), -1);
-	assert_string_equal(e.text, "cannot open /nonexistent/T-000001-D: No such file or directory");
+	assert_string_equal(e.text,
+	                    "cannot open /nonexistent/T-000001-D: No such file or directory");
 	assert_null(out);
 
 	b = bounce(f, &fail, 1);
@@ -587,13 +606,17 @@ test_wants_failure_report(void **state)
 	/* RFC 3461 4.1: NOTIFY not given = failures are reported. */
 	assert_int_equal(dsn_wants_failure_report("a@b.test", 0), 1);
 	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_FAILURE), 1);
-	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY), 1);
-	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_FAILURE | DSN_NOTIFY_SUCCESS), 1);
+	assert_int_equal(
+	        dsn_wants_failure_report("a@b.test", DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY), 1);
+	assert_int_equal(
+	        dsn_wants_failure_report("a@b.test", DSN_NOTIFY_FAILURE | DSN_NOTIFY_SUCCESS), 1);
 	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_SUCCESS), 0);
 	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_DELAY), 0);
-	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_DELAY), 0);
+	assert_int_equal(
+	        dsn_wants_failure_report("a@b.test", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_DELAY), 0);
 	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_NEVER), 0);
-	assert_int_equal(dsn_wants_failure_report("a@b.test", DSN_NOTIFY_NEVER | DSN_NOTIFY_FAILURE), 0);
+	assert_int_equal(
+	        dsn_wants_failure_report("a@b.test", DSN_NOTIFY_NEVER | DSN_NOTIFY_FAILURE), 0);
 }
 
 /* RFC 3461 NOTIFY=SUCCESS: a success report, never mixed with failures. */
@@ -603,25 +626,27 @@ test_success_report(void **state)
 	struct fixture *f = *state;
 	struct dsn_failure ok[2] = {
 		{
-			.action = DSN_ACTION_RELAYED,
-			.address = "bob@partner.test",
-			.orcpt = "rfc822;bob@partner.test",
-			.status = "2.0.0",
-			.remote_reply = "250 2.0.0 accepted",
-			.host_name = "mx1.partner.test",
-			.host_address = "127.0.0.2",
-			.host_port = 2526,
-			.greeting = "220 mx1.partner.test ESMTP",
-			.helo_response = "250-mx1.partner.test",
+		        .action = DSN_ACTION_RELAYED,
+		        .address = "bob@partner.test",
+		        .orcpt = "rfc822;bob@partner.test",
+		        .status = "2.0.0",
+		        .remote_reply = "250 2.0.0 accepted",
+		        .host_name = "mx1.partner.test",
+		        .host_address = "127.0.0.2",
+		        .host_port = 2526,
+		        .greeting = "220 mx1.partner.test ESMTP",
+		        .helo_response = "250-mx1.partner.test",
 		},
-		{ .action = DSN_ACTION_DELIVERED, .address = "joe@example.test", .status = "5.1.1" },
+		{ .action = DSN_ACTION_DELIVERED,
+		  .address = "joe@example.test",
+		  .status = "5.1.1" },
 	};
 	struct dsn_failure mixed[2] = {
 		{ .action = DSN_ACTION_DELIVERED, .address = "joe@example.test" },
 		{ .address = "bob@partner.test", .status = "5.1.1" },
 	};
 	struct dsn_bounce b = bounce(f, ok, 2);
-	struct err e = {0};
+	struct err e = { 0 };
 	char *out = NULL;
 	size_t n = 0;
 
@@ -648,7 +673,8 @@ test_success_report(void **state)
 	assert_non_null(strstr(e.text, "failures only or successes only"));
 
 	assert_int_equal(dsn_wants_success_report("a@b.test", DSN_NOTIFY_SUCCESS), 1);
-	assert_int_equal(dsn_wants_success_report("a@b.test", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE), 1);
+	assert_int_equal(
+	        dsn_wants_success_report("a@b.test", DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE), 1);
 	assert_int_equal(dsn_wants_success_report("a@b.test", 0), 0); /* not asked */
 	assert_int_equal(dsn_wants_success_report("a@b.test", DSN_NOTIFY_FAILURE), 0);
 	assert_int_equal(dsn_wants_success_report("", DSN_NOTIFY_SUCCESS), 0);

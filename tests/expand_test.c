@@ -211,10 +211,8 @@ int
 main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-		cmocka_unit_test(test_null_env),
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_null_template),
-		cmocka_unit_test(test_long_name),
+		cmocka_unit_test(test_null_env),      cmocka_unit_test(test_table),
+		cmocka_unit_test(test_null_template), cmocka_unit_test(test_long_name),
 		cmocka_unit_test(test_big_value),
 	};
 	struct CMUnitTest tests[NROWS + sizeof fixed / sizeof fixed[0]];

@@ -32,87 +32,86 @@
 /* --- answers ---------------------------------------------------------------- */
 
 static const char zone_text[] =
-	";@fakedns servfail name=sf.example.test\n"
-	";@fakedns timeout name=silent.example.test\n"
-	";@fakedns truncate name=tc.example.test\n"
-	"$ORIGIN example.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"@ IN MX 10 mx\n"
-	"mx IN A 127.0.0.1\n"
-	"www IN CNAME mx\n"
-	"tc IN A 127.0.0.2\n"
-	"_25._tcp.mx IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
+        ";@fakedns servfail name=sf.example.test\n"
+        ";@fakedns timeout name=silent.example.test\n"
+        ";@fakedns truncate name=tc.example.test\n"
+        "$ORIGIN example.test.\n"
+        "$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+        "@ IN NS ns1\n"
+        "ns1 IN A 127.0.0.1\n"
+        "@ IN MX 10 mx\n"
+        "mx IN A 127.0.0.1\n"
+        "www IN CNAME mx\n"
+        "tc IN A 127.0.0.2\n"
+        "_25._tcp.mx IN TLSA 3 1 1 "
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n";
 
 /* Per-name and zone-wide failure modes the zone above does not carry. */
 static const char modes_text[] =
-	";@fakedns refused name=ref.fail.test\n"
-	";@fakedns delay=250 name=slow.fail.test\n"
-	";@fakedns bogus name=bad.fail.test\n"
-	"$ORIGIN fail.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"ref IN A 127.0.0.3\n"
-	"slow IN A 127.0.0.4\n"
-	"bad IN A 127.0.0.5\n"
-	"big IN TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
-	"\"0123456789012345678901234567890123456789012345678901234567890123456789\"\n";
+        ";@fakedns refused name=ref.fail.test\n"
+        ";@fakedns delay=250 name=slow.fail.test\n"
+        ";@fakedns bogus name=bad.fail.test\n"
+        "$ORIGIN fail.test.\n"
+        "$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+        "@ IN NS ns1\n"
+        "ns1 IN A 127.0.0.1\n"
+        "ref IN A 127.0.0.3\n"
+        "slow IN A 127.0.0.4\n"
+        "bad IN A 127.0.0.5\n"
+        "big IN TXT \"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\" "
+        "\"0123456789012345678901234567890123456789012345678901234567890123456789\"\n";
 
-static const char insecure_text[] =
-	";@fakedns insecure\n"
-	"$ORIGIN unsigned.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"www IN A 127.0.0.6\n";
+static const char insecure_text[] = ";@fakedns insecure\n"
+                                    "$ORIGIN unsigned.test.\n"
+                                    "$TTL 300\n"
+                                    "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+                                    "@ IN NS ns1\n"
+                                    "ns1 IN A 127.0.0.1\n"
+                                    "www IN A 127.0.0.6\n";
 
-static const char nokey_text[] =
-	";@fakedns missing-dnskey\n"
-	"$ORIGIN nokey.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"www IN A 127.0.0.7\n";
+static const char nokey_text[] = ";@fakedns missing-dnskey\n"
+                                 "$ORIGIN nokey.test.\n"
+                                 "$TTL 300\n"
+                                 "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+                                 "@ IN NS ns1\n"
+                                 "ns1 IN A 127.0.0.1\n"
+                                 "www IN A 127.0.0.7\n";
 
 /* NSEC3 denial by directive; a wildcard, an empty non-terminal, a CNAME back. */
 static const char hashed_text[] =
-	";@fakedns nsec3\n"
-	"$ORIGIN hashed.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"mail IN A 127.0.0.8\n"
-	"_25._tcp.mail IN TLSA 3 1 1 00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
-	"*.wild IN A 127.0.0.10\n"
-	"back IN CNAME mx.example.test.\n";
+        ";@fakedns nsec3\n"
+        "$ORIGIN hashed.test.\n"
+        "$TTL 300\n"
+        "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+        "@ IN NS ns1\n"
+        "ns1 IN A 127.0.0.1\n"
+        "mail IN A 127.0.0.8\n"
+        "_25._tcp.mail IN TLSA 3 1 1 "
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff\n"
+        "*.wild IN A 127.0.0.10\n"
+        "back IN CNAME mx.example.test.\n";
 
 /* NSEC wildcards, and CNAMEs into other zones. */
-static const char wild_text[] =
-	"$ORIGIN wild.test.\n"
-	"$TTL 300\n"
-	"@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	"@ IN NS ns1\n"
-	"ns1 IN A 127.0.0.1\n"
-	"*.any IN A 127.0.0.9\n"
-	"*.alias IN CNAME mail.hashed.test.\n"
-	"to-hashed IN CNAME mail.hashed.test.\n"
-	"to-gone IN CNAME gone.hashed.test.\n"
-	"to-outside IN CNAME www.example.com.\n"
-	"to-unsigned IN CNAME www.unsigned.test.\n"
-	"to-refused IN CNAME ref.fail.test.\n";
+static const char wild_text[] = "$ORIGIN wild.test.\n"
+                                "$TTL 300\n"
+                                "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+                                "@ IN NS ns1\n"
+                                "ns1 IN A 127.0.0.1\n"
+                                "*.any IN A 127.0.0.9\n"
+                                "*.alias IN CNAME mail.hashed.test.\n"
+                                "to-hashed IN CNAME mail.hashed.test.\n"
+                                "to-gone IN CNAME gone.hashed.test.\n"
+                                "to-outside IN CNAME www.example.com.\n"
+                                "to-unsigned IN CNAME www.unsigned.test.\n"
+                                "to-refused IN CNAME ref.fail.test.\n";
 
 #define NFILES 6
 
@@ -129,8 +128,8 @@ setup(void **state)
 	FILE *fp;
 	int fd;
 
-	const char *texts[NFILES] = { zone_text,   modes_text,  insecure_text,
-				      nokey_text,  hashed_text, wild_text };
+	const char *texts[NFILES] = { zone_text,  modes_text,  insecure_text,
+		                      nokey_text, hashed_text, wild_text };
 
 	if (f == NULL)
 		return -1;
@@ -193,8 +192,9 @@ make_query(uint8_t *buf, const char *name, uint16_t type, uint16_t edns_size)
 	buf[n++] = 1;
 	if (edns_size) {
 		/* OPT: root owner, type 41, class = size, ttl with DO, no rdata */
-		const uint8_t opt[] = { 0, 0, 41, (uint8_t)(edns_size >> 8), (uint8_t)edns_size,
-					0, 0, 0x80, 0, 0, 0 };
+		const uint8_t opt[] = {
+			0, 0, 41, (uint8_t)(edns_size >> 8), (uint8_t)edns_size, 0, 0, 0x80, 0, 0, 0
+		};
 
 		memcpy(buf + n, opt, sizeof(opt));
 		n += sizeof(opt);
@@ -491,7 +491,8 @@ test_nsec3_nxdomain(void **state)
 	assert_true(inspect_nsec3_for(p, "hashed.test.", 1));
 	assert_true(inspect_nsec3_for(p, "nope.hashed.test.", 0));
 	assert_true(inspect_nsec3_for(p, "*.hashed.test.", 0));
-	assert_int_equal(inspect_count(p, NS, "RRSIG", NULL), inspect_count(p, NS, "NSEC3", NULL) + 1);
+	assert_int_equal(inspect_count(p, NS, "RRSIG", NULL),
+	                 inspect_count(p, NS, "NSEC3", NULL) + 1);
 	assert_true(inspect_nsec3_denial_ok(p, 0));
 	inspect_free(p);
 	/* deeper: closest encloser mail, next closer x.mail, wildcard *.mail */

@@ -70,7 +70,7 @@ test_base64_decode(void **state)
 {
 	static const struct {
 		const char *in;
-		long want;            /* -1: refused */
+		long want; /* -1: refused */
 		const char *bytes;
 	} rows[] = {
 		{ "TWFu", 3, "Man" },
@@ -82,9 +82,9 @@ test_base64_decode(void **state)
 		{ "-_-_", 3, "\xfb\xff\xbf" }, /* URL-safe alphabet */
 		{ "", -1, NULL },
 		{ "=", -1, NULL },
-		{ "T", -1, NULL },        /* 6 bits are not an octet */
+		{ "T", -1, NULL }, /* 6 bits are not an octet */
 		{ "TWFuT", -1, NULL },
-		{ "TW=u", -1, NULL },     /* padding only at the end */
+		{ "TW=u", -1, NULL }, /* padding only at the end */
 		{ "TW u", -1, NULL },
 		{ "TWF*", -1, NULL },
 	};
@@ -119,9 +119,10 @@ static void
 test_listen_loopback_only(void **state)
 {
 	static const char *const refused[] = {
-		"nocolon", ":80", "127.0.0.1:", "127.0.0.1:x", "127.0.0.1:65536", "127.0.0.1:-1",
-		"127.0.0.1:80x", "192.0.2.1:0", "0.0.0.0:0", "[::]:0", "[2001:db8::1]:0",
-		"localhost:0", "[127.0.0.1:0",
+		"nocolon",         ":80",          "127.0.0.1:",      "127.0.0.1:x",
+		"127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:80x",   "192.0.2.1:0",
+		"0.0.0.0:0",       "[::]:0",       "[2001:db8::1]:0", "localhost:0",
+		"[127.0.0.1:0",
 	};
 	char bound[64];
 	struct err e = { 0 };
@@ -190,7 +191,7 @@ server_setup(void **state)
 		return -1;
 	*state = s;
 	if (pki == NULL || *pki == '\0' || stat(pki, &st) != 0)
-		return 0; /* each test skips, saying why */
+		return 0;                                        /* each test skips, saying why */
 	snprintf(issuer, sizeof issuer, "%s/inter-ca.pem", pki); /* issues the leaves */
 	snprintf(signer, sizeof signer, "%s/ocsp-signer.pem", pki);
 	snprintf(key, sizeof key, "%s/ocsp-signer.key", pki);
@@ -206,8 +207,11 @@ server_setup(void **state)
 		return -1;
 	}
 	s->port = atoi(strchr(bound, ':') + 1);
-	cfg = (struct http_config){ .responder = s->r, .index = &s->idx, .faults = &s->faults,
-		                    .log_fd = logfd, .timeout_ms = 300 };
+	cfg = (struct http_config){ .responder = s->r,
+		                    .index = &s->idx,
+		                    .faults = &s->faults,
+		                    .log_fd = logfd,
+		                    .timeout_ms = 300 };
 	s->pid = fork();
 	if (s->pid < 0)
 		return -1;
@@ -299,8 +303,8 @@ exchange(const struct server *s, const char *req, size_t len, char *out, size_t 
 
 /* An OCSPResponse of status malformedRequest: SEQUENCE { ENUMERATED 1 }. */
 static const char malformed[] = "\x30\x03\x0a\x01\x01";
-#define OCSP_OK_HEAD                                                                          \
-	"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: 5\r\n" \
+#define OCSP_OK_HEAD                                                                               \
+	"HTTP/1.1 200 OK\r\nContent-Type: application/ocsp-response\r\nContent-Length: 5\r\n"      \
 	"Cache-Control: no-store\r\n"
 
 static void
@@ -347,8 +351,9 @@ test_expect_continue(void **state)
 	char out[4096];
 	int fd = server_connect(s);
 	ssize_t n;
-	static const char head[] = "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n"
-	                           "Connection: close\r\n\r\n";
+	static const char head[] =
+	        "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n"
+	        "Connection: close\r\n\r\n";
 
 	send_all(fd, head, sizeof head - 1);
 	n = recv(fd, out, 25, MSG_WAITALL);
@@ -377,7 +382,8 @@ test_refusals(void **state)
 		{ "POST / HTTP/1.1\r\n\r\n", "411 Length Required" },
 		{ "POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n", "400 Bad Request" },
 		{ "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", "400 Bad Request" },
-		{ "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab", "400 Bad Request" },
+		{ "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+		  "400 Bad Request" },
 		{ "POST / HTTP/1.1\r\nContent-Length: 65537\r\n\r\n", "413 Content Too Large" },
 		{ "POST / HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 1\r\n\r\nx",
 		  "415 Unsupported Media Type" },

@@ -62,7 +62,7 @@ static void
 test_line_format_and_parent_created(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct stat st;
 	char *got;
 
@@ -80,7 +80,7 @@ static void
 test_appends_to_existing_file(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char *got;
 
 	assert_int_equal(log_open(f->path, &e), 0);
@@ -100,7 +100,7 @@ static void
 test_long_line_truncated(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char *big = malloc(20000), *got;
 	size_t len;
 
@@ -133,7 +133,7 @@ static void
 test_control_characters_escaped(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char *got;
 
 	assert_int_equal(log_open(f->path, &e), 0);
@@ -150,7 +150,7 @@ test_one_write_per_line_and_stderr_default(void **state)
 {
 	int sv[2], saved = dup(STDERR_FILENO);
 	char buf[16384];
-	struct err e = {0};
+	struct err e = { 0 };
 	ssize_t n;
 
 	(void)state;
@@ -167,7 +167,8 @@ test_one_write_per_line_and_stderr_default(void **state)
 	assert_true(dup2(saved, STDERR_FILENO) >= 0);
 	close(saved);
 
-	static const char *const want[] = {STAMP "before open\n", STAMP "dash 1\n", STAMP "null\n"};
+	static const char *const want[] = { STAMP "before open\n", STAMP "dash 1\n",
+		                            STAMP "null\n" };
 	for (size_t i = 0; i < 3; i++) {
 		n = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
 		assert_int_equal(n, strlen(want[i]));
@@ -182,7 +183,7 @@ static void
 test_open_failure_reported(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[256];
 	int fd;
 
@@ -204,7 +205,7 @@ static void
 test_concurrent_children_never_interleave(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	static char seen[CHILDREN][LINES];
 	char pad[301], tail[320], *got, *line, *next;
 	size_t count = 0;
@@ -249,16 +250,16 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test_setup_teardown(test_line_format_and_parent_created, setup,
-	                                        teardown),
-	        cmocka_unit_test_setup_teardown(test_appends_to_existing_file, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_long_line_truncated, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_control_characters_escaped, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_one_write_per_line_and_stderr_default, setup,
-	                                        teardown),
-	        cmocka_unit_test_setup_teardown(test_open_failure_reported, setup, teardown),
-	        cmocka_unit_test_setup_teardown(test_concurrent_children_never_interleave, setup,
-	                                        teardown),
+		cmocka_unit_test_setup_teardown(test_line_format_and_parent_created, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_appends_to_existing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_line_truncated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_control_characters_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_one_write_per_line_and_stderr_default, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_open_failure_reported, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_children_never_interleave, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

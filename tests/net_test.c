@@ -67,10 +67,12 @@ test_parse_addr_port(void **state)
 		assert_int_equal(a.port, rows[i].port);
 		if (rows[i].family == AF_INET) {
 			assert_int_equal(a.len, sizeof(struct sockaddr_in));
-			assert_int_equal(ntohs(((struct sockaddr_in *)&a.ss)->sin_port), rows[i].port);
+			assert_int_equal(ntohs(((struct sockaddr_in *)&a.ss)->sin_port),
+			                 rows[i].port);
 		} else {
 			assert_int_equal(a.len, sizeof(struct sockaddr_in6));
-			assert_int_equal(ntohs(((struct sockaddr_in6 *)&a.ss)->sin6_port), rows[i].port);
+			assert_int_equal(ntohs(((struct sockaddr_in6 *)&a.ss)->sin6_port),
+			                 rows[i].port);
 		}
 	}
 }
@@ -80,7 +82,7 @@ test_parse_addr_at_port(void **state)
 {
 	static const char *const refused[] = {
 		"127.0.0.1:5353", "127.0.0.1", "127.0.0.1@", "127.0.0.1@65536", "@53",
-		"localhost@53", "::1@x", "[::1]@53", "127.0.0.1@+53",
+		"localhost@53",   "::1@x",     "[::1]@53",   "127.0.0.1@+53",
 	};
 	struct net_addr a;
 
@@ -92,7 +94,8 @@ test_parse_addr_at_port(void **state)
 	assert_int_equal(net_parse_addr_at_port("::1@53", &a), 0);
 	assert_int_equal(a.ss.ss_family, AF_INET6);
 	assert_int_equal(a.port, 53);
-	assert_int_equal(net_parse_addr_at_port("127.0.0.1@0", &a), 0); /* callers wanting 1+ check */
+	assert_int_equal(net_parse_addr_at_port("127.0.0.1@0", &a),
+	                 0); /* callers wanting 1+ check */
 	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
 		if (net_parse_addr_at_port(refused[i], &a) != -1)
 			fail_msg("\"%s\" accepted, want refused", refused[i]);

@@ -35,18 +35,18 @@ static struct fixture {
 	struct ocsp_index idx;
 	X509 *root, *inter, *mx, *revoked, *unlisted;
 	X509_STORE *store;
-	STACK_OF(X509) *untrusted;
+	STACK_OF(X509) * untrusted;
 } fx;
 
 /* What a response says, read back with OpenSSL. */
 struct seen {
 	int resp_status;
-	int sig_ok;      /* OCSP_basic_verify() > 0 */
-	int found;       /* OCSP_resp_find_status() found the CertID */
-	int status;      /* V_OCSP_CERTSTATUS_* */
+	int sig_ok; /* OCSP_basic_verify() > 0 */
+	int found;  /* OCSP_resp_find_status() found the CertID */
+	int status; /* V_OCSP_CERTSTATUS_* */
 	int reason;
-	int fresh;       /* OCSP_check_validity() with 5 min slack */
-	int nonce;       /* OCSP_check_nonce() */
+	int fresh; /* OCSP_check_validity() with 5 min slack */
+	int nonce; /* OCSP_check_nonce() */
 	int has_certs;
 	int has_next;
 	int verify_error; /* X509_V_ERR_* when OCSP_basic_verify() failed on the chain */
@@ -170,9 +170,9 @@ out:
 static struct seen
 ask(X509 *x, int nonce, const char *faults, char *log, size_t loglen)
 {
-	struct ocsp_faults fs = {0};
+	struct ocsp_faults fs = { 0 };
 	struct ocsp_reply rep;
-	struct err e = {0};
+	struct err e = { 0 };
 	OCSP_REQUEST *req;
 	size_t len;
 	unsigned char *der = request_der(x, nonce, &req, &len);
@@ -183,7 +183,8 @@ ask(X509 *x, int nonce, const char *faults, char *log, size_t loglen)
 	for (tok = strtok_r(copy, " ", &save); tok != NULL; tok = strtok_r(NULL, " ", &save)) {
 		assert_int_equal(ocsp_faults_add(&fs, NULL, tok, &e), 0);
 		if (strstr(tok, "signer=") != NULL)
-			assert_int_equal(ocsp_responder_add_signer(fx.r, strchr(tok, '=') + 1, &e), 0);
+			assert_int_equal(ocsp_responder_add_signer(fx.r, strchr(tok, '=') + 1, &e),
+			                 0);
 	}
 	assert_int_equal(ocsp_answer(fx.r, &fx.idx, &fs, der, len, time(NULL), &rep, &e), 0);
 	if (log != NULL)
@@ -218,7 +219,7 @@ test_request_good(void **state)
 {
 	OCSP_REQUEST *q;
 	struct ocsp_req *req;
-	struct err e = {0};
+	struct err e = { 0 };
 	size_t len;
 	unsigned char *der = request_der(fx.mx, 1, &q, &len);
 
@@ -249,7 +250,7 @@ test_request_bad(void **state)
 	static const unsigned char garbage[] = "GET / HTTP/1.0\r\n\r\n";
 	OCSP_REQUEST *q;
 	struct ocsp_req *req = (struct ocsp_req *)&req;
-	struct err e = {0};
+	struct err e = { 0 };
 	size_t len;
 	unsigned char *der = request_der(fx.mx, 1, &q, &len), *longer;
 
@@ -323,7 +324,8 @@ test_fault_times(void **state)
 	s = ask(fx.mx, 0, "not-yet-valid", NULL, 0);
 	assert_true(s.sig_ok);
 	assert_false(s.fresh);
-	s = ask(fx.mx, 0, "this-update=2020-01-01T00:00:00Z next-update=2020-01-02T00:00:00Z", NULL, 0);
+	s = ask(fx.mx, 0, "this-update=2020-01-01T00:00:00Z next-update=2020-01-02T00:00:00Z", NULL,
+	        0);
 	assert_int_equal(s.this_update, 1577836800);
 	assert_false(s.fresh);
 	s = ask(fx.mx, 0, "this-update=-10m next-update=+1h", NULL, 0);
@@ -402,11 +404,11 @@ test_fault_response_statuses(void **state)
 		const char *fault;
 		int want;
 	} cases[] = {
-		{"malformedRequest", OCSP_RESPONSE_STATUS_MALFORMEDREQUEST},
-		{"internalError", OCSP_RESPONSE_STATUS_INTERNALERROR},
-		{"tryLater", OCSP_RESPONSE_STATUS_TRYLATER},
-		{"sigRequired", OCSP_RESPONSE_STATUS_SIGREQUIRED},
-		{"unauthorized", OCSP_RESPONSE_STATUS_UNAUTHORIZED},
+		{ "malformedRequest", OCSP_RESPONSE_STATUS_MALFORMEDREQUEST },
+		{ "internalError", OCSP_RESPONSE_STATUS_INTERNALERROR },
+		{ "tryLater", OCSP_RESPONSE_STATUS_TRYLATER },
+		{ "sigRequired", OCSP_RESPONSE_STATUS_SIGREQUIRED },
+		{ "unauthorized", OCSP_RESPONSE_STATUS_UNAUTHORIZED },
 	};
 	char log[512];
 	struct seen s;
@@ -429,14 +431,15 @@ test_fault_response_statuses(void **state)
 static void
 test_answer_malformed(void **state)
 {
-	static const unsigned char junk[] = {0x30, 0x03, 0x02, 0x01};
-	struct ocsp_faults fs = {0};
+	static const unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01 };
+	struct ocsp_faults fs = { 0 };
 	struct ocsp_reply rep;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct seen s;
 
 	(void)state;
-	assert_int_equal(ocsp_answer(fx.r, &fx.idx, &fs, junk, sizeof junk, time(NULL), &rep, &e), 0);
+	assert_int_equal(ocsp_answer(fx.r, &fx.idx, &fs, junk, sizeof junk, time(NULL), &rep, &e),
+	                 0);
 	assert_non_null(rep.der);
 	s = look(rep.der, rep.len, NULL, fx.mx);
 	assert_int_equal(s.resp_status, OCSP_RESPONSE_STATUS_MALFORMEDREQUEST);
@@ -448,9 +451,9 @@ static void
 test_mint(void **state)
 {
 	struct ocsp_fault f;
-	struct ocsp_faults fs = {0};
-	struct ocsp_answer a = {.status = OCSP_CERT_REVOKED, .revtime = 1700000000, .reason = 4};
-	struct err e = {0};
+	struct ocsp_faults fs = { 0 };
+	struct ocsp_answer a = { .status = OCSP_CERT_REVOKED, .revtime = 1700000000, .reason = 4 };
+	struct err e = { 0 };
 	unsigned char *der = NULL;
 	size_t len;
 	struct seen s;
@@ -464,7 +467,8 @@ test_mint(void **state)
 	assert_int_equal(s.status, V_OCSP_CERTSTATUS_REVOKED);
 	assert_int_equal(s.reason, OCSP_REVOKED_STATUS_SUPERSEDED);
 	free(der);
-	assert_int_equal(ocsp_mint(fx.r, pki("no-such.pem"), &a, &f, time(NULL), &der, &len, &e), -1);
+	assert_int_equal(ocsp_mint(fx.r, pki("no-such.pem"), &a, &f, time(NULL), &der, &len, &e),
+	                 -1);
 	assert_non_null(strstr(e.text, "no-such.pem"));
 }
 
@@ -475,20 +479,21 @@ test_mint_extra_certs(void **state)
 {
 	struct ocsp_responder *r = NULL;
 	struct ocsp_fault f;
-	struct ocsp_faults fs = {0};
-	struct ocsp_answer a = {.status = OCSP_CERT_GOOD, .reason = OCSP_REASON_NONE};
-	struct err e = {0};
+	struct ocsp_faults fs = { 0 };
+	struct ocsp_answer a = { .status = OCSP_CERT_GOOD, .reason = OCSP_REASON_NONE };
+	struct err e = { 0 };
 	unsigned char *der = NULL;
 	const unsigned char *p;
 	size_t len;
 	OCSP_RESPONSE *resp;
 	OCSP_BASICRESP *bs;
-	const STACK_OF(X509) *certs;
+	const STACK_OF(X509) * certs;
 	X509 *signer = cert_load("ocsp-signer.pem");
 
 	(void)state;
 	assert_int_equal(ocsp_responder_new(pki("inter-ca.pem"), pki("ocsp-signer.pem"),
-	                                    pki("ocsp-signer.key"), &r, &e), 0);
+	                                    pki("ocsp-signer.key"), &r, &e),
+	                 0);
 	assert_int_equal(ocsp_responder_add_extra_certs(r, pki("inter-ca.pem"), &e), 0);
 	ocsp_faults_resolve(&fs, NULL, &f);
 	assert_int_equal(ocsp_mint(r, pki("mx-rsa.pem"), &a, &f, time(NULL), &der, &len, &e), 0);
@@ -552,16 +557,18 @@ static void
 test_responder_errors(void **state)
 {
 	struct ocsp_responder *r = (struct ocsp_responder *)&r;
-	struct err e = {0};
+	struct err e = { 0 };
 
 	(void)state;
 	/* The key of another certificate. */
 	assert_int_equal(ocsp_responder_new(pki("inter-ca.pem"), pki("ocsp-signer.pem"),
-	                                    pki("mx-rsa.key"), &r, &e), -1);
+	                                    pki("mx-rsa.key"), &r, &e),
+	                 -1);
 	assert_null(r);
 	assert_non_null(strstr(e.text, "does not match"));
 	assert_int_equal(ocsp_responder_new(pki("nope.pem"), pki("ocsp-signer.pem"),
-	                                    pki("ocsp-signer.key"), &r, &e), -1);
+	                                    pki("ocsp-signer.key"), &r, &e),
+	                 -1);
 	assert_non_null(strstr(e.text, "nope.pem"));
 }
 
@@ -572,7 +579,7 @@ group_setup(void **state)
 {
 	const char *env = getenv("REFMTA_PKI");
 	struct stat st;
-	struct err e = {0};
+	struct err e = { 0 };
 	FILE *f;
 	X509 *x;
 
@@ -649,18 +656,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_index_minted),
-	        cmocka_unit_test(test_request_good),
-	        cmocka_unit_test(test_request_bad),
-	        cmocka_unit_test(test_answer_statuses),
-	        cmocka_unit_test(test_fault_times),
-	        cmocka_unit_test(test_fault_signatures),
-	        cmocka_unit_test(test_fault_expired_signer),
-	        cmocka_unit_test(test_fault_response_statuses),
-	        cmocka_unit_test(test_answer_malformed),
-	        cmocka_unit_test(test_mint),
-	        cmocka_unit_test(test_mint_extra_certs),
-	        cmocka_unit_test(test_responder_errors),
+		cmocka_unit_test(test_index_minted),
+		cmocka_unit_test(test_request_good),
+		cmocka_unit_test(test_request_bad),
+		cmocka_unit_test(test_answer_statuses),
+		cmocka_unit_test(test_fault_times),
+		cmocka_unit_test(test_fault_signatures),
+		cmocka_unit_test(test_fault_expired_signer),
+		cmocka_unit_test(test_fault_response_statuses),
+		cmocka_unit_test(test_answer_malformed),
+		cmocka_unit_test(test_mint),
+		cmocka_unit_test(test_mint_extra_certs),
+		cmocka_unit_test(test_responder_errors),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -54,7 +54,7 @@ listed(const char *what, struct strlist *out)
 	p += strlen(head);
 	end = strstr(p, "\n- ");
 	item = strndup(p, end != NULL && end < strstr(p, "\n\n") ? (size_t)(end - p)
-	                                                       : (size_t)(strstr(p, "\n\n") - p));
+	                                                         : (size_t)(strstr(p, "\n\n") - p));
 	assert_non_null(item);
 	for (char *q = strchr(item, '`'); q != NULL; q = strchr(q, '`')) {
 		char *close = strchr(q + 1, '`');
@@ -117,12 +117,13 @@ test_block_options_documented(void **state)
 		listed(blocks[b].what, &l);
 		for (size_t i = 0; i < blocks[b].t->n; i++)
 			if (!in_list(&l, blocks[b].t->v[i].name))
-				fail_msg("%s option %s is not listed in docs/config.md", blocks[b].what,
-				         blocks[b].t->v[i].name);
+				fail_msg("%s option %s is not listed in docs/config.md",
+				         blocks[b].what, blocks[b].t->v[i].name);
 		for (size_t i = 0; i < l.n; i++)
 			if (option_index(blocks[b].t, l.v[i]) < 0)
-				fail_msg("docs/config.md lists %s option \"%s\", which is no option",
-				         blocks[b].what, l.v[i]);
+				fail_msg(
+				        "docs/config.md lists %s option \"%s\", which is no option",
+				        blocks[b].what, l.v[i]);
 		strlist_free(&l);
 	}
 }
@@ -142,13 +143,22 @@ struct sample {
 #define OFF(f) offsetof(struct sample, f)
 static const struct option_def sample_defs[] = {
 	{ .name = "name", .type = OPTION_STRING, .off = OFF(name) },
-	{ .name = "port", .type = OPTION_UINT_POS, .off = OFF(port), .dflt = "25", .max = 65535,
+	{ .name = "port",
+	  .type = OPTION_UINT_POS,
+	  .off = OFF(port),
+	  .dflt = "25",
+	  .max = 65535,
 	  .hint = "(use 1 to 65535)" },
 	{ .name = "timeout", .type = OPTION_TIME, .off = OFF(timeout), .dflt = "5m" },
 	{ .name = "size", .type = OPTION_SIZE, .off = OFF(size) },
 	{ .name = "flag", .type = OPTION_BOOL, .off = OFF(flag), .dflt = "no" },
-	{ .name = "mode", .type = OPTION_CHOICE, .off = OFF(mode), .dflt = "fast",
-	  .choices = "fast slow", .what = "mode", .hint = "(use fast or slow)" },
+	{ .name = "mode",
+	  .type = OPTION_CHOICE,
+	  .off = OFF(mode),
+	  .dflt = "fast",
+	  .choices = "fast slow",
+	  .what = "mode",
+	  .hint = "(use fast or slow)" },
 	{ .name = "hosts", .type = OPTION_HOSTLIST, .off = OFF(hosts) },
 	{ .name = "list", .type = OPTION_LIST, .off = OFF(list) },
 	{ .name = "later", .type = OPTION_STRING, .off = OFF(name), .flags = OPTION_UNSUPPORTED },
@@ -169,8 +179,8 @@ read_block(const char *const *kv, size_t n, struct sample *out)
 	memset(&e, 0, sizeof e);
 	memset(out, 0, sizeof *out);
 	for (size_t i = 0; i < n; i++)
-		opts[b.nopts++] = (struct config_kv){ (char *)kv[2 * i], (char *)kv[2 * i + 1],
-			                              (int)i + 2 };
+		opts[b.nopts++] =
+		        (struct config_kv){ (char *)kv[2 * i], (char *)kv[2 * i + 1], (int)i + 2 };
 	if (option_read_block(&sample, &c, &b, NULL, out, NULL) != 0)
 		return e.text;
 	return "";
@@ -184,25 +194,43 @@ test_engine(void **state)
 		size_t n;
 		const char *err;
 	} cases[] = {
-		{ { "port", "70000" }, 1, "f.conf:2: transport s: port: bad number \"70000\" (use 1 to 65535)" },
-		{ { "port", "0" }, 1, "f.conf:2: transport s: port: bad number \"0\" (use 1 to 65535)" },
-		{ { "timeout", "0" }, 1, "f.conf:2: transport s: timeout: must be at least 1, got \"0\"" },
-		{ { "timeout", "5x" }, 1,
+		{ { "port", "70000" },
+		  1,
+		  "f.conf:2: transport s: port: bad number \"70000\" (use 1 to 65535)" },
+		{ { "port", "0" },
+		  1,
+		  "f.conf:2: transport s: port: bad number \"0\" (use 1 to 65535)" },
+		{ { "timeout", "0" },
+		  1,
+		  "f.conf:2: transport s: timeout: must be at least 1, got \"0\"" },
+		{ { "timeout", "5x" },
+		  1,
 		  "f.conf:2: transport s: timeout: bad time \"5x\" (use 300, 30s, 5m or 1h)" },
-		{ { "size", "1T" }, 1,
-		  "f.conf:2: transport s: size: bad size \"1T\" (use bytes, or a number with K, M or G)" },
-		{ { "flag", "maybe" }, 1,
-		  "f.conf:2: transport s: flag: bad boolean \"maybe\" (use true, false, yes, no, 1 or 0)" },
-		{ { "mode", "medium" }, 1,
+		{ { "size", "1T" },
+		  1,
+		  "f.conf:2: transport s: size: bad size \"1T\" (use bytes, or a number with K, M "
+		  "or G)" },
+		{ { "flag", "maybe" },
+		  1,
+		  "f.conf:2: transport s: flag: bad boolean \"maybe\" (use true, false, yes, no, 1 "
+		  "or 0)" },
+		{ { "mode", "medium" },
+		  1,
 		  "f.conf:2: transport s: mode: unknown mode \"medium\" (use fast or slow)" },
 		{ { "name", "" }, 1, "f.conf:2: transport s: name: needs a value" },
-		{ { "hosts", "mx.test" }, 1,
-		  "f.conf:2: transport s: hosts: bad host list item \"mx.test\" (use *, an IP address "
+		{ { "hosts", "mx.test" },
+		  1,
+		  "f.conf:2: transport s: hosts: bad host list item \"mx.test\" (use *, an IP "
+		  "address "
 		  "or a CIDR; double each colon of an IPv6 address)" },
 		{ { "later", "x" }, 1, "f.conf:2: transport s: later: not supported yet" },
-		{ { "prot", "1" }, 1, "f.conf:2: transport s: unknown option \"prot\" (did you mean \"port\"?)" },
-		{ { "colour", "1" }, 1,
-		  "f.conf:2: transport s: unknown option \"colour\" (sample options: see the test)" },
+		{ { "prot", "1" },
+		  1,
+		  "f.conf:2: transport s: unknown option \"prot\" (did you mean \"port\"?)" },
+		{ { "colour", "1" },
+		  1,
+		  "f.conf:2: transport s: unknown option \"colour\" (sample options: see the "
+		  "test)" },
 	};
 	static const char *const good[] = { "size", "2K", "list", "a : b" };
 	struct sample s;
@@ -213,7 +241,7 @@ test_engine(void **state)
 		option_free(&sample, &s);
 	}
 	assert_string_equal(read_block(good, 2, &s), "");
-	assert_int_equal(s.port, 25);     /* defaults */
+	assert_int_equal(s.port, 25); /* defaults */
 	assert_int_equal(s.timeout, 300);
 	assert_int_equal(s.flag, 0);
 	assert_string_equal(s.mode, "fast");

@@ -31,9 +31,13 @@
 
 /* Leaves issued by the intermediate, in index.txt order. */
 static const char *const inter_leaves[] = {
-        "mx-rsa",  "mx-ecdsa", "other-rsa", "other-ecdsa", "wildcard", "multisan",    "cn-only",
-        "expired", "notyet",   "revoked",   "badsig",      "client",   "ocsp-signer",
-        "ocsp-signer-expired",
+	"mx-rsa",      "mx-ecdsa",
+	"other-rsa",   "other-ecdsa",
+	"wildcard",    "multisan",
+	"cn-only",     "expired",
+	"notyet",      "revoked",
+	"badsig",      "client",
+	"ocsp-signer", "ocsp-signer-expired",
 };
 #define NINTER (sizeof inter_leaves / sizeof inter_leaves[0])
 
@@ -163,7 +167,7 @@ rmtree(const char *d)
 static int
 setup(void **state)
 {
-	struct err e = {0};
+	struct err e = { 0 };
 
 	(void)state;
 	if (mkdtemp(tmpdir) == NULL)
@@ -256,8 +260,8 @@ test_ca(void **state)
 static void
 test_good_leaves_verify(void **state)
 {
-	static const char *const good[] = {"mx-rsa",   "mx-ecdsa", "other-rsa", "other-ecdsa",
-	                                   "wildcard", "multisan", "cn-only",   "client"};
+	static const char *const good[] = { "mx-rsa",   "mx-ecdsa", "other-rsa", "other-ecdsa",
+		                            "wildcard", "multisan", "cn-only",   "client" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
@@ -376,10 +380,11 @@ test_chain_files(void **state)
 		const char *name;
 		int ncerts;
 	} files[] = {
-	        {"mx-rsa.pem", 2},      {"badsig.pem", 2},    {"cn-only.pem", 2},
-	        {"ocsp-signer.pem", 1}, {"unrelated.pem", 1}, {"selfsigned.pem", 1},
-	        {"root-ca.pem", 1},     {"inter-ca.pem", 1},  {"ca-bundle.pem", 1},
-	        {"ocsp-signer-expired.pem", 1},
+		{ "mx-rsa.pem", 2 },    { "badsig.pem", 2 },
+		{ "cn-only.pem", 2 },   { "ocsp-signer.pem", 1 },
+		{ "unrelated.pem", 1 }, { "selfsigned.pem", 1 },
+		{ "root-ca.pem", 1 },   { "inter-ca.pem", 1 },
+		{ "ca-bundle.pem", 1 }, { "ocsp-signer-expired.pem", 1 },
 	};
 	X509 *inter = cert_load("inter-ca.pem");
 
@@ -405,12 +410,12 @@ test_key_types(void **state)
 		const char *stem;
 		int type;
 	} keys[] = {
-	        {"mx-rsa", EVP_PKEY_RSA},      {"other-rsa", EVP_PKEY_RSA},
-	        {"mx-ecdsa", EVP_PKEY_EC},     {"other-ecdsa", EVP_PKEY_EC},
-	        {"wildcard", EVP_PKEY_EC},     {"client", EVP_PKEY_EC},
-	        {"ocsp-signer", EVP_PKEY_EC},  {"selfsigned", EVP_PKEY_EC},
-	        {"root-ca", EVP_PKEY_EC},      {"inter-ca", EVP_PKEY_EC},
-	        {"unrelated-ca", EVP_PKEY_EC}, {"ocsp-signer-expired", EVP_PKEY_EC},
+		{ "mx-rsa", EVP_PKEY_RSA },      { "other-rsa", EVP_PKEY_RSA },
+		{ "mx-ecdsa", EVP_PKEY_EC },     { "other-ecdsa", EVP_PKEY_EC },
+		{ "wildcard", EVP_PKEY_EC },     { "client", EVP_PKEY_EC },
+		{ "ocsp-signer", EVP_PKEY_EC },  { "selfsigned", EVP_PKEY_EC },
+		{ "root-ca", EVP_PKEY_EC },      { "inter-ca", EVP_PKEY_EC },
+		{ "unrelated-ca", EVP_PKEY_EC }, { "ocsp-signer-expired", EVP_PKEY_EC },
 	};
 
 	(void)state;
@@ -598,8 +603,8 @@ test_index(void **state)
 static void
 test_serials_unique(void **state)
 {
-	static const char *const others[] = {"root-ca", "inter-ca", "unrelated-ca", "unrelated",
-	                                     "selfsigned"};
+	static const char *const others[] = { "root-ca", "inter-ca", "unrelated-ca", "unrelated",
+		                              "selfsigned" };
 	const char *stems[NINTER + 5];
 	BIGNUM *bn[NINTER + 5];
 	size_t n = 0;
@@ -629,7 +634,7 @@ test_serials_unique(void **state)
 static void
 test_errors(void **state)
 {
-	struct err e = {0};
+	struct err e = { 0 };
 	char bad[128], blocker[160];
 
 	(void)state;
@@ -659,12 +664,18 @@ static void
 test_mint_leaf(void **state)
 {
 	static const char *const names[] = { "mx.partner.test", "*.alt.partner.test" };
-	struct pki_leaf req = { .stem = "extra-leaf", .key = PKI_KEY_RSA,
-		                .issuer = PKI_ISSUER_INTER, .names = names, .nnames = 2 };
-	struct pki_leaf self = { .stem = "extra-self", .key = PKI_KEY_ECDSA,
-		                 .issuer = PKI_ISSUER_SELF, .names = names, .nnames = 1 };
+	struct pki_leaf req = { .stem = "extra-leaf",
+		                .key = PKI_KEY_RSA,
+		                .issuer = PKI_ISSUER_INTER,
+		                .names = names,
+		                .nnames = 2 };
+	struct pki_leaf self = { .stem = "extra-self",
+		                 .key = PKI_KEY_ECDSA,
+		                 .issuer = PKI_ISSUER_SELF,
+		                 .names = names,
+		                 .nnames = 1 };
 	struct err e = { 0 };
-	STACK_OF(X509) *sk;
+	STACK_OF(X509) * sk;
 	X509 *x;
 	EVP_PKEY *key;
 
@@ -694,25 +705,25 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	        cmocka_unit_test(test_files),
-	        cmocka_unit_test(test_ca),
-	        cmocka_unit_test(test_good_leaves_verify),
-	        cmocka_unit_test(test_expired),
-	        cmocka_unit_test(test_ocsp_signer_expired),
-	        cmocka_unit_test(test_notyet),
-	        cmocka_unit_test(test_badsig),
-	        cmocka_unit_test(test_unrelated),
-	        cmocka_unit_test(test_selfsigned),
-	        cmocka_unit_test(test_revoked_crl),
-	        cmocka_unit_test(test_chain_files),
-	        cmocka_unit_test(test_key_types),
-	        cmocka_unit_test(test_names),
-	        cmocka_unit_test(test_ocsp_good),
-	        cmocka_unit_test(test_ocsp_revoked),
-	        cmocka_unit_test(test_index),
-	        cmocka_unit_test(test_serials_unique),
-	        cmocka_unit_test(test_errors),
-	        cmocka_unit_test(test_mint_leaf),
+		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_ca),
+		cmocka_unit_test(test_good_leaves_verify),
+		cmocka_unit_test(test_expired),
+		cmocka_unit_test(test_ocsp_signer_expired),
+		cmocka_unit_test(test_notyet),
+		cmocka_unit_test(test_badsig),
+		cmocka_unit_test(test_unrelated),
+		cmocka_unit_test(test_selfsigned),
+		cmocka_unit_test(test_revoked_crl),
+		cmocka_unit_test(test_chain_files),
+		cmocka_unit_test(test_key_types),
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_ocsp_good),
+		cmocka_unit_test(test_ocsp_revoked),
+		cmocka_unit_test(test_index),
+		cmocka_unit_test(test_serials_unique),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_mint_leaf),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -41,26 +41,26 @@ struct fixture {
 /* remote.test goes to a port where nothing listens (connection refused at
  * once, loopback only): a deferral without any network wait. */
 static struct config_kv router_opts[] = {
-        {"driver", "manualroute", 2},
-        {"domains", "remote.test", 3},
-        {"route_list", "remote.test 127.0.0.1:1", 4},
-        {"transport", "remote_smtp", 5},
+	{ "driver", "manualroute", 2 },
+	{ "domains", "remote.test", 3 },
+	{ "route_list", "remote.test 127.0.0.1:1", 4 },
+	{ "transport", "remote_smtp", 5 },
 };
 static struct config_kv transport_opts[] = {
-        {"driver", "smtp", 7},
-        {"connect_timeout", "5s", 8},
+	{ "driver", "smtp", 7 },
+	{ "connect_timeout", "5s", 8 },
 };
 static struct config_block blocks[] = {
-        {"router", "remote", 1, router_opts, sizeof router_opts / sizeof router_opts[0]},
-        {"transport", "remote_smtp", 6, transport_opts,
-         sizeof transport_opts / sizeof transport_opts[0]},
+	{ "router", "remote", 1, router_opts, sizeof router_opts / sizeof router_opts[0] },
+	{ "transport", "remote_smtp", 6, transport_opts,
+	  sizeof transport_opts / sizeof transport_opts[0] },
 };
 
 static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	struct err e = {0};
+	struct err e = { 0 };
 
 	assert_non_null(f);
 	strcpy(f->dir, "/tmp/queue_test.XXXXXX");
@@ -120,9 +120,9 @@ static void
 submit(const struct fixture *f, const char *sender, const char *const *rcpts, size_t n,
        char *id_out)
 {
-	struct spool_rcpt r[8] = {0};
-	struct envelope env = {0};
-	struct err e = {0};
+	struct spool_rcpt r[8] = { 0 };
+	struct envelope env = { 0 };
+	struct err e = { 0 };
 	struct spool_message *m = spool_message_begin(f->spool, &e);
 
 	assert_true(n <= 8);
@@ -159,7 +159,7 @@ count_files(const struct fixture *f, const char *sub)
 static size_t
 queued(const struct fixture *f, struct strlist *ids)
 {
-	struct err e = {0};
+	struct err e = { 0 };
 
 	strlist_free(ids);
 	assert_int_equal(spool_list(f->spool, ids, &e), 0);
@@ -170,23 +170,22 @@ static void
 test_local_and_remote_recipients(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r1[] = {"joe@example.test", "bob@remote.test", "Ann@Other.TEST"};
-	static const char *const r2[] = {"ann@EXAMPLE.TEST"};
-	struct strlist ids = {0};
+	static const char *const r1[] = { "joe@example.test", "bob@remote.test", "Ann@Other.TEST" };
+	static const char *const r2[] = { "ann@EXAMPLE.TEST" };
+	struct strlist ids = { 0 };
 	struct envelope env;
-	struct err e = {0};
+	struct err e = { 0 };
 
 	submit(f, "alice@client.example", r1, 3, NULL);
 	submit(f, "", r2, 1, NULL);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
-	assert_log(f, L
-	           "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
-	           "T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
-	           "T-000001 == bob@remote.test R=remote T=remote_smtp defer (retry 1 at "
-	           "2026-11-22 01:38:45): H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
-	           "T-000001 => Ann@Other.TEST R=local_delivery T=maildir\n" L
-	           "T-000002 => ann@EXAMPLE.TEST R=local_delivery T=maildir\n" L
-	           "T-000002 Completed\n");
+	assert_log(f, L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
+	                "T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
+	                "T-000001 == bob@remote.test R=remote T=remote_smtp defer (retry 1 at "
+	                "2026-11-22 01:38:45): H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
+	                "T-000001 => Ann@Other.TEST R=local_delivery T=maildir\n" L
+	                "T-000002 => ann@EXAMPLE.TEST R=local_delivery T=maildir\n" L
+	                "T-000002 Completed\n");
 	assert_int_equal(count_files(f, "joe/new"), 1);
 	assert_int_equal(count_files(f, "ann/new"), 2); /* both to the lowercased "ann" */
 
@@ -206,10 +205,11 @@ test_local_and_remote_recipients(void **state)
 	/* At the retry time: only the remote one again, nothing delivered twice. */
 	clock_freeze(T_2026 + 900);
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
-	assert_log(f, "2026-11-22 01:38:45 T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n"
-	              "2026-11-22 01:38:45 T-000001 == bob@remote.test R=remote T=remote_smtp defer "
-	              "(retry 2 at 2026-11-22 01:53:45): H=127.0.0.1 [127.0.0.1]:1: Connection "
-	              "refused\n");
+	assert_log(f,
+	           "2026-11-22 01:38:45 T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n"
+	           "2026-11-22 01:38:45 T-000001 == bob@remote.test R=remote T=remote_smtp defer "
+	           "(retry 2 at 2026-11-22 01:53:45): H=127.0.0.1 [127.0.0.1]:1: Connection "
+	           "refused\n");
 	assert_int_equal(count_files(f, "joe/new"), 1);
 	strlist_free(&ids);
 }
@@ -221,10 +221,10 @@ static void
 test_permanent_failure_completes_message(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r[] = {".profile@example.test", "joe@example.test"};
-	static const char *const r2[] = {"nobody@nowhere.test"};
-	struct strlist ids = {0};
-	struct err e = {0};
+	static const char *const r[] = { ".profile@example.test", "joe@example.test" };
+	static const char *const r2[] = { "nobody@nowhere.test" };
+	struct strlist ids = { 0 };
+	struct err e = { 0 };
 	char path[512], *got;
 	DIR *d;
 	struct dirent *de;
@@ -270,10 +270,10 @@ static void
 test_temporary_failure_defers(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r[] = {"joe@example.test"};
-	struct strlist ids = {0};
+	static const char *const r[] = { "joe@example.test" };
+	struct strlist ids = { 0 };
 	struct envelope env;
-	struct err e = {0};
+	struct err e = { 0 };
 	char plain[256], mail[256], want[1024];
 	FILE *fp;
 
@@ -309,9 +309,9 @@ static void
 test_locked_message_skipped(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r[] = {"joe@example.test"};
-	struct strlist ids = {0};
-	struct err e = {0};
+	static const char *const r[] = { "joe@example.test" };
+	struct strlist ids = { 0 };
+	struct err e = { 0 };
 	char path[256];
 	int fd;
 
@@ -341,8 +341,8 @@ static void
 test_mbox_and_msglog(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r[] = {"joe@example.test", "bob@remote.test"};
-	struct err e = {0};
+	static const char *const r[] = { "joe@example.test", "bob@remote.test" };
+	struct err e = { 0 };
 	char path[256], *got;
 
 	f->cfg.mailbox_format = "mbox";
@@ -370,7 +370,7 @@ static void
 test_empty_queue_and_bad_format(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	assert_log(f, "");
@@ -388,8 +388,8 @@ static void
 test_damaged_envelope_reported(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r[] = {"joe@example.test"};
-	struct err e = {0};
+	static const char *const r[] = { "joe@example.test" };
+	struct err e = { 0 };
 	char path[256], want[512];
 	FILE *fp;
 
@@ -413,9 +413,9 @@ static void
 test_queue_list(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r1[] = {"joe@example.test", "bob@remote.test"};
-	static const char *const r2[] = {"carol@remote.test"};
-	struct err e = {0};
+	static const char *const r1[] = { "joe@example.test", "bob@remote.test" };
+	static const char *const r2[] = { "carol@remote.test" };
+	struct err e = { 0 };
 	char out[256], *got;
 	int saved, fd;
 
@@ -438,12 +438,13 @@ test_queue_list(void **state)
 	close(saved);
 	assert_int_equal(rc, 0);
 	got = test_slurp(out);
-	assert_string_equal(got, "T-000001  3d  68  <alice@client.example>\n"
-	                         "  D joe@example.test\n"
-	                         "  bob@remote.test  (deferred 1 time, next try 2026-11-22 01:38:45: "
-	                         "H=127.0.0.1 [127.0.0.1]:1: Connection refused)\n"
-	                         "T-000002  2h  68  <>\n"
-	                         "  carol@remote.test\n");
+	assert_string_equal(got,
+	                    "T-000001  3d  68  <alice@client.example>\n"
+	                    "  D joe@example.test\n"
+	                    "  bob@remote.test  (deferred 1 time, next try 2026-11-22 01:38:45: "
+	                    "H=127.0.0.1 [127.0.0.1]:1: Connection refused)\n"
+	                    "T-000002  2h  68  <>\n"
+	                    "  carol@remote.test\n");
 	free(got);
 }
 
@@ -453,7 +454,7 @@ static void
 make_litter(const struct fixture *f, const char *sub, const char *name, time_t ago)
 {
 	char path[256];
-	struct timespec ts[2] = {{.tv_sec = T_2026 - ago}, {.tv_sec = T_2026 - ago}};
+	struct timespec ts[2] = { { .tv_sec = T_2026 - ago }, { .tv_sec = T_2026 - ago } };
 	int fd;
 
 	snprintf(path, sizeof path, "%s/%s/%s", f->spool, sub, name);
@@ -480,34 +481,36 @@ static void
 test_spool_cleaner(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const r[] = {"joe@example.test"};
-	struct err e = {0};
+	static const char *const r[] = { "joe@example.test" };
+	struct err e = { 0 };
 	char id[32], mine[64], name[64];
 
 	submit(f, "alice@client.example", r, 1, id);
 	snprintf(name, sizeof name, "%s-D", id);
-	make_litter(f, "input", "T-000042-D", 2 * 86400);   /* orphan data: removed */
-	make_litter(f, "input", "T-000043-D", 3600);        /* orphan, too young: kept */
-	make_litter(f, "tmp", "4194305-1-D", 2 * 86400);    /* dead pid: removed */
+	make_litter(f, "input", "T-000042-D", 2 * 86400);        /* orphan data: removed */
+	make_litter(f, "input", "T-000043-D", 3600);             /* orphan, too young: kept */
+	make_litter(f, "tmp", "4194305-1-D", 2 * 86400);         /* dead pid: removed */
 	make_litter(f, "tmp", "T-000044-H.4194305", 86401 + 60); /* dead pid: removed */
 	snprintf(mine, sizeof mine, "%ld-99-D", (long)getpid());
-	make_litter(f, "tmp", mine, 2 * 86400);             /* a live process's: kept */
+	make_litter(f, "tmp", mine, 2 * 86400); /* a live process's: kept */
 	/* The real message's data is as old as the litter: its -H keeps it. */
 	{
 		char path[256];
-		struct timespec ts[2] = {{.tv_sec = T_2026 - 2 * 86400}, {.tv_sec = T_2026 - 2 * 86400}};
+		struct timespec ts[2] = { { .tv_sec = T_2026 - 2 * 86400 },
+			                  { .tv_sec = T_2026 - 2 * 86400 } };
 		snprintf(path, sizeof path, "%s/input/%s", f->spool, name);
 		assert_int_equal(utimensat(AT_FDCWD, path, ts, 0), 0);
 	}
 	f->cfg.spool_cleanup_age = 86400;
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
-	assert_log(f, L "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
-	                "message refers to it)\n" L
-	                "spool cleaner: removed tmp/4194305-1-D (unchanged for over 86400s, no "
-	                "message refers to it)\n" L
-	                "spool cleaner: removed tmp/T-000044-H.4194305 (unchanged for over 86400s, no "
-	                "message refers to it)\n" L "T-000001 => joe@example.test R=local_delivery "
-	                "T=maildir\n" L "T-000001 Completed\n");
+	assert_log(f,
+	           L "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
+	             "message refers to it)\n" L
+	             "spool cleaner: removed tmp/4194305-1-D (unchanged for over 86400s, no "
+	             "message refers to it)\n" L
+	             "spool cleaner: removed tmp/T-000044-H.4194305 (unchanged for over 86400s, no "
+	             "message refers to it)\n" L "T-000001 => joe@example.test R=local_delivery "
+	             "T=maildir\n" L "T-000001 Completed\n");
 	assert_false(spool_has(f, "input", "T-000042-D"));
 	assert_true(spool_has(f, "input", "T-000043-D"));
 	assert_false(spool_has(f, "tmp", "4194305-1-D"));
@@ -527,15 +530,15 @@ main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	        T(test_local_and_remote_recipients),
-	        T(test_permanent_failure_completes_message),
-	        T(test_temporary_failure_defers),
-	        T(test_locked_message_skipped),
-	        T(test_mbox_and_msglog),
-	        T(test_empty_queue_and_bad_format),
-	        T(test_spool_cleaner),
-	        T(test_damaged_envelope_reported),
-	        T(test_queue_list),
+		T(test_local_and_remote_recipients),
+		T(test_permanent_failure_completes_message),
+		T(test_temporary_failure_defers),
+		T(test_locked_message_skipped),
+		T(test_mbox_and_msglog),
+		T(test_empty_queue_and_bad_format),
+		T(test_spool_cleaner),
+		T(test_damaged_envelope_reported),
+		T(test_queue_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,18 +29,17 @@
 static const struct {
 	const char *file, *text;
 } zones[] = {
-	{ "example.test.zone",
-	  "$ORIGIN example.test.\n$TTL 300\n"
-	  "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
-	  "@ IN NS ns1\n"
-	  "ns1 IN A 127.0.0.1\n"
-	  "@ IN MX 10 mx\n"
-	  "@ IN MX 20 mx2.example.test.\n"
-	  "@ IN TXT \"v=spf1 \" \"-all\"\n"
-	  "mx IN A 192.0.2.25\n"
-	  "mx IN AAAA 2001:db8::25\n"
-	  "ptr IN PTR mx.example.test.\n"
-	  "_25._tcp.mx IN TLSA 3 1 1 " TLSA_HEX "\n" },
+	{ "example.test.zone", "$ORIGIN example.test.\n$TTL 300\n"
+	                       "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
+	                       "@ IN NS ns1\n"
+	                       "ns1 IN A 127.0.0.1\n"
+	                       "@ IN MX 10 mx\n"
+	                       "@ IN MX 20 mx2.example.test.\n"
+	                       "@ IN TXT \"v=spf1 \" \"-all\"\n"
+	                       "mx IN A 192.0.2.25\n"
+	                       "mx IN AAAA 2001:db8::25\n"
+	                       "ptr IN PTR mx.example.test.\n"
+	                       "_25._tcp.mx IN TLSA 3 1 1 " TLSA_HEX "\n" },
 	{ "bogus.test.zone", ";@fakedns bogus\n$ORIGIN bogus.test.\n$TTL 300\n"
 	                     "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
 	                     "@ IN NS ns1\nns1 IN A 127.0.0.1\n@ IN MX 10 mx\n" },
@@ -127,14 +126,16 @@ group_setup(void **state)
 	if (f == NULL)
 		return -1;
 	/* "fakedns: listening on 127.0.0.1:40123 (6 zone files, 9 zones signed)" */
-	const char *p = fgets(line, sizeof line, f) != NULL ? strstr(line, "listening on 127.0.0.1:")
-	                                                    : NULL;
+	const char *p = fgets(line, sizeof line, f) != NULL
+	                        ? strstr(line, "listening on 127.0.0.1:")
+	                        : NULL;
 	fclose(f);
 	if (p == NULL) {
 		fprintf(stderr, "resolver_test: %s did not start\n", prog);
 		return -1;
 	}
-	snprintf(server, sizeof server, "127.0.0.1@%d", atoi(p + strlen("listening on 127.0.0.1:")));
+	snprintf(server, sizeof server, "127.0.0.1@%d",
+	         atoi(p + strlen("listening on 127.0.0.1:")));
 	return 0;
 }
 
@@ -193,12 +194,11 @@ now(void)
 }
 
 /* On a mismatch, say why the validator thought so. */
-#define assert_status(a, s)                                                               \
-	do {                                                                              \
-		if (strcmp(resolver_status_word((a)->status), (s)) != 0)                  \
-			fail_msg("status %s, expected %s (%s)",                           \
-			         resolver_status_word((a)->status), (s),                  \
-			         (a)->why_bogus != NULL ? (a)->why_bogus : "no reason");  \
+#define assert_status(a, s)                                                                        \
+	do {                                                                                       \
+		if (strcmp(resolver_status_word((a)->status), (s)) != 0)                           \
+			fail_msg("status %s, expected %s (%s)", resolver_status_word((a)->status), \
+			         (s), (a)->why_bogus != NULL ? (a)->why_bogus : "no reason");      \
 	} while (0)
 
 /* --- secure data ---------------------------------------------------------------------- */
@@ -245,7 +245,8 @@ test_record_order_stable(void **state)
 		if (k % 2 == 0) {
 			lookup("example.test", RESOLVER_MX, &a);
 		} else {
-			assert_int_equal(resolver_lookup(r, "example.test", RESOLVER_MX, &a, &e), 0);
+			assert_int_equal(resolver_lookup(r, "example.test", RESOLVER_MX, &a, &e),
+			                 0);
 		}
 		assert_int_equal(a.nrrs, 2);
 		for (size_t i = 0; i < 2; i++) {
@@ -507,7 +508,7 @@ static void
 test_new_errors(void **state)
 {
 	static const char *const bad[] = {
-		"127.0.0.1:5353", "127.0.0.1", "127.0.0.1@", "127.0.0.1@0", "127.0.0.1@65536",
+		"127.0.0.1:5353", "127.0.0.1", "127.0.0.1@", "127.0.0.1@0",      "127.0.0.1@65536",
 		"localhost@53",   "@53",       "::1@x",      "127.0.0.1@123456",
 	};
 	struct err e = { 0 };
@@ -548,35 +549,39 @@ test_answer_format(void **state)
 	(void)state;
 	char buf[256], ex1[] = "mx1.partner.test", ex2[] = ".", a1[] = "127.0.0.2";
 	char txt[] = "v=spf1 \"x\"\n";
-	unsigned char hash[] = {0x8a, 0x9f, 0x00};
-	struct resolver_rr mx[2] = {{.type = RESOLVER_MX, .u.mx = {10, ex1}},
-	                            {.type = RESOLVER_MX, .u.mx = {0, ex2}}};
-	struct resolver_rr a = {.type = RESOLVER_A, .u.addr = a1};
-	struct resolver_rr t = {.type = RESOLVER_TXT, .u.txt = {txt, sizeof txt - 1}};
-	struct resolver_rr tl = {.type = RESOLVER_TLSA, .u.tlsa = {3, 1, 1, hash, sizeof hash}};
-	struct resolver_answer ans = {.status = RESOLVER_SECURE, .secure = 1, .rrs = mx, .nrrs = 2};
+	unsigned char hash[] = { 0x8a, 0x9f, 0x00 };
+	struct resolver_rr mx[2] = { { .type = RESOLVER_MX, .u.mx = { 10, ex1 } },
+		                     { .type = RESOLVER_MX, .u.mx = { 0, ex2 } } };
+	struct resolver_rr a = { .type = RESOLVER_A, .u.addr = a1 };
+	struct resolver_rr t = { .type = RESOLVER_TXT, .u.txt = { txt, sizeof txt - 1 } };
+	struct resolver_rr tl = { .type = RESOLVER_TLSA, .u.tlsa = { 3, 1, 1, hash, sizeof hash } };
+	struct resolver_answer ans = {
+		.status = RESOLVER_SECURE, .secure = 1, .rrs = mx, .nrrs = 2
+	};
 
 	resolver_answer_format(&ans, RESOLVER_MX, "partner.test", buf, sizeof buf);
 	assert_string_equal(buf, "MX partner.test secure: 10 mx1.partner.test, 0 .");
-	ans = (struct resolver_answer){.status = RESOLVER_INSECURE, .rrs = &a, .nrrs = 1};
+	ans = (struct resolver_answer){ .status = RESOLVER_INSECURE, .rrs = &a, .nrrs = 1 };
 	resolver_answer_format(&ans, RESOLVER_A, "mx1.partner.test", buf, sizeof buf);
 	assert_string_equal(buf, "A mx1.partner.test insecure: 127.0.0.2");
-	ans = (struct resolver_answer){.status = RESOLVER_INSECURE, .rrs = &t, .nrrs = 1};
+	ans = (struct resolver_answer){ .status = RESOLVER_INSECURE, .rrs = &t, .nrrs = 1 };
 	resolver_answer_format(&ans, RESOLVER_TXT, "example.test", buf, sizeof buf);
 	assert_string_equal(buf, "TXT example.test insecure: \"v=spf1 \\034x\\034\\010\"");
-	ans = (struct resolver_answer){.status = RESOLVER_SECURE, .secure = 1, .rrs = &tl, .nrrs = 1};
+	ans = (struct resolver_answer){
+		.status = RESOLVER_SECURE, .secure = 1, .rrs = &tl, .nrrs = 1
+	};
 	resolver_answer_format(&ans, RESOLVER_TLSA, "_25._tcp.mx", buf, sizeof buf);
 	assert_string_equal(buf, "TLSA _25._tcp.mx secure: 3 1 1 8a9f00");
-	ans = (struct resolver_answer){.status = RESOLVER_NODATA, .secure = 1};
+	ans = (struct resolver_answer){ .status = RESOLVER_NODATA, .secure = 1 };
 	resolver_answer_format(&ans, RESOLVER_AAAA, "mx1", buf, sizeof buf);
 	assert_string_equal(buf, "AAAA mx1 nodata (secure)");
-	ans = (struct resolver_answer){.status = RESOLVER_NXDOMAIN};
+	ans = (struct resolver_answer){ .status = RESOLVER_NXDOMAIN };
 	resolver_answer_format(&ans, RESOLVER_MX, "no.test", buf, sizeof buf);
 	assert_string_equal(buf, "MX no.test nxdomain (insecure)");
-	ans = (struct resolver_answer){.status = RESOLVER_BOGUS, .why_bogus = ex1};
+	ans = (struct resolver_answer){ .status = RESOLVER_BOGUS, .why_bogus = ex1 };
 	resolver_answer_format(&ans, RESOLVER_MX, "bad.test", buf, sizeof buf);
 	assert_string_equal(buf, "MX bad.test bogus: mx1.partner.test");
-	ans = (struct resolver_answer){.status = RESOLVER_SECURE, .rrs = mx, .nrrs = 2};
+	ans = (struct resolver_answer){ .status = RESOLVER_SECURE, .rrs = mx, .nrrs = 2 };
 	resolver_answer_format(&ans, RESOLVER_MX, "partner.test", buf, 20); /* cut, terminated */
 	assert_int_equal(strlen(buf), 19);
 }

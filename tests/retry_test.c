@@ -20,7 +20,7 @@
 static void
 parse_ok(const char *text, struct retry_schedule *s)
 {
-	struct err e = {0};
+	struct err e = { 0 };
 
 	if (retry_schedule_parse(text, s, &e) != 0)
 		fail_msg("parse \"%s\": %s", text ? text : "(default)", e.text);
@@ -30,7 +30,7 @@ static void
 parse_bad(const char *text, const char *want)
 {
 	struct retry_schedule s;
-	struct err e = {0};
+	struct err e = { 0 };
 
 	assert_int_equal(retry_schedule_parse(text, &s, &e), -1);
 	assert_string_equal(e.text, want);
@@ -81,30 +81,38 @@ static void
 test_parse_errors(void **state)
 {
 	(void)state;
-	parse_bad("F,2h,15m; G,16h,1h", "retry rule 2 \"G,16h,1h\": geometric rule needs a multiplier");
+	parse_bad("F,2h,15m; G,16h,1h",
+	          "retry rule 2 \"G,16h,1h\": geometric rule needs a multiplier");
 	parse_bad("F,2h,15m,2", "retry rule 1 \"F,2h,15m,2\": fixed rule takes no multiplier");
 	parse_bad("H,2h,15m", "retry rule 1 \"H,2h,15m\": unknown rule kind (use F or G)");
 	parse_bad("f,2h,15m", "retry rule 1 \"f,2h,15m\": unknown rule kind (use F or G)");
-	parse_bad("F,2h", "retry rule 1 \"F,2h\": expected F,CUTOFF,INTERVAL or G,CUTOFF,INTERVAL,MULT");
-	parse_bad("F,2,15m",
-	          "retry rule 1 \"F,2,15m\": bad cutoff time (a number and a unit s m h d w, e.g. 2h or 1h30m)");
-	parse_bad("F,2h,15x", "retry rule 1 \"F,2h,15x\": bad interval (a number and a unit s m h d w, e.g. 15m)");
-	parse_bad("F,2h,h", "retry rule 1 \"F,2h,h\": bad interval (a number and a unit s m h d w, e.g. 15m)");
-	parse_bad("F,2h,", "retry rule 1 \"F,2h,\": bad interval (a number and a unit s m h d w, e.g. 15m)");
-	parse_bad("F,99999999999s,1m",
-	          "retry rule 1 \"F,99999999999s,1m\": bad cutoff time (a number and a unit s m h d w, e.g. 2h or 1h30m)");
-	parse_bad("F,9999999w,1m",
-	          "retry rule 1 \"F,9999999w,1m\": bad cutoff time (a number and a unit s m h d w, e.g. 2h or 1h30m)");
-	parse_bad("F,2h,15m; F,2h,1h", "retry rule 2 \"F,2h,1h\": cutoff must be later than the previous rule's");
-	parse_bad("F,2h,15m; F,1h,1h", "retry rule 2 \"F,1h,1h\": cutoff must be later than the previous rule's");
-	parse_bad("G,1h,1m,1.0",
-	          "retry rule 1 \"G,1h,1m,1.0\": multiplier must be a number greater than 1.0 (at most 100)");
-	parse_bad("G,1h,1m,x",
-	          "retry rule 1 \"G,1h,1m,x\": multiplier must be a number greater than 1.0 (at most 100)");
-	parse_bad("G,1h,1m,nan",
-	          "retry rule 1 \"G,1h,1m,nan\": multiplier must be a number greater than 1.0 (at most 100)");
-	parse_bad("G,1h,1m,2,3",
-	          "retry rule 1 \"G,1h,1m,2,3\": too many fields (F,CUTOFF,INTERVAL or G,CUTOFF,INTERVAL,MULT)");
+	parse_bad("F,2h",
+	          "retry rule 1 \"F,2h\": expected F,CUTOFF,INTERVAL or G,CUTOFF,INTERVAL,MULT");
+	parse_bad("F,2,15m", "retry rule 1 \"F,2,15m\": bad cutoff time (a number and a unit s m h "
+	                     "d w, e.g. 2h or 1h30m)");
+	parse_bad("F,2h,15x", "retry rule 1 \"F,2h,15x\": bad interval (a number and a unit s m h "
+	                      "d w, e.g. 15m)");
+	parse_bad(
+	        "F,2h,h",
+	        "retry rule 1 \"F,2h,h\": bad interval (a number and a unit s m h d w, e.g. 15m)");
+	parse_bad("F,2h,",
+	          "retry rule 1 \"F,2h,\": bad interval (a number and a unit s m h d w, e.g. 15m)");
+	parse_bad("F,99999999999s,1m", "retry rule 1 \"F,99999999999s,1m\": bad cutoff time (a "
+	                               "number and a unit s m h d w, e.g. 2h or 1h30m)");
+	parse_bad("F,9999999w,1m", "retry rule 1 \"F,9999999w,1m\": bad cutoff time (a number and "
+	                           "a unit s m h d w, e.g. 2h or 1h30m)");
+	parse_bad("F,2h,15m; F,2h,1h",
+	          "retry rule 2 \"F,2h,1h\": cutoff must be later than the previous rule's");
+	parse_bad("F,2h,15m; F,1h,1h",
+	          "retry rule 2 \"F,1h,1h\": cutoff must be later than the previous rule's");
+	parse_bad("G,1h,1m,1.0", "retry rule 1 \"G,1h,1m,1.0\": multiplier must be a number "
+	                         "greater than 1.0 (at most 100)");
+	parse_bad("G,1h,1m,x", "retry rule 1 \"G,1h,1m,x\": multiplier must be a number greater "
+	                       "than 1.0 (at most 100)");
+	parse_bad("G,1h,1m,nan", "retry rule 1 \"G,1h,1m,nan\": multiplier must be a number "
+	                         "greater than 1.0 (at most 100)");
+	parse_bad("G,1h,1m,2,3", "retry rule 1 \"G,1h,1m,2,3\": too many fields (F,CUTOFF,INTERVAL "
+	                         "or G,CUTOFF,INTERVAL,MULT)");
 	parse_bad("F,2h,0s", "retry rule 1 \"F,2h,0s\": interval must be at least 1s");
 	parse_bad("F,2h,15m;", "retry rule 2 \"\": empty rule");
 	parse_bad("", "retry rule 1 \"\": empty rule");
@@ -123,18 +131,18 @@ static void
 test_default_whole_life(void **state)
 {
 	static const long long want[] = {
-		900, 1800, 2700, 3600, 4500, 5400, 6300, 7200,          /* F,2h,15m */
-		10800, 16200, 24300, 36450, 54675, 82013,               /* G,16h,1h,1.5 */
-		103613, 125213, 146813, 168413, 190013, 211613, 233213, /* F,4d,6h */
+		900,    1800,   2700,   3600,   4500,   5400,   6300,   7200, /* F,2h,15m */
+		10800,  16200,  24300,  36450,  54675,  82013,                /* G,16h,1h,1.5 */
+		103613, 125213, 146813, 168413, 190013, 211613, 233213,       /* F,4d,6h */
 		254813, 276413, 298013, 319613, 341213, 362813,
 	};
 	static const unsigned want_interval[] = {
-		900, 900, 900, 900, 900, 900, 900, 900,
-		3600, 5400, 8100, 12150, 18225, 27338,
-		21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600,
+		900,   900,   900,   900,   900,   900,   900,   900,   3600,
+		5400,  8100,  12150, 18225, 27338, 21600, 21600, 21600, 21600,
+		21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600, 21600,
 	};
 	struct retry_schedule s;
-	struct retry_state st = {0};
+	struct retry_state st = { 0 };
 	time_t now = T0;
 	size_t i;
 
@@ -163,7 +171,7 @@ static void
 test_geometric(void **state)
 {
 	struct retry_schedule s;
-	struct retry_state st = {0};
+	struct retry_state st = { 0 };
 
 	(void)state;
 	parse_ok("G,1h,10m,2; G,1d,1h,3", &s);
@@ -192,7 +200,7 @@ static void
 test_geometric_cap(void **state)
 {
 	struct retry_schedule s;
-	struct retry_state st = {0};
+	struct retry_state st = { 0 };
 	int i;
 
 	(void)state;
@@ -214,31 +222,43 @@ test_cutoff_boundaries(void **state)
 	(void)state;
 	parse_ok(NULL, &s);
 
-	st = (struct retry_state){.tries = 3, .first_failure = T0, .next_try = T0 + 7199, .interval = 900};
+	st = (struct retry_state){
+		.tries = 3, .first_failure = T0, .next_try = T0 + 7199, .interval = 900
+	};
 	assert_int_equal(retry_after_defer(&s, &st, T0 + 7199), RETRY_LATER);
 	assert_int_equal(st.interval, 900);
 	assert_int_equal(st.next_try, T0 + 7199 + 900);
 
-	st = (struct retry_state){.tries = 3, .first_failure = T0, .next_try = T0 + 7200, .interval = 900};
+	st = (struct retry_state){
+		.tries = 3, .first_failure = T0, .next_try = T0 + 7200, .interval = 900
+	};
 	assert_int_equal(retry_after_defer(&s, &st, T0 + 7200), RETRY_LATER);
 	assert_int_equal(st.interval, 3600);
 
 	/* Previous deferral at 16h - 1 - 5400 (under G): grows. */
-	st = (struct retry_state){.tries = 9, .first_failure = T0, .next_try = T0 + 57599, .interval = 5400};
+	st = (struct retry_state){
+		.tries = 9, .first_failure = T0, .next_try = T0 + 57599, .interval = 5400
+	};
 	assert_int_equal(retry_after_defer(&s, &st, T0 + 57599), RETRY_LATER);
 	assert_int_equal(st.interval, 8100);
 
-	st = (struct retry_state){.tries = 9, .first_failure = T0, .next_try = T0 + 57600, .interval = 5400};
+	st = (struct retry_state){
+		.tries = 9, .first_failure = T0, .next_try = T0 + 57600, .interval = 5400
+	};
 	assert_int_equal(retry_after_defer(&s, &st, T0 + 57600), RETRY_LATER);
 	assert_int_equal(st.interval, 21600);
 	assert_int_equal(st.next_try, T0 + 57600 + 21600);
 
-	st = (struct retry_state){.tries = 20, .first_failure = T0, .next_try = T0 + 345599, .interval = 21600};
+	st = (struct retry_state){
+		.tries = 20, .first_failure = T0, .next_try = T0 + 345599, .interval = 21600
+	};
 	assert_int_equal(retry_after_defer(&s, &st, T0 + 345599), RETRY_LATER);
 	assert_int_equal(st.next_try, T0 + 345599 + 21600);
 	assert_int_equal(st.tries, 21);
 
-	st = (struct retry_state){.tries = 20, .first_failure = T0, .next_try = T0 + 345600, .interval = 21600};
+	st = (struct retry_state){
+		.tries = 20, .first_failure = T0, .next_try = T0 + 345600, .interval = 21600
+	};
 	assert_int_equal(retry_after_defer(&s, &st, T0 + 345600), RETRY_GIVE_UP);
 	assert_int_equal(st.tries, 21);
 }
@@ -247,7 +267,7 @@ static void
 test_give_up_at_once(void **state)
 {
 	struct retry_schedule s;
-	struct retry_state st = {0};
+	struct retry_state st = { 0 };
 
 	(void)state;
 	parse_ok("F,0s,0s", &s);
@@ -256,7 +276,7 @@ test_give_up_at_once(void **state)
 	assert_int_equal(st.first_failure, T0);
 
 	/* A later first rule takes over when the first one has cutoff 0. */
-	st = (struct retry_state){0};
+	st = (struct retry_state){ 0 };
 	parse_ok("F,0s,0s; F,1m,10s", &s);
 	assert_int_equal(retry_after_defer(&s, &st, T0), RETRY_LATER);
 	assert_int_equal(st.next_try, T0 + 10);
@@ -269,7 +289,9 @@ static void
 test_clock_back(void **state)
 {
 	struct retry_schedule s;
-	struct retry_state st = {.tries = 1, .first_failure = T0, .next_try = T0 + 900, .interval = 900};
+	struct retry_state st = {
+		.tries = 1, .first_failure = T0, .next_try = T0 + 900, .interval = 900
+	};
 
 	(void)state;
 	parse_ok(NULL, &s);
@@ -284,9 +306,20 @@ test_format_duration(void **state)
 		unsigned secs;
 		const char *text;
 	} cases[] = {
-		{0, "0s"}, {1, "1s"}, {59, "59s"}, {60, "1m"}, {90, "1m30s"}, {900, "15m"},
-		{3600, "1h"}, {5400, "1h30m"}, {27338, "7h35m38s"}, {86400, "1d"}, {345600, "4d"},
-		{604800, "1w"}, {694861, "1w1d1h1m1s"}, {4294967295u, "7101w3d6h28m15s"},
+		{ 0, "0s" },
+		{ 1, "1s" },
+		{ 59, "59s" },
+		{ 60, "1m" },
+		{ 90, "1m30s" },
+		{ 900, "15m" },
+		{ 3600, "1h" },
+		{ 5400, "1h30m" },
+		{ 27338, "7h35m38s" },
+		{ 86400, "1d" },
+		{ 345600, "4d" },
+		{ 604800, "1w" },
+		{ 694861, "1w1d1h1m1s" },
+		{ 4294967295u, "7101w3d6h28m15s" },
 	};
 	char buf[64], small[4];
 
@@ -312,16 +345,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_default),
-		cmocka_unit_test(test_parse_units),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_default_whole_life),
-		cmocka_unit_test(test_geometric),
-		cmocka_unit_test(test_geometric_cap),
-		cmocka_unit_test(test_cutoff_boundaries),
-		cmocka_unit_test(test_give_up_at_once),
-		cmocka_unit_test(test_clock_back),
-		cmocka_unit_test(test_format_duration),
+		cmocka_unit_test(test_parse_default),     cmocka_unit_test(test_parse_units),
+		cmocka_unit_test(test_parse_errors),      cmocka_unit_test(test_default_whole_life),
+		cmocka_unit_test(test_geometric),         cmocka_unit_test(test_geometric_cap),
+		cmocka_unit_test(test_cutoff_boundaries), cmocka_unit_test(test_give_up_at_once),
+		cmocka_unit_test(test_clock_back),        cmocka_unit_test(test_format_duration),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

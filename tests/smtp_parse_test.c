@@ -18,9 +18,9 @@
 /* ---- MAIL FROM: ------------------------------------------------------------ */
 
 struct mail_case {
-	const char *args;   /* what follows "MAIL FROM:" */
-	int want_code;      /* 0, 501 or 555 */
-	const char *path;   /* when 0 */
+	const char *args; /* what follows "MAIL FROM:" */
+	int want_code;    /* 0, 501 or 555 */
+	const char *path; /* when 0 */
 	const char *why;
 };
 
@@ -30,10 +30,12 @@ static const struct mail_case mail_cases[] = {
 	{ "<>", 0, "", "null sender" },
 	{ "<@relay.test,@r2.test:a@example.test>", 0, "a@example.test", "source route dropped" },
 	{ "<\"john doe\"@example.test>", 0, "\"john doe\"@example.test", "quoted local part" },
-	{ "<\"a\\\"b\"@example.test>", 0, "\"a\\\"b\"@example.test", "quoted-pair in quoted string" },
+	{ "<\"a\\\"b\"@example.test>", 0, "\"a\\\"b\"@example.test",
+	  "quoted-pair in quoted string" },
 	{ "<a@[127.0.0.1]>", 0, "a@[127.0.0.1]", "address literal" },
 	{ "<a@[IPv6:::1]>", 0, "a@[IPv6:::1]", "IPv6 address literal" },
-	{ "<first.last+tag@sub.example.test>", 0, "first.last+tag@sub.example.test", "dots and plus" },
+	{ "<first.last+tag@sub.example.test>", 0, "first.last+tag@sub.example.test",
+	  "dots and plus" },
 	{ "a@example.test", 501, NULL, "no angle brackets" },
 	{ "<a@example.test", 501, NULL, "missing >" },
 	{ "<a@>", 501, NULL, "empty domain" },
@@ -80,8 +82,8 @@ test_mail(void **state)
 	int code = smtp_parse_mail(c->args, &m, why, sizeof why);
 
 	if (code != c->want_code)
-		fail_msg("MAIL FROM:%s (%s): want %d, got %d (%s)", c->args, c->why, c->want_code, code,
-		         why);
+		fail_msg("MAIL FROM:%s (%s): want %d, got %d (%s)", c->args, c->why, c->want_code,
+		         code, why);
 	if (code == 0)
 		assert_string_equal(m.path, c->path);
 	else
@@ -121,13 +123,16 @@ static const struct rcpt_case rcpt_cases[] = {
 	{ "<Postmaster>", 0, "Postmaster", 0, "", "bare postmaster (RFC 5321 4.1.1.3)" },
 	{ "<postmaster@example.test>", 0, "postmaster@example.test", 0, "", "postmaster@domain" },
 	{ "<>", 501, NULL, 0, NULL, "null recipient" },
-	{ "<b@example.test> NOTIFY=NEVER", 0, "b@example.test", DSN_NOTIFY_NEVER, "", "NOTIFY=NEVER" },
+	{ "<b@example.test> NOTIFY=NEVER", 0, "b@example.test", DSN_NOTIFY_NEVER, "",
+	  "NOTIFY=NEVER" },
 	{ "<b@example.test> NOTIFY=SUCCESS,FAILURE,DELAY", 0, "b@example.test",
 	  DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY, "", "NOTIFY list" },
 	{ "<b@example.test> NOTIFY=NEVER,SUCCESS", 501, NULL, 0, NULL, "NEVER must stand alone" },
-	{ "<b@example.test> NOTIFY=SUCCESS,SUCCESS", 501, NULL, 0, NULL, "NOTIFY repeated keyword" },
+	{ "<b@example.test> NOTIFY=SUCCESS,SUCCESS", 501, NULL, 0, NULL,
+	  "NOTIFY repeated keyword" },
 	{ "<b@example.test> NOTIFY=SOMETIMES", 501, NULL, 0, NULL, "NOTIFY unknown keyword" },
-	{ "<b@example.test> NOTIFY=SUCCESS,,DELAY", 501, NULL, 0, NULL, "NOTIFY empty list element" },
+	{ "<b@example.test> NOTIFY=SUCCESS,,DELAY", 501, NULL, 0, NULL,
+	  "NOTIFY empty list element" },
 	{ "<b@example.test> NOTIFY=,SUCCESS", 501, NULL, 0, NULL, "NOTIFY leading comma" },
 	{ "<b@example.test> notify=delay,failure", 0, "b@example.test",
 	  DSN_NOTIFY_DELAY | DSN_NOTIFY_FAILURE, "", "NOTIFY, case-insensitive" },
@@ -148,8 +153,8 @@ test_rcpt(void **state)
 	int code = smtp_parse_rcpt(c->args, &r, why, sizeof why);
 
 	if (code != c->want_code)
-		fail_msg("RCPT TO:%s (%s): want %d, got %d (%s)", c->args, c->why, c->want_code, code,
-		         why);
+		fail_msg("RCPT TO:%s (%s): want %d, got %d (%s)", c->args, c->why, c->want_code,
+		         code, why);
 	if (code == 0) {
 		assert_string_equal(r.path, c->path);
 		assert_int_equal(r.notify, c->notify);
@@ -256,7 +261,8 @@ test_bdat_args(void **state)
 	assert_int_equal(smtp_parse_bdat(" 12 FIRST", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" -1", &size, &last), -1);
 	assert_int_equal(smtp_parse_bdat(" +1", &size, &last), -1);
-	assert_int_equal(smtp_parse_bdat(" 123456789012345678901", &size, &last), -1); /* 21 digits */
+	assert_int_equal(smtp_parse_bdat(" 123456789012345678901", &size, &last),
+	                 -1); /* 21 digits */
 	/* Above 2^64 - 1 the size cannot be honoured, so the stream cannot be
 	 * resynchronised: a syntax error, never a saturated size (issue 13). */
 	assert_int_equal(smtp_parse_bdat(" 99999999999999999999 LAST", &size, &last), -1);
@@ -279,7 +285,10 @@ test_chunk_scan(void **state)
 	assert_int_equal(st.bare, 0);
 	assert_int_equal(st.nul, 0);
 	/* The three look-alikes of the smuggling advisories. */
-	static const struct { const char *d; size_t n; } bad[] = {
+	static const struct {
+		const char *d;
+		size_t n;
+	} bad[] = {
 		{ "x\r.\r\nMAIL FROM:<a@b>\r\n", 0 },
 		{ "x\r.\nMAIL FROM:<a@b>\r\n", 0 },
 		{ "x\r.\rMAIL FROM:<a@b>\r\n", 0 },
@@ -326,7 +335,8 @@ test_xtext(void **state)
 	assert_string_equal(out, "a b=c");
 	assert_int_equal(dsn_param_xtext_decode("a=b", out, sizeof out), -1);
 	assert_int_equal(dsn_param_xtext_decode("a+ZZ", out, sizeof out), -1);
-	assert_int_equal(dsn_param_xtext_decode("0123456789", out, 5), -1); /* too long for the buffer */
+	assert_int_equal(dsn_param_xtext_decode("0123456789", out, 5),
+	                 -1); /* too long for the buffer */
 }
 
 /* ---- DATA lines ------------------------------------------------------------------- */
@@ -443,14 +453,16 @@ main(void)
 	for (size_t i = 0; i < N(mail_cases); i++, n++) {
 		snprintf(names[n], sizeof names[n], "MAIL %s -> %d", mail_cases[i].why,
 		         mail_cases[i].want_code);
-		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_mail,
-		                                .initial_state = (void *)&mail_cases[i] };
+		tests[n] = (struct CMUnitTest){ .name = names[n],
+			                        .test_func = test_mail,
+			                        .initial_state = (void *)&mail_cases[i] };
 	}
 	for (size_t i = 0; i < N(rcpt_cases); i++, n++) {
 		snprintf(names[n], sizeof names[n], "RCPT %s -> %d", rcpt_cases[i].why,
 		         rcpt_cases[i].want_code);
-		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_rcpt,
-		                                .initial_state = (void *)&rcpt_cases[i] };
+		tests[n] = (struct CMUnitTest){ .name = names[n],
+			                        .test_func = test_rcpt,
+			                        .initial_state = (void *)&rcpt_cases[i] };
 	}
 	for (size_t i = 0; i < N(fixed); i++)
 		tests[n++] = fixed[i];

@@ -140,7 +140,8 @@ say(struct conv *c, const char *line, const char *want)
 	}
 	got = conv_reply(c);
 	if (n > 0 && want[n - 1] == '*' ? strncmp(got, want, n - 1) != 0 : strcmp(got, want) != 0)
-		fail_msg("after \"%s\": got \"%s\", want \"%s\"", line ? line : "(connect)", got, want);
+		fail_msg("after \"%s\": got \"%s\", want \"%s\"", line ? line : "(connect)", got,
+		         want);
 }
 
 /* The session has ended (EOF for the client) and its process exited 0. */
@@ -176,11 +177,11 @@ log_has(const char *needle)
 
 /* ---- the tests ---------------------------------------------------------------- */
 
-#define EHLO_PLAIN                                                                        \
-	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n" \
+#define EHLO_PLAIN                                                                                 \
+	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n"     \
 	"250-DSN\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250 HELP"
-#define EHLO_TLS                                                                          \
-	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n" \
+#define EHLO_TLS                                                                                   \
+	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n"     \
 	"250-DSN\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250-STARTTLS\n250 HELP"
 
 static void
@@ -191,9 +192,11 @@ test_greeting_ehlo_help(void **state)
 	(void)state;
 	greeted(&c, cfg_plain, NULL);
 	say(&c, "EHLO c.test", EHLO_PLAIN);
-	say(&c, "HELP", "214-2.0.0 Commands supported:\n"
-	                "214 2.0.0 EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
-	say(&c, "VRFY x", "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	say(&c, "HELP",
+	    "214-2.0.0 Commands supported:\n"
+	    "214 2.0.0 EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP");
+	say(&c, "VRFY x",
+	    "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
 	say(&c, "STARTTLS", "503 5.5.1 STARTTLS not offered");
 	say(&c, "HELO c.test", "250 mx.test Hello c.test [127.0.0.1]");
 	say(&c, "EHLO", "501 5.5.4 Syntax error: a domain or address literal is required");
@@ -346,8 +349,9 @@ starttls_with(const char *sbe, const char *cbe)
 		fail_msg("server context (%s): %s", sbe, e.text);
 	greeted(&c, cfg_tls, sctx);
 	say(&c, "EHLO c.test", EHLO_TLS);
-	say(&c, "HELP", "214-2.0.0 Commands supported:\n"
-	                "214 2.0.0 EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS");
+	say(&c, "HELP",
+	    "214-2.0.0 Commands supported:\n"
+	    "214 2.0.0 EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS");
 	say(&c, "STARTTLS now", "501 5.5.4 Syntax error: no parameters allowed");
 	/* RFC 3207 4.2: plaintext pipelined after STARTTLS is never executed. */
 	conv_send(&c, "STARTTLS\r\nNOOP\r\n");
@@ -367,7 +371,8 @@ starttls_with(const char *sbe, const char *cbe)
 	conv_end(&c);
 	tls_ctx_free(sctx);
 	assert_true(log_has("discarded 6 octets of plaintext pipelined after STARTTLS"));
-	assert_true(log_has("SMTP connection from c.test [127.0.0.1]:40000 (TLS TLSv1.3) closed (QUIT)"));
+	assert_true(log_has(
+	        "SMTP connection from c.test [127.0.0.1]:40000 (TLS TLSv1.3) closed (QUIT)"));
 }
 
 static void
@@ -475,8 +480,9 @@ setup_all(void)
 	}
 	snprintf(log_path, sizeof log_path, "%s/main.log", tmp_dir);
 	snprintf(trace_path, sizeof trace_path, "%s/trace", tmp_dir);
-	snprintf(extra, sizeof extra, "tls_certificate = %s/mx-rsa.pem\ntls_privatekey = %s/mx-rsa.key\n",
-	         pki_dir, pki_dir);
+	snprintf(extra, sizeof extra,
+	         "tls_certificate = %s/mx-rsa.pem\ntls_privatekey = %s/mx-rsa.key\n", pki_dir,
+	         pki_dir);
 	cfg_plain = load("plain", "");
 	cfg_tls = load("tls", extra);
 	if (cfg_plain == NULL || cfg_tls == NULL)

@@ -35,7 +35,7 @@ static int
 setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof *f);
-	struct err e = {0};
+	struct err e = { 0 };
 
 	assert_non_null(f);
 	strcpy(f->dir, "/tmp/spool_test.XXXXXX");
@@ -86,9 +86,9 @@ ls(const struct fixture *f, const char *sub, char *out, size_t len)
 static struct envelope
 simple_env(struct spool_rcpt *r)
 {
-	struct envelope env = {0};
+	struct envelope env = { 0 };
 
-	*r = (struct spool_rcpt){.address = "joe@example.test"};
+	*r = (struct spool_rcpt){ .address = "joe@example.test" };
 	env.sender = "sender@example.org";
 	env.rcpts = r;
 	env.nrcpts = 1;
@@ -113,7 +113,7 @@ static void
 test_init_creates_directories(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char names[256], deep[128];
 	struct stat st;
 
@@ -131,7 +131,7 @@ static void
 test_commit_makes_data_and_envelope(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r);
 	struct spool_message *m;
@@ -167,11 +167,12 @@ static void
 test_envelope_file_text(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
-	struct spool_rcpt r[2] = {{.address = "a b@example.test", .orcpt = "rfc822;a+2Bb@example.test",
-	                           .notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE},
-	                          {.address = "c@example.test", .done = 1}};
-	struct envelope env = {0};
+	struct err e = { 0 };
+	struct spool_rcpt r[2] = { { .address = "a b@example.test",
+		                     .orcpt = "rfc822;a+2Bb@example.test",
+		                     .notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE },
+		                   { .address = "c@example.test", .done = 1 } };
+	struct envelope env = { 0 };
 	char path[256], *got;
 
 	env.sender = "";
@@ -227,14 +228,17 @@ static void
 test_envelope_roundtrip_nasty_values(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char all[256], evil[] = "x\r\nend\nrcpt root@localhost\n+=% \t\"<>\\ \x80\xff";
 	struct spool_rcpt r[3] = {
-	        {.address = all, .orcpt = evil, .notify = DSN_NOTIFY_NEVER},
-	        {.address = "", .orcpt = "", .notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY, .done = 1},
-	        {.address = "\"quoted local\"@example.test"},
+		{ .address = all, .orcpt = evil, .notify = DSN_NOTIFY_NEVER },
+		{ .address = "",
+		  .orcpt = "",
+		  .notify = DSN_NOTIFY_SUCCESS | DSN_NOTIFY_FAILURE | DSN_NOTIFY_DELAY,
+		  .done = 1 },
+		{ .address = "\"quoted local\"@example.test" },
 	};
-	struct envelope in = {0}, out;
+	struct envelope in = { 0 }, out;
 
 	for (int i = 1; i < 256; i++)
 		all[i - 1] = (char)i;
@@ -294,9 +298,9 @@ static void
 test_envelope_retry_state_roundtrip(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
-	struct spool_rcpt r = {.address = "bob@partner.test"};
-	struct envelope in = {.sender = "a@example.test", .rcpts = &r, .nrcpts = 1}, out;
+	struct err e = { 0 };
+	struct spool_rcpt r = { .address = "bob@partner.test" };
+	struct envelope in = { .sender = "a@example.test", .rcpts = &r, .nrcpts = 1 }, out;
 	char path[4096];
 	FILE *fp;
 
@@ -304,7 +308,7 @@ test_envelope_retry_state_roundtrip(void **state)
 	assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), 0);
 	assert_int_equal(out.rcpts[0].retry.tries, 0);
 	assert_null(out.rcpts[0].last_error);
-	out.rcpts[0].retry = (struct retry_state){3, 1767225600, 1767229200, 3600};
+	out.rcpts[0].retry = (struct retry_state){ 3, 1767225600, 1767229200, 3600 };
 	out.rcpts[0].last_error = strdup("H=mx1 [127.0.0.2]: 451 4.3.0 try later\r\nline 2");
 	assert_int_equal(spool_envelope_rewrite(f->dir, &out, &e), 0);
 	envelope_free(&out);
@@ -319,11 +323,11 @@ test_envelope_retry_state_roundtrip(void **state)
 
 	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
 	const char *bad[] = {
-	        "retry 0,1,2,3",       /* tries must be >= 1 */
-	        "retry 1,2,3",         /* three numbers */
-	        "retry 1,2,3,4,5",     /* five */
-	        "retry -1,2,3,4",      /* sign */
-	        "retry 1,2,3,99999999999", /* interval out of range */
+		"retry 0,1,2,3",           /* tries must be >= 1 */
+		"retry 1,2,3",             /* three numbers */
+		"retry 1,2,3,4,5",         /* five */
+		"retry -1,2,3,4",          /* sign */
+		"retry 1,2,3,99999999999", /* interval out of range */
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		fp = fopen(path, "wb");
@@ -345,7 +349,7 @@ static void
 test_null_sender_and_absent_fields(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r), out;
 
@@ -371,39 +375,39 @@ test_envelope_read_rejects_damage(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const bad[] = {
-	        "",
-	        "refmta-envelope 3\nid T-000001\nsender \nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender a b\nend\n",   /* raw space */
-	        "refmta-envelope 1\nid T-000001\nsender a+ZZ\nend\n",  /* bad hex */
-	        "refmta-envelope 1\nid T-000001\nsender a+00b\nend\n", /* NUL */
-	        "refmta-envelope 1\nid T-000001\nsender a+4\nend\n",   /* short */
-	        "refmta-envelope 1\nid T-000001\nsender a=b\nend\n",   /* raw = */
-	        "refmta-envelope 1\nid T-000001\nsender a\r\nend\n",   /* raw CR */
-	        "refmta-envelope 1\nid T-000001\nsender \n",           /* no end */
-	        "refmta-envelope 1\nid T-000001\nsender \nend",        /* no LF */
-	        "refmta-envelope 1\nid T-000001\nend\n",               /* no sender */
-	        "refmta-envelope 1\nid T-000002\nsender \nend\n",      /* wrong id */
-	        "refmta-envelope 1\nid T-000001\nsender \nsender \nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nfrobnicate 1\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \norcpt x\nend\n", /* before rcpt */
-	        "refmta-envelope 1\nid T-000001\nsender \ndone 1\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nrcpt a\nnotify SOMETIMES\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nrcpt a\ndone 2\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nrcpt a\norcpt b\norcpt c\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nsize -1\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nsize 99999999999999999999\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nhost-port 65536\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nret NONE\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nhelo a\nhelo b\nend\n",
-	        "refmta-envelope 1\nid T-000001\nsender \nend\nrcpt a\n",
-	        "refmta-envelope 1\nid T-000001\nsender\nend\n", /* no space */
+		"",
+		"refmta-envelope 3\nid T-000001\nsender \nend\n",
+		"refmta-envelope 1\nid T-000001\nsender a b\nend\n",   /* raw space */
+		"refmta-envelope 1\nid T-000001\nsender a+ZZ\nend\n",  /* bad hex */
+		"refmta-envelope 1\nid T-000001\nsender a+00b\nend\n", /* NUL */
+		"refmta-envelope 1\nid T-000001\nsender a+4\nend\n",   /* short */
+		"refmta-envelope 1\nid T-000001\nsender a=b\nend\n",   /* raw = */
+		"refmta-envelope 1\nid T-000001\nsender a\r\nend\n",   /* raw CR */
+		"refmta-envelope 1\nid T-000001\nsender \n",           /* no end */
+		"refmta-envelope 1\nid T-000001\nsender \nend",        /* no LF */
+		"refmta-envelope 1\nid T-000001\nend\n",               /* no sender */
+		"refmta-envelope 1\nid T-000002\nsender \nend\n",      /* wrong id */
+		"refmta-envelope 1\nid T-000001\nsender \nsender \nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nfrobnicate 1\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \norcpt x\nend\n", /* before rcpt */
+		"refmta-envelope 1\nid T-000001\nsender \ndone 1\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nrcpt a\nnotify SOMETIMES\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nrcpt a\ndone 2\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nrcpt a\norcpt b\norcpt c\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nsize -1\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nsize 99999999999999999999\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nhost-port 65536\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nret NONE\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nhelo a\nhelo b\nend\n",
+		"refmta-envelope 1\nid T-000001\nsender \nend\nrcpt a\n",
+		"refmta-envelope 1\nid T-000001\nsender\nend\n", /* no space */
 	};
 	char path[256];
 
 	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct envelope env;
-		struct err e = {0};
+		struct err e = { 0 };
 		FILE *fp = fopen(path, "wb");
 		assert_non_null(fp);
 		fputs(bad[i], fp);
@@ -416,7 +420,7 @@ test_envelope_read_rejects_damage(void **state)
 	}
 	{
 		struct envelope env;
-		struct err e = {0};
+		struct err e = { 0 };
 		FILE *fp = fopen(path, "wb");
 		assert_non_null(fp);
 		fputs("refmta-envelope 1\nid T-000001\nsender \nend\n", fp);
@@ -432,7 +436,7 @@ static void
 test_abort_leaves_nothing(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_message *m = spool_message_begin(f->dir, &e);
 	char names[256];
 
@@ -450,7 +454,7 @@ static void
 test_begin_fails_without_spool(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	char path[256];
 
 	snprintf(path, sizeof path, "%s/nowhere", f->dir);
@@ -464,11 +468,11 @@ static void
 test_commit_failing_midway_leaves_no_message(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r);
 	char path[256], names[256];
-	struct strlist ids = {0};
+	struct strlist ids = { 0 };
 
 	snprintf(path, sizeof path, "%s/tmp/T-000001-H.%ld", f->dir, (long)getpid());
 	assert_int_equal(mkdir(path, 0700), 0);
@@ -495,7 +499,7 @@ static void
 test_commit_never_overwrites(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r);
 	char path[256], *got;
@@ -517,7 +521,7 @@ static void
 test_test_ids_sequential(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r);
 	char path[256], *got;
@@ -541,8 +545,8 @@ static void
 test_test_ids_unique_across_processes(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
-	struct strlist ids = {0};
+	struct err e = { 0 };
+	struct strlist ids = { 0 };
 
 	for (int p = 0; p < PROCS; p++) {
 		pid_t pid = fork();
@@ -551,7 +555,7 @@ test_test_ids_unique_across_processes(void **state)
 			for (int i = 0; i < PER_PROC; i++) {
 				struct spool_rcpt r;
 				struct envelope env = simple_env(&r);
-				struct err ce = {0};
+				struct err ce = { 0 };
 				if (submit(f, "x\r\n", &env, &ce) != 0)
 					_exit(1);
 			}
@@ -577,8 +581,8 @@ static void
 test_real_ids(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
-	struct strlist ids = {0};
+	struct err e = { 0 };
+	struct strlist ids = { 0 };
 
 	spool_set_test_ids(0);
 	for (int i = 0; i < 30; i++) {
@@ -601,8 +605,8 @@ static void
 test_list_sorted_and_only_messages(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
-	struct strlist ids = {0};
+	struct err e = { 0 };
+	struct strlist ids = { 0 };
 	char path[256];
 	FILE *fp;
 
@@ -615,8 +619,8 @@ test_list_sorted_and_only_messages(void **state)
 		assert_int_equal(submit(f, "x", &env, &e), 0);
 	}
 	/* Not messages: an orphan -D, litter, a dot file. */
-	static const char *const junk[] = {"input/20200101-000000-orphan-D", "input/junk",
-	                                   "input/.hidden-H", "tmp/123-1-D"};
+	static const char *const junk[] = { "input/20200101-000000-orphan-D", "input/junk",
+		                            "input/.hidden-H", "tmp/123-1-D" };
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof path, "%s/%s", f->dir, junk[i]);
 		fp = fopen(path, "wb");
@@ -635,7 +639,7 @@ static void
 test_remove(void **state)
 {
 	struct fixture *f = *state;
-	struct err e = {0};
+	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r);
 	char path[256], names[256];
@@ -662,22 +666,22 @@ main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-	        T(test_init_creates_directories),
-	        T(test_commit_makes_data_and_envelope),
-	        T(test_envelope_file_text),
-	        T(test_envelope_roundtrip_nasty_values),
-	        T(test_envelope_retry_state_roundtrip),
-	        T(test_null_sender_and_absent_fields),
-	        T(test_envelope_read_rejects_damage),
-	        T(test_abort_leaves_nothing),
-	        T(test_begin_fails_without_spool),
-	        T(test_commit_failing_midway_leaves_no_message),
-	        T(test_commit_never_overwrites),
-	        T(test_test_ids_sequential),
-	        T(test_test_ids_unique_across_processes),
-	        T(test_real_ids),
-	        T(test_list_sorted_and_only_messages),
-	        T(test_remove),
+		T(test_init_creates_directories),
+		T(test_commit_makes_data_and_envelope),
+		T(test_envelope_file_text),
+		T(test_envelope_roundtrip_nasty_values),
+		T(test_envelope_retry_state_roundtrip),
+		T(test_null_sender_and_absent_fields),
+		T(test_envelope_read_rejects_damage),
+		T(test_abort_leaves_nothing),
+		T(test_begin_fails_without_spool),
+		T(test_commit_failing_midway_leaves_no_message),
+		T(test_commit_never_overwrites),
+		T(test_test_ids_sequential),
+		T(test_test_ids_unique_across_processes),
+		T(test_real_ids),
+		T(test_list_sorted_and_only_messages),
+		T(test_remove),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -126,12 +126,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_u64),
-		cmocka_unit_test(test_parse_u64_length),
-		cmocka_unit_test(test_has_var_ref),
-		cmocka_unit_test(test_parse_bool),
-		cmocka_unit_test(test_unescape),
-		cmocka_unit_test(test_closest),
+		cmocka_unit_test(test_parse_u64),   cmocka_unit_test(test_parse_u64_length),
+		cmocka_unit_test(test_has_var_ref), cmocka_unit_test(test_parse_bool),
+		cmocka_unit_test(test_unescape),    cmocka_unit_test(test_closest),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

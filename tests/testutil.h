@@ -67,10 +67,10 @@ test_remove_tree(const char *dir)
  * "not ok N # SKIP NAME" without a reason; ci/check counts it as skipped
  * (never passed) and shows the reason printed just before it here
  * ("# skip FUNCTION: WHY"). */
-#define test_skip(why)                                              \
-	do {                                                        \
-		print_message("# skip %s: %s\n", __func__, (why)); \
-		skip();                                             \
+#define test_skip(why)                                                                             \
+	do {                                                                                       \
+		print_message("# skip %s: %s\n", __func__, (why));                                 \
+		skip();                                                                            \
 	} while (0)
 
 #endif

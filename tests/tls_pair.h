@@ -68,17 +68,17 @@ read_file(const char *path, size_t *len)
 struct pair_spec {
 	const char *server_certs[4]; /* file stems: "mx-rsa" -> mx-rsa.pem + mx-rsa.key */
 	int server_request_client_cert;
-	const char *server_staple;   /* file in the PKI dir, or NULL */
-	const char *client_cert;     /* stem, or NULL */
-	const char *client_ca;       /* file, or NULL for no verification */
-	const char *crl;             /* file, or NULL */
+	const char *server_staple; /* file in the PKI dir, or NULL */
+	const char *client_cert;   /* stem, or NULL */
+	const char *client_ca;     /* file, or NULL for no verification */
+	const char *crl;           /* file, or NULL */
 	const char *sni;
 	const char *sigalgs;
 	int request_staple;
-	enum tls_version version;    /* pin both ends to this version; 0 = default range */
-	const char *keylog;          /* client keylog path, or NULL */
-	unsigned server_tickets;     /* TLS 1.3 NewSessionTickets after the handshake */
-	int server_ticket_between;   /* one more ticket in the middle of the report */
+	enum tls_version version;      /* pin both ends to this version; 0 = default range */
+	const char *keylog;            /* client keylog path, or NULL */
+	unsigned server_tickets;       /* TLS 1.3 NewSessionTickets after the handshake */
+	int server_ticket_between;     /* one more ticket in the middle of the report */
 	int server_key_update_between; /* a KeyUpdate (update_requested) there instead */
 	const char *server_groups, *client_groups; /* tls_config.groups of each end, or NULL */
 };
@@ -163,12 +163,14 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 		         i->sni[0] ? i->sni : "-", i->local_key_type[0] ? i->local_key_type : "-",
 		         i->peer_key_type[0] ? i->peer_key_type : "-", tls_verify_word(i->verify),
 		         i->staple_requested, i->staple_sent);
-		size_t half = spec->server_ticket_between || spec->server_key_update_between ? 8 : 0;
+		size_t half =
+		        spec->server_ticket_between || spec->server_key_update_between ? 8 : 0;
 
 		/* A ticket or a key update between two records, when asked. */
-		if (half > 0 && (tls_conn_write(c, line, half, &e) != (ssize_t)half ||
-		                 (spec->server_key_update_between ? tls_conn_key_update(c, &e)
-		                                                  : tls_conn_send_ticket(c, &e)) != TLS_OK)) {
+		if (half > 0 &&
+		    (tls_conn_write(c, line, half, &e) != (ssize_t)half ||
+		     (spec->server_key_update_between ? tls_conn_key_update(c, &e)
+		                                      : tls_conn_send_ticket(c, &e)) != TLS_OK)) {
 			fprintf(stderr, "server: %s\n", e.text);
 			_exit(4);
 		}
@@ -197,7 +199,8 @@ parse_server_view(char *line, struct server_view *v)
 	char *save = NULL;
 
 	line[strcspn(line, "\n")] = '\0';
-	for (char *t = strtok_r(line, "|", &save); t != NULL && n < 8; t = strtok_r(NULL, "|", &save))
+	for (char *t = strtok_r(line, "|", &save); t != NULL && n < 8;
+	     t = strtok_r(NULL, "|", &save))
 		f[n++] = t;
 	if (n != 8)
 		return -1;
@@ -217,8 +220,8 @@ parse_server_view(char *line, struct server_view *v)
  * connection (still open) and the server's view, or -1 with a message.
  */
 static inline int
-run_pair(const struct tls_backend *sbe, const struct tls_backend *cbe,
-         const struct pair_spec *spec, struct pair_result *out, char *why, size_t whylen)
+run_pair(const struct tls_backend *sbe, const struct tls_backend *cbe, const struct pair_spec *spec,
+         struct pair_result *out, char *why, size_t whylen)
 {
 	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
 	struct tls_conn_opts opts = { .sni = spec->sni, .request_staple = spec->request_staple };
@@ -263,7 +266,8 @@ run_pair(const struct tls_backend *sbe, const struct tls_backend *cbe,
 	while (got < sizeof line - 1 && memchr(line, '\n', got) == NULL) {
 		ssize_t n = tls_conn_read(out->client, line + got, sizeof line - 1 - got, &e);
 		if (n <= 0) {
-			snprintf(why, whylen, "reading the server's report: %s", n == 0 ? "closed" : e.text);
+			snprintf(why, whylen, "reading the server's report: %s",
+			         n == 0 ? "closed" : e.text);
 			goto out;
 		}
 		got += (size_t)n;

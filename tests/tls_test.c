@@ -34,7 +34,7 @@
 
 struct matrix_case {
 	enum tls_version version;
-	const char *sigalgs;      /* which certificate the client steers the server to */
+	const char *sigalgs; /* which certificate the client steers the server to */
 	const char *want_version;
 	const char *want_key;
 };
@@ -50,7 +50,8 @@ check_facts_agree(const struct tls_backend *sbe, const struct tls_backend *cbe,
                   const struct matrix_case *mc, int ecdsa_first, const char *sni)
 {
 	struct pair_spec spec = {
-		.server_certs = { ecdsa_first ? "mx-ecdsa" : "mx-rsa", ecdsa_first ? "mx-rsa" : "mx-ecdsa" },
+		.server_certs = { ecdsa_first ? "mx-ecdsa" : "mx-rsa",
+		                  ecdsa_first ? "mx-rsa" : "mx-ecdsa" },
 		.client_ca = "ca-bundle.pem",
 		.sni = sni,
 		.sigalgs = mc->sigalgs,
@@ -97,10 +98,10 @@ test_pairing(void **state)
 
 	for (size_t i = 0; i < sizeof matrix_cases / sizeof matrix_cases[0]; i++)
 		for (int ecdsa_first = 0; ecdsa_first <= 1; ecdsa_first++) {
-			check_facts_agree(backends[pairing[0]], backends[pairing[1]], &matrix_cases[i],
-			                  ecdsa_first, "mx.example.test");
-			check_facts_agree(backends[pairing[0]], backends[pairing[1]], &matrix_cases[i],
-			                  ecdsa_first, NULL);
+			check_facts_agree(backends[pairing[0]], backends[pairing[1]],
+			                  &matrix_cases[i], ecdsa_first, "mx.example.test");
+			check_facts_agree(backends[pairing[0]], backends[pairing[1]],
+			                  &matrix_cases[i], ecdsa_first, NULL);
 		}
 }
 
@@ -108,8 +109,8 @@ static const int pairings[4][2] = { { 0, 0 }, { 0, 1 }, { 1, 0 }, { 1, 1 } };
 
 /* ---- everything below runs on all four pairings -------------------------------- */
 
-#define FOR_EACH_PAIRING(s, c)                                                     \
-	for (size_t s = 0; s < NBACKENDS; s++)                                     \
+#define FOR_EACH_PAIRING(s, c)                                                                     \
+	for (size_t s = 0; s < NBACKENDS; s++)                                                     \
 		for (size_t c = 0; c < NBACKENDS; c++)
 
 static void
@@ -117,7 +118,8 @@ test_default_version_is_tls13(void **state)
 {
 	struct pair_spec spec = { .server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem" };
 	(void)state;
-	FOR_EACH_PAIRING(s, c) {
+	FOR_EACH_PAIRING(s, c)
+	{
 		struct pair_result r;
 		must_pair(backends[s], backends[c], &spec, &r);
 		assert_string_equal(tls_conn_info(r.client)->version, "TLSv1.3");
@@ -141,10 +143,12 @@ test_sni_selection(void **state)
 		{ "unknown.example.test", "mx.example.test" },
 	};
 	(void)state;
-	FOR_EACH_PAIRING(s, c) {
+	FOR_EACH_PAIRING(s, c)
+	{
 		for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 			struct pair_spec spec = {
-				.server_certs = { "mx-rsa", "mx-ecdsa", "other-rsa", "other-ecdsa" },
+				.server_certs = { "mx-rsa", "mx-ecdsa", "other-rsa",
+				                  "other-ecdsa" },
 				.client_ca = "ca-bundle.pem",
 				.sni = cases[i].sni,
 			};
@@ -165,7 +169,7 @@ test_sni_selection(void **state)
 struct failure_case {
 	const char *server_cert;
 	const char *ca, *crl;
-	const char *check_name;  /* run the neutral name check for this host */
+	const char *check_name; /* run the neutral name check for this host */
 	int require_staple;
 	enum tls_verify want;
 };
@@ -192,7 +196,8 @@ test_verify_failure(void **state)
 {
 	const struct failure_case *fc = *state;
 
-	FOR_EACH_PAIRING(s, c) {
+	FOR_EACH_PAIRING(s, c)
+	{
 		struct pair_spec spec = {
 			.server_certs = { fc->server_cert },
 			.client_ca = fc->ca,
@@ -210,9 +215,10 @@ test_verify_failure(void **state)
 			(void)tls_conn_require_staple(r.client);
 		got = tls_conn_info(r.client)->verify;
 		if (got != fc->want)
-			fail_msg("%s served by %s, checked by %s: want %s, got %s (%s)", fc->server_cert,
-			         backends[s]->name, backends[c]->name, tls_verify_word(fc->want),
-			         tls_verify_word(got), tls_conn_info(r.client)->verify_detail);
+			fail_msg("%s served by %s, checked by %s: want %s, got %s (%s)",
+			         fc->server_cert, backends[s]->name, backends[c]->name,
+			         tls_verify_word(fc->want), tls_verify_word(got),
+			         tls_conn_info(r.client)->verify_detail);
 		free_result(&r);
 	}
 }
@@ -233,8 +239,10 @@ test_client_reads_past_tickets(void **state)
 		for (unsigned tickets = 0; tickets <= 2; tickets++)
 			for (int between = 0; between <= 1; between++) {
 				struct pair_spec spec = {
-					.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
-					.version = TLS_VERSION_1_3, .server_tickets = tickets,
+					.server_certs = { "mx-ecdsa" },
+					.client_ca = "ca-bundle.pem",
+					.version = TLS_VERSION_1_3,
+					.server_tickets = tickets,
 					.server_ticket_between = between,
 				};
 				struct pair_result r;
@@ -243,7 +251,8 @@ test_client_reads_past_tickets(void **state)
 				if (run_pair(&tls_backend_openssl, backends[c], &spec, &r, why,
 				             sizeof why) != 0)
 					fail_msg("%s client, %u ticket(s)%s: %s", backends[c]->name,
-					         tickets, between ? " + one between records" : "", why);
+					         tickets, between ? " + one between records" : "",
+					         why);
 				assert_string_equal(r.server.version, "TLSv1.3");
 				assert_string_equal(tls_conn_info(r.client)->verify_detail, "ok");
 				free_result(&r);
@@ -258,14 +267,17 @@ test_no_ticket_on_tls12(void **state)
 	(void)state;
 	for (size_t c = 0; c < NBACKENDS; c++) {
 		struct pair_spec spec = {
-			.server_certs = { "mx-ecdsa" }, .version = TLS_VERSION_1_2,
+			.server_certs = { "mx-ecdsa" },
+			.version = TLS_VERSION_1_2,
 			.server_ticket_between = 1,
 		};
 		struct pair_result r;
 		char why[600] = "";
 
 		/* The OpenSSL server child cannot send one mid-report on TLS 1.2. */
-		assert_int_equal(run_pair(&tls_backend_openssl, backends[c], &spec, &r, why, sizeof why), -1);
+		assert_int_equal(
+		        run_pair(&tls_backend_openssl, backends[c], &spec, &r, why, sizeof why),
+		        -1);
 	}
 }
 
@@ -282,10 +294,13 @@ test_key_update_between_records(void **state)
 	(void)state;
 	for (size_t k = 0; k < sizeof pairings / sizeof pairings[0]; k++)
 		for (int version = 12; version <= 13; version++) {
-			const struct tls_backend *sb = backends[pairings[k][0]], *cb = backends[pairings[k][1]];
+			const struct tls_backend *sb = backends[pairings[k][0]],
+			                         *cb = backends[pairings[k][1]];
 			struct pair_spec spec = {
-				.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
-				.version = (enum tls_version)version, .server_key_update_between = 1,
+				.server_certs = { "mx-ecdsa" },
+				.client_ca = "ca-bundle.pem",
+				.version = (enum tls_version)version,
+				.server_key_update_between = 1,
 			};
 			struct pair_result r;
 			char why[600] = "";
@@ -328,18 +343,21 @@ test_groups(void **state)
 				const struct tls_backend *sb = backends[pairings[k][0]],
 				                         *cb = backends[pairings[k][1]];
 				struct pair_spec spec = {
-					.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
+					.server_certs = { "mx-ecdsa" },
+					.client_ca = "ca-bundle.pem",
 					.version = (enum tls_version)version,
-					.server_groups = cases[i].server, .client_groups = cases[i].client,
+					.server_groups = cases[i].server,
+					.client_groups = cases[i].client,
 				};
 				struct pair_result r;
 				char why[600] = "";
 
 				if (run_pair(sb, cb, &spec, &r, why, sizeof why) != 0)
-					fail_msg("%s server, %s client, TLS 1.%d, case %zu: %s", sb->name,
-					         cb->name, version - 10, i, why);
+					fail_msg("%s server, %s client, TLS 1.%d, case %zu: %s",
+					         sb->name, cb->name, version - 10, i, why);
 				if (strcmp(tls_conn_info(r.client)->group, cases[i].want) != 0)
-					fail_msg("%s server, %s client, TLS 1.%d, case %zu: group \"%s\"",
+					fail_msg("%s server, %s client, TLS 1.%d, case %zu: group "
+					         "\"%s\"",
 					         sb->name, cb->name, version - 10, i,
 					         tls_conn_info(r.client)->group);
 				free_result(&r);
@@ -357,10 +375,13 @@ static void
 test_client_certificate(void **state)
 {
 	(void)state;
-	FOR_EACH_PAIRING(s, c) {
+	FOR_EACH_PAIRING(s, c)
+	{
 		struct pair_spec with = {
-			.server_certs = { "mx-rsa" }, .server_request_client_cert = 1,
-			.client_cert = "client", .client_ca = "ca-bundle.pem",
+			.server_certs = { "mx-rsa" },
+			.server_request_client_cert = 1,
+			.client_cert = "client",
+			.client_ca = "ca-bundle.pem",
 		};
 		struct pair_spec without = with;
 		struct pair_result r;
@@ -386,11 +407,14 @@ test_staple_round_trip(void **state)
 	(void)state;
 
 	assert_non_null(want);
-	FOR_EACH_PAIRING(s, c) {
+	FOR_EACH_PAIRING(s, c)
+	{
 		for (int version = 12; version <= 13; version++) {
 			struct pair_spec spec = {
-				.server_certs = { "mx-rsa" }, .server_staple = "mx-rsa.ocsp.der",
-				.client_ca = "ca-bundle.pem", .request_staple = 1,
+				.server_certs = { "mx-rsa" },
+				.server_staple = "mx-rsa.ocsp.der",
+				.client_ca = "ca-bundle.pem",
+				.request_staple = 1,
 				.version = (enum tls_version)version,
 			};
 			struct pair_result r;
@@ -401,8 +425,10 @@ test_staple_round_trip(void **state)
 			assert_int_equal(r.server.staple_requested, 1);
 			assert_int_equal(r.server.staple_sent, 1);
 			assert_int_equal(ci->staple_requested, 1);
-			if (ci->staple.len != want_len || memcmp(ci->staple.data, want, want_len) != 0)
-				fail_msg("server %s, client %s, TLS 1.%d: staple of %zu bytes, want %zu",
+			if (ci->staple.len != want_len ||
+			    memcmp(ci->staple.data, want, want_len) != 0)
+				fail_msg("server %s, client %s, TLS 1.%d: staple of %zu bytes, "
+				         "want %zu",
 				         backends[s]->name, backends[c]->name, version - 10,
 				         ci->staple.len, want_len);
 			assert_int_equal(tls_conn_require_staple(r.client), TLS_VERIFY_OK);
@@ -447,7 +473,8 @@ test_peer_chain_identical(void **state)
 	assert_int_equal(a->peer_chain_len, b->peer_chain_len);
 	for (size_t i = 0; i < a->peer_chain_len; i++) {
 		assert_int_equal(a->peer_chain[i].len, b->peer_chain[i].len);
-		assert_memory_equal(a->peer_chain[i].data, b->peer_chain[i].data, a->peer_chain[i].len);
+		assert_memory_equal(a->peer_chain[i].data, b->peer_chain[i].data,
+		                    a->peer_chain[i].len);
 	}
 	for (size_t c = 0; c < NBACKENDS; c++)
 		free_result(&r[c]);
@@ -462,13 +489,16 @@ test_keylog(void **state)
 			char path[600], *text;
 			size_t len = 0;
 			struct pair_spec spec = {
-				.server_certs = { "mx-ecdsa" }, .client_ca = "ca-bundle.pem",
-				.version = (enum tls_version)version, .keylog = path,
+				.server_certs = { "mx-ecdsa" },
+				.client_ca = "ca-bundle.pem",
+				.version = (enum tls_version)version,
+				.keylog = path,
 			};
 			struct pair_result r;
 
-			snprintf(path, sizeof path, "%s/keylog-%s-%d.txt", tmp_dir[0] ? tmp_dir : "/tmp",
-			         backends[c]->name, (int)getpid() + version);
+			snprintf(path, sizeof path, "%s/keylog-%s-%d.txt",
+			         tmp_dir[0] ? tmp_dir : "/tmp", backends[c]->name,
+			         (int)getpid() + version);
 			unlink(path);
 			must_pair(backends[1 - c], backends[c], &spec, &r);
 			free_result(&r);
@@ -572,8 +602,9 @@ main(void)
 		snprintf(names[n], sizeof names[n],
 		         "handshake %s server, %s client: TLS 1.2/1.3, RSA/ECDSA, both orders",
 		         backends[pairings[p][0]]->name, backends[pairings[p][1]]->name);
-		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_pairing,
-		                                .initial_state = (void *)pairings[p] };
+		tests[n] = (struct CMUnitTest){ .name = names[n],
+			                        .test_func = test_pairing,
+			                        .initial_state = (void *)pairings[p] };
 		n++;
 	}
 	for (size_t i = 0; i < NFAIL; i++) {
@@ -582,11 +613,14 @@ main(void)
 		         fc->crl ? " +crl" : "", fc->check_name ? " as " : "",
 		         fc->check_name ? fc->check_name : "", tls_verify_word(fc->want));
 		if (fc->require_staple)
-			strncat(names[n], " (staple required)", sizeof names[n] - strlen(names[n]) - 1);
+			strncat(names[n], " (staple required)",
+			        sizeof names[n] - strlen(names[n]) - 1);
 		if (fc->ca == NULL)
-			strncat(names[n], " (no trust anchors)", sizeof names[n] - strlen(names[n]) - 1);
-		tests[n] = (struct CMUnitTest){ .name = names[n], .test_func = test_verify_failure,
-		                                .initial_state = (void *)fc };
+			strncat(names[n], " (no trust anchors)",
+			        sizeof names[n] - strlen(names[n]) - 1);
+		tests[n] = (struct CMUnitTest){ .name = names[n],
+			                        .test_func = test_verify_failure,
+			                        .initial_state = (void *)fc };
 		n++;
 	}
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)

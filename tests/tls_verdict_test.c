@@ -136,7 +136,8 @@ test_capability_refusals(void **state)
 		struct tls_config client_cert = { .role = TLS_ROLE_CLIENT, .ncerts = 1 };
 		struct tls_config server = { .role = TLS_ROLE_SERVER, .ncerts = 1 };
 		struct tls_config plain = { .role = TLS_ROLE_CLIENT };
-		struct tls_conn_opts staple = { .staple = (const unsigned char *)"x", .staple_len = 1 };
+		struct tls_conn_opts staple = { .staple = (const unsigned char *)"x",
+			                        .staple_len = 1 };
 		struct tls_conn_opts ask = { .request_staple = 1 };
 		struct err e = { 0 };
 		struct tls_ctx *ctx;
@@ -181,7 +182,8 @@ test_capability_refusals(void **state)
 static void
 test_verdict_rules(void **state)
 {
-	const unsigned chain = TLS_VERIFY_BIT(TLS_VERIFY_EXPIRED) | TLS_VERIFY_BIT(TLS_VERIFY_UNKNOWN_CA);
+	const unsigned chain =
+	        TLS_VERIFY_BIT(TLS_VERIFY_EXPIRED) | TLS_VERIFY_BIT(TLS_VERIFY_UNKNOWN_CA);
 	size_t len;
 	unsigned char *der = leaf_der("mx-ecdsa", &len);
 	(void)state;
@@ -201,7 +203,8 @@ test_verdict_rules(void **state)
 		assert_int_equal(i->verify_flags, TLS_VERIFY_BIT(TLS_VERIFY_NOT_CHECKED));
 		assert_string_equal(i->verify_detail, "no trust anchors configured");
 		/* ... and a name check cannot outrank it. */
-		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"), TLS_VERIFY_NOT_CHECKED);
+		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"),
+		                 TLS_VERIFY_NOT_CHECKED);
 
 		/* Trust anchors: the problems by precedence, the library's words kept. */
 		ctx.have_ca = 1;
@@ -211,14 +214,16 @@ test_verdict_rules(void **state)
 		assert_int_equal(i->verify_flags, chain);
 		assert_string_equal(i->verify_detail, "depth 0: expired");
 		/* The chain's problem before the name's, the name's before the staple's. */
-		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"), TLS_VERIFY_UNKNOWN_CA);
+		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"),
+		                 TLS_VERIFY_UNKNOWN_CA);
 		assert_true(i->verify_flags & TLS_VERIFY_BIT(TLS_VERIFY_NAME_MISMATCH));
 		tls_conn_set_verdict(&conn, 0, NULL);
 		assert_int_equal(i->verify, TLS_VERIFY_OK);
 		assert_string_equal(i->verify_detail, "ok");
 		assert_int_equal(tls_conn_check_name(&conn, "mx.example.test"), TLS_VERIFY_OK);
 		assert_int_equal(tls_conn_require_staple(&conn), TLS_VERIFY_STAPLE_MISSING);
-		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"), TLS_VERIFY_NAME_MISMATCH);
+		assert_int_equal(tls_conn_check_name(&conn, "wrong.example.test"),
+		                 TLS_VERIFY_NAME_MISMATCH);
 
 		/* No chain: no-certificate, and nothing to check. */
 		tls_info_clear(i);
@@ -248,7 +253,8 @@ test_cert_names_shared(void **state)
 
 		for (size_t b = 0; b < NBACKENDS; b++)
 			if (backends[b]->ops->cert_names(der, len, &got[b], &e) != TLS_OK)
-				fail_msg("%s: %s cannot decode: %s", stems[k], backends[b]->name, e.text);
+				fail_msg("%s: %s cannot decode: %s", stems[k], backends[b]->name,
+				         e.text);
 		if (!tls_cert_names_equal(&got[0], &got[1]))
 			fail_msg("%s: openssl and gnutls decode different names", stems[k]);
 		assert_true(got[0].ndns > 0 || got[0].cn != NULL);

@@ -55,7 +55,6 @@ fail(int lineno, const char *fmt, ...)
 	return 1;
 }
 
-
 static void
 show(const char *who, const char *data, size_t n)
 {
@@ -208,7 +207,8 @@ main(int argc, char **argv)
 				*text++ = '\0';
 			if (read_reply(last, sizeof last) != 0)
 				rc = fail(lineno, "expected %s, got EOF or timeout", arg);
-			else if (strncmp(last, arg, strlen(arg)) != 0 || (*text && !strstr(last, text)))
+			else if (strncmp(last, arg, strlen(arg)) != 0 ||
+			         (*text && !strstr(last, text)))
 				rc = fail(lineno, "expected %s, got \"%s\"", arg, last);
 		} else if (strcmp(cmd, "send") == 0) {
 			size_t n = strlen(arg);
@@ -249,7 +249,8 @@ main(int argc, char **argv)
 			struct err e = { 0 };
 			size_t len;
 			int too_long;
-			enum bio_status st = bio_read_line(&io, buf, sizeof buf - 1, &len, &too_long, &e);
+			enum bio_status st =
+			        bio_read_line(&io, buf, sizeof buf - 1, &len, &too_long, &e);
 			if (st == BIO_OK)
 				rc = fail(lineno, "expected the server to close, got \"%s\"", buf);
 			else if (st == BIO_TIMEOUT)
