@@ -170,9 +170,11 @@ pki: $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
 
 # --- the two README commands ---------------------------------------------------
 run: all
+	@ci/deps
 	@ci/conformance --build $(BUILD)
 
 check: all
+	@ci/deps
 	@ci/check --build $(BUILD)
 
 unit: all
