@@ -14,50 +14,21 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "net.h"
 
 int
 daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned *len, struct err *e)
 {
-	char host[128];
-	const char *colon;
-	char *end;
-	long port;
+	struct net_addr a;
 
 	memset(ss, 0, sizeof *ss);
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (close == NULL || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host)
-			goto bad;
-		memcpy(host, spec + 1, (size_t)(close - spec - 1));
-		host[close - spec - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(spec, ':');
-		if (colon == NULL || (size_t)(colon - spec) >= sizeof host)
-			goto bad;
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
+	if (net_parse_addr_port(spec, &a) != 0) {
+		err_set(e, 1, "bad listen address \"%s\" (use ADDR:PORT or [IPv6]:PORT)", spec);
+		return -1;
 	}
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-		goto bad;
-	struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		*len = sizeof *v4;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		*len = sizeof *v6;
-		return 0;
-	}
-bad:
-	err_set(e, 1, "bad listen address \"%s\" (use ADDR:PORT or [IPv6]:PORT)", spec);
-	return -1;
+	*ss = a.ss;
+	*len = (unsigned)a.len;
+	return 0;
 }
 
 void
