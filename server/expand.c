@@ -10,35 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "expand.h"
-
-struct buf {
-	char *s;
-	size_t len, cap;
-	int failed;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->failed)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 64;
-		while (b->len + n + 1 > cap)
-			cap *= 2;
-		char *grown = realloc(b->s, cap);
-		if (grown == NULL) {
-			b->failed = 1;
-			return;
-		}
-		b->s = grown;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, s, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-}
 
 static int
 is_name_char(char c)
@@ -78,7 +51,7 @@ add_var(struct buf *b, const char *name, size_t n, const struct expand_env *env)
 	const char *val;
 
 	if (key == NULL) {
-		b->failed = 1;
+		b->oom = 1;
 		return;
 	}
 	memcpy(key, name, n);
@@ -96,7 +69,6 @@ expand_string(const char *tmpl, const struct expand_env *env)
 	struct buf b = { 0 };
 	const char *p = tmpl != NULL ? tmpl : "";
 
-	buf_add(&b, "", 0); /* "" expands to an allocated "" */
 	while (*p != '\0') {
 		const char *dollar = strchr(p, '$');
 		if (dollar == NULL) {
@@ -128,9 +100,5 @@ expand_string(const char *tmpl, const struct expand_env *env)
 			buf_add(&b, "$", 1); /* lone "$": literal */
 		}
 	}
-	if (b.failed) {
-		free(b.s);
-		return NULL;
-	}
-	return b.s;
+	return buf_take(&b); /* NULL when out of memory */
 }
