@@ -139,17 +139,13 @@ rcpt_params(const struct smtp_conn *c, const struct spool_rcpt *rc, char *buf, s
 	buf[0] = '\0';
 	if (!(c->ehlo.ext & SMTP_EXT_DSN))
 		return;
-	if (rc->notify & DSN_NOTIFY_NEVER) {
-		n += (size_t)snprintf(buf + n, len - n, " NOTIFY=NEVER");
-	} else if (rc->notify != 0) {
-		const char *sep = "=";
-		n += (size_t)snprintf(buf + n, len - n, " NOTIFY");
-		if ((rc->notify & DSN_NOTIFY_SUCCESS) && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "%sSUCCESS", sep), sep = ",";
-		if ((rc->notify & DSN_NOTIFY_FAILURE) && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "%sFAILURE", sep), sep = ",";
-		if ((rc->notify & DSN_NOTIFY_DELAY) && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "%sDELAY", sep);
+	if (rc->notify != 0) {
+		char names[DSN_NOTIFY_NAMES_MAX];
+		/* NEVER alone: the parser never stores it with another word. */
+		if (dsn_param_notify_format(rc->notify & DSN_NOTIFY_NEVER ? DSN_NOTIFY_NEVER
+		                                                          : rc->notify,
+		                            names, sizeof names) == 0)
+			n += (size_t)snprintf(buf + n, len - n, " NOTIFY=%s", names);
 	}
 	if (rc->orcpt != NULL && strchr(rc->orcpt, ';') != NULL && n < len) {
 		const char *semi = strchr(rc->orcpt, ';');
@@ -254,7 +250,7 @@ txn_mail_command(const struct txn *t, char *mail, size_t len)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " BODY=%s", env->body);
 	if ((ext & SMTP_EXT_DSN) && env->ret != DSN_RET_UNSET && pn < sizeof params)
 		pn += (size_t)snprintf(params + pn, sizeof params - pn, " RET=%s",
-		                       env->ret == DSN_RET_FULL ? "FULL" : "HDRS");
+		                       dsn_param_ret_name(env->ret));
 	if ((ext & SMTP_EXT_DSN) && env->envid != NULL && pn < sizeof params) {
 		if (dsn_param_xtext_encode(env->envid, x, sizeof x) == 0)
 			snprintf(params + pn, sizeof params - pn, " ENVID=%s", x);

@@ -113,9 +113,8 @@ message_finish(struct session *s)
 	env.sender = s->mail.path;
 	env.rcpts = s->rcpts;
 	env.nrcpts = s->nrcpts;
-	env.ret = strcmp(s->mail.ret, "FULL") == 0   ? DSN_RET_FULL
-	          : strcmp(s->mail.ret, "HDRS") == 0 ? DSN_RET_HDRS
-	                                             : DSN_RET_UNSET;
+	if (dsn_param_ret_parse(s->mail.ret, &env.ret) != 0)
+		env.ret = DSN_RET_UNSET; /* no RET= given */
 	env.envid = s->mail.has_envid ? s->mail.envid : NULL;
 	env.body = s->mail.body[0] ? s->mail.body : NULL;
 	env.received_at = clock_now();
