@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "net.h"
 #include "tls.h"
 
 void
@@ -48,11 +49,11 @@ set_rcvtimeo(int fd, unsigned ms)
 void
 bio_set_idle(struct bio *b, unsigned ms)
 {
-	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (suseconds_t)(ms % 1000) * 1000 };
-
 	b->idle_ms = ms;
-	setsockopt(b->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(b->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	/* On a socket of ours this does not fail; if it did, the limit in
+	 * force stays (the kernel default: none), which the deadline bounds. */
+	if (net_set_timeouts(b->fd, ms) != 0)
+		return;
 }
 
 void

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "net.h"
 #include "peer.h"
 #include "tls.h"
 
@@ -219,10 +220,9 @@ peer_session(struct peer_run *pr, int fd)
 	char marked_chunk_text[64];
 	struct err e = { 0 };
 	const char *greeting = peer_session_value(pr, "greeting");
-	struct timeval tv = { .tv_sec = PEER_READ_TIMEOUT };
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (net_set_timeouts(fd, PEER_READ_TIMEOUT * 1000u) != 0)
+		peer_log(pr, "-", "(cannot set socket timeouts)");
 	bio_init(&io, fd);
 	peer_log(pr, "-", "(connection)");
 	if (pr->tls_on_connect && pr->tls != NULL) {

@@ -16,6 +16,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "net.h"
 #include "run_int.h"
 #include "steps.h"
 #include "strlist.h"
@@ -49,7 +50,6 @@ client_connect(struct run *r, const char *arg, struct err *e)
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)r->port) };
 	struct sockaddr_in me;
 	socklen_t ml = sizeof me;
-	struct timeval tv = { .tv_sec = REPLY_TIMEOUT };
 	char from[64] = "";
 
 	char peer[64] = "";
@@ -79,8 +79,10 @@ client_connect(struct run *r, const char *arg, struct err *e)
 	r->c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (r->c.fd < 0)
 		return -1;
-	setsockopt(r->c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(r->c.fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (net_set_timeouts(r->c.fd, REPLY_TIMEOUT * 1000u) != 0) {
+		err_set(e, 1, "connect: socket timeouts: %s", strerror(errno));
+		return -1;
+	}
 	if (sscanf(arg, "from %63s", from) == 1) {
 		struct sockaddr_in src = { .sin_family = AF_INET };
 		if (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||

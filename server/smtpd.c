@@ -80,9 +80,7 @@ smtpd_transaction_reset(struct session *s)
 	s->nrcpts = 0;
 	memset(&s->mail, 0, sizeof s->mail);
 	strlist_free(&s->add_headers);
-	free(s->msg);
-	s->msg = NULL;
-	s->msg_len = s->msg_cap = 0;
+	buf_free(&s->msg);
 	s->msg_too_big = 0;
 	s->bdat_active = s->bdat_failed = 0;
 	smtp_chunk_begin(&s->bdat_scan);

@@ -23,24 +23,13 @@
 static void
 smtpd_message_append(struct session *s, const char *data, size_t n)
 {
-	if (s->msg_too_big || s->msg_len + n > s->cfg->message_size_limit) {
+	if (s->msg_too_big || s->msg.len + n > s->cfg->message_size_limit) {
 		s->msg_too_big = 1;
 		return;
 	}
-	if (s->msg_len + n > s->msg_cap) {
-		size_t cap = s->msg_cap ? s->msg_cap : 16384;
-		while (cap < s->msg_len + n)
-			cap *= 2;
-		char *grown = realloc(s->msg, cap);
-		if (grown == NULL) {
-			s->msg_too_big = 1;
-			return;
-		}
-		s->msg = grown;
-		s->msg_cap = cap;
-	}
-	memcpy(s->msg + s->msg_len, data, n);
-	s->msg_len += n;
+	buf_add(&s->msg, data, n);
+	if (s->msg.oom)
+		s->msg_too_big = 1; /* out of memory: refused like an oversized message */
 }
 
 static const char *
@@ -108,7 +97,7 @@ message_finish(struct session *s)
 
 	m = spool_message_begin(s->cfg->spool_directory, &e);
 	if (m == NULL || write_received(s, m, &e) != 0 ||
-	    spool_message_write(m, s->msg, s->msg_len, &e) != 0)
+	    spool_message_write(m, s->msg.p, s->msg.len, &e) != 0)
 		goto tempfail;
 	env.sender = s->mail.path;
 	env.rcpts = s->rcpts;
@@ -316,7 +305,7 @@ smtp_do_bdat(struct session *s, const char *args)
 	}
 	s->bdat_active = 1;
 	if (!last) {
-		smtpd_reply(s, "250 2.0.0 %llu octets received", (unsigned long long)s->msg_len);
+		smtpd_reply(s, "250 2.0.0 %llu octets received", (unsigned long long)s->msg.len);
 		return;
 	}
 	bdat_last(s);

@@ -21,6 +21,7 @@
 
 #include "acl.h"
 #include "bio.h"
+#include "buf.h"
 #include "expand.h"
 #include "smtp_parse.h"
 #include "smtpd.h"
@@ -61,8 +62,7 @@ struct session {
 	struct spool_rcpt *rcpts;
 	size_t nrcpts;
 	struct strlist add_headers; /* from ACLs, added above the message */
-	char *msg;                  /* the message as received, unstuffed */
-	size_t msg_len, msg_cap;
+	struct buf msg;             /* the message as received, unstuffed */
 	int msg_too_big;
 	int bdat_active;                   /* BDAT chunks received, LAST not yet */
 	int bdat_failed;                   /* a BDAT chunk was refused: refuse the rest */

@@ -104,7 +104,7 @@ v_message_size(const void *ctx, char *buf, size_t len)
 {
 	const struct session *s = ctx;
 
-	snprintf(buf, len, "%zu", s->msg_len);
+	snprintf(buf, len, "%zu", s->msg.len);
 	return buf;
 }
 
