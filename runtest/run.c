@@ -586,8 +586,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 		dump_peer(&r, &r.peers[i]);
 	}
 	run_dns_stop(&r);
-	*transcript = r.tr.text;
-	r.tr.text = NULL;
+	*transcript = buf_take(&r.tr.text);
 	rc = 0;
 out:
 	run_client_close(&r);

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "scenario.h"
+#include "strutil.h"
 #include "steps.h"
 
 static void
@@ -230,10 +231,9 @@ peer_port_check(const struct scenario *s, const char *value, const char *path, i
                 struct err *e)
 {
 	const struct peer_spec *me = &s->peers[s->npeers - 1];
-	char *end;
-	unsigned long n = strtoul(value, &end, 10);
+	uint64_t n;
 
-	if (*value < '0' || *value > '9' || *end != '\0' || n == 0 || n > 65535) {
+	if (str_parse_u64(value, strlen(value), 65535, &n) != STR_NUM_OK || n == 0) {
 		err_set(e, 1, "%s:%d: port: a number from 1 to 65535", path, lineno);
 		return -1;
 	}
@@ -477,11 +477,12 @@ parse_header_line(struct parse *ps, char *l, struct err *e)
 		                                           : (err_set(e, 1, "out of memory"), -1);
 	}
 	if (strcmp(key, "timeout") == 0) {
-		s->timeout = (unsigned)strtoul(value, NULL, 10);
-		if (s->timeout == 0 || s->timeout > 600) {
+		uint64_t secs;
+		if (str_parse_u64(value, strlen(value), 600, &secs) != STR_NUM_OK || secs == 0) {
 			err_set(e, 1, "%s:%d: timeout: 1 to 600 seconds", ps->path, ps->lineno);
 			return -1;
 		}
+		s->timeout = (unsigned)secs;
 		return 0;
 	}
 	if (slot == NULL) {

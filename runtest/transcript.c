@@ -61,19 +61,7 @@ transcript_normalize(const char *line, const struct strlist *declared)
 static void
 append(struct transcript *t, const char *s, size_t n)
 {
-	if (t->len + n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		while (cap < t->len + n + 1)
-			cap *= 2;
-		char *grown = realloc(t->text, cap);
-		if (grown == NULL)
-			return;
-		t->text = grown;
-		t->cap = cap;
-	}
-	memcpy(t->text + t->len, s, n);
-	t->len += n;
-	t->text[t->len] = '\0';
+	buf_add(&t->text, s, n);
 }
 
 /* `text` with every `dir` in it written "@WORK@"; caller frees. */
@@ -195,7 +183,5 @@ transcript_add_raw(struct transcript *t, char prefix, const char *data, size_t n
 void
 transcript_free(struct transcript *t)
 {
-	free(t->text);
-	t->text = NULL;
-	t->len = t->cap = 0;
+	buf_free(&t->text);
 }

@@ -13,11 +13,11 @@
 
 #include <stddef.h>
 
+#include "buf.h"
 #include "strlist.h"
 
 struct transcript {
-	char *text;
-	size_t len, cap;
+	struct buf text; /* text.p: the transcript so far (NULL before the first line) */
 	const struct strlist *normalize; /* the scenario's "REGEX => REPLACEMENT" */
 	const char *workdir;             /* the run's directory, shown as "@WORK@"; may be NULL */
 };
