@@ -2,7 +2,7 @@
  * tls_gnutls.c - the GnuTLS (3.7) backend of lib/tls.h (lib/tls_int.h's ops):
  * contexts (credentials, trust, priority string), connections and their
  * I/O.  The server's callbacks are tls_gnutls_server.c, the facts and the
- * chain check tls_gnutls_verify.c; lib/tls_gnutls_int.h holds what they share.
+ * chain check tls_gnutls_verify.c; lib/tls_gnutls.h holds what they share.
  *
  * It reports facts (version, IANA suite, chain, which checks of the chain
  * failed, staple bytes) exactly as lib/tls_openssl.c does, so that one golden
@@ -20,7 +20,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tls_gnutls_int.h"
+#include "tls_gnutls.h"
 
 static const char *
 gtls_version(void)

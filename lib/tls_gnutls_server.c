@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tls_gnutls_int.h"
+#include "tls_gnutls.h"
 
 /*
  * Copy pair `idx` out of the credentials (where GnuTLS already parsed it and

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "tls_gnutls_int.h"
+#include "tls_gnutls.h"
 
 static void
 gtls_key_type(const gnutls_datum_t *der, char *out, size_t outlen)

@@ -2,7 +2,7 @@
  * tls_openssl.c - the OpenSSL 3 backend of lib/tls.h (lib/tls_int.h's ops).
  *
  * This file: contexts, connections, I/O and the ops table; the facts after a
- * handshake are tls_openssl_verify.c's, what both share tls_openssl_int.h.
+ * handshake are tls_openssl_verify.c's, what both share tls_openssl.h.
  * The TLS backend files are the only ones allowed to include a TLS library
  * for TLS.  It reports facts (version, IANA suite, chain, every chain
  * problem seen, staple bytes) and never decides policy: a failed
@@ -27,7 +27,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "tls_openssl_int.h"
+#include "tls_openssl.h"
 
 /* The last OpenSSL error on this thread's queue as text, and clear the queue. */
 static void

@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/x509v3.h>
-
-#include "tls_openssl_int.h"
+#include "tls_openssl.h"
 
 /*
  * OpenSSL's verification codes in the canonical vocabulary.  A missing CRL

@@ -1,5 +1,5 @@
 /*
- * tls_gnutls_int.h - what the files of the GnuTLS backend share: its
+ * tls_gnutls.h - what the files of the GnuTLS backend share: its
  * context and connection structs and the functions one file calls in
  * another.  Included by lib/tls_gnutls*.c only (ci/layering.txt), never by
  * neutral code.  Internal names carry the `gtls_` prefix: `gnutls_*` is the
@@ -9,8 +9,8 @@
  *   tls_gnutls_server.c  server callbacks: certificate choice, staples
  *   tls_gnutls_verify.c  facts after the handshake: chain check, key types, names
  */
-#ifndef REFMTA_TLS_GNUTLS_INT_H
-#define REFMTA_TLS_GNUTLS_INT_H
+#ifndef REFMTA_TLS_GNUTLS_H
+#define REFMTA_TLS_GNUTLS_H
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>

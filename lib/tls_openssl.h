@@ -1,5 +1,5 @@
 /*
- * tls_openssl_int.h - what the files of the OpenSSL backend share: its
+ * tls_openssl.h - what the files of the OpenSSL backend share: its
  * context and connection structs and the functions one file calls in the
  * other.  Included by lib/tls_openssl*.c only (ci/layering.txt), never by
  * neutral code.  Internal names carry the `ossl_` prefix.
@@ -7,10 +7,11 @@
  *   tls_openssl.c         contexts (certificate groups, SNI), connections, I/O, the ops table
  *   tls_openssl_verify.c  facts after the handshake: chain problems, key types, names
  */
-#ifndef REFMTA_TLS_OPENSSL_INT_H
-#define REFMTA_TLS_OPENSSL_INT_H
+#ifndef REFMTA_TLS_OPENSSL_H
+#define REFMTA_TLS_OPENSSL_H
 
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "tls_int.h"
 
