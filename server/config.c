@@ -64,6 +64,7 @@ static const struct option_def main_options[] = {
 	{ O(smtp_max_synprot_errors, UINT, "3") },
 	{ O(recipients_max, UINT_POS, "100") },
 	{ O(message_size_limit, SIZE, "50M") },
+	{ O(prdr_enable, BOOL, "false") },
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
@@ -93,6 +94,10 @@ static const struct {
 	{ "acl_smtp_mail", OFF(acl_smtp_mail) },       /* MAIL FROM */
 	{ "acl_smtp_rcpt", OFF(acl_smtp_rcpt) },       /* each RCPT TO */
 	{ "acl_smtp_data", OFF(acl_smtp_data) },       /* after the message */
+	/* PRDR: each recipient after the message, before acl_smtp_data.  The
+	 * seed's name and Exim's later one are one block (docs/prdr.md). */
+	{ "acl_smtp_data_prdr", OFF(acl_smtp_data_prdr) },
+	{ "acl_data_smtp_prdr", OFF(acl_smtp_data_prdr) },
 };
 #define NACLS (sizeof acl_blocks / sizeof acl_blocks[0])
 
@@ -218,10 +223,17 @@ header_line(struct loader *ld, char *text, int line)
 		struct acl **slot = (struct acl **)((char *)cfg + acl_blocks[i].off);
 		if (strcmp(head, acl_blocks[i].name) != 0)
 			continue;
-		if (*slot != NULL)
-			return option_fail(&ld->ctx, line,
-			                   "duplicate block \"%s:\" (first on line %d)", head,
-			                   ld->acl_line[i]);
+		if (*slot != NULL) {
+			/* An alias (same slot) counts as the same block. */
+			for (size_t j = 0; j < NACLS; j++)
+				if (acl_blocks[j].off == acl_blocks[i].off && ld->acl_line[j] != 0)
+					return option_fail(
+					        &ld->ctx, line,
+					        "duplicate block \"%s:\" (first on line %d%s%s%s)",
+					        head, ld->acl_line[j], j == i ? "" : " as \"",
+					        j == i ? "" : acl_blocks[j].name,
+					        j == i ? "" : ":\"");
+		}
 		*slot = calloc(1, sizeof **slot);
 		if (*slot == NULL || ((*slot)->name = strdup(head)) == NULL)
 			return option_fail(&ld->ctx, line, "out of memory");
@@ -237,8 +249,8 @@ header_line(struct loader *ld, char *text, int line)
 		return option_fail(
 		        &ld->ctx, line,
 		        "unknown block \"%s%s%s:\" (use acl_smtp_connect, acl_smtp_helo, "
-		        "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, transport NAME or router "
-		        "NAME)",
+		        "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, "
+		        "transport NAME or router NAME)",
 		        head, *name ? " " : "", name);
 	if (!valid_block_name(name))
 		return option_fail(&ld->ctx, line,
@@ -492,8 +504,11 @@ config_free(struct config *cfg)
 	if (cfg == NULL)
 		return;
 	option_free(&config_main_options, cfg);
-	for (size_t i = 0; i < NACLS; i++)
-		acl_free(*(struct acl **)((char *)cfg + acl_blocks[i].off));
+	for (size_t i = 0; i < NACLS; i++) {
+		struct acl **slot = (struct acl **)((char *)cfg + acl_blocks[i].off);
+		acl_free(*slot); /* aliases share a slot: free it once */
+		*slot = NULL;
+	}
 	for (size_t i = 0; i < cfg->nblocks; i++) {
 		for (size_t j = 0; j < cfg->blocks[i].nopts; j++) {
 			free(cfg->blocks[i].opts[j].key);

@@ -71,6 +71,9 @@ struct config {
 	unsigned recipients_max;            /* per message; default 100, 452 after */
 	uint64_t message_size_limit;        /* bytes, SIZE; default 50 MiB; "50M" syntax */
 
+	/* PRDR (draft-hall-prdr-00, docs/prdr.md) */
+	int prdr_enable; /* advertise PRDR in EHLO; default false */
+
 	/* DNS (lib/resolver.h) */
 	char *dns_server;       /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
 	char *dns_trust_anchor; /* trust anchor file; NULL = the system's root anchor */
@@ -99,6 +102,7 @@ struct config {
 	struct acl *acl_smtp_mail;
 	struct acl *acl_smtp_rcpt;
 	struct acl *acl_smtp_data;
+	struct acl *acl_smtp_data_prdr; /* also named acl_data_smtp_prdr (the seed's name) */
 
 	struct config_block *blocks;
 	size_t nblocks;

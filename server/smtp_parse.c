@@ -317,6 +317,12 @@ smtp_parse_mail(const char *args, struct smtp_mail_args *out, char *why, size_t 
 			    dsn_param_xtext_decode(val, out->envid, sizeof out->envid) != 0)
 				return fail(why, whylen, 501, "5.5.4 Bad ENVID parameter");
 			out->has_envid = 1;
+		} else if (strcasecmp(key, "PRDR") == 0) {
+			/* draft-hall-prdr-00 3: "PRDR" takes no value */
+			if (out->prdr || has_val)
+				return fail(why, whylen, 501,
+				            "5.5.4 Bad PRDR parameter (no value)");
+			out->prdr = 1;
 		} else {
 			/* RFC 5321 4.1.1.11: 555 for parameters not recognised */
 			snprintf(why, whylen, "5.5.4 Unsupported parameter %s", key);

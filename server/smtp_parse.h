@@ -1,8 +1,9 @@
 /*
  * smtp_parse.h - the SMTP grammar refmta accepts, as pure functions:
  * MAIL/RCPT paths (RFC 5321 4.1.2), ESMTP parameters (RFC 5321 4.1.2
- * Mail-parameters), SIZE (RFC 1870), BODY (RFC 6152), the DSN parameters
- * (RFC 3461 4) with xtext (RFC 3461 4), and BDAT arguments (RFC 3030).
+ * Mail-parameters), SIZE (RFC 1870), BODY (RFC 6152), PRDR
+ * (draft-hall-prdr-00), the DSN parameters (RFC 3461 4) with xtext (RFC
+ * 3461 4), and BDAT arguments (RFC 3030).
  * No I/O, no policy: the session decides what a parse error means.
  */
 #ifndef REFMTA_SMTP_PARSE_H
@@ -28,6 +29,8 @@ struct smtp_mail_args {
 	char ret[8];                    /* "FULL" | "HDRS" | "" (dsn_param_ret_parse reads it) */
 	char envid[SMTP_ENVID_MAX + 1]; /* xtext-decoded; "" when absent */
 	int has_envid;
+	int prdr; /* the PRDR parameter (draft-hall-prdr-00 3): no value; the
+	           * session refuses it (555) when PRDR was not offered */
 };
 
 struct smtp_rcpt_args {

@@ -139,6 +139,13 @@ helo_accept(struct session *s, int esmtp)
 	smtpd_set_state(s, ST_READY);
 }
 
+/* draft-hall-prdr-00 2: offered only when prdr_enable says so. */
+static int
+capa_prdr(const struct session *s)
+{
+	return s->cfg->prdr_enable;
+}
+
 static void
 capa_size(const struct session *s, char *buf, size_t len)
 {
@@ -161,6 +168,7 @@ static const struct smtpd_capability {
 	{ "ENHANCEDSTATUSCODES", NULL, NULL },   /* RFC 2034 */
 	{ "CHUNKING", NULL, NULL },              /* RFC 3030 */
 	{ "STARTTLS", smtpd_tls_offered, NULL }, /* RFC 3207 */
+	{ "PRDR", capa_prdr, NULL },             /* draft-hall-prdr-00 */
 	{ "HELP", NULL, NULL },
 };
 #define NCAPABILITIES (sizeof smtpd_capabilities / sizeof smtpd_capabilities[0])
@@ -221,9 +229,15 @@ smtp_check_mail(struct session *s, const char *args)
 	}
 	code = smtp_parse_mail(args + 5, &s->mail, why, sizeof why);
 	if (code == 0 && !s->esmtp &&
-	    (s->mail.has_size || s->mail.body[0] || s->mail.ret[0] || s->mail.has_envid)) {
+	    (s->mail.has_size || s->mail.body[0] || s->mail.ret[0] || s->mail.has_envid ||
+	     s->mail.prdr)) {
 		code = 555;
 		snprintf(why, sizeof why, "5.5.4 Parameters need EHLO");
+	}
+	/* RFC 5321 4.1.1.11: a parameter not offered is not recognised (555). */
+	if (code == 0 && s->mail.prdr && !capa_prdr(s)) {
+		code = 555;
+		snprintf(why, sizeof why, "5.5.4 Unsupported parameter PRDR");
 	}
 	if (code != 0) {
 		memset(&s->mail, 0, sizeof s->mail);
@@ -257,11 +271,10 @@ smtp_do_mail(struct session *s, const char *args)
 	smtpd_reply(s, "250 2.1.0 OK");
 }
 
-/* Fill $local_part, $domain and the recipient the ACL sees from s->rcpt. */
-static void
-rcpt_for_acl(struct session *s)
+/* $local_part, $domain and the recipient the ACL sees (smtpd_int.h). */
+void
+smtpd_rcpt_for_acl(struct session *s, const char *path)
 {
-	const char *path = s->rcpt.path;
 	char written[SMTP_LOCAL_PART_MAX + 3];
 
 	if (smtp_split_mailbox(path, written, sizeof written, s->cur_domain,
@@ -295,8 +308,8 @@ rcpt_is_local_postmaster(const struct session *s)
 	return 0;
 }
 
-static void
-rcpt_forget(struct session *s)
+void
+smtpd_rcpt_forget(struct session *s)
 {
 	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
 }
@@ -327,7 +340,7 @@ smtp_check_rcpt(struct session *s, const char *args)
 		smtpd_refuse(s, 452, "4.5.3 Too many recipients");
 		return -1;
 	}
-	rcpt_for_acl(s);
+	smtpd_rcpt_for_acl(s, s->rcpt.path);
 	if (rcpt_is_local_postmaster(s))
 		return 0;
 	v = smtpd_run_acl(s, s->cfg->acl_smtp_rcpt, ACL_DENY, &res);
@@ -336,7 +349,7 @@ smtp_check_rcpt(struct session *s, const char *args)
 		                    s->cfg->acl_smtp_rcpt == NULL ? "relay not permitted"
 		                                                  : "Administrative prohibition");
 		acl_result_free(&res);
-		rcpt_forget(s);
+		smtpd_rcpt_forget(s);
 		return -1;
 	}
 	acl_result_free(&res);
@@ -351,7 +364,7 @@ smtp_do_rcpt(struct session *s, const char *args)
 
 	(void)args;
 	if (grown == NULL) {
-		rcpt_forget(s);
+		smtpd_rcpt_forget(s);
 		smtpd_refuse(s, 452, "4.3.0 Out of memory");
 		return;
 	}
@@ -362,7 +375,7 @@ smtp_do_rcpt(struct session *s, const char *args)
 		.notify = s->rcpt.notify,
 	};
 	s->nrcpts++;
-	rcpt_forget(s);
+	smtpd_rcpt_forget(s);
 	smtpd_set_state(s, ST_RCPT);
 	smtpd_reply(s, "250 2.1.5 OK");
 }

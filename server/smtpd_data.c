@@ -1,6 +1,7 @@
 /*
  * smtpd_data.c - the message: DATA and BDAT (RFC 5321 4.1.1.4, RFC 3030),
- * the Received header, and completion: data ACL, spool, log line, 250.
+ * the Received header, and completion: PRDR's per-recipient phase
+ * (smtpd_prdr.c), data ACL, spool, log line, 250.
  *
  * Never answer 250 before the message is durable (spool_message_commit);
  * never let a different end of data than CRLF.CRLF end it (SMTP smuggling).
@@ -84,10 +85,22 @@ message_finish(struct session *s)
 	enum acl_verdict v;
 	char fors[2048];
 	size_t fl = 0;
+	/* The client asked for PRDR (docs/log.md), as $prdr_requested says. */
+	const char *prdr = s->mail.prdr ? " PRDR" : "";
 
 	if (s->msg_too_big) {
 		smtpd_refuse(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
 		goto out;
+	}
+	if (smtpd_prdr_active(s)) {
+		/* draft-hall-prdr-00: the per-recipient replies, then the
+		 * overall one; the data ACL only for a message someone takes. */
+		size_t deferred;
+		int dropped;
+		if (smtpd_prdr_recipients(s, &deferred, &dropped) == 0 || dropped) {
+			smtpd_prdr_refuse_all(s, deferred, dropped);
+			goto out;
+		}
 	}
 	v = smtpd_run_acl(s, s->cfg->acl_smtp_data, ACL_ACCEPT, &res);
 	if (v != ACL_ACCEPT) {
@@ -125,14 +138,15 @@ message_finish(struct session *s)
 	fors[fl < sizeof fors ? fl : sizeof fors - 1] = '\0';
 	if (s->tls != NULL) {
 		const struct tls_info *ti = tls_conn_info(s->tls);
-		log_write("%s <= %s H=%s [%s]:%u P=%s X=%s:%s CV=%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]:%u P=%s X=%s:%s CV=%s%s S=%llu for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
 		          s->peer->port, protocol_name(s, 0), ti->version, ti->cipher,
-		          tls_verify_word(ti->verify), (unsigned long long)env.size, fors);
+		          tls_verify_word(ti->verify), prdr, (unsigned long long)env.size, fors);
 	} else {
-		log_write("%s <= %s H=%s [%s]:%u P=%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]:%u P=%s%s S=%llu for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
-		          s->peer->port, protocol_name(s, 0), (unsigned long long)env.size, fors);
+		          s->peer->port, protocol_name(s, 0), prdr, (unsigned long long)env.size,
+		          fors);
 	}
 	smtpd_reply(s, "250 2.0.0 OK id=%s", env.id);
 	goto out;

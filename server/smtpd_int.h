@@ -7,6 +7,7 @@
  *                  HELO/MAIL/RCPT and the small commands
  *   smtpd_reply.c  replies, refusals and their log lines, ACL glue
  *   smtpd_data.c   DATA and BDAT, the Received header, message completion
+ *   smtpd_prdr.c   PRDR's per-recipient replies (draft-hall-prdr-00)
  *   smtpd_tls.c    the server TLS context and STARTTLS
  *   smtpd_vars.c   the variables ACLs (and later events) see
  *
@@ -88,6 +89,10 @@ void smtpd_set_state(struct session *s, unsigned next);
 void smtpd_close(struct session *s, const char *reason);
 /* Forget the transaction (RFC 5321 3.3); MAIL and RCPT states go back to READY. */
 void smtpd_transaction_reset(struct session *s);
+/* $local_part, $domain and the recipient an ACL sees, from the mailbox
+ * `path` ("user@domain" or "postmaster"); smtpd_rcpt_forget() clears them. */
+void smtpd_rcpt_for_acl(struct session *s, const char *path);
+void smtpd_rcpt_forget(struct session *s);
 
 /* The command table's rules, then the command's check and action (smtpd.c). */
 void smtpd_dispatch(struct session *s, char *line);
@@ -121,6 +126,22 @@ int smtp_check_data(struct session *s, const char *args);
 void smtp_do_data(struct session *s, const char *args);
 int smtp_check_bdat(struct session *s, const char *args);
 void smtp_do_bdat(struct session *s, const char *args);
+
+/* smtpd_prdr.c (docs/prdr.md) */
+/* Does this message get PRDR's per-recipient phase (PRDR on MAIL and more
+ * than one recipient)? */
+int smtpd_prdr_active(const struct session *s);
+/*
+ * The per-recipient phase: "353", then acl_smtp_data_prdr for each
+ * recipient in RCPT order with its reply (queued, not flushed).  The
+ * refused recipients are removed from s->rcpts (logged); the accepted ones
+ * stay.  Returns the number accepted; *deferred counts the 4xx ones;
+ * *dropped is set when an ACL said drop (the rest were not asked).
+ */
+size_t smtpd_prdr_recipients(struct session *s, size_t *deferred, int *dropped);
+/* The overall reply when no recipient was accepted or a drop ended the
+ * phase (docs/prdr.md "The overall reply"). */
+void smtpd_prdr_refuse_all(struct session *s, size_t deferred, int dropped);
 
 /* smtpd_tls.c */
 /* Is STARTTLS offered to this client now? */

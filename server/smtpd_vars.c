@@ -171,6 +171,16 @@ v_tls_in_verify(const void *ctx, char *buf, size_t len)
 	return ti ? tls_verify_word(ti->verify) : "";
 }
 
+/* Exim's values: "yes" when the client's MAIL carried PRDR. */
+static const char *
+v_prdr_requested(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->mail.prdr ? "yes" : "no";
+}
+
 const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address, "the client's IP address" },
 	{ "sender_host_port", v_sender_host_port, "the client's port" },
@@ -192,5 +202,7 @@ const struct expand_var smtpd_vars[] = {
 	{ "tls_in_certificate_verified", v_tls_in_certificate_verified,
 	  "1 when the client's certificate verified, else 0" },
 	{ "tls_in_verify", v_tls_in_verify, "the client certificate's verification result word" },
+	{ "prdr_requested", v_prdr_requested,
+	  "\"yes\" when the client's MAIL asked for PRDR, else \"no\"" },
 };
 const size_t smtpd_nvars = sizeof smtpd_vars / sizeof smtpd_vars[0];

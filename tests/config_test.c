@@ -145,6 +145,8 @@ test_defaults(void **state)
 	assert_null(cfg->acl_smtp_mail);
 	assert_null(cfg->acl_smtp_rcpt);
 	assert_null(cfg->acl_smtp_data);
+	assert_null(cfg->acl_smtp_data_prdr);
+	assert_int_equal(cfg->prdr_enable, 0);
 	assert_int_equal(cfg->nblocks, 0);
 	config_free(cfg);
 }
@@ -158,6 +160,7 @@ static const char design_example[] = "primary_hostname   = mx.example.test\n"
                                      "tls_certificate    = certs/mx.pem\n"
                                      "tls_privatekey     = certs/mx.key\n"
                                      "# tls_ocsp_file: not supported yet\n"
+                                     "prdr_enable        = true\n"
                                      "\n"
                                      "acl_smtp_rcpt:\n"
                                      "  accept  domains = example.test\n"
@@ -189,13 +192,14 @@ test_design_example(void **state)
 	assert_string_equal(cfg->tls_certificate.v[0], in_dir("certs/mx.pem"));
 	assert_string_equal(cfg->tls_privatekey.v[0], in_dir("certs/mx.key"));
 	assert_string_equal(cfg->tls_advertise_hosts, "*"); /* a certificate is set */
+	assert_int_equal(cfg->prdr_enable, 1);
 
 	rcpt = cfg->acl_smtp_rcpt;
 	assert_non_null(rcpt);
 	assert_string_equal(rcpt->name, "acl_smtp_rcpt");
 	assert_int_equal(rcpt->nstmts, 2);
 	assert_int_equal(rcpt->stmts[0].verb, ACL_VERB_ACCEPT);
-	assert_int_equal(rcpt->stmts[0].line, 11);
+	assert_int_equal(rcpt->stmts[0].line, 12);
 	assert_string_equal(rcpt->stmts[0].items[0].name, "domains");
 	assert_string_equal(rcpt->stmts[0].items[0].value, "example.test");
 	assert_int_equal(rcpt->stmts[1].verb, ACL_VERB_DENY);
@@ -206,20 +210,20 @@ test_design_example(void **state)
 	assert_int_equal(data->nstmts, 2);
 	assert_int_equal(data->stmts[0].nitems, 2);
 	assert_string_equal(data->stmts[0].items[1].value, "SPF failed: $spf_smtp_comment");
-	assert_int_equal(data->stmts[0].items[1].line, 16);
+	assert_int_equal(data->stmts[0].items[1].line, 17);
 	assert_int_equal(data->stmts[1].nitems, 0);
 
 	assert_int_equal(cfg->nblocks, 1);
 	t = &cfg->blocks[0];
 	assert_string_equal(t->kind, "transport");
 	assert_string_equal(t->name, "remote_smtp");
-	assert_int_equal(t->line, 19);
+	assert_int_equal(t->line, 20);
 	assert_int_equal(t->nopts, 5);
 	assert_string_equal(t->opts[0].key, "driver");
 	assert_string_equal(t->opts[0].value, "smtp");
 	assert_string_equal(t->opts[2].key, "hosts_require_ocsp");
 	assert_string_equal(t->opts[2].value, "mx.partner.test");
-	assert_int_equal(t->opts[4].line, 24);
+	assert_int_equal(t->opts[4].line, 25);
 	config_free(cfg);
 }
 
@@ -419,6 +423,28 @@ test_all_acls_and_blocks(void **state)
 	config_free(cfg);
 }
 
+/* The seed's acl_data_smtp_prdr and Exim's acl_smtp_data_prdr are one ACL. */
+static void
+test_prdr_acl_names(void **state)
+{
+	static const char *const names[] = { "acl_data_smtp_prdr", "acl_smtp_data_prdr" };
+	char text[200];
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		struct config *cfg;
+
+		snprintf(text, sizeof text,
+		         "prdr_enable = yes\n%s:\n  deny local_parts = x\n  accept\n", names[i]);
+		cfg = load_ok(text);
+		assert_int_equal(cfg->prdr_enable, 1);
+		assert_non_null(cfg->acl_smtp_data_prdr);
+		assert_string_equal(cfg->acl_smtp_data_prdr->name, names[i]);
+		assert_int_equal(cfg->acl_smtp_data_prdr->nstmts, 2);
+		config_free(cfg);
+	}
+}
+
 static void
 test_relative_config_path(void **state)
 {
@@ -453,7 +479,14 @@ static const struct bad_row bad_rows[] = {
 	{ "unknown option, with a suggestion", "\n\ntls_sertificate = x\n",
 	  "@F@:3: unknown option \"tls_sertificate\" (did you mean \"tls_certificate\"?)" },
 	{ "unknown option", "frobnicate = 1\n", "@F@:1: unknown option \"frobnicate\"" },
-	{ "option not built yet", "prdr_enable = true\n", "@F@:1: unknown option \"prdr_enable\"" },
+	{ "option not built yet", "event_action = exec x\n",
+	  "@F@:1: unknown option \"event_action\"" },
+	{ "bad prdr_enable", "prdr_enable = maybe\n",
+	  "@F@:1: prdr_enable: bad boolean \"maybe\" (use true, false, yes, no, 1 or 0)" },
+	{ "PRDR ACL under both names",
+	  "acl_smtp_data_prdr:\n  accept\nacl_data_smtp_prdr:\n  deny\n",
+	  "@F@:3: duplicate block \"acl_data_smtp_prdr:\" (first on line 1 as "
+	  "\"acl_smtp_data_prdr:\")" },
 	{ "duplicate option", "listen = 127.0.0.1:25\n# x\nlisten = 127.0.0.1:26\n",
 	  "@F@:3: duplicate option \"listen\" (first set on line 1)" },
 	{ "missing option name", "= x\n", "@F@:1: missing option name before \"=\"" },
@@ -546,7 +579,8 @@ static const struct bad_row bad_rows[] = {
 	  "NAME:\", \"router NAME:\"), got \"hello world\"" },
 	{ "unknown ACL block", "acl_smtp_quit:\n  accept\n",
 	  "@F@:1: unknown block \"acl_smtp_quit:\" (use acl_smtp_connect, acl_smtp_helo, "
-	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, transport NAME or router NAME)" },
+	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, transport NAME or "
+	  "router NAME)" },
 	{ "transport without a name", "transport:\n  driver = smtp\n",
 	  "@F@:1: transport: bad or missing name \"\" (use letters, digits, _ - .)" },
 	{ "duplicate ACL block", "acl_smtp_rcpt:\n  accept\n\nacl_smtp_rcpt:\n  deny\n",
@@ -655,13 +689,10 @@ int
 main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-		cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_design_example),
-		cmocka_unit_test(test_every_option),
-		cmocka_unit_test(test_comments),
-		cmocka_unit_test(test_continuation),
-		cmocka_unit_test(test_all_acls_and_blocks),
-		cmocka_unit_test(test_relative_config_path),
+		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_every_option),   cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_continuation),   cmocka_unit_test(test_all_acls_and_blocks),
+		cmocka_unit_test(test_prdr_acl_names), cmocka_unit_test(test_relative_config_path),
 		cmocka_unit_test(test_missing_file),
 	};
 	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NVALUES + NBADS];
