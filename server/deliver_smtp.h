@@ -19,6 +19,9 @@
  * transaction (no other host is tried: the answer is the domain's).
  * RCPT: 2xx accepted, 4xx that recipient defers, 5xx it fails.  DATA or
  * end of data: 4xx defers and 5xx fails every accepted recipient.
+ * PRDR (hosts_try_prdr, when offered and the transaction has more than
+ * one recipient): after "353", each accepted recipient by its own reply,
+ * an overall 4xx/5xx overriding its 2xx (docs/prdr.md).
  *
  * TLS (the seed's option names; host lists match the host's IP address,
  * server/match.h):
@@ -72,6 +75,7 @@ struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	char *tls_privatekey;
 	char *tls_require_ciphers; /* backend-native, or NULL */
 	int tls_tempfail_tryclear; /* default 1 */
+	char *hosts_try_prdr;      /* host list; default "*": PRDR when offered (docs/prdr.md) */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -116,6 +120,7 @@ struct smtp_rcpt_result {
 	                                * "TLS required but not offered") */
 	int host_index;                /* the host (index into hosts) that decided it; -1 none */
 	struct smtp_host_facts host;   /* facts of that host (zeroed when none) */
+	int prdr;                      /* decided in a PRDR transaction (draft-hall-prdr-00) */
 };
 
 struct smtp_cache; /* open connections kept for the next message (one queue run) */

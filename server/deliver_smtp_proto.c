@@ -4,7 +4,9 @@
  * RCPTs (one pipelined group when PIPELINING is offered, RFC 2920), the body
  * (DATA with dot-stuffing, or BDAT LAST when CHUNKING is offered, RFC 3030;
  * both with every line ending sent as CRLF, SMTP smuggling)
- * and the final reply, each recipient ending decided.  PRDR goes here.
+ * and the final reply, each recipient ending decided; with PRDR
+ * (draft-hall-prdr-00, docs/prdr.md) the per-recipient replies after "353"
+ * and the overall reply.
  *
  * The steps share a struct txn; each returns what comes next: the following
  * step, the end of the transaction with the session still usable, QUIT
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "deliver_smtp_int.h"
+#include "match.h"
 
 /*
  * The message as it goes on the wire, whatever the spool holds (RFC 5321
@@ -166,6 +169,7 @@ struct txn {
 	unsigned char *accepted; /* [n]: RCPT got a 2xx */
 	size_t naccepted;
 	int pipe, chunk;     /* PIPELINING, CHUNKING offered */
+	int prdr;            /* PRDR sent on MAIL */
 	int mail_ok;         /* MAIL got a 2xx */
 	struct smtp_reply r; /* the last reply read */
 	struct err e;
@@ -255,6 +259,8 @@ txn_mail_command(const struct txn *t, char *mail, size_t len)
 		if (dsn_param_xtext_encode(env->envid, x, sizeof x) == 0)
 			snprintf(params + pn, sizeof params - pn, " ENVID=%s", x);
 	}
+	if (t->prdr && pn < sizeof params)
+		snprintf(params + strlen(params), sizeof params - strlen(params), " PRDR");
 	snprintf(mail, len, "MAIL FROM:<%s>%s\r\n", env->sender, params);
 }
 
@@ -420,6 +426,67 @@ txn_body(struct txn *t)
 	return t->chunk ? txn_bdat(t) : txn_data(t);
 }
 
+/*
+ * PRDR after its 353 (draft-hall-prdr-00): one reply per recipient RCPT
+ * accepted, in RCPT order, then the overall reply.  Nothing is decided
+ * before the overall reply is in (a connection lost before it leaves the
+ * message's fate unknown: every recipient defers with the host).  Each
+ * recipient is decided by its own reply, except that an overall 4xx or
+ * 5xx turns its 2xx into a deferral or failure (docs/prdr.md).
+ */
+static enum txn_next
+txn_prdr_replies(struct txn *t)
+{
+	static const char stage[] = "after end of data (PRDR)";
+	static const char ostage[] = "after end of data (PRDR overall reply)";
+	struct smtp_reply *per = calloc(t->n ? t->n : 1, sizeof *per);
+	enum txn_next next = TXN_DONE;
+	enum smtp_reply_read rd;
+
+	if (per == NULL) {
+		t->R->oom = 1;
+		smtp_host_fail_error(t->R, &t->c->facts, "4.3.0", "out of memory");
+		return TXN_LOST;
+	}
+	for (size_t i = 0; i < t->n && next == TXN_DONE; i++) {
+		if (!t->accepted[i])
+			continue;
+		rd = smtp_reply_read(t->c->io, &per[i], &t->e);
+		if (rd != SMTP_REPLY_OK)
+			next = txn_read_failed(t, rd, stage);
+		else if (per[i].code / 100 < 2 || per[i].code / 100 == 3) {
+			smtp_host_fail_reply(t->R, t->c, &per[i], stage);
+			next = TXN_QUIT;
+		}
+	}
+	if (next == TXN_DONE) {
+		smtp_reply_clear(&t->r);
+		rd = smtp_reply_read(t->c->io, &t->r, &t->e);
+		if (rd != SMTP_REPLY_OK)
+			next = txn_read_failed(t, rd, ostage);
+		else if (t->r.code / 100 < 2 || t->r.code / 100 == 3) {
+			smtp_host_fail_reply(t->R, t->c, &t->r, ostage);
+			next = TXN_QUIT;
+		}
+	}
+	for (size_t i = 0; i < t->n && next == TXN_DONE; i++) {
+		struct smtp_rcpt_result *res = txn_rcpt(t, i);
+		const struct smtp_reply *by = &per[i];
+
+		if (!t->accepted[i])
+			continue;
+		if (by->code / 100 == 2 && t->r.code / 100 != 2)
+			by = &t->r; /* the overall refusal wins over a 2xx */
+		smtp_result_set(t->R, res, txn_outcome(by->code), by->status, by->text,
+		                by == &t->r ? ostage : stage, NULL, &t->c->facts);
+		res->prdr = 1;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		smtp_reply_clear(&per[i]);
+	free(per);
+	return next;
+}
+
 /* The reply to the end of data decides every accepted recipient. */
 static enum txn_next
 txn_final_reply(struct txn *t)
@@ -428,6 +495,10 @@ txn_final_reply(struct txn *t)
 
 	if (rd != SMTP_REPLY_OK)
 		return txn_read_failed(t, rd, t->stage);
+	/* A server that offered PRDR may still answer plainly: then it is a
+	 * transaction without PRDR (draft-hall-prdr-00). */
+	if (t->prdr && t->r.code == 353)
+		return txn_prdr_replies(t);
 	if (t->r.code / 100 < 2 || t->r.code / 100 == 3) {
 		smtp_host_fail_reply(t->R, t->c, &t->r, t->stage);
 		return TXN_QUIT;
@@ -456,6 +527,10 @@ smtp_transaction(struct smtp_run *R, struct smtp_conn *c, const size_t *idx, siz
 	c->facts.dsn = (c->ehlo.ext & SMTP_EXT_DSN) != 0;
 	t.pipe = (c->ehlo.ext & SMTP_EXT_PIPELINING) != 0;
 	t.chunk = (c->ehlo.ext & SMTP_EXT_CHUNKING) != 0;
+	/* PRDR only pays with more than one recipient (the seed: Exim does
+	 * the same); hosts_try_prdr matches the host's address. */
+	t.prdr = (c->ehlo.ext & SMTP_EXT_PRDR) && n > 1 && R->d->t->hosts_try_prdr != NULL &&
+	         match_host(R->d->t->hosts_try_prdr, c->facts.address);
 	if ((t.accepted = calloc(n ? n : 1, 1)) == NULL) {
 		R->oom = 1;
 		smtp_conn_free(c);

@@ -108,9 +108,13 @@ smtp_ehlo_parse(const char *text, struct smtp_ehlo *out)
 		const char *kw;
 		unsigned ext;
 	} kws[] = {
-		{ "PIPELINING", SMTP_EXT_PIPELINING }, { "SIZE", SMTP_EXT_SIZE },
-		{ "8BITMIME", SMTP_EXT_8BITMIME },     { "DSN", SMTP_EXT_DSN },
-		{ "CHUNKING", SMTP_EXT_CHUNKING },     { "STARTTLS", SMTP_EXT_STARTTLS },
+		{ "PIPELINING", SMTP_EXT_PIPELINING },
+		{ "SIZE", SMTP_EXT_SIZE },
+		{ "8BITMIME", SMTP_EXT_8BITMIME },
+		{ "DSN", SMTP_EXT_DSN },
+		{ "CHUNKING", SMTP_EXT_CHUNKING },
+		{ "STARTTLS", SMTP_EXT_STARTTLS },
+		{ "PRDR", SMTP_EXT_PRDR },
 	};
 	const char *p = text != NULL ? strchr(text, '\n') : NULL;
 

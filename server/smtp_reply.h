@@ -44,6 +44,7 @@ void smtp_reply_clear(struct smtp_reply *r);
 #define SMTP_EXT_DSN 0x08u        /* RFC 3461 */
 #define SMTP_EXT_CHUNKING 0x10u   /* RFC 3030 */
 #define SMTP_EXT_STARTTLS 0x20u   /* RFC 3207 */
+#define SMTP_EXT_PRDR 0x40u       /* draft-hall-prdr-00 */
 
 struct smtp_ehlo {
 	unsigned ext;        /* SMTP_EXT_* */

@@ -107,7 +107,8 @@ smtp_result_convert(const struct smtp_rcpt_result *r, struct transport_result *r
 	case SMTP_RCPT_DELIVERED:
 		smtp_host_log_fields(&r->host, host, sizeof host);
 		reply_one_line(r->reply, reply, sizeof reply);
-		snprintf(text, sizeof text, "%s C=\"%s\"", host, reply);
+		/* " PRDR" before C= as Exim writes it (docs/prdr.md). */
+		snprintf(text, sizeof text, "%s%s C=\"%s\"", host, r->prdr ? " PRDR" : "", reply);
 		result_set(res, TRANSPORT_DELIVERED, r->status, text, r->reply, NULL, NULL);
 		/* A server that offered DSN took over NOTIFY=SUCCESS (RFC 3461 5.2.2). */
 		res->report = r->host.dsn ? DSN_ACTION_FAILED : DSN_ACTION_RELAYED;
