@@ -183,6 +183,18 @@ peer_act(struct peer_run *pr, struct bio *io, const char *rule)
 	return bio_flush(io, &e) == BIO_OK ? 0 : 1;
 }
 
+/* Does a MAIL command carry the PRDR parameter (draft-hall-prdr-00)? */
+static int
+peer_mail_prdr(const char *line)
+{
+	const char *p = strchr(line, '>');
+
+	for (p = p != NULL ? p + 1 : line; (p = strcasestr(p, " PRDR")) != NULL; p += 5)
+		if (p[5] == '\0' || p[5] == ' ')
+			return 1;
+	return 0;
+}
+
 static int peer_tickets(const struct peer_spec *spec);
 
 /* After a handshake: the group agreed on when "tls-groups" is set, and
@@ -243,11 +255,11 @@ peer_session(struct peer_run *pr, int fd)
 	}
 	if (peer_act(pr, &io, greeting ? greeting : "220 peer.example.test ESMTP scripted peer"))
 		goto out;
-	for (int early = 0;;) {
+	for (int early = 0, prdr = 0;;) {
 		size_t len;
-		int too_long;
+		int too_long, last = 0;
 		char verb[32];
-		const char *rule;
+		const char *rule = NULL;
 
 		if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK) {
 			peer_log(pr, "-", "(the client closed)");
@@ -278,8 +290,23 @@ peer_session(struct peer_run *pr, int fd)
 			         "(chunk, %llu octets)", size);
 			peer_log(pr, "<", marked_chunk_text);
 			early = bio_buffered(&io) > 0;
+			last = strcasestr(line + 4, " LAST") != NULL;
 		}
-		rule = peer_rule(pr, verb);
+		if (strcasecmp(verb, "MAIL") == 0)
+			prdr = peer_mail_prdr(line);
+		if (strcasecmp(verb, "RSET") == 0)
+			prdr = 0;
+		/* The end of a PRDR message: "on PRDR" (the 353, the
+		 * per-recipient replies and the overall reply, as scripted),
+		 * else "on BDAT LAST", else "on BDAT". */
+		if (last && prdr)
+			rule = peer_rule(pr, "PRDR");
+		if (last && rule == NULL)
+			rule = peer_rule(pr, "BDAT LAST");
+		if (last)
+			prdr = 0;
+		if (rule == NULL)
+			rule = peer_rule(pr, verb);
 		if (peer_act(pr, &io, rule ? rule : default_reply(verb)))
 			break;
 		if (strcasecmp(verb, "QUIT") == 0)
@@ -297,7 +324,10 @@ peer_session(struct peer_run *pr, int fd)
 			}
 			snprintf(line, sizeof line, "(message, %zu octets)", octets);
 			peer_log(pr, "<", line);
-			rule = peer_rule(pr, ".");
+			rule = prdr ? peer_rule(pr, "PRDR") : NULL;
+			prdr = 0;
+			if (rule == NULL)
+				rule = peer_rule(pr, ".");
 			if (peer_act(pr, &io, rule ? rule : default_reply(".")))
 				break;
 		}
