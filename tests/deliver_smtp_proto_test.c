@@ -209,6 +209,7 @@ struct stage_case {
 };
 
 #define EHLO_PLAIN "S 250 mx\n"
+#define EHLO_PRDR "S 250-mx|250 PRDR\n"
 static const struct stage_case stage_cases[] = {
 	{ "554 greeting", "A\nS 554 5.7.1 go away\n" QUIT, SMTP_RCPT_FAILED, SMTP_RCPT_FAILED,
 	  "5.7.1", "554 5.7.1 go away", "after initial connection", NULL },
@@ -268,6 +269,32 @@ static const struct stage_case stage_cases[] = {
 	  "after RCPT TO:<carol@partner.test>", NULL },
 	{ "larger than SIZE", GREET "S 250-mx|250 SIZE 10\n" QUIT, SMTP_RCPT_FAILED,
 	  SMTP_RCPT_FAILED, "5.3.4", NULL, NULL, NULL },
+	/* PRDR (draft-hall-prdr-00, docs/prdr.md): bob's own 250 delivers him. */
+	{ "PRDR per-recipient 550",
+	  GREET EHLO_PRDR "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\n"
+	                  "S 353 go|250 2.1.5 bob ok|550 5.7.1 carol no|250 done\n" QUIT,
+	  SMTP_RCPT_DELIVERED, SMTP_RCPT_FAILED, "5.7.1", "550 5.7.1 carol no",
+	  "after end of data (PRDR)", NULL },
+	{ "PRDR overall 451 over 250s",
+	  GREET EHLO_PRDR "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\n"
+	                  "S 353 go|250 2.1.5 bob ok|250 2.1.5 carol ok|451 4.3.0 later\n" QUIT,
+	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.3.0", "451 4.3.0 later",
+	  "after end of data (PRDR overall reply)", NULL },
+	{ "PRDR per-recipient 450 stands over overall 250",
+	  GREET EHLO_PRDR "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\n"
+	                  "S 353 go|550 5.7.1 bob no|450 4.2.0 carol later|250 done\n" QUIT,
+	  SMTP_RCPT_FAILED, SMTP_RCPT_DEFERRED, "4.2.0", "450 4.2.0 carol later",
+	  "after end of data (PRDR)", NULL },
+	{ "PRDR lost before the overall reply",
+	  GREET EHLO_PRDR "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\n"
+	                  "S 353 go|250 2.1.5 bob ok|250 2.1.5 carol ok\nC\n",
+	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.4.2", NULL, NULL,
+	  "Remote host closed connection after end of data (PRDR overall reply)" },
+	{ "PRDR 354 as a per-recipient reply",
+	  GREET EHLO_PRDR "R\nS 250 ok\nR\nS 250 ok\nR\nS 250 ok\nR\nS 354 go\nD\n"
+	                  "S 353 go|354 what\n" QUIT,
+	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.0.0", "354 what", "after end of data (PRDR)",
+	  "SMTP error from remote mail server after end of data (PRDR): 354 what" },
 	{ "lost after RCPT", GREET EHLO_PLAIN "R\nS 250 ok\nR\nS 250 ok\nR\nC\n",
 	  SMTP_RCPT_DEFERRED, SMTP_RCPT_DEFERRED, "4.4.2", NULL, NULL,
 	  "Remote host closed connection after RCPT TO:<carol@partner.test>" },

@@ -314,6 +314,7 @@ job_init(struct job *j, unsigned port)
 	j->t.data_timeout = 5;
 	j->t.max_rcpt = 100;
 	j->t.hosts_require_tls = "";
+	j->t.hosts_try_prdr = "*"; /* the option's default */
 	j->t.tls_verify_certificates = (char *)pki("ca-bundle.pem");
 	j->t.tls_verify_hosts = "";
 	j->t.tls_try_verify_hosts = "*";

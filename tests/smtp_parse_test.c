@@ -66,6 +66,10 @@ static const struct mail_case mail_cases[] = {
 	{ "<a@example.test> ENVID=a+2", 501, NULL, "truncated xtext escape" },
 	{ "<a@example.test> ENVID=a+00b", 501, NULL, "xtext: an encoded NUL would cut the ENVID" },
 	{ "<a@example.test> ret=hdrs", 0, "a@example.test", "RET, case-insensitive" },
+	{ "<a@example.test> PRDR", 0, "a@example.test", "PRDR (draft-hall-prdr-00)" },
+	{ "<a@example.test> SIZE=10 prdr", 0, "a@example.test", "PRDR, case-insensitive" },
+	{ "<a@example.test> PRDR=yes", 501, NULL, "PRDR takes no value" },
+	{ "<a@example.test> PRDR PRDR", 501, NULL, "PRDR twice" },
 	{ "<a@example.test> FOO=bar", 555, NULL, "unknown parameter: 555" },
 	{ "<a@example.test> SMTPUTF8", 555, NULL, "SMTPUTF8 not offered" },
 	{ "<a@example.test>SIZE=1", 501, NULL, "no space before the parameter" },
@@ -96,6 +100,12 @@ test_mail_values(void **state)
 	struct smtp_mail_args m;
 	char why[200];
 	(void)state;
+
+	/* The session refuses PRDR when not offered; the parser only records it. */
+	assert_int_equal(smtp_parse_mail("<a@b.test> PRDR", &m, why, sizeof why), 0);
+	assert_int_equal(m.prdr, 1);
+	assert_int_equal(smtp_parse_mail("<a@b.test>", &m, why, sizeof why), 0);
+	assert_int_equal(m.prdr, 0);
 
 	assert_int_equal(smtp_parse_mail("<a@b.test> SIZE=1000 BODY=8bitmime RET=full ENVID=x+2By",
 	                                 &m, why, sizeof why),

@@ -144,7 +144,9 @@ test_ehlo(void **state)
 	                                SMTP_EXT_DSN | SMTP_EXT_CHUNKING | SMTP_EXT_STARTTLS);
 	assert_int_equal(h.size_limit, 1000);
 	/* Only whole keywords count, the greeting line is no keyword, SIZE alone has no limit. */
-	smtp_ehlo_parse("250-PIPELINING\n250-PIPELININGX\n250-DSNX y\n250 SIZE", &h);
+	smtp_ehlo_parse("250-mx.test\n250-PRDR\n250 8BITMIME", &h);
+	assert_int_equal(h.ext, SMTP_EXT_PRDR | SMTP_EXT_8BITMIME); /* draft-hall-prdr-00 */
+	smtp_ehlo_parse("250-PIPELINING\n250-PIPELININGX\n250-DSNX y\n250-PRDRX\n250 SIZE", &h);
 	assert_int_equal(h.ext, SMTP_EXT_SIZE);
 	assert_int_equal(h.size_limit, 0);
 	smtp_ehlo_parse("250 STARTTLS", &h);
