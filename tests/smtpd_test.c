@@ -38,7 +38,7 @@
 #include "version.h"
 
 static char tmp_dir[256], pki_dir[512], log_path[600], trace_path[600];
-static struct config *cfg_plain, *cfg_tls;
+static struct config *cfg_plain, *cfg_tls, *cfg_prdr;
 
 static const struct smtpd_peer peer = { "127.0.0.1", 40000, "127.0.0.1", 25 };
 
@@ -180,6 +180,9 @@ log_has(const char *needle)
 #define EHLO_PLAIN                                                                                 \
 	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n"     \
 	"250-DSN\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250 HELP"
+#define EHLO_PRDR                                                                                  \
+	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n"     \
+	"250-DSN\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250-PRDR\n250 HELP"
 #define EHLO_TLS                                                                                   \
 	"250-mx.test Hello c.test [127.0.0.1]\n250-SIZE 10000\n250-8BITMIME\n250-PIPELINING\n"     \
 	"250-DSN\n250-ENHANCEDSTATUSCODES\n250-CHUNKING\n250-STARTTLS\n250 HELP"
@@ -229,6 +232,47 @@ test_transaction(void **state)
 	free(trace);
 	assert_true(log_has("<= a@x.test H=c.test [127.0.0.1]:40000 P=esmtp S="));
 	assert_true(log_has(" for b@y.test postmaster@mx.test"));
+}
+
+/*
+ * PRDR (draft-hall-prdr-00, docs/prdr.md): 353, a reply per recipient, the
+ * overall reply, all in one write (RFC 2920 3.1 groups): the first read
+ * after the dot gets the whole response.  Only the accepted recipient is
+ * spooled.
+ */
+static void
+test_prdr(void **state)
+{
+	static const char want[] = "353 PRDR content analysis beginning\r\n"
+	                           "250 2.1.5 <b@y.test> OK\r\n"
+	                           "550 5.7.1 <c@y.test> Administrative prohibition\r\n"
+	                           "250 2.0.0 OK id=";
+	struct conv c;
+	char got[1024];
+	ssize_t n;
+
+	(void)state;
+	greeted(&c, cfg_prdr, NULL);
+	say(&c, "EHLO c.test", EHLO_PRDR);
+	conv_send(&c, "MAIL FROM:<a@x.test> PRDR\r\nRCPT TO:<b@y.test>\r\nRCPT TO:<c@y.test>\r\n"
+	              "DATA\r\n");
+	say(&c, NULL, "250 2.1.0 OK");
+	say(&c, NULL, "250 2.1.5 OK");
+	say(&c, NULL, "250 2.1.5 OK");
+	say(&c, NULL, "354 Enter message, ending with \".\" on a line by itself");
+	assert_int_equal(c.io.rlen - c.io.rpos, 0); /* nothing read ahead */
+	conv_send(&c, "Subject: t\r\n\r\nhi\r\n.\r\n");
+	n = recv(c.io.fd, got, sizeof got - 1, 0);
+	assert_true(n > 0);
+	got[n] = '\0';
+	assert_true(strncmp(got, want, strlen(want)) == 0);
+	assert_int_equal(got[n - 1], '\n');
+	assert_non_null(strstr(got, "\r\n250 2.0.0 OK id="));
+	say(&c, "QUIT", "221 2.0.0 mx.test closing connection");
+	conv_end(&c);
+	assert_true(log_has("P=esmtp PRDR S="));
+	assert_true(log_has("rejected PRDR <c@y.test>: 550 5.7.1 <c@y.test>"));
+	assert_true(log_has(" for b@y.test\n")); /* c was refused: not spooled */
 }
 
 static void
@@ -485,7 +529,9 @@ setup_all(void)
 	         pki_dir);
 	cfg_plain = load("plain", "");
 	cfg_tls = load("tls", extra);
-	if (cfg_plain == NULL || cfg_tls == NULL)
+	cfg_prdr = load("prdr", "prdr_enable = true\nacl_smtp_data_prdr:\n  deny local_parts = c\n"
+	                        "  accept\n");
+	if (cfg_plain == NULL || cfg_tls == NULL || cfg_prdr == NULL)
 		return -1;
 	if (spool_init(cfg_plain->spool_directory, &e) != 0 || log_open(log_path, &e) != 0) {
 		fprintf(stderr, "smtpd_test: %s\n", e.text);
@@ -500,6 +546,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_greeting_ehlo_help),
 		cmocka_unit_test(test_transaction),
+		cmocka_unit_test(test_prdr),
 		cmocka_unit_test(test_sequence_errors),
 		cmocka_unit_test(test_sync_errors),
 		cmocka_unit_test(test_bdat),
@@ -517,6 +564,7 @@ main(void)
 	failed = cmocka_run_group_tests(tests, NULL, NULL);
 	config_free(cfg_plain);
 	config_free(cfg_tls);
+	config_free(cfg_prdr);
 	log_close();
 	test_remove_tree(tmp_dir);
 	return failed;
