@@ -394,6 +394,11 @@ txn_data(struct txn *t)
 		/* RFC 2920 3.1: a server that accepts DATA without a recipient
 		 * gets an empty message, and its reply is of no interest. */
 		rd = smtp_command(t->c, &t->r, &t->e, ".\r\n");
+		/* PRDR: no recipient to answer for, only the overall reply. */
+		if (rd == SMTP_REPLY_OK && t->prdr && t->r.code == 353) {
+			smtp_reply_clear(&t->r);
+			rd = smtp_reply_read(t->c->io, &t->r, &t->e);
+		}
 		return rd != SMTP_REPLY_OK ? txn_read_failed(t, rd, "after end of data") : TXN_DONE;
 	}
 	if (nobody)

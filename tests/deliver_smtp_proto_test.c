@@ -198,6 +198,45 @@ test_max_rcpt_splits(void **state)
 	job_free(&j);
 }
 
+/*
+ * PRDR, pipelined, no recipient accepted, and a server that takes DATA
+ * anyway: the empty message's answer is 353 and the overall reply (no
+ * recipient to answer for).  Both are read, so that the cached connection
+ * carries the next message in step (its MAIL gets its own 250).
+ */
+static void
+test_prdr_nobody_then_reuse(void **state)
+{
+	struct srv s;
+	struct job j;
+	char *tr;
+
+	(void)state;
+	srv_start(&s,
+	          GREET "S 250-mx|250-PIPELINING|250 PRDR\n"
+	                "R4\nS 250 ok|550 5.1.1 no|550 5.1.1 nope|354 go\nR\nS 353 go|550 none\n"
+	                "R4\nS 250 ok|250 ok|250 ok|354 go\nD\n"
+	                "S 353 go|250 2.1.5 b ok|250 2.1.5 c ok|250 done\n" QUIT,
+	          NULL);
+	job_init(&j, s.port);
+	j.cache = smtp_cache_new();
+	assert_non_null(j.cache);
+	job_run(&j);
+	assert_rcpt(&j.res[1], SMTP_RCPT_FAILED, "5.1.1", "550 5.1.1 nope",
+	            "after RCPT TO:<carol@partner.test>");
+	job_run(&j);
+	assert_rcpt(&j.res[0], SMTP_RCPT_DELIVERED, "2.1.5", "250 2.1.5 b ok",
+	            "after end of data (PRDR)");
+	assert_rcpt(&j.res[1], SMTP_RCPT_DELIVERED, "2.1.5", "250 2.1.5 c ok",
+	            "after end of data (PRDR)");
+	assert_int_equal(j.res[1].prdr, 1);
+	smtp_cache_close_all(j.cache);
+	tr = srv_finish(&s);
+	assert_contains(tr, "C: DATA\nC: .\nC: MAIL FROM:<alice@client.test> PRDR\n");
+	free(tr);
+	job_free(&j);
+}
+
 /* ---- failures at each stage --------------------------------------------------------- */
 
 struct stage_case {
@@ -338,6 +377,7 @@ main(void)
 		cmocka_unit_test(test_chunking),
 		cmocka_unit_test(test_max_rcpt_splits),
 		cmocka_unit_test(test_smuggling_normalised),
+		cmocka_unit_test(test_prdr_nobody_then_reuse),
 	};
 	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NSTAGE];
 	static char names[NSTAGE][160];
