@@ -16,7 +16,8 @@
  * sends on); a last line without LF is not waited for.  The rest is at
  * most 8 KiB, so every reply fits the socket buffers.  After each input the spool is emptied and
  * the log truncated. The configuration has ACLs with every kind of condition, so the session
- * evaluates them with what the client sent (expansion included).
+ * evaluates them with what the client sent (expansion included), PRDR's
+ * per-recipient ACL too.
  */
 #include <poll.h>
 #include <pthread.h>
@@ -55,6 +56,7 @@ static const char config_text[] = "primary_hostname = mx.example.test\n"
                                   "smtp_max_synprot_errors = 10\n"
                                   "smtp_max_unknown_commands = 5\n"
                                   "test_ids = true\n"
+                                  "prdr_enable = true\n"
                                   "acl_smtp_connect:\n"
                                   "  accept hosts = 127.0.0.1\n"
                                   "acl_smtp_helo:\n"
@@ -73,6 +75,12 @@ static const char config_text[] = "primary_hostname = mx.example.test\n"
                                   "  accept domains = example.test : localhost\n"
                                   "  accept condition = $local_part =~ ^[a-z]{1,8}$\n"
                                   "  deny message = relay not permitted\n"
+                                  "acl_smtp_data_prdr:\n"
+                                  "  deny local_parts = ^x\n"
+                                  "       message = 5.7.0 no $local_part content\n"
+                                  "  defer local_parts = later\n"
+                                  "  drop local_parts = gone\n"
+                                  "  accept\n"
                                   "acl_smtp_data:\n"
                                   "  warn encrypted = no\n"
                                   "       add_header = X-Clear: yes\n"
