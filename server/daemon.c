@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "bio.h"
 #include "clock.h"
 #include "daemon.h"
@@ -391,6 +392,12 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 		return -1;
 	}
 	memset(slots, 0, nslots * sizeof *slots);
+	/* Before any fork: every worker shares the "ratelimit" table. */
+	if (acl_ratelimit_init() != 0) {
+		err_set(e, 1, "ratelimit table: mmap: %s", strerror(errno));
+		close(m->lfd);
+		return -1;
+	}
 	return 0;
 }
 

@@ -564,8 +564,8 @@ static const struct bad_row bad_rows[] = {
 	  "warn)" },
 	{ "ACL condition not built yet", "acl_smtp_data:\n  deny spf = fail\n",
 	  "@F@:2: unknown ACL condition or modifier \"spf\" (conditions: hosts, domains, "
-	  "local_parts, senders, recipients, encrypted, condition; modifiers: message, "
-	  "log_message, add_header, delay)" },
+	  "local_parts, senders, recipients, encrypted, condition, ratelimit; modifiers: message, "
+	  "log_message, add_header, delay, logwrite)" },
 	{ "ACL bad regex", "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ a{2\n",
 	  "@F@:3: condition: bad regex \"a{2\": Unmatched \\{" },
 	{ "ACL regex whose automaton would exhaust memory",
