@@ -28,7 +28,11 @@ smtpd_proxy_negotiate(const struct config *cfg, int fd, struct smtpd_peer *peer)
 	if (cfg->proxy_required_hosts == NULL || !match_host(cfg->proxy_required_hosts, peer->ip))
 		return 0;
 	peer->proxy_session = 1;
-	rr = proxy_read(fd, 1000U * cfg->proxy_protocol_timeout, &h, &why);
+	/* At most an hour (docs/config.md), so the milliseconds fit. */
+	rr = proxy_read(
+	        fd,
+	        1000U * (cfg->proxy_protocol_timeout > 3600 ? 3600 : cfg->proxy_protocol_timeout),
+	        &h, &why);
 	if (rr != PROXY_READ_OK) {
 		peer->proxy_failed = 1;
 		log_write("PROXY negotiation failed from [%s]:%u: %s", peer->ip, peer->port, why);
