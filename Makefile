@@ -50,6 +50,8 @@ TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
 # What librefmta.a needs at link time: both TLS libraries and libunbound.
 LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
 LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
+# libm: exp() in the ratelimit condition's smoothing (server/acl_ratelimit.c).
+LIBREFMTA_DEPS   += -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.

@@ -33,19 +33,29 @@ strlist_push(struct strlist *l, const char *s)
 int
 strlist_split(struct strlist *l, const char *list)
 {
-	size_t len = strlen(list);
-	char *item = malloc(len + 1);
-	size_t n = 0;
+	size_t len, n = 0;
+	char *item, sep = ':';
 
+	/* Exim's "<;" form: a list that starts with "<" and a punctuation
+	 * character is separated by that character ("<; ::1 ; 2001:db8::1",
+	 * so IPv6 colons need no doubling).  Not "<>": the null sender. */
+	while (isspace((unsigned char)*list))
+		list++;
+	if (list[0] == '<' && ispunct((unsigned char)list[1]) && list[1] != '>') {
+		sep = list[1];
+		list += 2;
+	}
+	len = strlen(list);
+	item = malloc(len + 1);
 	if (item == NULL)
 		return -1;
 	for (size_t i = 0; i <= len; i++) {
-		if (i < len && list[i] == ':' && list[i + 1] == ':') {
-			item[n++] = ':'; /* "::" is a literal colon (IPv6) */
+		if (i < len && list[i] == sep && list[i + 1] == sep) {
+			item[n++] = sep; /* "::" is a literal colon (IPv6) */
 			i++;
 			continue;
 		}
-		if (i < len && list[i] != ':') {
+		if (i < len && list[i] != sep) {
 			item[n++] = list[i];
 			continue;
 		}

@@ -169,7 +169,9 @@ transcript_add_raw(struct transcript *t, char prefix, const char *data, size_t n
 		} else if (c == '\\') {
 			memcpy(buf + o, "\\\\", 2);
 			o += 2;
-		} else if (c < 32 || c == 127) {
+		} else if (c < 32 || c >= 127) {
+			/* Octets beyond ASCII too: raw input is binary (a PROXY v2
+			 * header), and the transcript stays plain ASCII text. */
 			o += (size_t)snprintf(buf + o, cap - o, "\\x%02x", c);
 		} else {
 			buf[o++] = (char)c;

@@ -27,8 +27,9 @@
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
-enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY };
-static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay" };
+enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY, MOD_LOGWRITE };
+static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay",
+	                                      "logwrite" };
 
 /* delay: at most an hour, so no ACL can hold a worker for ever. */
 #define ACL_DELAY_MAX_MS 3600000u
@@ -119,7 +120,7 @@ unknown_item(const struct acl_item *it, struct err *e)
 		                      conditions[i]->name);
 	err_set(e, it->line,
 	        "unknown ACL condition or modifier \"%s\" (conditions: %s; modifiers: message, "
-	        "log_message, add_header, delay)",
+	        "log_message, add_header, delay, logwrite)",
 	        it->name, names);
 }
 
@@ -417,6 +418,17 @@ collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result 
 			}
 			header = NULL;
 			break;
+		case MOD_LOGWRITE:
+			/* Exim's logwrite: the line as it is, for every verb. */
+			if (set_expanded(ev, it, &header) != 0)
+				goto out;
+			if (strlist_push_owned(&res->writes, header) != 0) {
+				header = NULL;
+				eval_fail(ev, it, "out of memory");
+				goto out;
+			}
+			header = NULL;
+			break;
 		case MOD_DELAY:
 			/* Every fired statement's delay adds up (warn too), within the cap. */
 			if (set_expanded(ev, it, &delay) != 0)
@@ -512,4 +524,5 @@ acl_result_free(struct acl_result *res)
 	res->message = res->log_message = NULL;
 	strlist_free(&res->headers);
 	strlist_free(&res->logs);
+	strlist_free(&res->writes);
 }

@@ -13,8 +13,10 @@
  * local_parts, senders, recipients, encrypted (= yes|no), and
  * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
  * $variable expansion of both sides; =~ is a POSIX extended regex).
+ * ratelimit = LIMIT / PERIOD / per_conn / strict (acl_ratelimit.c).
  * Modifiers: message, log_message, add_header, delay (= TIME: the session
- * waits that long before it acts on the verdict; Exim's name).
+ * waits that long before it acts on the verdict; Exim's name), logwrite
+ * (a line written to the log as it is, when the statement fires).
  */
 #ifndef REFMTA_ACL_H
 #define REFMTA_ACL_H
@@ -72,6 +74,7 @@ struct acl_result {
 	char *log_message;      /* expanded "log_message" of the deciding statement, or NULL */
 	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
 	struct strlist logs;    /* log_message lines of "warn" statements that fired */
+	struct strlist writes;  /* logwrite lines of every statement that fired, in order */
 	unsigned delay_ms;      /* "delay" of every statement that fired, summed, at most 1h */
 };
 
@@ -105,6 +108,13 @@ int acl_condition_register(const struct acl_condition *c) MUST_CHECK;
 /* Registers every condition there is; acl.c calls it once, before the
  * first lookup (acl_conditions.c). */
 void acl_conditions_init(void);
+/* acl_ratelimit.c: the "ratelimit" condition, and its rate table shared by
+ * every worker: the daemon calls acl_ratelimit_init() once before forking
+ * them (elsewhere the first use makes a table of the process's own).
+ * 0, or -1 when the table cannot be mapped. */
+extern const struct acl_condition acl_ratelimit_condition;
+int acl_ratelimit_init(void) MUST_CHECK;
+
 /* A copy of s[0..n) without leading and trailing white space (caller
  * frees; NULL when out of memory): for condition modules that split values. */
 char *acl_strndup_trimmed(const char *s, size_t n);

@@ -321,4 +321,6 @@ acl_conditions_init(void)
 		if (acl_condition_register(&builtin[i]) != 0)
 			abort(); /* a duplicate built-in name: a programming error */
 	/* Modules with conditions register here: spf_acl_register(), ... */
+	if (acl_condition_register(&acl_ratelimit_condition) != 0)
+		abort();
 }

@@ -30,6 +30,7 @@
 
 static int listen_valid(const char *s);
 static int dns_server_valid(const char *s);
+static int log_selector_valid(const char *s);
 
 #define OFF(f) offsetof(struct config, f)
 #define O(n, t, d) .name = #n, .type = OPTION_##t, .off = OFF(n), .dflt = d
@@ -65,6 +66,10 @@ static const struct option_def main_options[] = {
 	{ O(recipients_max, UINT_POS, "100") },
 	{ O(message_size_limit, SIZE, "50M") },
 	{ O(prdr_enable, BOOL, "false") },
+	{ O(proxy_required_hosts, HOSTLIST, "") },
+	{ O(proxy_protocol_timeout, TIME, "3") },
+	{ O(log_selector, STRING, NULL), .valid = log_selector_valid, .what = "selector list",
+	  .hint = "(use words like +proxy -incoming_port; see docs/log.md)" },
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
@@ -160,6 +165,55 @@ dns_server_valid(const char *s)
 	struct net_addr a;
 
 	return net_parse_addr_at_port(s, &a) == 0 && a.port >= 1;
+}
+
+/* log_selector: white-space separated "+word" / "-word" (Exim's syntax),
+ * applied left to right over the defaults; "+all" / "-all" every word. */
+int
+config_log_selector_parse(const char *value, unsigned *bits, size_t *bad)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} words[] = {
+		{ "proxy", CONFIG_LOG_PROXY },
+		{ "incoming_port", CONFIG_LOG_INCOMING_PORT },
+		{ "all", CONFIG_LOG_PROXY | CONFIG_LOG_INCOMING_PORT },
+	};
+	const char *p = value;
+
+	*bits = CONFIG_LOG_DEFAULT;
+	while (*p != '\0') {
+		size_t n, i;
+		if (isspace((unsigned char)*p)) {
+			p++;
+			continue;
+		}
+		n = strcspn(p, " \t");
+		for (i = 0; i < sizeof words / sizeof words[0]; i++)
+			if ((p[0] == '+' || p[0] == '-') && strlen(words[i].name) == n - 1 &&
+			    strncmp(p + 1, words[i].name, n - 1) == 0)
+				break;
+		if (i == sizeof words / sizeof words[0]) {
+			*bad = (size_t)(p - value);
+			return -1;
+		}
+		if (p[0] == '+')
+			*bits |= words[i].bit;
+		else
+			*bits &= ~words[i].bit;
+		p += n;
+	}
+	return 0;
+}
+
+static int
+log_selector_valid(const char *s)
+{
+	unsigned bits;
+	size_t bad;
+
+	return config_log_selector_parse(s, &bits, &bad) == 0;
 }
 
 static int
@@ -439,6 +493,13 @@ apply_defaults(struct loader *ld)
 		cfg->tls_advertise_hosts = strdup(cfg->tls_certificate.n > 0 ? "*" : "");
 		if (cfg->tls_advertise_hosts == NULL)
 			return option_fail(&ld->ctx, 0, "out of memory");
+	}
+	cfg->log_selectors = CONFIG_LOG_DEFAULT;
+	if (cfg->log_selector != NULL) {
+		size_t bad;
+		if (config_log_selector_parse(cfg->log_selector, &cfg->log_selectors, &bad) != 0)
+			return option_fail(&ld->ctx, 0,
+			                   "log_selector: bad word"); /* checked at set */
 	}
 	if (cfg->primary_hostname == NULL) {
 		char host[256] = "";

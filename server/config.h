@@ -73,6 +73,13 @@ struct config {
 
 	/* PRDR (draft-hall-prdr-00, docs/prdr.md) */
 	int prdr_enable; /* advertise PRDR in EHLO; default false */
+	/* PROXY protocol (server/proxy.h, docs/proxy.md) */
+	char *proxy_required_hosts;      /* host list: must start with a PROXY header; default "" */
+	unsigned proxy_protocol_timeout; /* seconds to wait for it; default 3 (the seed's) */
+
+	/* Logging (docs/log.md) */
+	char *log_selector;     /* "+proxy -incoming_port", as written; NULL = defaults */
+	unsigned log_selectors; /* its effect, CONFIG_LOG_* bits (computed at load) */
 
 	/* DNS (lib/resolver.h) */
 	char *dns_server;       /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
@@ -107,6 +114,18 @@ struct config {
 	struct config_block *blocks;
 	size_t nblocks;
 };
+
+/* log_selector's words (Exim's names): the bits of config.log_selectors. */
+enum {
+	CONFIG_LOG_PROXY = 1 << 0,         /* +proxy: PRX=<proxy address> on "<=" lines */
+	CONFIG_LOG_INCOMING_PORT = 1 << 1, /* +incoming_port (default on): the client's
+	                                    * port after its address on "<=" lines */
+};
+#define CONFIG_LOG_DEFAULT CONFIG_LOG_INCOMING_PORT
+
+/* The bits a log_selector value asks for, or -1 with the bad word's
+ * offset in *bad (for the error). */
+int config_log_selector_parse(const char *value, unsigned *bits, size_t *bad) MUST_CHECK;
 
 /* Parse and check.  On error: -1, e->text = "FILE:LINE: message". */
 int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;

@@ -37,10 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acl.h"
 #include "bio.h"
 #include "clock.h"
 #include "daemon.h"
 #include "log.h"
+#include "match.h"
 #include "privs.h"
 #include "queue.h"
 #include "setup.h"
@@ -139,8 +141,10 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 {
 	struct sockaddr_storage local_ss;
 	socklen_t ll = sizeof local_ss;
-	struct smtpd_peer peer;
+	struct smtpd_peer peer = { 0 };
 	unsigned busy, same;
+	enum daemon_admit verdict;
+	int via_proxy;
 
 	getsockname(fd, (struct sockaddr *)&local_ss, &ll);
 	daemon_addr_text(peer_ss, peer.ip, sizeof peer.ip, &peer.port);
@@ -150,7 +154,19 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 	snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
 	__atomic_store_n(&slots[slot].busy, 1, __ATOMIC_SEQ_CST);
 	count_sessions(slot, peer.ip, &busy, &same);
-	switch (daemon_admit(cfg, busy, same)) {
+	/* A proxy's connections count towards smtp_accept_max only: the
+	 * per-host limit is for the client it relays, counted once its PROXY
+	 * header has named it (docs/proxy.md). */
+	via_proxy = match_host(cfg->proxy_required_hosts, peer.ip);
+	verdict = daemon_admit(cfg, busy, via_proxy ? 0 : same);
+	if (verdict == DAEMON_ADMIT && smtpd_proxy_negotiate(cfg, fd, &peer) &&
+	    peer.proxy_host_ip[0] != '\0') {
+		snprintf(slots[slot].ip, sizeof slots[slot].ip, "%s", peer.ip);
+		count_sessions(slot, peer.ip, &busy, &same);
+		verdict = daemon_admit(cfg, busy,
+		                       strcmp(peer.ip, peer.proxy_host_ip) == 0 ? 0 : same);
+	}
+	switch (verdict) {
 	case DAEMON_REFUSE_TOTAL:
 		dprintf(fd, "421 4.3.2 %s Too many concurrent SMTP connections; try later\r\n",
 		        cfg->primary_hostname);
@@ -376,6 +392,12 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 		return -1;
 	}
 	memset(slots, 0, nslots * sizeof *slots);
+	/* Before any fork: every worker shares the "ratelimit" table. */
+	if (acl_ratelimit_init() != 0) {
+		err_set(e, 1, "ratelimit table: mmap: %s", strerror(errno));
+		close(m->lfd);
+		return -1;
+	}
 	return 0;
 }
 

@@ -551,6 +551,14 @@ smtpd_dispatch(struct session *s, char *line)
 
 	while (*args == ' ')
 		args++;
+	/* The seed (Proxy Protocol 5): after a failed required PROXY
+	 * negotiation every command but QUIT is refused, with the seed's text.
+	 * No enhanced code: EHLO never succeeded, so ENHANCEDSTATUSCODES was
+	 * never offered (RFC 2034 3). */
+	if (s->peer->proxy_failed && (cmd == NULL || strcmp(cmd->name, "QUIT") != 0)) {
+		smtpd_synprot_error(s, 503, "Command refused, required Proxy negotiation failed");
+		return;
+	}
 	if (cmd == NULL) {
 		smtp_do_unknown(s);
 		return;

@@ -16,11 +16,31 @@ struct config;
 struct tls_ctx;
 
 struct smtpd_peer {
-	char ip[64]; /* client address, text */
+	char ip[64]; /* client address, text (after a PROXY header: the real client's) */
 	unsigned port;
-	char local_ip[64]; /* the address it connected to */
+	char local_ip[64]; /* the address it connected to (refmta's side) */
 	unsigned local_port;
+
+	/* PROXY protocol (docs/proxy.md), set by smtpd_proxy_negotiate(). */
+	int proxy_session;        /* the connection came from proxy_required_hosts */
+	int proxy_failed;         /* ... and sent no valid header: only QUIT is served */
+	char proxy_host_ip[64];   /* the proxy's side of its connection to refmta; "" */
+	unsigned proxy_host_port; /* (failed or not a proxy session: "" and 0) */
+	char proxy_target_ip[64]; /* where the client connected on the proxy; "" */
+	unsigned proxy_target_port;
 };
+
+/*
+ * When the connection's address (peer->ip) is in proxy_required_hosts, read
+ * its PROXY header within proxy_protocol_timeout and rewrite `peer` with
+ * the real client's address (the seed's Proxy Protocol section).  A
+ * missing or malformed header is logged with its reason and leaves
+ * peer->proxy_failed set; the session then greets and refuses all but
+ * QUIT.  Input that is not a header at all stays unread, so the greeting's
+ * synchronization check sees it (the seed: "a standard synchronization
+ * error").  Returns 1 when the connection was from a proxy host, else 0.
+ */
+int smtpd_proxy_negotiate(const struct config *cfg, int fd, struct smtpd_peer *peer);
 
 /*
  * The server TLS context to offer STARTTLS with, for backend `backend`

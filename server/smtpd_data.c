@@ -83,7 +83,7 @@ message_finish(struct session *s)
 	struct spool_message *m = NULL;
 	struct err e = { 0 };
 	enum acl_verdict v;
-	char fors[2048];
+	char fors[2048], port[8] = "", prx[80] = "";
 	size_t fl = 0;
 	/* The client asked for PRDR (docs/log.md), as $prdr_requested says. */
 	const char *prdr = s->mail.prdr ? " PRDR" : "";
@@ -136,17 +136,22 @@ message_finish(struct session *s)
 	for (size_t i = 0; i < s->nrcpts && fl < sizeof fors - 1; i++)
 		fl += (size_t)snprintf(fors + fl, sizeof fors - fl, " %s", s->rcpts[i].address);
 	fors[fl < sizeof fors ? fl : sizeof fors - 1] = '\0';
+	/* log_selector (docs/log.md): +incoming_port (default) the client's
+	 * port; +proxy the proxy's address (the seed's PRX=). */
+	if (s->cfg->log_selectors & CONFIG_LOG_INCOMING_PORT)
+		snprintf(port, sizeof port, ":%u", s->peer->port);
+	if ((s->cfg->log_selectors & CONFIG_LOG_PROXY) && s->peer->proxy_host_ip[0] != '\0')
+		snprintf(prx, sizeof prx, " PRX=%s", s->peer->proxy_host_ip);
 	if (s->tls != NULL) {
 		const struct tls_info *ti = tls_conn_info(s->tls);
-		log_write("%s <= %s H=%s [%s]:%u P=%s X=%s:%s CV=%s%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]%s P=%s%s X=%s:%s CV=%s%s S=%llu for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
-		          s->peer->port, protocol_name(s, 0), ti->version, ti->cipher,
+		          port, protocol_name(s, 0), prx, ti->version, ti->cipher,
 		          tls_verify_word(ti->verify), prdr, (unsigned long long)env.size, fors);
 	} else {
-		log_write("%s <= %s H=%s [%s]:%u P=%s%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]%s P=%s%s%s S=%llu for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
-		          s->peer->port, protocol_name(s, 0), prdr, (unsigned long long)env.size,
-		          fors);
+		          port, protocol_name(s, 0), prx, prdr, (unsigned long long)env.size, fors);
 	}
 	smtpd_reply(s, "250 2.0.0 OK id=%s", env.id);
 	goto out;

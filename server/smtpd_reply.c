@@ -121,6 +121,8 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 	};
 	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
 
+	for (size_t i = 0; i < res->writes.n; i++)
+		log_write("%s", res->writes.v[i]); /* logwrite: as it is */
 	for (size_t i = 0; i < res->logs.n; i++)
 		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip,
 		          s->peer->port, res->logs.v[i]);

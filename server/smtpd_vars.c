@@ -54,6 +54,57 @@ v_received_port(const void *ctx, char *buf, size_t len)
 	return buf;
 }
 
+/* The seed's Proxy Protocol variables (docs/proxy.md).  A port is "" when
+ * its address is (no proxy session, or a failed one). */
+static const char *
+v_proxy_session(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->peer->proxy_session ? "yes" : "no";
+}
+
+static const char *
+v_proxy_host_address(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->peer->proxy_host_ip;
+}
+
+static const char *
+v_proxy_host_port(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	if (s->peer->proxy_host_ip[0] == '\0')
+		return "";
+	snprintf(buf, len, "%u", s->peer->proxy_host_port);
+	return buf;
+}
+
+static const char *
+v_proxy_target_address(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->peer->proxy_target_ip;
+}
+
+static const char *
+v_proxy_target_port(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	if (s->peer->proxy_target_ip[0] == '\0')
+		return "";
+	snprintf(buf, len, "%u", s->peer->proxy_target_port);
+	return buf;
+}
+
 static const char *
 v_sender_helo_name(const void *ctx, char *buf, size_t len)
 {
@@ -182,11 +233,21 @@ v_prdr_requested(const void *ctx, char *buf, size_t len)
 }
 
 const struct expand_var smtpd_vars[] = {
-	{ "sender_host_address", v_sender_host_address, "the client's IP address" },
-	{ "sender_host_port", v_sender_host_port, "the client's port" },
+	{ "sender_host_address", v_sender_host_address,
+	  "the client's IP address (behind a proxy: from its PROXY header)" },
+	{ "sender_host_port", v_sender_host_port, "the client's port (likewise)" },
 	{ "received_ip_address", v_received_ip_address,
 	  "the local address the client connected to" },
 	{ "received_port", v_received_port, "the local port the client connected to" },
+	{ "proxy_session", v_proxy_session,
+	  "yes when the connection came from proxy_required_hosts, else no" },
+	{ "proxy_host_address", v_proxy_host_address,
+	  "the proxy's side of its connection to refmta (\"\" when negotiation failed)" },
+	{ "proxy_host_port", v_proxy_host_port, "the proxy's port of that connection" },
+	{ "proxy_target_address", v_proxy_target_address,
+	  "the address the client connected to on the proxy" },
+	{ "proxy_target_port", v_proxy_target_port,
+	  "the port the client connected to on the proxy" },
 	{ "sender_helo_name", v_sender_helo_name,
 	  "the EHLO/HELO name (in acl_smtp_helo: the one being checked)" },
 	{ "sender_address", v_sender_address, "the MAIL FROM address (\"\" for the null sender)" },

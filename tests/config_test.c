@@ -125,6 +125,9 @@ test_defaults(void **state)
 	assert_int_equal(cfg->tls_privatekey.n, 0);
 	assert_string_equal(cfg->tls_advertise_hosts, "");
 	assert_string_equal(cfg->tls_required_hosts, "");
+	assert_string_equal(cfg->proxy_required_hosts, "");
+	assert_int_equal(cfg->proxy_protocol_timeout, 3); /* the seed's 3 seconds */
+	assert_int_equal(cfg->log_selectors, CONFIG_LOG_INCOMING_PORT);
 	assert_null(cfg->tls_require_ciphers);
 	assert_null(cfg->tls_verify_certificates);
 	assert_null(cfg->tls_ocsp_file);
@@ -567,6 +570,15 @@ static const struct bad_row bad_rows[] = {
 	{ "IPv6 with single colons in a host list", "tls_required_hosts = ::1\n",
 	  "@F@:1: tls_required_hosts: bad host list item \":1\" (use *, an IP address or a CIDR; "
 	  "double each colon of an IPv6 address)" },
+	{ "log_selector: an unknown word", "log_selector = +proxy +bogus\n",
+	  "@F@:1: log_selector: bad selector list \"+proxy +bogus\" (use words like +proxy "
+	  "-incoming_port; see docs/log.md)" },
+	{ "log_selector: a word without + or -", "log_selector = proxy\n",
+	  "@F@:1: log_selector: bad selector list \"proxy\" (use words like +proxy "
+	  "-incoming_port; see docs/log.md)" },
+	{ "proxy_required_hosts: a host name", "proxy_required_hosts = lb.example.test\n",
+	  "@F@:1: proxy_required_hosts: bad host list item \"lb.example.test\" (use *, an IP "
+	  "address or a CIDR; double each colon of an IPv6 address)" },
 	{ "host list: items with a $variable are checked later, the others now",
 	  "tls_advertise_hosts = $trusted : 10.0.0.0/40\n",
 	  "@F@:1: tls_advertise_hosts: bad host list item \"10.0.0.0/40\" (use *, an IP address or "
@@ -598,8 +610,8 @@ static const struct bad_row bad_rows[] = {
 	  "warn)" },
 	{ "ACL condition not built yet", "acl_smtp_data:\n  deny spf = fail\n",
 	  "@F@:2: unknown ACL condition or modifier \"spf\" (conditions: hosts, domains, "
-	  "local_parts, senders, recipients, encrypted, condition; modifiers: message, "
-	  "log_message, add_header, delay)" },
+	  "local_parts, senders, recipients, encrypted, condition, ratelimit; modifiers: message, "
+	  "log_message, add_header, delay, logwrite)" },
 	{ "ACL bad regex", "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ a{2\n",
 	  "@F@:3: condition: bad regex \"a{2\": Unmatched \\{" },
 	{ "ACL regex whose automaton would exhaust memory",

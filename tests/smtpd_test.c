@@ -40,7 +40,9 @@
 static char tmp_dir[256], pki_dir[512], log_path[600], trace_path[600];
 static struct config *cfg_plain, *cfg_tls, *cfg_prdr;
 
-static const struct smtpd_peer peer = { "127.0.0.1", 40000, "127.0.0.1", 25 };
+static const struct smtpd_peer peer = {
+	.ip = "127.0.0.1", .port = 40000, .local_ip = "127.0.0.1", .local_port = 25
+};
 
 /* ---- the client side ------------------------------------------------------------ */
 
