@@ -25,7 +25,9 @@ bio_init(struct bio *b, int fd)
 	b->bytes_in = b->bytes_out = 0;
 	b->idle_ms = 0;
 	b->deadline_ms = 0;
+	b->limit_ms = 0;
 	b->deadline_passed = 0;
+	b->armed = 0;
 }
 
 unsigned long long
@@ -59,32 +61,74 @@ bio_set_idle(struct bio *b, unsigned ms)
 void
 bio_set_deadline(struct bio *b, unsigned long long at_ms)
 {
-	if (b->deadline_ms != 0 && at_ms == 0)
-		set_rcvtimeo(b->fd, b->idle_ms); /* back to the idle timeout alone */
 	b->deadline_ms = at_ms;
 	b->deadline_passed = 0;
 }
 
-/* Before a read under a deadline: wait no longer than it allows.
- * BIO_TIMEOUT once it has passed. */
+void
+bio_set_limit(struct bio *b, unsigned long long at_ms)
+{
+	b->limit_ms = at_ms;
+}
+
+/* The nearer of two deadlines; 0 = none. */
+static unsigned long long
+nearer(unsigned long long a, unsigned long long b)
+{
+	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+/*
+ * Before a read or write: bound it by `at` (0 = none).  Plain: cut the
+ * socket's timeout to what is left; TLS: hand the deadline to the
+ * connection, which cuts it before each of its socket calls.  With no
+ * deadline, put back the idle timeout if it was cut.  BIO_TIMEOUT once
+ * `at` has passed.
+ */
 static enum bio_status
-bio_arm_deadline(struct bio *b, struct err *e)
+bio_arm(struct bio *b, unsigned long long at, int for_write, struct err *e)
 {
 	unsigned long long now, left;
 
-	if (b->deadline_ms == 0)
+	if (b->tls != NULL)
+		tls_conn_set_deadline(b->tls, at, b->idle_ms);
+	if (at == 0) {
+		if (b->armed && b->tls == NULL && b->idle_ms != 0)
+			bio_set_idle(b, b->idle_ms);
+		b->armed = 0;
 		return BIO_OK;
+	}
 	now = bio_now_ms();
-	if (now >= b->deadline_ms) {
-		b->deadline_passed = 1;
+	if (now >= at) {
 		err_set(e, BIO_TIMEOUT, "deadline passed");
 		return BIO_TIMEOUT;
 	}
-	left = b->deadline_ms - now;
+	if (b->tls != NULL)
+		return BIO_OK;
+	left = at - now;
 	if (b->idle_ms != 0 && b->idle_ms < left)
 		left = b->idle_ms;
-	set_rcvtimeo(b->fd, (unsigned)left);
+	if (for_write) {
+		struct timeval tv = { .tv_sec = (time_t)(left / 1000),
+			              .tv_usec = (suseconds_t)(left % 1000) * 1000 };
+		setsockopt(b->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	} else {
+		set_rcvtimeo(b->fd, (unsigned)left);
+	}
+	b->armed = 1;
 	return BIO_OK;
+}
+
+/* Before a read under a deadline: wait no longer than it allows.
+ * BIO_TIMEOUT (deadline_passed set) once it has passed. */
+static enum bio_status
+bio_arm_deadline(struct bio *b, struct err *e)
+{
+	enum bio_status st = bio_arm(b, nearer(b->deadline_ms, b->limit_ms), 0, e);
+
+	if (st == BIO_TIMEOUT)
+		b->deadline_passed = 1;
+	return st;
 }
 
 static enum bio_status
@@ -135,7 +179,9 @@ bio_fill(struct bio *b, struct err *e)
 {
 	enum bio_status st = bio_fill_once(b, e);
 
-	if (st == BIO_TIMEOUT && b->deadline_ms != 0 && bio_now_ms() + 5 >= b->deadline_ms)
+	unsigned long long at = nearer(b->deadline_ms, b->limit_ms);
+
+	if (st == BIO_TIMEOUT && at != 0 && bio_now_ms() + 5 >= at)
 		b->deadline_passed = 1;
 	return st;
 }
@@ -227,13 +273,17 @@ bio_discard_input(struct bio *b)
 	return n;
 }
 
+/* One send, bounded by `at` in total (see bio_arm). */
 static enum bio_status
-bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
+bio_send_by(struct bio *b, const void *buf, size_t n, unsigned long long at, struct err *e)
 {
 	const unsigned char *p = buf;
+	enum bio_status st;
 
 	if (b->tls != NULL) {
 		struct err te = { 0 };
+		if ((st = bio_arm(b, at, 1, e)) != BIO_OK)
+			return st;
 		if (tls_conn_write(b->tls, buf, n, &te) < 0) {
 			err_set(e, te.code, "%s", te.text);
 			return te.code == TLS_ERR_TIMEOUT ? BIO_TIMEOUT : BIO_ERROR;
@@ -242,6 +292,9 @@ bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
 		return BIO_OK;
 	}
 	while (n > 0) {
+		/* Re-armed before each send(2): a partial send restarts SO_SNDTIMEO. */
+		if ((st = bio_arm(b, at, 1, e)) != BIO_OK)
+			return st;
 		ssize_t w = send(b->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
@@ -258,6 +311,20 @@ bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
 		b->bytes_out += (unsigned long long)w;
 	}
 	return BIO_OK;
+}
+
+/* The write deadline: the nearer of the deadlines in force and the idle
+ * timeout from now, for the whole of one send. */
+static enum bio_status
+bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
+{
+	unsigned long long dl = nearer(b->deadline_ms, b->limit_ms);
+	unsigned long long at = nearer(dl, b->idle_ms != 0 ? bio_now_ms() + b->idle_ms : 0);
+	enum bio_status st = bio_send_by(b, buf, n, at, e);
+
+	if (st == BIO_TIMEOUT && dl != 0 && at == dl && bio_now_ms() + 5 >= dl)
+		b->deadline_passed = 1;
+	return st;
 }
 
 enum bio_status

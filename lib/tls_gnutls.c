@@ -315,6 +315,10 @@ gtls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct gtls_conn *c = ptr;
 
+	/* The connection's deadline (tls_conn_set_deadline): past it, "again"
+	 * as from an expired SO_RCVTIMEO. */
+	if (tls_conn_io_arm(&c->base, 0) != 0)
+		return gtls_io_result(c, -1);
 	return gtls_io_result(c, recv(c->base.fd, buf, len, 0));
 }
 
@@ -324,6 +328,8 @@ gtls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct gtls_conn *c = ptr;
 
+	if (tls_conn_io_arm(&c->base, 1) != 0)
+		return gtls_io_result(c, -1);
 	return gtls_io_result(c, send(c->base.fd, buf, len, MSG_NOSIGNAL));
 }
 
