@@ -273,16 +273,19 @@ bio_discard_input(struct bio *b)
 	return n;
 }
 
-/* One send, bounded by `at` in total (see bio_arm). */
+/* One send, bounded by `at` in total (0 = the socket's SO_SNDTIMEO per call).
+ * Under TLS each socket call the library makes waits at most the idle
+ * timeout and what is left (tls_conn_set_deadline), and the deadline is
+ * checked before each: a TLS record, at most 16 KB, is the unit. */
 static enum bio_status
 bio_send_by(struct bio *b, const void *buf, size_t n, unsigned long long at, struct err *e)
 {
 	const unsigned char *p = buf;
-	enum bio_status st;
 
 	if (b->tls != NULL) {
 		struct err te = { 0 };
-		if ((st = bio_arm(b, at, 1, e)) != BIO_OK)
+		enum bio_status st = bio_arm(b, at, 1, e);
+		if (st != BIO_OK)
 			return st;
 		if (tls_conn_write(b->tls, buf, n, &te) < 0) {
 			err_set(e, te.code, "%s", te.text);
@@ -292,10 +295,20 @@ bio_send_by(struct bio *b, const void *buf, size_t n, unsigned long long at, str
 		return BIO_OK;
 	}
 	while (n > 0) {
-		/* Re-armed before each send(2): a partial send restarts SO_SNDTIMEO. */
-		if ((st = bio_arm(b, at, 1, e)) != BIO_OK)
-			return st;
-		ssize_t w = send(b->fd, p, n, MSG_NOSIGNAL);
+		/* Without a deadline: a blocking send under SO_SNDTIMEO.  With
+		 * one, never block inside send(2): the kernel restarts its
+		 * SO_SNDTIMEO wait whenever a slow reader frees some room, so
+		 * one call could outlive any deadline; poll(2) for what is left. */
+		ssize_t w = send(b->fd, p, n, MSG_NOSIGNAL | (at != 0 ? MSG_DONTWAIT : 0));
+		if (w < 0 && at != 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			unsigned long long now = bio_now_ms();
+			struct pollfd pfd = { .fd = b->fd, .events = POLLOUT };
+			if (now >= at || poll(&pfd, 1, (int)(at - now)) == 0) {
+				err_set(e, BIO_TIMEOUT, "write timed out");
+				return BIO_TIMEOUT;
+			}
+			continue;
+		}
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;

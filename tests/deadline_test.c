@@ -4,7 +4,8 @@
  * restarts the socket's idle timeout with each, so only a deadline ends it.
  * Over a socketpair with a forked trickler: the TLS handshake on both
  * backends, as server and as client (tls_conn_set_deadline); a read under
- * bio_set_limit(); a write to a peer that never reads (the write deadline).
+ * bio_set_limit(); a write to a peer that never reads, and to one that
+ * reads slowly (the write deadline is total, not per send(2)).
  * Each case is bounded (alarm) and checks the time it took, so the test
  * fails if the deadline is not what ended it.
  */
@@ -217,6 +218,48 @@ test_write_to_a_peer_that_never_reads(void **state)
 	close(sv[1]);
 }
 
+/* A peer that reads 32 KB every 100 ms: each send(2) makes progress well
+ * within the 500 ms idle timeout, so only a total write deadline ends an
+ * 8 MB flush (at this pace it would take 25 s). */
+static void
+test_write_to_a_slow_reader(void **state)
+{
+	static char big[8 << 20];
+	struct bio b;
+	struct err e = { 0 };
+	int sv[2];
+	unsigned long long t0, took;
+	pid_t pid;
+
+	(void)state;
+	memset(big, 'y', sizeof big);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		static char sink[32768];
+		struct timespec ts = { 0, 100 * 1000000L };
+		close(sv[0]);
+		alarm(20);
+		for (int i = 0; i < 100; i++) {
+			if (recv(sv[1], sink, sizeof sink, MSG_WAITALL) <= 0)
+				_exit(0);
+			nanosleep(&ts, NULL);
+		}
+		_exit(0);
+	}
+	close(sv[1]);
+	bio_init(&b, sv[0]);
+	bio_set_idle(&b, 500);
+	t0 = bio_now_ms();
+	assert_int_equal(bio_write(&b, big, sizeof big, &e), BIO_TIMEOUT);
+	took = bio_now_ms() - t0;
+	print_message("# a slow reader: the write cut after %llu ms\n", took);
+	assert_true(took >= 450 && took <= 1500);
+	close(sv[0]);
+	reap(pid);
+}
+
 int
 main(void)
 {
@@ -225,6 +268,7 @@ main(void)
 		cmocka_unit_test(test_no_deadline_waits_for_the_trickle),
 		cmocka_unit_test(test_limit_bounds_a_trickled_read),
 		cmocka_unit_test(test_write_to_a_peer_that_never_reads),
+		cmocka_unit_test(test_write_to_a_slow_reader),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
