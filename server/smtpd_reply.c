@@ -43,9 +43,22 @@ void
 smtpd_flush(struct session *s)
 {
 	struct err e = { 0 };
+	enum bio_status st;
+	const char *why;
 
-	if (bio_flush(&s->io, &e) != BIO_OK && !s->closing)
-		smtpd_close(s, "lost (write failed)");
+	if (s->closing) {
+		/* The last words (a 421 after a deadline) still go out, within
+		 * the idle timeout (bio.h: the write deadline). */
+		bio_set_deadline(&s->io, 0);
+		bio_set_limit(&s->io, 0);
+	}
+	st = bio_flush(&s->io, &e);
+	if (st == BIO_OK || s->closing)
+		return;
+	why = s->io.deadline_passed ? smtpd_deadline_reason(s, 0) : NULL;
+	smtpd_close(s, st != BIO_TIMEOUT ? "lost (write failed)"
+	               : why != NULL     ? why
+	                                 : "write deadline passed: the client does not read");
 }
 
 const char *
