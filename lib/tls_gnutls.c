@@ -496,7 +496,9 @@ gtls_handshake(struct tls_conn *tc, struct err *e)
 		if (r == GNUTLS_E_AGAIN && gtls_again(c) == 0)
 			continue;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_TIMEDOUT) {
-			err_set(e, TLS_ERR_TIMEOUT, "TLS handshake timed out");
+			/* OpenSSL's wording (ossl_io_status), so the log line the
+			 * handshake deadline leaves is one for both backends. */
+			err_set(e, TLS_ERR_TIMEOUT, "TLS handshake: timed out");
 			return TLS_ERR_TIMEOUT;
 		}
 		if (!gnutls_error_is_fatal(r))
