@@ -46,6 +46,14 @@ smtpd_flush(struct session *s)
 	enum bio_status st;
 	const char *why;
 
+	if (!s->closing && s->session_deadline != 0 && bio_now_ms() >= s->session_deadline) {
+		/* The session's time is up (smtp_session_timeout) with replies in
+		 * hand, a 250 for a message just stored among them: they still go
+		 * out, then 421 and close (never a stored message unanswered). */
+		smtpd_reply(s, "421 4.4.2 %s Timeout: closing connection",
+		            s->cfg->primary_hostname);
+		smtpd_close(s, "session deadline passed (smtp_session_timeout)");
+	}
 	if (s->closing) {
 		/* The last words (a 421 after a deadline) still go out, within
 		 * the idle timeout (bio.h: the write deadline). */
