@@ -79,14 +79,14 @@ nearer(unsigned long long a, unsigned long long b)
 }
 
 /*
- * Before a read or write: bound it by `at` (0 = none).  Plain: cut the
- * socket's timeout to what is left; TLS: hand the deadline to the
- * connection, which cuts it before each of its socket calls.  With no
- * deadline, put back the idle timeout if it was cut.  BIO_TIMEOUT once
- * `at` has passed.
+ * Before a read or write: bound it by `at` (0 = none).  TLS: hand the
+ * deadline to the connection, which cuts the socket's timeouts before each
+ * of its socket calls.  Plain: a read cuts SO_RCVTIMEO to what is left; a
+ * write only checks (bio_send_by polls).  With no deadline, put back the
+ * idle timeout if it was cut.  BIO_TIMEOUT once `at` has passed.
  */
 static enum bio_status
-bio_arm(struct bio *b, unsigned long long at, int for_write, struct err *e)
+bio_arm(struct bio *b, unsigned long long at, int for_read, struct err *e)
 {
 	unsigned long long now, left;
 
@@ -103,18 +103,12 @@ bio_arm(struct bio *b, unsigned long long at, int for_write, struct err *e)
 		err_set(e, BIO_TIMEOUT, "deadline passed");
 		return BIO_TIMEOUT;
 	}
-	if (b->tls != NULL)
+	if (b->tls != NULL || !for_read)
 		return BIO_OK;
 	left = at - now;
 	if (b->idle_ms != 0 && b->idle_ms < left)
 		left = b->idle_ms;
-	if (for_write) {
-		struct timeval tv = { .tv_sec = (time_t)(left / 1000),
-			              .tv_usec = (suseconds_t)(left % 1000) * 1000 };
-		setsockopt(b->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	} else {
-		set_rcvtimeo(b->fd, (unsigned)left);
-	}
+	set_rcvtimeo(b->fd, (unsigned)left);
 	b->armed = 1;
 	return BIO_OK;
 }
@@ -124,7 +118,7 @@ bio_arm(struct bio *b, unsigned long long at, int for_write, struct err *e)
 static enum bio_status
 bio_arm_deadline(struct bio *b, struct err *e)
 {
-	enum bio_status st = bio_arm(b, nearer(b->deadline_ms, b->limit_ms), 0, e);
+	enum bio_status st = bio_arm(b, nearer(b->deadline_ms, b->limit_ms), 1, e);
 
 	if (st == BIO_TIMEOUT)
 		b->deadline_passed = 1;
@@ -284,7 +278,7 @@ bio_send_by(struct bio *b, const void *buf, size_t n, unsigned long long at, str
 
 	if (b->tls != NULL) {
 		struct err te = { 0 };
-		enum bio_status st = bio_arm(b, at, 1, e);
+		enum bio_status st = bio_arm(b, at, 0, e);
 		if (st != BIO_OK)
 			return st;
 		if (tls_conn_write(b->tls, buf, n, &te) < 0) {
@@ -294,6 +288,9 @@ bio_send_by(struct bio *b, const void *buf, size_t n, unsigned long long at, str
 		b->bytes_out += n;
 		return BIO_OK;
 	}
+	enum bio_status st = bio_arm(b, at, 0, e);
+	if (st != BIO_OK)
+		return st;
 	while (n > 0) {
 		/* Without a deadline: a blocking send under SO_SNDTIMEO.  With
 		 * one, never block inside send(2): the kernel restarts its
