@@ -25,7 +25,9 @@ bio_init(struct bio *b, int fd)
 	b->bytes_in = b->bytes_out = 0;
 	b->idle_ms = 0;
 	b->deadline_ms = 0;
+	b->limit_ms = 0;
 	b->deadline_passed = 0;
+	b->armed = 0;
 }
 
 unsigned long long
@@ -59,32 +61,68 @@ bio_set_idle(struct bio *b, unsigned ms)
 void
 bio_set_deadline(struct bio *b, unsigned long long at_ms)
 {
-	if (b->deadline_ms != 0 && at_ms == 0)
-		set_rcvtimeo(b->fd, b->idle_ms); /* back to the idle timeout alone */
 	b->deadline_ms = at_ms;
 	b->deadline_passed = 0;
 }
 
-/* Before a read under a deadline: wait no longer than it allows.
- * BIO_TIMEOUT once it has passed. */
+void
+bio_set_limit(struct bio *b, unsigned long long at_ms)
+{
+	b->limit_ms = at_ms;
+}
+
+/* The nearer of two deadlines; 0 = none. */
+static unsigned long long
+nearer(unsigned long long a, unsigned long long b)
+{
+	return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+/*
+ * Before a read or write: bound it by `at` (0 = none).  TLS: hand the
+ * deadline to the connection, which cuts the socket's timeouts before each
+ * of its socket calls.  Plain: a read cuts SO_RCVTIMEO to what is left; a
+ * write only checks (bio_send_by polls).  With no deadline, put back the
+ * idle timeout if it was cut.  BIO_TIMEOUT once `at` has passed.
+ */
 static enum bio_status
-bio_arm_deadline(struct bio *b, struct err *e)
+bio_arm(struct bio *b, unsigned long long at, int for_read, struct err *e)
 {
 	unsigned long long now, left;
 
-	if (b->deadline_ms == 0)
+	if (b->tls != NULL)
+		tls_conn_set_deadline(b->tls, at, b->idle_ms);
+	if (at == 0) {
+		if (b->armed && b->tls == NULL && b->idle_ms != 0)
+			bio_set_idle(b, b->idle_ms);
+		b->armed = 0;
 		return BIO_OK;
+	}
 	now = bio_now_ms();
-	if (now >= b->deadline_ms) {
-		b->deadline_passed = 1;
+	if (now >= at) {
 		err_set(e, BIO_TIMEOUT, "deadline passed");
 		return BIO_TIMEOUT;
 	}
-	left = b->deadline_ms - now;
+	if (b->tls != NULL || !for_read)
+		return BIO_OK;
+	left = at - now;
 	if (b->idle_ms != 0 && b->idle_ms < left)
 		left = b->idle_ms;
 	set_rcvtimeo(b->fd, (unsigned)left);
+	b->armed = 1;
 	return BIO_OK;
+}
+
+/* Before a read under a deadline: wait no longer than it allows.
+ * BIO_TIMEOUT (deadline_passed set) once it has passed. */
+static enum bio_status
+bio_arm_deadline(struct bio *b, struct err *e)
+{
+	enum bio_status st = bio_arm(b, nearer(b->deadline_ms, b->limit_ms), 1, e);
+
+	if (st == BIO_TIMEOUT)
+		b->deadline_passed = 1;
+	return st;
 }
 
 static enum bio_status
@@ -135,7 +173,9 @@ bio_fill(struct bio *b, struct err *e)
 {
 	enum bio_status st = bio_fill_once(b, e);
 
-	if (st == BIO_TIMEOUT && b->deadline_ms != 0 && bio_now_ms() + 5 >= b->deadline_ms)
+	unsigned long long at = nearer(b->deadline_ms, b->limit_ms);
+
+	if (st == BIO_TIMEOUT && at != 0 && bio_now_ms() + 5 >= at)
 		b->deadline_passed = 1;
 	return st;
 }
@@ -227,13 +267,20 @@ bio_discard_input(struct bio *b)
 	return n;
 }
 
+/* One send, bounded by `at` in total (0 = the socket's SO_SNDTIMEO per call).
+ * Under TLS each socket call the library makes waits at most the idle
+ * timeout and what is left (tls_conn_set_deadline), and the deadline is
+ * checked before each: a TLS record, at most 16 KB, is the unit. */
 static enum bio_status
-bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
+bio_send_by(struct bio *b, const void *buf, size_t n, unsigned long long at, struct err *e)
 {
 	const unsigned char *p = buf;
 
 	if (b->tls != NULL) {
 		struct err te = { 0 };
+		enum bio_status st = bio_arm(b, at, 0, e);
+		if (st != BIO_OK)
+			return st;
 		if (tls_conn_write(b->tls, buf, n, &te) < 0) {
 			err_set(e, te.code, "%s", te.text);
 			return te.code == TLS_ERR_TIMEOUT ? BIO_TIMEOUT : BIO_ERROR;
@@ -241,8 +288,24 @@ bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
 		b->bytes_out += n;
 		return BIO_OK;
 	}
+	enum bio_status st = bio_arm(b, at, 0, e);
+	if (st != BIO_OK)
+		return st;
 	while (n > 0) {
-		ssize_t w = send(b->fd, p, n, MSG_NOSIGNAL);
+		/* Without a deadline: a blocking send under SO_SNDTIMEO.  With
+		 * one, never block inside send(2): the kernel restarts its
+		 * SO_SNDTIMEO wait whenever a slow reader frees some room, so
+		 * one call could outlive any deadline; poll(2) for what is left. */
+		ssize_t w = send(b->fd, p, n, MSG_NOSIGNAL | (at != 0 ? MSG_DONTWAIT : 0));
+		if (w < 0 && at != 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			unsigned long long now = bio_now_ms();
+			struct pollfd pfd = { .fd = b->fd, .events = POLLOUT };
+			if (now >= at || poll(&pfd, 1, (int)(at - now)) == 0) {
+				err_set(e, BIO_TIMEOUT, "write timed out");
+				return BIO_TIMEOUT;
+			}
+			continue;
+		}
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -258,6 +321,20 @@ bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
 		b->bytes_out += (unsigned long long)w;
 	}
 	return BIO_OK;
+}
+
+/* The write deadline: the nearer of the deadlines in force and the idle
+ * timeout from now, for the whole of one send. */
+static enum bio_status
+bio_send(struct bio *b, const void *buf, size_t n, struct err *e)
+{
+	unsigned long long dl = nearer(b->deadline_ms, b->limit_ms);
+	unsigned long long at = nearer(dl, b->idle_ms != 0 ? bio_now_ms() + b->idle_ms : 0);
+	enum bio_status st = bio_send_by(b, buf, n, at, e);
+
+	if (st == BIO_TIMEOUT && dl != 0 && at == dl && bio_now_ms() + 5 >= dl)
+		b->deadline_passed = 1;
+	return st;
 }
 
 enum bio_status

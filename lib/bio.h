@@ -36,8 +36,10 @@ struct bio {
 	size_t wlen;
 	unsigned long long bytes_in, bytes_out;
 	unsigned idle_ms;               /* the socket's own receive timeout (bio_set_idle) */
-	unsigned long long deadline_ms; /* CLOCK_MONOTONIC ms reads must end by; 0 = none */
-	int deadline_passed;            /* the last BIO_TIMEOUT was the deadline, not idleness */
+	unsigned long long deadline_ms; /* CLOCK_MONOTONIC ms I/O must end by; 0 = none */
+	unsigned long long limit_ms;    /* the same for the rest of the connection; 0 = none */
+	int deadline_passed;            /* the last BIO_TIMEOUT was a deadline, not idleness */
+	int armed;                      /* the socket's timeouts were cut for a deadline */
 };
 
 void bio_init(struct bio *b, int fd);
@@ -45,15 +47,26 @@ void bio_init(struct bio *b, int fd);
 /*
  * Deadlines (DESIGN.md principle 5): the receive timeout restarts with every
  * octet, so a client trickling one octet at a time would never end.  A
- * deadline bounds the total time of every read until it is cleared: each
- * read waits at most the idle timeout and at most until the deadline, and a
- * read once it has passed returns BIO_TIMEOUT with deadline_passed set.
+ * deadline bounds the total time of every read and write until it is
+ * cleared: each waits at most the idle timeout and at most until the
+ * deadline, and one once it has passed returns BIO_TIMEOUT with
+ * deadline_passed set.  Under TLS the deadline bounds every socket call the
+ * library makes (tls_conn_set_deadline()), not only the first.
  * bio_set_idle() records (and sets, as SO_RCVTIMEO and SO_SNDTIMEO) the idle
- * timeout; bio_set_deadline(b, 0) clears the deadline.  bio_now_ms() is the
- * monotonic clock deadlines are measured on.
+ * timeout; bio_set_deadline(b, 0) clears the deadline.  bio_set_limit() is
+ * a second deadline that stays until cleared (a whole session's time);
+ * the nearer of the two is in force.  bio_now_ms() is the monotonic clock
+ * deadlines are measured on.
+ *
+ * Writes: one bio_flush() (or large bio_write()) must also end within the
+ * idle timeout in total, not per send(2), when an idle timeout is set: a
+ * peer that reads one octet at a time, or never, cannot hold the writer
+ * longer (BIO_TIMEOUT, deadline_passed not set unless a deadline was
+ * nearer).
  */
 void bio_set_idle(struct bio *b, unsigned ms);
 void bio_set_deadline(struct bio *b, unsigned long long at_ms);
+void bio_set_limit(struct bio *b, unsigned long long at_ms);
 unsigned long long bio_now_ms(void);
 
 /*

@@ -12,9 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "certname.h"
+#include "net.h"
 #include "tls_int.h"
 
 const struct tls_backend *
@@ -104,6 +108,55 @@ tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, stru
 	if (opts->request_staple && lacks(be, TLS_CAP_STAPLE_CHECK, "requesting OCSP staples", e))
 		return NULL;
 	return be->ops->conn_new(ctx, fd, opts, e);
+}
+
+/* CLOCK_MONOTONIC in milliseconds: the clock of bio_now_ms(). */
+static unsigned long long
+tls_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ULL +
+	       (unsigned long long)ts.tv_nsec / 1000000ULL;
+}
+
+void
+tls_conn_set_deadline(struct tls_conn *c, unsigned long long at_ms, unsigned idle_ms)
+{
+	c->deadline_ms = at_ms;
+	c->idle_ms = idle_ms;
+	if (at_ms == 0 && c->armed && idle_ms != 0) {
+		/* On a socket of ours this does not fail; if it did, the cut
+		 * timeout stays, shorter than asked, never unbounded. */
+		if (net_set_timeouts(c->fd, idle_ms) == 0)
+			c->armed = 0;
+	}
+}
+
+int
+tls_conn_io_arm(struct tls_conn *c, int for_write)
+{
+	unsigned long long now, left;
+	struct timeval tv;
+
+	if (c->deadline_ms == 0)
+		return 0;
+	now = tls_now_ms();
+	if (now >= c->deadline_ms) {
+		errno = EAGAIN;
+		return -1;
+	}
+	left = c->deadline_ms - now;
+	if (c->idle_ms != 0 && c->idle_ms < left)
+		left = c->idle_ms;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	if (setsockopt(c->fd, SOL_SOCKET, for_write ? SO_SNDTIMEO : SO_RCVTIMEO, &tv, sizeof tv) !=
+	    0)
+		return -1; /* errno from setsockopt: an I/O error, not a hang */
+	c->armed = 1;
+	return 0;
 }
 
 enum tls_status

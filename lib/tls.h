@@ -219,6 +219,16 @@ void tls_ctx_free(struct tls_ctx *ctx); /* accepts NULL */
  * be NULL.  Caller frees with tls_conn_free(). */
 struct tls_conn *tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts,
                               struct err *e);
+/*
+ * A total deadline on the connection's socket I/O, the handshake included
+ * (DESIGN.md principle 5): a peer trickling one octet at a time restarts
+ * the socket's timeout with each, so every recv/send the backend makes
+ * waits at most `idle_ms` (0: the socket's timeout as it is) and at most
+ * until `at_ms` (CLOCK_MONOTONIC milliseconds, bio_now_ms()'s clock); once
+ * it has passed, calls fail with TLS_ERR_TIMEOUT.  at_ms 0 clears it and
+ * puts SO_RCVTIMEO and SO_SNDTIMEO back to `idle_ms` (when not 0).
+ */
+void tls_conn_set_deadline(struct tls_conn *c, unsigned long long at_ms, unsigned idle_ms);
 enum tls_status tls_conn_handshake(struct tls_conn *c, struct err *e) MUST_CHECK;
 ssize_t tls_conn_read(struct tls_conn *c, void *buf, size_t len,
                       struct err *e); /* 0 = clean close */

@@ -315,6 +315,10 @@ gtls_pull(gnutls_transport_ptr_t ptr, void *buf, size_t len)
 {
 	struct gtls_conn *c = ptr;
 
+	/* The connection's deadline (tls_conn_set_deadline): past it, "again"
+	 * as from an expired SO_RCVTIMEO. */
+	if (tls_conn_io_arm(&c->base, 0) != 0)
+		return gtls_io_result(c, -1);
 	return gtls_io_result(c, recv(c->base.fd, buf, len, 0));
 }
 
@@ -324,6 +328,8 @@ gtls_push(gnutls_transport_ptr_t ptr, const void *buf, size_t len)
 {
 	struct gtls_conn *c = ptr;
 
+	if (tls_conn_io_arm(&c->base, 1) != 0)
+		return gtls_io_result(c, -1);
 	return gtls_io_result(c, send(c->base.fd, buf, len, MSG_NOSIGNAL));
 }
 
@@ -490,7 +496,9 @@ gtls_handshake(struct tls_conn *tc, struct err *e)
 		if (r == GNUTLS_E_AGAIN && gtls_again(c) == 0)
 			continue;
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_TIMEDOUT) {
-			err_set(e, TLS_ERR_TIMEOUT, "TLS handshake timed out");
+			/* OpenSSL's wording (ossl_io_status), so the log line the
+			 * handshake deadline leaves is one for both backends. */
+			err_set(e, TLS_ERR_TIMEOUT, "TLS handshake: timed out");
 			return TLS_ERR_TIMEOUT;
 		}
 		if (!gnutls_error_is_fatal(r))

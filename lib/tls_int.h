@@ -64,6 +64,9 @@ struct tls_conn {
 	struct tls_ctx *ctx;
 	int fd;
 	struct tls_info info;
+	unsigned long long deadline_ms; /* tls_conn_set_deadline(); 0 = none */
+	unsigned idle_ms;               /* the socket's own timeout, restored when cleared */
+	int armed;                      /* the socket's timeouts were cut for the deadline */
 };
 
 /* ---- base set-up (lib/tls.c) ------------------------------------------------ */
@@ -76,6 +79,15 @@ int tls_ctx_base_init(struct tls_ctx *base, const struct tls_config *cfg, struct
 void tls_ctx_base_release(struct tls_ctx *base);
 /* Fill a connection's neutral head. */
 void tls_conn_base_init(struct tls_conn *c, struct tls_ctx *ctx, int fd);
+
+/*
+ * Before each recv(2) / send(2) a backend makes (its transport functions):
+ * 0 = go on, the socket's SO_RCVTIMEO (or SO_SNDTIMEO for a write) cut to
+ * what is left of the deadline; -1 with errno EAGAIN once it has passed, so
+ * the backend reports TLS_ERR_TIMEOUT as for an expired socket timeout.
+ * Nothing is changed without a deadline.
+ */
+int tls_conn_io_arm(struct tls_conn *c, int for_write) MUST_CHECK;
 
 /* ---- facts and verdicts (lib/tls_verdict.c) ---------------------------------- */
 

@@ -358,6 +358,31 @@ fail:
 	return NULL;
 }
 
+/*
+ * The socket BIO's callback: before each read and write the connection's
+ * deadline (tls_conn_set_deadline) cuts the socket's timeout, or, once it
+ * has passed, refuses the call (-1, errno EAGAIN: reported as a timeout).
+ * Every other call goes on unchanged (BIO_set_callback_ex(3): a callback
+ * before an operation aborts it by returning <= 0; after one, it returns
+ * the operation's result).
+ */
+static long
+ossl_bio_deadline_cb(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+                     size_t *processed)
+{
+	struct tls_conn *c = (struct tls_conn *)BIO_get_callback_arg(b);
+
+	(void)argp;
+	(void)len;
+	(void)argi;
+	(void)argl;
+	(void)processed;
+	if (c != NULL && (oper == BIO_CB_READ || oper == BIO_CB_WRITE) &&
+	    tls_conn_io_arm(c, oper == BIO_CB_WRITE) != 0)
+		return -1;
+	return ret;
+}
+
 static struct tls_conn *
 ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, struct err *e)
 {
@@ -375,6 +400,9 @@ ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, st
 		goto fail;
 	}
 	SSL_set_app_data(c->ssl, c);
+	/* SSL_set_fd made one socket BIO for both directions. */
+	BIO_set_callback_ex(SSL_get_rbio(c->ssl), ossl_bio_deadline_cb);
+	BIO_set_callback_arg(SSL_get_rbio(c->ssl), (char *)&c->base);
 	if (base->role == TLS_ROLE_CLIENT) {
 		SSL_set_connect_state(c->ssl);
 		if (opts->sni != NULL) {

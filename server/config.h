@@ -46,6 +46,7 @@ struct config {
 	char *user;                /* drop to this user after binding when root; NULL = stay */
 	int run_as_root;           /* "run_as_root = true": root without `user` allowed (tests) */
 	unsigned worker_processes; /* prefork workers; default 4 */
+	unsigned worker_idle_timeout; /* seconds an extra idle worker waits before leaving; 30 */
 
 	/* TLS (server side) */
 	char *tls_backend;              /* "openssl" (default) | "gnutls" */
@@ -65,6 +66,7 @@ struct config {
 	unsigned smtp_receive_timeout;     /* seconds per command / data line; default 300 */
 	unsigned smtp_command_timeout;     /* seconds for one whole command line; default 300 */
 	unsigned smtp_data_timeout;        /* seconds for the whole DATA/BDAT phase; default 1800 */
+	unsigned smtp_session_timeout;     /* seconds for a whole session; default 3600 */
 	unsigned smtp_drain_timeout;       /* SIGTERM: seconds sessions may still run; default 60 */
 	unsigned smtp_max_unknown_commands; /* then 421 and close; default 3 */
 	unsigned smtp_max_synprot_errors;   /* syntax/protocol errors, then 421; default 3 */

@@ -15,7 +15,7 @@
  * worker idle while fewer than smtp_accept_max + 1 run, so up to
  * smtp_accept_max sessions run at once and there is always a worker to
  * answer the next connection, with its 421 when over a limit.  A worker
- * idle for WORKER_IDLE_EXIT seconds leaves while another is idle and more
+ * idle for worker_idle_timeout seconds leaves while another is idle and more
  * than worker_processes run.  Nothing here may block the master on a client.
  */
 #include <dirent.h>
@@ -52,7 +52,7 @@
 
 #define MAX_WORKERS 2048           /* the shared slot table */
 #define POOL_MAX (MAX_WORKERS / 2) /* one generation's workers: room for a SIGHUP */
-#define WORKER_IDLE_EXIT 30        /* seconds an extra idle worker waits before leaving */
+#define DRAIN_CUT_GRACE_MS 2000    /* after the drain timeout: for the sessions' 421 */
 
 struct worker_slot {
 	pid_t pid;
@@ -65,6 +65,7 @@ static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm, got_usr1;
 static volatile sig_atomic_t runner_stop; /* in the queue runner: SIGTERM seen */
 static pid_t runner_pid;                  /* the queue runner now running, or 0 */
 static struct worker_slot *slots;         /* shared (MAP_SHARED) with the workers */
+static volatile int session_fd = -1;      /* in a worker: the session's socket, or -1 */
 static unsigned nslots;
 
 static void
@@ -80,6 +81,18 @@ on_signal(int sig)
 		got_alrm = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
+}
+
+/* In a worker, SIGUSR2 from the master at the drain timeout: end the session
+ * now, with its 421 (smtpd.h smtpd_drain_cut).  shutdown(2) is
+ * async-signal-safe and wakes a read blocked on the socket. */
+static void
+on_drain_cut(int sig)
+{
+	(void)sig;
+	smtpd_drain_cut = 1;
+	if (session_fd >= 0)
+		shutdown(session_fd, SHUT_RD);
 }
 
 static void
@@ -182,7 +195,9 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 		break;
 	case DAEMON_ADMIT:
 		kill(getppid(), SIGUSR1); /* the master keeps a worker idle for the next one */
+		session_fd = fd;
 		smtpd_session(cfg, tls, fd, &peer);
+		session_fd = -1;
 		/* Memory per session: a line of its own, so the session's lines stay
 		 * as they are; not in test mode, whose log must be deterministic. */
 		if (!cfg->test_clock_set && !cfg->test_ids)
@@ -226,6 +241,7 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 	 */
 	set_handler(SIGHUP, SIG_IGN);
 	set_handler(SIGCHLD, SIG_DFL);
+	set_handler(SIGUSR2, on_drain_cut);
 	sigemptyset(&open_mask);
 	tls = smtpd_tls_ctx_new(cfg, backend, &e);
 	if (cfg->tls_certificate.n > 0 && tls == NULL) {
@@ -235,7 +251,9 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 		struct sockaddr_storage peer_ss;
 		socklen_t pl = sizeof peer_ss;
 		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-		struct timespec idle = { WORKER_IDLE_EXIT, 0 };
+		struct timespec idle = { cfg->worker_idle_timeout > 0 ? cfg->worker_idle_timeout
+			                                              : 30,
+			                 0 };
 		int fd, pr;
 
 		pr = ppoll(&pfd, 1, &idle, &open_mask);
@@ -289,6 +307,19 @@ kill_workers(void)
 
 	for (unsigned i = 0; i < nslots; i++)
 		if (slots[i].pid > 0 && kill(slots[i].pid, SIGKILL) == 0)
+			n++;
+	return n;
+}
+
+/* At the drain timeout: SIGUSR2 to every worker in a session; how many. */
+static unsigned
+cut_sessions(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < nslots; i++)
+		if (slots[i].pid > 0 && __atomic_load_n(&slots[i].busy, __ATOMIC_SEQ_CST) &&
+		    kill(slots[i].pid, SIGUSR2) == 0)
 			n++;
 	return n;
 }
@@ -534,7 +565,8 @@ master_drain(struct master *m)
 {
 	struct timespec tick = { 0, 20 * 1000 * 1000 };
 	unsigned long long end = bio_now_ms() + 1000ULL * m->cfg->smtp_drain_timeout;
-	int killed = 0;
+	unsigned cut = 0, killed = 0;
+	int phase = 0, runner_killed = 0; /* 0 draining, 1 sessions cut, 2 the rest killed */
 
 	alarm(0);
 	shutdown(m->lfd, SHUT_RDWR);
@@ -544,7 +576,7 @@ master_drain(struct master *m)
 		kill(runner_pid, SIGTERM);
 	while (live_workers() > 0 || runner_pid > 0) {
 		int status;
-		pid_t pid = waitpid(-1, &status, killed ? 0 : WNOHANG);
+		pid_t pid = waitpid(-1, &status, phase == 2 ? 0 : WNOHANG);
 		if (pid < 0 && errno == ECHILD)
 			break;
 		if (pid == 0) {
@@ -552,13 +584,17 @@ master_drain(struct master *m)
 				nanosleep(&tick, NULL);
 				continue;
 			}
-			unsigned n = kill_workers();
-			if (runner_pid > 0)
-				kill(runner_pid, SIGKILL);
-			log_write("SIGTERM: drain timeout (%us): %u workers killed%s",
-			          m->cfg->smtp_drain_timeout, n,
-			          runner_pid > 0 ? ", and the queue runner" : "");
-			killed = 1;
+			if (phase == 0) {
+				/* Sessions still running are told to end with 421
+				 * 4.3.2 (on_drain_cut), and have a moment to say it. */
+				cut = cut_sessions();
+				end = bio_now_ms() + DRAIN_CUT_GRACE_MS;
+				phase = 1;
+				continue;
+			}
+			killed = kill_workers();
+			runner_killed = runner_pid > 0 && kill(runner_pid, SIGKILL) == 0;
+			phase = 2;
 			continue;
 		}
 		if (pid > 0 && pid == runner_pid)
@@ -567,6 +603,10 @@ master_drain(struct master *m)
 			if (pid > 0 && slots[i].pid == pid)
 				slots[i].pid = 0;
 	}
+	if (phase > 0)
+		log_write("SIGTERM: drain timeout (%us): %u sessions cut, %u workers killed%s",
+		          m->cfg->smtp_drain_timeout, cut, killed,
+		          runner_killed ? ", and the queue runner" : "");
 }
 
 int

@@ -12,6 +12,15 @@
 #include "deliver_smtp_int.h"
 #include "match.h"
 
+/* The transport's command_timeout, in seconds a millisecond count can hold. */
+static unsigned
+handshake_secs(const struct smtp_conn *c)
+{
+	if (c->command_timeout == 0)
+		return 300; /* a transport built by hand: the option's default */
+	return c->command_timeout > 2000000 ? 2000000 : c->command_timeout;
+}
+
 /* STARTTLS and the verification policy.  SMTP_STEP_OK (over TLS or, when the
  * server refused STARTTLS and TLS is not required, still in clear),
  * SMTP_STEP_DONE, or SMTP_STEP_TRYCLEAR (c freed: reconnect without TLS). */
@@ -66,6 +75,12 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	c->tls_ctx = tls_ctx_new(R->d->be, &cfg, &e);
 	if (c->tls_ctx != NULL)
 		c->tls = tls_conn_new(c->tls_ctx, c->fd, &opts, &e);
+	/* The whole handshake within command_timeout (as a reply must come),
+	 * not each read: a server trickling its handshake octets cannot hold
+	 * the delivery.  At most 24 days: milliseconds fit an unsigned. */
+	if (c->tls != NULL)
+		tls_conn_set_deadline(c->tls, bio_now_ms() + 1000ULL * handshake_secs(c),
+		                      1000U * handshake_secs(c));
 	if (c->tls == NULL || tls_conn_handshake(c->tls, &e) != TLS_OK) {
 		snprintf(msg, sizeof msg, "TLS session: handshake failed: %s", e.text);
 		tls_conn_free(c->tls); /* no close_notify on a failed session */
@@ -79,6 +94,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		smtp_conn_free(c);
 		return SMTP_STEP_DONE;
 	}
+	tls_conn_set_deadline(c->tls, 0, 1000U * handshake_secs(c)); /* back to command_timeout */
 	bio_use_tls(c->io, c->tls);
 	if (t->tls_verify_cert_hostnames != NULL &&
 	    match_host(t->tls_verify_cert_hostnames, c->facts.address))

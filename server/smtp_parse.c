@@ -474,6 +474,8 @@ smtp_chunk_begin(struct smtp_chunk_state *st)
 	st->prev_cr = 0;
 	st->bare = 0;
 	st->nul = 0;
+	st->line_len = 0;
+	st->long_line = 0;
 }
 
 /* RFC 5321 2.3.8: CR and LF only as CRLF, whatever the framing. */
@@ -488,6 +490,11 @@ smtp_chunk_scan(struct smtp_chunk_state *st, const char *data, size_t n)
 		if (c == '\0')
 			st->nul = 1;
 		st->prev_cr = c == '\r';
+		/* RFC 5321 4.5.3.1.6: 1000 octets, CRLF included. */
+		if (++st->line_len > SMTP_TEXT_LINE_MAX)
+			st->long_line = 1;
+		if (c == '\n')
+			st->line_len = 0;
 	}
 }
 

@@ -77,13 +77,18 @@ int smtp_data_line(struct smtp_data_state *st, const char *line, size_t len, int
 
 /*
  * BDAT (RFC 3030): the same content rules as DATA, over chunks that may
- * split a CRLF.  Feed every chunk's octets in order, then call
- * smtp_chunk_end once after the LAST chunk (a final CR is bare).
+ * split a CRLF or a line.  Feed every chunk's octets in order, then call
+ * smtp_chunk_end once after the LAST chunk (a final CR is bare).  Lines
+ * are held to SMTP_TEXT_LINE_MAX as in DATA (RFC 5321 4.5.3.1.6; BDAT
+ * lifts it only for BINARYMIME, RFC 3030 3, which is not offered), counted
+ * across chunk boundaries.
  */
 struct smtp_chunk_state {
-	int prev_cr; /* the last octet fed was CR */
-	int bare;    /* a bare CR or LF was seen */
-	int nul;     /* a NUL octet was seen */
+	int prev_cr;     /* the last octet fed was CR */
+	int bare;        /* a bare CR or LF was seen */
+	int nul;         /* a NUL octet was seen */
+	size_t line_len; /* octets of the current line so far */
+	int long_line;   /* a line longer than SMTP_TEXT_LINE_MAX (CRLF included) was seen */
 };
 void smtp_chunk_begin(struct smtp_chunk_state *st);
 void smtp_chunk_scan(struct smtp_chunk_state *st, const char *data, size_t n);

@@ -534,8 +534,10 @@ message_deadline_start(struct session *s)
 static void
 message_deadline_end(struct session *s)
 {
-	if (s->io.deadline_passed && s->closing)
-		s->close_reason = "message deadline passed (smtp_data_timeout)";
+	const char *why = s->io.deadline_passed ? smtpd_deadline_reason(s, 0) : NULL;
+
+	if (why != NULL && s->closing)
+		s->close_reason = why;
 	bio_set_deadline(&s->io, 0);
 	if (!s->bdat_active)
 		s->msg_deadline = 0; /* the message is over (or refused): next one starts afresh */

@@ -10,6 +10,8 @@
 #ifndef REFMTA_SMTPD_H
 #define REFMTA_SMTPD_H
 
+#include <signal.h>
+
 #include "err.h"
 
 struct config;
@@ -58,5 +60,14 @@ struct tls_ctx *smtpd_tls_ctx_new(const struct config *cfg, const char *backend,
  */
 void smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd,
                    const struct smtpd_peer *peer);
+
+/*
+ * The daemon's drain timeout ran out (SIGTERM, smtp_drain_timeout): set from
+ * a signal handler, which also shuts the session socket's reading side, so
+ * whatever the session waits for ends at once.  The session then replies
+ * `421 4.3.2 ... Service shutting down` (RFC 5321 3.8: a server that must
+ * shut down answers 421 to the next command) and ends.
+ */
+extern volatile sig_atomic_t smtpd_drain_cut;
 
 #endif

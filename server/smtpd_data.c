@@ -261,6 +261,14 @@ bdat_last(struct session *s)
 		smtpd_transaction_reset(s);
 		return;
 	}
+	if (s->bdat_scan.long_line) {
+		/* As DATA: the next hop may be sent DATA, and 4.5.3.1.6 binds it. */
+		smtpd_refuse(
+		        s, 554,
+		        "5.6.0 Message has a line longer than 1000 octets (RFC 5321 4.5.3.1.6)");
+		smtpd_transaction_reset(s);
+		return;
+	}
 	message_finish(s);
 }
 

@@ -52,11 +52,13 @@ struct session {
 	char helo[256]; /* as given ("" none) */
 	unsigned unknown_commands;
 	unsigned synprot_errors;
-	int closing;                     /* end the session after this reply */
-	const char *close_reason;        /* for the log */
-	unsigned long long msg_deadline; /* bio_now_ms() the DATA/BDAT phase must end by
-	                                  * (smtp_data_timeout); 0 = not in one */
-	char command[CMD_LINE_MAX + 1];  /* current line, for $smtp_command and logs */
+	int closing;                         /* end the session after this reply */
+	const char *close_reason;            /* for the log */
+	unsigned long long msg_deadline;     /* bio_now_ms() the DATA/BDAT phase must end by
+	                                      * (smtp_data_timeout); 0 = not in one */
+	unsigned long long session_deadline; /* bio_now_ms() the whole session must end by
+	                                      * (smtp_session_timeout); 0 = none */
+	char command[CMD_LINE_MAX + 1];      /* current line, for $smtp_command and logs */
 
 	/* The transaction (RFC 5321 3.3). */
 	struct smtp_mail_args mail;
@@ -99,6 +101,10 @@ void smtpd_dispatch(struct session *s, char *line);
 /* Input arrived that the client was not allowed to send yet: log it, 554
  * and close; 1.  0 when no input is waiting (smtpd_session.c). */
 int smtpd_sync_violation(struct session *s, const char *why);
+/* After a timeout: the close reason naming the deadline that passed first
+ * (session, message, or `cmd_deadline` when not 0), or NULL if none has
+ * (the idle timeout ran out). */
+const char *smtpd_deadline_reason(const struct session *s, unsigned long long cmd_deadline);
 
 /* Queue one reply line (CRLF added); smtpd_flush() sends what is queued. */
 void smtpd_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -43,9 +43,30 @@ void
 smtpd_flush(struct session *s)
 {
 	struct err e = { 0 };
+	enum bio_status st;
+	const char *why;
 
-	if (bio_flush(&s->io, &e) != BIO_OK && !s->closing)
-		smtpd_close(s, "lost (write failed)");
+	if (!s->closing && s->session_deadline != 0 && bio_now_ms() >= s->session_deadline) {
+		/* The session's time is up (smtp_session_timeout) with replies in
+		 * hand, a 250 for a message just stored among them: they still go
+		 * out, then 421 and close (never a stored message unanswered). */
+		smtpd_reply(s, "421 4.4.2 %s Timeout: closing connection",
+		            s->cfg->primary_hostname);
+		smtpd_close(s, "session deadline passed (smtp_session_timeout)");
+	}
+	if (s->closing) {
+		/* The last words (a 421 after a deadline) still go out, within
+		 * the idle timeout (bio.h: the write deadline). */
+		bio_set_deadline(&s->io, 0);
+		bio_set_limit(&s->io, 0);
+	}
+	st = bio_flush(&s->io, &e);
+	if (st == BIO_OK || s->closing)
+		return;
+	why = s->io.deadline_passed ? smtpd_deadline_reason(s, 0) : NULL;
+	smtpd_close(s, st != BIO_TIMEOUT ? "lost (write failed)"
+	               : why != NULL     ? why
+	                                 : "write deadline passed: the client does not read");
 }
 
 const char *

@@ -1,7 +1,7 @@
 /*
  * smtpd_session.c - the life of one inbound SMTP session (smtpd.h): the
  * connect ACL and the greeting, the command loop with its idle timeout and
- * deadlines (smtp_command_timeout, smtp_data_timeout), pipelining
+ * deadlines (smtp_command_timeout, smtp_data_timeout, smtp_session_timeout), pipelining
  * synchronization (RFC 2920 3.1), and the session-end log line.  What each
  * command does is smtpd.c's command table; this file never decides a
  * command's reply.
@@ -15,6 +15,8 @@
 #include "smtpd_int.h"
 #include "tls.h"
 #include "version.h"
+
+volatile sig_atomic_t smtpd_drain_cut;
 
 /* ---- pipelining synchronization (RFC 2920 3.1) ---------------------------------- */
 
@@ -58,6 +60,27 @@ smtpd_sync_violation(struct session *s, const char *why)
 	smtpd_reply(s, "554 5.5.0 SMTP synchronization error");
 	smtpd_close(s, "synchronization error");
 	return 1;
+}
+
+const char *
+smtpd_deadline_reason(const struct session *s, unsigned long long cmd_deadline)
+{
+	unsigned long long now = bio_now_ms() + 5, first = 0;
+	const char *why = NULL;
+
+	/* The earliest deadline that has passed caused the timeout. */
+	if (s->session_deadline != 0 && now >= s->session_deadline) {
+		first = s->session_deadline;
+		why = "session deadline passed (smtp_session_timeout)";
+	}
+	if (s->msg_deadline != 0 && now >= s->msg_deadline &&
+	    (first == 0 || s->msg_deadline < first)) {
+		first = s->msg_deadline;
+		why = "message deadline passed (smtp_data_timeout)";
+	}
+	if (cmd_deadline != 0 && now >= cmd_deadline && (first == 0 || cmd_deadline < first))
+		why = "command deadline passed (smtp_command_timeout)";
+	return why;
 }
 
 /* acl_smtp_connect, then the greeting.  0: go on; -1: the session is over. */
@@ -118,12 +141,11 @@ session_command(struct session *s)
 	passed = s->io.deadline_passed;
 	bio_set_deadline(&s->io, 0);
 	if (st == BIO_TIMEOUT) {
+		const char *why = passed ? smtpd_deadline_reason(s, deadline) : NULL;
+
 		smtpd_reply(s, "421 4.4.2 %s Timeout: closing connection",
 		            s->cfg->primary_hostname);
-		smtpd_close(s, !passed ? "timeout"
-		               : s->msg_deadline == deadline
-		                       ? "message deadline passed (smtp_data_timeout)"
-		                       : "command deadline passed (smtp_command_timeout)");
+		smtpd_close(s, why != NULL ? why : "timeout");
 		return;
 	}
 	if (st != BIO_OK) {
@@ -165,6 +187,12 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	             1000U * (cfg->smtp_receive_timeout == 0        ? 300
 	                      : cfg->smtp_receive_timeout > 2000000 ? 2000000
 	                                                            : cfg->smtp_receive_timeout));
+	/* smtp_session_timeout: every read and write of the session ends by
+	 * then (bio_set_limit), the greeting and a STARTTLS handshake too. */
+	if (cfg->smtp_session_timeout != 0) {
+		s.session_deadline = bio_now_ms() + 1000ULL * cfg->smtp_session_timeout;
+		bio_set_limit(&s.io, s.session_deadline);
+	}
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		return;
@@ -178,6 +206,14 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		if (s.closing)
 			break;
 		session_command(&s);
+	}
+	if (smtpd_drain_cut && s.close_reason != NULL && strncmp(s.close_reason, "lost", 4) == 0) {
+		/* The cut ended a read (EOF), not a QUIT.  RFC 5321 3.8: the
+		 * server is going down: 421, then close.  A message not yet
+		 * acknowledged was not stored (no 250 went out). */
+		smtpd_reply(&s, "421 4.3.2 %s Service shutting down: closing connection",
+		            cfg->primary_hostname);
+		smtpd_close(&s, "shut down at the drain timeout (smtp_drain_timeout)");
 	}
 	smtpd_flush(&s);
 	if (s.tls != NULL)

@@ -56,12 +56,41 @@ smtp_check_starttls(struct session *s, const char *args)
 	return 0;
 }
 
+/*
+ * The handshake's total deadline, from the 220 on: smtp_command_timeout, as
+ * for a command line, or the session's end if nearer.  The idle timeout
+ * restarts with each octet, so a client trickling a ClientHello would
+ * otherwise hold the worker for ever.
+ */
+static unsigned long long
+handshake_deadline(const struct session *s)
+{
+	unsigned long long at = s->cfg->smtp_command_timeout != 0
+	                                ? bio_now_ms() + 1000ULL * s->cfg->smtp_command_timeout
+	                                : 0;
+
+	if (s->session_deadline != 0 && (at == 0 || s->session_deadline < at))
+		at = s->session_deadline;
+	return at;
+}
+
+/* Why a handshake that timed out did: the deadline, or the idle timeout. */
+static const char *
+handshake_timeout_reason(const struct session *s, unsigned long long at)
+{
+	if (at == 0 || bio_now_ms() + 5 < at)
+		return "TLS handshake timed out";
+	return at == s->session_deadline ? "session deadline passed (smtp_session_timeout)"
+	                                 : "TLS handshake deadline passed (smtp_command_timeout)";
+}
+
 void
 smtp_do_starttls(struct session *s, const char *args)
 {
 	struct tls_conn *c;
 	struct err e = { 0 };
 	size_t dropped;
+	unsigned long long at;
 
 	(void)args;
 	smtpd_reply(s, "220 2.0.0 Ready to start TLS");
@@ -72,14 +101,20 @@ smtp_do_starttls(struct session *s, const char *args)
 	if (dropped > 0)
 		log_write("H=%s [%s]:%u discarded %zu octets of plaintext pipelined after STARTTLS",
 		          smtpd_helo_or_none(s), s->peer->ip, s->peer->port, dropped);
+	at = handshake_deadline(s);
 	c = tls_conn_new(s->tls_ctx, s->io.fd, NULL, &e);
+	if (c != NULL)
+		tls_conn_set_deadline(c, at, s->io.idle_ms);
 	if (c == NULL || tls_conn_handshake(c, &e) != TLS_OK) {
 		log_write("H=%s [%s]:%u TLS error on connection (%s): %s", smtpd_helo_or_none(s),
 		          s->peer->ip, s->peer->port, tls_ctx_backend(s->tls_ctx)->name, e.text);
 		tls_conn_free(c);
-		smtpd_close(s, "TLS handshake failed");
+		smtpd_close(s, e.code == TLS_ERR_TIMEOUT ? handshake_timeout_reason(s, at)
+		                                         : "TLS handshake failed");
 		return;
 	}
+	/* From now on bio_* hand the session's deadlines to the connection. */
+	tls_conn_set_deadline(c, 0, s->io.idle_ms);
 	s->tls = c;
 	bio_use_tls(&s->io, c);
 	/* RFC 3207 4.2: forget everything learnt before TLS; EHLO again. */

@@ -318,6 +318,36 @@ test_chunk_scan(void **state)
 	assert_int_equal(st.nul, 1);
 }
 
+/* BDAT content: the 1000-octet line limit (RFC 5321 4.5.3.1.6, CRLF
+ * included), counted across chunk boundaries. */
+static void
+test_chunk_line_limit(void **state)
+{
+	static char line[1002];
+	struct smtp_chunk_state st;
+
+	(void)state;
+	memset(line, 'y', sizeof line);
+	/* 998 + CRLF = 1000 octets, split 500 / 500: within the limit. */
+	memcpy(line + 998, "\r\n", 2);
+	smtp_chunk_begin(&st);
+	smtp_chunk_scan(&st, line, 500);
+	smtp_chunk_scan(&st, line + 500, 500);
+	smtp_chunk_scan(&st, line, 1000); /* a second such line: the count restarts */
+	smtp_chunk_end(&st);
+	assert_int_equal(st.long_line, 0);
+	assert_int_equal(st.bare, 0);
+	/* 999 + CRLF = 1001 octets, split 1 / 1000: over. */
+	memset(line, 'y', sizeof line);
+	memcpy(line + 999, "\r\n", 2);
+	smtp_chunk_begin(&st);
+	smtp_chunk_scan(&st, line, 1);
+	smtp_chunk_scan(&st, line + 1, 1000);
+	smtp_chunk_end(&st);
+	assert_int_equal(st.long_line, 1);
+	assert_int_equal(st.bare, 0);
+}
+
 static void
 test_helo_names(void **state)
 {
@@ -450,6 +480,7 @@ main(void)
 		cmocka_unit_test(test_split_mailbox),
 		cmocka_unit_test(test_bdat_args),
 		cmocka_unit_test(test_chunk_scan),
+		cmocka_unit_test(test_chunk_line_limit),
 		cmocka_unit_test(test_helo_names),
 		cmocka_unit_test(test_xtext),
 		cmocka_unit_test(test_data_end_and_unstuffing),

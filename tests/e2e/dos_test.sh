@@ -190,7 +190,7 @@ server_pid=
 echo "# figure: SIGTERM with one idle session (smtp_drain_timeout = 3s): master gone after $((t1 - t0)) ms"
 [ $((t1 - t0)) -ge 2500 ] && [ $((t1 - t0)) -le 6000 ] && [ -z "$(pgrep -P "$master")" ]
 verdict "SIGTERM: the idle session is cut at smtp_drain_timeout, not the receive timeout ($((t1 - t0)) ms)" "$d/log/main.log" $?
-grep -q "SIGTERM: drain timeout (3s): 1 workers killed" "$d/log/main.log"
+grep -q "SIGTERM: drain timeout (3s): 1 sessions cut, 0 workers killed" "$d/log/main.log"
 verdict "the drain timeout is logged" "$d/log/main.log" $?
 eval "exec $hold_in>&-"
 wait "$hold_pid" 2>/dev/null

@@ -17,6 +17,16 @@
  *       EHLO/MAIL/RCPT/DATA, a message that never ends (data).  Prints one
  *       line per client "client I closed_ms=M reply=CODE" when the server
  *       closes it (or closed_ms=-1 after SECS), then "max_closed_ms=M".
+ *   smtp_load noread HOST:PORT SECS SRC
+ *       one client with a tiny receive buffer that sends EHLO and RSETs
+ *       (RFC 2920: allowed anywhere in a pipelined group) as fast as the
+ *       server takes them and never reads a reply, for at most SECS; prints
+ *       "noread sent=N ms=M" when the server has closed (reset) it.
+ *   smtp_load tlsslow PORTFILE SECS INTERVAL_MS
+ *       a server on 127.0.0.1 (its port written to PORTFILE) that takes one
+ *       connection, offers STARTTLS, answers it 220, then trickles a TLS
+ *       record one octet every INTERVAL_MS; prints "tlsslow closed_ms=M"
+ *       (from the 220 to the client's close, -1 after SECS).
  * Exit 0 when it ran (the script judges the figures), 2 on usage or set-up
  * errors.
  */
@@ -28,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -288,16 +299,141 @@ run_slow(const struct sockaddr_in *to, long secs, const char *src, int n, int da
 	return 0;
 }
 
+/* noread: see the head comment. */
+static int
+run_noread(const struct sockaddr_in *to, long secs, const char *src)
+{
+	struct sockaddr_in from = { .sin_family = AF_INET };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 2048;
+	long t0 = now_ms(), sent = 0;
+	char buf[6000];
+
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) != 0 ||
+	    inet_pton(AF_INET, src, &from.sin_addr) != 1 ||
+	    bind(fd, (struct sockaddr *)&from, sizeof from) != 0 ||
+	    connect(fd, (const struct sockaddr *)to, sizeof *to) != 0) {
+		fprintf(stderr, "smtp_load: noread: %s\n", strerror(errno));
+		return 2;
+	}
+	/* The greeting first: talking before it is another error (RFC 5321 4.3.1). */
+	struct pollfd g = { .fd = fd, .events = POLLIN };
+	if (poll(&g, 1, (int)secs * 1000) <= 0 || recv(fd, buf, sizeof buf, 0) <= 0)
+		return 2;
+	/* EHLO ends a pipelined group (RFC 2920 3.1): its whole reply first. */
+	if (send(fd, "EHLO noread.test\r\n", 18, MSG_NOSIGNAL) != 18)
+		return 2;
+	for (size_t got = 0;;) {
+		ssize_t n;
+		if (poll(&g, 1, (int)secs * 1000) <= 0 ||
+		    (n = recv(fd, buf + got, sizeof buf - 1 - got, 0)) <= 0)
+			return 2;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strncmp(buf, "250 ", 4) == 0 || strstr(buf, "\n250 ") != NULL)
+			break;
+		if (got >= sizeof buf - 1)
+			return 2;
+	}
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	for (size_t i = 0; i + 6 <= sizeof buf; i += 6)
+		memcpy(buf + i, "RSET\r\n", 6);
+	while (now_ms() - t0 < secs * 1000) {
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		if (poll(&p, 1, 100) < 0 && errno != EINTR)
+			break;
+		if (p.revents & (POLLERR | POLLHUP))
+			break; /* the server reset the connection */
+		if (!(p.revents & POLLOUT))
+			continue;
+		ssize_t n = send(fd, buf, sizeof buf, MSG_NOSIGNAL);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			break;
+		if (n > 0)
+			sent += n;
+	}
+	printf("noread sent=%ld ms=%ld\n", sent, now_ms() - t0);
+	close(fd);
+	return 0;
+}
+
+/* tlsslow: see the head comment. */
+static int
+run_tlsslow(const char *portfile, long secs, long interval)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+		                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sa;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), fd, stage = 0;
+	long t0 = now_ms(), t220 = -1, closed = -1;
+	char line[600];
+	size_t ll = 0;
+	FILE *fp;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(lfd, 4) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) != 0 ||
+	    (fp = fopen(portfile, "w")) == NULL) {
+		fprintf(stderr, "smtp_load: tlsslow: %s\n", strerror(errno));
+		return 2;
+	}
+	fprintf(fp, "%u\n", ntohs(sa.sin_port));
+	fclose(fp);
+	struct pollfd lp = { .fd = lfd, .events = POLLIN };
+	if (poll(&lp, 1, (int)secs * 1000) <= 0 || (fd = accept(lfd, NULL, NULL)) < 0)
+		return 2;
+	send(fd, "220 slow.test ESMTP\r\n", 21, MSG_NOSIGNAL);
+	while (now_ms() - t0 < secs * 1000) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char c;
+		if (poll(&p, 1, stage == 2 ? (int)interval : 100) > 0) {
+			ssize_t n = recv(fd, &c, 1, 0);
+			if (n <= 0) {
+				closed = t220 >= 0 ? now_ms() - t220 : -2;
+				break;
+			}
+			if (stage == 2)
+				continue; /* the ClientHello: ignored */
+			if (ll < sizeof line - 1)
+				line[ll++] = c;
+			if (c != '\n')
+				continue;
+			line[ll] = '\0';
+			ll = 0;
+			if (strncasecmp(line, "EHLO", 4) == 0) {
+				send(fd, "250-slow.test\r\n250 STARTTLS\r\n", 29, MSG_NOSIGNAL);
+			} else if (strncasecmp(line, "STARTTLS", 8) == 0) {
+				send(fd, "220 go ahead\r\n", 14, MSG_NOSIGNAL);
+				/* A ServerHello record header announcing 512 octets. */
+				send(fd, "\x16\x03\x03\x02\x00", 5, MSG_NOSIGNAL);
+				t220 = now_ms();
+				stage = 2;
+			} else {
+				send(fd, "221 bye\r\n", 9, MSG_NOSIGNAL);
+			}
+		} else if (stage == 2 && send(fd, "A", 1, MSG_NOSIGNAL) < 0) {
+			closed = now_ms() - t220;
+			break;
+		}
+	}
+	printf("tlsslow closed_ms=%ld\n", closed);
+	close(fd);
+	close(lfd);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct sockaddr_in to;
 
-	if (argc < 5 || parse_target(argv[2], &to) != 0) {
+	if (argc < 5 || (strcmp(argv[1], "tlsslow") != 0 && parse_target(argv[2], &to) != 0)) {
 		fprintf(stderr, "usage: smtp_load idle|slow HOST:PORT SECS ...\n");
 		return 2;
 	}
+	if (argc == 5 && strcmp(argv[1], "tlsslow") == 0)
+		return run_tlsslow(argv[2], atol(argv[3]), atol(argv[4]));
 	raise_fd_limit();
+	if (argc == 5 && strcmp(argv[1], "noread") == 0 && parse_target(argv[2], &to) == 0)
+		return run_noread(&to, atol(argv[3]), argv[4]);
 	if (strcmp(argv[1], "idle") == 0)
 		return run_idle(&to, atol(argv[3]), argc - 4, argv + 4);
 	if (strcmp(argv[1], "slow") == 0 && argc == 8)
