@@ -171,6 +171,17 @@ v_tls_in_verify(const void *ctx, char *buf, size_t len)
 	return ti ? tls_verify_word(ti->verify) : "";
 }
 
+/* Exim's values for the server side: 0 not requested, 1 requested and none
+ * sent, 2 sent (the client verifies it, not us). */
+static const char *
+v_tls_in_ocsp(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti == NULL || !ti->staple_requested ? "0" : ti->staple_sent ? "2" : "1";
+}
+
 const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address, "the client's IP address" },
 	{ "sender_host_port", v_sender_host_port, "the client's port" },
@@ -192,5 +203,7 @@ const struct expand_var smtpd_vars[] = {
 	{ "tls_in_certificate_verified", v_tls_in_certificate_verified,
 	  "1 when the client's certificate verified, else 0" },
 	{ "tls_in_verify", v_tls_in_verify, "the client certificate's verification result word" },
+	{ "tls_in_ocsp", v_tls_in_ocsp,
+	  "OCSP stapling: 0 not requested, 1 requested but none sent, 2 a staple was sent" },
 };
 const size_t smtpd_nvars = sizeof smtpd_vars / sizeof smtpd_vars[0];
