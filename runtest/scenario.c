@@ -480,10 +480,10 @@ parse_header_line(struct parse *ps, char *l, struct err *e)
 	if (strcmp(key, "ocsp") == 0) {
 		char name[64] = "", cert[256] = "";
 		if (sscanf(value, "%63s %255s", name, cert) != 2 ||
-		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(name)) {
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(name)) {
 			err_set(e, 1,
-			        "%s:%d: ocsp: NAME CERT [fakeocsp mint option...] (NAME: a-z, 0-9 "
-			        "and -)",
+			        "%s:%d: ocsp: NAME CERT [fakeocsp mint option...] (NAME: a-z, 0-9, "
+			        "- and .)",
 			        ps->path, ps->lineno);
 			return -1;
 		}
