@@ -619,6 +619,7 @@ static const struct tls_backend_ops gtls_ops = {
 	.conn_free = gtls_conn_free,
 	.cert_names = gtls_cert_names,
 	.ocsp_read = gtls_ocsp_read,
+	.ocsp_query = gtls_ocsp_query,
 };
 
 /* No DANE yet (the DANE issue adds it, and TLS_CAP_DANE).  No session

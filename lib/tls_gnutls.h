@@ -71,6 +71,8 @@ int gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, un
 void gtls_ocsp_read(const unsigned char *resp, size_t len, const struct tls_der *leaf,
                     const struct tls_der *issuer, int check_signature, time_t now,
                     struct tls_ocsp_facts *out);
+/* The ops' ocsp_query (lib/tls_int.h). */
+int gtls_ocsp_query(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
 
 /* ---- tls_gnutls_verify.c ---------------------------------------------------- */
 

@@ -196,3 +196,51 @@ out:
 	if (issuer != NULL)
 		gnutls_x509_crt_deinit(issuer);
 }
+
+/* The ops' ocsp_query: leaf and issuer from the chain file, AIA URL, request. */
+int
+gtls_ocsp_query(const char *chain_file, struct tls_ocsp_query *out, struct err *e)
+{
+	gnutls_datum_t file = { 0 }, der = { 0 }, uri = { 0 };
+	gnutls_x509_crt_t *crts = NULL;
+	gnutls_ocsp_req_t req = NULL;
+	unsigned n = 0;
+	int rc = -1;
+
+	if (gnutls_load_file(chain_file, &file) < 0) {
+		err_set(e, 1, "%s: cannot read", chain_file);
+		return -1;
+	}
+	if (gnutls_x509_crt_list_import2(&crts, &n, &file, GNUTLS_X509_FMT_PEM, 0) < 0 || n < 2) {
+		err_set(e, 1, "%s: needs the certificate, then its issuer (PEM)", chain_file);
+		goto out;
+	}
+	for (unsigned k = 0; k < 2; k++) {
+		gnutls_datum_t d = { 0 };
+		if (gnutls_x509_crt_export2(crts[k], GNUTLS_X509_FMT_DER, &d) < 0)
+			goto fail;
+		tls_info_set_der(k == 0 ? &out->leaf : &out->issuer, d.data, d.size);
+		gnutls_free(d.data);
+	}
+	if (gnutls_ocsp_req_init(&req) < 0 ||
+	    gnutls_ocsp_req_add_cert(req, GNUTLS_DIG_SHA1, crts[1], crts[0]) < 0 ||
+	    gnutls_ocsp_req_export(req, &der) < 0)
+		goto fail;
+	tls_info_set_der(&out->request, der.data, der.size);
+	if (gnutls_x509_crt_get_authority_info_access(crts[0], 0, GNUTLS_IA_OCSP_URI, &uri, NULL) >=
+	    0)
+		snprintf(out->url, sizeof out->url, "%.*s", (int)uri.size, (const char *)uri.data);
+	rc = out->request.len > 0 && out->leaf.len > 0 ? 0 : -1;
+	goto out;
+fail:
+	err_set(e, 1, "%s: cannot make an OCSP request", chain_file);
+out:
+	gnutls_free(uri.data);
+	gnutls_free(der.data);
+	gnutls_ocsp_req_deinit(req);
+	for (unsigned k = 0; k < n; k++)
+		gnutls_x509_crt_deinit(crts[k]);
+	gnutls_free(crts);
+	gnutls_free(file.data);
+	return rc;
+}

@@ -51,6 +51,8 @@ struct tls_backend_ops {
 	void (*ocsp_read)(const unsigned char *resp, size_t len, const struct tls_der *leaf,
 	                  const struct tls_der *issuer, int check_signature, time_t now,
 	                  struct tls_ocsp_facts *out);
+	/* tls_ocsp_query_new()'s work (lib/tls_ocsp.h): out is zeroed. */
+	int (*ocsp_query)(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
 };
 
 /*

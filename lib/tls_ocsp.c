@@ -120,3 +120,23 @@ tls_conn_check_staple(const struct tls_conn *c, time_t now, struct tls_ocsp_fact
 	return tls_ocsp_check(c->be, info->staple.data, info->staple.len, &info->peer_chain[0],
 	                      &info->peer_chain[1], 1, now, facts);
 }
+
+int
+tls_ocsp_query_new(const struct tls_backend *be, const char *chain_file, struct tls_ocsp_query *out,
+                   struct err *e)
+{
+	memset(out, 0, sizeof *out);
+	if (be->ops->ocsp_query(chain_file, out, e) != 0) {
+		tls_ocsp_query_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void
+tls_ocsp_query_free(struct tls_ocsp_query *q)
+{
+	tls_info_set_der(&q->leaf, NULL, 0);
+	tls_info_set_der(&q->issuer, NULL, 0);
+	tls_info_set_der(&q->request, NULL, 0);
+}

@@ -105,4 +105,19 @@ const char *tls_ocsp_word(enum tls_ocsp_verdict v);
 enum tls_ocsp_verdict tls_conn_check_staple(const struct tls_conn *c, time_t now,
                                             struct tls_ocsp_facts *facts);
 
+/*
+ * For fetching (refmta ocsp-fetch): the leaf and its issuer (the first two
+ * certificates of a PEM chain file), the responder URL the leaf names
+ * (authorityInfoAccess id-ad-ocsp, RFC 5280 4.2.2.1; "" when none) and a DER
+ * OCSPRequest for the leaf (RFC 6960 4.1, SHA-1 CertID, no nonce).  0, or
+ * -1 with `e`.  Free with tls_ocsp_query_free().
+ */
+struct tls_ocsp_query {
+	struct tls_der leaf, issuer, request; /* owned */
+	char url[512];
+};
+int tls_ocsp_query_new(const struct tls_backend *be, const char *chain_file,
+                       struct tls_ocsp_query *out, struct err *e) MUST_CHECK;
+void tls_ocsp_query_free(struct tls_ocsp_query *q); /* accepts a zeroed one */
+
 #endif

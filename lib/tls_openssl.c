@@ -582,6 +582,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
 	.ocsp_read = ossl_ocsp_read,
+	.ocsp_query = ossl_ocsp_query,
 };
 
 /* No DANE yet (the DANE issue adds SSL_dane_tlsa_add and TLS_CAP_DANE). */

@@ -13,6 +13,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -53,6 +54,8 @@ int ossl_staple_serve(SSL *ssl, struct ossl_conn *c);
 void ossl_ocsp_read(const unsigned char *resp, size_t len, const struct tls_der *leaf,
                     const struct tls_der *issuer, int check_signature, time_t now,
                     struct tls_ocsp_facts *out);
+/* The ops' ocsp_query (lib/tls_int.h). */
+int ossl_ocsp_query(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
 
 /* ---- tls_openssl_verify.c ------------------------------------------------------ */
 

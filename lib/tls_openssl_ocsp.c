@@ -207,3 +207,67 @@ out:
 	X509_free(leaf);
 	X509_free(issuer);
 }
+
+static int
+ossl_x509_der(X509 *x, struct tls_der *out)
+{
+	unsigned char *buf = NULL;
+	int n = i2d_X509(x, &buf);
+
+	if (n <= 0)
+		return -1;
+	tls_info_set_der(out, buf, (size_t)n);
+	OPENSSL_free(buf);
+	return out->len > 0 ? 0 : -1;
+}
+
+/* The ops' ocsp_query: leaf and issuer from the chain file, AIA URL, request. */
+int
+ossl_ocsp_query(const char *chain_file, struct tls_ocsp_query *out, struct err *e)
+{
+	FILE *f = fopen(chain_file, "r");
+	X509 *leaf = NULL, *issuer = NULL;
+	OCSP_REQUEST *req = NULL;
+	OCSP_CERTID *id = NULL;
+	STACK_OF(OPENSSL_STRING) *urls = NULL;
+	unsigned char *der = NULL;
+	int n, rc = -1;
+
+	if (f == NULL) {
+		err_set(e, 1, "%s: cannot read", chain_file);
+		return -1;
+	}
+	leaf = PEM_read_X509(f, NULL, NULL, NULL);
+	issuer = leaf != NULL ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	fclose(f);
+	ERR_clear_error();
+	if (leaf == NULL || issuer == NULL) {
+		err_set(e, 1, "%s: needs the certificate, then its issuer (PEM)", chain_file);
+		goto out;
+	}
+	if (ossl_x509_der(leaf, &out->leaf) != 0 || ossl_x509_der(issuer, &out->issuer) != 0 ||
+	    (req = OCSP_REQUEST_new()) == NULL ||
+	    (id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer)) == NULL ||
+	    OCSP_request_add0_id(req, id) == NULL) {
+		err_set(e, 1, "%s: cannot make an OCSP request", chain_file);
+		goto out;
+	}
+	id = NULL; /* the request's now */
+	if ((n = i2d_OCSP_REQUEST(req, &der)) <= 0) {
+		err_set(e, 1, "%s: cannot encode the OCSP request", chain_file);
+		goto out;
+	}
+	tls_info_set_der(&out->request, der, (size_t)n);
+	urls = X509_get1_ocsp(leaf);
+	if (urls != NULL && sk_OPENSSL_STRING_num(urls) > 0)
+		snprintf(out->url, sizeof out->url, "%s", sk_OPENSSL_STRING_value(urls, 0));
+	rc = out->request.len > 0 ? 0 : -1;
+out:
+	X509_email_free(urls);
+	OPENSSL_free(der);
+	OCSP_CERTID_free(id);
+	OCSP_REQUEST_free(req);
+	X509_free(leaf);
+	X509_free(issuer);
+	return rc;
+}
