@@ -44,8 +44,18 @@ ocsp_var(void *arg, const char *name)
 	const struct expand_var *row;
 	static char buf[256];
 
-	if (strcmp(name, "tls_in_sni") == 0 || strcmp(name, "tls_sni") == 0)
-		return v->sni != NULL ? v->sni : "";
+	if (strcmp(name, "tls_in_sni") == 0 || strcmp(name, "tls_sni") == 0) {
+		/* The client's bytes go into a path: only a host name (RFC 6066 3:
+		 * letters, digits, '-', '.'; no leading '.') may, so "../x" cannot
+		 * walk out of the directory. */
+		if (v->sni == NULL || v->sni[0] == '.' ||
+		    strspn(v->sni,
+		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+		            strlen(v->sni) ||
+		    strstr(v->sni, "..") != NULL)
+			return "";
+		return v->sni;
+	}
 	row = expand_var_find(smtpd_vars, smtpd_nvars, name);
 	return row != NULL ? row->get(v->s, buf, sizeof buf) : NULL;
 }
