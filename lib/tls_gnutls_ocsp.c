@@ -76,15 +76,14 @@ static int
 gtls_is_responder(gnutls_ocsp_resp_t r, gnutls_x509_crt_t crt)
 {
 	gnutls_datum_t id = { 0 }, dn = { 0 };
-	unsigned char ski[64];
-	size_t skilen = sizeof ski;
-	unsigned crit;
 	int is = 0;
 
 	if (gnutls_ocsp_resp_get_responder_raw_id(r, GNUTLS_OCSP_RESP_ID_KEY, &id) >= 0) {
-		/* The key hash is SHA-1 of the key's BIT STRING: the usual SKI. */
-		is = gnutls_x509_crt_get_subject_key_id(crt, ski, &skilen, &crit) >= 0 &&
-		     skilen == id.size && memcmp(ski, id.data, skilen) == 0;
+		/* RFC 6960 4.2.1 byKey: SHA-1 of the key's BIT STRING, which is
+		 * what a CertID's issuerKeyHash is: GnuTLS computes that one. */
+		gnutls_datum_t kh = { 0 };
+		is = gtls_key_hash(GNUTLS_DIG_SHA1, crt, crt, &kh) == 0 && gtls_datum_eq(&id, &kh);
+		gnutls_free(kh.data);
 	} else if (gnutls_ocsp_resp_get_responder_raw_id(r, GNUTLS_OCSP_RESP_ID_DN, &id) >= 0) {
 		is = gnutls_x509_crt_get_raw_dn(crt, &dn) >= 0 && gtls_datum_eq(&id, &dn);
 	}
