@@ -81,7 +81,7 @@ for backend in openssl gnutls; do
 		stop_ocsp
 		if [ "$replaced" = yes ]; then
 			cmp -s "$work/mx.der" "$work/before" && same=yes || same=no
-			[ $same = no ] && openssl ocsp -respin "$work/mx.der" -resp_text -noverify 2>/dev/null |
+			[ "$same" = no ] && openssl ocsp -respin "$work/mx.der" -resp_text -noverify 2>/dev/null |
 				grep -q "Cert Status: good" || same=yes
 			want_same=no
 		else
