@@ -98,16 +98,40 @@ tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, stru
 {
 	static const struct tls_conn_opts none;
 	const struct tls_backend *be = ctx->be;
+	struct tls_conn *c;
 
 	if (opts == NULL)
 		opts = &none;
 	if (opts->ntlsa > 0 && lacks(be, TLS_CAP_DANE, "DANE (TLSA records)", e))
 		return NULL;
-	if (opts->staple_len > 0 && lacks(be, TLS_CAP_STAPLE_SERVE, "serving OCSP staples", e))
+	if ((opts->staple_len > 0 || opts->staple_for != NULL) &&
+	    lacks(be, TLS_CAP_STAPLE_SERVE, "serving OCSP staples", e))
 		return NULL;
 	if (opts->request_staple && lacks(be, TLS_CAP_STAPLE_CHECK, "requesting OCSP staples", e))
 		return NULL;
-	return be->ops->conn_new(ctx, fd, opts, e);
+	c = be->ops->conn_new(ctx, fd, opts, e);
+	if (c != NULL && ctx->role == TLS_ROLE_SERVER) {
+		c->staple_for = opts->staple_for;
+		c->staple_arg = opts->staple_arg;
+		c->staple = opts->staple;
+		c->staple_len = opts->staple_len;
+	}
+	return c;
+}
+
+void
+tls_conn_pick_staple(struct tls_conn *c, size_t index, const char *sni, const struct tls_der *leaf,
+                     const struct tls_der *issuer, const unsigned char **staple, size_t *len)
+{
+	struct tls_staple_query q = { .index = index, .sni = sni, .leaf = leaf, .issuer = issuer };
+
+	*staple = c->staple;
+	*len = c->staple_len;
+	if (c->staple_for != NULL) {
+		*staple = NULL;
+		*len = 0;
+		c->staple_for(c->staple_arg, &q, staple, len);
+	}
 }
 
 /* CLOCK_MONOTONIC in milliseconds: the clock of bio_now_ms(). */

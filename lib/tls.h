@@ -114,6 +114,24 @@ struct tls_tlsa {
 	size_t len;
 };
 
+/*
+ * Server: which staple to send, asked once the handshake has chosen a
+ * certificate and the client sent status_request (RFC 6066 8).  `index` is
+ * the certificate's place in tls_config.certs; `leaf` and `issuer` (NULL when
+ * the chain has none) its DER; `sni` the client's name or NULL.  Set *staple
+ * and *len (0 = send none); the bytes stay the callee's and must live until
+ * the handshake ends.  The callee judges (lib/tls_ocsp.h); the backend sends
+ * what it is given.
+ */
+struct tls_staple_query {
+	size_t index;
+	const char *sni;
+	const struct tls_der *leaf;
+	const struct tls_der *issuer;
+};
+typedef void tls_staple_fn(void *arg, const struct tls_staple_query *q,
+                           const unsigned char **staple, size_t *len);
+
 /* Per-connection options; all optional.  Pointers must live until the handshake ends. */
 struct tls_conn_opts {
 	const char *sni;    /* client: server name to send; NULL = none */
@@ -121,6 +139,9 @@ struct tls_conn_opts {
 	const unsigned char
 	        *staple; /* server: DER OCSP response to staple when asked (TLS_CAP_STAPLE_SERVE) */
 	size_t staple_len;
+	tls_staple_fn
+	        *staple_for; /* server: choose the staple per certificate (wins over staple) */
+	void *staple_arg;
 	const struct tls_tlsa *tlsa; /* client: TLSA records for DANE (needs TLS_CAP_DANE) */
 	size_t ntlsa;
 };

@@ -422,8 +422,7 @@ gtls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, str
 			gnutls_certificate_server_set_request(c->s, GNUTLS_CERT_REQUEST);
 		/* OpenSSL sends no CA name list by default; neither do we. */
 		gnutls_certificate_send_x509_rdn_sequence(c->s, 1);
-		c->staple = opts->staple;
-		c->staple_len = opts->staple_len;
+		c->chosen = -1;
 		gnutls_handshake_set_hook_function(c->s, GNUTLS_HANDSHAKE_CLIENT_HELLO,
 		                                   GNUTLS_HOOK_PRE, gtls_client_hello_hook);
 	}
@@ -627,6 +626,8 @@ static const struct tls_backend_ops gtls_ops = {
 	.key_update = gtls_key_update,
 	.conn_free = gtls_conn_free,
 	.cert_names = gtls_cert_names,
+	.ocsp_read = gtls_ocsp_read,
+	.ocsp_query = gtls_ocsp_query,
 };
 
 /* No DANE yet (the DANE issue adds it, and TLS_CAP_DANE).  No session

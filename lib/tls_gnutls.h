@@ -8,12 +8,14 @@
  *   tls_gnutls.c         contexts, connections, I/O, the ops table
  *   tls_gnutls_server.c  server callbacks: certificate choice, staples
  *   tls_gnutls_verify.c  facts after the handshake: chain check, key types, names
+ *   tls_gnutls_ocsp.c    OCSP response facts (CertID, status, times, signature)
  */
 #ifndef REFMTA_TLS_GNUTLS_H
 #define REFMTA_TLS_GNUTLS_H
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/ocsp.h>
 #include <gnutls/x509.h>
 
 #include "tls_int.h"
@@ -40,8 +42,7 @@ struct gtls_ctx {
 struct gtls_conn {
 	struct tls_conn base; /* first: neutral code casts */
 	gnutls_session_t s;
-	const unsigned char *staple; /* server: owned by the caller (tls_conn_opts) */
-	size_t staple_len;
+	int chosen; /* server: the index of the certificate gtls_select_cert_cb chose, or -1 */
 	int offers_rsa, offers_ecdsa; /* server: TLS 1.2 suites the client offered */
 	int would_block; /* the socket said EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO) since the last call */
 };
@@ -58,11 +59,20 @@ int gtls_keypair_keep(struct gtls_ctx *x, unsigned idx, const char *file, struct
 int gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
                         gnutls_pcert_st **certs, unsigned *ncerts, gnutls_ocsp_data_st **ocsp,
                         unsigned *nocsp, gnutls_privkey_t *key, unsigned *flags);
-/* The OCSP status request callback: the caller's staple, unjudged. */
+/* The OCSP status request callback: the caller's staple for the chosen certificate, unjudged. */
 int gtls_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp);
 /* ClientHello hook: which TLS 1.2 suites (RSA / ECDSA) the client offers. */
 int gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
                            const gnutls_datum_t *msg);
+
+/* ---- tls_gnutls_ocsp.c ------------------------------------------------------------ */
+
+/* The ops' ocsp_read (lib/tls_int.h). */
+void gtls_ocsp_read(const unsigned char *resp, size_t len, const struct tls_der *leaf,
+                    const struct tls_der *issuer, int check_signature, time_t now,
+                    struct tls_ocsp_facts *out);
+/* The ops' ocsp_query (lib/tls_int.h). */
+int gtls_ocsp_query(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
 
 /* ---- tls_gnutls_verify.c ---------------------------------------------------- */
 

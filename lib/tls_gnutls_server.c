@@ -169,6 +169,7 @@ gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
 	for (size_t i = 0; best < 0 && i < x->nkp; i++)
 		if (cand & (1u << i))
 			best = (int)i;
+	c->chosen = best;
 	*certs = x->kp[best].pcert;
 	*ncerts = x->kp[best].npcert;
 	*key = x->kp[best].key;
@@ -180,25 +181,46 @@ gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
 
 /*
  * Server: called when the client sent status_request (RFC 6066 8; in TLS 1.3
- * the answer rides in the Certificate message, RFC 8446 4.4.2.1).  We hand
- * over the caller's bytes unjudged; GnuTLS frees the copy.
+ * the answer rides in the Certificate message, RFC 8446 4.4.2.1).  The
+ * caller picks the bytes for the certificate gtls_select_cert_cb chose
+ * (tls_conn_pick_staple) and judges them; GnuTLS frees the copy.
  */
 int
 gtls_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
 {
 	struct gtls_conn *c = gnutls_session_get_ptr(s);
+	const struct gtls_keypair *kp;
+	struct tls_der leaf = { 0 }, issuer = { 0 };
+	const unsigned char *staple = NULL;
+	size_t len = 0, namelen;
+	char name[256];
+	unsigned type;
 
 	(void)ptr;
 	if (c == NULL)
 		return GNUTLS_E_NO_CERTIFICATE_STATUS;
+	namelen = sizeof name;
 	c->base.info.staple_requested = 1;
-	if (c->staple == NULL || c->staple_len == 0)
+	if (c->chosen < 0)
 		return GNUTLS_E_NO_CERTIFICATE_STATUS;
-	resp->data = gnutls_malloc(c->staple_len);
+	kp = &GTLS_CTX(c->base.ctx)->kp[c->chosen];
+	leaf.data = kp->pcert[0].cert.data;
+	leaf.len = kp->pcert[0].cert.size;
+	if (kp->npcert > 1) {
+		issuer.data = kp->pcert[1].cert.data;
+		issuer.len = kp->pcert[1].cert.size;
+	}
+	if (gnutls_server_name_get(s, name, &namelen, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
+		name[0] = '\0';
+	tls_conn_pick_staple(&c->base, (size_t)c->chosen, name[0] ? name : NULL, &leaf,
+	                     issuer.len ? &issuer : NULL, &staple, &len);
+	if (staple == NULL || len == 0)
+		return GNUTLS_E_NO_CERTIFICATE_STATUS;
+	resp->data = gnutls_malloc(len);
 	if (resp->data == NULL)
 		return GNUTLS_E_MEMORY_ERROR;
-	memcpy(resp->data, c->staple, c->staple_len);
-	resp->size = (unsigned)c->staple_len;
+	memcpy(resp->data, staple, len);
+	resp->size = (unsigned)len;
 	c->base.info.staple_sent = 1;
 	return 0;
 }

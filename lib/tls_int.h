@@ -13,6 +13,7 @@
 #define REFMTA_TLS_INT_H
 
 #include "tls.h"
+#include "tls_ocsp.h"
 
 /* Names a certificate presents, for the neutral name check. */
 struct tls_cert_names {
@@ -45,6 +46,13 @@ struct tls_backend_ops {
 	/* Decode one DER certificate's names.  Caller frees with tls_cert_names_free(). */
 	enum tls_status (*cert_names)(const unsigned char *der, size_t len,
 	                              struct tls_cert_names *out, struct err *e);
+	/* Facts of one OCSP response (lib/tls_ocsp.h, tls_ocsp_read(); `out` zeroed,
+	 * resp and leaf non-empty): lib/tls_openssl_ocsp.c, lib/tls_gnutls_ocsp.c. */
+	void (*ocsp_read)(const unsigned char *resp, size_t len, const struct tls_der *leaf,
+	                  const struct tls_der *issuer, int check_signature, time_t now,
+	                  struct tls_ocsp_facts *out);
+	/* tls_ocsp_query_new()'s work (lib/tls_ocsp.h): out is zeroed. */
+	int (*ocsp_query)(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
 };
 
 /*
@@ -67,7 +75,23 @@ struct tls_conn {
 	unsigned long long deadline_ms; /* tls_conn_set_deadline(); 0 = none */
 	unsigned idle_ms;               /* the socket's own timeout, restored when cleared */
 	int armed;                      /* the socket's timeouts were cut for the deadline */
+	/* server: tls_conn_opts' staple choice, copied by tls_conn_new() */
+	tls_staple_fn *staple_for;
+	void *staple_arg;
+	const unsigned char *staple;
+	size_t staple_len;
 };
+
+/*
+ * Server: the staple for the certificate a handshake chose (RFC 6066 8):
+ * the caller's tls_conn_opts.staple_for when set, else its fixed staple.
+ * `index` is the chosen certificate's place in tls_config.certs, `leaf` and
+ * `issuer` (may be NULL) its DER, `sni` the name the client sent (may be
+ * NULL).  0 with *staple set (len 0 = none); bytes owned by the caller.
+ */
+void tls_conn_pick_staple(struct tls_conn *c, size_t index, const char *sni,
+                          const struct tls_der *leaf, const struct tls_der *issuer,
+                          const unsigned char **staple, size_t *len);
 
 /* ---- base set-up (lib/tls.c) ------------------------------------------------ */
 

@@ -68,18 +68,8 @@ ossl_status_cb(SSL *ssl, void *arg)
 	if (c == NULL)
 		return SSL_TLSEXT_ERR_NOACK;
 	if (c->base.info.role == TLS_ROLE_SERVER) {
-		unsigned char *copy;
-
 		c->base.info.staple_requested = 1;
-		if (c->staple == NULL || c->staple_len == 0)
-			return SSL_TLSEXT_ERR_NOACK;
-		/* LIBRARIES.md: OpenSSL takes ownership, so a fresh copy per handshake. */
-		copy = OPENSSL_memdup(c->staple, c->staple_len);
-		if (copy == NULL)
-			return SSL_TLSEXT_ERR_NOACK;
-		SSL_set_tlsext_status_ocsp_resp(ssl, copy, (long)c->staple_len);
-		c->base.info.staple_sent = 1;
-		return SSL_TLSEXT_ERR_OK;
+		return ossl_staple_serve(ssl, c);
 	} else {
 		const unsigned char *resp = NULL;
 		long len = SSL_get_tlsext_status_ocsp_resp(ssl, &resp);
@@ -351,6 +341,8 @@ ossl_ctx_new(const struct tls_config *cfg, struct err *e)
 		}
 		if (nkeys > 0 && ossl_load_keypair(x->groups[g].ctx, &cfg->certs[i], e) != TLS_OK)
 			goto fail;
+		if (nkeys > 0) /* the one just loaded: the staple for certs[i] follows it */
+			x->leaf[i] = SSL_CTX_get0_certificate(x->groups[g].ctx);
 	}
 	return &x->base;
 fail:
@@ -418,8 +410,6 @@ ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, st
 		}
 	} else {
 		SSL_set_accept_state(c->ssl);
-		c->staple = opts->staple;
-		c->staple_len = opts->staple_len;
 	}
 	return &c->base;
 fail:
@@ -619,6 +609,8 @@ static const struct tls_backend_ops ossl_ops = {
 	.key_update = ossl_key_update,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
+	.ocsp_read = ossl_ocsp_read,
+	.ocsp_query = ossl_ocsp_query,
 };
 
 /* No DANE yet (the DANE issue adds SSL_dane_tlsa_add and TLS_CAP_DANE). */

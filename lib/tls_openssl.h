@@ -6,10 +6,14 @@
  *
  *   tls_openssl.c         contexts (certificate groups, SNI), connections, I/O, the ops table
  *   tls_openssl_verify.c  facts after the handshake: chain problems, key types, names
+ *   tls_openssl_ocsp.c    the staple served for the chosen certificate; OCSP response facts
  */
 #ifndef REFMTA_TLS_OPENSSL_H
 #define REFMTA_TLS_OPENSSL_H
 
+#include <openssl/err.h>
+#include <openssl/ocsp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -24,16 +28,16 @@ struct ossl_ctx {
 	struct tls_ctx base;
 	struct ossl_group groups[TLS_MAX_CERTS];
 	size_t ngroups;
-	int request_client_cert; /* server */
+	int request_client_cert;   /* server */
+	X509 *leaf[TLS_MAX_CERTS]; /* server: each configured leaf (owned by its SSL_CTX), so a
+	                            * staple is chosen for the certificate served */
 };
 
 struct ossl_conn {
 	struct tls_conn base;
 	SSL *ssl;
-	unsigned seen_flags;         /* chain problems collected by the verify callback */
-	char first_detail[160];      /* OpenSSL's wording of the first problem */
-	const unsigned char *staple; /* server: what to staple when asked */
-	size_t staple_len;
+	unsigned seen_flags;    /* chain problems collected by the verify callback */
+	char first_detail[160]; /* OpenSSL's wording of the first problem */
 };
 
 static inline struct ossl_conn *
@@ -41,6 +45,17 @@ ossl_conn_of(const SSL *ssl)
 {
 	return SSL_get_app_data(ssl);
 }
+
+/* ---- tls_openssl_ocsp.c -------------------------------------------------------- */
+
+/* Server: the status callback's answer, the staple for the certificate chosen. */
+int ossl_staple_serve(SSL *ssl, struct ossl_conn *c);
+/* The ops' ocsp_read (lib/tls_int.h). */
+void ossl_ocsp_read(const unsigned char *resp, size_t len, const struct tls_der *leaf,
+                    const struct tls_der *issuer, int check_signature, time_t now,
+                    struct tls_ocsp_facts *out);
+/* The ops' ocsp_query (lib/tls_int.h). */
+int ossl_ocsp_query(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
 
 /* ---- tls_openssl_verify.c ------------------------------------------------------ */
 

@@ -565,7 +565,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 			break;
 		}
 	/* Certificates, peers and fakedns first: the configuration may name them. */
-	if (mint_certs(&r, e) != 0 || start_peers(&r, e) != 0)
+	if (mint_certs(&r, e) != 0 || run_ocsp_mint(&r, e) != 0 || start_peers(&r, e) != 0)
 		goto out;
 	if (s->nzones > 0 && run_dns_start(&r, e) != 0)
 		goto out;

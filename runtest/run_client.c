@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include "strlist.h"
 #include "strutil.h"
 #include "tls.h"
+#include "tls_ocsp.h"
 
 void
 run_client_close(struct run *r)
@@ -148,7 +150,8 @@ client_reply(struct run *r, char *last, size_t lastlen)
 	}
 }
 
-/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple] */
+/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple]
+ * [ocsp]: `ocsp` asks for a staple too and shows lib/tls_ocsp.h's verdict on it. */
 static int
 client_starttls(struct run *r, const char *arg, struct err *e)
 {
@@ -165,7 +168,9 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 		sscanf(p + 8, "%15s", sigalgs);
 	if ((p = strstr(arg, "client=")) != NULL)
 		sscanf(p + 7, "%15s", client);
-	opts.request_staple = strstr(arg, "staple") != NULL;
+	int ocsp = strcmp(arg, "ocsp") == 0 || strncmp(arg, "ocsp ", 5) == 0 ||
+	           strstr(arg, " ocsp") != NULL;
+	opts.request_staple = strstr(arg, "staple") != NULL || ocsp;
 	/* version=1.2 or version=1.3 pins the protocol (client side). */
 	if ((p = strstr(arg, "version=")) != NULL) {
 		if (strncmp(p + 8, "1.2", 3) == 0)
@@ -206,11 +211,18 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	/* The name checked is the SNI sent, else the server's name. */
 	(void)tls_conn_check_name(r->c.tls, sni[0] ? sni : "mx.example.test");
 	const struct tls_info *i = tls_conn_info(r->c.tls);
-	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s%s", i->version, i->cipher,
+	char ocspword[40] = "";
+	/* Real time: the staple is about the run's PKI, minted on the real clock. */
+	if (ocsp)
+		snprintf(ocspword, sizeof ocspword, " ocsp=%s",
+		         tls_ocsp_word(tls_conn_check_staple(r->c.tls, time(NULL), NULL)));
+	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s%s%s", i->version, i->cipher,
 	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni,
-	                !opts.request_staple ? ""
-	                : i->staple.len > 0  ? " staple=received"
-	                                     : " staple=none");
+	                ocsp                   ? ""
+	                : !opts.request_staple ? ""
+	                : i->staple.len > 0    ? " staple=received"
+	                                       : " staple=none",
+	                ocspword);
 	bio_use_tls(&r->c.io, r->c.tls);
 	return 0;
 }

@@ -72,6 +72,9 @@ int run_play(struct run *r, const struct step *given, struct err *e) MUST_CHECK;
 /* run_client.c: the scripted client. */
 void run_client_close(struct run *r);
 
+/* run_ocsp.c: mint the scenario's "ocsp:" responses into WORK/ocsp/NAME.der. */
+int run_ocsp_mint(struct run *r, struct err *e) MUST_CHECK;
+
 /* run_dns.c: fakedns for scenarios with [zone] sections. */
 int run_dns_start(struct run *r, struct err *e) MUST_CHECK;
 void run_dns_stop(struct run *r);

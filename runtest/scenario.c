@@ -42,6 +42,7 @@ scenario_free(struct scenario *s)
 	free(s->backend_specific);
 	strlist_free(&s->normalize);
 	strlist_free(&s->certs);
+	strlist_free(&s->ocsps);
 	free(s->config);
 	for (size_t i = 0; i < s->nsteps; i++) {
 		free(s->steps[i].verb);
@@ -474,6 +475,19 @@ parse_header_line(struct parse *ps, char *l, struct err *e)
 		if (cert_line_check(s, value, ps->path, ps->lineno, e) != 0)
 			return -1;
 		return strlist_push(&s->certs, value) == 0 ? 0
+		                                           : (err_set(e, 1, "out of memory"), -1);
+	}
+	if (strcmp(key, "ocsp") == 0) {
+		char name[64] = "", cert[256] = "";
+		if (sscanf(value, "%63s %255s", name, cert) != 2 ||
+		    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789-.") != strlen(name)) {
+			err_set(e, 1,
+			        "%s:%d: ocsp: NAME CERT [fakeocsp mint option...] (NAME: a-z, 0-9, "
+			        "- and .)",
+			        ps->path, ps->lineno);
+			return -1;
+		}
+		return strlist_push(&s->ocsps, value) == 0 ? 0
 		                                           : (err_set(e, 1, "out of memory"), -1);
 	}
 	if (strcmp(key, "timeout") == 0) {

@@ -60,6 +60,7 @@ struct scenario {
 	unsigned timeout;         /* seconds for the whole run */
 	struct strlist normalize; /* "REGEX => REPLACEMENT" lines */
 	struct strlist certs;     /* "STEM KEY ISSUER NAME..." (cert: lines), minted per run */
+	struct strlist ocsps;     /* "NAME CERT [ARG...]" (ocsp: lines), minted per run */
 	char *config;             /* the [config] text */
 	struct step *steps;
 	size_t nsteps;

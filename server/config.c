@@ -35,8 +35,7 @@ static int log_selector_valid(const char *s);
 #define OFF(f) offsetof(struct config, f)
 #define O(n, t, d) .name = #n, .type = OPTION_##t, .off = OFF(n), .dflt = d
 
-/* The main section (docs/config.md "Options").  tls_ocsp_file waits for the
- * OCSP feature: known by name, refused until it has an effect. */
+/* The main section (docs/config.md "Options"). */
 static const struct option_def main_options[] = {
 	{ O(primary_hostname, STRING, NULL) },
 	{ O(listen, STRING, "127.0.0.1:2525"), .valid = listen_valid, .what = "address",
@@ -55,7 +54,9 @@ static const struct option_def main_options[] = {
 	{ O(tls_required_hosts, HOSTLIST, "") },
 	{ O(tls_require_ciphers, STRING, NULL) },
 	{ O(tls_verify_certificates, RPATH, NULL) },
-	{ O(tls_ocsp_file, RPATH, NULL), .flags = OPTION_UNSUPPORTED },
+	/* Expanded and read on every connection (server/smtpd_ocsp.c), so a
+	 * plain list here: no path is resolved or checked at load. */
+	{ O(tls_ocsp_file, LIST, NULL) },
 	{ O(smtp_accept_max, UINT_POS, "100") },
 	{ O(smtp_accept_max_per_host, UINT_POS, "20") },
 	{ O(smtp_receive_timeout, TIME, "300") },
@@ -491,6 +492,13 @@ apply_defaults(struct loader *ld)
 		        "tls_certificate has %zu item(s) but tls_privatekey has %zu: give one "
 		        "key per certificate, in the same order",
 		        cfg->tls_certificate.n, cfg->tls_privatekey.n);
+	/* The seed: one response per certificate, in tls_certificate's order. */
+	if (cfg->tls_ocsp_file.n > cfg->tls_certificate.n)
+		return option_fail(
+		        &ld->ctx, ld->opt_line[option_index(&config_main_options, "tls_ocsp_file")],
+		        "tls_ocsp_file has %zu item(s) but tls_certificate has %zu: at "
+		        "most one response per certificate, in the same order",
+		        cfg->tls_ocsp_file.n, cfg->tls_certificate.n);
 	if (cfg->tls_advertise_hosts == NULL) {
 		cfg->tls_advertise_hosts = strdup(cfg->tls_certificate.n > 0 ? "*" : "");
 		if (cfg->tls_advertise_hosts == NULL)

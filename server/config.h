@@ -57,8 +57,8 @@ struct config {
 	char *tls_require_ciphers; /* backend-native string; NULL = library default */
 	char *tls_verify_certificates; /* CA file: ask clients for a certificate; NULL = do not ask
 	                                */
-	char *tls_ocsp_file;           /* DER staple to serve: refused at load ("not supported
-	                                * yet") until the OCSP feature gives it an effect */
+	struct strlist tls_ocsp_file;  /* DER OCSP responses to staple, one per tls_certificate item
+	                                * in its order ($variables expanded per connection) */
 
 	/* Limits (RFC 5321 4.5.3 and Exim's names) */
 	unsigned smtp_accept_max;          /* connections at once; default 100 */

@@ -284,10 +284,14 @@ smtp_host_log_fields(const struct smtp_host_facts *h, char *buf, size_t len)
 	}
 	if (h->tls && n < len) {
 		if (h->cv)
-			snprintf(buf + n, len - n, " X=%s:%s CV=yes", h->tls_version,
-			         h->tls_cipher);
+			w = snprintf(buf + n, len - n, " X=%s:%s CV=yes", h->tls_version,
+			             h->tls_cipher);
 		else
-			snprintf(buf + n, len - n, " X=%s:%s CV=no (%s)", h->tls_version,
-			         h->tls_cipher, h->cv_reason);
+			w = snprintf(buf + n, len - n, " X=%s:%s CV=no (%s)", h->tls_version,
+			             h->tls_cipher, h->cv_reason);
+		n += w < 0 ? 0 : (size_t)w;
+		/* $tls_out_ocsp, when a staple came or was required (docs/ocsp.md). */
+		if ((h->ocsp >= 2 || h->ocsp_required) && n < len)
+			snprintf(buf + n, len - n, " OCSP=%d (%s)", h->ocsp, h->ocsp_word);
 	}
 }

@@ -76,6 +76,9 @@ struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	char *tls_require_ciphers; /* backend-native, or NULL */
 	int tls_tempfail_tryclear; /* default 1 */
 	char *hosts_try_prdr;      /* host list; default "*": PRDR when offered (docs/prdr.md) */
+	char *hosts_request_ocsp;  /* host list: ask for a staple; default "*" */
+	char *hosts_require_ocsp;  /* host list: a verified good staple or the host is refused;
+	                            * default "" */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -99,6 +102,9 @@ struct smtp_host_facts {
 	char cv_reason[32]; /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
 	                     * "not-checked") */
 	int dsn;            /* the server offered DSN (RFC 3461): it took over NOTIFY */
+	int ocsp;           /* $tls_out_ocsp: 0 not requested .. 4 verified (deliver_smtp_ocsp.c) */
+	int ocsp_required;  /* the host is in hosts_require_ocsp */
+	char ocsp_word[24]; /* lib/tls_ocsp.h's verdict word, "not-requested" */
 };
 
 enum smtp_outcome {

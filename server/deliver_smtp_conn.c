@@ -267,8 +267,10 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	smtp_reply_clear(&r);
 	if ((st = smtp_hello(R, c)) != SMTP_STEP_OK)
 		return st;
-	required =
-	        t->hosts_require_tls != NULL && match_host(t->hosts_require_tls, c->facts.address);
+	/* A staple comes only over TLS: hosts_require_ocsp requires it too. */
+	required = (t->hosts_require_tls != NULL &&
+	            match_host(t->hosts_require_tls, c->facts.address)) ||
+	           match_host(t->hosts_require_ocsp, c->facts.address);
 	if (!no_tls && (c->ehlo.ext & SMTP_EXT_STARTTLS)) {
 		if ((st = smtp_tls_start(R, c, required)) != SMTP_STEP_OK)
 			return st;

@@ -115,6 +115,14 @@ void smtp_cache_put(struct smtp_cache *cache, struct smtp_conn *c);
  * SMTP_STEP_DONE (c freed), or SMTP_STEP_TRYCLEAR (c freed). */
 enum smtp_step smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required);
 
+/* --- deliver_smtp_ocsp.c -------------------------------------------------------------- */
+
+/* Is `address` in hosts_request_ocsp or hosts_require_ocsp (ask for a staple)? */
+int smtp_ocsp_wanted(const struct smtp_transport *t, const char *address);
+/* After the handshake: c->facts.ocsp and ocsp_word set; -1 with `msg` when
+ * the host requires OCSP and the staple is not verified good. */
+int smtp_ocsp_check(struct smtp_run *R, struct smtp_conn *c, char *msg, size_t len) MUST_CHECK;
+
 /* --- deliver_smtp_proto.c -------------------------------------------------------------- */
 
 /* One transaction for recipients idx[0..n).  SMTP_STEP_OK: each of them

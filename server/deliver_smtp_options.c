@@ -33,6 +33,8 @@ static const struct option_def smtp_options[] = {
 	{ O(tls_require_ciphers, STRING, NULL) },
 	{ O(tls_tempfail_tryclear, BOOL, "true"), .hint = "(use true or false)" },
 	{ O(hosts_try_prdr, HOSTLIST, "*") },
+	{ O(hosts_request_ocsp, HOSTLIST, "*") },
+	{ O(hosts_require_ocsp, HOSTLIST, "") },
 };
 #undef O
 #define NSMTP (sizeof smtp_options / sizeof smtp_options[0])

@@ -72,6 +72,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		         strspn(R->h->name, "0123456789.") != strlen(R->h->name))
 			opts.sni = R->h->name; /* never an address (RFC 6066 3) */
 	}
+	opts.request_staple = smtp_ocsp_wanted(t, c->facts.address);
 	c->tls_ctx = tls_ctx_new(R->d->be, &cfg, &e);
 	if (c->tls_ctx != NULL)
 		c->tls = tls_conn_new(c->tls_ctx, c->fd, &opts, &e);
@@ -119,6 +120,11 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		smtp_host_fail_error(R, &c->facts, "4.7.0", msg);
 		/* RFC 3207 4.1: not secure enough to go on: QUIT inside the session. */
 		smtp_conn_quit(c);
+		return SMTP_STEP_DONE;
+	}
+	if (smtp_ocsp_check(R, c, msg, sizeof msg) != 0) {
+		smtp_host_fail_error(R, &c->facts, "4.7.0", msg);
+		smtp_conn_quit(c); /* QUIT inside the session, then the next host */
 		return SMTP_STEP_DONE;
 	}
 	/* RFC 3207 4.2: forget what EHLO said in clear; ask again. */

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "deliver.h"
 #include "log.h"
+#include "ocsp_fetch.h"
 #include "privs.h"
 #include "queue.h"
 #include "setup.h"
@@ -52,6 +53,9 @@ usage(FILE *out)
 	             "                                                ignore retry times)\n"
 	             "       refmta -c FILE queue-list                list the queue\n"
 	             "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
+	             "       refmta -c FILE [--backend B] ocsp-fetch [--url URL] [--timeout SECS]\n"
+	             "                                                refresh tls_ocsp_file "
+	             "(docs/ocsp.md)\n"
 	             "\n"
 	             "refmta is a reference SMTP conformance server; see README.md and "
 	             "docs/config.md.\n");
@@ -226,6 +230,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "refmta: queue-list: %s\n", e.text);
 	} else if (strcmp(cmd, "send") == 0) {
 		rc = cmd_send(cfg, argc - i, argv + i);
+	} else if (strcmp(cmd, "ocsp-fetch") == 0) {
+		rc = ocsp_fetch_main(cfg, backend, argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "match.h"
 #include "smtpd_int.h"
+#include "smtpd_ocsp.h"
 #include "tls.h"
 
 struct tls_ctx *
@@ -89,6 +90,8 @@ smtp_do_starttls(struct session *s, const char *args)
 {
 	struct tls_conn *c;
 	struct err e = { 0 };
+	struct smtpd_ocsp staple = { .s = s };
+	struct tls_conn_opts opts = { .staple_for = smtpd_ocsp_staple, .staple_arg = &staple };
 	size_t dropped;
 	unsigned long long at;
 
@@ -102,10 +105,11 @@ smtp_do_starttls(struct session *s, const char *args)
 		log_write("H=%s [%s]:%u discarded %zu octets of plaintext pipelined after STARTTLS",
 		          smtpd_helo_or_none(s), s->peer->ip, s->peer->port, dropped);
 	at = handshake_deadline(s);
-	c = tls_conn_new(s->tls_ctx, s->io.fd, NULL, &e);
+	c = tls_conn_new(s->tls_ctx, s->io.fd, s->cfg->tls_ocsp_file.n > 0 ? &opts : NULL, &e);
 	if (c != NULL)
 		tls_conn_set_deadline(c, at, s->io.idle_ms);
 	if (c == NULL || tls_conn_handshake(c, &e) != TLS_OK) {
+		smtpd_ocsp_release(&staple);
 		log_write("H=%s [%s]:%u TLS error on connection (%s): %s", smtpd_helo_or_none(s),
 		          s->peer->ip, s->peer->port, tls_ctx_backend(s->tls_ctx)->name, e.text);
 		tls_conn_free(c);
@@ -113,6 +117,7 @@ smtp_do_starttls(struct session *s, const char *args)
 		                                         : "TLS handshake failed");
 		return;
 	}
+	smtpd_ocsp_release(&staple); /* the handshake is over: sent or not */
 	/* From now on bio_* hand the session's deadlines to the connection. */
 	tls_conn_set_deadline(c, 0, s->io.idle_ms);
 	s->tls = c;

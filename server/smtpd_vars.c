@@ -232,6 +232,17 @@ v_prdr_requested(const void *ctx, char *buf, size_t len)
 	return s->mail.prdr ? "yes" : "no";
 }
 
+/* Exim's values for the server side: 0 not requested, 1 requested and none
+ * sent, 2 sent (the client verifies it, not us). */
+static const char *
+v_tls_in_ocsp(const void *ctx, char *buf, size_t len)
+{
+	const struct tls_info *ti = tls_in(ctx);
+
+	(void)buf, (void)len;
+	return ti == NULL || !ti->staple_requested ? "0" : ti->staple_sent ? "2" : "1";
+}
+
 const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address,
 	  "the client's IP address (behind a proxy: from its PROXY header)" },
@@ -265,5 +276,7 @@ const struct expand_var smtpd_vars[] = {
 	{ "tls_in_verify", v_tls_in_verify, "the client certificate's verification result word" },
 	{ "prdr_requested", v_prdr_requested,
 	  "\"yes\" when the client's MAIL asked for PRDR, else \"no\"" },
+	{ "tls_in_ocsp", v_tls_in_ocsp,
+	  "OCSP stapling: 0 not requested, 1 requested but none sent, 2 a staple was sent" },
 };
 const size_t smtpd_nvars = sizeof smtpd_vars / sizeof smtpd_vars[0];

@@ -130,7 +130,7 @@ test_defaults(void **state)
 	assert_int_equal(cfg->log_selectors, CONFIG_LOG_INCOMING_PORT);
 	assert_null(cfg->tls_require_ciphers);
 	assert_null(cfg->tls_verify_certificates);
-	assert_null(cfg->tls_ocsp_file);
+	assert_int_equal(cfg->tls_ocsp_file.n, 0);
 	assert_int_equal(cfg->smtp_accept_max, 100);
 	assert_int_equal(cfg->smtp_accept_max_per_host, 20);
 	assert_int_equal(cfg->smtp_receive_timeout, 300);
@@ -162,7 +162,7 @@ static const char design_example[] = "primary_hostname   = mx.example.test\n"
                                      "tls_backend        = openssl\n"
                                      "tls_certificate    = certs/mx.pem\n"
                                      "tls_privatekey     = certs/mx.key\n"
-                                     "# tls_ocsp_file: not supported yet\n"
+                                     "tls_ocsp_file      = certs/mx.ocsp.der\n"
                                      "prdr_enable        = true\n"
                                      "\n"
                                      "acl_smtp_rcpt:\n"
@@ -546,9 +546,10 @@ static const struct bad_row bad_rows[] = {
 	  "tls_certificate = certs/mx.pem : certs/ec.pem\n"
 	  "tls_privatekey = certs/mx.key : certs/ec.kye\n",
 	  "@F@:2: tls_privatekey: cannot read \"@D@/certs/ec.kye\": No such file or directory" },
-	/* Accepted by name, refused until the OCSP feature gives it an effect. */
-	{ "staple not supported yet", "tls_ocsp_file = certs/mx.ocsp.der\n",
-	  "@F@:1: tls_ocsp_file: not supported yet" },
+	/* The seed: at most one response per certificate, in the same order. */
+	{ "more staples than certificates", "tls_ocsp_file = certs/a.der : certs/b.der\n",
+	  "@F@:1: tls_ocsp_file has 2 item(s) but tls_certificate has 0: at most one response "
+	  "per certificate, in the same order" },
 	{ "missing CA file", "tls_verify_certificates = certs/none.pem\n",
 	  "@F@:1: tls_verify_certificates: cannot read \"@D@/certs/none.pem\": No such file or "
 	  "directory" },
