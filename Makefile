@@ -48,7 +48,7 @@ endif
 
 TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
 # What librefmta.a needs at link time: both TLS libraries and libunbound.
-LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
+LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls gnutls-dane 2>/dev/null)
 LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 

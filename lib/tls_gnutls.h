@@ -8,11 +8,13 @@
  *   tls_gnutls.c         contexts, connections, I/O, the ops table
  *   tls_gnutls_server.c  server callbacks: certificate choice, staples
  *   tls_gnutls_verify.c  facts after the handshake: chain check, key types, names
+ *   tls_gnutls_dane.c    DANE through libgnutls-dane's raw-record verification
  */
 #ifndef REFMTA_TLS_GNUTLS_H
 #define REFMTA_TLS_GNUTLS_H
 
 #include <gnutls/abstract.h>
+#include <gnutls/dane.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -44,6 +46,8 @@ struct gtls_conn {
 	size_t staple_len;
 	int offers_rsa, offers_ecdsa; /* server: TLS 1.2 suites the client offered */
 	int would_block; /* the socket said EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO) since the last call */
+	const struct tls_tlsa *tlsa; /* client: tls_conn_opts.tlsa, until the handshake ends */
+	size_t ntlsa;
 };
 
 #define GTLS_CTX(c) ((struct gtls_ctx *)(void *)(c))
@@ -71,5 +75,10 @@ void gtls_fill_info(struct gtls_conn *c);
 /* The ops' cert_names: decode one DER certificate's names. */
 enum tls_status gtls_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
                                 struct err *e) MUST_CHECK;
+
+/* ---- tls_gnutls_dane.c ------------------------------------------------------ */
+
+/* After a client handshake with TLSA records: info.dane, dane_usage, dane_depth. */
+void gtls_dane_result(struct gtls_conn *c);
 
 #endif

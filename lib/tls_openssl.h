@@ -6,10 +6,14 @@
  *
  *   tls_openssl.c         contexts (certificate groups, SNI), connections, I/O, the ops table
  *   tls_openssl_verify.c  facts after the handshake: chain problems, key types, names
+ *   tls_openssl_dane.c    DANE: TLSA records to OpenSSL's verifier, its verdict
  */
 #ifndef REFMTA_TLS_OPENSSL_H
 #define REFMTA_TLS_OPENSSL_H
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -34,6 +38,7 @@ struct ossl_conn {
 	char first_detail[160];      /* OpenSSL's wording of the first problem */
 	const unsigned char *staple; /* server: what to staple when asked */
 	size_t staple_len;
+	int dane; /* client: TLSA records were given (tls_openssl_dane.c) */
 };
 
 static inline struct ossl_conn *
@@ -51,5 +56,14 @@ void ossl_fill_info(struct ossl_conn *c);
 /* The ops' cert_names: decode one DER certificate's names. */
 enum tls_status ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
                                 struct err *e) MUST_CHECK;
+
+/* ---- tls_openssl_dane.c -------------------------------------------------------- */
+
+/* Client, before the handshake: hand the usable TLSA records of `opts` to
+ * OpenSSL (nothing without records).  SNI must already be set. */
+enum tls_status ossl_dane_setup(struct ossl_conn *c, const struct tls_conn_opts *opts,
+                                struct err *e) MUST_CHECK;
+/* After the handshake: info.dane, dane_usage, dane_depth. */
+void ossl_dane_result(struct ossl_conn *c);
 
 #endif

@@ -1,0 +1,127 @@
+/*
+ * tls_openssl_dane.c - DANE (RFC 7672) in the OpenSSL backend: the usable
+ * TLSA records (lib/tls_dane.c filters them) go to OpenSSL's own DANE
+ * verifier (SSL_dane_enable, SSL_dane_tlsa_add), whose verdict and
+ * matching record become tls_info.dane / dane_usage / dane_depth.  Names
+ * are not OpenSSL's business here: the neutral DANE-TA name check
+ * (tls_conn_dane_check_names) is the same for both backends.
+ * Also tls_tlsa_make(), the fixtures' TLSA data from a PEM file.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "tls_openssl.h"
+
+enum tls_status
+ossl_dane_setup(struct ossl_conn *c, const struct tls_conn_opts *opts, struct err *e)
+{
+	size_t added = 0;
+
+	if (opts->ntlsa == 0)
+		return TLS_OK;
+	if (SSL_CTX_dane_enable(SSL_get_SSL_CTX(c->ssl)) <= 0 ||
+	    SSL_dane_enable(c->ssl, opts->sni) <= 0) {
+		err_set(e, TLS_ERR_CONFIG, "cannot enable DANE");
+		return TLS_ERR_CONFIG;
+	}
+	/* SSL_dane_enable() made the base domain a reference identifier;
+	 * DANE-TA's names are checked by the neutral code, DANE-EE's never. */
+	SSL_set1_host(c->ssl, NULL);
+	SSL_dane_set_flags(c->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < opts->ntlsa; i++) {
+		const struct tls_tlsa *r = &opts->tlsa[i];
+		if (!tls_tlsa_usable(r))
+			continue;
+		if (SSL_dane_tlsa_add(c->ssl, r->usage, r->selector, r->mtype, r->data, r->len) > 0)
+			added++;
+	}
+	ERR_clear_error();
+	c->dane = 1;
+	/* No usable record at all: nothing can match (the caller should not
+	 * have asked; the verdict says so rather than passing). */
+	(void)added;
+	return TLS_OK;
+}
+
+void
+ossl_dane_result(struct ossl_conn *c)
+{
+	struct tls_info *info = &c->base.info;
+	uint8_t usage = 0, selector = 0, mtype = 0;
+	int depth;
+
+	if (!c->dane)
+		return;
+	depth = SSL_get0_dane_tlsa(c->ssl, &usage, &selector, &mtype, NULL, NULL);
+	if (SSL_get_verify_result(c->ssl) == X509_V_OK && depth >= 0) {
+		info->dane = TLS_DANE_MATCH;
+		info->dane_usage = usage;
+		info->dane_depth = depth;
+	} else {
+		info->dane = TLS_DANE_NO_MATCH;
+	}
+}
+
+static X509 *
+ossl_pem_nth(const char *path, unsigned depth, struct err *e)
+{
+	FILE *f = fopen(path, "r");
+	X509 *x = NULL;
+
+	if (f == NULL) {
+		err_set(e, TLS_ERR_CONFIG, "%s: cannot open", path);
+		return NULL;
+	}
+	for (unsigned i = 0; i <= depth; i++) {
+		X509_free(x);
+		x = PEM_read_X509(f, NULL, NULL, NULL);
+		if (x == NULL)
+			break;
+	}
+	fclose(f);
+	ERR_clear_error();
+	if (x == NULL)
+		err_set(e, TLS_ERR_CONFIG, "%s: no certificate #%u", path, depth);
+	return x;
+}
+
+int
+tls_tlsa_make(const char *pem_file, unsigned depth, unsigned selector, unsigned mtype,
+              unsigned char *out, size_t max, size_t *len, struct err *e)
+{
+	X509 *x = ossl_pem_nth(pem_file, depth, e);
+	unsigned char *der = NULL;
+	unsigned int mdlen = 0;
+	int n = -1, rc = -1;
+
+	if (x == NULL)
+		return -1;
+	if (selector == 0)
+		n = i2d_X509(x, &der);
+	else if (selector == 1)
+		n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+	if (n <= 0) {
+		err_set(e, TLS_ERR_CONFIG, "%s: bad selector %u", pem_file, selector);
+		goto out;
+	}
+	if (mtype == 0) {
+		if ((size_t)n > max) {
+			err_set(e, TLS_ERR_CONFIG, "%s: too long for a TLSA record", pem_file);
+			goto out;
+		}
+		memcpy(out, der, (size_t)n);
+		*len = (size_t)n;
+		rc = 0;
+	} else if ((mtype == 1 || mtype == 2) && max >= 64 &&
+	           EVP_Digest(der, (size_t)n, out, &mdlen, mtype == 1 ? EVP_sha256() : EVP_sha512(),
+	                      NULL) == 1) {
+		*len = mdlen;
+		rc = 0;
+	} else {
+		err_set(e, TLS_ERR_CONFIG, "%s: bad matching type %u", pem_file, mtype);
+	}
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	return rc;
+}
