@@ -74,6 +74,10 @@ void run_client_close(struct run *r);
 
 /* run_dns.c: fakedns for scenarios with [zone] sections. */
 int run_dns_start(struct run *r, struct err *e) MUST_CHECK;
+/* run_tlsa.c: a zone's text (already through run_substitute()) with each
+ * "TLSA U S M /PATH.pem[#DEPTH][~]" given its data.  Caller frees; NULL
+ * with `e` filled. */
+char *run_zone_tlsa(const char *text, struct err *e);
 void run_dns_stop(struct run *r);
 
 /*

@@ -72,6 +72,8 @@ struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	char *tls_privatekey;
 	char *tls_require_ciphers; /* backend-native, or NULL */
 	int tls_tempfail_tryclear; /* default 1 */
+	char *hosts_try_dane;      /* host list; default "" (docs/dane.md) */
+	char *hosts_require_dane;  /* host list; default "" */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -92,9 +94,11 @@ struct smtp_host_facts {
 	char tls_version[16];     /* "TLSv1.3" */
 	char tls_cipher[80];      /* IANA name */
 	int cv;                   /* 1 = certificate verified (chain, and the name when checked) */
-	char cv_reason[32]; /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
-	                     * "not-checked") */
-	int dsn;            /* the server offered DSN (RFC 3461): it took over NOTIFY */
+	char cv_reason[32];  /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
+	                      * "not-checked") */
+	int dsn;             /* the server offered DSN (RFC 3461): it took over NOTIFY */
+	int dane;            /* verified by DANE (CV=dane) */
+	unsigned tlsa_usage; /* bit N set: a usage-N record matched ($tls_out_tlsa_usage) */
 };
 
 enum smtp_outcome {
@@ -134,6 +138,8 @@ struct smtp_delivery {
 	size_t nhosts;
 	struct smtp_rcpt_result *rcpts; /* one per recipient of this route */
 	size_t nrcpts;
+	router_lookup_fn lookup; /* DNS for DANE's TLSA lookups; NULL: none (no DANE) */
+	void *lookup_arg;
 };
 
 /* Try the hosts until every recipient has an outcome.  Returns 0 (outcomes

@@ -32,6 +32,8 @@ static const struct option_def smtp_options[] = {
 	{ O(tls_privatekey, RPATH, NULL) },
 	{ O(tls_require_ciphers, STRING, NULL) },
 	{ O(tls_tempfail_tryclear, BOOL, "true"), .hint = "(use true or false)" },
+	{ O(hosts_try_dane, HOSTLIST, "") },
+	{ O(hosts_require_dane, HOSTLIST, "") },
 };
 #undef O
 #define NSMTP (sizeof smtp_options / sizeof smtp_options[0])
