@@ -35,12 +35,15 @@ tlsa_line(FILE *out, const char *line, size_t len, struct err *e)
 	size_t dlen = 0;
 	int flip = 0, off = 0;
 
+	/* The type word followed by three numbers and a path (an owner may be
+	 * called "tlsa" too). */
 	for (const char *p = line; p + 5 <= line + len && t == NULL; p++)
 		if (strncasecmp(p, "TLSA", 4) == 0 && isspace((unsigned char)p[4]) &&
-		    (p == line || isspace((unsigned char)p[-1])))
+		    (p == line || isspace((unsigned char)p[-1])) &&
+		    sscanf(p + 4, "%u %u %u %n", &usage, &selector, &mtype, &off) == 3 &&
+		    p[4 + off] == '/')
 			t = p + 4;
-	if (t == NULL || sscanf(t, "%u %u %u %n", &usage, &selector, &mtype, &off) != 3 ||
-	    t[off] != '/') {
+	if (t == NULL) {
 		fwrite(line, 1, len, out);
 		return 0;
 	}

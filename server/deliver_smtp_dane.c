@@ -165,6 +165,9 @@ smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c)
 		c->facts.cv_reason[0] = '\0';
 		return SMTP_STEP_OK;
 	}
+	/* The log word for CV=no (...): what DANE decided. */
+	snprintf(c->facts.cv_reason, sizeof c->facts.cv_reason, "%s",
+	         ti->dane_name_mismatch ? "dane-name-mismatch" : "dane-no-match");
 	snprintf(msg, sizeof msg, "TLS session: DANE verification failed: %s",
 	         ti->dane_name_mismatch ? "DANE-TA matched but the name did not"
 	                                : "no TLSA record matched");
