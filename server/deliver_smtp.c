@@ -286,6 +286,10 @@ smtp_host_log_fields(const struct smtp_host_facts *h, char *buf, size_t len)
 		w = snprintf(buf + n, len - n, ":%u", h->port);
 		n += w < 0 ? 0 : (size_t)w;
 	}
+	if (h->ds && n < len) {
+		w = snprintf(buf + n, len - n, " DS");
+		n += w < 0 ? 0 : (size_t)w;
+	}
 	if (h->tls && n < len) {
 		if (h->dane)
 			snprintf(buf + n, len - n, " X=%s:%s CV=dane", h->tls_version,

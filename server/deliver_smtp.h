@@ -98,6 +98,7 @@ struct smtp_host_facts {
 	                      * "not-checked") */
 	int dsn;             /* the server offered DSN (RFC 3461): it took over NOTIFY */
 	int dane;            /* verified by DANE (CV=dane) */
+	int ds;              /* route_host.ds_report: " DS" after H= */
 	unsigned tlsa_usage; /* bit N set: a usage-N record matched ($tls_out_tlsa_usage) */
 };
 
@@ -149,7 +150,9 @@ int deliver_smtp(struct smtp_delivery *d) MUST_CHECK;
 void smtp_rcpt_result_free(struct smtp_rcpt_result *r); /* members */
 
 /* "H=mx1.partner.test [127.0.0.2]:2526 X=TLSv1.3:TLS_AES_256_GCM_SHA384 CV=yes"
- * (":PORT" only when not 25; X= and CV= only over TLS; "CV=no (unknown-ca)"). */
+ * (":PORT" only when not 25; " DS" after it when the router reports secure
+ * lookups (dnssec_request_domains); X= and CV= only over TLS; "CV=no
+ * (unknown-ca)", "CV=dane"). */
 void smtp_host_log_fields(const struct smtp_host_facts *h, char *buf, size_t len);
 
 #endif

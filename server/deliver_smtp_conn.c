@@ -228,6 +228,7 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	snprintf(f.name, sizeof f.name, "%s", R->h->name);
 	snprintf(f.address, sizeof f.address, "%s", R->h->address);
 	f.port = R->port;
+	f.ds = R->h->ds_report;
 	fd = tcp_connect(R->h->address, R->port, t->connect_timeout, why, sizeof why);
 	if (fd < 0) {
 		smtp_host_fail_error(R, &f, "4.4.1", why);

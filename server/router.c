@@ -204,8 +204,47 @@ rt_is_root(const char *name)
 	return name[0] == '\0' || strcmp(name, ".") == 0;
 }
 
+/* dnssec_request_domains / dnssec_require_domains, after the lookups (router.h). */
+static void
+rt_dnssec(const struct router_def *d, const char *domain, int mx_secure, struct route *out)
+{
+	size_t k = 0;
+
+	if (out->result != ROUTE_OK)
+		return;
+	if (d->dnssec_require_domains != NULL && match_domain(d->dnssec_require_domains, domain)) {
+		if (!mx_secure) {
+			rt_set(out, ROUTE_FAIL, "5.7.5",
+			       "DNSSEC required for %s (dnssec_require_domains) but its MX lookup "
+			       "was insecure",
+			       domain);
+			return;
+		}
+		for (size_t i = 0; i < out->nhosts; i++) {
+			if (out->hosts[i].secure) {
+				out->hosts[k++] = out->hosts[i];
+				continue;
+			}
+			free(out->hosts[i].name);
+			free(out->hosts[i].address);
+		}
+		out->nhosts = k;
+		if (k == 0) {
+			rt_set(out, ROUTE_FAIL, "5.7.5",
+			       "DNSSEC required for %s (dnssec_require_domains) but no host's "
+			       "address lookup was secure",
+			       domain);
+			return;
+		}
+	}
+	if (d->dnssec_request_domains != NULL && match_domain(d->dnssec_request_domains, domain))
+		for (size_t i = 0; i < out->nhosts; i++)
+			out->hosts[i].ds_report = out->hosts[i].secure;
+}
+
 static int
-rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out)
+rt_dnslookup(const struct router_ctx *ctx, const struct router_def *d, const char *domain,
+             struct route *out)
 {
 	struct rt_gather g = { .ctx = ctx, .out = out };
 	struct resolver_answer mx;
@@ -264,6 +303,8 @@ rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out
 	}
 	if (rc == 0)
 		rt_no_hosts(&g, domain);
+	if (rc == 0)
+		rt_dnssec(d, domain, mx.status == RESOLVER_SECURE || mx.secure, out);
 out:
 	free(v);
 	resolver_answer_free(&mx);
@@ -321,7 +362,7 @@ route_address(const struct router_ctx *ctx, const char *address, struct route *o
 		case ROUTER_MANUALROUTE:
 			return rt_manualroute(ctx, ent, domain, out);
 		case ROUTER_DNSLOOKUP:
-			return rt_dnslookup(ctx, domain, out);
+			return rt_dnslookup(ctx, d, domain, out);
 		}
 	}
 	rt_set(out, ROUTE_FAIL, "5.4.4", "Unrouteable address");
