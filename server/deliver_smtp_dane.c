@@ -57,14 +57,55 @@ dane_take(struct smtp_dane *d)
 	return d->ntlsa;
 }
 
+/* One TLSA lookup at `base`, logged as the router logs (router.h). */
+static void
+dane_lookup(struct smtp_run *R, const char *base, char *qname, size_t qlen)
+{
+	struct smtp_dane *d = &R->dane;
+	struct err e = { 0 };
+
+	resolver_answer_free(&d->answer);
+	snprintf(qname, qlen, "_%u._tcp.%s", R->port, base);
+	if (R->d->lookup(R->d->lookup_arg, qname, RESOLVER_TLSA, &d->answer, &e) != 0)
+		d->answer.status = RESOLVER_TEMPFAIL;
+	if (R->d->cfg->log_dns) {
+		char text[1200];
+		resolver_answer_format(&d->answer, RESOLVER_TLSA, qname, text, sizeof text);
+		log_write("%s DNS %s", R->d->message_id != NULL ? R->d->message_id : "-", text);
+	}
+}
+
+/* Why a TLSA answer gave no records to use ("" when it did); 1 = insecure. */
+static int
+dane_why_none(const struct resolver_answer *a, const char *qname, char *msg, size_t len)
+{
+	switch (a->status) {
+	case RESOLVER_NXDOMAIN:
+	case RESOLVER_NODATA:
+		if (a->secure) {
+			snprintf(msg, len, "DANE: no TLSA record at %s", qname);
+			return 0;
+		}
+		break;
+	case RESOLVER_SECURE:
+		snprintf(msg, len, "DANE: TLSA %s has no usable record", qname);
+		return 0;
+	default:
+		break;
+	}
+	snprintf(msg, len, "DANE: TLSA lookup for %s insecure", qname);
+	return 1;
+}
+
 enum smtp_step
 smtp_dane_prepare(struct smtp_run *R)
 {
 	const struct smtp_transport *t = R->d->t;
 	struct smtp_dane *d = &R->dane;
-	struct err e = { 0 };
-	char qname[300], msg[600];
-	int require, try;
+	/* RFC 7672 2.2.2: behind a CNAME chain, its target first, then the name. */
+	const char *bases[2] = { R->h->cname, R->h->name };
+	char qname[300], msg[600] = "";
+	int require, try, insecure = 0;
 
 	smtp_dane_clear(d);
 	require = t->hosts_require_dane != NULL && match_host(t->hosts_require_dane, R->h->address);
@@ -81,57 +122,41 @@ smtp_dane_prepare(struct smtp_run *R)
 		                      "DANE required but the MX or address lookup was not "
 		                      "DNSSEC-secure");
 	}
-	snprintf(d->base, sizeof d->base, "%s", R->h->name);
-	snprintf(qname, sizeof qname, "_%u._tcp.%s", R->port, d->base);
-	if (R->d->lookup(R->d->lookup_arg, qname, RESOLVER_TLSA, &d->answer, &e) != 0)
-		d->answer.status = RESOLVER_TEMPFAIL;
-	if (R->d->cfg->log_dns) { /* as the router logs its lookups (router.h) */
-		char text[1200];
-		resolver_answer_format(&d->answer, RESOLVER_TLSA, qname, text, sizeof text);
-		log_write("%s DNS %s", R->d->message_id != NULL ? R->d->message_id : "-", text);
-	}
-	switch (d->answer.status) {
-	case RESOLVER_SECURE:
-		if (dane_take(d) > 0) {
+	for (size_t b = 0; b < 2; b++) {
+		if (bases[b] == NULL)
+			continue;
+		dane_lookup(R, bases[b], qname, sizeof qname);
+		if (d->answer.status == RESOLVER_BOGUS || d->answer.status == RESOLVER_TEMPFAIL) {
+			/* RFC 7672 2.1.1: unknown whether records exist: never in
+			 * clear, defer, for try and require alike. */
+			snprintf(msg, sizeof msg, "DANE: TLSA lookup for %s %s", qname,
+			         resolver_status_word(d->answer.status));
+			smtp_dane_clear(d);
+			return dane_host_fail(R, "4.7.5", msg);
+		}
+		if (d->answer.status == RESOLVER_SECURE && dane_take(d) > 0) {
+			snprintf(d->base, sizeof d->base, "%s", bases[b]);
 			d->use = 1;
 			return SMTP_STEP_OK;
 		}
-		snprintf(msg, sizeof msg, "DANE: TLSA %s has no usable record", qname);
-		break;
-	case RESOLVER_NXDOMAIN:
-	case RESOLVER_NODATA:
-		if (!d->answer.secure) {
-			snprintf(msg, sizeof msg, "DANE: TLSA lookup for %s insecure", qname);
-			break;
+		free(d->tlsa);
+		d->tlsa = NULL;
+		d->ntlsa = 0;
+		insecure = dane_why_none(&d->answer, qname, msg, sizeof msg);
+		if (insecure && !require) {
+			struct smtp_host_facts f = { 0 };
+			snprintf(f.name, sizeof f.name, "%s", R->h->name);
+			snprintf(f.address, sizeof f.address, "%s", R->h->address);
+			f.port = R->port;
+			smtp_host_log(R, &f, "%s; not using DANE", msg);
 		}
-		snprintf(msg, sizeof msg, "DANE: no TLSA record at %s", qname);
-		break;
-	case RESOLVER_INSECURE:
-		snprintf(msg, sizeof msg, "DANE: TLSA lookup for %s insecure", qname);
-		break;
-	default:
-		/* RFC 7672 2.1.1: bogus or unanswered TLSA: never in clear, defer. */
-		snprintf(msg, sizeof msg, "DANE: TLSA lookup for %s %s", qname,
-		         resolver_status_word(d->answer.status));
-		smtp_dane_clear(d);
-		return dane_host_fail(R, "4.7.5", msg);
 	}
+	smtp_dane_clear(d);
 	if (require) {
 		char why[700];
 		snprintf(why, sizeof why, "%s (hosts_require_dane)", msg);
-		smtp_dane_clear(d);
 		return dane_host_fail(R, "4.7.5", why);
 	}
-	if (d->answer.status == RESOLVER_INSECURE ||
-	    ((d->answer.status == RESOLVER_NXDOMAIN || d->answer.status == RESOLVER_NODATA) &&
-	     !d->answer.secure)) {
-		struct smtp_host_facts f = { 0 };
-		snprintf(f.name, sizeof f.name, "%s", R->h->name);
-		snprintf(f.address, sizeof f.address, "%s", R->h->address);
-		f.port = R->port;
-		smtp_host_log(R, &f, "%s; not using DANE", msg);
-	}
-	smtp_dane_clear(d);
 	return SMTP_STEP_OK;
 }
 
@@ -152,13 +177,13 @@ smtp_dane_tls_opts(const struct smtp_run *R, struct tls_config *cfg, struct tls_
 enum smtp_step
 smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c)
 {
-	/* RFC 7672 3.2.2: DANE-TA's reference identifiers: the TLSA base name
-	 * and the MX host name (the same name until CNAMEs are followed). */
-	const char *names[] = { R->dane.base, R->h->name };
+	/* RFC 7672 3.2.2: DANE-TA's reference identifiers: the TLSA base name,
+	 * the MX host name and the CNAME chain's target. */
+	const char *names[] = { R->dane.base, R->h->name, R->h->cname };
 	const struct tls_info *ti = tls_conn_info(c->tls);
 	char msg[300];
 
-	if (tls_conn_dane_check_names(c->tls, names, 2)) {
+	if (tls_conn_dane_check_names(c->tls, names, 3)) {
 		c->facts.cv = 1;
 		c->facts.dane = 1;
 		c->facts.tlsa_usage = 1u << ti->dane_usage;

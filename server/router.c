@@ -83,7 +83,7 @@ rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type typ
 
 static int
 rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigned port, int mx_pref,
-             int secure)
+             int secure, const char *cname)
 {
 	struct route *out = g->out;
 	struct route_host *h;
@@ -97,11 +97,14 @@ rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigne
 		g->cap = ncap;
 	}
 	h = &out->hosts[out->nhosts];
+	memset(h, 0, sizeof *h);
 	h->name = strdup(name);
 	h->address = strdup(address);
-	if (h->name == NULL || h->address == NULL) {
+	h->cname = cname != NULL ? strdup(cname) : NULL;
+	if (h->name == NULL || h->address == NULL || (cname != NULL && h->cname == NULL)) {
 		free(h->name);
 		free(h->address);
+		free(h->cname);
 		return -1;
 	}
 	h->port = port;
@@ -130,7 +133,7 @@ rt_add_addresses(struct rt_gather *g, const char *name, unsigned port, int mx_pr
 			for (size_t i = 0; i < a.nrrs && rc == 0; i++)
 				if (a.rrs[i].type == types[t])
 					rc = rt_push_host(g, name, a.rrs[i].u.addr, port, mx_pref,
-					                  secure);
+					                  secure, a.canonname);
 		} else if (a.status == RESOLVER_TEMPFAIL || a.status == RESOLVER_BOGUS) {
 			if (!g->unanswered)
 				snprintf(g->first_unanswered, sizeof g->first_unanswered, "%s",
@@ -171,7 +174,7 @@ rt_manualroute(const struct router_ctx *ctx, const struct router_route_entry *en
 		int rc;
 		if (rt_is_address(h->host))
 			/* no DNS vouched for a literal address: never "secure" */
-			rc = rt_push_host(&g, h->host, h->host, h->port, -1, 0);
+			rc = rt_push_host(&g, h->host, h->host, h->port, -1, 0, NULL);
 		else
 			rc = rt_add_addresses(&g, h->host, h->port, -1, 1);
 		if (rc != 0)
@@ -227,6 +230,7 @@ rt_dnssec(const struct router_def *d, const char *domain, int mx_secure, struct 
 			}
 			free(out->hosts[i].name);
 			free(out->hosts[i].address);
+			free(out->hosts[i].cname);
 		}
 		out->nhosts = k;
 		if (k == 0) {
@@ -377,6 +381,7 @@ route_free(struct route *r)
 	for (size_t i = 0; i < r->nhosts; i++) {
 		free(r->hosts[i].name);
 		free(r->hosts[i].address);
+		free(r->hosts[i].cname);
 	}
 	free(r->hosts);
 	memset(r, 0, sizeof *r);

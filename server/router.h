@@ -112,6 +112,8 @@ struct route_host {
 	                * (the MX, when there was one, and this address) */
 	int ds_report; /* secure, and the domain is in dnssec_request_domains:
 	                * delivery lines say DS */
+	char *cname;   /* the address lookup followed a CNAME chain: its target
+	                * (RFC 7672 2.2.2, DANE's first TLSA base name); else NULL */
 };
 
 enum route_result { ROUTE_OK, ROUTE_DEFER, ROUTE_FAIL };
