@@ -133,6 +133,10 @@ size_t tls_tlsa_count_usable(const struct tls_tlsa *v, size_t n);
  */
 int tls_tlsa_make(const char *pem_file, unsigned depth, unsigned selector, unsigned mtype,
                   unsigned char *out, size_t max, size_t *len, struct err *e) MUST_CHECK;
+/* The same from one DER certificate (a peer's, tls_info.peer_chain), for
+ * reports such as `refmta dane-check`.  -1 with `e` filled. */
+int tls_tlsa_from_der(const unsigned char *der, size_t len, unsigned selector, unsigned mtype,
+                      unsigned char *out, size_t max, size_t *outlen, struct err *e) MUST_CHECK;
 
 /* Per-connection options; all optional.  Pointers must live until the handshake ends. */
 struct tls_conn_opts {

@@ -86,42 +86,69 @@ ossl_pem_nth(const char *path, unsigned depth, struct err *e)
 }
 
 int
+tls_tlsa_from_der(const unsigned char *der, size_t len, unsigned selector, unsigned mtype,
+                  unsigned char *out, size_t max, size_t *outlen, struct err *e)
+{
+	const unsigned char *p = der;
+	X509 *x = d2i_X509(NULL, &p, (long)len);
+	unsigned char *sel = NULL;
+	unsigned int mdlen = 0;
+	int n = -1, rc = -1;
+
+	if (x == NULL) {
+		ERR_clear_error();
+		err_set(e, TLS_ERR_CONFIG, "not a DER certificate");
+		return -1;
+	}
+	if (selector == 0)
+		n = i2d_X509(x, &sel);
+	else if (selector == 1)
+		n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &sel);
+	if (n <= 0) {
+		err_set(e, TLS_ERR_CONFIG, "bad selector %u", selector);
+		goto out;
+	}
+	if (mtype == 0) {
+		if ((size_t)n > max) {
+			err_set(e, TLS_ERR_CONFIG, "too long for a TLSA record");
+			goto out;
+		}
+		memcpy(out, sel, (size_t)n);
+		*outlen = (size_t)n;
+		rc = 0;
+	} else if ((mtype == 1 || mtype == 2) && max >= 64 &&
+	           EVP_Digest(sel, (size_t)n, out, &mdlen, mtype == 1 ? EVP_sha256() : EVP_sha512(),
+	                      NULL) == 1) {
+		*outlen = mdlen;
+		rc = 0;
+	} else {
+		err_set(e, TLS_ERR_CONFIG, "bad matching type %u", mtype);
+	}
+out:
+	OPENSSL_free(sel);
+	X509_free(x);
+	return rc;
+}
+
+int
 tls_tlsa_make(const char *pem_file, unsigned depth, unsigned selector, unsigned mtype,
               unsigned char *out, size_t max, size_t *len, struct err *e)
 {
 	X509 *x = ossl_pem_nth(pem_file, depth, e);
 	unsigned char *der = NULL;
-	unsigned int mdlen = 0;
-	int n = -1, rc = -1;
+	int n, rc = -1;
 
 	if (x == NULL)
 		return -1;
-	if (selector == 0)
-		n = i2d_X509(x, &der);
-	else if (selector == 1)
-		n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-	if (n <= 0) {
-		err_set(e, TLS_ERR_CONFIG, "%s: bad selector %u", pem_file, selector);
-		goto out;
-	}
-	if (mtype == 0) {
-		if ((size_t)n > max) {
-			err_set(e, TLS_ERR_CONFIG, "%s: too long for a TLSA record", pem_file);
-			goto out;
-		}
-		memcpy(out, der, (size_t)n);
-		*len = (size_t)n;
-		rc = 0;
-	} else if ((mtype == 1 || mtype == 2) && max >= 64 &&
-	           EVP_Digest(der, (size_t)n, out, &mdlen, mtype == 1 ? EVP_sha256() : EVP_sha512(),
-	                      NULL) == 1) {
-		*len = mdlen;
-		rc = 0;
-	} else {
-		err_set(e, TLS_ERR_CONFIG, "%s: bad matching type %u", pem_file, mtype);
-	}
-out:
-	OPENSSL_free(der);
+	n = i2d_X509(x, &der);
 	X509_free(x);
+	if (n > 0)
+		rc = tls_tlsa_from_der(der, (size_t)n, selector, mtype, out, max, len, e);
+	if (rc != 0 && e != NULL && e->text[0] != '\0') {
+		char why[sizeof e->text];
+		snprintf(why, sizeof why, "%s", e->text);
+		err_set(e, TLS_ERR_CONFIG, "%s: %s", pem_file, why);
+	}
+	OPENSSL_free(der);
 	return rc;
 }

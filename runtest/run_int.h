@@ -99,6 +99,7 @@ int step_queue_run(struct run *r, const struct step *st, struct err *e);
 int step_mail(struct run *r, const struct step *st, struct err *e);
 int step_log(struct run *r, const struct step *st, struct err *e);
 int step_wait_log(struct run *r, const struct step *st, struct err *e);
+int step_dane_check(struct run *r, const struct step *st, struct err *e); /* run_tlsa.c */
 int step_resolve(struct run *r, const struct step *st, struct err *e);
 int step_write(struct run *r, const struct step *st, struct err *e);
 int step_move(struct run *r, const struct step *st, struct err *e);
