@@ -279,6 +279,19 @@ enum tls_verify tls_conn_require_staple(struct tls_conn *c);
  */
 int tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n);
 
+/*
+ * DANE without a handshake (test corpora such as OpenSSL's danetest.in):
+ * the chain `chain[0..n-1]` (leaf first) against the usable records of
+ * `tlsa`, by backend `be` exactly as after a handshake, then DANE-TA's name
+ * check against `names` (NULL or n == 0: none).  TLS_DANE_MATCH with
+ * *usage and *depth, or TLS_DANE_NO_MATCH.
+ */
+enum tls_dane_result tls_dane_verify_chain(const struct tls_backend *be,
+                                           const struct tls_der *chain, size_t n,
+                                           const struct tls_tlsa *tlsa, size_t ntlsa,
+                                           const char *const *names, size_t nnames, int *usage,
+                                           int *depth);
+
 /* The canonical word for a verification value ("unknown-ca", ...). */
 const char *tls_verify_word(enum tls_verify v);
 /* The value with the highest precedence among `flags`; TLS_VERIFY_OK if none. */

@@ -35,11 +35,42 @@ tls_tlsa_count_usable(const struct tls_tlsa *v, size_t n)
 	return k;
 }
 
+/* Does the leaf carry one of `names`?  (RFC 7672 3.2.2) */
+static int
+dane_leaf_names(const struct tls_backend *be, const struct tls_der *leaf, const char *const *names,
+                size_t n)
+{
+	struct tls_cert_names cn = { 0 };
+	int match = 0;
+
+	if (be->ops->cert_names(leaf->data, leaf->len, &cn, NULL) == TLS_OK)
+		for (size_t i = 0; i < n && !match; i++)
+			match = names[i] != NULL && tls_cert_names_match(&cn, names[i]);
+	tls_cert_names_free(&cn);
+	return match;
+}
+
+enum tls_dane_result
+tls_dane_verify_chain(const struct tls_backend *be, const struct tls_der *chain, size_t n,
+                      const struct tls_tlsa *tlsa, size_t ntlsa, const char *const *names,
+                      size_t nnames, int *usage, int *depth)
+{
+	enum tls_dane_result r;
+
+	*usage = *depth = -1;
+	if (!(be->caps & TLS_CAP_DANE) || be->ops->dane_chain == NULL || n == 0)
+		return TLS_DANE_NO_MATCH;
+	r = be->ops->dane_chain(chain, n, tlsa, ntlsa, usage, depth);
+	if (r == TLS_DANE_MATCH && *usage == TLS_TLSA_DANE_TA && nnames > 0 &&
+	    !dane_leaf_names(be, &chain[0], names, nnames))
+		r = TLS_DANE_NO_MATCH;
+	return r;
+}
+
 int
 tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n)
 {
 	struct tls_info *info = &c->info;
-	struct tls_cert_names cn = { 0 };
 	int match = 0;
 
 	if (info->dane != TLS_DANE_MATCH)
@@ -47,12 +78,8 @@ tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n
 	/* RFC 7672 3.1.1: a DANE-EE match binds the key itself; no names. */
 	if (info->dane_usage == TLS_TLSA_DANE_EE)
 		return 1;
-	if (info->peer_chain_len > 0 &&
-	    c->be->ops->cert_names(info->peer_chain[0].data, info->peer_chain[0].len, &cn, NULL) ==
-	            TLS_OK)
-		for (size_t i = 0; i < n && !match; i++)
-			match = names[i] != NULL && tls_cert_names_match(&cn, names[i]);
-	tls_cert_names_free(&cn);
+	if (info->peer_chain_len > 0)
+		match = dane_leaf_names(c->be, &info->peer_chain[0], names, n);
 	if (!match) {
 		info->dane = TLS_DANE_NO_MATCH;
 		info->dane_name_mismatch = 1;

@@ -622,6 +622,7 @@ static const struct tls_backend_ops gtls_ops = {
 	.key_update = gtls_key_update,
 	.conn_free = gtls_conn_free,
 	.cert_names = gtls_cert_names,
+	.dane_chain = gtls_dane_chain,
 };
 
 /* DANE: tls_gnutls_dane.c.  No session

@@ -80,5 +80,9 @@ enum tls_status gtls_cert_names(const unsigned char *der, size_t len, struct tls
 
 /* After a client handshake with TLSA records: info.dane, dane_usage, dane_depth. */
 void gtls_dane_result(struct gtls_conn *c);
+/* The ops' dane_chain (lib/tls_int.h). */
+enum tls_dane_result gtls_dane_chain(const struct tls_der *chain, size_t n,
+                                     const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
+                                     int *depth);
 
 #endif

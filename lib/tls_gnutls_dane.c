@@ -145,28 +145,49 @@ gdane_try_ta(const gnutls_datum_t *chain, unsigned n, const struct tls_tlsa *v, 
 	return depth;
 }
 
+enum tls_dane_result
+gtls_dane_chain(const struct tls_der *chain, size_t n, const struct tls_tlsa *tlsa, size_t ntlsa,
+                int *usage, int *depth)
+{
+	gnutls_datum_t v[TLS_MAX_CHAIN];
+	int d;
+
+	if (n == 0 || n > TLS_MAX_CHAIN)
+		return TLS_DANE_NO_MATCH;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (gnutls_datum_t){ chain[i].data, (unsigned)chain[i].len };
+	if (gdane_try_ee(v, (unsigned)n, tlsa, ntlsa)) {
+		*usage = TLS_TLSA_DANE_EE;
+		*depth = 0;
+		return TLS_DANE_MATCH;
+	}
+	if ((d = gdane_try_ta(v, (unsigned)n, tlsa, ntlsa)) >= 0) {
+		*usage = TLS_TLSA_DANE_TA;
+		*depth = d;
+		return TLS_DANE_MATCH;
+	}
+	return TLS_DANE_NO_MATCH;
+}
+
 void
 gtls_dane_result(struct gtls_conn *c)
 {
 	struct tls_info *info = &c->base.info;
-	const gnutls_datum_t *chain;
+	const gnutls_datum_t *peers;
+	struct tls_der chain[TLS_MAX_CHAIN];
 	unsigned n = 0;
-	int depth;
 
 	if (c->ntlsa == 0)
 		return;
 	info->dane = TLS_DANE_NO_MATCH;
-	chain = gnutls_certificate_get_peers(c->s, &n);
-	if (chain == NULL || n == 0)
-		return;
-	if (gdane_try_ee(chain, n, c->tlsa, c->ntlsa)) {
-		info->dane = TLS_DANE_MATCH;
-		info->dane_usage = TLS_TLSA_DANE_EE;
-		info->dane_depth = 0;
-	} else if ((depth = gdane_try_ta(chain, n, c->tlsa, c->ntlsa)) >= 0) {
-		info->dane = TLS_DANE_MATCH;
-		info->dane_usage = TLS_TLSA_DANE_TA;
-		info->dane_depth = depth;
+	peers = gnutls_certificate_get_peers(c->s, &n);
+	if (peers != NULL && n > 0) {
+		if (n > TLS_MAX_CHAIN)
+			n = TLS_MAX_CHAIN;
+		for (unsigned i = 0; i < n; i++)
+			chain[i] = (struct tls_der){ peers[i].data, peers[i].size };
+		info->dane = gtls_dane_chain(chain, n, c->tlsa, c->ntlsa, &info->dane_usage,
+		                             &info->dane_depth);
 	}
 	c->tlsa = NULL; /* the caller's, valid only until the handshake ended */
 }

@@ -45,6 +45,12 @@ struct tls_backend_ops {
 	/* Decode one DER certificate's names.  Caller frees with tls_cert_names_free(). */
 	enum tls_status (*cert_names)(const unsigned char *der, size_t len,
 	                              struct tls_cert_names *out, struct err *e);
+	/* TLS_CAP_DANE: match a chain (leaf first) against usable TLSA records
+	 * without a handshake, as after one; names are not checked here.
+	 * TLS_DANE_MATCH with *usage and *depth, or TLS_DANE_NO_MATCH. */
+	enum tls_dane_result (*dane_chain)(const struct tls_der *chain, size_t n,
+	                                   const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
+	                                   int *depth);
 };
 
 /*

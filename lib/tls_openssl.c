@@ -594,6 +594,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.key_update = ossl_key_update,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
+	.dane_chain = ossl_dane_chain,
 };
 
 const struct tls_backend tls_backend_openssl = {

@@ -65,5 +65,9 @@ enum tls_status ossl_dane_setup(struct ossl_conn *c, const struct tls_conn_opts 
                                 struct err *e) MUST_CHECK;
 /* After the handshake: info.dane, dane_usage, dane_depth. */
 void ossl_dane_result(struct ossl_conn *c);
+/* The ops' dane_chain (lib/tls_int.h): OpenSSL's DANE verifier on a chain. */
+enum tls_dane_result ossl_dane_chain(const struct tls_der *chain, size_t n,
+                                     const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
+                                     int *depth);
 
 #endif

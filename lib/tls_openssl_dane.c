@@ -62,6 +62,78 @@ ossl_dane_result(struct ossl_conn *c)
 	}
 }
 
+/* A client SSL with DANE on and the usable records added (no names). */
+static SSL *
+ossl_dane_ssl(SSL_CTX **ctx, const struct tls_tlsa *tlsa, size_t ntlsa)
+{
+	SSL *ssl = NULL;
+
+	*ctx = SSL_CTX_new(TLS_client_method());
+	if (*ctx == NULL || SSL_CTX_dane_enable(*ctx) <= 0 || (ssl = SSL_new(*ctx)) == NULL ||
+	    SSL_dane_enable(ssl, NULL) <= 0) {
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set1_host(ssl, NULL);
+	SSL_dane_set_flags(ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	for (size_t i = 0; i < ntlsa; i++)
+		if (tls_tlsa_usable(&tlsa[i]))
+			(void)SSL_dane_tlsa_add(ssl, tlsa[i].usage, tlsa[i].selector, tlsa[i].mtype,
+			                        tlsa[i].data, tlsa[i].len);
+	return ssl;
+}
+
+enum tls_dane_result
+ossl_dane_chain(const struct tls_der *chain, size_t n, const struct tls_tlsa *tlsa, size_t ntlsa,
+                int *usage, int *depth)
+{
+	enum tls_dane_result r = TLS_DANE_NO_MATCH;
+	STACK_OF(X509) *rest = sk_X509_new_null();
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	SSL_CTX *ctx = NULL;
+	SSL *ssl = ossl_dane_ssl(&ctx, tlsa, ntlsa);
+	X509 *leaf = NULL;
+	uint8_t u = 0;
+	int d;
+
+	if (rest == NULL || store == NULL || xs == NULL || ssl == NULL)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		const unsigned char *p = chain[i].data;
+		X509 *x = d2i_X509(NULL, &p, (long)chain[i].len);
+		if (x == NULL)
+			goto out;
+		if (i == 0)
+			leaf = x;
+		else if (!sk_X509_push(rest, x)) {
+			X509_free(x);
+			goto out;
+		}
+	}
+	/* As libssl verifies a server's chain (ssl_verify_cert_chain). */
+	if (X509_STORE_CTX_init(xs, store, leaf, rest) != 1)
+		goto out;
+	X509_STORE_CTX_set_default(xs, "ssl_server");
+	X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs), SSL_get0_param(ssl));
+	X509_STORE_CTX_set0_dane(xs, SSL_get0_dane(ssl));
+	if (X509_verify_cert(xs) == 1 &&
+	    (d = SSL_get0_dane_tlsa(ssl, &u, NULL, NULL, NULL, NULL)) >= 0) {
+		*usage = u;
+		*depth = d;
+		r = TLS_DANE_MATCH;
+	}
+out:
+	ERR_clear_error();
+	X509_STORE_CTX_free(xs);
+	X509_STORE_free(store);
+	sk_X509_pop_free(rest, X509_free);
+	X509_free(leaf);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	return r;
+}
+
 static X509 *
 ossl_pem_nth(const char *path, unsigned depth, struct err *e)
 {

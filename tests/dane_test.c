@@ -7,7 +7,13 @@
  * chain), the TA's name check against the reference identifiers and its
  * date check, the EE's absence of both.  Each case runs with each backend
  * as the client (the server is OpenSSL, then GnuTLS) and must give the same
- * verdict, usage and depth on both.
+ * verdict, usage and depth on both.  The same cases through
+ * tls_dane_verify_chain() (no handshake) must agree with the handshake.
+ *
+ * test_danetest_in runs the blocks of OpenSSL's test/danetest.in imported
+ * in tests/data/danetest.in (Apache-2.0, its header kept) through both
+ * backends' chain matching: every DANE-EE/DANE-TA block gives OpenSSL's
+ * expected result and match depth.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -220,7 +226,123 @@ run_case(const struct dane_case *k, const struct tls_backend *sbe, const struct 
 	if (k->match && (ti->dane_usage != k->usage || ti->dane_depth != k->depth))
 		fail_msg("%s (client %s): usage %d depth %d, want %d %d", k->name, cbe->name,
 		         ti->dane_usage, ti->dane_depth, k->usage, k->depth);
+	/* Without a handshake, on the chain the server sent: the same verdict. */
+	int u = -1, d = -1;
+	enum tls_dane_result cr = tls_dane_verify_chain(cbe, ti->peer_chain, ti->peer_chain_len,
+	                                                recs, spec.ntlsa, k->names, names, &u, &d);
+	if ((cr == TLS_DANE_MATCH) != k->match || (k->match && (u != k->usage || d != k->depth)))
+		fail_msg("%s (%s): tls_dane_verify_chain disagrees with the handshake", k->name,
+		         cbe->name);
 	free_result(&r);
+}
+
+/* ---- OpenSSL's danetest.in ------------------------------------------------------ */
+
+static unsigned char
+hexval(char c)
+{
+	return (unsigned char)(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+}
+
+/* One block: its header, records and certificates (written to a PEM file
+ * so that tls_tlsa_make() gives each one's DER).  0 at the end of input. */
+static int
+read_block(FILE *f, int *ntlsa, int *ncert, int *noname, int *want, int *depth,
+           struct tls_tlsa *recs, unsigned char data[][128], const char *pem)
+{
+	char line[512];
+	FILE *out = NULL;
+	int certs = 0, t = 0, in_pem = 0;
+
+	while (fgets(line, sizeof line, f) != NULL)
+		if (line[0] != '#' && line[0] != '\n')
+			break;
+	if (feof(f))
+		return 0;
+	assert_int_equal(sscanf(line, "%d %d %d %d %d", ntlsa, ncert, noname, want, depth), 5);
+	assert_true(*ntlsa <= 4);
+	for (; t < *ntlsa; t++) {
+		unsigned u, s, m;
+		int off = 0;
+		assert_non_null(fgets(line, sizeof line, f));
+		assert_int_equal(sscanf(line, "%u %u %u %n", &u, &s, &m, &off), 3);
+		size_t len = 0;
+		for (const char *h = line + off; h[0] && h[1] && h[0] != '\n'; h += 2)
+			data[t][len++] = (unsigned char)(hexval(h[0]) << 4 | hexval(h[1]));
+		recs[t] = (struct tls_tlsa){ (uint8_t)u, (uint8_t)s, (uint8_t)m, data[t], len };
+	}
+	out = fopen(pem, "w");
+	assert_non_null(out);
+	while (certs < *ncert && fgets(line, sizeof line, f) != NULL) {
+		if (strncmp(line, "-----BEGIN", 10) == 0)
+			in_pem = 1;
+		if (in_pem)
+			fputs(line, out);
+		if (strncmp(line, "-----END", 8) == 0) {
+			in_pem = 0;
+			certs++;
+		}
+	}
+	fclose(out);
+	assert_int_equal(certs, *ncert);
+	return 1;
+}
+
+static void
+test_danetest_in(void **state)
+{
+	static unsigned char data[4][128], der[4][2048];
+	char pem[600];
+	const char *srcdir = getenv("srcdir");
+	char path[600];
+	FILE *f;
+	int blocks = 0;
+	(void)state;
+
+	snprintf(path, sizeof path, "%s/tests/data/danetest.in", srcdir ? srcdir : ".");
+	snprintf(pem, sizeof pem, "%s/danetest.%d.pem", tmp_dir[0] ? tmp_dir : "/tmp",
+	         (int)getpid());
+	f = fopen(path, "r");
+	if (f == NULL)
+		fail_msg("cannot read %s (run from the top of the tree)", path);
+	for (;;) {
+		struct tls_tlsa recs[4];
+		struct tls_der chain[4];
+		int ntlsa, ncert, noname, want, depth;
+		const char *names[] = { "example.com" };
+
+		if (!read_block(f, &ntlsa, &ncert, &noname, &want, &depth, recs, data, pem))
+			break;
+		blocks++;
+		for (int i = 0; i < ncert && i < 4; i++) {
+			size_t len = 0;
+			struct err e = { 0 };
+			if (tls_tlsa_make(pem, (unsigned)i, 0, 0, der[i], sizeof der[i], &len,
+			                  &e) != 0)
+				fail_msg("block %d: certificate %d: %s", blocks, i, e.text);
+			chain[i] = (struct tls_der){ der[i], len };
+		}
+		for (size_t b = 0; b < NBACKENDS; b++) {
+			int u = -1, d = -1;
+			enum tls_dane_result r =
+			        tls_dane_verify_chain(backends[b], chain, (size_t)ncert, recs,
+			                              (size_t)ntlsa, names, noname ? 0 : 1, &u, &d);
+			/* 0 = X509_V_OK at `depth`; 65 = X509_V_ERR_DANE_NO_MATCH. */
+			if (want == 0 && (r != TLS_DANE_MATCH || d != depth))
+				fail_msg("danetest.in block %d (%s): want a match at depth %d, got "
+				         "%s "
+				         "%d",
+				         blocks, backends[b]->name, depth,
+				         r == TLS_DANE_MATCH ? "a match at" : "no match", d);
+			if (want == 65 && r != TLS_DANE_NO_MATCH)
+				fail_msg("danetest.in block %d (%s): want no match", blocks,
+				         backends[b]->name);
+			assert_true(want == 0 || want == 65); /* the imported blocks' results */
+		}
+	}
+	fclose(f);
+	unlink(pem);
+	assert_int_equal(blocks, 19);
 }
 
 static void
@@ -254,10 +376,9 @@ int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_usable),
-		cmocka_unit_test(test_make),
-		cmocka_unit_test(test_corpus),
-		cmocka_unit_test(test_not_asked),
+		cmocka_unit_test(test_usable),      cmocka_unit_test(test_make),
+		cmocka_unit_test(test_corpus),      cmocka_unit_test(test_not_asked),
+		cmocka_unit_test(test_danetest_in),
 	};
 	int failed;
 
