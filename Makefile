@@ -48,7 +48,7 @@ endif
 
 TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
 # What librefmta.a needs at link time: both TLS libraries and libunbound.
-LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
+LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls gnutls-dane 2>/dev/null)
 LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 # libm: exp() in the ratelimit condition's smoothing (server/acl_ratelimit.c).
 LIBREFMTA_DEPS   += -lm
@@ -94,7 +94,8 @@ fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
 fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
-                 runtest/run_steps.c runtest/run_ocsp.c runtest/steps.c runtest/select.c
+                 runtest/run_steps.c runtest/run_ocsp.c runtest/steps.c runtest/select.c \
+                 runtest/run_tlsa.c
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <unbound.h>
@@ -387,6 +388,7 @@ resolver_answer_free(struct resolver_answer *a)
 		rr_free(&a->rrs[i]);
 	free(a->rrs);
 	free(a->why_bogus);
+	free(a->canonname);
 	memset(a, 0, sizeof *a);
 	a->status = RESOLVER_TEMPFAIL;
 }
@@ -470,6 +472,19 @@ resolver_lookup(struct resolver *r, const char *name, enum resolver_type type,
 	default:
 		rc = 0;
 		goto out;
+	}
+	/* An alias: the chain's target (RFC 7672 2.2.2 needs it for DANE). */
+	if (res->canonname != NULL) {
+		size_t cl = strlen(res->canonname), ql = strlen(name);
+		if (cl > 1 && res->canonname[cl - 1] == '.')
+			cl--;
+		if (ql > 1 && name[ql - 1] == '.')
+			ql--;
+		if ((cl != ql || strncasecmp(res->canonname, name, cl) != 0) &&
+		    (out->canonname = strndup(res->canonname, cl)) == NULL) {
+			err_set(e, RESOLVER_ERR_LOOKUP, "resolver: out of memory");
+			goto out;
+		}
 	}
 	while (res->data != NULL && res->data[n] != NULL)
 		n++;

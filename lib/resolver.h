@@ -89,6 +89,8 @@ struct resolver_answer {
 	unsigned ttl;            /* of the data or of the denial */
 	struct resolver_rr *rrs; /* SECURE / INSECURE only; in answer order */
 	size_t nrrs;
+	char *canonname; /* SECURE / INSECURE: the CNAME chain's final target when
+	                  * the name was an alias (no trailing dot); else NULL */
 };
 
 struct resolver;

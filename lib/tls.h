@@ -131,6 +131,29 @@ struct tls_staple_query {
 };
 typedef void tls_staple_fn(void *arg, const struct tls_staple_query *q,
                            const unsigned char **staple, size_t *len);
+enum { TLS_TLSA_PKIX_TA = 0, TLS_TLSA_PKIX_EE = 1, TLS_TLSA_DANE_TA = 2, TLS_TLSA_DANE_EE = 3 };
+
+/* Is this record usable for SMTP?  Only DANE-TA(2) and DANE-EE(3), selector
+ * 0/1, matching type 0/1/2 with the right digest length (RFC 7672 3.1.3).
+ * 1 yes, 0 no.  Backends are only ever handed usable records. */
+int tls_tlsa_usable(const struct tls_tlsa *r);
+/* How many of `v` are usable: 0 means "no DANE for this host". */
+size_t tls_tlsa_count_usable(const struct tls_tlsa *v, size_t n);
+
+/*
+ * The certificate association data of a TLSA record made from the
+ * `depth`th certificate of a PEM file (0 = the first), with `selector`
+ * (0 full certificate, 1 SubjectPublicKeyInfo) and `mtype` (0 full,
+ * 1 SHA-256, 2 SHA-512), for test fixtures (runtest's zones, the DANE
+ * corpus).  Writes at most `max` bytes to `out` and their count to `*len`.
+ * Made with OpenSSL whatever backend is in use (lib/tls_openssl_dane.c).
+ */
+int tls_tlsa_make(const char *pem_file, unsigned depth, unsigned selector, unsigned mtype,
+                  unsigned char *out, size_t max, size_t *len, struct err *e) MUST_CHECK;
+/* The same from one DER certificate (a peer's, tls_info.peer_chain), for
+ * reports such as `refmta dane-check`.  -1 with `e` filled. */
+int tls_tlsa_from_der(const unsigned char *der, size_t len, unsigned selector, unsigned mtype,
+                      unsigned char *out, size_t max, size_t *outlen, struct err *e) MUST_CHECK;
 
 /* Per-connection options; all optional.  Pointers must live until the handshake ends. */
 struct tls_conn_opts {
@@ -178,12 +201,13 @@ struct tls_info {
 	size_t peer_chain_len;
 	unsigned verify_flags;  /* TLS_VERIFY_BIT()s; empty with a configured CA and a good chain */
 	enum tls_verify verify; /* summary by precedence, see tls_verify_summary() */
-	char verify_detail[160]; /* the library's own wording, for logs only */
-	int staple_requested;    /* server: the client asked for a staple; client: we asked */
-	int staple_sent;         /* server: we sent one */
-	struct tls_der staple;   /* client: the DER staple received (len 0 = none) */
-	enum tls_dane_result dane;
+	char verify_detail[160];    /* the library's own wording, for logs only */
+	int staple_requested;       /* server: the client asked for a staple; client: we asked */
+	int staple_sent;            /* server: we sent one */
+	struct tls_der staple;      /* client: the DER staple received (len 0 = none) */
+	enum tls_dane_result dane;  /* NOT_ASKED without tls_conn_opts.tlsa */
 	int dane_usage, dane_depth; /* of the matching TLSA record, when dane == MATCH */
+	int dane_name_mismatch;     /* a DANE-TA match whose leaf carries none of the names */
 };
 
 struct tls_ctx;  /* opaque: one configured TLS context (lib/tls_int.h) */
@@ -275,6 +299,28 @@ const struct tls_info *tls_conn_info(const struct tls_conn *c);
  */
 enum tls_verify tls_conn_check_name(struct tls_conn *c, const char *host);
 enum tls_verify tls_conn_require_staple(struct tls_conn *c);
+
+/*
+ * DANE-TA's name check (RFC 7672 3.2.2): after a DANE-TA match, does the
+ * leaf carry one of `names` (the TLSA base name, the MX host name, ...;
+ * NULL entries skipped)?  A DANE-EE match needs no names (3.1.1).  On
+ * mismatch info.dane becomes TLS_DANE_NO_MATCH with dane_name_mismatch set.
+ * 1 = DANE holds, 0 = it does not (or was not asked).
+ */
+int tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n);
+
+/*
+ * DANE without a handshake (test corpora such as OpenSSL's danetest.in):
+ * the chain `chain[0..n-1]` (leaf first) against the usable records of
+ * `tlsa`, by backend `be` exactly as after a handshake, then DANE-TA's name
+ * check against `names` (NULL or n == 0: none).  TLS_DANE_MATCH with
+ * *usage and *depth, or TLS_DANE_NO_MATCH.
+ */
+enum tls_dane_result tls_dane_verify_chain(const struct tls_backend *be,
+                                           const struct tls_der *chain, size_t n,
+                                           const struct tls_tlsa *tlsa, size_t ntlsa,
+                                           const char *const *names, size_t nnames, int *usage,
+                                           int *depth);
 
 /* The canonical word for a verification value ("unknown-ca", ...). */
 const char *tls_verify_word(enum tls_verify v);

@@ -412,6 +412,8 @@ gtls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, str
 			if (r < 0)
 				goto fail;
 		}
+		c->tlsa = opts->tlsa;
+		c->ntlsa = opts->ntlsa;
 		/* A GnuTLS 3.7 client sends status_request whether asked or not
 		 * (GNUTLS_NO_STATUS_REQUEST arrives in 3.8; GNUTLS_NO_EXTENSIONS
 		 * would also drop extended master secret): report the wire. */
@@ -521,6 +523,7 @@ gtls_handshake(struct tls_conn *tc, struct err *e)
 		return TLS_ERR_HANDSHAKE;
 	}
 	gtls_fill_info(c);
+	gtls_dane_result(c);
 	return TLS_OK;
 }
 
@@ -628,14 +631,16 @@ static const struct tls_backend_ops gtls_ops = {
 	.cert_names = gtls_cert_names,
 	.ocsp_read = gtls_ocsp_read,
 	.ocsp_query = gtls_ocsp_query,
+	.dane_chain = gtls_dane_chain,
 };
 
-/* No DANE yet (the DANE issue adds it, and TLS_CAP_DANE).  No session
+/* DANE: tls_gnutls_dane.c.  No session
  * tickets from the server: tls13_tickets is for testing clients against an
  * OpenSSL server; a conformance server shows full handshakes. */
 const struct tls_backend tls_backend_gnutls = {
 	.name = "gnutls",
 	.version = gtls_version,
-	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT,
+	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT |
+	        TLS_CAP_DANE,
 	.ops = &gtls_ops,
 };

@@ -9,11 +9,13 @@
  *   tls_gnutls_server.c  server callbacks: certificate choice, staples
  *   tls_gnutls_verify.c  facts after the handshake: chain check, key types, names
  *   tls_gnutls_ocsp.c    OCSP response facts (CertID, status, times, signature)
+ *   tls_gnutls_dane.c    DANE through libgnutls-dane's raw-record verification
  */
 #ifndef REFMTA_TLS_GNUTLS_H
 #define REFMTA_TLS_GNUTLS_H
 
 #include <gnutls/abstract.h>
+#include <gnutls/dane.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/ocsp.h>
 #include <gnutls/x509.h>
@@ -45,6 +47,8 @@ struct gtls_conn {
 	int chosen; /* server: the index of the certificate gtls_select_cert_cb chose, or -1 */
 	int offers_rsa, offers_ecdsa; /* server: TLS 1.2 suites the client offered */
 	int would_block; /* the socket said EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO) since the last call */
+	const struct tls_tlsa *tlsa; /* client: tls_conn_opts.tlsa, until the handshake ends */
+	size_t ntlsa;
 };
 
 #define GTLS_CTX(c) ((struct gtls_ctx *)(void *)(c))
@@ -81,5 +85,14 @@ void gtls_fill_info(struct gtls_conn *c);
 /* The ops' cert_names: decode one DER certificate's names. */
 enum tls_status gtls_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
                                 struct err *e) MUST_CHECK;
+
+/* ---- tls_gnutls_dane.c ------------------------------------------------------ */
+
+/* After a client handshake with TLSA records: info.dane, dane_usage, dane_depth. */
+void gtls_dane_result(struct gtls_conn *c);
+/* The ops' dane_chain (lib/tls_int.h). */
+enum tls_dane_result gtls_dane_chain(const struct tls_der *chain, size_t n,
+                                     const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
+                                     int *depth);
 
 #endif

@@ -53,6 +53,12 @@ struct tls_backend_ops {
 	                  struct tls_ocsp_facts *out);
 	/* tls_ocsp_query_new()'s work (lib/tls_ocsp.h): out is zeroed. */
 	int (*ocsp_query)(const char *chain_file, struct tls_ocsp_query *out, struct err *e);
+	/* TLS_CAP_DANE: match a chain (leaf first) against usable TLSA records
+	 * without a handshake, as after one; names are not checked here.
+	 * TLS_DANE_MATCH with *usage and *depth, or TLS_DANE_NO_MATCH. */
+	enum tls_dane_result (*dane_chain)(const struct tls_der *chain, size_t n,
+	                                   const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
+	                                   int *depth);
 };
 
 /*

@@ -408,6 +408,8 @@ ossl_conn_new(struct tls_ctx *base, int fd, const struct tls_conn_opts *opts, st
 			SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp);
 			c->base.info.staple_requested = 1;
 		}
+		if (ossl_dane_setup(c, opts, e) != TLS_OK)
+			goto fail;
 	} else {
 		SSL_set_accept_state(c->ssl);
 	}
@@ -485,6 +487,7 @@ ossl_handshake(struct tls_conn *base, struct err *e)
 		return st;
 	}
 	ossl_fill_info(c);
+	ossl_dane_result(c);
 	return TLS_OK;
 }
 
@@ -611,13 +614,13 @@ static const struct tls_backend_ops ossl_ops = {
 	.cert_names = ossl_cert_names,
 	.ocsp_read = ossl_ocsp_read,
 	.ocsp_query = ossl_ocsp_query,
+	.dane_chain = ossl_dane_chain,
 };
 
-/* No DANE yet (the DANE issue adds SSL_dane_tlsa_add and TLS_CAP_DANE). */
 const struct tls_backend tls_backend_openssl = {
 	.name = "openssl",
 	.version = ossl_version,
 	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT |
-	        TLS_CAP_TICKETS,
+	        TLS_CAP_TICKETS | TLS_CAP_DANE,
 	.ops = &ossl_ops,
 };

@@ -7,12 +7,14 @@
  *   tls_openssl.c         contexts (certificate groups, SNI), connections, I/O, the ops table
  *   tls_openssl_verify.c  facts after the handshake: chain problems, key types, names
  *   tls_openssl_ocsp.c    the staple served for the chosen certificate; OCSP response facts
+ *   tls_openssl_dane.c    DANE: TLSA records to OpenSSL's verifier, its verdict
  */
 #ifndef REFMTA_TLS_OPENSSL_H
 #define REFMTA_TLS_OPENSSL_H
 
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -38,6 +40,7 @@ struct ossl_conn {
 	SSL *ssl;
 	unsigned seen_flags;    /* chain problems collected by the verify callback */
 	char first_detail[160]; /* OpenSSL's wording of the first problem */
+	int dane;               /* client: TLSA records were given (tls_openssl_dane.c) */
 };
 
 static inline struct ossl_conn *
@@ -66,5 +69,18 @@ void ossl_fill_info(struct ossl_conn *c);
 /* The ops' cert_names: decode one DER certificate's names. */
 enum tls_status ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
                                 struct err *e) MUST_CHECK;
+
+/* ---- tls_openssl_dane.c -------------------------------------------------------- */
+
+/* Client, before the handshake: hand the usable TLSA records of `opts` to
+ * OpenSSL (nothing without records).  SNI must already be set. */
+enum tls_status ossl_dane_setup(struct ossl_conn *c, const struct tls_conn_opts *opts,
+                                struct err *e) MUST_CHECK;
+/* After the handshake: info.dane, dane_usage, dane_depth. */
+void ossl_dane_result(struct ossl_conn *c);
+/* The ops' dane_chain (lib/tls_int.h): OpenSSL's DANE verifier on a chain. */
+enum tls_dane_result ossl_dane_chain(const struct tls_der *chain, size_t n,
+                                     const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
+                                     int *depth);
 
 #endif

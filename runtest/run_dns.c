@@ -101,14 +101,27 @@ run_dns_start(struct run *r, struct err *e)
 		if (asprintf(&path, "%s/%s.zone", dir, s->zones[i].name) < 0)
 			goto out;
 		argv[argc++] = path;
+		/* @PKI@, @PEER_PORT@ ..., then TLSA data from PKI files. */
+		char *subst = run_substitute(s->zones[i].text, r);
+		char *text = subst != NULL ? run_zone_tlsa(subst, e) : NULL;
+		free(subst);
+		if (text == NULL) {
+			char why[sizeof e->text];
+			snprintf(why, sizeof why, "%s", e->text);
+			err_set(e, 1, "%s:%d: [zone %s]: %s", s->path, s->zones[i].line,
+			        s->zones[i].name, why);
+			goto out;
+		}
 		f = fopen(path, "w");
 		/* The section's NAME is the default origin (one line, which
 		 * zone_error() takes off again); the text may set its own. */
 		if (f == NULL || fprintf(f, "$ORIGIN %s.\n", s->zones[i].name) < 0 ||
-		    fputs(s->zones[i].text, f) < 0 || fclose(f) != 0) {
+		    fputs(text, f) < 0 || fclose(f) != 0) {
+			free(text);
 			err_set(e, 1, "cannot write %s", path);
 			goto out;
 		}
+		free(text);
 	}
 	if (pipe(pipefd) != 0)
 		goto out;

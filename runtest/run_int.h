@@ -77,6 +77,10 @@ int run_ocsp_mint(struct run *r, struct err *e) MUST_CHECK;
 
 /* run_dns.c: fakedns for scenarios with [zone] sections. */
 int run_dns_start(struct run *r, struct err *e) MUST_CHECK;
+/* run_tlsa.c: a zone's text (already through run_substitute()) with each
+ * "TLSA U S M /PATH.pem[#DEPTH][~]" given its data.  Caller frees; NULL
+ * with `e` filled. */
+char *run_zone_tlsa(const char *text, struct err *e);
 void run_dns_stop(struct run *r);
 
 /*
@@ -98,6 +102,7 @@ int step_queue_run(struct run *r, const struct step *st, struct err *e);
 int step_mail(struct run *r, const struct step *st, struct err *e);
 int step_log(struct run *r, const struct step *st, struct err *e);
 int step_wait_log(struct run *r, const struct step *st, struct err *e);
+int step_dane_check(struct run *r, const struct step *st, struct err *e); /* run_tlsa.c */
 int step_resolve(struct run *r, const struct step *st, struct err *e);
 int step_write(struct run *r, const struct step *st, struct err *e);
 int step_move(struct run *r, const struct step *st, struct err *e);

@@ -117,6 +117,7 @@ static const struct step_verb verbs[] = {
 	{ "reconfigure", 0, check_reconfigure, step_reconfigure },
 	/* DNS (run_dns.c). */
 	{ "resolve", STEP_NEEDS_ZONES, check_resolve, step_resolve },
+	{ "dane-check", STEP_NEEDS_ZONES, NULL, step_dane_check },
 };
 
 const struct step_verb *

@@ -369,6 +369,8 @@ deliver_group(struct message_state *ms, const struct transport_def *t, const str
 		.t = t,
 		.be = ms->run->be,
 		.cache = ms->run->cache,
+		.lookup = deliver_dns_lookup,
+		.lookup_arg = ms->run,
 		.env = ms->env,
 		.data_path = ms->data_path,
 		.spool_dir = ms->spool_dir,

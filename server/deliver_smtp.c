@@ -193,6 +193,9 @@ try_host(struct smtp_run *R)
 	char key[400];
 	int no_tls = 0;
 
+	/* DANE first: it decides whether the host is used at all, and the key. */
+	if (smtp_dane_prepare(R) != SMTP_STEP_OK)
+		return;
 	smtp_cache_key(R, key, sizeof key);
 	/* At most: a dead cached connection, a failed handshake, a clear session. */
 	for (int attempt = 0; attempt < 3 && any_pending(R->d); attempt++) {
@@ -240,6 +243,7 @@ deliver_smtp(struct smtp_delivery *d)
 		R.h = &d->hosts[hi];
 		R.port = R.h->port != 0 ? R.h->port : d->t->port;
 		try_host(&R);
+		smtp_dane_clear(&R.dane);
 	}
 	for (size_t i = 0; i < d->nrcpts; i++) {
 		struct smtp_rcpt_result *r = &d->rcpts[i];
@@ -282,8 +286,15 @@ smtp_host_log_fields(const struct smtp_host_facts *h, char *buf, size_t len)
 		w = snprintf(buf + n, len - n, ":%u", h->port);
 		n += w < 0 ? 0 : (size_t)w;
 	}
+	if (h->ds && n < len) {
+		w = snprintf(buf + n, len - n, " DS");
+		n += w < 0 ? 0 : (size_t)w;
+	}
 	if (h->tls && n < len) {
-		if (h->cv)
+		if (h->dane)
+			w = snprintf(buf + n, len - n, " X=%s:%s CV=dane", h->tls_version,
+			             h->tls_cipher);
+		else if (h->cv)
 			w = snprintf(buf + n, len - n, " X=%s:%s CV=yes", h->tls_version,
 			             h->tls_cipher);
 		else

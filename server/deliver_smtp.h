@@ -79,6 +79,8 @@ struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	char *hosts_request_ocsp;  /* host list: ask for a staple; default "*" */
 	char *hosts_require_ocsp;  /* host list: a verified good staple or the host is refused;
 	                            * default "" */
+	char *hosts_try_dane;      /* host list; default "" (docs/dane.md) */
+	char *hosts_require_dane;  /* host list; default "" */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -105,6 +107,9 @@ struct smtp_host_facts {
 	int ocsp;           /* $tls_out_ocsp: 0 not requested .. 4 verified (deliver_smtp_ocsp.c) */
 	int ocsp_required;  /* the host is in hosts_require_ocsp */
 	char ocsp_word[24]; /* lib/tls_ocsp.h's verdict word, "not-requested" */
+	int dane;            /* verified by DANE (CV=dane) */
+	int ds;              /* route_host.ds_report: " DS" after H= */
+	unsigned tlsa_usage; /* bit N set: a usage-N record matched ($tls_out_tlsa_usage) */
 };
 
 enum smtp_outcome {
@@ -145,6 +150,8 @@ struct smtp_delivery {
 	size_t nhosts;
 	struct smtp_rcpt_result *rcpts; /* one per recipient of this route */
 	size_t nrcpts;
+	router_lookup_fn lookup; /* DNS for DANE's TLSA lookups; NULL: none (no DANE) */
+	void *lookup_arg;
 };
 
 /* Try the hosts until every recipient has an outcome.  Returns 0 (outcomes
@@ -154,7 +161,9 @@ int deliver_smtp(struct smtp_delivery *d) MUST_CHECK;
 void smtp_rcpt_result_free(struct smtp_rcpt_result *r); /* members */
 
 /* "H=mx1.partner.test [127.0.0.2]:2526 X=TLSv1.3:TLS_AES_256_GCM_SHA384 CV=yes"
- * (":PORT" only when not 25; X= and CV= only over TLS; "CV=no (unknown-ca)"). */
+ * (":PORT" only when not 25; " DS" after it when the router reports secure
+ * lookups (dnssec_request_domains); X= and CV= only over TLS; "CV=no
+ * (unknown-ca)", "CV=dane"). */
 void smtp_host_log_fields(const struct smtp_host_facts *h, char *buf, size_t len);
 
 #endif

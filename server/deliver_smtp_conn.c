@@ -228,6 +228,7 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	snprintf(f.name, sizeof f.name, "%s", R->h->name);
 	snprintf(f.address, sizeof f.address, "%s", R->h->address);
 	f.port = R->port;
+	f.ds = R->h->ds_report;
 	fd = tcp_connect(R->h->address, R->port, t->connect_timeout, why, sizeof why);
 	if (fd < 0) {
 		smtp_host_fail_error(R, &f, "4.4.1", why);
@@ -267,8 +268,10 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	smtp_reply_clear(&r);
 	if ((st = smtp_hello(R, c)) != SMTP_STEP_OK)
 		return st;
-	/* A staple comes only over TLS: hosts_require_ocsp requires it too. */
-	required = (t->hosts_require_tls != NULL &&
+	/* Usable TLSA records make TLS a must (RFC 7672 2.2); a staple comes only
+	 * over TLS: hosts_require_ocsp requires it too. */
+	required = R->dane.use ||
+	           (t->hosts_require_tls != NULL &&
 	            match_host(t->hosts_require_tls, c->facts.address)) ||
 	           match_host(t->hosts_require_ocsp, c->facts.address);
 	if (!no_tls && (c->ehlo.ext & SMTP_EXT_STARTTLS)) {
@@ -276,7 +279,9 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 			return st;
 	}
 	if (required && !c->facts.tls) {
-		smtp_host_fail_error(R, &c->facts, "4.7.0", "TLS required but not offered");
+		smtp_host_fail_error(R, &c->facts, R->dane.use ? "4.7.5" : "4.7.0",
+		                     R->dane.use ? "DANE: TLSA records but STARTTLS not offered"
+		                                 : "TLS required but not offered");
 		smtp_conn_quit(c);
 		return SMTP_STEP_DONE;
 	}
@@ -295,8 +300,11 @@ smtp_cache_new(void)
 void
 smtp_cache_key(const struct smtp_run *R, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s:%u %s", R->h->address, R->port,
-	         R->d->t->name != NULL ? R->d->t->name : "");
+	/* A DANE session is verified for one base name: never reused for
+	 * another, nor for a host without DANE, nor the other way round. */
+	snprintf(buf, len, "%s:%u %s %s%s", R->h->address, R->port,
+	         R->d->t->name != NULL ? R->d->t->name : "", R->dane.use ? "dane=" : "nodane",
+	         R->dane.use ? R->dane.base : "");
 }
 
 struct smtp_conn *

@@ -43,6 +43,15 @@ struct smtp_cache {
 	size_t n;
 };
 
+/* DANE for the host being tried (deliver_smtp_dane.c). */
+struct smtp_dane {
+	int use;               /* usable TLSA records: DANE is required for this host */
+	char base[256];        /* the TLSA base name (also SNI) */
+	struct tls_tlsa *tlsa; /* owned; point into `answer` */
+	size_t ntlsa;
+	struct resolver_answer answer; /* owned: the TLSA lookup */
+};
+
 /* One deliver_smtp() call. */
 struct smtp_run {
 	struct smtp_delivery *d;
@@ -52,6 +61,7 @@ struct smtp_run {
 	int datafd;
 	uint64_t datasize; /* octets in the data file */
 	int oom;
+	struct smtp_dane dane;
 };
 
 /* How a step ended. */
@@ -107,6 +117,21 @@ void smtp_cache_key(const struct smtp_run *R, char *buf, size_t len);
 struct smtp_conn *smtp_cache_take(struct smtp_cache *cache, const char *key);
 /* Keep c for the next message (NULL cache: QUIT it). */
 void smtp_cache_put(struct smtp_cache *cache, struct smtp_conn *c);
+
+/* --- deliver_smtp_dane.c -------------------------------------------------------------- */
+
+/* Before connecting to R->h: hosts_try_dane / hosts_require_dane, the TLSA
+ * lookup and the decision table (docs/dane.md).  SMTP_STEP_OK: go on (with
+ * R->dane.use set when DANE applies), SMTP_STEP_DONE: the host is not used
+ * (its failure recorded). */
+enum smtp_step smtp_dane_prepare(struct smtp_run *R);
+void smtp_dane_clear(struct smtp_dane *d); /* frees; zeroes */
+/* Under DANE: no CA file or CRLs; SNI = the base name; the records. */
+void smtp_dane_tls_opts(const struct smtp_run *R, struct tls_config *cfg,
+                        struct tls_conn_opts *opts);
+/* After the handshake under DANE: SMTP_STEP_OK with CV=dane, or
+ * SMTP_STEP_DONE (host failed, QUIT sent inside TLS). */
+enum smtp_step smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c);
 
 /* --- deliver_smtp_tls.c ---------------------------------------------------------------- */
 

@@ -35,6 +35,8 @@ static const struct option_def smtp_options[] = {
 	{ O(hosts_try_prdr, HOSTLIST, "*") },
 	{ O(hosts_request_ocsp, HOSTLIST, "*") },
 	{ O(hosts_require_ocsp, HOSTLIST, "") },
+	{ O(hosts_try_dane, HOSTLIST, "") },
+	{ O(hosts_require_dane, HOSTLIST, "") },
 };
 #undef O
 #define NSMTP (sizeof smtp_options / sizeof smtp_options[0])

@@ -3,7 +3,7 @@
  * verification policy (deliver_smtp.h "TLS"): the client TLS context from
  * the transport's options, SNI, the handshake, the certificate and name
  * check, and what a failure means for the host (tls_tempfail_tryclear,
- * tls_verify_hosts).  DANE and OCSP policy for outgoing sessions go here.
+ * tls_verify_hosts).  DANE's part is deliver_smtp_dane.c (two hooks here).
  * Never names a TLS library (lib/tls.h only).
  */
 #include <stdio.h>
@@ -73,6 +73,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 			opts.sni = R->h->name; /* never an address (RFC 6066 3) */
 	}
 	opts.request_staple = smtp_ocsp_wanted(t, c->facts.address);
+	smtp_dane_tls_opts(R, &cfg, &opts);
 	c->tls_ctx = tls_ctx_new(R->d->be, &cfg, &e);
 	if (c->tls_ctx != NULL)
 		c->tls = tls_conn_new(c->tls_ctx, c->fd, &opts, &e);
@@ -97,6 +98,16 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	}
 	tls_conn_set_deadline(c->tls, 0, 1000U * handshake_secs(c)); /* back to command_timeout */
 	bio_use_tls(c->io, c->tls);
+	if (R->dane.use) {
+		ti = tls_conn_info(c->tls);
+		c->facts.tls = 1;
+		snprintf(c->facts.tls_version, sizeof c->facts.tls_version, "%s", ti->version);
+		snprintf(c->facts.tls_cipher, sizeof c->facts.tls_cipher, "%s", ti->cipher);
+		if (smtp_dane_verdict(R, c) != SMTP_STEP_OK)
+			return SMTP_STEP_DONE;
+		memset(&c->ehlo, 0, sizeof c->ehlo); /* RFC 3207 4.2 */
+		return smtp_hello(R, c);
+	}
 	if (t->tls_verify_cert_hostnames != NULL &&
 	    match_host(t->tls_verify_cert_hostnames, c->facts.address))
 		(void)tls_conn_check_name(c->tls, R->h->name);

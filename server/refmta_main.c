@@ -6,6 +6,7 @@
  *   refmta -c FILE [--backend B] serve [--listen ADDR:PORT]
  *   refmta -c FILE [--backend B] queue-run [--force] | queue-list
  *   refmta -c FILE send [-f SENDER] RCPT...
+ *   refmta -c FILE [--backend B] dane-check DOMAIN [PORT]
  *
  * Only argument handling lives here; loading the configuration and its test
  * mode is setup.c's, each command its module's.  Exit: 0 ok, 1 failure, 2 usage.
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "dane_check.h"
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
@@ -56,6 +58,9 @@ usage(FILE *out)
 	             "       refmta -c FILE [--backend B] ocsp-fetch [--url URL] [--timeout SECS]\n"
 	             "                                                refresh tls_ocsp_file "
 	             "(docs/ocsp.md)\n"
+	             "       refmta -c FILE [--backend B] dane-check DOMAIN [PORT]\n"
+	             "                                                DANE for DOMAIN's MX hosts, "
+	             "step by step\n"
 	             "\n"
 	             "refmta is a reference SMTP conformance server; see README.md and "
 	             "docs/config.md.\n");
@@ -232,6 +237,21 @@ main(int argc, char **argv)
 		rc = cmd_send(cfg, argc - i, argv + i);
 	} else if (strcmp(cmd, "ocsp-fetch") == 0) {
 		rc = ocsp_fetch_main(cfg, backend, argc - i, argv + i);
+	} else if (strcmp(cmd, "dane-check") == 0 && (i + 1 == argc || i + 2 == argc)) {
+		char *end = NULL;
+		unsigned long port = i + 2 == argc ? strtoul(argv[i + 1], &end, 10) : 25;
+		if (end != NULL && (*end != '\0' || port == 0 || port > 65535)) {
+			fprintf(stderr, "refmta: dane-check: bad port \"%s\"\n", argv[i + 1]);
+			rc = 2;
+		} else {
+			signal(SIGPIPE, SIG_IGN);
+			rc = dane_check_run(cfg,
+			                    tls_backend_by_name(backend != NULL ? backend
+			                                        : cfg->tls_backend != NULL
+			                                                ? cfg->tls_backend
+			                                                : "openssl"),
+			                    argv[i], (unsigned)port, stdout);
+		}
 	} else {
 		usage(stderr);
 		rc = 2;

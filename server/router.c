@@ -83,7 +83,7 @@ rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type typ
 
 static int
 rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigned port, int mx_pref,
-             int secure)
+             int secure, const char *cname)
 {
 	struct route *out = g->out;
 	struct route_host *h;
@@ -97,11 +97,14 @@ rt_push_host(struct rt_gather *g, const char *name, const char *address, unsigne
 		g->cap = ncap;
 	}
 	h = &out->hosts[out->nhosts];
+	memset(h, 0, sizeof *h);
 	h->name = strdup(name);
 	h->address = strdup(address);
-	if (h->name == NULL || h->address == NULL) {
+	h->cname = cname != NULL ? strdup(cname) : NULL;
+	if (h->name == NULL || h->address == NULL || (cname != NULL && h->cname == NULL)) {
 		free(h->name);
 		free(h->address);
+		free(h->cname);
 		return -1;
 	}
 	h->port = port;
@@ -130,7 +133,7 @@ rt_add_addresses(struct rt_gather *g, const char *name, unsigned port, int mx_pr
 			for (size_t i = 0; i < a.nrrs && rc == 0; i++)
 				if (a.rrs[i].type == types[t])
 					rc = rt_push_host(g, name, a.rrs[i].u.addr, port, mx_pref,
-					                  secure);
+					                  secure, a.canonname);
 		} else if (a.status == RESOLVER_TEMPFAIL || a.status == RESOLVER_BOGUS) {
 			if (!g->unanswered)
 				snprintf(g->first_unanswered, sizeof g->first_unanswered, "%s",
@@ -171,7 +174,7 @@ rt_manualroute(const struct router_ctx *ctx, const struct router_route_entry *en
 		int rc;
 		if (rt_is_address(h->host))
 			/* no DNS vouched for a literal address: never "secure" */
-			rc = rt_push_host(&g, h->host, h->host, h->port, -1, 0);
+			rc = rt_push_host(&g, h->host, h->host, h->port, -1, 0, NULL);
 		else
 			rc = rt_add_addresses(&g, h->host, h->port, -1, 1);
 		if (rc != 0)
@@ -204,8 +207,48 @@ rt_is_root(const char *name)
 	return name[0] == '\0' || strcmp(name, ".") == 0;
 }
 
+/* dnssec_request_domains / dnssec_require_domains, after the lookups (router.h). */
+static void
+rt_dnssec(const struct router_def *d, const char *domain, int mx_secure, struct route *out)
+{
+	size_t k = 0;
+
+	if (out->result != ROUTE_OK)
+		return;
+	if (d->dnssec_require_domains != NULL && match_domain(d->dnssec_require_domains, domain)) {
+		if (!mx_secure) {
+			rt_set(out, ROUTE_FAIL, "5.7.5",
+			       "DNSSEC required for %s (dnssec_require_domains) but its MX lookup "
+			       "was insecure",
+			       domain);
+			return;
+		}
+		for (size_t i = 0; i < out->nhosts; i++) {
+			if (out->hosts[i].secure) {
+				out->hosts[k++] = out->hosts[i];
+				continue;
+			}
+			free(out->hosts[i].name);
+			free(out->hosts[i].address);
+			free(out->hosts[i].cname);
+		}
+		out->nhosts = k;
+		if (k == 0) {
+			rt_set(out, ROUTE_FAIL, "5.7.5",
+			       "DNSSEC required for %s (dnssec_require_domains) but no host's "
+			       "address lookup was secure",
+			       domain);
+			return;
+		}
+	}
+	if (d->dnssec_request_domains != NULL && match_domain(d->dnssec_request_domains, domain))
+		for (size_t i = 0; i < out->nhosts; i++)
+			out->hosts[i].ds_report = out->hosts[i].secure;
+}
+
 static int
-rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out)
+rt_dnslookup(const struct router_ctx *ctx, const struct router_def *d, const char *domain,
+             struct route *out)
 {
 	struct rt_gather g = { .ctx = ctx, .out = out };
 	struct resolver_answer mx;
@@ -264,6 +307,8 @@ rt_dnslookup(const struct router_ctx *ctx, const char *domain, struct route *out
 	}
 	if (rc == 0)
 		rt_no_hosts(&g, domain);
+	if (rc == 0)
+		rt_dnssec(d, domain, mx.status == RESOLVER_SECURE || mx.secure, out);
 out:
 	free(v);
 	resolver_answer_free(&mx);
@@ -321,7 +366,7 @@ route_address(const struct router_ctx *ctx, const char *address, struct route *o
 		case ROUTER_MANUALROUTE:
 			return rt_manualroute(ctx, ent, domain, out);
 		case ROUTER_DNSLOOKUP:
-			return rt_dnslookup(ctx, domain, out);
+			return rt_dnslookup(ctx, d, domain, out);
 		}
 	}
 	rt_set(out, ROUTE_FAIL, "5.4.4", "Unrouteable address");
@@ -336,6 +381,7 @@ route_free(struct route *r)
 	for (size_t i = 0; i < r->nhosts; i++) {
 		free(r->hosts[i].name);
 		free(r->hosts[i].address);
+		free(r->hosts[i].cname);
 	}
 	free(r->hosts);
 	memset(r, 0, sizeof *r);

@@ -33,6 +33,14 @@
  *   An MX host without addresses is skipped (nodata / nxdomain) or, when its
  *   lookup tempfailed or was bogus, remembered: no usable host at all then
  *   defers (4.4.3) if any lookup could not be answered, else fails 5.4.4.
+ * dnslookup's DNSSEC options (domain lists; refmta's resolver always asks
+ * for and validates DNSSEC):
+ *   dnssec_request_domains: for these domains, delivery lines to a host
+ *     whose MX and address lookups were secure carry "DS";
+ *   dnssec_require_domains: for these domains every lookup must be secure:
+ *     an insecure MX answer fails routing (5.7.5, "DNSSEC required ..."),
+ *     hosts whose address lookup was insecure are dropped, and none left
+ *     fails likewise.
  * accept: no hosts; the transport does the work (queuefile).
  *
  * Every DNS lookup a router makes is logged, when `log_dns` is set, as
@@ -78,6 +86,8 @@ struct router_def {
 	char *transport;                   /* a transport block's name */
 	struct router_route_entry *routes; /* manualroute */
 	size_t nroutes;
+	char *dnssec_request_domains; /* dnslookup: domain list, or NULL (docs/dane.md) */
+	char *dnssec_require_domains; /* dnslookup: domain list, or NULL */
 };
 
 struct routers {
@@ -100,6 +110,10 @@ struct route_host {
 	int mx_pref;   /* the MX preference; -1 = no MX (implicit MX, manualroute) */
 	int secure;    /* 1 when every lookup that led here was DNSSEC-secure
 	                * (the MX, when there was one, and this address) */
+	int ds_report; /* secure, and the domain is in dnssec_request_domains:
+	                * delivery lines say DS */
+	char *cname;   /* the address lookup followed a CNAME chain: its target
+	                * (RFC 7672 2.2.2, DANE's first TLSA base name); else NULL */
 };
 
 enum route_result { ROUTE_OK, ROUTE_DEFER, ROUTE_FAIL };

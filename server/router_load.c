@@ -23,6 +23,7 @@
 /* A router block's options, as the option engine stores them. */
 struct rt_opts {
 	char *driver, *domains, *transport, *route_list;
+	char *dnssec_request_domains, *dnssec_require_domains;
 };
 
 #define RT_OPT(n) .name = #n, .type = OPTION_STRING, .off = offsetof(struct rt_opts, n)
@@ -32,14 +33,17 @@ static const struct option_def rt_options[] = {
 	{ RT_OPT(domains), .flags = OPTION_EMPTY_OK },
 	{ RT_OPT(transport), .flags = OPTION_EMPTY_OK },
 	{ RT_OPT(route_list), .flags = OPTION_EMPTY_OK },
+	{ RT_OPT(dnssec_request_domains), .flags = OPTION_EMPTY_OK },
+	{ RT_OPT(dnssec_require_domains), .flags = OPTION_EMPTY_OK },
 };
 #undef RT_OPT
 #define RT_NOPTIONS (sizeof rt_options / sizeof rt_options[0])
-enum { RT_DRIVER, RT_DOMAINS, RT_TRANSPORT, RT_ROUTE_LIST }; /* rt_options[] order */
+enum { RT_DRIVER, RT_DOMAINS, RT_TRANSPORT, RT_ROUTE_LIST, RT_DNSSEC_REQUEST, RT_DNSSEC_REQUIRE };
 
 const struct option_table router_options = {
 	"router", rt_options, RT_NOPTIONS,
-	"(router options: driver, domains, transport, route_list)"
+	"(router options: driver, domains, transport, route_list, dnssec_request_domains, "
+	"dnssec_require_domains)"
 };
 
 static const struct {
@@ -293,6 +297,8 @@ rt_def_free(struct router_def *d)
 	free(d->name);
 	free(d->domains);
 	free(d->transport);
+	free(d->dnssec_request_domains);
+	free(d->dnssec_require_domains);
 	memset(d, 0, sizeof *d);
 }
 
@@ -335,6 +341,20 @@ rt_load_checked(const struct config *cfg, const struct config_block *b, const st
 		               "driver manualroute needs a route_list "
 		               "(\"DOMAIN-PATTERN HOST [HOST...] [; ...]\")");
 
+	for (int k = RT_DNSSEC_REQUEST; k <= RT_DNSSEC_REQUIRE; k++) {
+		const char *v = k == RT_DNSSEC_REQUEST ? o->dnssec_request_domains
+		                                       : o->dnssec_require_domains;
+		char **to = k == RT_DNSSEC_REQUEST ? &d->dnssec_request_domains
+		                                   : &d->dnssec_require_domains;
+		if (v == NULL)
+			continue;
+		if (d->driver != ROUTER_DNSLOOKUP)
+			return rt_fail(cfg, e, lines[k], b->name,
+			               "%s is only for driver dnslookup (this one is %s)",
+			               rt_options[k].name, driver);
+		if ((*to = strdup(v)) == NULL)
+			return rt_fail(cfg, e, lines[k], b->name, "out of memory");
+	}
 	d->line = b->line;
 	d->name = strdup(b->name);
 	d->domains = strdup(domains != NULL ? domains : "*");

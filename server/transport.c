@@ -135,6 +135,8 @@ smtp_deliver_group(const struct transport_group *g)
 		.t = g->t->opts,
 		.be = g->be,
 		.cache = g->cache,
+		.lookup = g->lookup,
+		.lookup_arg = g->lookup_arg,
 		.message_id = g->env->id,
 		.env = g->env,
 		.data_path = g->data_path,

@@ -59,6 +59,8 @@ struct transport_group {
 	const size_t *idx;
 	size_t n;
 	struct transport_result *res;
+	router_lookup_fn lookup; /* the run's DNS (DANE's TLSA lookups) */
+	void *lookup_arg;
 };
 
 struct transport_driver {

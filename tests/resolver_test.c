@@ -39,6 +39,7 @@ static const struct {
 	                       "mx IN A 192.0.2.25\n"
 	                       "mx IN AAAA 2001:db8::25\n"
 	                       "ptr IN PTR mx.example.test.\n"
+	                       "alias IN CNAME mx.example.test.\n"
 	                       "_25._tcp.mx IN TLSA 3 1 1 " TLSA_HEX "\n" },
 	{ "bogus.test.zone", ";@fakedns bogus\n$ORIGIN bogus.test.\n$TTL 300\n"
 	                     "@ IN SOA ns1 hostmaster 1 3600 600 86400 300\n"
@@ -276,6 +277,16 @@ test_secure_a_aaaa(void **state)
 	assert_status(&a, "secure");
 	assert_int_equal(a.nrrs, 1);
 	assert_string_equal(a.rrs[0].u.addr, "2001:db8::25");
+	assert_null(a.canonname); /* not an alias, trailing dot or not */
+	resolver_answer_free(&a);
+	/* An alias: the data of the target, and the target's name (DANE's
+	 * first TLSA base name, RFC 7672 2.2.2). */
+	lookup("alias.example.test", RESOLVER_A, &a);
+	assert_status(&a, "secure");
+	assert_int_equal(a.nrrs, 1);
+	assert_string_equal(a.rrs[0].u.addr, "192.0.2.25");
+	assert_non_null(a.canonname);
+	assert_string_equal(a.canonname, "mx.example.test");
 	resolver_answer_free(&a);
 }
 

@@ -548,7 +548,15 @@ static const struct bad_row bad_rows[] = {
 	{ "unknown option, nothing close",
 	  "router r:\n  driver = accept\n  transport = t\n  self = send\n",
 	  "6: router r: unknown option \"self\" (router options: driver, domains, transport, "
-	  "route_list)" },
+	  "route_list, dnssec_request_domains, dnssec_require_domains)" },
+	{ "dnssec_require_domains on manualroute",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * 127.0.0.1\n"
+	  "  dnssec_require_domains = *\n",
+	  "7: router r: dnssec_require_domains is only for driver dnslookup (this one is "
+	  "manualroute)" },
+	{ "dnssec_request_domains on accept",
+	  "router r:\n  dnssec_request_domains = *\n  driver = accept\n  transport = t\n",
+	  "4: router r: dnssec_request_domains is only for driver dnslookup (this one is accept)" },
 	{ "missing driver", "router r:\n  transport = t\n",
 	  "3: router r: missing driver (use dnslookup, manualroute or accept)" },
 	{ "unknown driver", "router r:\n  transport = t\n  driver = redirect\n",

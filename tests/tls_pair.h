@@ -81,6 +81,8 @@ struct pair_spec {
 	int server_ticket_between;     /* one more ticket in the middle of the report */
 	int server_key_update_between; /* a KeyUpdate (update_requested) there instead */
 	const char *server_groups, *client_groups; /* tls_config.groups of each end, or NULL */
+	const struct tls_tlsa *tlsa;               /* client: DANE records (dane_test.c) */
+	size_t ntlsa;
 };
 
 /* What the server saw, as the child reports it over the TLS channel. */
@@ -224,7 +226,10 @@ run_pair(const struct tls_backend *sbe, const struct tls_backend *cbe, const str
          struct pair_result *out, char *why, size_t whylen)
 {
 	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
-	struct tls_conn_opts opts = { .sni = spec->sni, .request_staple = spec->request_staple };
+	struct tls_conn_opts opts = { .sni = spec->sni,
+		                      .request_staple = spec->request_staple,
+		                      .tlsa = spec->tlsa,
+		                      .ntlsa = spec->ntlsa };
 	struct err e = { 0 };
 	char line[1024];
 	size_t got = 0;

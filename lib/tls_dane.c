@@ -1,0 +1,88 @@
+/*
+ * tls_dane.c - the DANE rules both TLS backends share (RFC 7672): which
+ * TLSA records are usable for SMTP (3.1.3), and the name check a DANE-TA
+ * match needs (3.2.2), written once so the backends cannot drift.  The
+ * matching itself is each backend's (tls_openssl_dane.c, tls_gnutls_dane.c).
+ */
+#include <stdlib.h>
+
+#include "tls_int.h"
+
+int
+tls_tlsa_usable(const struct tls_tlsa *r)
+{
+	/* RFC 7672 3.1.3: PKIX-TA(0) and PKIX-EE(1) are unusable for SMTP, as
+	 * is any usage, selector or matching type not defined (RFC 6698 2.1). */
+	if (r->usage != TLS_TLSA_DANE_TA && r->usage != TLS_TLSA_DANE_EE)
+		return 0;
+	if (r->selector > 1 || r->mtype > 2)
+		return 0;
+	/* RFC 6698 2.1.3: the digest lengths are fixed; a full value is not empty. */
+	if (r->mtype == 1 && r->len != 32)
+		return 0;
+	if (r->mtype == 2 && r->len != 64)
+		return 0;
+	return r->len > 0 && r->data != NULL;
+}
+
+size_t
+tls_tlsa_count_usable(const struct tls_tlsa *v, size_t n)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++)
+		k += tls_tlsa_usable(&v[i]) != 0;
+	return k;
+}
+
+/* Does the leaf carry one of `names`?  (RFC 7672 3.2.2) */
+static int
+dane_leaf_names(const struct tls_backend *be, const struct tls_der *leaf, const char *const *names,
+                size_t n)
+{
+	struct tls_cert_names cn = { 0 };
+	int match = 0;
+
+	if (be->ops->cert_names(leaf->data, leaf->len, &cn, NULL) == TLS_OK)
+		for (size_t i = 0; i < n && !match; i++)
+			match = names[i] != NULL && tls_cert_names_match(&cn, names[i]);
+	tls_cert_names_free(&cn);
+	return match;
+}
+
+enum tls_dane_result
+tls_dane_verify_chain(const struct tls_backend *be, const struct tls_der *chain, size_t n,
+                      const struct tls_tlsa *tlsa, size_t ntlsa, const char *const *names,
+                      size_t nnames, int *usage, int *depth)
+{
+	enum tls_dane_result r;
+
+	*usage = *depth = -1;
+	if (!(be->caps & TLS_CAP_DANE) || be->ops->dane_chain == NULL || n == 0)
+		return TLS_DANE_NO_MATCH;
+	r = be->ops->dane_chain(chain, n, tlsa, ntlsa, usage, depth);
+	if (r == TLS_DANE_MATCH && *usage == TLS_TLSA_DANE_TA && nnames > 0 &&
+	    !dane_leaf_names(be, &chain[0], names, nnames))
+		r = TLS_DANE_NO_MATCH;
+	return r;
+}
+
+int
+tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n)
+{
+	struct tls_info *info = &c->info;
+	int match = 0;
+
+	if (info->dane != TLS_DANE_MATCH)
+		return 0;
+	/* RFC 7672 3.1.1: a DANE-EE match binds the key itself; no names. */
+	if (info->dane_usage == TLS_TLSA_DANE_EE)
+		return 1;
+	if (info->peer_chain_len > 0)
+		match = dane_leaf_names(c->be, &info->peer_chain[0], names, n);
+	if (!match) {
+		info->dane = TLS_DANE_NO_MATCH;
+		info->dane_name_mismatch = 1;
+	}
+	return match;
+}
