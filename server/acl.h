@@ -14,7 +14,13 @@
  * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
  * $variable expansion of both sides; =~ is a POSIX extended regex).
  * Modifiers: message, log_message, add_header, delay (= TIME: the session
- * waits that long before it acts on the verdict; Exim's name).
+ * waits that long before it acts on the verdict; Exim's name); and, acting
+ * when met left to right as in Exim (before the conditions after them),
+ * "set acl_c_NAME = VALUE" / "set acl_m_NAME = VALUE" (into the env's
+ * stores) and "logwrite = TEXT".  Every value is checked for expansion
+ * syntax at load (docs/expand.md); an expansion error while evaluating
+ * defers, with the item's line and the error's offset in log_message.
+ * condition = "${...}" is Exim's form: the expansion read as a boolean.
  */
 #ifndef REFMTA_ACL_H
 #define REFMTA_ACL_H
@@ -37,6 +43,7 @@ enum acl_verdict {
 struct acl_item {
 	char *name;  /* "domains", "message", ... */
 	char *value; /* as written; expanded when evaluated */
+	char *var;   /* "set acl_c_x = ...": the variable's name; else NULL */
 	int negated; /* "!domains = ..." */
 	int line;
 };
@@ -68,11 +75,12 @@ struct acl_env {
 
 struct acl_result {
 	enum acl_verdict verdict;
-	char *message;          /* expanded "message" of the deciding statement, or NULL */
-	char *log_message;      /* expanded "log_message" of the deciding statement, or NULL */
-	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
-	struct strlist logs;    /* log_message lines of "warn" statements that fired */
-	unsigned delay_ms;      /* "delay" of every statement that fired, summed, at most 1h */
+	char *message;            /* expanded "message" of the deciding statement, or NULL */
+	char *log_message;        /* expanded "log_message" of the deciding statement, or NULL */
+	struct strlist headers;   /* add_header lines from every statement that fired (warn too) */
+	struct strlist logs;      /* log_message lines of "warn" statements that fired */
+	struct strlist logwrites; /* "logwrite" lines, in the order met (logged as they are) */
+	unsigned delay_ms;        /* "delay" of every statement that fired, summed, at most 1h */
 };
 
 /* What a condition's evaluation says. */

@@ -32,9 +32,12 @@ eval_list(const char *value, const struct acl_env *env, const char *subject,
 
 	if (subject == NULL)
 		return ACL_COND_UNKNOWN;
-	list = expand_string(value, &env->vars);
-	if (list == NULL) {
-		snprintf(why, whylen, "out of memory");
+	switch (expand_eval(value, &env->vars, &list, why, whylen)) {
+	case EXPAND_OK:
+		break;
+	case EXPAND_FAIL:
+		return ACL_COND_FALSE; /* a forced failure matches nothing */
+	default:
 		return ACL_COND_ERROR;
 	}
 	hit = fn(list, subject);
@@ -228,12 +231,24 @@ regex_check(const char *re, char *why, size_t whylen)
 	return 0;
 }
 
+/* condition = "${...}": Exim's form, the expansion read as a boolean
+ * (expand_bool); anything else is refmta's "LEFT OP RIGHT". */
+static int
+is_exim_form(const char *value)
+{
+	return value[0] == '$' && value[1] == '{';
+}
+
 /* A regex without variables is compiled now, so a bad one fails at load time. */
 static int
 check_condition(const char *value, struct err *e)
 {
 	struct cond_parts c;
-	int s = cond_split(value, &c), rc = 0;
+	int s, rc = 0;
+
+	if (is_exim_form(value))
+		return 0; /* acl.c checked the expansion's syntax */
+	s = cond_split(value, &c);
 
 	if (s == -2) {
 		err_set(e, 0, "out of memory");
@@ -261,6 +276,32 @@ check_condition(const char *value, struct err *e)
 	return rc;
 }
 
+/* Exim 42.x "condition": a forced failure does not hold; a result that is
+ * not a boolean is an error (the ACL defers), as in Exim. */
+static enum acl_cond
+eval_exim_condition(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	char *v;
+	int b;
+
+	switch (expand_eval(value, &env->vars, &v, why, whylen)) {
+	case EXPAND_OK:
+		break;
+	case EXPAND_FAIL:
+		return ACL_COND_FALSE;
+	default:
+		return ACL_COND_ERROR;
+	}
+	b = expand_bool(v);
+	if (b < 0)
+		snprintf(why, whylen,
+		         "condition: \"%.80s\" is not a boolean (true/false, yes/no, "
+		         "a number)",
+		         v);
+	free(v);
+	return b < 0 ? ACL_COND_ERROR : b ? ACL_COND_TRUE : ACL_COND_FALSE;
+}
+
 static enum acl_cond
 eval_condition(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
@@ -270,16 +311,15 @@ eval_condition(const char *value, const struct acl_env *env, char *why, size_t w
 	regex_t rx;
 	int rc;
 
+	if (is_exim_form(value))
+		return eval_exim_condition(value, env, why, whylen);
 	if (cond_split(value, &c) != 0) {
 		snprintf(why, whylen, "condition: cannot evaluate \"%s\"", value);
 		return ACL_COND_ERROR;
 	}
-	l = expand_string(c.left, &env->vars);
-	r = expand_string(c.right, &env->vars);
-	if (l == NULL || r == NULL) {
-		snprintf(why, whylen, "out of memory");
+	if (expand_eval(c.left, &env->vars, &l, why, whylen) != EXPAND_OK ||
+	    expand_eval(c.right, &env->vars, &r, why, whylen) != EXPAND_OK)
 		goto out;
-	}
 	if (c.op[1] == '=') {
 		int eq = strcmp(l, r) == 0;
 		res = (c.op[0] == '=') == eq ? ACL_COND_TRUE : ACL_COND_FALSE;

@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "clock.h"
 #include "config.h"
+#include "lookup.h"
 #include "match.h"
 #include "net.h"
 #include "option.h"
@@ -67,6 +68,10 @@ static const struct option_def main_options[] = {
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
+	{ O(redis_servers, STRING, NULL), .valid = lookup_redis_servers_valid,
+	  .what = "server list",
+	  .hint = "(use HOST[:PORT]/DB/PASSWORD items; \"<;\" as the separator when a port is "
+	          "given)" },
 	{ O(local_domains, LIST, NULL) },
 	{ O(postmaster_bypass_acl, BOOL, "true") },
 	{ O(mailbox_directory, PATH, "mail") },

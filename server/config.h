@@ -75,6 +75,9 @@ struct config {
 	char *dns_server;       /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
 	char *dns_trust_anchor; /* trust anchor file; NULL = the system's root anchor */
 
+	/* Lookups (docs/expand.md) */
+	char *redis_servers; /* ${lookup redis}: "HOST[:PORT]/DB/PASSWORD" list; NULL = none */
+
 	/* Local delivery */
 	struct strlist local_domains; /* domains whose mail goes to mailboxes */
 	int postmaster_bypass_acl; /* default true: RFC 5321 4.5.1 postmaster skips acl_smtp_rcpt */

@@ -565,7 +565,7 @@ static const struct bad_row bad_rows[] = {
 	{ "ACL condition not built yet", "acl_smtp_data:\n  deny spf = fail\n",
 	  "@F@:2: unknown ACL condition or modifier \"spf\" (conditions: hosts, domains, "
 	  "local_parts, senders, recipients, encrypted, condition; modifiers: message, "
-	  "log_message, add_header, delay)" },
+	  "log_message, add_header, delay, set, logwrite)" },
 	{ "ACL bad regex", "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ a{2\n",
 	  "@F@:3: condition: bad regex \"a{2\": Unmatched \\{" },
 	{ "ACL regex whose automaton would exhaust memory",
