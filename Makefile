@@ -95,7 +95,8 @@ fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
 fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
-                 runtest/run_steps.c runtest/steps.c runtest/select.c
+                 runtest/run_steps.c runtest/steps.c runtest/select.c \
+                 runtest/run_services.c
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)

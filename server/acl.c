@@ -24,6 +24,7 @@
 #include <strings.h>
 
 #include "acl.h"
+#include "config.h"
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
@@ -564,11 +565,15 @@ acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env
          struct acl_result *res)
 {
 	static const struct acl_env no_env = { 0 };
-	struct eval ev = { .acl = acl,
-		           .env = env,
-		           .env_or_empty = env != NULL ? env : &no_env,
-		           .vars = env != NULL ? &env->vars : &no_env.vars,
-		           .res = res };
+	struct acl_env local = env != NULL ? *env : no_env; /* with ${acl} wired to it */
+	struct eval ev = {
+		.acl = acl, .env = env, .env_or_empty = &local, .vars = &local.vars, .res = res
+	};
+
+	if (local.vars.acl == NULL) {
+		local.vars.acl = acl_expand_run;
+		local.vars.acl_arg = &local;
+	}
 	int failed = 0;
 
 	memset(res, 0, sizeof *res);
@@ -613,4 +618,50 @@ acl_result_free(struct acl_result *res)
 	strlist_free(&res->headers);
 	strlist_free(&res->logs);
 	strlist_free(&res->logwrites);
+}
+
+/* ---- ${acl{NAME}{ARG}...} ------------------------------------------------------------ */
+
+/* Exim 11.5 "${acl": accept gives the ACL's message (or ""), deny and drop
+ * a forced failure, defer an error. */
+int
+acl_expand_run(void *arg, const char *name, const char *const *args, size_t nargs, char **out,
+               char *why, size_t whylen)
+{
+	static unsigned depth;
+	const struct acl_env *env = arg;
+	struct acl_env sub = *env;
+	const struct acl *acl = env->cfg != NULL ? config_acl_find(env->cfg, name) : NULL;
+	struct acl_result res;
+	enum acl_verdict v;
+	int rc;
+
+	*out = NULL;
+	if (acl == NULL) {
+		snprintf(why, whylen, "no ACL named \"%s\"", name);
+		return EXPAND_ERROR;
+	}
+	if (depth >= 8) {
+		snprintf(why, whylen, "ACLs run through ${acl} nest deeper than 8");
+		return EXPAND_ERROR;
+	}
+	sub.vars.acl_args = args;
+	sub.vars.acl_nargs = nargs;
+	depth++;
+	v = acl_eval(acl, ACL_DENY, &sub, &res);
+	depth--;
+	if (v == ACL_ACCEPT) {
+		*out = strdup(res.message != NULL ? res.message : "");
+		rc = *out != NULL ? EXPAND_OK : EXPAND_ERROR;
+		if (*out == NULL)
+			snprintf(why, whylen, "out of memory");
+	} else if (v == ACL_DEFER) {
+		snprintf(why, whylen, "ACL %s deferred%s%s", name, res.log_message ? ": " : "",
+		         res.log_message ? res.log_message : "");
+		rc = EXPAND_ERROR;
+	} else {
+		rc = EXPAND_FAIL;
+	}
+	acl_result_free(&res);
+	return rc;
 }

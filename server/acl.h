@@ -31,6 +31,8 @@
 #include "expand.h"
 #include "strlist.h"
 
+struct config;
+
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
 enum acl_verdict {
@@ -71,7 +73,13 @@ struct acl_env {
 	const char *sender;       /* for "senders" ("" = null sender) */
 	const char *recipient;    /* for "recipients" */
 	int encrypted;            /* for "encrypted" */
+	const struct config *cfg; /* named lists (+NAME) and ACLs (${acl}); NULL: none */
 };
+
+/* ${acl{NAME}{ARG}...} (expand.h's expand_acl_fn) for an ACL evaluation:
+ * `arg` is the struct acl_env in force.  Runs at most 8 deep. */
+int acl_expand_run(void *arg, const char *name, const char *const *args, size_t nargs, char **out,
+                   char *why, size_t whylen);
 
 struct acl_result {
 	enum acl_verdict verdict;

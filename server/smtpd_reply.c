@@ -122,6 +122,7 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 		        (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
 		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
 		.encrypted = s->tls != NULL,
+		.cfg = s->cfg,
 	};
 	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
 
