@@ -26,6 +26,7 @@
 
 #include "run_int.h"
 #include "scenario.h"
+#include "strlist.h"
 
 /* A port nobody listens on now (bound to 0, read, closed). */
 static unsigned
@@ -202,6 +203,43 @@ run_services_stop(struct run *r)
 {
 	for (size_t i = 0; i < r->nredis; i++)
 		run_stop_child(r, &r->redis_pid[i], 5, "redis-server");
+	strlist_free(&r->expand_vars);
+}
+
+/* expand-vars NAME=VALUE...: the variables later expand steps give refmta
+ * (blank-separated; "\x20" in a value is a space). */
+int
+step_expand_vars(struct run *r, const struct step *st, struct err *e)
+{
+	char *copy = strdup(st->arg), *save = NULL;
+
+	if (copy == NULL)
+		return -1;
+	strlist_free(&r->expand_vars);
+	for (char *w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		char *o = w;
+		if (strchr(w, '=') == NULL) {
+			err_set(e, 1, "%s:%d: expand-vars: \"%s\" is not NAME=VALUE", r->s->path,
+			        st->line, w);
+			free(copy);
+			return -1;
+		}
+		for (char *p = w; *p != '\0'; p++)
+			if (strncmp(p, "\\x20", 4) == 0) {
+				*o++ = ' ';
+				p += 3;
+			} else {
+				*o++ = *p;
+			}
+		*o = '\0';
+		if (strlist_push(&r->expand_vars, w) != 0) {
+			free(copy);
+			return -1;
+		}
+	}
+	transcript_addf(&r->tr, 'X', "vars %s", st->arg);
+	free(copy);
+	return 0;
 }
 
 /* "@REDIS@" (the default server) or "@REDIS:NAME@": its ADDR:PORT. */
@@ -247,7 +285,10 @@ step_expand(struct run *r, const struct step *st, struct err *e)
 		dup2(out[1], 1);
 		dup2(out[1], 2);
 		close(out[0]);
-		execl(r->env->refmta, "refmta", "-c", conf, "expand", st->arg, (char *)NULL);
+		char *argv[64] = { "refmta", "-c", conf, "expand", st->arg };
+		for (size_t i = 0; i < r->expand_vars.n && i < 58; i++)
+			argv[5 + i] = r->expand_vars.v[i];
+		execv(r->env->refmta, argv);
 		_exit(127);
 	}
 	close(out[1]);

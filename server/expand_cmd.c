@@ -38,7 +38,7 @@ expand_cmd(int argc, char **argv)
 	struct expand_store acl_c = { 0 }, acl_m = { 0 };
 	struct cmd_vars vars = { argv + 1, argc - 1 };
 	struct expand_env env = { .var = cmd_var, .arg = &vars, .acl_c = &acl_c, .acl_m = &acl_m };
-	char why[300], *out = NULL;
+	char why[600], *out = NULL;
 	int rc;
 
 	if (argc < 1) {
