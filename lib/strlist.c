@@ -30,27 +30,43 @@ strlist_push(struct strlist *l, const char *s)
 	return strlist_push_owned(l, strdup(s));
 }
 
+/* Exim's separator change: a list that starts "<X" (X not alphanumeric,
+ * blank or ">") is separated by X; "<\\n" written as two octets means
+ * newline (Exim spec 6.21, "Changing list separators").  Returns the
+ * separator and moves *list past the prefix. */
+static char
+list_separator(const char **list)
+{
+	const char *p = *list;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (p[0] != '<')
+		return ':';
+	if (p[1] == '\\' && p[2] == 'n') {
+		*list = p + 3;
+		return '\n';
+	}
+	if (p[1] != '\0' && (p[1] == '\n' || !isspace((unsigned char)p[1])) &&
+	    !isalnum((unsigned char)p[1]) && p[1] != '>') { /* "<>": the null sender */
+		*list = p + 2;
+		return p[1];
+	}
+	return ':';
+}
+
 int
 strlist_split(struct strlist *l, const char *list)
 {
-	size_t len, n = 0;
-	char *item, sep = ':';
+	char sep = list_separator(&list);
+	size_t len = strlen(list);
+	char *item = malloc(len + 1);
+	size_t n = 0;
 
-	/* Exim's "<;" form: a list that starts with "<" and a punctuation
-	 * character is separated by that character ("<; ::1 ; 2001:db8::1",
-	 * so IPv6 colons need no doubling).  Not "<>": the null sender. */
-	while (isspace((unsigned char)*list))
-		list++;
-	if (list[0] == '<' && ispunct((unsigned char)list[1]) && list[1] != '>') {
-		sep = list[1];
-		list += 2;
-	}
-	len = strlen(list);
-	item = malloc(len + 1);
 	if (item == NULL)
 		return -1;
 	for (size_t i = 0; i <= len; i++) {
-		if (i < len && list[i] == sep && list[i + 1] == sep) {
+		if (i < len && list[i] == sep && list[i + 1] == sep && sep != '\n') {
 			item[n++] = sep; /* "::" is a literal colon (IPv6) */
 			i++;
 			continue;

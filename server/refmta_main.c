@@ -7,6 +7,7 @@
  *   refmta -c FILE [--backend B] queue-run [--force] | queue-list
  *   refmta -c FILE send [-f SENDER] RCPT...
  *   refmta -c FILE [--backend B] dane-check DOMAIN [PORT]
+ *   refmta [-c FILE] expand 'STRING' [NAME=VALUE...]
  *
  * Only argument handling lives here; loading the configuration and its test
  * mode is setup.c's, each command its module's.  Exit: 0 ok, 1 failure, 2 usage.
@@ -23,6 +24,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "expand_cmd.h"
 #include "log.h"
 #include "ocsp_fetch.h"
 #include "privs.h"
@@ -61,6 +63,8 @@ usage(FILE *out)
 	             "       refmta -c FILE [--backend B] dane-check DOMAIN [PORT]\n"
 	             "                                                DANE for DOMAIN's MX hosts, "
 	             "step by step\n"
+	             "       refmta [-c FILE] expand 'STRING' [NAME=VALUE...]\n"
+	             "                                                expand a string (docs/expand.md)\n"
 	             "\n"
 	             "refmta is a reference SMTP conformance server; see README.md and "
 	             "docs/config.md.\n");
@@ -180,6 +184,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (i < argc && config_path == NULL && strcmp(argv[i], "expand") == 0)
+		return expand_cmd(NULL, argc - i - 1, argv + i + 1); /* no configuration */
 	if (config_path == NULL || i >= argc) {
 		usage(stderr);
 		return 2;
@@ -252,6 +258,8 @@ main(int argc, char **argv)
 			                                                : "openssl"),
 			                    argv[i], (unsigned)port, stdout);
 		}
+	} else if (strcmp(cmd, "expand") == 0) {
+		rc = expand_cmd(cfg, argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;
