@@ -192,9 +192,9 @@ test_logwrite(void **state)
 	(void)state;
 	assert_non_null(acl);
 	assert_int_equal(acl_eval(acl, ACL_DENY, &env, &res), ACL_ACCEPT);
-	assert_int_equal(res.writes.n, 2);
-	assert_string_equal(res.writes.v[0], "one");
-	assert_string_equal(res.writes.v[1], "two");
+	assert_int_equal(res.logwrites.n, 2);
+	assert_string_equal(res.logwrites.v[0], "one");
+	assert_string_equal(res.logwrites.v[1], "two");
 	assert_int_equal(res.logs.n, 0);
 	acl_result_free(&res);
 	acl_free(acl);
