@@ -25,6 +25,8 @@
 #include "expand.h"
 #include "strlist.h"
 
+struct spf_session;
+
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
 enum acl_verdict {
@@ -64,6 +66,7 @@ struct acl_env {
 	const char *sender;       /* for "senders" ("" = null sender) */
 	const char *recipient;    /* for "recipients" */
 	int encrypted;            /* for "encrypted" */
+	struct spf_session *spf;  /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
 };
 
 struct acl_result {
