@@ -75,6 +75,8 @@ LIBFAKEDNS := $(BUILD)/libfakedns.a
 FAKEOCSP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out fakeocsp/fakeocsp_main.c,$(wildcard fakeocsp/*.c)))
 LIBFAKEOCSP := $(BUILD)/libfakeocsp.a
 LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null)
+# libspf2 ships no pkg-config file (../shared/LIBRARIES.md); server/spf.c is its owner.
+SPF_LIBS := -lspf2
 
 # --- refmta's own modules (server/), a library so unit tests can link them ----
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
@@ -85,6 +87,7 @@ LIBSERVER := $(BUILD)/libserver.a
 PROGRAMS := refmta fakedns fakeocsp runtest mkpki
 refmta_SRCS   := server/refmta_main.c
 refmta_LIBS   := $(LIBSERVER)
+refmta_LDLIBS := $(SPF_LIBS)
 fakedns_SRCS  := fakedns/fakedns_main.c
 fakedns_LIBS  := $(LIBFAKEDNS)
 fakedns_LDLIBS := $(LDNS_LIBS)
@@ -102,7 +105,11 @@ TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
-E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load
+E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load \
+	$(BUILD)/tests/spf_query
+
+$(BUILD)/tests/spf_query: $(BUILD)/tests/e2e/spf_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SPF_LIBS)
 
 $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
@@ -155,7 +162,8 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LIBSERVER) \
 		$(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SPF_LIBS) \
+		$(CMOCKA_LIBS)
 
 # Re-mint when what is minted changes (not on every relink of mkpki).
 define pki_rule
@@ -217,7 +225,7 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined 
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) $(filter-out -Werror,$(WARN)) \
 	-Wno-unknown-warning-option -Ilib -Iserver -Ifakedns -Ifakeocsp -Iruntest \
 	$(shell pkg-config --cflags openssl gnutls ldns libunbound 2>/dev/null) -MMD -MP
-FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS)
+FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SPF_LIBS)
 # Every module but the mains (runtest's too), in one archive: a target links
 # what it uses.
 FUZZ_SRCS := $(LIB_SRCS) $(SERVER_SRCS) \

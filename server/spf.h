@@ -73,12 +73,12 @@ struct spf_verdict {
 
 /* What a checker needs besides the resolver. */
 struct spf_options {
-	const char *receiver;     /* our name, for %{r} and the header (primary_hostname) */
-	const char *guess;        /* spf_guess's record (RFC 7208 none: the guess is local policy) */
-	const char *explanation;  /* default explanation for fail (macros allowed), or NULL */
-	unsigned max_dns_mech;    /* RFC 7208 4.6.4: 10; 0 = the RFC's */
-	unsigned max_void;        /* RFC 7208 4.6.4: 2; 0 = the RFC's */
-	int localhost_pass;       /* keep libspf2's "loopback always passes" rule (docs/spf.md) */
+	const char *receiver;    /* our name, for %{r} and the header (primary_hostname) */
+	const char *guess;       /* spf_guess's record (RFC 7208 none: the guess is local policy) */
+	const char *explanation; /* default explanation for fail (macros allowed), or NULL */
+	unsigned max_dns_mech;   /* RFC 7208 4.6.4: 10; 0 = the RFC's */
+	unsigned max_void;       /* RFC 7208 4.6.4: 2; 0 = the RFC's */
+	int localhost_pass;      /* keep libspf2's "loopback always passes" rule (docs/spf.md) */
 };
 
 struct spf_checker;

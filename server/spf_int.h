@@ -1,0 +1,29 @@
+/*
+ * spf_int.h - what the SPF module's files share (spf.c, the libspf2
+ * owner; spf_text.c, text rules; spf_acl.c, the session side).  Not for
+ * use outside server/spf*.c and tests/spf_test.c.
+ */
+#ifndef REFMTA_SPF_INT_H
+#define REFMTA_SPF_INT_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+/* RFC 1035 2.3.4, RFC 7208 4.3: labels of 1 to 63 octets, 253 in all. */
+int dns_name_valid(const char *name);
+/* RFC 7208 7.1 domain-end: two labels or more, a valid toplabel last. */
+int spf_domain_end_valid(const char *name);
+/* RFC 7208 7.1 on a record as published: 0 when a domain-spec of a:, mx:,
+ * ptr:, exists:, include:, redirect= or exp= is neither macro-ended nor a
+ * valid domain-end; 1 otherwise (and for text that is not an SPF record). */
+int spf_record_targets_valid(const char *rec);
+/* `name` in presentation form (\DDD for odd octets, no final dot) into
+ * `out`; -1 when it does not fit `len`. */
+int dns_name_escape(const char *name, char *out, size_t len);
+/* Upper-case the hex digits of each %XX escape in `s`. */
+void hex_upper(char *s);
+/* Append " key=value;" (value quoted unless a plain token) to `b`. */
+void kv_add(struct buf *b, const char *key, const char *val);
+
+#endif

@@ -1,0 +1,223 @@
+/*
+ * spf_text.c - the SPF module's text rules that need no libspf2 (so that
+ * server/spf.c, the libspf2 owner, stays about libspf2): result words,
+ * DNS name shape (RFC 1035, RFC 7208 4.3 and 7.1), the record's
+ * domain-specs checked as published, presentation-form escaping for the
+ * resolver, and the Received-SPF key=value form (RFC 7208 9.1).
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "spf.h"
+#include "spf_int.h"
+
+static const char *const result_words[] = {
+	[SPF_NONE] = "none",           [SPF_NEUTRAL] = "neutral",   [SPF_PASS] = "pass",
+	[SPF_FAIL] = "fail",           [SPF_SOFTFAIL] = "softfail", [SPF_TEMPERROR] = "temperror",
+	[SPF_PERMERROR] = "permerror",
+};
+
+const char *
+spf_result_word(enum spf_result r)
+{
+	return (size_t)r < sizeof result_words / sizeof result_words[0] ? result_words[r] : "?";
+}
+
+int
+spf_result_parse(const char *word, enum spf_result *out)
+{
+	for (size_t i = 0; i < sizeof result_words / sizeof result_words[0]; i++)
+		if (strcmp(word, result_words[i]) == 0) {
+			*out = (enum spf_result)i;
+			return 0;
+		}
+	/* The seed's older names.  Its text swaps the two ("err_temp: same as
+	 * permerror"); Exim's code and the words themselves say err_perm is
+	 * permerror and err_temp temperror (docs/spf.md). */
+	if (strcmp(word, "err_perm") == 0) {
+		*out = SPF_PERMERROR;
+		return 0;
+	}
+	if (strcmp(word, "err_temp") == 0) {
+		*out = SPF_TEMPERROR;
+		return 0;
+	}
+	return -1;
+}
+
+/* RFC 1035 2.3.4, RFC 7208 4.3: labels of 1 to 63 octets (a final dot
+ * aside), 253 octets in all. */
+int
+dns_name_valid(const char *name)
+{
+	size_t n = strlen(name), label = 0;
+
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (name[i] != '.') {
+			if (++label > 63)
+				return 0;
+		} else if (label == 0) {
+			return 0;
+		} else {
+			label = 0;
+		}
+	}
+	return label > 0;
+}
+
+/* RFC 7208 7.1: domain-end = ( "." toplabel [ "." ] ) / macro-expand, with
+ * toplabel = ( *alphanum ALPHA *alphanum ) / ( 1*alphanum "-" *( alphanum /
+ * "-" ) alphanum ): at least two labels, the last not all digits. */
+int
+spf_domain_end_valid(const char *name)
+{
+	size_t n = strlen(name), start;
+	int alpha = 0;
+
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	for (start = n; start > 0 && name[start - 1] != '.'; start--)
+		;
+	if (start == 0 || start == n)
+		return 0;
+	if (name[start] == '-' || name[n - 1] == '-')
+		return 0;
+	for (size_t i = start; i < n; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (!isalnum(ch) && ch != '-')
+			return 0;
+		alpha |= isalpha(ch) || ch == '-';
+	}
+	return alpha;
+}
+
+/* Cut a dual-cidr-length (RFC 7208 5.6: "/N", "//N", "/N//N") off the end. */
+static void
+strip_cidr(char *spec)
+{
+	for (int round = 0; round < 2; round++) {
+		size_t n = strlen(spec), i = n;
+		while (i > 0 && isdigit((unsigned char)spec[i - 1]))
+			i--;
+		if (i == n || i == 0 || spec[i - 1] != '/')
+			return;
+		i--;
+		if (i > 0 && spec[i - 1] == '/')
+			i--;
+		spec[i] = '\0';
+	}
+}
+
+/*
+ * RFC 7208 7.1 on the record as published (not after macro expansion):
+ * each domain-spec of a:, mx:, ptr:, exists:, include:, redirect= and
+ * exp= either ends in a macro or in a valid domain-end.  libspf2 does not
+ * check this; 0 when one breaks it (the result is then permerror).
+ */
+int
+spf_record_targets_valid(const char *rec)
+{
+	static const char *const keys[] = { "a:",       "mx:",       "ptr:", "exists:",
+		                            "include:", "redirect=", "exp=" };
+	char term[512];
+
+	if (strncasecmp(rec, "v=spf1 ", 7) != 0)
+		return 1; /* not an SPF record: not ours to judge */
+	for (const char *p = rec + 6; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		snprintf(term, sizeof term, "%.*s", (int)n, p);
+		p += n;
+		for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
+			const char *spec = term;
+			size_t kl = strlen(keys[k]);
+			if (strchr("+-~?", spec[0]) != NULL && spec[0] != '\0')
+				spec++;
+			if (strncasecmp(spec, keys[k], kl) != 0)
+				continue;
+			spec += kl;
+			if (keys[k][0] == 'a' || keys[k][0] == 'm' || keys[k][0] == 'p')
+				strip_cidr((char *)spec); /* a:, mx:, ptr: may end in "/N", "//N" */
+			if (strchr(spec, '%') != NULL && spec[strlen(spec) - 1] == '}')
+				break; /* ends in a macro: checked once expanded, as a DNS name */
+			if (!spf_domain_end_valid(spec))
+				return 0;
+			break;
+		}
+	}
+	return 1;
+}
+
+/* `name` in presentation form for the resolver: octets outside
+ * letters, digits, '-', '_', '.' as \DDD (RFC 1035 5.1); a final dot dropped.
+ * 0, or -1 when it does not fit. */
+int
+dns_name_escape(const char *name, char *out, size_t len)
+{
+	size_t o = 0, n = strlen(name);
+
+	if (n > 1 && name[n - 1] == '.')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (isalnum(c) || c == '-' || c == '_' || c == '.') {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = (char)c;
+		} else {
+			if (o + 4 >= len)
+				return -1;
+			snprintf(out + o, 5, "\\%03u", c);
+			o += 4;
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* Upper-case the hex digits of each %XX escape in `s` (RFC 7208 7.3: an
+ * upper-case macro letter URL-escapes; RFC 3986 2.1 prefers upper case). */
+void
+hex_upper(char *s)
+{
+	for (; *s != '\0'; s++)
+		if (s[0] == '%' && isxdigit((unsigned char)s[1]) && isxdigit((unsigned char)s[2])) {
+			s[1] = (char)toupper((unsigned char)s[1]);
+			s[2] = (char)toupper((unsigned char)s[2]);
+			s += 2;
+		}
+}
+
+/* A header field value token or quoted-string (RFC 5322 3.2.4) for Received-SPF's
+ * key-value pairs (RFC 7208 9.1): quoted unless plain. */
+void
+kv_add(struct buf *b, const char *key, const char *val)
+{
+	int plain = val[0] != '\0';
+
+	for (const char *p = val; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("-._:", *p) == NULL)
+			plain = 0;
+	buf_addf(b, " %s=", key);
+	if (plain) {
+		buf_addf(b, "%s;", val);
+		return;
+	}
+	buf_adds(b, "\"");
+	for (const char *p = val; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_adds(b, "\\");
+		if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+			buf_add(b, p, 1);
+	}
+	buf_adds(b, "\";");
+}
