@@ -205,7 +205,8 @@ dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type t, int should_ca
 	if (t == ns_t_txt && !c->in_exp)
 		for (size_t i = 0; st == NETDB_SUCCESS && i < a.nrrs; i++)
 			if (a.rrs[i].type == RESOLVER_TXT &&
-			    !spf_record_targets_valid(a.rrs[i].u.txt.text))
+			    (!spf_record_targets_valid(a.rrs[i].u.txt.text) ||
+			     !spf_record_lint(a.rrs[i].u.txt.text, a.rrs[i].u.txt.len)))
 				c->bad_target = 1;
 	if (t == ns_t_ptr) {
 		c->nptr = 0;

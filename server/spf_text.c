@@ -221,3 +221,104 @@ kv_add(struct buf *b, const char *key, const char *val)
 	}
 	buf_adds(b, "\";");
 }
+/* RFC 7208 7.1 macro-string outside an explanation: "%%", "%_", "%-", or
+ * "%{" letter *DIGIT ["r"] *delimiter "}" with letter one of s l o d i p h
+ * v (c, r, t only in exp= text).  1 when `v` is well formed. */
+static int
+macro_string_valid(const char *v)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '%' || *p == '_' || *p == '-')
+			continue;
+		if (*p != '{' || strchr("slodiphvSLODIPHV", p[1]) == NULL || p[1] == '\0')
+			return 0;
+		for (p += 2; isdigit((unsigned char)*p); p++)
+			;
+		if (*p == 'r' || *p == 'R')
+			p++;
+		while (*p != '\0' && strchr(".-+,/_=", *p) != NULL)
+			p++;
+		if (*p != '}')
+			return 0;
+	}
+	return 1;
+}
+
+/* "/N" with no leading zero and N <= max (RFC 7208 5.6 ip4-cidr-length,
+ * ip6-cidr-length); `c` points at the digits. */
+static int
+cidr_valid(const char *c, size_t n, unsigned max)
+{
+	unsigned v = 0;
+
+	if (n == 0 || n > 3 || (n > 1 && c[0] == '0'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)c[i]))
+			return 0;
+		v = v * 10 + (unsigned)(c[i] - '0');
+	}
+	return v <= max;
+}
+
+/* One term's mechanism name and its CIDR lengths. */
+static int
+term_valid(const char *t, size_t n, unsigned *nexp, unsigned *nredirect)
+{
+	static const char *const mechs[] = { "all", "include", "a",   "mx",
+		                             "ptr", "ip4",     "ip6", "exists" };
+	size_t name = strcspn(t, ":/=");
+	char term[512];
+
+	if (name > n)
+		name = n;
+	snprintf(term, sizeof term, "%.*s", (int)n, t);
+	if (name < n && t[name] == '=') { /* a modifier: name "=" macro-string */
+		*nexp += name == 3 && strncasecmp(t, "exp", 3) == 0;
+		*nredirect += name == 8 && strncasecmp(t, "redirect", 8) == 0;
+		return macro_string_valid(term + name + 1);
+	}
+	if (strchr("+-~?", t[0]) != NULL) {
+		t++, n--, name--;
+		memmove(term, term + 1, strlen(term));
+	}
+	for (size_t k = 0; k < sizeof mechs / sizeof mechs[0]; k++) {
+		if (strlen(mechs[k]) != name || strncasecmp(t, mechs[k], name) != 0)
+			continue;
+		if (!macro_string_valid(term + name))
+			return 0;
+		/* ip4:ADDR/N: RFC 7208 5.6 writes N without a leading zero */
+		if (k == 5) {
+			const char *slash = strchr(term, '/');
+			return slash == NULL || cidr_valid(slash + 1, strlen(slash + 1), 32);
+		}
+		return 1;
+	}
+	return 0; /* RFC 7208 4.6.1: an unknown mechanism ("redirect:" too) */
+}
+
+int
+spf_record_lint(const char *rec, size_t len)
+{
+	unsigned nexp = 0, nredirect = 0;
+
+	if (len < 6 || strncasecmp(rec, "v=spf1", 6) != 0 || (len > 6 && rec[6] != ' '))
+		return 1; /* not an SPF record: not ours to judge */
+	for (size_t i = 0; i < len; i++)
+		if (rec[i] == '\0' || (unsigned char)rec[i] > 0x7e)
+			return 0; /* RFC 7208 3.1, 4.6.1: US-ASCII, no NUL */
+	for (const char *p = rec + 6; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n > 0 && !term_valid(p, n, &nexp, &nredirect))
+			return 0;
+		p += n;
+	}
+	return nexp <= 1 && nredirect <= 1; /* RFC 7208 6: each at most once */
+}
