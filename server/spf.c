@@ -88,6 +88,7 @@ dns_type_map(ns_type t, enum resolver_type *out)
 static int
 dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
 {
+	char norm[4096];
 	const char *text = NULL;
 	size_t len = 0;
 
@@ -112,6 +113,11 @@ dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
 	default:
 		return -1;
 	}
+	/* A TXT SPF record, already checked (spf_record_lint), goes to libspf2
+	 * with its modifiers where libspf2 accepts them (docs/spf.md). */
+	if (src->type == RESOLVER_TXT && spf_record_lint(text, src->u.txt.len) &&
+	    spf_record_normalize(text, norm, sizeof norm) == 0)
+		text = norm;
 	len = strlen(text) + 1;
 	if (SPF_dns_rr_buf_realloc(rr, i, len) != SPF_E_SUCCESS)
 		return -1;

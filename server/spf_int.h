@@ -24,6 +24,11 @@ int spf_record_targets_valid(const char *rec);
  * redirect= at most once (6).  0 when one is broken; 1 otherwise (and for
  * text that is not an SPF record). */
 int spf_record_lint(const char *rec, size_t len);
+/* An SPF record as libspf2 can take it, the same by RFC 7208 6: its
+ * mechanisms in order, then redirect= and exp= (modifiers may stand
+ * anywhere), unknown modifiers left out (they are ignored).  Into `out`;
+ * -1 when `rec` is not an SPF record or does not fit (use it as it is). */
+int spf_record_normalize(const char *rec, char *out, size_t len);
 /* `name` in presentation form (\DDD for odd octets, no final dot) into
  * `out`; -1 when it does not fit `len`. */
 int dns_name_escape(const char *name, char *out, size_t len);

@@ -277,6 +277,12 @@ term_valid(const char *t, size_t n, unsigned *nexp, unsigned *nredirect)
 		name = n;
 	snprintf(term, sizeof term, "%.*s", (int)n, t);
 	if (name < n && t[name] == '=') { /* a modifier: name "=" macro-string */
+		/* RFC 7208 12: name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
+		if (name == 0 || !isalpha((unsigned char)t[0]))
+			return 0;
+		for (size_t i = 1; i < name; i++)
+			if (!isalnum((unsigned char)t[i]) && strchr("-_.", t[i]) == NULL)
+				return 0;
 		*nexp += name == 3 && strncasecmp(t, "exp", 3) == 0;
 		*nredirect += name == 8 && strncasecmp(t, "redirect", 8) == 0;
 		return macro_string_valid(term + name + 1);
@@ -321,4 +327,44 @@ spf_record_lint(const char *rec, size_t len)
 		p += n;
 	}
 	return nexp <= 1 && nredirect <= 1; /* RFC 7208 6: each at most once */
+}
+
+int
+spf_record_normalize(const char *rec, char *out, size_t len)
+{
+	struct buf mech = { 0 }, mods = { 0 };
+	int rc = -1;
+
+	if (strncasecmp(rec, "v=spf1 ", 7) != 0)
+		return -1;
+	buf_adds(&mech, "v=spf1");
+	buf_adds(&mods, "");
+	for (const char *p = rec + 6; *p != '\0';) {
+		size_t n, name;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		name = strcspn(p, ":/=");
+		if (n == 0)
+			break;
+		if (name < n && p[name] == '=') {
+			/* RFC 7208 6: modifiers may stand anywhere and unknown ones
+			 * are ignored; libspf2 wants redirect= last and refuses some
+			 * names (moo.cow-far_out=...). */
+			if ((name == 8 && strncasecmp(p, "redirect", 8) == 0) ||
+			    (name == 3 && strncasecmp(p, "exp", 3) == 0))
+				buf_addf(&mods, " %.*s", (int)n, p);
+		} else {
+			buf_addf(&mech, " %.*s", (int)n, p);
+		}
+		p += n;
+	}
+	if (!mech.oom && !mods.oom && mech.len + mods.len < len) {
+		snprintf(out, len, "%s%s", mech.p, mods.p);
+		rc = 0;
+	}
+	buf_free(&mech);
+	buf_free(&mods);
+	return rc;
 }

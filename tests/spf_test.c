@@ -112,6 +112,26 @@ test_record_lint(void **state)
 	assert_false(LINT("v=spf1 -all exp=%{r}.example.com")); /* r only in exp text */
 	assert_false(LINT("v=spf1 ip4:1.2.3.4/032 -all"));      /* 5.6 */
 	assert_false(LINT("v=spf1 ip4:1.2.3.4/33 -all"));
+	assert_false(LINT("v=spf1 =bar -all")); /* RFC 7208 12: modifier names */
+	assert_false(LINT("v=spf1 1up=foo -all"));
+	assert_true(LINT("v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all"));
+}
+
+static void
+test_record_normalize(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_int_equal(
+	        spf_record_normalize("v=spf1 redirect=t5.example.com ~all", out, sizeof out), 0);
+	assert_string_equal(out, "v=spf1 ~all redirect=t5.example.com");
+	assert_int_equal(spf_record_normalize("v=spf1  exp=x.test moo.cow=a:b ip4:1.2.3.4  -all",
+	                                      out, sizeof out),
+	                 0);
+	assert_string_equal(out, "v=spf1 ip4:1.2.3.4 -all exp=x.test");
+	assert_int_equal(spf_record_normalize("hello", out, sizeof out), -1);
+	assert_int_equal(spf_record_normalize("v=spf1 a mx -all", out, 8), -1);
 }
 
 static void
@@ -202,6 +222,7 @@ main(void)
 		cmocka_unit_test(test_name_rules),
 		cmocka_unit_test(test_record_targets),
 		cmocka_unit_test(test_record_lint),
+		cmocka_unit_test(test_record_normalize),
 		cmocka_unit_test(test_escape_and_kv),
 		cmocka_unit_test(test_condition_on_unchecked_session),
 		cmocka_unit_test(test_authres_item),
