@@ -329,6 +329,23 @@ spf_record_lint(const char *rec, size_t len)
 	return nexp <= 1 && nredirect <= 1; /* RFC 7208 6: each at most once */
 }
 
+/* The qualifier's length at the start of a term (0 or 1). */
+static int
+qual(const char *t)
+{
+	return strchr("+-~?", t[0]) != NULL && t[0] != '\0';
+}
+
+/* Is the term `t` (n octets) "[q]KIND...ADDR/0"? */
+static int
+cidr_zero(const char *t, size_t n, const char *kind)
+{
+	size_t q = (size_t)qual(t), k = strlen(kind);
+
+	return n > q + k + 2 && strncasecmp(t + q, kind, k) == 0 && t[n - 2] == '/' &&
+	       t[n - 1] == '0' && t[n - 3] != '/';
+}
+
 int
 spf_record_normalize(const char *rec, char *out, size_t len)
 {
@@ -355,6 +372,13 @@ spf_record_normalize(const char *rec, char *out, size_t len)
 			if ((name == 8 && strncasecmp(p, "redirect", 8) == 0) ||
 			    (name == 3 && strncasecmp(p, "exp", 3) == 0))
 				buf_addf(&mods, " %.*s", (int)n, p);
+		} else if (cidr_zero(p, n, "ip4:")) {
+			/* RFC 7208 5.6 allows "/0" (every address); libspf2 refuses
+			 * it: the two halves of the address space say the same. */
+			buf_addf(&mech, " %.*sip4:0.0.0.0/1 %.*sip4:128.0.0.0/1", qual(p), p,
+			         qual(p), p);
+		} else if (cidr_zero(p, n, "ip6:")) {
+			buf_addf(&mech, " %.*sip6:::/1 %.*sip6:8000::/1", qual(p), p, qual(p), p);
 		} else {
 			buf_addf(&mech, " %.*s", (int)n, p);
 		}

@@ -130,6 +130,11 @@ test_record_normalize(void **state)
 	                                      out, sizeof out),
 	                 0);
 	assert_string_equal(out, "v=spf1 ip4:1.2.3.4 -all exp=x.test");
+	assert_int_equal(spf_record_normalize("v=spf1 -ip4:1.2.3.4/0 ip6:::/0 ip4:1.2.3.0/24", out,
+	                                      sizeof out),
+	                 0);
+	assert_string_equal(out, "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1 ip6:::/1 ip6:8000::/1 "
+	                         "ip4:1.2.3.0/24");
 	assert_int_equal(spf_record_normalize("hello", out, sizeof out), -1);
 	assert_int_equal(spf_record_normalize("v=spf1 a mx -all", out, 8), -1);
 }
