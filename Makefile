@@ -79,6 +79,8 @@ LIBFAKEDNS := $(BUILD)/libfakedns.a
 FAKEOCSP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out fakeocsp/fakeocsp_main.c,$(wildcard fakeocsp/*.c)))
 LIBFAKEOCSP := $(BUILD)/libfakeocsp.a
 LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null)
+# libspf2 ships no pkg-config file (../shared/LIBRARIES.md); server/spf.c is its owner.
+SPF_LIBS := -lspf2
 
 # --- refmta's own modules (server/), a library so unit tests can link them ----
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
@@ -108,7 +110,11 @@ TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
-E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load
+E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load \
+	$(BUILD)/tests/spf_query
+
+$(BUILD)/tests/spf_query: $(BUILD)/tests/e2e/spf_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SPF_LIBS)
 
 $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)

@@ -33,6 +33,7 @@
 #include "strlist.h"
 
 struct config;
+struct spf_session;
 
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
@@ -75,6 +76,7 @@ struct acl_env {
 	const char *recipient;    /* for "recipients" */
 	int encrypted;            /* for "encrypted" */
 	const struct config *cfg; /* named lists (+NAME) and ACLs (${acl}); NULL: none */
+	struct spf_session *spf;  /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
 };
 
 /* ${acl{NAME}{ARG}...} (expand.h's expand_acl_fn) for an ACL evaluation:

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "match.h"
 #include "strlist.h"
+#include "spf.h"
 #include "strutil.h"
 
 /* ---- list conditions ---------------------------------------------------------- */
@@ -438,7 +439,8 @@ acl_conditions_init(void)
 	for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
 		if (acl_condition_register(&builtin[i]) != 0)
 			abort(); /* a duplicate built-in name: a programming error */
-	/* Modules with conditions register here: spf_acl_register(), ... */
+	/* Modules with conditions register here:  */
 	if (acl_condition_register(&acl_ratelimit_condition) != 0)
 		abort();
+	spf_acl_register();
 }

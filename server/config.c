@@ -73,7 +73,7 @@ static const struct option_def main_options[] = {
 	{ O(proxy_required_hosts, HOSTLIST, "") },
 	{ O(proxy_protocol_timeout, TIME, "3") },
 	{ O(log_selector, STRING, NULL), .valid = log_selector_valid, .what = "selector list",
-	  .hint = "(use words like +proxy -incoming_port; see docs/log.md)" },
+	  .hint = "(use words like +proxy +spf -incoming_port; see docs/log.md)" },
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
@@ -87,6 +87,7 @@ static const struct option_def main_options[] = {
 	{ O(mailbox_format, CHOICE, "maildir"), .choices = "maildir mbox", .what = "format",
 	  .hint = "(use maildir or mbox)" },
 	{ O(log_dns, BOOL, "false") },
+	{ O(spf_guess, STRING, "v=spf1 a/24 mx/24 ptr ?all") },
 	{ O(queue_run_interval, TIME, NULL) },
 	{ O(spool_cleanup_age, TIME, "24h") },
 	{ O(retry_rule, STRING, NULL) },
@@ -187,7 +188,8 @@ config_log_selector_parse(const char *value, unsigned *bits, size_t *bad)
 	} words[] = {
 		{ "proxy", CONFIG_LOG_PROXY },
 		{ "incoming_port", CONFIG_LOG_INCOMING_PORT },
-		{ "all", CONFIG_LOG_PROXY | CONFIG_LOG_INCOMING_PORT },
+		{ "spf", CONFIG_LOG_SPF },
+		{ "all", CONFIG_LOG_PROXY | CONFIG_LOG_INCOMING_PORT | CONFIG_LOG_SPF },
 	};
 	const char *p = value;
 

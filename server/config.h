@@ -106,7 +106,8 @@ struct config {
 	char *mailbox_format;      /* "maildir" (default) | "mbox" */
 
 	/* Delivery (docs/delivery.md) */
-	int log_dns; /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	int log_dns;        /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	char *spf_guess;    /* the spf_guess condition's record (docs/spf.md) */
 	unsigned queue_run_interval; /* seconds between the daemon's queue runs; 0 = no runner */
 	unsigned spool_cleanup_age;  /* the queue runner removes spool litter older than this; 0 =
 	                                24h */
@@ -140,6 +141,7 @@ enum {
 	CONFIG_LOG_PROXY = 1 << 0,         /* +proxy: PRX=<proxy address> on "<=" lines */
 	CONFIG_LOG_INCOMING_PORT = 1 << 1, /* +incoming_port (default on): the client's
 	                                    * port after its address on "<=" lines */
+	CONFIG_LOG_SPF = 1 << 2,           /* +spf: SPF=<result> on "<=" and reject lines */
 };
 #define CONFIG_LOG_DEFAULT CONFIG_LOG_INCOMING_PORT
 

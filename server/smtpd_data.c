@@ -144,14 +144,16 @@ message_finish(struct session *s)
 		snprintf(prx, sizeof prx, " PRX=%s", s->peer->proxy_host_ip);
 	if (s->tls != NULL) {
 		const struct tls_info *ti = tls_conn_info(s->tls);
-		log_write("%s <= %s H=%s [%s]%s P=%s%s X=%s:%s CV=%s%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]%s P=%s%s X=%s:%s CV=%s%s S=%llu%s for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
 		          port, protocol_name(s, 0), prx, ti->version, ti->cipher,
-		          tls_verify_word(ti->verify), prdr, (unsigned long long)env.size, fors);
+		          tls_verify_word(ti->verify), prdr, (unsigned long long)env.size,
+		          smtpd_spf_log_field(s), fors);
 	} else {
-		log_write("%s <= %s H=%s [%s]%s P=%s%s%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]%s P=%s%s%s S=%llu%s for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
-		          port, protocol_name(s, 0), prx, prdr, (unsigned long long)env.size, fors);
+		          port, protocol_name(s, 0), prx, prdr, (unsigned long long)env.size,
+		          smtpd_spf_log_field(s), fors);
 	}
 	smtpd_reply(s, "250 2.0.0 OK id=%s", env.id);
 	goto out;

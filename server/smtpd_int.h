@@ -26,6 +26,7 @@
 #include "expand.h"
 #include "smtp_parse.h"
 #include "smtpd.h"
+#include "spf.h"
 #include "spool.h"
 #include "strlist.h"
 
@@ -84,6 +85,7 @@ struct session {
 	/* ACL "set" variables: $acl_c_* for the connection, $acl_m_* for the
 	 * message (cleared with the transaction). */
 	struct expand_store acl_c, acl_m;
+	struct spf_session spf; /* SPF of the transaction (spf.h); reset with it */
 };
 
 /* Test hook: when set, called on every state change.  Never set by the daemon. */
@@ -126,6 +128,9 @@ enum acl_verdict smtpd_run_acl(struct session *s, const struct acl *acl, enum ac
 /* Turn a non-accept verdict into the reply (code5 / code4 and the default text). */
 void smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res,
                          int code5, int code4, const char *dflt_text);
+
+/* " SPF=RESULT" for log lines, or "" (log_selector +spf; smtpd_reply.c). */
+const char *smtpd_spf_log_field(const struct session *s);
 
 /* smtpd_vars.c: the session's variables ($sender_host_address, ...). */
 extern const struct expand_var smtpd_vars[];

@@ -181,6 +181,10 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.tls_ctx = tls;
 	s.peer = peer;
 	s.state = ST_CONNECTED; /* where every session starts */
+	s.spf.cfg = cfg;
+	s.spf.ip = peer->ip;
+	s.spf.helo = s.helo;
+	spf_session_reset(&s.spf); /* "Authentication-Results: HOST; none" until a check */
 	bio_init(&s.io, fd);
 	/* At most 24 days: SO_RCVTIMEO in milliseconds fits an unsigned. */
 	bio_set_idle(&s.io,
@@ -196,6 +200,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		expand_store_clear(&s.acl_c);
+		spf_session_free(&s.spf);
 		return;
 	}
 	while (!s.closing) {
@@ -225,6 +230,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	          s.close_reason ? s.close_reason : "lost");
 	smtpd_transaction_reset(&s);
 	expand_store_clear(&s.acl_c);
+	spf_session_free(&s.spf);
 	tls_conn_free(s.tls);
 	s.tls = NULL;
 }
