@@ -53,8 +53,10 @@ LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 # libm: exp() in the ratelimit condition's smoothing (server/acl_ratelimit.c).
 LIBREFMTA_DEPS   += -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
-# What libserver.a needs: PCRE2 (expand_regex.c), hiredis and liblmdb (lookups).
-SERVER_LDLIBS := $(shell pkg-config --libs libpcre2-8 hiredis lmdb 2>/dev/null)
+# What libserver.a needs: PCRE2 (expand_regex.c), hiredis and liblmdb (lookups),
+# libspf2 (server/spf.c; it ships no pkg-config file, ../shared/LIBRARIES.md).
+SPF_LIBS := -lspf2
+SERVER_LDLIBS := $(shell pkg-config --libs libpcre2-8 hiredis lmdb 2>/dev/null) $(SPF_LIBS)
 
 # -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -79,8 +81,6 @@ LIBFAKEDNS := $(BUILD)/libfakedns.a
 FAKEOCSP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(filter-out fakeocsp/fakeocsp_main.c,$(wildcard fakeocsp/*.c)))
 LIBFAKEOCSP := $(BUILD)/libfakeocsp.a
 LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null)
-# libspf2 ships no pkg-config file (../shared/LIBRARIES.md); server/spf.c is its owner.
-SPF_LIBS := -lspf2
 
 # --- refmta's own modules (server/), a library so unit tests can link them ----
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
@@ -114,7 +114,7 @@ E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/test
 	$(BUILD)/tests/spf_query
 
 $(BUILD)/tests/spf_query: $(BUILD)/tests/e2e/spf_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SPF_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)
 
 $(BUILD)/tests/smtp_probe: $(BUILD)/tests/e2e/smtp_probe.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
