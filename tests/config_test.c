@@ -600,10 +600,10 @@ static const struct bad_row bad_rows[] = {
 	  "@F@:1: tls_required_hosts: bad host list item \":1\" (use *, an IP address or a CIDR; "
 	  "double each colon of an IPv6 address)" },
 	{ "log_selector: an unknown word", "log_selector = +proxy +bogus\n",
-	  "@F@:1: log_selector: bad selector list \"+proxy +bogus\" (use words like +proxy "
+	  "@F@:1: log_selector: bad selector list \"+proxy +bogus\" (use words like +proxy +spf "
 	  "-incoming_port; see docs/log.md)" },
 	{ "log_selector: a word without + or -", "log_selector = proxy\n",
-	  "@F@:1: log_selector: bad selector list \"proxy\" (use words like +proxy "
+	  "@F@:1: log_selector: bad selector list \"proxy\" (use words like +proxy +spf "
 	  "-incoming_port; see docs/log.md)" },
 	{ "proxy_required_hosts: a host name", "proxy_required_hosts = lb.example.test\n",
 	  "@F@:1: proxy_required_hosts: bad host list item \"lb.example.test\" (use *, an IP "
