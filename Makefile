@@ -35,7 +35,7 @@ endif
 # Install what is missing (ci/deps is idempotent and quiet when all is there).
 PKGS := openssl gnutls gnutls-dane libunbound ldns cmocka hiredis lmdb
 DEPS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-	test -f /usr/include/spf2/spf.h && test -f /usr/include/opendmarc/dmarc.h || echo yes)
+	test -f /usr/include/spf2/spf.h && test -f /usr/include/opendmarc/dmarc.h && test -f /usr/include/opendkim/dkim.h || echo yes)
 ifneq ($(filter clean format,$(MAKECMDGOALS)),$(MAKECMDGOALS))
 ifeq ($(DEPS_MISSING),yes)
 $(info make: some libraries are missing; running ci/deps)
@@ -82,12 +82,15 @@ SPF_LIBS := -lspf2
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/%.o)
 LIBSERVER := $(BUILD)/libserver.a
+# libopendkim (server/dkim.c) and libopendmarc (server/dmarc.c): no
+# pkg-config file for opendmarc on Debian 12, so plain -l for both.
+SERVER_LDLIBS := -lopendkim -lopendmarc
 
 # --- programs -----------------------------------------------------------------
 PROGRAMS := refmta fakedns fakeocsp runtest mkpki
 refmta_SRCS   := server/refmta_main.c
 refmta_LIBS   := $(LIBSERVER)
-refmta_LDLIBS := $(SPF_LIBS)
+refmta_LDLIBS := $(SPF_LIBS) $(SERVER_LDLIBS)
 fakedns_SRCS  := fakedns/fakedns_main.c
 fakedns_LIBS  := $(LIBFAKEDNS)
 fakedns_LDLIBS := $(LDNS_LIBS)
@@ -106,7 +109,10 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
 E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load \
-	$(BUILD)/tests/spf_query
+	$(BUILD)/tests/spf_query $(BUILD)/tests/dmarc_query
+
+$(BUILD)/tests/dmarc_query: $(BUILD)/tests/e2e/dmarc_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)
 
 $(BUILD)/tests/spf_query: $(BUILD)/tests/e2e/spf_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SPF_LIBS)
@@ -162,7 +168,7 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LIBSERVER) \
 		$(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SPF_LIBS) \
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SPF_LIBS) $(SERVER_LDLIBS) \
 		$(CMOCKA_LIBS)
 
 # Re-mint when what is minted changes (not on every relink of mkpki).
@@ -225,7 +231,7 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined 
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) $(filter-out -Werror,$(WARN)) \
 	-Wno-unknown-warning-option -Ilib -Iserver -Ifakedns -Ifakeocsp -Iruntest \
 	$(shell pkg-config --cflags openssl gnutls ldns libunbound 2>/dev/null) -MMD -MP
-FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SPF_LIBS)
+FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SPF_LIBS) $(SERVER_LDLIBS)
 # Every module but the mains (runtest's too), in one archive: a target links
 # what it uses.
 FUZZ_SRCS := $(LIB_SRCS) $(SERVER_SRCS) \
