@@ -373,6 +373,33 @@ fetch_record_facts(DMARC_POLICY_T *ctx, struct dmarc_verdict *v)
 			break;
 }
 
+/* RFC 7489 3.1.1, 3.1.2: in strict mode only an exact match aligns.
+ * libopendmarc 1.4.2 also accepts an authenticated subdomain of the From:
+ * domain in strict mode (its check compares one way only), so strict
+ * alignment is decided here; a message that loses its only aligned pass
+ * gets the policy (p= or sp=) the library would have applied. */
+static void
+strict_realign(const struct dmarc_input *in, struct dmarc_verdict *v, int *pol)
+{
+	int exact_dkim = 0, exact_spf = 0;
+
+	for (size_t i = 0; in->dkim != NULL && i < in->dkim->n; i++)
+		if (in->dkim->sigs[i].status == DKIMV_PASS &&
+		    strcasecmp(in->dkim->sigs[i].domain, v->from_domain) == 0)
+			exact_dkim = 1;
+	exact_spf = in->spf == DMARC_SPF_PASS && in->spf_domain != NULL &&
+	            strcasecmp(in->spf_domain, v->from_domain) == 0;
+	if (v->adkim == 's' && v->dkim_aligned && !exact_dkim)
+		v->dkim_aligned = 0;
+	if (v->aspf == 's' && v->spf_aligned && !exact_spf)
+		v->spf_aligned = 0;
+	if (*pol != DMARC_POLICY_PASS || v->dkim_aligned || v->spf_aligned)
+		return;
+	*pol = strcmp(v->domain_policy, "reject") == 0       ? DMARC_POLICY_REJECT
+	       : strcmp(v->domain_policy, "quarantine") == 0 ? DMARC_POLICY_QUARANTINE
+	                                                     : DMARC_POLICY_NONE;
+}
+
 /* The library's verdict, then pct (RFC 7489 6.6.4: a message not sampled
  * gets the next less strict policy). */
 static void
@@ -391,6 +418,7 @@ apply_policy(DMARC_POLICY_T *ctx, const struct dmarc_input *in, struct dmarc_ver
 		v->dkim_aligned = da == DMARC_POLICY_DKIM_ALIGNMENT_PASS;
 		v->spf_aligned = sa == DMARC_POLICY_SPF_ALIGNMENT_PASS;
 	}
+	strict_realign(in, v, &pol);
 	switch (pol) {
 	case DMARC_POLICY_PASS:
 		v->status = DMARC_ACCEPT;
