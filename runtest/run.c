@@ -10,12 +10,14 @@
  * reports (its "listening on" line, its log line for a closed connection),
  * each bounded, never a blind sleep.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -322,6 +324,70 @@ netns_enter(void)
 	return ok ? 0 : -1;
 }
 
+/*
+ * RFC 5737 documentation addresses (192.0.2.0/24, 198.51.100.0/24,
+ * 203.0.113.0/24): the only non-loopback addresses a client may connect
+ * from ("connect from 192.0.2.10"), for cases where the client's address
+ * matters beyond loopback (SPF: libspf2 passes every 127/8 client by
+ * itself, docs/spf.md).
+ */
+static int
+run_doc_address(const char *a)
+{
+	struct in_addr in;
+	uint32_t h;
+
+	if (inet_pton(AF_INET, a, &in) != 1)
+		return 0;
+	h = ntohl(in.s_addr);
+	return (h >> 8) == 0xC00002 || (h >> 8) == 0xC63364 || (h >> 8) == 0xCB0071;
+}
+
+/* The documentation addresses the steps connect from, added to the
+ * namespace's loopback interface (as lo:N aliases, /32). */
+static int
+doc_addresses_add(const struct scenario *s, struct err *e)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < s->nsteps; i++) {
+		char from[64] = "";
+		struct ifreq ifr = { 0 };
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
+		int fd, ok;
+
+		if (strcmp(s->steps[i].verb, "connect") != 0 ||
+		    sscanf(s->steps[i].arg, "from %63s", from) != 1 || !run_doc_address(from))
+			continue;
+		snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo:%u", n++);
+		sin->sin_family = AF_INET;
+		inet_pton(AF_INET, from, &sin->sin_addr);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		ok = fd >= 0 && ioctl(fd, SIOCSIFADDR, &ifr) == 0;
+		if (fd >= 0)
+			close(fd);
+		if (!ok) {
+			err_set(e, 1, "connect from %s: cannot add the address to loopback: %s",
+			        from, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Does the scenario connect from a documentation address? */
+static int
+uses_doc_addresses(const struct scenario *s)
+{
+	for (size_t i = 0; i < s->nsteps; i++) {
+		char from[64] = "";
+		if (strcmp(s->steps[i].verb, "connect") == 0 &&
+		    sscanf(s->steps[i].arg, "from %63s", from) == 1 && run_doc_address(from))
+			return 1;
+	}
+	return 0;
+}
+
 /* ---- the scripted peers ----------------------------------------------------------- */
 
 /*
@@ -564,6 +630,22 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 			}
 			break;
 		}
+	/* A client from a documentation address needs a namespace of the
+	 * run's own whose loopback carries that address: made here, or
+	 * already made above for a peer's port. */
+	if (uses_doc_addresses(s)) {
+		int ns = netns_enter();
+		if (ns != 0) {
+			err_set(e, 1,
+			        ns > 0 ? "connect from a documentation address needs a network "
+			                 "namespace of its own (root)"
+			               : "a network namespace was made, but its loopback is not "
+			                 "up");
+			goto out;
+		}
+		if (doc_addresses_add(s, e) != 0)
+			goto out;
+	}
 	/* Certificates, peers and fakedns first: the configuration may name them. */
 	if (mint_certs(&r, e) != 0 || start_peers(&r, e) != 0)
 		goto out;

@@ -87,7 +87,9 @@ client_connect(struct run *r, const char *arg, struct err *e)
 		struct sockaddr_in src = { .sin_family = AF_INET };
 		if (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
 		    bind(r->c.fd, (struct sockaddr *)&src, sizeof src) != 0) {
-			err_set(e, 1, "connect from %s: cannot bind (loopback addresses only)",
+			err_set(e, 1,
+			        "connect from %s: cannot bind (loopback or RFC 5737 documentation "
+			        "addresses only)",
 			        from);
 			return -1;
 		}

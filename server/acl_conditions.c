@@ -18,6 +18,7 @@
 #include "acl.h"
 #include "config.h"
 #include "match.h"
+#include "spf.h"
 #include "strutil.h"
 
 /* ---- list conditions ---------------------------------------------------------- */
@@ -320,5 +321,6 @@ acl_conditions_init(void)
 	for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
 		if (acl_condition_register(&builtin[i]) != 0)
 			abort(); /* a duplicate built-in name: a programming error */
-	/* Modules with conditions register here: spf_acl_register(), ... */
+	/* Modules with conditions register here. */
+	spf_acl_register();
 }

@@ -30,6 +30,7 @@
 
 static int listen_valid(const char *s);
 static int dns_server_valid(const char *s);
+static int log_selector_valid(const char *s);
 
 #define OFF(f) offsetof(struct config, f)
 #define O(n, t, d) .name = #n, .type = OPTION_##t, .off = OFF(n), .dflt = d
@@ -73,6 +74,9 @@ static const struct option_def main_options[] = {
 	{ O(mailbox_format, CHOICE, "maildir"), .choices = "maildir mbox", .what = "format",
 	  .hint = "(use maildir or mbox)" },
 	{ O(log_dns, BOOL, "false") },
+	{ O(log_selector, STRING, NULL), .valid = log_selector_valid, .what = "selector",
+	  .hint = "(use +NAME or -NAME items, NAME one of: " CONFIG_LOG_SELECTORS ")" },
+	{ O(spf_guess, STRING, "v=spf1 a/24 mx/24 ptr ?all") },
 	{ O(queue_run_interval, TIME, NULL) },
 	{ O(spool_cleanup_age, TIME, "24h") },
 	{ O(retry_rule, STRING, NULL) },
@@ -155,6 +159,50 @@ dns_server_valid(const char *s)
 	struct net_addr a;
 
 	return net_parse_addr_at_port(s, &a) == 0 && a.port >= 1;
+}
+
+/* The names log_selector knows (docs/config.md "log_selector"). */
+static const char *const log_selectors[] = { "spf" };
+
+/* "+spf -spf ...": each item +NAME or -NAME with a NAME we know. */
+static int
+log_selector_valid(const char *s)
+{
+	while (*s != '\0') {
+		size_t n, k;
+		int known = 0;
+
+		while (isspace((unsigned char)*s))
+			s++;
+		if (*s == '\0')
+			break;
+		if (*s != '+' && *s != '-')
+			return 0;
+		n = strcspn(++s, " \t");
+		for (k = 0; k < sizeof log_selectors / sizeof log_selectors[0]; k++)
+			known |= strlen(log_selectors[k]) == n &&
+			         strncmp(s, log_selectors[k], n) == 0;
+		if (!known)
+			return 0;
+		s += n;
+	}
+	return 1;
+}
+
+int
+config_log_selected(const struct config *cfg, const char *name)
+{
+	const char *s = cfg->log_selector;
+	size_t n = strlen(name);
+	int on = 0; /* every selector is off by default; the last mention wins */
+
+	while (s != NULL && (s = strstr(s, name)) != NULL) {
+		if (s > cfg->log_selector && (s[-1] == '+' || s[-1] == '-') &&
+		    (s[n] == '\0' || isspace((unsigned char)s[n])))
+			on = s[-1] == '+';
+		s += n;
+	}
+	return on;
 }
 
 static int

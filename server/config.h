@@ -82,7 +82,9 @@ struct config {
 	char *mailbox_format;      /* "maildir" (default) | "mbox" */
 
 	/* Delivery (docs/delivery.md) */
-	int log_dns; /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	int log_dns;        /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	char *log_selector; /* "+spf ...": optional log fields (config_log_selected) */
+	char *spf_guess;    /* the spf_guess condition's record (docs/spf.md) */
 	unsigned queue_run_interval; /* seconds between the daemon's queue runs; 0 = no runner */
 	unsigned spool_cleanup_age;  /* the queue runner removes spool litter older than this; 0 =
 	                                24h */
@@ -106,6 +108,10 @@ struct config {
 
 /* Parse and check.  On error: -1, e->text = "FILE:LINE: message". */
 int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;
+/* Is log_selector item NAME ("spf") on?  Off unless "+NAME" is its last mention. */
+int config_log_selected(const struct config *cfg, const char *name);
+/* The names log_selector takes, for its error hint. */
+#define CONFIG_LOG_SELECTORS "spf"
 void config_free(struct config *cfg); /* accepts NULL */
 
 /* The value of `key` in a "router NAME:" or "transport NAME:" block (and

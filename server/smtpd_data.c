@@ -125,14 +125,16 @@ message_finish(struct session *s)
 	fors[fl < sizeof fors ? fl : sizeof fors - 1] = '\0';
 	if (s->tls != NULL) {
 		const struct tls_info *ti = tls_conn_info(s->tls);
-		log_write("%s <= %s H=%s [%s]:%u P=%s X=%s:%s CV=%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]:%u P=%s X=%s:%s CV=%s S=%llu%s for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
 		          s->peer->port, protocol_name(s, 0), ti->version, ti->cipher,
-		          tls_verify_word(ti->verify), (unsigned long long)env.size, fors);
+		          tls_verify_word(ti->verify), (unsigned long long)env.size,
+		          smtpd_spf_log_field(s), fors);
 	} else {
-		log_write("%s <= %s H=%s [%s]:%u P=%s S=%llu for%s", env.id,
+		log_write("%s <= %s H=%s [%s]:%u P=%s S=%llu%s for%s", env.id,
 		          s->mail.path[0] ? s->mail.path : "<>", smtpd_helo_or_none(s), s->peer->ip,
-		          s->peer->port, protocol_name(s, 0), (unsigned long long)env.size, fors);
+		          s->peer->port, protocol_name(s, 0), (unsigned long long)env.size,
+		          smtpd_spf_log_field(s), fors);
 	}
 	smtpd_reply(s, "250 2.0.0 OK id=%s", env.id);
 	goto out;

@@ -25,6 +25,7 @@
 #include "expand.h"
 #include "smtp_parse.h"
 #include "smtpd.h"
+#include "spf.h"
 #include "spool.h"
 #include "strlist.h"
 
@@ -77,6 +78,8 @@ struct session {
 	char cur_local_part[SMTP_LOCAL_PART_MAX + 3];
 	char cur_domain[SMTP_DOMAIN_MAX + 1];
 	char cur_recipient[SMTP_PATH_MAX + 1];
+
+	struct spf_session spf; /* SPF of the transaction (spf.h); reset with it */
 };
 
 /* Test hook: when set, called on every state change.  Never set by the daemon. */
@@ -111,6 +114,9 @@ enum acl_verdict smtpd_run_acl(struct session *s, const struct acl *acl, enum ac
 /* Turn a non-accept verdict into the reply (code5 / code4 and the default text). */
 void smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_result *res,
                          int code5, int code4, const char *dflt_text);
+
+/* " SPF=RESULT" for log lines, or "" (log_selector +spf; smtpd_reply.c). */
+const char *smtpd_spf_log_field(const struct session *s);
 
 /* smtpd_vars.c: the session's variables ($sender_host_address, ...). */
 extern const struct expand_var smtpd_vars[];

@@ -78,8 +78,22 @@ smtpd_refuse(struct session *s, int code, const char *text)
 	smtpd_reply(s, "%d %s", code, text);
 	command_for_log(s, cmd, sizeof cmd);
 	/* Before any command (acl_smtp_connect) it is the connection that is refused. */
-	log_write("H=%s [%s]:%u rejected %s: %d %s", smtpd_helo_or_none(s), s->peer->ip,
-	          s->peer->port, cmd[0] ? cmd : "connection", code, text);
+	log_write("H=%s [%s]:%u rejected %s%s: %d %s", smtpd_helo_or_none(s), s->peer->ip,
+	          s->peer->port, cmd[0] ? cmd : "connection", smtpd_spf_log_field(s), code, text);
+}
+
+/* " SPF=RESULT" when log_selector has +spf and the ACLs checked SPF in this
+ * transaction (docs/spf.md, docs/log.md); "" otherwise. */
+const char *
+smtpd_spf_log_field(const struct session *s)
+{
+	static char field[32];
+	const struct spf_verdict *v = spf_session_checked(&s->spf);
+
+	if (v == NULL || !config_log_selected(s->cfg, "spf"))
+		return "";
+	snprintf(field, sizeof field, " SPF=%s", spf_result_word(v->result));
+	return field;
 }
 
 /*
@@ -118,8 +132,13 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 		        (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
 		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
 		.encrypted = s->tls != NULL,
+		.spf = &s->spf,
 	};
-	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
+	enum acl_verdict v;
+
+	/* SPF checks MAIL FROM once known (RFC 7208 2.4: <> through HELO). */
+	s->spf.sender = env.sender;
+	v = acl_eval(acl, dflt, &env, res);
 
 	for (size_t i = 0; i < res->logs.n; i++)
 		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip,
@@ -151,7 +170,17 @@ smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_resu
 	char text[600];
 	const char *msg = res->message != NULL ? res->message : dflt_text;
 	int code = v == ACL_DEFER ? code4 : code5;
-	int has_status = isdigit((unsigned char)msg[0]) && msg[1] == '.';
+	int has_status;
+
+	/* Exim's rule: a message may start with its own reply code, used when
+	 * its first digit is the verdict's ("451 4.4.3 ..." for defer: RFC
+	 * 7208 8.6 asks 451 for an SPF temperror). */
+	if (isdigit((unsigned char)msg[0]) && isdigit((unsigned char)msg[1]) &&
+	    isdigit((unsigned char)msg[2]) && msg[3] == ' ' && msg[0] == '0' + code / 100) {
+		code = (msg[0] - '0') * 100 + (msg[1] - '0') * 10 + (msg[2] - '0');
+		msg += 4;
+	}
+	has_status = isdigit((unsigned char)msg[0]) && msg[1] == '.';
 
 	snprintf(text, sizeof text, "%s%s",
 	         has_status ? "" : (v == ACL_DEFER ? "4.7.1 " : "5.7.1 "), msg);

@@ -159,6 +159,10 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.tls_ctx = tls;
 	s.peer = peer;
 	s.state = ST_CONNECTED; /* where every session starts */
+	s.spf.cfg = cfg;
+	s.spf.ip = peer->ip;
+	s.spf.helo = s.helo;
+	spf_session_reset(&s.spf); /* "Authentication-Results: HOST; none" until a check */
 	bio_init(&s.io, fd);
 	/* At most 24 days: SO_RCVTIMEO in milliseconds fits an unsigned. */
 	bio_set_idle(&s.io,
@@ -167,6 +171,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	                                                            : cfg->smtp_receive_timeout));
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
+		spf_session_free(&s.spf);
 		return;
 	}
 	while (!s.closing) {
@@ -187,6 +192,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	          s.tls ? tls_conn_info(s.tls)->version : "", s.tls ? ")" : "",
 	          s.close_reason ? s.close_reason : "lost");
 	smtpd_transaction_reset(&s);
+	spf_session_free(&s.spf);
 	tls_conn_free(s.tls);
 	s.tls = NULL;
 }

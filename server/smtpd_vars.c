@@ -171,6 +171,70 @@ v_tls_in_verify(const void *ctx, char *buf, size_t len)
 	return ti ? tls_verify_word(ti->verify) : "";
 }
 
+/* ---- SPF (docs/spf.md): the last check the ACLs made in this transaction ---- */
+
+static const struct spf_verdict *
+spf_last(const void *ctx)
+{
+	const struct session *s = ctx;
+
+	return spf_session_checked(&s->spf);
+}
+
+static const char *
+v_spf_result(const void *ctx, char *buf, size_t len)
+{
+	const struct spf_verdict *v = spf_last(ctx);
+
+	(void)buf, (void)len;
+	return v ? spf_result_word(v->result) : "";
+}
+
+static const char *
+v_spf_header_comment(const void *ctx, char *buf, size_t len)
+{
+	const struct spf_verdict *v = spf_last(ctx);
+
+	(void)buf, (void)len;
+	return v ? v->header_comment : "";
+}
+
+static const char *
+v_spf_received(const void *ctx, char *buf, size_t len)
+{
+	const struct spf_verdict *v = spf_last(ctx);
+
+	(void)buf, (void)len;
+	return v ? v->received : "";
+}
+
+static const char *
+v_spf_smtp_comment(const void *ctx, char *buf, size_t len)
+{
+	const struct spf_verdict *v = spf_last(ctx);
+
+	(void)buf, (void)len;
+	return v ? v->smtp_comment : "";
+}
+
+static const char *
+v_spf_used_domain(const void *ctx, char *buf, size_t len)
+{
+	const struct spf_verdict *v = spf_last(ctx);
+
+	(void)buf, (void)len;
+	return v ? v->domain : "";
+}
+
+static const char *
+v_authresults(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return spf_session_authres(&s->spf);
+}
+
 const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address, "the client's IP address" },
 	{ "sender_host_port", v_sender_host_port, "the client's port" },
@@ -192,5 +256,17 @@ const struct expand_var smtpd_vars[] = {
 	{ "tls_in_certificate_verified", v_tls_in_certificate_verified,
 	  "1 when the client's certificate verified, else 0" },
 	{ "tls_in_verify", v_tls_in_verify, "the client certificate's verification result word" },
+	{ "spf_result", v_spf_result,
+	  "the SPF result of the transaction (pass, fail, softfail, neutral, none, permerror, "
+	  "temperror); \"\" until an spf condition ran" },
+	{ "spf_header_comment", v_spf_header_comment,
+	  "the SPF result in words, as in Received-SPF's comment" },
+	{ "spf_received", v_spf_received, "a whole Received-SPF header (RFC 7208 9.1)" },
+	{ "spf_smtp_comment", v_spf_smtp_comment,
+	  "text for an SMTP reply: on fail, the domain's explanation (exp=)" },
+	{ "spf_used_domain", v_spf_used_domain,
+	  "the domain SPF checked (MAIL FROM's, or HELO's for the null sender)" },
+	{ "authresults", v_authresults,
+	  "a whole Authentication-Results header (RFC 8601) with this transaction's spf= result" },
 };
 const size_t smtpd_nvars = sizeof smtpd_vars / sizeof smtpd_vars[0];

@@ -53,6 +53,7 @@ struct spf_checker {
 	SPF_request_t *req;      /* the check being made, for the explanation's macros */
 	const char *exp_default; /* the default explanation (macro-string) */
 	int in_exp;              /* looking up exp=: not a term, no void counted */
+	char *exp_text;          /* what dns_get_exp gave this check (exp= or the default) */
 	char ptr_names[10][256]; /* the last PTR answer: names being validated */
 	size_t nptr;
 };
@@ -317,7 +318,8 @@ dns_get_exp(SPF_server_t *server, const char *domain, char **bufp, size_t *bufle
 		*buflenp = n;
 	}
 	memcpy(*bufp, text, n);
-	free(text);
+	free(c->exp_text);
+	c->exp_text = text; /* the verdict's explanation (verdict_texts) */
 	return SPF_E_SUCCESS;
 }
 
@@ -371,6 +373,7 @@ spf_checker_free(struct spf_checker *c)
 	if (c->server != NULL)
 		SPF_server_free(c->server);
 	free(c->guess);
+	free(c->exp_text);
 	free(c);
 }
 
@@ -448,12 +451,10 @@ spf_sender_of(const char *helo, const char *sender, enum spf_identity *id)
 
 /* The strings of a verdict from libspf2's response (RFC 7208 9.1 for the header). */
 static int
-verdict_texts(struct spf_verdict *v, SPF_response_t *resp, const char *ip, const char *helo,
-              const char *receiver)
+verdict_texts(struct spf_checker *c, struct spf_verdict *v, SPF_response_t *resp, const char *ip,
+              const char *helo, const char *receiver)
 {
 	const char *hc = resp ? SPF_response_get_header_comment(resp) : NULL;
-	const char *sc = resp ? SPF_response_get_smtp_comment(resp) : NULL;
-	const char *ex = resp && v->result == SPF_FAIL ? SPF_response_get_explanation(resp) : NULL;
 	struct buf b = { 0 };
 
 	if ((v->result == SPF_TEMPERROR || v->result == SPF_PERMERROR) && resp != NULL &&
@@ -478,13 +479,20 @@ verdict_texts(struct spf_verdict *v, SPF_response_t *resp, const char *ip, const
 	} else {
 		v->header_comment = strdup(hc);
 	}
-	v->explanation = dup_or_empty(ex);
-	if (sc == NULL || sc[0] == '\0' || v->result == SPF_TEMPERROR || v->result == SPF_PERMERROR)
-		v->smtp_comment = strdup(v->result == SPF_FAIL ? v->explanation
-		                         : v->header_comment   ? v->header_comment
-		                                               : "");
+	/* RFC 7208 6.2: the explanation is for fail only.  libspf2 expands its
+	 * default itself, spaces turned to '%', so refmta expands it here; an
+	 * exp= explanation comes from dns_get_exp.  The SMTP comment is the
+	 * explanation on fail, else the header comment (libspf2's own adds
+	 * ": Reason: mechanism"). */
+	if (v->result != SPF_FAIL)
+		v->explanation = strdup("");
+	else if (c->exp_text != NULL)
+		v->explanation = strdup(c->exp_text);
 	else
-		v->smtp_comment = strdup(sc);
+		v->explanation = exp_expand(c, c->exp_default);
+	v->smtp_comment = strdup(v->result == SPF_FAIL && v->explanation ? v->explanation
+	                         : v->header_comment                     ? v->header_comment
+	                                                                 : "");
 	buf_addf(&b, "Received-SPF: %s (%s)", spf_result_word(v->result),
 	         v->header_comment ? v->header_comment : "");
 	kv_add(&b, "receiver", receiver);
@@ -530,12 +538,14 @@ spf_check(struct spf_checker *c, const char *ip, const char *helo, const char *s
 	c->void_exceeded = c->dns_failed = c->bad_target = 0;
 	c->req = req;
 	c->nptr = 0;
+	free(c->exp_text);
+	c->exp_text = NULL;
 	/* libspf2 takes the domain after the last '@' and "postmaster" for an
 	 * empty local part, as RFC 7208 4.3 says; an address it cannot split
 	 * (a HELO name, the null sender) is given as postmaster@DOMAIN. */
 	if (SPF_request_set_env_from(req, out->sender) != 0) {
 		out->result = SPF_NONE; /* RFC 7208 4.3: no domain to check */
-		ok = verdict_texts(out, NULL, ip, helo, SPF_request_get_rec_dom(req));
+		ok = verdict_texts(c, out, NULL, ip, helo, SPF_request_get_rec_dom(req));
 		goto done;
 	}
 	rc = SPF_request_query_mailfrom(req, &resp);
@@ -550,7 +560,7 @@ spf_check(struct spf_checker *c, const char *ip, const char *helo, const char *s
 		rc = SPF_request_query_fallback(req, &resp, c->guess);
 		out->result = map_result(c, resp, rc);
 	}
-	ok = verdict_texts(out, resp, ip, helo, SPF_request_get_rec_dom(req));
+	ok = verdict_texts(c, out, resp, ip, helo, SPF_request_get_rec_dom(req));
 done:
 	c->req = NULL;
 	if (resp != NULL)

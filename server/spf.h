@@ -134,6 +134,7 @@ struct spf_session {
 	struct spf_verdict mail, guess;
 	int have_mail, have_guess;
 	const struct spf_verdict *last; /* what $spf_* show: the last check the ACLs made */
+	char authres[1024];             /* spf_session_authres()'s text */
 };
 
 /*
@@ -146,7 +147,15 @@ const struct spf_verdict *spf_session_verdict(struct spf_session *s, int guess);
 /* Only what was already checked (no DNS): NULL when the ACLs never asked. */
 const struct spf_verdict *spf_session_checked(const struct spf_session *s);
 void spf_session_reset(struct spf_session *s); /* a transaction ends */
-void spf_session_free(struct spf_session *s);  /* the session ends; accepts NULL */
+/*
+ * The whole Authentication-Results header (RFC 8601 2.2) for the
+ * transaction, what Exim's ${authresults{$primary_hostname}} gives:
+ * "Authentication-Results: HOST; spf=pass smtp.mailfrom=a@b" ("; none"
+ * when no method ran).  Owned by `s`, valid until its next change.  The
+ * DMARC module appends its item after SPF's (spf_authres_append's form).
+ */
+const char *spf_session_authres(const struct spf_session *s);
+void spf_session_free(struct spf_session *s); /* the session ends; accepts NULL */
 
 /*
  * The ACL conditions "spf = LIST" and "spf_guess = LIST" (the seed's
