@@ -14,7 +14,8 @@
  * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
  * $variable expansion of both sides; =~ is a POSIX extended regex).
  * Modifiers: message, log_message, add_header, delay (= TIME: the session
- * waits that long before it acts on the verdict; Exim's name).
+ * waits that long before it acts on the verdict; Exim's name), control
+ * (= NAME: a per-message switch the session applies, docs/dmarc.md).
  */
 #ifndef REFMTA_ACL_H
 #define REFMTA_ACL_H
@@ -26,6 +27,7 @@
 #include "strlist.h"
 
 struct spf_session;
+struct dmarc_session;
 
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
@@ -59,23 +61,25 @@ struct acl {
 /* What the session knows when it asks: variables, plus the values the
  * list conditions test (any may be NULL when not known yet). */
 struct acl_env {
-	struct expand_env vars;   /* $sender_host_address, $domain, ... */
-	const char *host_address; /* for "hosts" */
-	const char *domain;       /* for "domains" (the recipient's) */
-	const char *local_part;   /* for "local_parts" */
-	const char *sender;       /* for "senders" ("" = null sender) */
-	const char *recipient;    /* for "recipients" */
-	int encrypted;            /* for "encrypted" */
-	struct spf_session *spf;  /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
+	struct expand_env vars;      /* $sender_host_address, $domain, ... */
+	const char *host_address;    /* for "hosts" */
+	const char *domain;          /* for "domains" (the recipient's) */
+	const char *local_part;      /* for "local_parts" */
+	const char *sender;          /* for "senders" ("" = null sender) */
+	const char *recipient;       /* for "recipients" */
+	int encrypted;               /* for "encrypted" */
+	struct spf_session *spf;     /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
+	struct dmarc_session *dmarc; /* for "dmarc_status", "dkim_*" (dmarc_session.h); or NULL */
 };
 
 struct acl_result {
 	enum acl_verdict verdict;
-	char *message;          /* expanded "message" of the deciding statement, or NULL */
-	char *log_message;      /* expanded "log_message" of the deciding statement, or NULL */
-	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
-	struct strlist logs;    /* log_message lines of "warn" statements that fired */
-	unsigned delay_ms;      /* "delay" of every statement that fired, summed, at most 1h */
+	char *message;           /* expanded "message" of the deciding statement, or NULL */
+	char *log_message;       /* expanded "log_message" of the deciding statement, or NULL */
+	struct strlist headers;  /* add_header lines from every statement that fired (warn too) */
+	struct strlist logs;     /* log_message lines of "warn" statements that fired */
+	unsigned delay_ms;       /* "delay" of every statement that fired, summed, at most 1h */
+	struct strlist controls; /* "control" values of every statement that fired (warn too) */
 };
 
 /* What a condition's evaluation says. */
@@ -108,6 +112,9 @@ int acl_condition_register(const struct acl_condition *c) MUST_CHECK;
 /* Registers every condition there is; acl.c calls it once, before the
  * first lookup (acl_conditions.c). */
 void acl_conditions_init(void);
+/* "control = NAME": is NAME known?  0, or -1 with a sentence in `why`
+ * (acl_conditions.c asks the modules that have controls). */
+int acl_control_known(const char *name, char *why, size_t whylen) MUST_CHECK;
 /* A copy of s[0..n) without leading and trailing white space (caller
  * frees; NULL when out of memory): for condition modules that split values. */
 char *acl_strndup_trimmed(const char *s, size_t n);

@@ -290,12 +290,12 @@ void
 dkimv_authres_append(struct buf *b, const struct dkimv_result *r)
 {
 	if (r == NULL || r->n == 0) {
-		buf_adds(b, ";\r\n\tdkim=none");
+		buf_adds(b, "; dkim=none");
 		return;
 	}
 	for (size_t i = 0; i < r->n; i++) {
 		const struct dkimv_sig *s = &r->sigs[i];
-		buf_addf(b, ";\r\n\tdkim=%s", dkimv_authres_word(s));
+		buf_addf(b, "; dkim=%s", dkimv_authres_word(s));
 		if (s->status != DKIMV_PASS)
 			buf_addf(b, " (%s)", s->detail);
 		buf_addf(b, " header.d=%s header.s=%s header.a=%s", s->domain, s->selector,

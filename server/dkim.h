@@ -91,7 +91,7 @@ int dkimv_status_parse(const char *word, enum dkimv_status *out) MUST_CHECK;
 /* RFC 8601 2.7.1 result word for a signature: pass, fail, neutral,
  * temperror or permerror. */
 const char *dkimv_authres_word(const struct dkimv_sig *s);
-/* Append "; dkim=pass header.d=example.test header.s=sel" per signature
+/* Append "; dkim=pass header.d=example.test header.s=sel header.a=rsa-sha256" per signature
  * ("; dkim=none" when there is none) to an Authentication-Results header. */
 void dkimv_authres_append(struct buf *b, const struct dkimv_result *r);
 

@@ -39,6 +39,14 @@ dmarc_tld_load(const char *path, struct err *e)
 	return 0;
 }
 
+void
+dmarc_org_domain(const char *domain, char *out, size_t outlen)
+{
+	if (tld_loaded[0] == '\0' ||
+	    opendmarc_get_tld((u_char *)domain, (u_char *)out, outlen) != 0 || out[0] == '\0')
+		snprintf(out, outlen, "%s", domain);
+}
+
 /* ---- the From: domain (RFC 7489 6.6.1, RFC 5322 3.6.2) --------------------------- */
 
 /* The next header field of the header section: name and unfolded value
@@ -578,10 +586,7 @@ dmarc_evaluate(const struct dmarc_input *in, struct dmarc_verdict *out, struct e
 		goto out;
 	}
 	/* RFC 7489 3.2: the organizational domain from the public suffix list. */
-	if (opendmarc_get_tld((u_char *)out->from_domain, (u_char *)out->org_domain,
-	                      sizeof out->org_domain) != 0 ||
-	    out->org_domain[0] == '\0')
-		snprintf(out->org_domain, sizeof out->org_domain, "%s", out->from_domain);
+	dmarc_org_domain(out->from_domain, out->org_domain, sizeof out->org_domain);
 	d = discover(in, out, &at_org);
 	if (d != DISC_FOUND) {
 		out->status = d == DISC_TEMPFAIL ? DMARC_TEMPERROR : DMARC_NORECORD;
@@ -698,7 +703,7 @@ dmarc_authres_append(struct buf *b, const struct dmarc_verdict *v)
 	case DMARC_NONE:
 		break;
 	}
-	buf_addf(b, ";\r\n\tdmarc=%s", res);
+	buf_addf(b, "; dmarc=%s", res);
 	if (v->domain_policy[0] != '\0')
 		buf_addf(b, " (p=%s dis=%s)", v->domain_policy,
 		         v->status == DMARC_ACCEPT ? "none" : dmarc_status_word(v->status));

@@ -152,4 +152,40 @@ void dmarc_history_format(struct buf *b, const struct dmarc_verdict *v, const ch
  */
 int dmarc_forensic_wanted(const struct dmarc_verdict *v, const struct dkimv_result *dkim);
 
+/* The organizational domain of `domain` (RFC 7489 3.2) from the loaded
+ * suffix list; `domain` itself when the list has no answer. */
+void dmarc_org_domain(const char *domain, char *out, size_t outlen);
+
+/*
+ * RFC 7489 7.1: may reports about `policy_domain` go to `uri`
+ * ("mailto:addr[!size]")?  The address goes to `addr`.  1 when the URI is
+ * a mailto: in the same organizational domain, or its domain publishes
+ * POLICY._report._dmarc.DEST as v=DMARC1; 0 otherwise (other schemes too).
+ */
+int dmarc_report_uri_ok(const char *uri, const char *policy_domain, txtlookup_fn lookup, void *arg,
+                        char *addr, size_t addrlen);
+
+/* What a failure report says besides the verdict. */
+struct dmarc_forensic_info {
+	const char *reporter; /* our name (primary_hostname) */
+	const char *from;     /* the report's From: address */
+	const char *to;       /* the ruf address */
+	const char *mfrom;    /* the reported message's MAIL FROM */
+	const char *ip;       /* its client address */
+	const char *date;     /* RFC 5322 date of now */
+	const char *msgid;    /* the report's Message-ID (without <>) */
+	const char *authres;  /* the Authentication-Results header, or "" */
+	const char *msg;      /* the reported message (its header section is quoted) */
+	size_t len;
+};
+
+/*
+ * A whole failure report (RFC 7489 7.3, RFC 6591 ARF: multipart/report,
+ * report-type=feedback-report, Feedback-Type: auth-failure, Auth-Failure:
+ * dmarc, and the original header section as text/rfc822-headers), CRLF
+ * line ends, into `b`.
+ */
+void dmarc_forensic_format(struct buf *b, const struct dmarc_verdict *v,
+                           const struct dmarc_forensic_info *fi);
+
 #endif

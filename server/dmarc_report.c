@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "dmarc.h"
 
@@ -121,4 +122,101 @@ dmarc_forensic_wanted(const struct dmarc_verdict *v, const struct dkimv_result *
 	if ((fo & DMARC_FO_S) && v->spf_domain[0] != '\0' && v->spf != DMARC_SPF_PASS)
 		want = 1;
 	return want;
+}
+
+int
+dmarc_report_uri_ok(const char *uri, const char *policy_domain, txtlookup_fn lookup, void *arg,
+                    char *addr, size_t addrlen)
+{
+	char dom[DMARC_DOMAIN_MAX], org_dest[DMARC_DOMAIN_MAX], org_pol[DMARC_DOMAIN_MAX];
+	char name[2 * DMARC_DOMAIN_MAX + 32];
+	struct strlist txt = { 0 };
+	const char *at;
+	size_t n;
+	int ok = 0;
+
+	if (strncasecmp(uri, "mailto:", 7) != 0)
+		return 0; /* RFC 7489 6.2: mailto is the one scheme every receiver handles */
+	uri += 7;
+	n = strcspn(uri, "!"); /* RFC 7489 6.2: "!size" limit */
+	snprintf(addr, addrlen, "%.*s", (int)n, uri);
+	at = strrchr(addr, '@');
+	if (at == NULL || at[1] == '\0')
+		return 0;
+	snprintf(dom, sizeof dom, "%s", at + 1);
+	dmarc_org_domain(dom, org_dest, sizeof org_dest);
+	dmarc_org_domain(policy_domain, org_pol, sizeof org_pol);
+	if (strcasecmp(org_dest, org_pol) == 0)
+		return 1;
+	/* RFC 7489 7.1: the destination agrees to receive the reports. */
+	snprintf(name, sizeof name, "%s._report._dmarc.%s", policy_domain, dom);
+	if (lookup(arg, name, &txt) == TXTLOOKUP_FOUND)
+		for (size_t i = 0; i < txt.n; i++)
+			if (strncmp(txt.v[i], "v=DMARC1", 8) == 0)
+				ok = 1;
+	strlist_free(&txt);
+	return ok;
+}
+
+/* The header section of the reported message (RFC 6591 text/rfc822-headers). */
+static void
+add_header_section(struct buf *b, const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l > 0 && p[l - 1] == '\r')
+			l--;
+		if (l == 0)
+			break; /* the blank line: the body is not reported */
+		buf_add(b, p, l);
+		buf_adds(b, "\r\n");
+		p = nl ? nl + 1 : end;
+	}
+}
+
+void
+dmarc_forensic_format(struct buf *b, const struct dmarc_verdict *v,
+                      const struct dmarc_forensic_info *fi)
+{
+	const char *bnd = "refmta-dmarc-report";
+	const char *align = v->dkim_aligned && v->spf_aligned ? "dkim, spf"
+	                    : v->dkim_aligned                 ? "dkim"
+	                    : v->spf_aligned                  ? "spf"
+	                                                      : "none";
+
+	buf_addf(b, "From: %s\r\nTo: %s\r\nDate: %s\r\nMessage-ID: <%s>\r\n", fi->from, fi->to,
+	         fi->date, fi->msgid);
+	/* RFC 7489 7.3: the subject names the report and the domain. */
+	buf_addf(b, "Subject: DMARC failure report for %s\r\n", v->from_domain);
+	buf_addf(b,
+	         "MIME-Version: 1.0\r\nContent-Type: multipart/report; "
+	         "report-type=feedback-report;\r\n\tboundary=\"%s\"\r\n\r\n",
+	         bnd);
+	buf_addf(b, "--%s\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n", bnd);
+	buf_addf(b,
+	         "A message claiming to be from %s failed DMARC (policy %s, result %s)\r\n"
+	         "at %s.  Its header section follows.\r\n\r\n",
+	         v->from_domain, v->domain_policy[0] ? v->domain_policy : "-",
+	         dmarc_status_word(v->status), fi->reporter);
+	/* RFC 6591 3.1 / RFC 5965 3.1: the machine-readable part. */
+	buf_addf(b, "--%s\r\nContent-Type: message/feedback-report\r\n\r\n", bnd);
+	buf_addf(b,
+	         "Feedback-Type: auth-failure\r\nUser-Agent: refmta\r\nVersion: 1\r\n"
+	         "Original-Mail-From: <%s>\r\nArrival-Date: %s\r\nSource-IP: %s\r\n"
+	         "Reported-Domain: %s\r\n",
+	         fi->mfrom, fi->date, fi->ip, v->from_domain);
+	if (fi->authres != NULL && fi->authres[0] != '\0')
+		buf_addf(b, "%s\r\n", fi->authres);
+	/* RFC 6591 3.1 Auth-Failure; RFC 7489 7.3.1 Identity-Alignment. */
+	buf_addf(b, "Auth-Failure: dmarc\r\nIdentity-Alignment: %s\r\nDelivery-Result: %s\r\n\r\n",
+	         align,
+	         v->status == DMARC_REJECT       ? "reject"
+	         : v->status == DMARC_QUARANTINE ? "spam"
+	                                         : "delivered");
+	buf_addf(b, "--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", bnd);
+	add_header_section(b, fi->msg, fi->len);
+	buf_addf(b, "\r\n--%s--\r\n", bnd);
 }

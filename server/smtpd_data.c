@@ -89,6 +89,8 @@ message_finish(struct session *s)
 		smtpd_refuse(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
 		goto out;
 	}
+	/* DKIM and DMARC before the data ACL, which may test them. */
+	dmarc_session_evaluate(&s->dmarc, s->msg.p, s->msg.len, s->peer->ip, &s->spf);
 	v = smtpd_run_acl(s, s->cfg->acl_smtp_data, ACL_ACCEPT, &res);
 	if (v != ACL_ACCEPT) {
 		smtpd_refuse_by_acl(s, v, &res, 550, 451, "Administrative prohibition");
@@ -136,6 +138,7 @@ message_finish(struct session *s)
 		          s->peer->port, protocol_name(s, 0), (unsigned long long)env.size,
 		          smtpd_spf_log_field(s), fors);
 	}
+	dmarc_session_finish(&s->dmarc, env.id, s->mail.path, s->peer->ip, s->msg.p, s->msg.len);
 	smtpd_reply(s, "250 2.0.0 OK id=%s", env.id);
 	goto out;
 tempfail:

@@ -22,6 +22,7 @@
 #include "acl.h"
 #include "bio.h"
 #include "buf.h"
+#include "dmarc_session.h"
 #include "expand.h"
 #include "smtp_parse.h"
 #include "smtpd.h"
@@ -79,7 +80,8 @@ struct session {
 	char cur_domain[SMTP_DOMAIN_MAX + 1];
 	char cur_recipient[SMTP_PATH_MAX + 1];
 
-	struct spf_session spf; /* SPF of the transaction (spf.h); reset with it */
+	struct spf_session spf;     /* SPF of the transaction (spf.h); reset with it */
+	struct dmarc_session dmarc; /* DKIM and DMARC of the message (dmarc_session.h); likewise */
 };
 
 /* Test hook: when set, called on every state change.  Never set by the daemon. */

@@ -133,12 +133,15 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
 		.encrypted = s->tls != NULL,
 		.spf = &s->spf,
+		.dmarc = &s->dmarc,
 	};
 	enum acl_verdict v;
 
 	/* SPF checks MAIL FROM once known (RFC 7208 2.4: <> through HELO). */
 	s->spf.sender = env.sender;
 	v = acl_eval(acl, dflt, &env, res);
+	for (size_t i = 0; i < res->controls.n; i++)
+		dmarc_session_control(&s->dmarc, res->controls.v[i]);
 
 	for (size_t i = 0; i < res->logs.n; i++)
 		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip,
