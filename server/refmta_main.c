@@ -25,6 +25,7 @@
 #include "privs.h"
 #include "queue.h"
 #include "setup.h"
+#include "spf.h"
 #include "spool.h"
 #include "tls.h"
 #include "version.h"
@@ -36,8 +37,10 @@ print_version(void)
 	printf("TLS backends: %s (%s), %s (%s)\n", tls_backend_openssl.name,
 	       tls_backend_openssl.version(), tls_backend_gnutls.name,
 	       tls_backend_gnutls.version());
+	printf("SPF: libspf2 %s\n", spf_library_version());
 	printf("Support for: TLS-OpenSSL TLS-GnuTLS Certificate-name-checks STARTTLS PIPELINING "
-	       "CHUNKING DSN 8BITMIME SIZE DNSSEC-validation smtp-transport queuefile DSN_INFO\n");
+	       "CHUNKING DSN 8BITMIME SIZE DNSSEC-validation smtp-transport queuefile DSN_INFO "
+	       "SPF\n");
 }
 
 static void

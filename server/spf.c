@@ -323,6 +323,17 @@ dns_get_exp(SPF_server_t *server, const char *domain, char **bufp, size_t *bufle
 	return SPF_E_SUCCESS;
 }
 
+const char *
+spf_library_version(void)
+{
+	static char v[32];
+	int major = 0, minor = 0, patch = 0;
+
+	SPF_get_lib_version(&major, &minor, &patch);
+	snprintf(v, sizeof v, "%d.%d.%d", major, minor, patch);
+	return v;
+}
+
 /* ---- the checker ---------------------------------------------------------------------- */
 
 struct spf_checker *

@@ -109,6 +109,8 @@ int spf_check(struct spf_checker *c, const char *ip, const char *helo, const cha
 void spf_verdict_free(struct spf_verdict *v); /* accepts NULL; zeroes *v */
 
 const char *spf_result_word(enum spf_result r);
+/* libspf2's version, "1.2.10" (static storage), for --version. */
+const char *spf_library_version(void);
 /* "pass" ... "permerror", and the seed's older err_perm / err_temp
  * (permerror / temperror); 0, or -1 for any other word. */
 int spf_result_parse(const char *word, enum spf_result *out) MUST_CHECK;

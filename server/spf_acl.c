@@ -46,11 +46,20 @@ session_checker(struct spf_session *s)
 
 /* A verdict for a check that could not be made: temperror (RFC 7208 2.6.6). */
 static void
-verdict_unchecked(struct spf_verdict *v, const char *why)
+verdict_unchecked(struct spf_verdict *v, const struct spf_session *s, const char *why)
 {
+	const char *at;
+
 	memset(v, 0, sizeof *v);
 	v->result = SPF_TEMPERROR;
-	v->sender = strdup("");
+	if (s->sender[0] != '\0') {
+		v->sender = strdup(s->sender);
+	} else if (asprintf(&v->sender, "postmaster@%s", s->helo ? s->helo : "") < 0) {
+		v->sender = NULL;
+	}
+	v->identity = s->sender[0] != '\0' ? SPF_ID_MAILFROM : SPF_ID_HELO;
+	at = v->sender ? strrchr(v->sender, '@') : NULL;
+	snprintf(v->domain, sizeof v->domain, "%s", at ? at + 1 : "");
 	v->header_comment = strdup(why);
 	v->smtp_comment = strdup(why);
 	v->received = strdup("");
@@ -71,10 +80,10 @@ spf_session_verdict(struct spf_session *s, int guess)
 	if (!*have) {
 		c = session_checker(s);
 		if (c == NULL)
-			verdict_unchecked(v, "the SPF checker could not be made");
+			verdict_unchecked(v, s, "the SPF checker could not be made");
 		else if (spf_check(c, s->ip, s->helo, s->sender, SPF_ID_MAILFROM, guess, v, &e) !=
 		         0)
-			verdict_unchecked(v, e.text);
+			verdict_unchecked(v, s, e.text);
 		*have = 1;
 	}
 	s->last = v;

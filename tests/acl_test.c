@@ -250,13 +250,16 @@ static const struct bad bads[] = {
 	  1 },
 	{ "accept\n domain = x.test",
 	  "unknown ACL condition or modifier \"domain\" (conditions: hosts, domains, local_parts, "
-	  "senders, recipients, encrypted, condition; modifiers: message, log_message, add_header, "
-	  "delay)",
+	  "senders, recipients, encrypted, condition, spf, spf_guess; modifiers: message, "
+	  "log_message, add_header, delay)",
 	  2 },
-	{ "deny spf = fail",
-	  "unknown ACL condition or modifier \"spf\" (conditions: hosts, "
-	  "domains, local_parts, senders, recipients, encrypted, condition; "
-	  "modifiers: message, log_message, add_header, delay)",
+	{ "deny spf = pass : fial",
+	  "spf: unknown result \"fial\" (use pass, fail, softfail, neutral, none, permerror, "
+	  "temperror; err_perm, err_temp)",
+	  1 },
+	{ "deny spf_guess = !",
+	  "spf: unknown result \"!\" (use pass, fail, softfail, neutral, none, permerror, "
+	  "temperror; err_perm, err_temp)",
 	  1 },
 	{ "deny\n !message = x", "\"!message\": only conditions can be negated", 2 },
 	{ "accept hosts = 192.0.2.0/33",
@@ -473,7 +476,7 @@ test_registered_condition(void **state)
 	(void)state;
 	assert_null(build("accept color = red", &e)); /* not registered yet */
 	assert_non_null(strstr(e.text, "conditions: hosts, domains, local_parts, senders, "
-	                               "recipients, encrypted, condition;"));
+	                               "recipients, encrypted, condition, spf, spf_guess;"));
 	assert_int_equal(acl_condition_register(&color), 0);
 	assert_int_equal(acl_condition_register(&again), -1);
 	assert_int_equal(acl_condition_register(&modifier), -1);

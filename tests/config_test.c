@@ -562,10 +562,16 @@ static const struct bad_row bad_rows[] = {
 	{ "ACL item before any verb", "acl_smtp_rcpt:\n  domains = example.test\n",
 	  "@F@:2: \"domains = example.test\" comes before any verb (accept, deny, defer, drop or "
 	  "warn)" },
-	{ "ACL condition not built yet", "acl_smtp_data:\n  deny spf = fail\n",
-	  "@F@:2: unknown ACL condition or modifier \"spf\" (conditions: hosts, domains, "
-	  "local_parts, senders, recipients, encrypted, condition; modifiers: message, "
-	  "log_message, add_header, delay)" },
+	{ "ACL condition not built yet", "acl_smtp_data:\n  deny dmarc_status = reject\n",
+	  "@F@:2: unknown ACL condition or modifier \"dmarc_status\" (conditions: hosts, domains, "
+	  "local_parts, senders, recipients, encrypted, condition, spf, spf_guess; modifiers: "
+	  "message, log_message, add_header, delay)" },
+	{ "ACL spf with an unknown result word", "acl_smtp_rcpt:\n  deny spf = fail : err_tmp\n",
+	  "@F@:2: spf: unknown result \"err_tmp\" (use pass, fail, softfail, neutral, none, "
+	  "permerror, temperror; err_perm, err_temp)" },
+	{ "log_selector with an unknown name", "log_selector = +spf +proxy\n",
+	  "@F@:1: log_selector: bad selector \"+spf +proxy\" (use +NAME or -NAME items, NAME one "
+	  "of: spf)" },
 	{ "ACL bad regex", "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ a{2\n",
 	  "@F@:3: condition: bad regex \"a{2\": Unmatched \\{" },
 	{ "ACL regex whose automaton would exhaust memory",

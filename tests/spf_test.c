@@ -1,0 +1,184 @@
+/*
+ * spf_test.c - the SPF module's own rules (server/spf*.c) without DNS:
+ * result words (the seed's older names too), the name and domain-spec
+ * rules refmta adds to libspf2 (RFC 1035, RFC 7208 4.3, 7.1), escaping,
+ * Received-SPF's key=value form, the ACL condition's list semantics over
+ * a verdict, and the Authentication-Results item.  check_host() itself
+ * is tested through fakedns by the RFC 7208 suite (tests/e2e/spf_suite.py)
+ * and the scenarios in scenarios/spf/.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl.h"
+#include "config.h"
+#include "spf.h"
+#include "spf_int.h"
+
+static void
+test_result_words(void **state)
+{
+	static const char *const words[] = { "none",     "neutral",   "pass",     "fail",
+		                             "softfail", "temperror", "permerror" };
+	enum spf_result r;
+
+	(void)state;
+	for (int i = 0; i < 7; i++) {
+		assert_string_equal(spf_result_word((enum spf_result)i), words[i]);
+		assert_int_equal(spf_result_parse(words[i], &r), 0);
+		assert_int_equal(r, i);
+	}
+	/* The seed's older names; its text swaps them, Exim's code does not. */
+	assert_int_equal(spf_result_parse("err_perm", &r), 0);
+	assert_int_equal(r, SPF_PERMERROR);
+	assert_int_equal(spf_result_parse("err_temp", &r), 0);
+	assert_int_equal(r, SPF_TEMPERROR);
+	assert_int_equal(spf_result_parse("Pass", &r), -1);
+	assert_int_equal(spf_result_parse("unknown", &r), -1);
+	assert_int_equal(spf_result_parse("", &r), -1);
+}
+
+static void
+test_name_rules(void **state)
+{
+	char big[300];
+
+	(void)state;
+	assert_true(dns_name_valid("example.test"));
+	assert_true(dns_name_valid("example.test."));
+	assert_false(dns_name_valid("a..example.test")); /* empty label */
+	assert_false(dns_name_valid(".example.test"));
+	assert_false(dns_name_valid(""));
+	memset(big, 'a', 64);
+	strcpy(big + 64, ".test");
+	assert_false(dns_name_valid(big)); /* a 64-octet label */
+	big[1] = '.';
+	assert_true(dns_name_valid(big));
+	/* RFC 7208 7.1 domain-end */
+	assert_true(spf_domain_end_valid("mail.example.com"));
+	assert_true(spf_domain_end_valid("foo:bar/baz.example.com"));
+	assert_true(spf_domain_end_valid("example.xn--zckzah"));
+	assert_true(spf_domain_end_valid("example.com."));
+	assert_false(spf_domain_end_valid("com"));           /* one label */
+	assert_false(spf_domain_end_valid("111.222.33.44")); /* numeric toplabel */
+	assert_false(spf_domain_end_valid("example.-com"));
+	assert_false(spf_domain_end_valid("example.com-"));
+	assert_false(spf_domain_end_valid(""));
+}
+
+static void
+test_record_targets(void **state)
+{
+	(void)state;
+	assert_true(spf_record_targets_valid("v=spf1 a:mail.example.com mx/24 -all"));
+	assert_true(spf_record_targets_valid("v=spf1 a:foo:bar/baz.example.com"));
+	assert_true(spf_record_targets_valid("v=spf1 a:example.com/24//64 -all"));
+	assert_true(spf_record_targets_valid("v=spf1 a:%{H} -all")); /* ends in a macro */
+	assert_true(spf_record_targets_valid("v=spf1 exists:%{i}.bl.%{d} -all"));
+	assert_true(spf_record_targets_valid("hello world")); /* not SPF: not judged */
+	assert_false(spf_record_targets_valid("v=spf1 a:111.222.33.44"));
+	assert_false(spf_record_targets_valid("v=spf1 a:"));
+	assert_false(spf_record_targets_valid("v=spf1 -mx:example.-com"));
+	assert_false(spf_record_targets_valid("v=spf1 redirect=com"));
+	assert_false(spf_record_targets_valid("v=spf1 -all exp="));
+}
+
+static void
+test_escape_and_kv(void **state)
+{
+	char out[64];
+	struct buf b = { 0 };
+
+	(void)state;
+	assert_int_equal(dns_name_escape("a b.example.com.", out, sizeof out), 0);
+	assert_string_equal(out, "a\\032b.example.com");
+	assert_int_equal(dns_name_escape("x\"y.test", out, sizeof out), 0);
+	assert_string_equal(out, "x\\034y.test");
+	assert_int_equal(dns_name_escape("abcdef", out, 4), -1);
+	kv_add(&b, "client-ip", "192.0.2.1");
+	kv_add(&b, "envelope-from", "a\"b@example.test");
+	kv_add(&b, "helo", "");
+	assert_string_equal(b.p, " client-ip=192.0.2.1; envelope-from=\"a\\\"b@example.test\";"
+	                         " helo=\"\";");
+	buf_free(&b);
+	strcpy(out, "a%3db%2Fc%%");
+	hex_upper(out);
+	assert_string_equal(out, "a%3Db%2Fc%%");
+}
+
+/* A session whose checker cannot be made: every check is temperror, and
+ * the conditions see that, never an accidental pass. */
+static void
+test_condition_on_unchecked_session(void **state)
+{
+	struct config cfg = { 0 };
+	struct spf_session s = { 0 };
+	const struct spf_verdict *v;
+
+	(void)state;
+	cfg.primary_hostname = "mx.example.test";
+	s.cfg = &cfg;
+	s.ip = "192.0.2.10";
+	s.helo = "client.example.test";
+	s.failed = 1; /* as after resolver_new() failed */
+	spf_session_reset(&s);
+	assert_string_equal(spf_session_authres(&s),
+	                    "Authentication-Results: mx.example.test; none");
+	assert_null(spf_session_verdict(&s, 0)); /* no MAIL FROM yet */
+	assert_null(spf_session_checked(&s));
+	s.sender = "alice@example.test";
+	v = spf_session_verdict(&s, 0);
+	assert_non_null(v);
+	assert_int_equal(v->result, SPF_TEMPERROR);
+	assert_ptr_equal(spf_session_checked(&s), v);
+	assert_string_equal(spf_session_authres(&s),
+	                    "Authentication-Results: mx.example.test; spf=temperror "
+	                    "smtp.mailfrom=alice@example.test");
+	assert_string_equal(v->sender, "alice@example.test");
+	assert_string_equal(v->domain, "example.test");
+	spf_session_free(&s);
+}
+
+static void
+test_authres_item(void **state)
+{
+	struct spf_verdict v = { 0 };
+	struct buf b = { 0 };
+
+	(void)state;
+	v.result = SPF_PASS;
+	v.identity = SPF_ID_MAILFROM;
+	v.sender = "alice@example.test";
+	snprintf(v.domain, sizeof v.domain, "example.test");
+	buf_adds(&b, "Authentication-Results: mx.example.test");
+	spf_authres_append(&b, &v);
+	v.result = SPF_FAIL;
+	v.identity = SPF_ID_HELO;
+	snprintf(v.domain, sizeof v.domain, "client.example.test");
+	spf_authres_append(&b, &v);
+	spf_authres_append(&b, NULL);
+	assert_string_equal(b.p, "Authentication-Results: mx.example.test; spf=pass "
+	                         "smtp.mailfrom=alice@example.test; spf=fail "
+	                         "smtp.helo=client.example.test");
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_result_words),
+		cmocka_unit_test(test_name_rules),
+		cmocka_unit_test(test_record_targets),
+		cmocka_unit_test(test_escape_and_kv),
+		cmocka_unit_test(test_condition_on_unchecked_session),
+		cmocka_unit_test(test_authres_item),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
