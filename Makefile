@@ -109,7 +109,10 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
 E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load \
-	$(BUILD)/tests/spf_query $(BUILD)/tests/dmarc_query
+	$(BUILD)/tests/spf_query $(BUILD)/tests/dmarc_query $(BUILD)/tests/dkim_sign
+
+$(BUILD)/tests/dkim_sign: $(BUILD)/tests/e2e/dkim_sign.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)
 
 $(BUILD)/tests/dmarc_query: $(BUILD)/tests/e2e/dmarc_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)

@@ -342,7 +342,7 @@ sign_setopts(DKIM_LIB *lib, const struct dkimv_sign_opts *o)
 		t = (uint64_t)(o->now + o->expire_after - 3600);
 	}
 	if (dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FIXEDTIME, &t, sizeof t) != DKIM_STAT_OK ||
-	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, hdrs, sizeof hdrs) !=
+	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, hdrs, sizeof(char **)) !=
 	            DKIM_STAT_OK ||
 	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags, sizeof flags) !=
 	            DKIM_STAT_OK)
