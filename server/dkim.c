@@ -21,6 +21,7 @@
 struct keyctx {
 	txtlookup_fn lookup;
 	void *arg;
+	struct strlist tempfail; /* key names whose lookup failed temporarily */
 };
 
 /* RFC 6376 3.6.2.1: the key is at SELECTOR._domainkey.DOMAIN. */
@@ -39,7 +40,12 @@ key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	         (const char *)dkim_sig_getdomain(sig));
 	st = k->lookup(k->arg, name, &recs);
 	if (st == TXTLOOKUP_TEMPFAIL) {
-		rc = DKIM_CBSTAT_TRYAGAIN; /* RFC 6376 6.1.2: TEMPFAIL */
+		/* RFC 6376 6.1.2: TEMPFAIL.  Not DKIM_CBSTAT_TRYAGAIN or
+		 * _ERROR: after either libopendkim 2.11 refuses to list the
+		 * signatures at all.  "Not found", remembered here, keeps the
+		 * others verified; sig_outcome() makes it a temperror. */
+		if (strlist_push(&k->tempfail, name) != 0)
+			rc = DKIM_CBSTAT_NOTFOUND;
 	} else if (st == TXTLOOKUP_FOUND) {
 		/* RFC 6376 3.6.2.2: several records may come back; the first
 		 * is used (libopendkim's own resolver does the same). */
@@ -69,7 +75,7 @@ algo_name(DKIM_SIGINFO *sig, char *out, size_t len)
 
 /* One signature's outcome from libopendkim's flags and error code. */
 static void
-sig_outcome(DKIM *d, DKIM_SIGINFO *sig, struct dkimv_sig *o)
+sig_outcome(DKIM *d, DKIM_SIGINFO *sig, const struct keyctx *k, struct dkimv_sig *o)
 {
 	unsigned flags = dkim_sig_getflags(sig);
 	int err = dkim_sig_geterror(sig);
@@ -108,6 +114,15 @@ sig_outcome(DKIM *d, DKIM_SIGINFO *sig, struct dkimv_sig *o)
 		break;
 	case DKIM_SIGERROR_NOKEY:
 		o->reason = DKIMV_REASON_PUBKEY_UNAVAILABLE;
+		for (size_t i = 0; i < k->tempfail.n; i++) {
+			char name[2 * DKIMV_NAME_MAX + 16];
+			snprintf(name, sizeof name, "%s._domainkey.%s", o->selector, o->domain);
+			if (strcmp(name, k->tempfail.v[i]) == 0) {
+				o->temperror = 1; /* the lookup failed, not "no key" */
+				snprintf(o->detail, sizeof o->detail,
+				         "key lookup failed temporarily");
+			}
+		}
 		break;
 	case DKIM_SIGERROR_KEYFAIL:
 		o->reason = DKIMV_REASON_PUBKEY_UNAVAILABLE;
@@ -160,7 +175,7 @@ int
 dkimv_verify(const char *msg, size_t len, txtlookup_fn lookup, void *arg, time_t now,
              struct dkimv_result *out, struct err *e)
 {
-	struct keyctx k = { lookup, arg };
+	struct keyctx k = { lookup, arg, { 0 } };
 	DKIM_LIB *lib;
 	DKIM *d = NULL;
 	DKIM_STAT st;
@@ -200,13 +215,14 @@ dkimv_verify(const char *msg, size_t len, txtlookup_fn lookup, void *arg, time_t
 		if (!(dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_PROCESSED) &&
 		    dkim_sig_geterror(sigs[i]) == DKIM_SIGERROR_UNKNOWN)
 			(void)dkim_sig_process(d, sigs[i]);
-		sig_outcome(d, sigs[i], &out->sigs[out->n++]);
+		sig_outcome(d, sigs[i], &k, &out->sigs[out->n++]);
 	}
 	rc = 0;
 out:
 	if (d != NULL)
 		dkim_free(d);
 	dkim_close(lib);
+	strlist_free(&k.tempfail);
 	return rc;
 }
 
