@@ -43,9 +43,22 @@ enum {
 };
 
 /* Special-use names that libunbound answers itself unless told otherwise
- * (RFC 6761); with a dns_server they are resolved there. */
+ * (RFC 6761), and the reverse zones of private and documentation
+ * addresses it answers NXDOMAIN for (RFC 6303; RFC 5737 and RFC 3849's
+ * test nets: SPF's ptr and %{p} look clients up there, docs/spf.md); with
+ * a dns_server they are resolved there. */
 static const char *const special_zones[] = {
-	"test.", "example.", "invalid.", "localhost.", "127.in-addr.arpa.",
+	"test.",
+	"example.",
+	"invalid.",
+	"localhost.",
+	"127.in-addr.arpa.",
+	"10.in-addr.arpa.",
+	"168.192.in-addr.arpa.",
+	"2.0.192.in-addr.arpa.",
+	"100.51.198.in-addr.arpa.",
+	"113.0.203.in-addr.arpa.",
+	"8.b.d.0.1.0.0.2.ip6.arpa.",
 };
 
 struct resolver {

@@ -88,6 +88,7 @@ dns_type_map(ns_type t, enum resolver_type *out)
 static int
 dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
 {
+	char norm[4096];
 	const char *text = NULL;
 	size_t len = 0;
 
@@ -112,6 +113,11 @@ dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
 	default:
 		return -1;
 	}
+	/* A TXT SPF record, already checked (spf_record_lint), goes to libspf2
+	 * with its modifiers where libspf2 accepts them (docs/spf.md). */
+	if (src->type == RESOLVER_TXT && spf_record_lint(text, src->u.txt.len) &&
+	    spf_record_normalize(text, norm, sizeof norm) == 0)
+		text = norm;
 	len = strlen(text) + 1;
 	if (SPF_dns_rr_buf_realloc(rr, i, len) != SPF_E_SUCCESS)
 		return -1;
@@ -125,6 +131,16 @@ dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
  * record lookup (not a term), and so are the queries made after the result
  * is known (exp=): only A, AAAA, MX, PTR and include/redirect TXT count.
  */
+/* Is `name` one of the names the last PTR answer gave? */
+static int
+spf_ptr_name(const struct spf_checker *c, const char *name)
+{
+	for (size_t i = 0; i < c->nptr; i++)
+		if (strcasecmp(c->ptr_names[i], name) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 dns_count_void(struct spf_checker *c, ns_type t, const char *name, int is_void)
 {
@@ -132,10 +148,8 @@ dns_count_void(struct spf_checker *c, ns_type t, const char *name, int is_void)
 		return;
 	/* The address lookups that validate a ptr answer's names belong to
 	 * the ptr term, whose name list RFC 7208 5.5 cuts at 10 itself. */
-	if (t == ns_t_a || t == ns_t_aaaa)
-		for (size_t i = 0; i < c->nptr; i++)
-			if (strcasecmp(c->ptr_names[i], name) == 0)
-				return;
+	if ((t == ns_t_a || t == ns_t_aaaa) && spf_ptr_name(c, name))
+		return;
 	if (++c->voids > c->max_void)
 		c->void_exceeded = 1;
 }
@@ -185,13 +199,20 @@ dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type t, int should_ca
 		st = TRY_AGAIN;
 		break; /* tempfail, bogus: RFC 7208 2.6.6 */
 	}
+	/* RFC 7208 5.5: a DNS error in the PTR lookup, or in the address
+	 * lookup of one of its names, is no match (that name is skipped),
+	 * not temperror; 7.3 likewise for %{p} ("unknown"). */
+	if (st == TRY_AGAIN &&
+	    (t == ns_t_ptr || ((t == ns_t_a || t == ns_t_aaaa) && spf_ptr_name(c, domain))))
+		st = HOST_NOT_FOUND;
 	if (st == TRY_AGAIN)
 		c->dns_failed = 1;
 	dns_count_void(c, t, domain, st == NO_DATA || st == HOST_NOT_FOUND);
 	if (t == ns_t_txt && !c->in_exp)
 		for (size_t i = 0; st == NETDB_SUCCESS && i < a.nrrs; i++)
 			if (a.rrs[i].type == RESOLVER_TXT &&
-			    !spf_record_targets_valid(a.rrs[i].u.txt.text))
+			    (!spf_record_targets_valid(a.rrs[i].u.txt.text) ||
+			     !spf_record_lint(a.rrs[i].u.txt.text, a.rrs[i].u.txt.len)))
 				c->bad_target = 1;
 	if (t == ns_t_ptr) {
 		c->nptr = 0;

@@ -18,6 +18,17 @@ int spf_domain_end_valid(const char *name);
  * ptr:, exists:, include:, redirect= or exp= is neither macro-ended nor a
  * valid domain-end; 1 otherwise (and for text that is not an SPF record). */
 int spf_record_targets_valid(const char *rec);
+/* The RFC 7208 syntax rules libspf2 lets pass, on a record of `len`
+ * octets as published: US-ASCII without NUL (3.1), known mechanisms
+ * (4.6.1), macro-strings (7.1), ip4 CIDR lengths (5.6), exp= and
+ * redirect= at most once (6).  0 when one is broken; 1 otherwise (and for
+ * text that is not an SPF record). */
+int spf_record_lint(const char *rec, size_t len);
+/* An SPF record as libspf2 can take it, the same by RFC 7208 6: its
+ * mechanisms in order, then redirect= and exp= (modifiers may stand
+ * anywhere), unknown modifiers left out (they are ignored).  Into `out`;
+ * -1 when `rec` is not an SPF record or does not fit (use it as it is). */
+int spf_record_normalize(const char *rec, char *out, size_t len);
 /* `name` in presentation form (\DDD for odd octets, no final dot) into
  * `out`; -1 when it does not fit `len`. */
 int dns_name_escape(const char *name, char *out, size_t len);

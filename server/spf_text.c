@@ -221,3 +221,174 @@ kv_add(struct buf *b, const char *key, const char *val)
 	}
 	buf_adds(b, "\";");
 }
+/* RFC 7208 7.1 macro-string outside an explanation: "%%", "%_", "%-", or
+ * "%{" letter *DIGIT ["r"] *delimiter "}" with letter one of s l o d i p h
+ * v (c, r, t only in exp= text).  1 when `v` is well formed. */
+static int
+macro_string_valid(const char *v)
+{
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p == '%' || *p == '_' || *p == '-')
+			continue;
+		if (*p != '{' || strchr("slodiphvSLODIPHV", p[1]) == NULL || p[1] == '\0')
+			return 0;
+		for (p += 2; isdigit((unsigned char)*p); p++)
+			;
+		if (*p == 'r' || *p == 'R')
+			p++;
+		while (*p != '\0' && strchr(".-+,/_=", *p) != NULL)
+			p++;
+		if (*p != '}')
+			return 0;
+	}
+	return 1;
+}
+
+/* "/N" with no leading zero and N <= max (RFC 7208 5.6 ip4-cidr-length,
+ * ip6-cidr-length); `c` points at the digits. */
+static int
+cidr_valid(const char *c, size_t n, unsigned max)
+{
+	unsigned v = 0;
+
+	if (n == 0 || n > 3 || (n > 1 && c[0] == '0'))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)c[i]))
+			return 0;
+		v = v * 10 + (unsigned)(c[i] - '0');
+	}
+	return v <= max;
+}
+
+/* One term's mechanism name and its CIDR lengths. */
+static int
+term_valid(const char *t, size_t n, unsigned *nexp, unsigned *nredirect)
+{
+	static const char *const mechs[] = { "all", "include", "a",   "mx",
+		                             "ptr", "ip4",     "ip6", "exists" };
+	size_t name = strcspn(t, ":/=");
+	char term[512];
+
+	if (name > n)
+		name = n;
+	snprintf(term, sizeof term, "%.*s", (int)n, t);
+	if (name < n && t[name] == '=') { /* a modifier: name "=" macro-string */
+		/* RFC 7208 12: name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." ) */
+		if (name == 0 || !isalpha((unsigned char)t[0]))
+			return 0;
+		for (size_t i = 1; i < name; i++)
+			if (!isalnum((unsigned char)t[i]) && strchr("-_.", t[i]) == NULL)
+				return 0;
+		*nexp += name == 3 && strncasecmp(t, "exp", 3) == 0;
+		*nredirect += name == 8 && strncasecmp(t, "redirect", 8) == 0;
+		return macro_string_valid(term + name + 1);
+	}
+	if (strchr("+-~?", t[0]) != NULL) {
+		t++, n--, name--;
+		memmove(term, term + 1, strlen(term));
+	}
+	for (size_t k = 0; k < sizeof mechs / sizeof mechs[0]; k++) {
+		if (strlen(mechs[k]) != name || strncasecmp(t, mechs[k], name) != 0)
+			continue;
+		if (!macro_string_valid(term + name))
+			return 0;
+		/* ip4:ADDR/N: RFC 7208 5.6 writes N without a leading zero */
+		if (k == 5) {
+			const char *slash = strchr(term, '/');
+			return slash == NULL || cidr_valid(slash + 1, strlen(slash + 1), 32);
+		}
+		return 1;
+	}
+	return 0; /* RFC 7208 4.6.1: an unknown mechanism ("redirect:" too) */
+}
+
+int
+spf_record_lint(const char *rec, size_t len)
+{
+	unsigned nexp = 0, nredirect = 0;
+
+	if (len < 6 || strncasecmp(rec, "v=spf1", 6) != 0 || (len > 6 && rec[6] != ' '))
+		return 1; /* not an SPF record: not ours to judge */
+	for (size_t i = 0; i < len; i++)
+		if (rec[i] == '\0' || (unsigned char)rec[i] > 0x7e)
+			return 0; /* RFC 7208 3.1, 4.6.1: US-ASCII, no NUL */
+	for (const char *p = rec + 6; *p != '\0';) {
+		size_t n;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n > 0 && !term_valid(p, n, &nexp, &nredirect))
+			return 0;
+		p += n;
+	}
+	return nexp <= 1 && nredirect <= 1; /* RFC 7208 6: each at most once */
+}
+
+/* The qualifier's length at the start of a term (0 or 1). */
+static int
+qual(const char *t)
+{
+	return strchr("+-~?", t[0]) != NULL && t[0] != '\0';
+}
+
+/* Is the term `t` (n octets) "[q]KIND...ADDR/0"? */
+static int
+cidr_zero(const char *t, size_t n, const char *kind)
+{
+	size_t q = (size_t)qual(t), k = strlen(kind);
+
+	return n > q + k + 2 && strncasecmp(t + q, kind, k) == 0 && t[n - 2] == '/' &&
+	       t[n - 1] == '0' && t[n - 3] != '/';
+}
+
+int
+spf_record_normalize(const char *rec, char *out, size_t len)
+{
+	struct buf mech = { 0 }, mods = { 0 };
+	int rc = -1;
+
+	if (strncasecmp(rec, "v=spf1 ", 7) != 0)
+		return -1;
+	buf_adds(&mech, "v=spf1");
+	buf_adds(&mods, "");
+	for (const char *p = rec + 6; *p != '\0';) {
+		size_t n, name;
+
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		name = strcspn(p, ":/=");
+		if (n == 0)
+			break;
+		if (name < n && p[name] == '=') {
+			/* RFC 7208 6: modifiers may stand anywhere and unknown ones
+			 * are ignored; libspf2 wants redirect= last and refuses some
+			 * names (moo.cow-far_out=...). */
+			if ((name == 8 && strncasecmp(p, "redirect", 8) == 0) ||
+			    (name == 3 && strncasecmp(p, "exp", 3) == 0))
+				buf_addf(&mods, " %.*s", (int)n, p);
+		} else if (cidr_zero(p, n, "ip4:")) {
+			/* RFC 7208 5.6 allows "/0" (every address); libspf2 refuses
+			 * it: the two halves of the address space say the same. */
+			buf_addf(&mech, " %.*sip4:0.0.0.0/1 %.*sip4:128.0.0.0/1", qual(p), p,
+			         qual(p), p);
+		} else if (cidr_zero(p, n, "ip6:")) {
+			buf_addf(&mech, " %.*sip6:::/1 %.*sip6:8000::/1", qual(p), p, qual(p), p);
+		} else {
+			buf_addf(&mech, " %.*s", (int)n, p);
+		}
+		p += n;
+	}
+	if (!mech.oom && !mods.oom && mech.len + mods.len < len) {
+		snprintf(out, len, "%s%s", mech.p, mods.p);
+		rc = 0;
+	}
+	buf_free(&mech);
+	buf_free(&mods);
+	return rc;
+}

@@ -89,6 +89,56 @@ test_record_targets(void **state)
 	assert_false(spf_record_targets_valid("v=spf1 -all exp="));
 }
 
+#define LINT(s) spf_record_lint(s, sizeof(s) - 1)
+
+static void
+test_record_lint(void **state)
+{
+	(void)state;
+	assert_true(LINT("v=spf1 a mx/24 ip4:192.0.2.0/24 ip6:2001:db8::/32 -all"));
+	assert_true(LINT("v=spf1 exists:%{ir}.%{l1r+-}._spf.%{d} -all exp=why.%{d}"));
+	assert_true(LINT("v=spf1 include:_spf.example.test ?all foo-bar=%%%_%-"));
+	assert_true(LINT("v=spf1"));
+	assert_true(LINT("not spf \x80 at all"));         /* not an SPF record: not judged */
+	assert_false(LINT("v=spf1 a:foo.example.com\0")); /* a NUL: 3.1 */
+	assert_false(LINT("v=spf1 a:\xef\xbb\xbfgarbage.test -all"));     /* non-ASCII */
+	assert_false(LINT("v=spf1 ip4:1.2.3.4 redirect:t2.example.com")); /* 4.6.1 */
+	assert_false(LINT("v=spf1 frobnicate -all"));
+	assert_false(LINT("v=spf1 exp=a.test -all exp=b.test")); /* 6 */
+	assert_false(LINT("v=spf1 redirect=a.test redirect=b.test"));
+	assert_false(LINT("v=spf1 -all foo=%abc")); /* 7.1 */
+	assert_false(LINT("v=spf1 -exists:%(ir).sbl.example.com ?all"));
+	assert_false(LINT("v=spf1 exists:foo%.sbl.example.com ?all"));
+	assert_false(LINT("v=spf1 -all exp=%{r}.example.com")); /* r only in exp text */
+	assert_false(LINT("v=spf1 ip4:1.2.3.4/032 -all"));      /* 5.6 */
+	assert_false(LINT("v=spf1 ip4:1.2.3.4/33 -all"));
+	assert_false(LINT("v=spf1 =bar -all")); /* RFC 7208 12: modifier names */
+	assert_false(LINT("v=spf1 1up=foo -all"));
+	assert_true(LINT("v=spf1 moo.cow-far_out=man:dog/cat ip4:1.2.3.4 -all"));
+}
+
+static void
+test_record_normalize(void **state)
+{
+	char out[128];
+
+	(void)state;
+	assert_int_equal(
+	        spf_record_normalize("v=spf1 redirect=t5.example.com ~all", out, sizeof out), 0);
+	assert_string_equal(out, "v=spf1 ~all redirect=t5.example.com");
+	assert_int_equal(spf_record_normalize("v=spf1  exp=x.test moo.cow=a:b ip4:1.2.3.4  -all",
+	                                      out, sizeof out),
+	                 0);
+	assert_string_equal(out, "v=spf1 ip4:1.2.3.4 -all exp=x.test");
+	assert_int_equal(spf_record_normalize("v=spf1 -ip4:1.2.3.4/0 ip6:::/0 ip4:1.2.3.0/24", out,
+	                                      sizeof out),
+	                 0);
+	assert_string_equal(out, "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1 ip6:::/1 ip6:8000::/1 "
+	                         "ip4:1.2.3.0/24");
+	assert_int_equal(spf_record_normalize("hello", out, sizeof out), -1);
+	assert_int_equal(spf_record_normalize("v=spf1 a mx -all", out, 8), -1);
+}
+
 static void
 test_escape_and_kv(void **state)
 {
@@ -176,6 +226,8 @@ main(void)
 		cmocka_unit_test(test_result_words),
 		cmocka_unit_test(test_name_rules),
 		cmocka_unit_test(test_record_targets),
+		cmocka_unit_test(test_record_lint),
+		cmocka_unit_test(test_record_normalize),
 		cmocka_unit_test(test_escape_and_kv),
 		cmocka_unit_test(test_condition_on_unchecked_session),
 		cmocka_unit_test(test_authres_item),
