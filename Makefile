@@ -35,7 +35,7 @@ endif
 # Install what is missing (ci/deps is idempotent and quiet when all is there).
 PKGS := openssl gnutls gnutls-dane libunbound ldns cmocka hiredis lmdb libpcre2-8
 DEPS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
-	test -f /usr/include/spf2/spf.h && test -f /usr/include/opendmarc/dmarc.h || echo yes)
+	test -f /usr/include/spf2/spf.h && test -f /usr/include/opendmarc/dmarc.h && test -f /usr/include/opendkim/dkim.h || echo yes)
 ifneq ($(filter clean format,$(MAKECMDGOALS)),$(MAKECMDGOALS))
 ifeq ($(DEPS_MISSING),yes)
 $(info make: some libraries are missing; running ci/deps)
@@ -86,6 +86,9 @@ LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null)
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/%.o)
 LIBSERVER := $(BUILD)/libserver.a
+# libopendkim (server/dkim.c) and libopendmarc (server/dmarc.c): no
+# pkg-config file for opendmarc on Debian 12, so plain -l for both.
+SERVER_LDLIBS := -lopendkim -lopendmarc
 
 # --- programs -----------------------------------------------------------------
 PROGRAMS := refmta fakedns fakeocsp runtest mkpki
@@ -111,7 +114,13 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
 E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load \
-	$(BUILD)/tests/spf_query
+	$(BUILD)/tests/spf_query $(BUILD)/tests/dmarc_query $(BUILD)/tests/dkim_sign
+
+$(BUILD)/tests/dkim_sign: $(BUILD)/tests/e2e/dkim_sign.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)
+
+$(BUILD)/tests/dmarc_query: $(BUILD)/tests/e2e/dmarc_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)
 
 $(BUILD)/tests/spf_query: $(BUILD)/tests/e2e/spf_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)

@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -49,7 +50,9 @@ run_path(struct run *r, const char *rel)
  * "@PKI@" and "@WORK@" become the run's directories, "@PEER:NAME@" the
  * address of a scripted peer ("127.0.0.N:PORT"), "@PEER_PORT@" the port all
  * peers share, "@DNS@" fakedns's address ("127.0.0.1@PORT", only when the
- * scenario has zones).  Caller frees.
+ * scenario has zones), "@SCENARIO_DIR@" the absolute folder of the
+ * scenario file (for data kept beside the scenarios, such as the DMARC
+ * suite's public suffix list).  Caller frees.
  */
 char *
 run_substitute(const char *text, const struct run *r)
@@ -59,6 +62,17 @@ run_substitute(const char *text, const struct run *r)
 
 	if (out == NULL)
 		return NULL;
+	char scdir[PATH_MAX] = "";
+
+	if (r->s != NULL && r->s->path != NULL) {
+		char *slash, tmp[PATH_MAX];
+		snprintf(tmp, sizeof tmp, "%s", r->s->path);
+		slash = strrchr(tmp, '/');
+		if (slash != NULL)
+			*slash = '\0';
+		if (realpath(slash != NULL ? tmp : ".", scdir) == NULL)
+			scdir[0] = '\0';
+	}
 	for (const char *p = text; *p;) {
 		char peerbuf[64];
 		const char *rep = NULL;
@@ -73,6 +87,9 @@ run_substitute(const char *text, const struct run *r)
 			snprintf(peerbuf, sizeof peerbuf, "%u", r->peer_port);
 			rep = peerbuf;
 			skip = 11;
+		} else if (strncmp(p, "@SCENARIO_DIR@", 14) == 0 && scdir[0]) {
+			rep = scdir;
+			skip = 14;
 		} else if (strncmp(p, "@DNS@", 5) == 0 && r->dns_server[0]) {
 			rep = r->dns_server;
 			skip = 5;

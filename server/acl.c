@@ -28,9 +28,9 @@
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
-enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY, MOD_SET, MOD_LOGWRITE };
-static const char *const modifier_names[] = { "message", "log_message", "add_header",
-	                                      "delay",   "set",         "logwrite" };
+enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY, MOD_SET, MOD_LOGWRITE, MOD_CONTROL };
+static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay",
+	                                      "set",     "logwrite",    "control" };
 
 /* delay: at most an hour, so no ACL can hold a worker for ever. */
 #define ACL_DELAY_MAX_MS 3600000u
@@ -121,7 +121,7 @@ unknown_item(const struct acl_item *it, struct err *e)
 		                      conditions[i]->name);
 	err_set(e, it->line,
 	        "unknown ACL condition or modifier \"%s\" (conditions: %s; modifiers: message, "
-	        "log_message, add_header, delay, set, logwrite)",
+	        "log_message, add_header, delay, set, logwrite, control)",
 	        it->name, names);
 }
 
@@ -176,6 +176,13 @@ item_check(const struct acl_item *it, struct err *e)
 		if (e != NULL)
 			e->code = it->line;
 		return -1;
+	}
+	if (c == NULL && modifier_lookup(it->name) == MOD_CONTROL) {
+		char why[200];
+		if (acl_control_known(it->value, why, sizeof why) != 0) {
+			err_set(e, it->line, "%s", why);
+			return -1;
+		}
 	}
 	if (c == NULL && modifier_lookup(it->name) == MOD_DELAY && !str_has_var_ref(it->value)) {
 		unsigned ms;
@@ -532,6 +539,13 @@ collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result 
 			res->delay_ms = ms > ACL_DELAY_MAX_MS - res->delay_ms ? ACL_DELAY_MAX_MS
 			                                                      : res->delay_ms + ms;
 			break;
+		case MOD_CONTROL:
+			/* Checked at load time; a control is a name, not expanded. */
+			if (strlist_push(&res->controls, it->value) != 0) {
+				eval_fail(ev, it, "out of memory");
+				goto out;
+			}
+			break;
 		default:
 			break;
 		}
@@ -623,6 +637,7 @@ acl_result_free(struct acl_result *res)
 	strlist_free(&res->headers);
 	strlist_free(&res->logs);
 	strlist_free(&res->logwrites);
+	strlist_free(&res->controls);
 }
 
 /* ---- ${acl{NAME}{ARG}...} ------------------------------------------------------------ */

@@ -22,6 +22,7 @@
  * syntax at load (docs/expand.md); an expansion error while evaluating
  * defers, with the item's line and the error's offset in log_message.
  * condition = "${...}" is Exim's form: the expansion read as a boolean.
+ * control (= NAME: a per-message switch the session applies, docs/dmarc.md).
  */
 #ifndef REFMTA_ACL_H
 #define REFMTA_ACL_H
@@ -34,6 +35,7 @@
 
 struct config;
 struct spf_session;
+struct dmarc_session;
 
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
@@ -77,6 +79,7 @@ struct acl_env {
 	int encrypted;            /* for "encrypted" */
 	const struct config *cfg; /* named lists (+NAME) and ACLs (${acl}); NULL: none */
 	struct spf_session *spf;  /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
+	struct dmarc_session *dmarc; /* for "dmarc_status", "dkim_*" (dmarc_session.h); or NULL */
 };
 
 /* ${acl{NAME}{ARG}...} (expand.h's expand_acl_fn) for an ACL evaluation:
@@ -91,6 +94,7 @@ struct acl_result {
 	struct strlist headers;   /* add_header lines from every statement that fired (warn too) */
 	struct strlist logs;      /* log_message lines of "warn" statements that fired */
 	struct strlist logwrites; /* "logwrite" lines, in the order met (logged as they are) */
+	struct strlist controls;  /* "control" values of every statement that fired (warn too) */
 	unsigned delay_ms;        /* "delay" of every statement that fired, summed, at most 1h */
 	int error; /* ACL_DEFER because evaluation failed (an expansion error...), not a
 	            * "defer" verb: answered with Exim's 451 "Temporary local problem" */
@@ -133,6 +137,9 @@ void acl_conditions_init(void);
 extern const struct acl_condition acl_ratelimit_condition;
 int acl_ratelimit_init(void) MUST_CHECK;
 
+/* "control = NAME": is NAME known?  0, or -1 with a sentence in `why`
+ * (acl_conditions.c asks the modules that have controls). */
+int acl_control_known(const char *name, char *why, size_t whylen) MUST_CHECK;
 /* A copy of s[0..n) without leading and trailing white space (caller
  * frees; NULL when out of memory): for condition modules that split values. */
 char *acl_strndup_trimmed(const char *s, size_t n);

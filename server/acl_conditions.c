@@ -3,7 +3,7 @@
  * local_parts, senders, recipients, encrypted, condition), each a row that
  * registers with acl.c, and acl_conditions_init(), the one place that
  * lists every module with conditions: SPF, DMARC and lookups add a line
- * there, not to acl.c.
+ * there, not to acl.c; likewise acl_control_known() for "control =".
  *
  * Like all of ACL evaluation, a condition must never fail open: a value
  * not known yet is ACL_COND_UNKNOWN (the statement does not fire), and
@@ -17,6 +17,7 @@
 
 #include "acl.h"
 #include "config.h"
+#include "dmarc_session.h"
 #include "match.h"
 #include "strlist.h"
 #include "spf.h"
@@ -443,4 +444,12 @@ acl_conditions_init(void)
 	if (acl_condition_register(&acl_ratelimit_condition) != 0)
 		abort();
 	spf_acl_register();
+	dmarc_acl_register();
+}
+
+int
+acl_control_known(const char *name, char *why, size_t whylen)
+{
+	/* The modules with controls: DMARC's two (dmarc_session.c). */
+	return dmarc_control_check(name, why, whylen);
 }

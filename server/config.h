@@ -108,6 +108,11 @@ struct config {
 	/* Delivery (docs/delivery.md) */
 	int log_dns;        /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
 	char *spf_guess;    /* the spf_guess condition's record (docs/spf.md) */
+
+	/* DMARC (docs/dmarc.md): on when dmarc_tld_file is set */
+	char *dmarc_tld_file;        /* the public suffix list (RFC 7489 3.2) */
+	char *dmarc_history_file;    /* opendmarc-format history, one record per message */
+	char *dmarc_forensic_sender; /* sender of failure reports; NULL: <> and mailer-daemon@ */
 	unsigned queue_run_interval; /* seconds between the daemon's queue runs; 0 = no runner */
 	unsigned spool_cleanup_age;  /* the queue runner removes spool litter older than this; 0 =
 	                                24h */

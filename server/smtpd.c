@@ -88,6 +88,7 @@ smtpd_transaction_reset(struct session *s)
 	s->cur_local_part[0] = s->cur_domain[0] = s->cur_recipient[0] = '\0';
 	s->mail_checked = 0;
 	spf_session_reset(&s->spf);
+	dmarc_session_reset(&s->dmarc);
 	if (s->state & (ST_MAIL | ST_RCPT))
 		smtpd_set_state(s, ST_READY);
 }

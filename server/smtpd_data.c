@@ -92,6 +92,8 @@ message_finish(struct session *s)
 		smtpd_refuse(s, 552, "5.3.4 Message size exceeds fixed maximum message size");
 		goto out;
 	}
+	/* DKIM and DMARC before the data ACL, which may test them. */
+	dmarc_session_evaluate(&s->dmarc, s->msg.p, s->msg.len, s->peer->ip, &s->spf);
 	if (smtpd_prdr_active(s)) {
 		/* draft-hall-prdr-00: the per-recipient replies, then the
 		 * overall one; the data ACL only for a message someone takes. */
@@ -155,6 +157,7 @@ message_finish(struct session *s)
 		          port, protocol_name(s, 0), prx, prdr, (unsigned long long)env.size,
 		          smtpd_spf_log_field(s), fors);
 	}
+	dmarc_session_finish(&s->dmarc, env.id, s->mail.path, s->peer->ip, s->msg.p, s->msg.len);
 	smtpd_reply(s, "250 2.0.0 OK id=%s", env.id);
 	goto out;
 tempfail:

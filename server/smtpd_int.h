@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "bio.h"
 #include "buf.h"
+#include "dmarc_session.h"
 #include "expand.h"
 #include "smtp_parse.h"
 #include "smtpd.h"
@@ -86,6 +87,7 @@ struct session {
 	 * message (cleared with the transaction). */
 	struct expand_store acl_c, acl_m;
 	struct spf_session spf; /* SPF of the transaction (spf.h); reset with it */
+	struct dmarc_session dmarc; /* DKIM and DMARC of the message (dmarc_session.h); likewise */
 };
 
 /* Test hook: when set, called on every state change.  Never set by the daemon. */

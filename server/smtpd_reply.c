@@ -159,12 +159,15 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 		.encrypted = s->tls != NULL,
 		.cfg = s->cfg,
 		.spf = &s->spf,
+		.dmarc = &s->dmarc,
 	};
 	enum acl_verdict v;
 
 	/* SPF checks MAIL FROM once known (RFC 7208 2.4: <> through HELO). */
 	s->spf.sender = env.sender;
 	v = acl_eval(acl, dflt, &env, res);
+	for (size_t i = 0; i < res->controls.n; i++)
+		dmarc_session_control(&s->dmarc, res->controls.v[i]);
 
 	for (size_t i = 0; i < res->logwrites.n; i++) /* "logwrite": the text as it is */
 		log_write("%s", res->logwrites.v[i]);

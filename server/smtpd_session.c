@@ -185,6 +185,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	s.spf.ip = peer->ip;
 	s.spf.helo = s.helo;
 	spf_session_reset(&s.spf); /* "Authentication-Results: HOST; none" until a check */
+	s.dmarc.cfg = cfg;
 	bio_init(&s.io, fd);
 	/* At most 24 days: SO_RCVTIMEO in milliseconds fits an unsigned. */
 	bio_set_idle(&s.io,
@@ -201,6 +202,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		expand_store_clear(&s.acl_c);
 		spf_session_free(&s.spf);
+		dmarc_session_reset(&s.dmarc);
 		return;
 	}
 	while (!s.closing) {

@@ -306,6 +306,27 @@ v_tls_in_ocsp(const void *ctx, char *buf, size_t len)
 	(void)buf, (void)len;
 	return ti == NULL || !ti->staple_requested ? "0" : ti->staple_sent ? "2" : "1";
 }
+/* $dkim_* and $dmarc_*: dmarc_session_var() by name. */
+#define DMARC_VAR(n)                                                                               \
+	static const char *v_##n(const void *ctx, char *buf, size_t len)                           \
+	{                                                                                          \
+		const struct session *s = ctx;                                                     \
+		(void)buf, (void)len;                                                              \
+		return dmarc_session_var(&s->dmarc, #n);                                           \
+	}
+DMARC_VAR(dmarc_status)
+DMARC_VAR(dmarc_status_text)
+DMARC_VAR(dmarc_used_domain)
+DMARC_VAR(dmarc_domain_policy)
+DMARC_VAR(dmarc_ar_header)
+DMARC_VAR(dkim_verify_status)
+DMARC_VAR(dkim_verify_reason)
+DMARC_VAR(dkim_domain)
+DMARC_VAR(dkim_cur_signer)
+DMARC_VAR(dkim_selector)
+DMARC_VAR(dkim_algo)
+DMARC_VAR(dkim_signers)
+#undef DMARC_VAR
 
 const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address,
@@ -354,5 +375,25 @@ const struct expand_var smtpd_vars[] = {
 	  "the domain SPF checked (MAIL FROM's, or HELO's for the null sender)" },
 	{ "authresults", v_authresults,
 	  "a whole Authentication-Results header (RFC 8601) with this transaction's spf= result" },
+	{ "dmarc_status", v_dmarc_status,
+	  "acl_smtp_data: accept, reject, quarantine, none, norecord, nofrom, temperror or off" },
+	{ "dmarc_status_text", v_dmarc_status_text, "acl_smtp_data: $dmarc_status in words" },
+	{ "dmarc_used_domain", v_dmarc_used_domain,
+	  "acl_smtp_data: where the DMARC record was found (else the From: domain)" },
+	{ "dmarc_domain_policy", v_dmarc_domain_policy,
+	  "acl_smtp_data: the record's policy for the From: domain (p= or sp=), \"\" without one" },
+	{ "dmarc_ar_header", v_dmarc_ar_header,
+	  "acl_smtp_data: a whole Authentication-Results header with spf, dkim and dmarc" },
+	{ "dkim_verify_status", v_dkim_verify_status,
+	  "acl_smtp_data: none, pass, fail or invalid (the first passing signature, else the "
+	  "first)" },
+	{ "dkim_verify_reason", v_dkim_verify_reason,
+	  "acl_smtp_data: why that signature failed or is invalid (docs/dmarc.md)" },
+	{ "dkim_domain", v_dkim_domain, "acl_smtp_data: that signature's d=" },
+	{ "dkim_cur_signer", v_dkim_cur_signer, "acl_smtp_data: the same as $dkim_domain" },
+	{ "dkim_selector", v_dkim_selector, "acl_smtp_data: that signature's s=" },
+	{ "dkim_algo", v_dkim_algo, "acl_smtp_data: that signature's a=" },
+	{ "dkim_signers", v_dkim_signers,
+	  "acl_smtp_data: every signing domain whose signature passed, colon-separated" },
 };
 const size_t smtpd_nvars = sizeof smtpd_vars / sizeof smtpd_vars[0];

@@ -250,8 +250,9 @@ static const struct bad bads[] = {
 	  1 },
 	{ "accept\n domain = x.test",
 	  "unknown ACL condition or modifier \"domain\" (conditions: hosts, domains, local_parts, "
-	  "senders, recipients, encrypted, condition, ratelimit, spf, spf_guess; modifiers: "
-	  "message, log_message, add_header, delay, set, logwrite)",
+	  "senders, recipients, encrypted, condition, ratelimit, spf, spf_guess, dmarc_status, "
+	  "dkim_status, dkim_signers; modifiers: message, log_message, add_header, delay, set, "
+	  "logwrite, control)",
 	  2 },
 	{ "deny spf = pass : fial",
 	  "spf: unknown result \"fial\" (use pass, fail, softfail, neutral, none, permerror, "
@@ -476,7 +477,8 @@ test_registered_condition(void **state)
 	(void)state;
 	assert_null(build("accept color = red", &e)); /* not registered yet */
 	assert_non_null(strstr(e.text, "conditions: hosts, domains, local_parts, senders, "
-	                               "recipients, encrypted, condition, ratelimit, spf, spf_guess;"));
+	                               "recipients, encrypted, condition, ratelimit, spf, spf_guess, "
+	                               "dmarc_status, dkim_status, dkim_signers;"));
 	assert_int_equal(acl_condition_register(&color), 0);
 	assert_int_equal(acl_condition_register(&again), -1);
 	assert_int_equal(acl_condition_register(&modifier), -1);

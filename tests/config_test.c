@@ -659,10 +659,23 @@ static const struct bad_row bad_rows[] = {
 	{ "ACL item before any verb", "acl_smtp_rcpt:\n  domains = example.test\n",
 	  "@F@:2: \"domains = example.test\" comes before any verb (accept, deny, defer, drop or "
 	  "warn)" },
-	{ "ACL condition not built yet", "acl_smtp_data:\n  deny dmarc_status = reject\n",
-	  "@F@:2: unknown ACL condition or modifier \"dmarc_status\" (conditions: hosts, domains, "
-	  "local_parts, senders, recipients, encrypted, condition, ratelimit, spf, spf_guess; "
-	  "modifiers: message, log_message, add_header, delay, set, logwrite)" },
+	{ "ACL condition not built yet", "acl_smtp_data:\n  deny dane_status = ok\n",
+	  "@F@:2: unknown ACL condition or modifier \"dane_status\" (conditions: hosts, domains, "
+	  "local_parts, senders, recipients, encrypted, condition, ratelimit, spf, spf_guess, "
+	  "dmarc_status, dkim_status, dkim_signers; modifiers: message, log_message, add_header, "
+	  "delay, set, logwrite, control)" },
+	{ "ACL control under the seed's older name",
+	  "acl_smtp_rcpt:\n  warn control = "
+	  "dmarc_verify_disable\n",
+	  "@F@:2: control \"dmarc_verify_disable\" is the seed's older name: did you mean "
+	  "\"dmarc_disable_verify\"?" },
+	{ "ACL control unknown", "acl_smtp_rcpt:\n  warn control = no_such_thing\n",
+	  "@F@:2: unknown control \"no_such_thing\" (known: dmarc_disable_verify, "
+	  "dmarc_enable_forensic)" },
+	{ "ACL dmarc_status with an unknown word",
+	  "acl_smtp_data:\n  deny dmarc_status = rejected\n",
+	  "@F@:2: dmarc_status: unknown result \"rejected\" (use accept, reject, quarantine, none, "
+	  "norecord, nofrom, temperror, off)" },
 	{ "ACL spf with an unknown result word", "acl_smtp_rcpt:\n  deny spf = fail : err_tmp\n",
 	  "@F@:2: spf: unknown result \"err_tmp\" (use pass, fail, softfail, neutral, none, "
 	  "permerror, temperror; err_perm, err_temp)" },

@@ -1,0 +1,217 @@
+/*
+ * dkim_test.c - server/dkim.c without DNS: sign with dkimv_sign() and
+ * verify with dkimv_verify() against keys answered from memory (pass,
+ * body and header changed, no key, a key lookup that fails temporarily,
+ * expired x=), the best-signature rule, the words, the
+ * Authentication-Results item; and dmarc.c's From: domain rules (RFC 7489
+ * 6.6.1).  The policy rules are the DMARC suite's (conformance/dmarc/).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dkim.h"
+#include "dmarc.h"
+#include "testutil.h"
+
+#define NOW 1767225600
+
+static const char msg[] = "From: Alice <alice@sender.test>\r\n"
+                          "To: bob@example.test\r\n"
+                          "Subject: unit\r\n"
+                          "\r\n"
+                          "body\r\n";
+
+/* The key record, or a temporary failure when NULL. */
+static const char *key_record;
+
+static enum txtlookup_status
+lookup(void *arg, const char *name, struct strlist *out)
+{
+	(void)arg;
+	if (strcmp(name, "sel._domainkey.sender.test") != 0)
+		return TXTLOOKUP_NONE;
+	if (key_record == NULL)
+		return TXTLOOKUP_TEMPFAIL;
+	return strlist_push(out, key_record) == 0 ? TXTLOOKUP_FOUND : TXTLOOKUP_TEMPFAIL;
+}
+
+static char *
+signed_msg(const char *text, long expire)
+{
+	char *key = test_slurp("conformance/dmarc/dkim/sel-rsa.key"), *sig, *out;
+	struct dkimv_sign_opts o = { .domain = "sender.test",
+		                     .selector = "sel",
+		                     .key_pem = key,
+		                     .algo = "rsa-sha256",
+		                     .now = NOW,
+		                     .expire_after = expire };
+	struct err e = { 0 };
+
+	sig = dkimv_sign(text, strlen(text), &o, &e);
+	assert_non_null(sig);
+	assert_true(asprintf(&out, "%s%s", sig, text) > 0);
+	free(sig);
+	free(key);
+	return out;
+}
+
+/* The published key: from the file's PEM public key (the test keeps the
+ * record in the tree next to the private key). */
+static char pubrec[1024];
+
+static void
+verify(const char *m, struct dkimv_result *r)
+{
+	struct err e = { 0 };
+
+	assert_int_equal(dkimv_verify(m, strlen(m), lookup, NULL, NOW, r, &e), 0);
+}
+
+static void
+test_pass_and_failures(void **state)
+{
+	struct dkimv_result r = { 0 };
+	char *m = signed_msg(msg, 0), *changed;
+	struct buf b = { 0 };
+
+	(void)state;
+	key_record = pubrec;
+	verify(m, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.sigs[0].status, DKIMV_PASS);
+	assert_string_equal(r.sigs[0].domain, "sender.test");
+	assert_string_equal(r.sigs[0].algo, "rsa-sha256");
+	dkimv_authres_append(&b, &r);
+	assert_string_equal(b.p,
+	                    "; dkim=pass header.d=sender.test header.s=sel header.a=rsa-sha256");
+	buf_free(&b);
+	dkimv_result_free(&r);
+
+	/* RFC 6376 3.7: the body hash. */
+	changed = strdup(m);
+	memcpy(strstr(changed, "\r\nbody") + 2, "BODY", 4);
+	verify(changed, &r);
+	assert_int_equal(r.sigs[0].status, DKIMV_FAIL);
+	assert_int_equal(r.sigs[0].reason, DKIMV_REASON_BODYHASH_MISMATCH);
+	dkimv_result_free(&r);
+	/* A signed header. */
+	memcpy(strstr(changed, "Subject: unit") + 9, "UNIT", 4);
+	memcpy(strstr(changed, "\r\nBODY") + 2, "body", 4);
+	verify(changed, &r);
+	assert_int_equal(r.sigs[0].status, DKIMV_FAIL);
+	assert_int_equal(r.sigs[0].reason, DKIMV_REASON_SIGNATURE_INCORRECT);
+	dkimv_result_free(&r);
+	free(changed);
+
+	/* RFC 6376 6.1.2: no key is PERMFAIL, a failed lookup TEMPFAIL. */
+	key_record = "v=spf1 -all";
+	verify(m, &r);
+	assert_int_equal(r.sigs[0].status, DKIMV_INVALID);
+	assert_string_equal(dkimv_authres_word(&r.sigs[0]), "permerror");
+	dkimv_result_free(&r);
+	key_record = NULL;
+	verify(m, &r);
+	assert_int_equal(r.sigs[0].status, DKIMV_INVALID);
+	assert_int_equal(r.sigs[0].temperror, 1);
+	assert_string_equal(dkimv_authres_word(&r.sigs[0]), "temperror");
+	dkimv_result_free(&r);
+	free(m);
+
+	/* RFC 6376 3.5: x= in the past. */
+	key_record = pubrec;
+	m = signed_msg(msg, -60);
+	verify(m, &r);
+	assert_int_equal(r.sigs[0].status, DKIMV_INVALID);
+	assert_int_equal(r.sigs[0].reason, DKIMV_REASON_SIGNATURE_EXPIRED);
+	dkimv_result_free(&r);
+	free(m);
+}
+
+static void
+test_no_signature_and_words(void **state)
+{
+	struct dkimv_result r = { 0 };
+	struct buf b = { 0 };
+	enum dkimv_status s;
+
+	(void)state;
+	verify(msg, &r);
+	assert_int_equal(r.n, 0);
+	assert_null(dkimv_result_best(&r));
+	dkimv_authres_append(&b, &r);
+	assert_string_equal(b.p, "; dkim=none");
+	buf_free(&b);
+	assert_int_equal(dkimv_status_parse("invalid", &s), 0);
+	assert_int_equal(s, DKIMV_INVALID);
+	assert_int_equal(dkimv_status_parse("temperror", &s), -1);
+	assert_string_equal(dkimv_reason_word(DKIMV_REASON_PUBKEY_UNAVAILABLE),
+	                    "pubkey_unavailable");
+}
+
+static void
+test_from_domain(void **state)
+{
+	static const struct {
+		const char *hdrs, *domain; /* NULL: none */
+	} rows[] = {
+		{ "From: a@Example.TEST\r\n\r\n", "example.test" },
+		{ "From: \"x@other.test\" <a@example.test>\r\n\r\n", "example.test" },
+		{ "From: Alice\r\n <a@example.test.>\r\n\r\n", "example.test" },
+		{ "From: a@example.test (a comment @other.test)\r\n\r\n", "example.test" },
+		{ "From: a@example.test, b@example.test\r\n\r\n", "example.test" },
+		{ "From: a@example.test, b@other.test\r\n\r\n", NULL },
+		{ "From: a@example.test\r\nFrom: a@example.test\r\n\r\n", NULL },
+		{ "To: a@example.test\r\n\r\n", NULL },
+		{ "From: a@[192.0.2.1]\r\n\r\n", NULL },
+		{ "From: nobody\r\n\r\n", NULL },
+		{ "Subject: x\r\n\r\nFrom: a@example.test\r\n", NULL }, /* in the body */
+	};
+	char dom[256], why[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		int rc = dmarc_from_domain(rows[i].hdrs, strlen(rows[i].hdrs), dom, sizeof dom, why,
+		                           sizeof why);
+		if (rows[i].domain == NULL) {
+			if (rc != -1)
+				fail_msg("row %zu: got %s, want none", i, dom);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(dom, rows[i].domain);
+		}
+	}
+}
+
+static int
+setup(void **state)
+{
+	FILE *p = popen("openssl rsa -in conformance/dmarc/dkim/sel-rsa.key -pubout -outform DER "
+	                "2>/dev/null | base64 -w0",
+	                "r");
+	char b64[800] = "";
+
+	(void)state;
+	if (p == NULL || fgets(b64, sizeof b64, p) == NULL)
+		return -1;
+	pclose(p);
+	snprintf(pubrec, sizeof pubrec, "v=DKIM1; k=rsa; p=%s", b64);
+	return 0;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pass_and_failures),
+		cmocka_unit_test(test_no_signature_and_words),
+		cmocka_unit_test(test_from_domain),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
