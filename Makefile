@@ -54,9 +54,12 @@ LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 LIBREFMTA_DEPS   += -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
 # What libserver.a needs: PCRE2 (expand_regex.c), hiredis and liblmdb (lookups),
-# libspf2 (server/spf.c; it ships no pkg-config file, ../shared/LIBRARIES.md).
+# libspf2 (server/spf.c; it ships no pkg-config file, ../shared/LIBRARIES.md),
+# libopendkim (server/dkim.c) and libopendmarc (server/dmarc.c; no pkg-config
+# file on Debian 12 either), so plain -l for those three.
 SPF_LIBS := -lspf2
-SERVER_LDLIBS := $(shell pkg-config --libs libpcre2-8 hiredis lmdb 2>/dev/null) $(SPF_LIBS)
+SERVER_LDLIBS := $(shell pkg-config --libs libpcre2-8 hiredis lmdb 2>/dev/null) $(SPF_LIBS) \
+                 -lopendkim -lopendmarc
 
 # -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -86,9 +89,6 @@ LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null)
 SERVER_SRCS := $(filter-out server/refmta_main.c,$(wildcard server/*.c))
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(BUILD)/%.o)
 LIBSERVER := $(BUILD)/libserver.a
-# libopendkim (server/dkim.c) and libopendmarc (server/dmarc.c): no
-# pkg-config file for opendmarc on Debian 12, so plain -l for both.
-SERVER_LDLIBS := -lopendkim -lopendmarc
 
 # --- programs -----------------------------------------------------------------
 PROGRAMS := refmta fakedns fakeocsp runtest mkpki

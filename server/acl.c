@@ -178,7 +178,6 @@ item_check(const struct acl_item *it, struct err *e)
 		return -1;
 	}
 	if (c == NULL && modifier_lookup(it->name) == MOD_CONTROL) {
-		char why[200];
 		if (acl_control_known(it->value, why, sizeof why) != 0) {
 			err_set(e, it->line, "%s", why);
 			return -1;
