@@ -94,7 +94,9 @@ fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
 fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
-                 runtest/run_steps.c runtest/steps.c runtest/select.c
+                 runtest/run_steps.c runtest/steps.c runtest/select.c \
+                 runtest/html.c runtest/html_chart.c runtest/html_diff.c \
+                 runtest/html_cert.c runtest/html_capture.c
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)
