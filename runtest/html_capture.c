@@ -64,9 +64,11 @@ capture_start(const char *workdir)
 			dup2(fd, 2);
 			dup2(fd, 1);
 		}
-		/* -U: each packet written at once; -Z root: keep the file ours. */
-		execl(TCPDUMP, "tcpdump", "-i", "lo", "-n", "-U", "-s", "0", "-Z", "root", "-w",
-		      pcap, "tcp or udp", (char *)NULL);
+		/* -U and --immediate-mode: each packet reaches the file at once (else
+		 * the kernel holds them in blocks a SIGTERM loses); -Z root: keep
+		 * the file ours. */
+		execl(TCPDUMP, "tcpdump", "-i", "lo", "-n", "-U", "--immediate-mode", "-s", "0",
+		      "-Z", "root", "-w", pcap, "tcp or udp", (char *)NULL);
 		_exit(127);
 	}
 	/* Bounded: 3 s for its "listening on lo" line. */
@@ -135,11 +137,12 @@ capture_keep(const char *workdir, const char *dest)
 	char parent[4200], from[4200], to[4400];
 	int rc = 0;
 
+	/* mkdir -p dest */
 	snprintf(parent, sizeof parent, "%s", dest);
-	char *slash = strrchr(parent, '/');
-	if (slash != NULL) {
+	for (char *slash = parent + 1; (slash = strchr(slash, '/')) != NULL; slash++) {
 		*slash = '\0';
 		mkdir(parent, 0755);
+		*slash = '/';
 	}
 	if (mkdir(dest, 0755) != 0 && errno != EEXIST)
 		return -1;
