@@ -184,6 +184,13 @@ check: all
 unit: all
 	@ci/check --build $(BUILD) --unit-only
 
+# The teaching view (docs/teaching.md): every scenario on both backends,
+# written as a static site in $(BUILD)/report/ (index.html); a report, not a
+# test.  REPORT_ARGS=--keylog adds the key logs and captures for Wireshark.
+.PHONY: report
+report: all
+	@bin/runtest --html $(BUILD)/report $(REPORT_ARGS)
+
 # refmta beside Postfix, OpenSMTPD and smtp-sink in one run (docs/bench.md);
 # REFMTA_BENCH_QUICK=1 for a short run.  A report, not a test.
 bench: all
