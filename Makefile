@@ -161,6 +161,12 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LI
 		$(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS)
 
+# The teaching view's unit test links runtest's report modules.
+$(BUILD)/tests/html_test: $(BUILD)/tests/html_test.o $(BUILD)/runtest/html.o \
+		$(BUILD)/runtest/html_chart.o $(BUILD)/runtest/html_diff.o \
+		$(BUILD)/runtest/html_cert.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(CMOCKA_LIBS)
+
 # Re-mint when what is minted changes (not on every relink of mkpki).
 define pki_rule
 $(1)/.minted: $(wildcard lib/pki*.c lib/pki*.h) | bin/mkpki
