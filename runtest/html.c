@@ -429,7 +429,9 @@ page(struct buf *b, const struct html_run *v, size_t k, const char *prev, const 
 	buf_adds(b, "<h2 id=\"chart\">The sequence</h2>\n");
 	if (same) {
 		buf_adds(b, "<p>Both backends produced the same transcript; one chart shows "
-		            "both (the TLS facts are those of the OpenSSL run).</p>\n");
+		            "both. Its TLS blocks are from the run with refmta on OpenSSL (the "
+		            "harness client then uses GnuTLS: every run is an interop check); "
+		            "each run's facts follow the chart.</p>\n");
 		page_run(b, &v[0], "seq-openssl");
 		buf_addf(b,
 		         "<p>Result on <strong>gnutls</strong>: <span class=\"%s\">%s</span>, "

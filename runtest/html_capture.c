@@ -154,3 +154,19 @@ capture_keep(const char *workdir, const char *dest)
 	}
 	return rc;
 }
+
+char *
+capture_collect(const char *workdir, const char *html_dir, const char *slug, const char *backend)
+{
+	char *rel = NULL, path[4200];
+
+	if (asprintf(&rel, "keys/%s-%s", slug, backend) < 0)
+		return NULL;
+	snprintf(path, sizeof path, "%s/%s", html_dir, rel);
+	if (capture_keep(workdir, path) != 0) {
+		fprintf(stderr, "runtest: cannot keep the key log of %s in %s\n", slug, path);
+		free(rel);
+		return NULL;
+	}
+	return rel;
+}

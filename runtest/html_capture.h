@@ -20,4 +20,9 @@ void capture_stop(pid_t pid);
  * exist) into `dest` (made, with its parent).  0, or -1. */
 int capture_keep(const char *workdir, const char *dest) MUST_CHECK;
 
+/* capture_keep() into HTML_DIR/keys/SLUG-BACKEND; that path relative to
+ * HTML_DIR (caller frees), or NULL (said on stderr). */
+char *capture_collect(const char *workdir, const char *html_dir, const char *slug,
+                      const char *backend);
+
 #endif

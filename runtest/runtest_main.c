@@ -228,15 +228,8 @@ html_collect(struct job *j, const struct options *o)
 
 	snprintf(path, sizeof path, "%s/tls-facts.txt", j->workdir);
 	j->facts = read_all(path);
-	if (!o->keylog)
-		return;
-	if (asprintf(&j->keys, "keys/%s-%s", j->s->slug, j->backend) < 0) {
-		j->keys = NULL;
-		return;
-	}
-	snprintf(path, sizeof path, "%s/%s", o->html, j->keys);
-	if (capture_keep(j->workdir, path) != 0)
-		fprintf(stderr, "runtest: cannot keep the key log of %s in %s\n", j->s->slug, path);
+	if (o->keylog)
+		j->keys = capture_collect(j->workdir, o->html, j->s->slug, j->backend);
 }
 
 static void
@@ -591,10 +584,12 @@ write_html(const char *dir, const struct result *results, double seconds)
 {
 	struct html_run *runs = calloc(njobs ? njobs : 1, sizeof *runs);
 	struct err e = { 0 };
+	struct timespec t0;
 	int rc = 0;
 
 	if (runs == NULL)
 		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (size_t k = 0; k < njobs; k++)
 		runs[k] = (struct html_run){ .s = jobs[k].s,
 			                     .res = &results[k],
@@ -606,7 +601,8 @@ write_html(const char *dir, const struct result *results, double seconds)
 		fprintf(stderr, "runtest: --html: %s\n", e.text);
 		rc = -1;
 	} else {
-		fprintf(stderr, "runtest: the report is %s/index.html\n", dir);
+		fprintf(stderr, "runtest: the report is %s/index.html (written in %.2f s)\n", dir,
+		        elapsed(&t0));
 	}
 	free(runs);
 	return rc;

@@ -22,11 +22,13 @@ build=build
 [ "${1:-}" = --build ] && build=$2
 . tests/e2e/lib.sh
 
-chromium_bin=$(command -v chromium || true)
+# CHROMIUM= (empty) shows the skipped path on a machine that has it.
+chromium_bin=${CHROMIUM-$(command -v chromium || true)}
 shots="$PWD/$build/report-screenshots"
 
 if [ -z "$chromium_bin" ]; then
-	for c in console dom-0040 dom-0232 dom-0102 a11y offline screenshots; do
+	for c in index console-control console dom-0040 tls-0040 dom-0232 dom-0102 a11y offline \
+		print screenshots; do
 		skip "report in a browser: $c" "no chromium"
 	done
 else
@@ -106,6 +108,13 @@ else
 	if grep -lE '(src|href)="https?:|<script' "$work/report/"*.html >"$work/online.txt"; then
 		not_ok "no network resource and no script in the report" "$work/online.txt"
 	else ok "no network resource and no script in the report"; fi
+
+	# It prints: Chromium's print path (the @media print rules) makes a PDF.
+	browse "$work/pdf.out" --print-to-pdf="$work/0040.pdf" \
+		"file://$work/report/0040-starttls-ehlo-again.html"
+	if head -c 5 "$work/0040.pdf" 2>/dev/null | grep -q '%PDF-'; then
+		ok "0040 prints (Chromium's --print-to-pdf)"
+	else not_ok "0040 prints (Chromium's --print-to-pdf)" "$work/pdf.out.err"; fi
 
 	mkdir -p "$shots"
 	for p in index 0040-starttls-ehlo-again 0232-unknown-ca-verify-hosts; do
