@@ -304,6 +304,18 @@ cert_row(struct buf *b, const char *what, const char *value)
 	buf_adds(b, "</code></td></tr>");
 }
 
+static void
+cert_table(struct buf *b, int depth, const struct html_cert_fields *f)
+{
+	buf_addf(b, "<dd><table><caption>certificate at depth %d</caption>", depth);
+	cert_row(b, "subject", f->subject);
+	cert_row(b, "issuer", f->issuer);
+	cert_row(b, "valid from", f->notbefore);
+	cert_row(b, "valid until", f->notafter);
+	cert_row(b, "DNS names (subjectAltName)", f->dns);
+	buf_adds(b, "</table></dd>\n");
+}
+
 /* The handshakes of one run: facts, chain, the verdict explained. */
 static void
 page_tls(struct buf *b, const char *facts)
@@ -330,20 +342,40 @@ page_tls(struct buf *b, const char *facts)
 			}
 			buf_adds(b, "</dd>\n");
 		} else if (html_cert_parse(p, n, &f) >= 0) {
-			buf_addf(b, "<dd><table><caption>certificate at depth %d</caption>",
-			         html_cert_parse(p, n, &f));
-			cert_row(b, "subject", f.subject);
-			cert_row(b, "issuer", f.issuer);
-			cert_row(b, "valid from", f.notbefore);
-			cert_row(b, "valid until", f.notafter);
-			cert_row(b, "DNS names (subjectAltName)", f.dns);
-			buf_adds(b, "</table></dd>\n");
+			cert_table(b, html_cert_parse(p, n, &f), &f);
 		}
 		p += n + (p[n] == '\n');
 	}
 	buf_adds(b, "</dl>\n<p>Depth 0 is the server's own certificate (the leaf); each next "
 	            "depth is the certificate that signed the one before (RFC 5280 6.1). The "
 	            "client trusts the test PKI's root (<code>ca-bundle.pem</code>).</p>\n");
+}
+
+/* What each TLS peer was given to present: the delivery side's chain. */
+static void
+page_peer_certs(struct buf *b, const char *text)
+{
+	struct html_cert_fields f;
+	int depth;
+
+	if (text == NULL)
+		return;
+	buf_adds(b, "<h3>What the peers present</h3>\n<p>The chain each scripted peer was "
+	            "given (its <code>tls =</code> line): what refmta, as the client, had to "
+	            "verify. refmta's log line (<code>CV=</code>, or why the host was "
+	            "abandoned) says what it concluded.</p>\n<dl class=\"facts\">\n");
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+		if (strncmp(p, "peer ", 5) == 0) {
+			buf_adds(b, "<dt>peer ");
+			html_esc(b, p + 5, n - 5);
+			buf_adds(b, "</dt>\n");
+		} else if ((depth = html_cert_parse(p, n, &f)) >= 0) {
+			cert_table(b, depth, &f);
+		}
+		p += n + (p[n] == '\n');
+	}
+	buf_adds(b, "</dl>\n");
 }
 
 static void
@@ -368,8 +400,9 @@ page_run(struct buf *b, const struct html_run *r, const char *id)
 		buf_adds(b, "<p>The run produced no transcript.</p>\n");
 		return;
 	}
-	html_chart(b, r->s, r->actual, r->facts, id);
+	html_chart(b, r->s, r->actual, r->facts, r->peer_certs, id);
 	page_tls(b, r->facts);
+	page_peer_certs(b, r->peer_certs);
 	if (r->res->diff != NULL) {
 		buf_adds(b, "<h3>Golden against this run</h3>\n");
 		html_diff(b, r->golden ? r->golden : "", "golden", r->actual, "actual");

@@ -21,10 +21,11 @@
 struct html_run {
 	const struct scenario *s;
 	const struct result *res;
-	const char *actual; /* the transcript, NULL when the run could not play */
-	const char *golden; /* the golden's text, NULL when there is none */
-	const char *facts;  /* WORK/tls-facts.txt (html_cert.h), NULL when none */
-	const char *keys;   /* "keys/SLUG-BACKEND" under DIR with the key log and pcap, or NULL */
+	const char *actual;     /* the transcript, NULL when the run could not play */
+	const char *golden;     /* the golden's text, NULL when there is none */
+	const char *facts;      /* WORK/tls-facts.txt (html_cert.h), NULL when none */
+	const char *peer_certs; /* html_cert_peer_chains(), NULL when none */
+	const char *keys; /* "keys/SLUG-BACKEND" under DIR with the key log and pcap, or NULL */
 };
 
 /*
@@ -36,9 +37,10 @@ int html_write(const char *dir, const struct html_run *runs, size_t n, double se
                struct err *e) MUST_CHECK;
 
 /* html_chart.c: the sequence chart of one transcript (SVG with its text
- * alternative, an ordered list), `id` unique on the page. */
+ * alternative, an ordered list), `id` unique on the page; `facts` and
+ * `peer_certs` (html_cert.h) may be NULL. */
 void html_chart(struct buf *out, const struct scenario *s, const char *transcript,
-                const char *facts, const char *id);
+                const char *facts, const char *peer_certs, const char *id);
 
 /* html_diff.c: the two texts line by line, what differs marked (<del>/<ins>). */
 void html_diff(struct buf *out, const char *a, const char *a_name, const char *b,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "html_cert.h"
+#include "scenario.h"
 #include "tls.h"
 
 struct der {
@@ -257,4 +258,83 @@ html_cert_parse(const char *line, size_t n, struct html_cert_fields *f)
 	if (f->subject[0] == '\0')
 		snprintf(f->subject, sizeof f->subject, "%.*s", (int)(n - 7), line + 7);
 	return atoi(line + 5);
+}
+
+/* The next PEM certificate at or after *p as DER (caller frees), or NULL. */
+static unsigned char *
+pem_next(const char **p, size_t *len)
+{
+	static const char tab[] =
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *b = strstr(*p, "-----BEGIN CERTIFICATE-----"), *e;
+	unsigned char *der;
+	unsigned acc = 0;
+	int bits = 0;
+
+	if (b == NULL || (e = strstr(b, "-----END CERTIFICATE-----")) == NULL)
+		return NULL;
+	b += 27;
+	if ((der = malloc((size_t)(e - b))) == NULL)
+		return NULL;
+	*len = 0;
+	for (; b < e; b++) {
+		const char *at = *b ? strchr(tab, *b) : NULL;
+		if (at == NULL)
+			continue;
+		acc = (acc << 6 | (unsigned)(at - tab)) & 0xffffff;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			der[(*len)++] = (unsigned char)(acc >> bits);
+		}
+	}
+	*p = e + 25;
+	return der;
+}
+
+/* "@PKI@/x.pem" or "@WORK@/certs/x.pem" as a path. */
+static void
+peer_file(const char *word, const char *pki, const char *workdir, char *out, size_t len)
+{
+	if (strncmp(word, "@PKI@", 5) == 0)
+		snprintf(out, len, "%s%s", pki, word + 5);
+	else if (strncmp(word, "@WORK@", 6) == 0)
+		snprintf(out, len, "%s%s", workdir, word + 6);
+	else
+		snprintf(out, len, "%s", word);
+}
+
+char *
+html_cert_peer_chains(const struct scenario *s, const char *pki, const char *workdir)
+{
+	struct buf b = { 0 };
+
+	for (size_t i = 0; i < s->npeers; i++) {
+		const struct peer_spec *ps = &s->peers[i];
+		for (size_t k = 0; k < ps->lines.n; k++) {
+			char cert[2][1024], path[4200];
+			int n = sscanf(ps->lines.v[k], "tls = %1023s %*s %1023s", cert[0], cert[1]);
+			for (int c = 0; c < n; c++) {
+				peer_file(cert[c], pki, workdir, path, sizeof path);
+				FILE *f = fopen(path, "r");
+				char *pem = NULL;
+				size_t cap = 0, len;
+				if (f == NULL)
+					continue;
+				if (getdelim(&pem, &cap, '\0', f) > 0) {
+					const char *p = pem;
+					unsigned char *der;
+					buf_addf(&b, "peer %s %s\n", ps->name, cert[c]);
+					for (int d = 0; (der = pem_next(&p, &len)) != NULL; d++) {
+						buf_addf(&b, "cert %d ", d);
+						html_cert_describe(der, len, &b);
+						buf_adds(&b, "\n");
+						free(der);
+					}
+				}
+				free(pem);
+				fclose(f);
+			}
+		}
+	}
+	return b.p != NULL ? buf_take(&b) : NULL;
 }

@@ -40,4 +40,15 @@ void html_cert_describe(const unsigned char *der, size_t len, struct buf *out);
  * far enough to have any).  Best effort: the report is not the test. */
 void html_cert_record(const char *workdir, const char *client, int ok, const struct tls_info *info);
 
+/*
+ * The certificates each scripted peer presents (its "tls = CERT KEY [CERT
+ * KEY]" line, @PKI@ and @WORK@ replaced by `pki` and `workdir`), as text:
+ * "peer NAME FILE" then a "cert N ..." line per certificate of the PEM
+ * chain.  NULL when no peer serves TLS.  Caller frees.  Read while the run's
+ * files still exist: these are what the peer was given, not what a client
+ * saw (refmta's log line says what it concluded).
+ */
+struct scenario;
+char *html_cert_peer_chains(const struct scenario *s, const char *pki, const char *workdir);
+
 #endif

@@ -35,8 +35,9 @@ struct chart {
 	int nlanes;
 	struct ev *ev;
 	size_t nev, cap;
-	const char *facts; /* next handshake block in tls-facts.txt */
-	int gap, width;    /* between lanes; of the whole chart */
+	const char *facts;      /* next handshake block in tls-facts.txt */
+	const char *peer_certs; /* html_cert_peer_chains(), or NULL */
+	int gap, width;         /* between lanes; of the whole chart */
 };
 
 static int
@@ -119,6 +120,28 @@ tls_facts(struct chart *c, struct ev *e)
 	c->facts = p;
 }
 
+/* What peer `name` was given to present (html_cert_peer_chains()), as
+ * short detail lines of its TLS block. */
+static void
+peer_chain(const struct chart *c, const char *name, struct ev *e)
+{
+	int mine = 0;
+
+	for (const char *p = c->peer_certs; e != NULL && p != NULL && *p;) {
+		size_t n = strcspn(p, "\n"), nl = strlen(name);
+		struct html_cert_fields f;
+		int depth;
+		if (strncmp(p, "peer ", 5) == 0)
+			mine = strncmp(p + 5, name, nl) == 0 && p[5 + nl] == ' ';
+		else if (mine && (depth = html_cert_parse(p, n, &f)) >= 0) {
+			buf_addf(&e->text, "\npresents depth %d: %s, issued by %s%s%s", depth,
+			         f.subject, f.issuer, f.dns[0] ? ", DNS names " : "", f.dns);
+			e->lines++;
+		}
+		p += n + (p[n] == '\n');
+	}
+}
+
 /* The DNS status word of "TYPE NAME STATUS[: DATA]". */
 static const char *
 dns_badge(const char *t)
@@ -179,6 +202,7 @@ parse_peer(struct chart *c, struct parse *ps, const char *t)
 		ps->peer_reply[p] = NULL;
 		struct ev *e = add(c, EV_TLS, 1, p, "tls");
 		ev_line(e, rest + 3, strlen(rest + 3) - 1);
+		peer_chain(c, name, e);
 	} else if (strcmp(rest, "- (connection)") == 0) {
 		ev_line(add(c, EV_ARROW, 1, p, "cmd"), "(TCP connect)", 13);
 	} else {
@@ -525,9 +549,9 @@ draw_list(struct buf *out, const struct chart *c, const char *id)
 
 void
 html_chart(struct buf *out, const struct scenario *s, const char *transcript, const char *facts,
-           const char *id)
+           const char *peer_certs, const char *id)
 {
-	struct chart c = { .facts = facts };
+	struct chart c = { .facts = facts, .peer_certs = peer_certs };
 
 	build(&c, s, transcript);
 	layout(&c);

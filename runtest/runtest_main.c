@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "html.h"
+#include "html_cert.h"
 #include "html_capture.h"
 #include "pki.h"
 #include "report.h"
@@ -52,13 +53,15 @@ struct job {
 	struct timespec start;
 	char workdir[4096];
 	char *golden, *facts; /* for --html: the golden's text, WORK/tls-facts.txt */
+	char *peer_certs;     /* for --html: html_cert_peer_chains() */
 	char *keys;           /* for --keylog: "keys/SLUG-BACKEND" under the --html DIR */
 };
 
 static volatile sig_atomic_t interrupted;
 static struct job *jobs;
 static size_t njobs;
-static int keylog_wanted; /* --keylog, for the job's child */
+static int keylog_wanted;   /* --keylog, for the job's child */
+static const char *pki_dir; /* the run's PKI, for --html's peer certificates */
 
 static void
 on_interrupt(int sig)
@@ -90,10 +93,8 @@ usage(FILE *out)
 	             "  --tap              TAP 14 on stdout instead of the human report\n"
 	             "  --junit FILE       JUnit XML\n"
 	             "  --json FILE        JSON\n"
-	             "  --html DIR         the teaching view: index and a sequence chart per "
-	             "scenario\n"
-	             "  --keylog           with --html: SSLKEYLOGFILE and a loopback capture per "
-	             "run\n"
+	             "  --html DIR         the teaching view (docs/teaching.md)\n"
+	             "  --keylog           with --html: key logs and captures for Wireshark\n"
 	             "exit: 0 all passed, 1 some failed, 2 usage error, 125 cannot test\n"
 	             "The scenario format: docs/scenario-format.md\n");
 }
@@ -228,6 +229,7 @@ html_collect(struct job *j, const struct options *o)
 
 	snprintf(path, sizeof path, "%s/tls-facts.txt", j->workdir);
 	j->facts = read_all(path);
+	j->peer_certs = html_cert_peer_chains(j->s, pki_dir, j->workdir);
 	if (o->keylog)
 		j->keys = capture_collect(j->workdir, o->html, j->s->slug, j->backend);
 }
@@ -596,6 +598,7 @@ write_html(const char *dir, const struct result *results, double seconds)
 			                     .actual = jobs[k].actual,
 			                     .golden = jobs[k].golden,
 			                     .facts = jobs[k].facts,
+			                     .peer_certs = jobs[k].peer_certs,
 			                     .keys = jobs[k].keys };
 	if (html_write(dir, runs, njobs, seconds, &e) != 0) {
 		fprintf(stderr, "runtest: --html: %s\n", e.text);
@@ -661,6 +664,7 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	pki_dir = pki;
 	struct timespec t_start;
 	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	failed = schedule(&o, root, refmta_abs, fakedns_abs, pki);
@@ -693,6 +697,7 @@ done:
 		free(jobs[k].actual);
 		free(jobs[k].golden);
 		free(jobs[k].facts);
+		free(jobs[k].peer_certs);
 		free(jobs[k].keys);
 	}
 	free(results);

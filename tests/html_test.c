@@ -137,6 +137,7 @@ test_chart(void **state)
 	                "D: MX partner.test secure: 10 mx1.partner.test\n"
 	                "D: A mx1.partner.test bogus: validation failure\n"
 	                "P: mx1 - (connection)\n"
+	                "P: mx1 - (TLS TLSv1.3 TLS_AES_256_GCM_SHA384, sni none, staple not sent)\n"
 	                "P: mx1 > 250-mx1\n"
 	                "P: mx1 > 250 OK\n"
 	                "P: mx1 < QUIT\n";
@@ -145,10 +146,15 @@ test_chart(void **state)
 	                    "cert 0 subject=CN=mx.example.test issuer=CN=Inter CA "
 	                    "notbefore=2026-01-01T00:00:00Z notafter=2026-04-01T00:00:00Z "
 	                    "dns=mx.example.test\n";
+	const char *peer_certs = "peer mx1 @PKI@/unrelated.pem\n"
+	                         "cert 0 subject=CN=mx1.partner.test issuer=CN=Unrelated CA "
+	                         "notbefore=2026-01-01T00:00:00Z notafter=2026-04-01T00:00:00Z\n"
+	                         "peer other @PKI@/mx-rsa.pem\n"
+	                         "cert 0 subject=CN=not-this-one\n";
 	struct buf b = { 0 };
 
 	(void)state;
-	html_chart(&b, &s, t, facts, "c1");
+	html_chart(&b, &s, t, facts, peer_certs, "c1");
 	assert_non_null(b.p);
 	/* client, refmta, mx1, fakedns */
 	assert_int_equal(count(b.p, "<g class=\"lane\""), 4);
@@ -156,7 +162,11 @@ test_chart(void **state)
 	 * lookups x (question, answer); peer: connect, 250 (2 lines), QUIT */
 	assert_int_equal(count(b.p, "<g class=\"arrow"), 6 + 4 + 3);
 	assert_non_null(strstr(b.p, "data-arrows=\"13\""));
-	assert_int_equal(count(b.p, "<g class=\"tls\""), 1);
+	assert_int_equal(count(b.p, "<g class=\"tls\""), 2);
+	/* The peer's block says what it presents, and only its own chain. */
+	assert_non_null(
+	        strstr(b.p, "presents depth 0: CN=mx1.partner.test, issued by CN=Unrelated CA"));
+	assert_null(strstr(b.p, "not-this-one"));
 	assert_non_null(strstr(b.p, "depth 0: CN=mx.example.test, issued by CN=Inter CA"));
 	assert_non_null(strstr(b.p, "class=\"badge secure\""));
 	assert_non_null(strstr(b.p, "class=\"badge bogus\""));
@@ -165,7 +175,7 @@ test_chart(void **state)
 	assert_non_null(strstr(b.p, ">T-000001 &lt;= a@b.test"));
 	/* The text alternative: as many list items as events. */
 	assert_non_null(strstr(b.p, "role=\"img\""));
-	assert_int_equal(count(b.p, "<li>"), 13 + 1 + 2 + 1); /* + TLS, Q and L notes, heading */
+	assert_int_equal(count(b.p, "<li>"), 13 + 2 + 2 + 1); /* + TLS x2, Q and L notes, heading */
 	buf_free(&b);
 }
 

@@ -26,9 +26,29 @@ build=build
 chromium_bin=${CHROMIUM-$(command -v chromium || true)}
 shots="$PWD/$build/report-screenshots"
 
+# A failing run gets its page too, with the golden against what it produced
+# (a copy of 0040 whose golden expects another greeting), and runtest's exit
+# status stays the suite's.
+mkdir -p "$work/coll/scenarios/tls" "$work/coll/golden/tls"
+cp scenarios/tls/0040-starttls-ehlo-again.scn "$work/coll/scenarios/tls/"
+sed 's/^S: 220 mx.example.test ESMTP.*/S: 220 elsewhere.test ESMTP/' \
+	golden/tls/0040-starttls-ehlo-again.golden >"$work/coll/golden/tls/0040-starttls-ehlo-again.golden"
+TMPDIR=$work bin/runtest -j2 --html "$work/failing" "$work/coll/scenarios/" >"$work/failing.out" 2>&1
+rc=$?
+f=$work/failing/0040-starttls-ehlo-again.html
+if [ $rc -eq 1 ] && grep -q '<del><span class="who">golden</span> S: 220 elsewhere.test ESMTP</del>' "$f" &&
+	grep -q '<ins><span class="who">actual</span> S: 220 mx.example.test ESMTP' "$f" &&
+	grep -q '<td class="fail">fail' "$work/failing/index.html"; then
+	ok "a failing run: exit 1, its page shows golden against actual, the index says fail"
+else
+	echo "# exit $rc"
+	not_ok "a failing run: exit 1, its page shows golden against actual, the index says fail" \
+		"$work/failing.out"
+fi
+
 if [ -z "$chromium_bin" ]; then
-	for c in index console-control console dom-0040 tls-0040 dom-0232 dom-0102 a11y offline \
-		print screenshots; do
+	for c in index console-control console dom-0040 tls-0040 dom-0232 peer-tls-0232 dom-0102 \
+		a11y offline print screenshots; do
 		skip "report in a browser: $c" "no chromium"
 	done
 else
@@ -89,6 +109,10 @@ else
 	[ "$lanes" -eq 4 ] && grep -q '>mx</text>' "$d" && grep -q '>fakedns</text>' "$d" &&
 		ok "0232: 4 lanes (client, refmta, peer mx, fakedns)" ||
 		{ echo "# lanes $lanes"; not_ok "0232: 4 lanes (client, refmta, peer mx, fakedns)"; }
+	# The delivery's TLS block says what the peer presents: the unknown CA.
+	grep -q 'presents depth 0: CN=mx.example.test, issued by CN=refmta Unrelated CA' "$d" &&
+		ok "0232: the peer's TLS block shows its chain from the unrelated CA" ||
+		not_ok "0232: the peer's TLS block shows its chain from the unrelated CA"
 	d=$work/0102-bogus-signature.dom
 	grep -q 'class="badge bogus"' "$d" && ok "0102: a DNS answer badged bogus" ||
 		not_ok "0102: a DNS answer badged bogus"
