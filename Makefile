@@ -103,7 +103,9 @@ fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
                  runtest/run_steps.c runtest/run_ocsp.c runtest/steps.c runtest/select.c \
-                 runtest/run_tlsa.c runtest/run_services.c
+                 runtest/run_tlsa.c runtest/run_services.c \
+                 runtest/html.c runtest/html_chart.c runtest/html_diff.c \
+                 runtest/html_cert.c runtest/html_capture.c
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)
@@ -179,6 +181,12 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LI
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS) \
 		$(SERVER_LDLIBS)
 
+# The teaching view's unit test links runtest's report modules.
+$(BUILD)/tests/html_test: $(BUILD)/tests/html_test.o $(BUILD)/runtest/html.o \
+		$(BUILD)/runtest/html_chart.o $(BUILD)/runtest/html_diff.o \
+		$(BUILD)/runtest/html_cert.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(CMOCKA_LIBS)
+
 # Re-mint when what is minted changes (not on every relink of mkpki).
 define pki_rule
 $(1)/.minted: $(wildcard lib/pki*.c lib/pki*.h) | bin/mkpki
@@ -201,6 +209,13 @@ check: all
 
 unit: all
 	@ci/check --build $(BUILD) --unit-only
+
+# The teaching view (docs/teaching.md): every scenario on both backends,
+# written as a static site in $(BUILD)/report/ (index.html); a report, not a
+# test.  REPORT_ARGS=--keylog adds the key logs and captures for Wireshark.
+.PHONY: report
+report: all
+	@bin/runtest --html $(BUILD)/report $(REPORT_ARGS)
 
 # refmta beside Postfix, OpenSMTPD and smtp-sink in one run (docs/bench.md);
 # REFMTA_BENCH_QUICK=1 for a short run.  A report, not a test.

@@ -473,6 +473,7 @@ static void __attribute__((noreturn)) peer_main(struct peer_run *pr, int lfd, co
 			cfg.certs[i].key_file = key[i];
 		}
 		peer_tls_knobs(pr->spec, be, &cfg);
+		cfg.keylog_file = getenv("SSLKEYLOGFILE"); /* runtest --keylog */
 		pr->tls = tls_ctx_new(be, &cfg, &e);
 		if (pr->tls == NULL)
 			peer_log(pr, "-", e.text);

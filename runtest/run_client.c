@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "net.h"
+#include "html_cert.h"
 #include "run_int.h"
 #include "steps.h"
 #include "strlist.h"
@@ -197,6 +198,7 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	snprintf(ca, sizeof ca, "%s/ca-bundle.pem", r->env->pki);
 	cfg.ca_file = ca;
 	cfg.sigalgs = sigalgs[0] ? sigalgs : NULL;
+	cfg.keylog_file = getenv("SSLKEYLOGFILE"); /* runtest --keylog (docs/teaching.md) */
 	opts.sni = sni[0] ? sni : NULL;
 	r->c.ctx = tls_ctx_new(be, &cfg, e);
 	if (r->c.ctx == NULL)
@@ -206,6 +208,7 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 		return -1;
 	if (tls_conn_handshake(r->c.tls, e) != TLS_OK) {
 		transcript_addf(&r->tr, 'T', "handshake failed");
+		html_cert_record(r->env->workdir, name, 0, tls_conn_info(r->c.tls));
 		tls_conn_free(r->c.tls);
 		r->c.tls = NULL;
 		return 1; /* shown, not a harness error */
@@ -218,6 +221,7 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	if (ocsp)
 		snprintf(ocspword, sizeof ocspword, " ocsp=%s",
 		         tls_ocsp_word(tls_conn_check_staple(r->c.tls, time(NULL), NULL)));
+	html_cert_record(r->env->workdir, name, 1, i);
 	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s%s%s", i->version, i->cipher,
 	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni,
 	                ocsp                   ? ""

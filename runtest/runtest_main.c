@@ -21,6 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "html.h"
+#include "html_cert.h"
+#include "html_capture.h"
 #include "pki.h"
 #include "report.h"
 #include "run.h"
@@ -36,6 +39,8 @@ struct options {
 	int accept, keep, list, tap;
 	const char *show;
 	const char *junit, *json;
+	const char *html;   /* --html DIR: the teaching view (docs/teaching.md) */
+	int keylog;         /* --keylog: key log and capture per run */
 	const char *refmta; /* bin/refmta */
 };
 
@@ -47,11 +52,16 @@ struct job {
 	pid_t pid;
 	struct timespec start;
 	char workdir[4096];
+	char *golden, *facts; /* for --html: the golden's text, WORK/tls-facts.txt */
+	char *peer_certs;     /* for --html: html_cert_peer_chains() */
+	char *keys;           /* for --keylog: "keys/SLUG-BACKEND" under the --html DIR */
 };
 
 static volatile sig_atomic_t interrupted;
 static struct job *jobs;
 static size_t njobs;
+static int keylog_wanted;   /* --keylog, for the job's child */
+static const char *pki_dir; /* the run's PKI, for --html's peer certificates */
 
 static void
 on_interrupt(int sig)
@@ -83,6 +93,8 @@ usage(FILE *out)
 	             "  --tap              TAP 14 on stdout instead of the human report\n"
 	             "  --junit FILE       JUnit XML\n"
 	             "  --json FILE        JSON\n"
+	             "  --html DIR         the teaching view (docs/teaching.md)\n"
+	             "  --keylog           with --html: key logs and captures for Wireshark\n"
 	             "exit: 0 all passed, 1 some failed, 2 usage error, 125 cannot test\n"
 	             "The scenario format: docs/scenario-format.md\n");
 }
@@ -192,13 +204,34 @@ job_child(struct job *j, const char *refmta, const char *fakedns, const char *pk
 	/* Our own process group: the scheduler ends everything we start at once. */
 	setpgid(0, 0);
 	signal(SIGINT, SIG_DFL);
-	if (run_scenario(j->s, &env, &transcript, &e) != 0) {
+	pid_t capture = 0;
+	if (keylog_wanted) { /* docs/teaching.md: refmta, the client and peers all append */
+		snprintf(path, sizeof path, "%s/keylog.txt", j->workdir);
+		setenv("SSLKEYLOGFILE", path, 1);
+		capture = capture_start(j->workdir);
+	}
+	int played = run_scenario(j->s, &env, &transcript, &e);
+	capture_stop(capture);
+	if (played != 0) {
 		snprintf(path, sizeof path, "%s/harness-error.txt", j->workdir);
 		write_all(path, e.text);
 		_exit(3);
 	}
 	snprintf(path, sizeof path, "%s/actual.txt", j->workdir);
 	_exit(write_all(path, transcript) == 0 ? 0 : 3);
+}
+
+/* What --html and --keylog need from the work directory before it goes. */
+static void
+html_collect(struct job *j, const struct options *o)
+{
+	char path[4200];
+
+	snprintf(path, sizeof path, "%s/tls-facts.txt", j->workdir);
+	j->facts = read_all(path);
+	j->peer_certs = html_cert_peer_chains(j->s, pki_dir, j->workdir);
+	if (o->keylog)
+		j->keys = capture_collect(j->workdir, o->html, j->s->slug, j->backend);
 }
 
 static void
@@ -248,8 +281,13 @@ job_finish(struct job *j, int status, const struct options *o, int timed_out)
 			}
 		}
 		j->actual = got; /* kept: the backends' transcripts are compared at the end */
-		free(want);
+		if (o->html != NULL)
+			j->golden = want;
+		else
+			free(want);
 	}
+	if (o->html != NULL)
+		html_collect(j, o);
 	if (j->res.status == RESULT_PASS && !o->keep) {
 		remove_tree(j->workdir);
 		j->res.workdir = NULL;
@@ -326,6 +364,10 @@ parse_args(int argc, char **argv, struct options *o, struct strlist *args)
 			o->junit = argv[++i];
 		else if (strcmp(a, "--json") == 0 && i + 1 < argc)
 			o->json = argv[++i];
+		else if (strcmp(a, "--html") == 0 && i + 1 < argc)
+			o->html = argv[++i];
+		else if (strcmp(a, "--keylog") == 0)
+			o->keylog = 1;
 		else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
 			return 0;
@@ -338,6 +380,12 @@ parse_args(int argc, char **argv, struct options *o, struct strlist *args)
 		} else if (strlist_push(args, a) != 0)
 			return 2;
 	}
+	if (o->keylog && o->html == NULL) {
+		fprintf(stderr,
+		        "runtest: --keylog goes with --html DIR (where the files are kept)\n");
+		return 2;
+	}
+	keylog_wanted = o->keylog;
 	if (o->jobs == 0) {
 		long cores = sysconf(_SC_NPROCESSORS_ONLN);
 		o->jobs = cores > 0 ? (unsigned)cores : 1;
@@ -532,6 +580,37 @@ report_human(const struct result *results)
 	report_summary(stdout, results, njobs);
 }
 
+/* runtest --html DIR: 0, or -1 (said on stderr). */
+static int
+write_html(const char *dir, const struct result *results, double seconds)
+{
+	struct html_run *runs = calloc(njobs ? njobs : 1, sizeof *runs);
+	struct err e = { 0 };
+	struct timespec t0;
+	int rc = 0;
+
+	if (runs == NULL)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (size_t k = 0; k < njobs; k++)
+		runs[k] = (struct html_run){ .s = jobs[k].s,
+			                     .res = &results[k],
+			                     .actual = jobs[k].actual,
+			                     .golden = jobs[k].golden,
+			                     .facts = jobs[k].facts,
+			                     .peer_certs = jobs[k].peer_certs,
+			                     .keys = jobs[k].keys };
+	if (html_write(dir, runs, njobs, seconds, &e) != 0) {
+		fprintf(stderr, "runtest: --html: %s\n", e.text);
+		rc = -1;
+	} else {
+		fprintf(stderr, "runtest: the report is %s/index.html (written in %.2f s)\n", dir,
+		        elapsed(&t0));
+	}
+	free(runs);
+	return rc;
+}
+
 /* ---- main ------------------------------------------------------------------------------- */
 
 int
@@ -585,6 +664,9 @@ main(int argc, char **argv)
 	struct sigaction sa = { .sa_handler = on_interrupt };
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	pki_dir = pki;
+	struct timespec t_start;
+	clock_gettime(CLOCK_MONOTONIC, &t_start);
 	failed = schedule(&o, root, refmta_abs, fakedns_abs, pki);
 
 	results = calloc(njobs, sizeof *results);
@@ -599,6 +681,9 @@ main(int argc, char **argv)
 	if (results != NULL && o.json && report_json(o.json, results, njobs) != 0)
 		fprintf(stderr, "runtest: cannot write %s\n", o.json);
 	rc = interrupted ? 130 : failed > 0 ? 1 : 0;
+	if (results != NULL && o.html && write_html(o.html, results, elapsed(&t_start)) != 0 &&
+	    rc == 0)
+		rc = 1;
 	if (failed == 0 && !o.keep)
 		remove_tree(root);
 	else
@@ -610,6 +695,10 @@ done:
 		free(jobs[k].res.message);
 		free(jobs[k].res.diff);
 		free(jobs[k].actual);
+		free(jobs[k].golden);
+		free(jobs[k].facts);
+		free(jobs[k].peer_certs);
+		free(jobs[k].keys);
 	}
 	free(results);
 	free(jobs);
