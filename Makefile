@@ -33,7 +33,7 @@ endif
 
 # --- dependencies -----------------------------------------------------------
 # Install what is missing (ci/deps is idempotent and quiet when all is there).
-PKGS := openssl gnutls gnutls-dane libunbound ldns cmocka hiredis lmdb
+PKGS := openssl gnutls gnutls-dane libunbound ldns cmocka hiredis lmdb libpcre2-8
 DEPS_MISSING := $(shell pkg-config --exists $(PKGS) 2>/dev/null && \
 	test -f /usr/include/spf2/spf.h && test -f /usr/include/opendmarc/dmarc.h || echo yes)
 ifneq ($(filter clean format,$(MAKECMDGOALS)),$(MAKECMDGOALS))
@@ -51,6 +51,8 @@ TLS_CFLAGS := $(shell pkg-config --cflags openssl gnutls 2>/dev/null)
 LIBREFMTA_DEPS   := $(shell pkg-config --libs openssl gnutls 2>/dev/null)
 LIBREFMTA_DEPS   += $(shell pkg-config --libs libunbound 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# What libserver.a needs: PCRE2 (expand_regex.c), hiredis and liblmdb (lookups).
+SERVER_LDLIBS := $(shell pkg-config --libs libpcre2-8 hiredis lmdb 2>/dev/null)
 
 # -Wno-format-truncation: truncating snprintf into bounded buffers is deliberate.
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -85,6 +87,7 @@ LIBSERVER := $(BUILD)/libserver.a
 PROGRAMS := refmta fakedns fakeocsp runtest mkpki
 refmta_SRCS   := server/refmta_main.c
 refmta_LIBS   := $(LIBSERVER)
+refmta_LDLIBS := $(SERVER_LDLIBS)
 fakedns_SRCS  := fakedns/fakedns_main.c
 fakedns_LIBS  := $(LIBFAKEDNS)
 fakedns_LDLIBS := $(LDNS_LIBS)
@@ -92,7 +95,8 @@ fakeocsp_SRCS := fakeocsp/fakeocsp_main.c
 fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
-                 runtest/run_steps.c runtest/steps.c runtest/select.c
+                 runtest/run_steps.c runtest/steps.c runtest/select.c \
+                 runtest/run_services.c
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)
@@ -155,7 +159,8 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LIBSERVER) \
 		$(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(CMOCKA_LIBS) \
+		$(SERVER_LDLIBS)
 
 # Re-mint when what is minted changes (not on every relink of mkpki).
 define pki_rule
@@ -217,7 +222,7 @@ FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined 
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 $(FUZZ_SAN) $(filter-out -Werror,$(WARN)) \
 	-Wno-unknown-warning-option -Ilib -Iserver -Ifakedns -Ifakeocsp -Iruntest \
 	$(shell pkg-config --cflags openssl gnutls ldns libunbound 2>/dev/null) -MMD -MP
-FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS)
+FUZZ_LDLIBS := $(LIBREFMTA_DEPS) $(LDNS_LIBS) $(SERVER_LDLIBS)
 # Every module but the mains (runtest's too), in one archive: a target links
 # what it uses.
 FUZZ_SRCS := $(LIB_SRCS) $(SERVER_SRCS) \

@@ -30,9 +30,35 @@ strlist_push(struct strlist *l, const char *s)
 	return strlist_push_owned(l, strdup(s));
 }
 
+/* Exim's separator change: a list that starts "<X" (X not alphanumeric,
+ * blank or ">") is separated by X; "<\\n" written as two octets means
+ * newline (Exim spec 6.21, "Changing list separators").  Returns the
+ * separator and moves *list past the prefix. */
+static char
+list_separator(const char **list)
+{
+	const char *p = *list;
+
+	while (isspace((unsigned char)*p))
+		p++;
+	if (p[0] != '<')
+		return ':';
+	if (p[1] == '\\' && p[2] == 'n') {
+		*list = p + 3;
+		return '\n';
+	}
+	if (p[1] != '\0' && (p[1] == '\n' || !isspace((unsigned char)p[1])) &&
+	    !isalnum((unsigned char)p[1]) && p[1] != '>') { /* "<>": the null sender */
+		*list = p + 2;
+		return p[1];
+	}
+	return ':';
+}
+
 int
 strlist_split(struct strlist *l, const char *list)
 {
+	char sep = list_separator(&list);
 	size_t len = strlen(list);
 	char *item = malloc(len + 1);
 	size_t n = 0;
@@ -40,12 +66,12 @@ strlist_split(struct strlist *l, const char *list)
 	if (item == NULL)
 		return -1;
 	for (size_t i = 0; i <= len; i++) {
-		if (i < len && list[i] == ':' && list[i + 1] == ':') {
-			item[n++] = ':'; /* "::" is a literal colon (IPv6) */
+		if (i < len && list[i] == sep && list[i + 1] == sep && sep != '\n') {
+			item[n++] = sep; /* "::" is a literal colon (IPv6) */
 			i++;
 			continue;
 		}
-		if (i < len && list[i] != ':') {
+		if (i < len && list[i] != sep) {
 			item[n++] = list[i];
 			continue;
 		}

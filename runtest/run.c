@@ -74,6 +74,9 @@ run_substitute(const char *text, const struct run *r)
 		} else if (strncmp(p, "@DNS@", 5) == 0 && r->dns_server[0]) {
 			rep = r->dns_server;
 			skip = 5;
+		} else if (strncmp(p, "@REDIS", 6) == 0 &&
+		           run_services_word(r, p, peerbuf, sizeof peerbuf, &skip)) {
+			rep = peerbuf;
 		} else if (strncmp(p, "@PEER:", 6) == 0 && strchr(p + 6, '@') != NULL) {
 			size_t n = (size_t)(strchr(p + 6, '@') - (p + 6));
 			for (size_t i = 0; i < r->npeers; i++)
@@ -569,6 +572,8 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 		goto out;
 	if (s->nzones > 0 && run_dns_start(&r, e) != 0)
 		goto out;
+	if (run_services_start(&r, e) != 0)
+		goto out;
 	if (run_write_config(&r, s->config, e) != 0 || start_refmta(&r, e) != 0)
 		goto out;
 	for (size_t i = 0; i < s->nsteps; i++) {
@@ -586,6 +591,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 		dump_peer(&r, &r.peers[i]);
 	}
 	run_dns_stop(&r);
+	run_services_stop(&r);
 	*transcript = buf_take(&r.tr.text);
 	rc = 0;
 out:
@@ -594,6 +600,7 @@ out:
 	for (size_t i = 0; i < r.npeers; i++)
 		peer_stop(&r.peers[i]);
 	run_dns_stop(&r);
+	run_services_stop(&r);
 	resolver_free(r.resolver);
 	free(r.peers);
 	transcript_free(&r.tr);

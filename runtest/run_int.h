@@ -31,6 +31,8 @@ struct client {
 	struct tls_conn *tls;
 };
 
+#define RUN_MAX_REDIS 3
+
 struct run {
 	const struct scenario *s;
 	const struct run_env *env;
@@ -42,11 +44,20 @@ struct run {
 	char path[4096]; /* run_path()'s result */
 	struct peer *peers;
 	size_t npeers;
-	unsigned peer_port;        /* the one port every peer listens on */
-	pid_t fakedns;             /* 0 when the scenario has no [zone] */
-	char dns_server[64];       /* "127.0.0.1@PORT", "" without fakedns */
-	struct resolver *resolver; /* for `resolve` steps, made at the first */
+	unsigned peer_port;             /* the one port every peer listens on */
+	pid_t fakedns;                  /* 0 when the scenario has no [zone] */
+	char dns_server[64];            /* "127.0.0.1@PORT", "" without fakedns */
+	struct resolver *resolver;      /* for `resolve` steps, made at the first */
+	pid_t redis_pid[RUN_MAX_REDIS]; /* [redis] servers (run_services.c); 0: none */
+	unsigned redis_port[RUN_MAX_REDIS];
+	size_t nredis;
 };
+
+/* run_services.c: [redis], [lmdb NAME] and the expand step. */
+int run_services_start(struct run *r, struct err *e) MUST_CHECK;
+void run_services_stop(struct run *r);
+/* "@REDIS@" / "@REDIS:NAME@" at p: 1 with out = ADDR:PORT and *skip. */
+int run_services_word(const struct run *r, const char *p, char *out, size_t len, size_t *skip);
 
 /* WORK/rel, in r->path (valid until the next call). */
 const char *run_path(struct run *r, const char *rel);
@@ -99,5 +110,6 @@ int step_resolve(struct run *r, const struct step *st, struct err *e);
 int step_write(struct run *r, const struct step *st, struct err *e);
 int step_move(struct run *r, const struct step *st, struct err *e);
 int step_reconfigure(struct run *r, const struct step *st, struct err *e);
+int step_expand(struct run *r, const struct step *st, struct err *e);
 
 #endif

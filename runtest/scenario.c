@@ -56,6 +56,8 @@ scenario_free(struct scenario *s)
 	text_sections_free(s->zones, s->nzones);
 	text_sections_free(s->files, s->nfiles);
 	text_sections_free(s->configs, s->nconfigs);
+	text_sections_free(s->redis, s->nredis);
+	text_sections_free(s->lmdbs, s->nlmdbs);
 	free(s);
 }
 
@@ -351,6 +353,16 @@ parse_named_section(struct parse *ps, const char *line, struct err *e)
 			goto oom_taken;
 		return text_name_check(ps, s->files, s->nfiles, "file", e);
 	}
+	if (strncmp(line, "[redis ", 7) == 0) {
+		if (text_section_add(ps, &s->redis, &s->nredis, name) != 0)
+			goto oom_taken;
+		return text_name_check(ps, s->redis, s->nredis, "redis", e);
+	}
+	if (strncmp(line, "[lmdb ", 6) == 0) {
+		if (text_section_add(ps, &s->lmdbs, &s->nlmdbs, name) != 0)
+			goto oom_taken;
+		return text_name_check(ps, s->lmdbs, s->nlmdbs, "lmdb", e);
+	}
 	if (text_section_add(ps, &s->configs, &s->nconfigs, name) != 0)
 		goto oom_taken;
 	return text_name_check(ps, s->configs, s->nconfigs, "config", e);
@@ -555,8 +567,11 @@ parse_line(struct parse *ps, char *line, struct err *e)
 		ps->have_steps = 1;
 		return 0;
 	}
+	if (strcmp(line, "[redis]") == 0) /* the default Redis server (run_services.c) */
+		return parse_named_section(ps, "[redis default]", e);
 	if ((strncmp(line, "[peer ", 6) == 0 || strncmp(line, "[zone ", 6) == 0 ||
-	     strncmp(line, "[file ", 6) == 0 || strncmp(line, "[config ", 8) == 0) &&
+	     strncmp(line, "[file ", 6) == 0 || strncmp(line, "[config ", 8) == 0 ||
+	     strncmp(line, "[redis ", 7) == 0 || strncmp(line, "[lmdb ", 6) == 0) &&
 	    line[strlen(line) - 1] == ']')
 		return parse_named_section(ps, line, e);
 	/* Verbatim, blank lines and comments too (zone: fakedns's line numbers

@@ -71,6 +71,10 @@ struct scenario {
 	size_t nfiles;
 	struct text_section *configs; /* [config NAME]: the others, not the [config] */
 	size_t nconfigs;
+	struct text_section *redis; /* [redis] ("default") / [redis NAME]: redis-cli commands */
+	size_t nredis;
+	struct text_section *lmdbs; /* [lmdb NAME]: "KEY VALUE" lines for mdb_load */
+	size_t nlmdbs;
 };
 
 /* Parse `path`.  -1 with e->text = "path:line: message". */

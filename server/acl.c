@@ -24,11 +24,13 @@
 #include <strings.h>
 
 #include "acl.h"
+#include "config.h"
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
-enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY };
-static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay" };
+enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY, MOD_SET, MOD_LOGWRITE };
+static const char *const modifier_names[] = { "message", "log_message", "add_header",
+	                                      "delay",   "set",         "logwrite" };
 
 /* delay: at most an hour, so no ACL can hold a worker for ever. */
 #define ACL_DELAY_MAX_MS 3600000u
@@ -119,7 +121,7 @@ unknown_item(const struct acl_item *it, struct err *e)
 		                      conditions[i]->name);
 	err_set(e, it->line,
 	        "unknown ACL condition or modifier \"%s\" (conditions: %s; modifiers: message, "
-	        "log_message, add_header, delay)",
+	        "log_message, add_header, delay, set, logwrite)",
 	        it->name, names);
 }
 
@@ -152,6 +154,7 @@ static int
 item_check(const struct acl_item *it, struct err *e)
 {
 	const struct acl_condition *c = condition_lookup(it->name);
+	char why[300];
 
 	if (c == NULL && modifier_lookup(it->name) < 0) {
 		unknown_item(it, e);
@@ -159,6 +162,14 @@ item_check(const struct acl_item *it, struct err *e)
 	}
 	if (c == NULL && it->negated) {
 		err_set(e, it->line, "\"!%s\": only conditions can be negated", it->name);
+		return -1;
+	}
+	if (c == NULL && modifier_lookup(it->name) == MOD_SET && it->var == NULL) {
+		err_set(e, it->line, "set: expected \"set acl_c_NAME = VALUE\" (or acl_m_NAME)");
+		return -1;
+	}
+	if (expand_check(it->value, why, sizeof why) != 0) {
+		err_set(e, it->line, "%s: expansion error %s", it->name, why);
 		return -1;
 	}
 	if (c != NULL && c->check != NULL && c->check(it->value, e) != 0) {
@@ -175,6 +186,34 @@ item_check(const struct acl_item *it, struct err *e)
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* "set acl_c_NAME = ..." / "set acl_m_NAME = ...": the name into it->var
+ * (Exim: acl_c0..acl_c9 and acl_c_ plus letters, digits, underscores). */
+static int
+parse_set_var(const char **eq, struct acl_item *it, struct err *e)
+{
+	const char *v = *eq, *q = v;
+
+	while ((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '_')
+		q++;
+	if ((strncmp(v, "acl_c", 5) != 0 && strncmp(v, "acl_m", 5) != 0) || q - v < 6 ||
+	    (v[5] != '_' && !(q - v == 6 && v[5] >= '0' && v[5] <= '9'))) {
+		err_set(e, it->line,
+		        "set: expected acl_c_NAME or acl_m_NAME (or acl_c0..9, acl_m0..9), got "
+		        "\"%.*s\"",
+		        (int)(q - v), v);
+		return -1;
+	}
+	it->var = strndup(v, (size_t)(q - v));
+	if (it->var == NULL) {
+		err_set(e, it->line, "out of memory");
+		return -1;
+	}
+	while (isspace((unsigned char)*q))
+		q++;
+	*eq = q;
 	return 0;
 }
 
@@ -206,9 +245,12 @@ add_item(struct acl *acl, const char *text, int line, struct err *e)
 	eq = p;
 	while (isspace((unsigned char)*eq))
 		eq++;
+	if (n == 3 && strncmp(name, "set", 3) == 0 && eq > p && *eq != '=' &&
+	    parse_set_var(&eq, &it, e) != 0)
+		return -1;
 	if (n == 0 || *eq != '=') {
 		err_set(e, line, "expected \"name = value\" in an ACL, got \"%s\"", text);
-		return -1;
+		goto out;
 	}
 	it.name = strndup(name, n);
 	it.value = acl_strndup_trimmed(eq + 1, strlen(eq + 1));
@@ -226,11 +268,12 @@ add_item(struct acl *acl, const char *text, int line, struct err *e)
 	}
 	st->items = grown;
 	st->items[st->nitems++] = it;
-	it.name = it.value = NULL; /* the statement owns them now */
+	it.name = it.value = it.var = NULL; /* the statement owns them now */
 	rc = 0;
 out:
 	free(it.name);
 	free(it.value);
+	free(it.var);
 	return rc;
 }
 
@@ -302,6 +345,7 @@ acl_free(struct acl *acl)
 		for (size_t i = 0; i < acl->stmts[s].nitems; i++) {
 			free(acl->stmts[s].items[i].name);
 			free(acl->stmts[s].items[i].value);
+			free(acl->stmts[s].items[i].var);
 		}
 		free(acl->stmts[s].items);
 	}
@@ -317,6 +361,7 @@ struct eval {
 	const struct acl_env *env;
 	const struct acl_env *env_or_empty; /* never NULL, for conditions */
 	const struct expand_env *vars;
+	struct acl_result *res;
 	char *error; /* why evaluation cannot go on (then: defer) */
 };
 
@@ -341,6 +386,54 @@ eval_fail(struct eval *ev, const struct acl_item *it, const char *fmt, ...)
 		ev->error = strdup("out of memory"); /* may stay NULL: still a defer */
 }
 
+/* Expand an item's value: 0 with *out (caller frees), 1 on forced
+ * failure (*out NULL), -1 on error (evaluation fails: defer). */
+static int
+item_expand(struct eval *ev, const struct acl_item *it, char **out)
+{
+	char why[300];
+	int rc = expand_eval(it->value, ev->vars, out, why, sizeof why);
+
+	if (rc == EXPAND_OK)
+		return 0;
+	if (rc == EXPAND_FAIL)
+		return 1;
+	eval_fail(ev, it, "%s: expansion error %s", it->name, why);
+	return -1;
+}
+
+/* "set" and "logwrite" act when met (Exim): before the conditions after
+ * them, whether or not the statement fires.  A forced failure leaves the
+ * variable as it was / writes nothing. */
+static int
+act_now(struct eval *ev, const struct acl_item *it, int mod)
+{
+	struct expand_store *st;
+	char *v;
+	int r = item_expand(ev, it, &v);
+
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (mod == MOD_LOGWRITE) {
+		if (strlist_push_owned(&ev->res->logwrites, v) != 0) {
+			eval_fail(ev, it, "out of memory");
+			return -1;
+		}
+		return 0;
+	}
+	st = it->var[4] == 'c' ? ev->vars->acl_c : ev->vars->acl_m;
+	if (st == NULL) {
+		free(v);
+		eval_fail(ev, it, "set %s: no such variables here", it->var);
+		return -1;
+	}
+	r = expand_store_set(st, it->var, v);
+	free(v);
+	if (r != 0)
+		eval_fail(ev, it, "out of memory");
+	return r;
+}
+
 /* Do all conditions of `st` hold?  ACL_COND_ERROR stops everything. */
 static enum acl_cond
 stmt_fires(struct eval *ev, const struct acl_stmt *st)
@@ -350,11 +443,14 @@ stmt_fires(struct eval *ev, const struct acl_stmt *st)
 		const struct acl_condition *c = condition_lookup(it->name);
 		char why[256] = "";
 		enum acl_cond r;
+		int mod = c == NULL ? modifier_lookup(it->name) : -1;
 
-		if (c == NULL && modifier_lookup(it->name) < 0) {
+		if (c == NULL && mod < 0) {
 			eval_fail(ev, it, "unknown ACL item \"%s\"", it->name);
 			return ACL_COND_ERROR;
 		}
+		if ((mod == MOD_SET || mod == MOD_LOGWRITE) && act_now(ev, it, mod) != 0)
+			return ACL_COND_ERROR;
 		if (c == NULL)
 			continue; /* modifiers are not conditions */
 		r = c->eval(it->value, ev->env_or_empty, why, sizeof why);
@@ -371,16 +467,16 @@ stmt_fires(struct eval *ev, const struct acl_stmt *st)
 	return ACL_COND_TRUE;
 }
 
-/* Expand a modifier's value into *slot (the last one of a statement wins). */
+/* Expand a modifier's value into *slot (the last one of a statement wins);
+ * a forced failure leaves the slot as it was. */
 static int
 set_expanded(struct eval *ev, const struct acl_item *it, char **slot)
 {
-	char *v = expand_string(it->value, ev->vars);
+	char *v;
+	int r = item_expand(ev, it, &v);
 
-	if (v == NULL) {
-		eval_fail(ev, it, "out of memory");
-		return -1;
-	}
+	if (r != 0)
+		return r < 0 ? -1 : 0;
 	free(*slot);
 	*slot = v;
 	return 0;
@@ -410,6 +506,8 @@ collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result 
 		case MOD_ADD_HEADER:
 			if (set_expanded(ev, it, &header) != 0)
 				goto out;
+			if (header == NULL)
+				break; /* forced failure: no header */
 			if (strlist_push_owned(&res->headers, header) != 0) {
 				header = NULL;
 				eval_fail(ev, it, "out of memory");
@@ -421,6 +519,8 @@ collect_modifiers(struct eval *ev, const struct acl_stmt *st, struct acl_result 
 			/* Every fired statement's delay adds up (warn too), within the cap. */
 			if (set_expanded(ev, it, &delay) != 0)
 				goto out;
+			if (delay == NULL)
+				break;
 			if (parse_delay(delay, &ms) != 0) {
 				eval_fail(ev, it, "delay: bad time \"%s\"", delay);
 				goto out;
@@ -465,10 +565,15 @@ acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env
          struct acl_result *res)
 {
 	static const struct acl_env no_env = { 0 };
-	struct eval ev = { .acl = acl,
-		           .env = env,
-		           .env_or_empty = env != NULL ? env : &no_env,
-		           .vars = env != NULL ? &env->vars : &no_env.vars };
+	struct acl_env local = env != NULL ? *env : no_env; /* with ${acl} wired to it */
+	struct eval ev = {
+		.acl = acl, .env = env, .env_or_empty = &local, .vars = &local.vars, .res = res
+	};
+
+	if (local.vars.acl == NULL) {
+		local.vars.acl = acl_expand_run;
+		local.vars.acl_arg = &local;
+	}
 	int failed = 0;
 
 	memset(res, 0, sizeof *res);
@@ -512,4 +617,51 @@ acl_result_free(struct acl_result *res)
 	res->message = res->log_message = NULL;
 	strlist_free(&res->headers);
 	strlist_free(&res->logs);
+	strlist_free(&res->logwrites);
+}
+
+/* ---- ${acl{NAME}{ARG}...} ------------------------------------------------------------ */
+
+/* Exim 11.5 "${acl": accept gives the ACL's message (or ""), deny and drop
+ * a forced failure, defer an error. */
+int
+acl_expand_run(void *arg, const char *name, const char *const *args, size_t nargs, char **out,
+               char *why, size_t whylen)
+{
+	static unsigned depth;
+	const struct acl_env *env = arg;
+	struct acl_env sub = *env;
+	const struct acl *acl = env->cfg != NULL ? config_acl_find(env->cfg, name) : NULL;
+	struct acl_result res;
+	enum acl_verdict v;
+	int rc;
+
+	*out = NULL;
+	if (acl == NULL) {
+		snprintf(why, whylen, "no ACL named \"%s\"", name);
+		return EXPAND_ERROR;
+	}
+	if (depth >= 8) {
+		snprintf(why, whylen, "ACLs run through ${acl} nest deeper than 8");
+		return EXPAND_ERROR;
+	}
+	sub.vars.acl_args = args;
+	sub.vars.acl_nargs = nargs;
+	depth++;
+	v = acl_eval(acl, ACL_DENY, &sub, &res);
+	depth--;
+	if (v == ACL_ACCEPT) {
+		*out = strdup(res.message != NULL ? res.message : "");
+		rc = *out != NULL ? EXPAND_OK : EXPAND_ERROR;
+		if (*out == NULL)
+			snprintf(why, whylen, "out of memory");
+	} else if (v == ACL_DEFER) {
+		snprintf(why, whylen, "ACL %s deferred%s%s", name, res.log_message ? ": " : "",
+		         res.log_message ? res.log_message : "");
+		rc = EXPAND_ERROR;
+	} else {
+		rc = EXPAND_FAIL;
+	}
+	acl_result_free(&res);
+	return rc;
 }

@@ -14,7 +14,13 @@
  * condition = "LEFT OP RIGHT" with OP one of == != =~ !~ (after
  * $variable expansion of both sides; =~ is a POSIX extended regex).
  * Modifiers: message, log_message, add_header, delay (= TIME: the session
- * waits that long before it acts on the verdict; Exim's name).
+ * waits that long before it acts on the verdict; Exim's name); and, acting
+ * when met left to right as in Exim (before the conditions after them),
+ * "set acl_c_NAME = VALUE" / "set acl_m_NAME = VALUE" (into the env's
+ * stores) and "logwrite = TEXT".  Every value is checked for expansion
+ * syntax at load (docs/expand.md); an expansion error while evaluating
+ * defers, with the item's line and the error's offset in log_message.
+ * condition = "${...}" is Exim's form: the expansion read as a boolean.
  */
 #ifndef REFMTA_ACL_H
 #define REFMTA_ACL_H
@@ -24,6 +30,8 @@
 #include "err.h"
 #include "expand.h"
 #include "strlist.h"
+
+struct config;
 
 enum acl_verb { ACL_VERB_ACCEPT, ACL_VERB_DENY, ACL_VERB_DEFER, ACL_VERB_DROP, ACL_VERB_WARN };
 
@@ -37,6 +45,7 @@ enum acl_verdict {
 struct acl_item {
 	char *name;  /* "domains", "message", ... */
 	char *value; /* as written; expanded when evaluated */
+	char *var;   /* "set acl_c_x = ...": the variable's name; else NULL */
 	int negated; /* "!domains = ..." */
 	int line;
 };
@@ -64,15 +73,22 @@ struct acl_env {
 	const char *sender;       /* for "senders" ("" = null sender) */
 	const char *recipient;    /* for "recipients" */
 	int encrypted;            /* for "encrypted" */
+	const struct config *cfg; /* named lists (+NAME) and ACLs (${acl}); NULL: none */
 };
+
+/* ${acl{NAME}{ARG}...} (expand.h's expand_acl_fn) for an ACL evaluation:
+ * `arg` is the struct acl_env in force.  Runs at most 8 deep. */
+int acl_expand_run(void *arg, const char *name, const char *const *args, size_t nargs, char **out,
+                   char *why, size_t whylen);
 
 struct acl_result {
 	enum acl_verdict verdict;
-	char *message;          /* expanded "message" of the deciding statement, or NULL */
-	char *log_message;      /* expanded "log_message" of the deciding statement, or NULL */
-	struct strlist headers; /* add_header lines from every statement that fired (warn too) */
-	struct strlist logs;    /* log_message lines of "warn" statements that fired */
-	unsigned delay_ms;      /* "delay" of every statement that fired, summed, at most 1h */
+	char *message;            /* expanded "message" of the deciding statement, or NULL */
+	char *log_message;        /* expanded "log_message" of the deciding statement, or NULL */
+	struct strlist headers;   /* add_header lines from every statement that fired (warn too) */
+	struct strlist logs;      /* log_message lines of "warn" statements that fired */
+	struct strlist logwrites; /* "logwrite" lines, in the order met (logged as they are) */
+	unsigned delay_ms;        /* "delay" of every statement that fired, summed, at most 1h */
 };
 
 /* What a condition's evaluation says. */

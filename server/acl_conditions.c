@@ -18,28 +18,108 @@
 #include "acl.h"
 #include "config.h"
 #include "match.h"
+#include "strlist.h"
 #include "strutil.h"
 
 /* ---- list conditions ---------------------------------------------------------- */
 
-/* Expand the list and match `subject` (NULL: not known yet) with `fn`. */
-static enum acl_cond
-eval_list(const char *value, const struct acl_env *env, const char *subject,
-          int (*fn)(const char *, const char *), char *why, size_t whylen)
+/* Does `list` (expanded) hold a "+NAME" item? */
+static int
+has_named(const struct strlist *l)
 {
-	char *list;
-	int hit;
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i][0] == '+' ||
+		    (l->v[i][0] == '!' && l->v[i][1 + strspn(l->v[i] + 1, " ")] == '+'))
+			return 1;
+	return 0;
+}
 
-	if (subject == NULL)
-		return ACL_COND_UNKNOWN;
-	list = expand_string(value, &env->vars);
-	if (list == NULL) {
+static enum acl_cond match_list(const char *value, const struct acl_env *env, const char *kind,
+                                const char *subject, int (*fn)(const char *, const char *),
+                                unsigned depth, char *why, size_t whylen);
+
+/* Item by item, so "+NAME" (a named list of the same kind, Exim 10.5) is
+ * matched in its place: the first item that matches decides. */
+static enum acl_cond
+match_items(const struct strlist *l, const struct acl_env *env, const char *kind,
+            const char *subject, int (*fn)(const char *, const char *), unsigned depth, char *why,
+            size_t whylen)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const char *item = l->v[i];
+		int neg = item[0] == '!', hit;
+		char *one;
+		if (neg)
+			item += 1 + strspn(item + 1, " ");
+		if (item[0] == '+') {
+			const char *v = config_named_list(env->cfg, kind, item + 1);
+			enum acl_cond r;
+			if (v == NULL) {
+				snprintf(why, whylen, "no %s named \"%s\"", kind, item + 1);
+				return ACL_COND_ERROR;
+			}
+			r = match_list(v, env, kind, subject, fn, depth + 1, why, whylen);
+			if (r == ACL_COND_ERROR)
+				return r;
+			hit = r == ACL_COND_TRUE;
+		} else {
+			/* One item as a list of its own, its colons kept ("<\n"). */
+			if (asprintf(&one, "<\n%s", item) < 0) {
+				snprintf(why, whylen, "out of memory");
+				return ACL_COND_ERROR;
+			}
+			hit = fn(one, subject);
+			free(one);
+		}
+		if (hit)
+			return neg ? ACL_COND_FALSE : ACL_COND_TRUE;
+	}
+	return ACL_COND_FALSE;
+}
+
+/* Expand `value` and match `subject` against it, named lists included. */
+static enum acl_cond
+match_list(const char *value, const struct acl_env *env, const char *kind, const char *subject,
+           int (*fn)(const char *, const char *), unsigned depth, char *why, size_t whylen)
+{
+	struct strlist l = { 0 };
+	enum acl_cond r;
+	char *list;
+
+	if (depth > 8) {
+		snprintf(why, whylen, "named lists nest deeper than 8");
+		return ACL_COND_ERROR;
+	}
+	switch (expand_eval(value, &env->vars, &list, why, whylen)) {
+	case EXPAND_OK:
+		break;
+	case EXPAND_FAIL:
+		return ACL_COND_FALSE; /* a forced failure matches nothing */
+	default:
+		return ACL_COND_ERROR;
+	}
+	if (strlist_split(&l, list) != 0) {
+		free(list);
 		snprintf(why, whylen, "out of memory");
 		return ACL_COND_ERROR;
 	}
-	hit = fn(list, subject);
+	if (has_named(&l))
+		r = match_items(&l, env, kind, subject, fn, depth, why, whylen);
+	else
+		r = fn(list, subject) ? ACL_COND_TRUE : ACL_COND_FALSE;
+	strlist_free(&l);
 	free(list);
-	return hit ? ACL_COND_TRUE : ACL_COND_FALSE;
+	return r;
+}
+
+/* Expand the list and match `subject` (NULL: not known yet) with `fn`. */
+static enum acl_cond
+eval_list(const char *value, const struct acl_env *env, const char *kind, const char *subject,
+          int (*fn)(const char *, const char *), char *why, size_t whylen)
+{
+	if (subject == NULL)
+		return ACL_COND_UNKNOWN;
+	return match_list(value, env, kind, subject, fn, 0, why, whylen);
 }
 
 static int
@@ -58,31 +138,32 @@ check_hosts(const char *value, struct err *e)
 static enum acl_cond
 eval_hosts(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
-	return eval_list(value, env, env->host_address, match_host, why, whylen);
+	return eval_list(value, env, "hostlist", env->host_address, match_host, why, whylen);
 }
 
 static enum acl_cond
 eval_domains(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
-	return eval_list(value, env, env->domain, match_domain, why, whylen);
+	return eval_list(value, env, "domainlist", env->domain, match_domain, why, whylen);
 }
 
 static enum acl_cond
 eval_local_parts(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
-	return eval_list(value, env, env->local_part, match_local_part, why, whylen);
+	return eval_list(value, env, "localpartlist", env->local_part, match_local_part, why,
+	                 whylen);
 }
 
 static enum acl_cond
 eval_senders(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
-	return eval_list(value, env, env->sender, match_address, why, whylen);
+	return eval_list(value, env, "addresslist", env->sender, match_address, why, whylen);
 }
 
 static enum acl_cond
 eval_recipients(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
-	return eval_list(value, env, env->recipient, match_address, why, whylen);
+	return eval_list(value, env, "addresslist", env->recipient, match_address, why, whylen);
 }
 
 /* ---- encrypted = yes|no ----------------------------------------------------------- */
@@ -228,12 +309,24 @@ regex_check(const char *re, char *why, size_t whylen)
 	return 0;
 }
 
+/* condition = "${...}": Exim's form, the expansion read as a boolean
+ * (expand_bool); anything else is refmta's "LEFT OP RIGHT". */
+static int
+is_exim_form(const char *value)
+{
+	return value[0] == '$' && value[1] == '{';
+}
+
 /* A regex without variables is compiled now, so a bad one fails at load time. */
 static int
 check_condition(const char *value, struct err *e)
 {
 	struct cond_parts c;
-	int s = cond_split(value, &c), rc = 0;
+	int s, rc = 0;
+
+	if (is_exim_form(value))
+		return 0; /* acl.c checked the expansion's syntax */
+	s = cond_split(value, &c);
 
 	if (s == -2) {
 		err_set(e, 0, "out of memory");
@@ -261,6 +354,32 @@ check_condition(const char *value, struct err *e)
 	return rc;
 }
 
+/* Exim 42.x "condition": a forced failure does not hold; a result that is
+ * not a boolean is an error (the ACL defers), as in Exim. */
+static enum acl_cond
+eval_exim_condition(const char *value, const struct acl_env *env, char *why, size_t whylen)
+{
+	char *v;
+	int b;
+
+	switch (expand_eval(value, &env->vars, &v, why, whylen)) {
+	case EXPAND_OK:
+		break;
+	case EXPAND_FAIL:
+		return ACL_COND_FALSE;
+	default:
+		return ACL_COND_ERROR;
+	}
+	b = expand_bool(v);
+	if (b < 0)
+		snprintf(why, whylen,
+		         "condition: \"%.80s\" is not a boolean (true/false, yes/no, "
+		         "a number)",
+		         v);
+	free(v);
+	return b < 0 ? ACL_COND_ERROR : b ? ACL_COND_TRUE : ACL_COND_FALSE;
+}
+
 static enum acl_cond
 eval_condition(const char *value, const struct acl_env *env, char *why, size_t whylen)
 {
@@ -270,16 +389,15 @@ eval_condition(const char *value, const struct acl_env *env, char *why, size_t w
 	regex_t rx;
 	int rc;
 
+	if (is_exim_form(value))
+		return eval_exim_condition(value, env, why, whylen);
 	if (cond_split(value, &c) != 0) {
 		snprintf(why, whylen, "condition: cannot evaluate \"%s\"", value);
 		return ACL_COND_ERROR;
 	}
-	l = expand_string(c.left, &env->vars);
-	r = expand_string(c.right, &env->vars);
-	if (l == NULL || r == NULL) {
-		snprintf(why, whylen, "out of memory");
+	if (expand_eval(c.left, &env->vars, &l, why, whylen) != EXPAND_OK ||
+	    expand_eval(c.right, &env->vars, &r, why, whylen) != EXPAND_OK)
 		goto out;
-	}
 	if (c.op[1] == '=') {
 		int eq = strcmp(l, r) == 0;
 		res = (c.op[0] == '=') == eq ? ACL_COND_TRUE : ACL_COND_FALSE;

@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "clock.h"
 #include "config.h"
+#include "lookup.h"
 #include "match.h"
 #include "net.h"
 #include "option.h"
@@ -68,6 +69,10 @@ static const struct option_def main_options[] = {
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },
+	{ O(redis_servers, STRING, NULL), .valid = lookup_redis_servers_valid,
+	  .what = "server list",
+	  .hint = "(use HOST[:PORT]/DB/PASSWORD items; \"<;\" as the separator when a port is "
+	          "given)" },
 	{ O(local_domains, LIST, NULL) },
 	{ O(postmaster_bypass_acl, BOOL, "true") },
 	{ O(mailbox_directory, PATH, "mail") },
@@ -109,6 +114,7 @@ struct loader {
 	int acl_line[NACLS];        /* where each ACL block started */
 	struct acl *acl;            /* the ACL block being read, or NULL */
 	struct config_block *block; /* the transport/router block being read, or NULL */
+	struct expand_store macros; /* upper-case "NAME = value" lines so far */
 };
 
 static char *
@@ -210,6 +216,33 @@ valid_block_name(const char *s)
 	return 1;
 }
 
+/* "acl NAME:": an ACL run by ${acl{NAME}} (docs/expand.md). */
+static int
+named_acl(struct loader *ld, const char *name, int line)
+{
+	struct config *cfg = ld->cfg;
+	struct acl **grown, *a;
+
+	if (!valid_block_name(name))
+		return option_fail(&ld->ctx, line,
+		                   "acl: bad or missing name \"%s\" (use letters, digits, _ - .)",
+		                   name);
+	if (config_acl_find(cfg, name) != NULL)
+		return option_fail(&ld->ctx, line, "duplicate acl \"%s\"", name);
+	grown = realloc(cfg->acls, (cfg->nacls + 1) * sizeof *grown);
+	if (grown == NULL)
+		return option_fail(&ld->ctx, line, "out of memory");
+	cfg->acls = grown;
+	a = calloc(1, sizeof *a);
+	if (a == NULL || (a->name = strdup(name)) == NULL) {
+		free(a);
+		return option_fail(&ld->ctx, line, "out of memory");
+	}
+	cfg->acls[cfg->nacls++] = a;
+	ld->acl = a;
+	return 0;
+}
+
 static int
 header_line(struct loader *ld, char *text, int line)
 {
@@ -245,12 +278,14 @@ header_line(struct loader *ld, char *text, int line)
 	if (*name != '\0')
 		*name++ = '\0';
 	name = trim(name);
+	if (strcmp(head, "acl") == 0)
+		return named_acl(ld, name, line);
 	if (strcmp(head, "transport") != 0 && strcmp(head, "router") != 0)
 		return option_fail(
 		        &ld->ctx, line,
 		        "unknown block \"%s%s%s:\" (use acl_smtp_connect, acl_smtp_helo, "
 		        "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, "
-		        "transport NAME or router NAME)",
+		        "acl NAME, transport NAME or router NAME)",
 		        head, *name ? " " : "", name);
 	if (!valid_block_name(name))
 		return option_fail(&ld->ctx, line,
@@ -331,6 +366,7 @@ acl_line(struct loader *ld, char *body, int line)
 static int
 process_line(struct loader *ld, char *text, int line)
 {
+	char why[200];
 	char *body = trim(text);
 	int indented = isspace((unsigned char)text[0]);
 
@@ -345,6 +381,14 @@ process_line(struct loader *ld, char *text, int line)
 	}
 	if (end_block(ld) != 0)
 		return -1;
+	switch (config_named_list_line(ld->cfg, body, line, why, sizeof why)) {
+	case 1:
+		return 0;
+	case -1:
+		return option_fail(&ld->ctx, line, "%s", why);
+	default:
+		break;
+	}
 	if (strchr(body, '=') != NULL)
 		return option_line(ld, body, line);
 	if (body[strlen(body) - 1] == ':')
@@ -353,6 +397,22 @@ process_line(struct loader *ld, char *text, int line)
 	                   "expected \"name = value\" or a block header (\"acl_smtp_rcpt:\", "
 	                   "\"transport NAME:\", \"router NAME:\"), got \"%s\"",
 	                   body);
+}
+
+/* A logical line through the macros (Exim spec 6.4), then parsed. */
+static int
+macro_line(struct loader *ld, const char *logical, int line)
+{
+	char why[200], *text;
+	int rc = config_macro_process(&ld->macros, logical, &text, why, sizeof why);
+
+	if (rc < 0)
+		return option_fail(&ld->ctx, line, "%s", why);
+	if (rc == 1)
+		return 0;
+	rc = process_line(ld, text, line);
+	free(text);
+	return rc;
 }
 
 /* Read physical lines, join "\" continuations, hand logical lines on. */
@@ -401,14 +461,14 @@ read_file(struct loader *ld, FILE *f)
 			logical[--llen] = '\0';
 			continue;
 		}
-		if (process_line(ld, logical, start) != 0)
+		if (macro_line(ld, logical, start) != 0)
 			goto out;
 	}
 	if (ferror(f)) {
 		option_fail(&ld->ctx, 0, "read error: %s", strerror(errno));
 		goto out;
 	}
-	if (pending && process_line(ld, logical, start) != 0)
+	if (pending && macro_line(ld, logical, start) != 0)
 		goto out;
 	rc = end_block(ld);
 out:
@@ -491,6 +551,7 @@ config_load(const char *path, struct config **out, struct err *e)
 	cfg = NULL;
 	rc = 0;
 out:
+	expand_store_clear(&ld.macros);
 	if (f != NULL)
 		fclose(f);
 	free(copy);
@@ -519,6 +580,7 @@ config_free(struct config *cfg)
 		free(cfg->blocks[i].name);
 	}
 	free(cfg->blocks);
+	config_names_free(cfg);
 	free(cfg->file);
 	free(cfg->dir);
 	free(cfg);

@@ -19,6 +19,15 @@
 #include "strlist.h"
 
 struct acl;
+struct expand_store;
+
+/* A named list: kind is "hostlist", "domainlist", "addresslist" or
+ * "localpartlist" (static); value as written, expanded when used. */
+struct config_list {
+	const char *kind;
+	char *name, *value;
+	int line;
+};
 
 /* A "transport NAME:" or "router NAME:" block, kept as written for the
  * delivery issue; its options are validated by the code that uses them. */
@@ -78,6 +87,9 @@ struct config {
 	char *dns_server;       /* "ADDR@PORT": forward every query there; NULL = resolv.conf */
 	char *dns_trust_anchor; /* trust anchor file; NULL = the system's root anchor */
 
+	/* Lookups (docs/expand.md) */
+	char *redis_servers; /* ${lookup redis}: "HOST[:PORT]/DB/PASSWORD" list; NULL = none */
+
 	/* Local delivery */
 	struct strlist local_domains; /* domains whose mail goes to mailboxes */
 	int postmaster_bypass_acl; /* default true: RFC 5321 4.5.1 postmaster skips acl_smtp_rcpt */
@@ -106,11 +118,31 @@ struct config {
 
 	struct config_block *blocks;
 	size_t nblocks;
+
+	/* Named lists and ACLs (config_names.c, docs/expand.md) */
+	struct config_list *lists; /* "hostlist NAME = ...", used as +NAME */
+	size_t nlists;
+	struct acl **acls; /* "acl NAME:" blocks, run by ${acl{NAME}} */
+	size_t nacls;
 };
 
 /* Parse and check.  On error: -1, e->text = "FILE:LINE: message". */
 int config_load(const char *path, struct config **out, struct err *e) MUST_CHECK;
 void config_free(struct config *cfg); /* accepts NULL */
+
+/* config_names.c.  A logical line through the macros: 1 when it defined
+ * one, 0 with *out = the line with macros replaced (caller frees), -1 with
+ * why. */
+int config_macro_process(struct expand_store *m, const char *line, char **out, char *why,
+                         size_t whylen) MUST_CHECK;
+/* "hostlist NAME = ..." (and the other kinds): 1 stored, 0 not such a line, -1 why. */
+int config_named_list_line(struct config *cfg, const char *text, int line, char *why,
+                           size_t whylen) MUST_CHECK;
+/* A named list's value (kind NULL: any kind), or NULL. */
+const char *config_named_list(const struct config *cfg, const char *kind, const char *name);
+/* The ACL named `name` ("acl NAME:" or acl_smtp_*), or NULL. */
+const struct acl *config_acl_find(const struct config *cfg, const char *name);
+void config_names_free(struct config *cfg);
 
 /* The value of `key` in a "router NAME:" or "transport NAME:" block (and
  * its line), or NULL.  Their options are read through server/option.h. */

@@ -6,6 +6,7 @@
  *   refmta -c FILE [--backend B] serve [--listen ADDR:PORT]
  *   refmta -c FILE [--backend B] queue-run [--force] | queue-list
  *   refmta -c FILE send [-f SENDER] RCPT...
+ *   refmta [-c FILE] expand 'STRING' [NAME=VALUE...]
  *
  * Only argument handling lives here; loading the configuration and its test
  * mode is setup.c's, each command its module's.  Exit: 0 ok, 1 failure, 2 usage.
@@ -21,6 +22,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "deliver.h"
+#include "expand_cmd.h"
 #include "log.h"
 #include "privs.h"
 #include "queue.h"
@@ -43,18 +45,21 @@ print_version(void)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: refmta --version | --help\n"
-	             "       refmta -c FILE check                     validate a configuration\n"
-	             "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
-	             "       refmta -c FILE [--backend B] queue-run [--force]\n"
-	             "                                                one pass over the queue "
-	             "(--force:\n"
-	             "                                                ignore retry times)\n"
-	             "       refmta -c FILE queue-list                list the queue\n"
-	             "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
-	             "\n"
-	             "refmta is a reference SMTP conformance server; see README.md and "
-	             "docs/config.md.\n");
+	fprintf(out,
+	        "usage: refmta --version | --help\n"
+	        "       refmta -c FILE check                     validate a configuration\n"
+	        "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
+	        "       refmta -c FILE [--backend B] queue-run [--force]\n"
+	        "                                                one pass over the queue "
+	        "(--force:\n"
+	        "                                                ignore retry times)\n"
+	        "       refmta -c FILE queue-list                list the queue\n"
+	        "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
+	        "       refmta [-c FILE] expand 'STRING' [NAME=VALUE...]\n"
+	        "                                                expand a string (docs/expand.md)\n"
+	        "\n"
+	        "refmta is a reference SMTP conformance server; see README.md and "
+	        "docs/config.md.\n");
 }
 
 /* sendmail -i: the message is stdin up to EOF; LF line ends become CRLF. */
@@ -171,6 +176,9 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (i < argc && config_path == NULL && strcmp(argv[i], "expand") == 0)
+		return expand_cmd(argc - i - 1,
+		                  argv + i + 1); /* no configuration: no lookups set up */
 	if (config_path == NULL || i >= argc) {
 		usage(stderr);
 		return 2;
@@ -226,6 +234,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "refmta: queue-list: %s\n", e.text);
 	} else if (strcmp(cmd, "send") == 0) {
 		rc = cmd_send(cfg, argc - i, argv + i);
+	} else if (strcmp(cmd, "expand") == 0) {
+		rc = expand_cmd(argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;

@@ -6,6 +6,7 @@
 #include "setup.h"
 #include "clock.h"
 #include "deliver.h"
+#include "lookup.h"
 #include "privs.h"
 #include "spool.h"
 
@@ -23,6 +24,14 @@ setup_load_config(const char *path, struct config **out, struct err *e)
 		return -1;
 	}
 	delivery_config_free(&dc);
+	/* Lookups read their servers from the configuration in force. */
+	if (lookup_set_redis_servers((*out)->redis_servers) != 0 ||
+	    lookup_set_dns((*out)->dns_server, (*out)->dns_trust_anchor) != 0) {
+		err_set(e, 0, "%s: lookups: out of memory", path);
+		config_free(*out);
+		*out = NULL;
+		return -1;
+	}
 	return 0;
 }
 

@@ -80,6 +80,7 @@ smtpd_transaction_reset(struct session *s)
 	s->nrcpts = 0;
 	memset(&s->mail, 0, sizeof s->mail);
 	strlist_free(&s->add_headers);
+	expand_store_clear(&s->acl_m);
 	buf_free(&s->msg);
 	s->msg_too_big = 0;
 	s->bdat_active = s->bdat_failed = 0;

@@ -78,6 +78,10 @@ struct session {
 	char cur_local_part[SMTP_LOCAL_PART_MAX + 3];
 	char cur_domain[SMTP_DOMAIN_MAX + 1];
 	char cur_recipient[SMTP_PATH_MAX + 1];
+
+	/* ACL "set" variables: $acl_c_* for the connection, $acl_m_* for the
+	 * message (cleared with the transaction). */
+	struct expand_store acl_c, acl_m;
 };
 
 /* Test hook: when set, called on every state change.  Never set by the daemon. */

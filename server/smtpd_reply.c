@@ -110,7 +110,11 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
               struct acl_result *res)
 {
 	struct acl_env env = {
-		.vars = { .table = smtpd_vars, .ntable = smtpd_nvars, .ctx = s },
+		.vars = { .table = smtpd_vars,
+		          .ntable = smtpd_nvars,
+		          .ctx = s,
+		          .acl_c = &s->acl_c,
+		          .acl_m = &s->acl_m },
 		.host_address = s->peer->ip,
 		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
 		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
@@ -118,9 +122,12 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 		        (s->mail_checked || (s->state & (ST_MAIL | ST_RCPT))) ? s->mail.path : NULL,
 		.recipient = s->cur_recipient[0] ? s->cur_recipient : NULL,
 		.encrypted = s->tls != NULL,
+		.cfg = s->cfg,
 	};
 	enum acl_verdict v = acl_eval(acl, dflt, &env, res);
 
+	for (size_t i = 0; i < res->logwrites.n; i++) /* "logwrite": the text as it is */
+		log_write("%s", res->logwrites.v[i]);
 	for (size_t i = 0; i < res->logs.n; i++)
 		log_write("H=%s [%s]:%u Warning: %s", smtpd_helo_or_none(s), s->peer->ip,
 		          s->peer->port, res->logs.v[i]);

@@ -167,6 +167,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	                                                            : cfg->smtp_receive_timeout));
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
+		expand_store_clear(&s.acl_c);
 		return;
 	}
 	while (!s.closing) {
@@ -187,6 +188,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	          s.tls ? tls_conn_info(s.tls)->version : "", s.tls ? ")" : "",
 	          s.close_reason ? s.close_reason : "lost");
 	smtpd_transaction_reset(&s);
+	expand_store_clear(&s.acl_c);
 	tls_conn_free(s.tls);
 	s.tls = NULL;
 }

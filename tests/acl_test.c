@@ -251,12 +251,12 @@ static const struct bad bads[] = {
 	{ "accept\n domain = x.test",
 	  "unknown ACL condition or modifier \"domain\" (conditions: hosts, domains, local_parts, "
 	  "senders, recipients, encrypted, condition; modifiers: message, log_message, add_header, "
-	  "delay)",
+	  "delay, set, logwrite)",
 	  2 },
 	{ "deny spf = fail",
 	  "unknown ACL condition or modifier \"spf\" (conditions: hosts, "
 	  "domains, local_parts, senders, recipients, encrypted, condition; "
-	  "modifiers: message, log_message, add_header, delay)",
+	  "modifiers: message, log_message, add_header, delay, set, logwrite)",
 	  1 },
 	{ "deny\n !message = x", "\"!message\": only conditions can be negated", 2 },
 	{ "accept hosts = 192.0.2.0/33",

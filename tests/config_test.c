@@ -579,8 +579,8 @@ static const struct bad_row bad_rows[] = {
 	  "NAME:\", \"router NAME:\"), got \"hello world\"" },
 	{ "unknown ACL block", "acl_smtp_quit:\n  accept\n",
 	  "@F@:1: unknown block \"acl_smtp_quit:\" (use acl_smtp_connect, acl_smtp_helo, "
-	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, transport NAME or "
-	  "router NAME)" },
+	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, acl NAME, transport NAME "
+	  "or router NAME)" },
 	{ "transport without a name", "transport:\n  driver = smtp\n",
 	  "@F@:1: transport: bad or missing name \"\" (use letters, digits, _ - .)" },
 	{ "duplicate ACL block", "acl_smtp_rcpt:\n  accept\n\nacl_smtp_rcpt:\n  deny\n",
@@ -599,7 +599,7 @@ static const struct bad_row bad_rows[] = {
 	{ "ACL condition not built yet", "acl_smtp_data:\n  deny spf = fail\n",
 	  "@F@:2: unknown ACL condition or modifier \"spf\" (conditions: hosts, domains, "
 	  "local_parts, senders, recipients, encrypted, condition; modifiers: message, "
-	  "log_message, add_header, delay)" },
+	  "log_message, add_header, delay, set, logwrite)" },
 	{ "ACL bad regex", "acl_smtp_rcpt:\n  deny\n    condition = $local_part =~ a{2\n",
 	  "@F@:3: condition: bad regex \"a{2\": Unmatched \\{" },
 	{ "ACL regex whose automaton would exhaust memory",

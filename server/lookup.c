@@ -1,0 +1,132 @@
+/*
+ * lookup.c - the table of lookup types behind ${lookup} (lookup.h), and
+ * lsearch, the plain-file lookup (Exim spec 9.3): a line starting with the
+ * key (case-insensitive; "quoted" keys may hold blanks and colons), then a
+ * colon or blanks, then the value; lines starting with white space
+ * continue the value; "#" lines and empty lines are skipped.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "buf.h"
+#include "lookup.h"
+
+static const struct lookup_type types[] = {
+	{ "lsearch", 0, lookup_lsearch_find },
+	{ "lmdb", 0, lookup_lmdb_find },
+	{ "redis", 1, lookup_redis_find },
+	{ "dnsdb", 1, lookup_dnsdb_find },
+};
+
+const struct lookup_type *
+lookup_type_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+		if (strcmp(types[i].name, name) == 0)
+			return &types[i];
+	return NULL;
+}
+
+const char *
+lookup_type_names(void)
+{
+	return "lsearch, lmdb, redis, dnsdb";
+}
+
+/* The key at the start of `line`: quoted or up to a colon or blank.  The
+ * rest (after the separator) in *rest.  0, or -1 when no key. */
+static int
+lsearch_key(const char *line, struct buf *key, const char **rest)
+{
+	const char *p = line;
+
+	buf_add(key, "", 0);
+	if (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			buf_add(key, p, 1);
+		}
+		if (*p == '"')
+			p++;
+	} else {
+		const char *k = p;
+		while (*p != '\0' && *p != ':' && !isspace((unsigned char)*p))
+			p++;
+		buf_add(key, k, (size_t)(p - k));
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	if (*p == ':')
+		p++;
+	while (isspace((unsigned char)*p))
+		p++;
+	*rest = p;
+	return key->len > 0 ? 0 : -1;
+}
+
+static void
+chomp(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || isspace((unsigned char)s[n - 1])))
+		s[--n] = '\0';
+}
+
+enum lookup_result
+lookup_lsearch_find(const char *file, const char *key, char **value, char *why, size_t whylen)
+{
+	FILE *f = fopen(file, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	struct buf v = { 0 };
+	int found = 0;
+	enum lookup_result rc = LOOKUP_NOTFOUND;
+
+	*value = NULL;
+	if (f == NULL) {
+		snprintf(why, whylen, "cannot open %s: %s", file, strerror(errno));
+		return LOOKUP_DEFER;
+	}
+	while (getline(&line, &cap, f) >= 0) {
+		int cont = isspace((unsigned char)line[0]);
+		struct buf k = { 0 };
+		const char *rest;
+		chomp(line);
+		if (found) {
+			const char *t = line;
+			if (!cont || line[0] == '\0')
+				break;
+			while (isspace((unsigned char)*t))
+				t++;
+			buf_adds(&v, " ");
+			buf_adds(&v, t);
+			continue;
+		}
+		if (cont || line[0] == '#' || line[0] == '\0')
+			continue;
+		if (lsearch_key(line, &k, &rest) == 0 && strcasecmp(k.p, key) == 0) {
+			found = 1;
+			buf_adds(&v, rest);
+		}
+		buf_free(&k);
+	}
+	if (ferror(f)) {
+		snprintf(why, whylen, "read error on %s", file);
+		rc = LOOKUP_DEFER;
+	} else if (found) {
+		*value = buf_take(&v);
+		rc = *value != NULL ? LOOKUP_FOUND : LOOKUP_DEFER;
+		if (rc == LOOKUP_DEFER)
+			snprintf(why, whylen, "out of memory");
+	}
+	buf_free(&v);
+	free(line);
+	fclose(f);
+	return rc;
+}
