@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "clock.h"
 #include "config.h"
+#include "event.h"
 #include "lookup.h"
 #include "match.h"
 #include "net.h"
@@ -66,6 +67,8 @@ static const struct option_def main_options[] = {
 	{ O(recipients_max, UINT_POS, "100") },
 	{ O(message_size_limit, SIZE, "50M") },
 	{ O(prdr_enable, BOOL, "false") },
+	{ O(event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },

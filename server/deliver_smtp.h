@@ -76,6 +76,7 @@ struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	char *tls_require_ciphers; /* backend-native, or NULL */
 	int tls_tempfail_tryclear; /* default 1 */
 	char *hosts_try_prdr;      /* host list; default "*": PRDR when offered (docs/prdr.md) */
+	char *event_action;        /* per-attempt events (docs/events.md); NULL = none */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -96,9 +97,11 @@ struct smtp_host_facts {
 	char tls_version[16];     /* "TLSv1.3" */
 	char tls_cipher[80];      /* IANA name */
 	int cv;                   /* 1 = certificate verified (chain, and the name when checked) */
-	char cv_reason[32]; /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
-	                     * "not-checked") */
-	int dsn;            /* the server offered DSN (RFC 3461): it took over NOTIFY */
+	char cv_reason[32];  /* when cv == 0: the canonical word ("unknown-ca", "name-mismatch",
+	                      * "not-checked") */
+	int dsn;             /* the server offered DSN (RFC 3461): it took over NOTIFY */
+	char sending_ip[64]; /* the local end of the connection ("" = not connected) */
+	unsigned sending_port;
 };
 
 enum smtp_outcome {
@@ -133,6 +136,7 @@ struct smtp_delivery {
 	const struct tls_backend *be; /* the client's TLS library */
 	struct smtp_cache *cache;     /* may be NULL: no reuse */
 	const char *message_id;
+	const char *router_name; /* the route's router, for events */
 	const struct envelope *env;
 	const char *data_path;          /* input/ID-D */
 	const struct route_host *hosts; /* in order */

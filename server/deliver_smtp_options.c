@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "deliver_smtp.h"
+#include "event.h"
 #include "option.h"
 
 #define OFF(f) offsetof(struct smtp_transport, f)
@@ -33,6 +34,8 @@ static const struct option_def smtp_options[] = {
 	{ O(tls_require_ciphers, STRING, NULL) },
 	{ O(tls_tempfail_tryclear, BOOL, "true"), .hint = "(use true or false)" },
 	{ O(hosts_try_prdr, HOSTLIST, "*") },
+	{ O(event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 };
 #undef O
 #define NSMTP (sizeof smtp_options / sizeof smtp_options[0])

@@ -136,6 +136,7 @@ smtp_deliver_group(const struct transport_group *g)
 		.be = g->be,
 		.cache = g->cache,
 		.message_id = g->env->id,
+		.router_name = g->route->router,
 		.env = g->env,
 		.data_path = g->data_path,
 		.hosts = g->route->hosts,
