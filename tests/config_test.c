@@ -479,8 +479,13 @@ static const struct bad_row bad_rows[] = {
 	{ "unknown option, with a suggestion", "\n\ntls_sertificate = x\n",
 	  "@F@:3: unknown option \"tls_sertificate\" (did you mean \"tls_certificate\"?)" },
 	{ "unknown option", "frobnicate = 1\n", "@F@:1: unknown option \"frobnicate\"" },
-	{ "option not built yet", "event_action = exec x\n",
-	  "@F@:1: unknown option \"event_action\"" },
+	{ "the seed's older name of event_action", "tpda_event_action = x\n",
+	  "@F@:1: unknown option \"tpda_event_action\" (renamed: did you mean \"event_action\"?)" },
+	{ "the older transport-era name", "delivery_event_action = x\n",
+	  "@F@:1: unknown option \"delivery_event_action\" (renamed: did you mean "
+	  "\"event_action\"?)" },
+	{ "event_action that does not parse", "event_action = ${if eq{a}\n",
+	  "@F@:1: event_action: bad expansion \"${if eq{a}\" (see docs/expand.md)" },
 	{ "bad prdr_enable", "prdr_enable = maybe\n",
 	  "@F@:1: prdr_enable: bad boolean \"maybe\" (use true, false, yes, no, 1 or 0)" },
 	{ "PRDR ACL under both names",
@@ -579,7 +584,8 @@ static const struct bad_row bad_rows[] = {
 	  "NAME:\", \"router NAME:\"), got \"hello world\"" },
 	{ "unknown ACL block", "acl_smtp_quit:\n  accept\n",
 	  "@F@:1: unknown block \"acl_smtp_quit:\" (use acl_smtp_connect, acl_smtp_helo, "
-	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, acl NAME, transport NAME "
+	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, acl NAME, transport "
+	  "NAME "
 	  "or router NAME)" },
 	{ "transport without a name", "transport:\n  driver = smtp\n",
 	  "@F@:1: transport: bad or missing name \"\" (use letters, digits, _ - .)" },
