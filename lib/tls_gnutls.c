@@ -619,6 +619,7 @@ static const struct tls_backend_ops gtls_ops = {
 	.key_update = gtls_key_update,
 	.conn_free = gtls_conn_free,
 	.cert_names = gtls_cert_names,
+	.cert_facts = gtls_cert_facts,
 };
 
 /* No DANE yet (the DANE issue adds it, and TLS_CAP_DANE).  No session

@@ -72,4 +72,8 @@ void gtls_fill_info(struct gtls_conn *c);
 enum tls_status gtls_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
                                 struct err *e) MUST_CHECK;
 
+/* ---- tls_gnutls_cert.c: the ops' cert_facts (${certextract}) ---- */
+enum tls_status gtls_cert_facts(const unsigned char *der, size_t len, struct tls_cert_facts *f,
+                                struct err *e) MUST_CHECK;
+
 #endif

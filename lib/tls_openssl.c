@@ -591,6 +591,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.key_update = ossl_key_update,
 	.conn_free = ossl_conn_free,
 	.cert_names = ossl_cert_names,
+	.cert_facts = ossl_cert_facts,
 };
 
 /* No DANE yet (the DANE issue adds SSL_dane_tlsa_add and TLS_CAP_DANE). */

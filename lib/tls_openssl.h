@@ -10,6 +10,9 @@
 #ifndef REFMTA_TLS_OPENSSL_H
 #define REFMTA_TLS_OPENSSL_H
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/objects.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -50,6 +53,10 @@ int ossl_verify_cb(int ok, X509_STORE_CTX *xs);
 void ossl_fill_info(struct ossl_conn *c);
 /* The ops' cert_names: decode one DER certificate's names. */
 enum tls_status ossl_cert_names(const unsigned char *der, size_t len, struct tls_cert_names *out,
+                                struct err *e) MUST_CHECK;
+
+/* ---- tls_openssl_cert.c: the ops' cert_facts (${certextract}) ---- */
+enum tls_status ossl_cert_facts(const unsigned char *der, size_t len, struct tls_cert_facts *f,
                                 struct err *e) MUST_CHECK;
 
 #endif
