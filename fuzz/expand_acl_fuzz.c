@@ -5,7 +5,8 @@
  *   1    values, split at '|': sender, local part, domain, client address
  *        (each also a variable: $sender_address, $local_part, $domain,
  *        $sender_host_address; a missing one is "not known yet")
- *   2    a template for expand_string(), with those variables
+ *   2    a template for expand_eval(), with those variables (and without);
+ *        property: OK gives a string, FAIL and ERROR give none and a reason
  *   3..  an ACL block's lines, as config_load() passes them: a line whose
  *        first word is a verb starts a statement, any other continues it.
  * When the ACL parses and passes acl_check(), it is evaluated with the
@@ -21,6 +22,7 @@
 #include "acl.h"
 #include "expand.h"
 #include "fuzz_util.h"
+#include "lookup.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -117,6 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1 || size > 16 * 1024)
 		return 0;
+	lookup_disable_network(); /* no Redis or DNS servers from a fuzzer */
 	text = fuzz_strndup(data + 1, size - 1);
 	rest = text;
 	l = next_line(&rest);
@@ -129,12 +132,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	t = next_line(&rest);
 	if (t != NULL) {
-		out = expand_string(t, &env);
-		if (out == NULL)
-			abort(); /* expand.h: NULL only when out of memory */
-		free(out);
-		out = expand_string(t, NULL);
-		free(out);
+		char why[300];
+		for (int k = 0; k < 2; k++) {
+			why[0] = '\0';
+			int st = expand_eval(t, k == 0 ? &env : NULL, &out, why, sizeof why);
+			if ((st == EXPAND_OK) != (out != NULL) ||
+			    (st != EXPAND_OK && why[0] == '\0') ||
+			    (st != EXPAND_OK && st != EXPAND_FAIL && st != EXPAND_ERROR))
+				abort(); /* expand.h's contract */
+			free(out);
+		}
 	}
 	run_acl(rest, &vs, data[0] & 1);
 	free(text);

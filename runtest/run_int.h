@@ -12,6 +12,7 @@
 #include "bio.h"
 #include "peer.h"
 #include "run.h"
+#include "strlist.h"
 #include "transcript.h"
 
 #define REPLY_TIMEOUT 10      /* seconds a step waits for a reply */
@@ -51,6 +52,7 @@ struct run {
 	pid_t redis_pid[RUN_MAX_REDIS]; /* [redis] servers (run_services.c); 0: none */
 	unsigned redis_port[RUN_MAX_REDIS];
 	size_t nredis;
+	struct strlist expand_vars; /* NAME=VALUE for expand steps (expand-vars) */
 };
 
 /* run_services.c: [redis], [lmdb NAME] and the expand step. */
@@ -111,5 +113,6 @@ int step_write(struct run *r, const struct step *st, struct err *e);
 int step_move(struct run *r, const struct step *st, struct err *e);
 int step_reconfigure(struct run *r, const struct step *st, struct err *e);
 int step_expand(struct run *r, const struct step *st, struct err *e);
+int step_expand_vars(struct run *r, const struct step *st, struct err *e);
 
 #endif

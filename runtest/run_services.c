@@ -4,7 +4,10 @@
  *   [redis] / [redis NAME]  a real redis-server on a free loopback port,
  *                           loaded with the section's commands (redis-cli,
  *                           one command a line); @REDIS@ / @REDIS:NAME@ in
- *                           the configuration and steps is its ADDR:PORT
+ *                           the configuration and steps is its ADDR:PORT,
+ *                           @REDIS_PORT:NAME@ its port; a section whose
+ *                           first line is "# cluster" is a Redis Cluster
+ *                           node, and the run waits for cluster_state:ok
  *   [lmdb NAME]             WORK/NAME, an LMDB file made by mdb_load -T -n
  *                           from "KEY VALUE" lines (split at the first blank)
  * and the `expand STRING` step: `refmta -c CONF expand STRING`, its result
@@ -26,6 +29,37 @@
 
 #include "run_int.h"
 #include "scenario.h"
+#include "strlist.h"
+
+static int
+can_bind(unsigned port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+		                 .sin_port = htons((uint16_t)port),
+		                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = bind(fd, (struct sockaddr *)&a, sizeof a) == 0;
+	close(fd);
+	return ok;
+}
+
+/* A cluster node needs PORT and PORT + 10000 (its bus) free, PORT at most
+ * 55535: tried from a pid-dependent start in 20000-45000. */
+static unsigned
+free_cluster_port(void)
+{
+	unsigned base = 20000 + (unsigned)getpid() * 7919u % 25000u;
+
+	for (unsigned i = 0; i < 2000; i++) {
+		unsigned p = 20000 + (base - 20000 + i * 13u) % 25000u;
+		if (can_bind(p) && can_bind(p + 10000))
+			return p;
+	}
+	return 0;
+}
 
 /* A port nobody listens on now (bound to 0, read, closed). */
 static unsigned
@@ -99,7 +133,8 @@ start_redis(struct run *r, size_t i, struct err *e)
 {
 	const struct text_section *sec = &r->s->redis[i];
 	char port[16], dir[4096];
-	unsigned p = free_port();
+	int cluster = strncmp(sec->text, "# cluster", 9) == 0;
+	unsigned p = cluster ? free_cluster_port() : free_port();
 	char *text;
 	int rc;
 
@@ -113,9 +148,17 @@ start_redis(struct run *r, size_t i, struct err *e)
 			dup2(out, 1);
 			dup2(out, 2);
 		}
-		execlp("redis-server", "redis-server", "--port", port, "--bind", "127.0.0.1",
-		       "--save", "", "--appendonly", "no", "--dir", dir, "--daemonize", "no",
-		       (char *)NULL);
+		char nodes[300];
+		snprintf(nodes, sizeof nodes, "nodes-%s.conf", sec->name);
+		if (cluster) /* a Redis Cluster node */
+			execlp("redis-server", "redis-server", "--port", port, "--bind",
+			       "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+			       "--daemonize", "no", "--cluster-enabled", "yes",
+			       "--cluster-config-file", nodes, (char *)NULL);
+		else
+			execlp("redis-server", "redis-server", "--port", port, "--bind",
+			       "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir,
+			       "--daemonize", "no", (char *)NULL);
 		_exit(127);
 	}
 	if (p == 0 || r->redis_pid[i] < 0) {
@@ -134,6 +177,17 @@ start_redis(struct run *r, size_t i, struct err *e)
 	text = run_substitute(sec->text, r);
 	if (text == NULL)
 		return -1;
+	/* "#" lines are comments, not commands for redis-cli. */
+	for (char *l = text, *o = text; *l != '\0';) {
+		size_t n = strcspn(l, "\n") + (l[strcspn(l, "\n")] == '\n');
+		if (*l != '#') {
+			memmove(o, l, n);
+			o += n;
+		}
+		l += n;
+		if (*l == '\0')
+			*o = '\0';
+	}
 	char *argv[] = { "redis-cli", "-h", "127.0.0.1", "-p", port, NULL };
 	rc = run_with_input(r, argv, text, "redis-cli.log");
 	free(text);
@@ -179,6 +233,43 @@ make_lmdb(struct run *r, const struct text_section *sec, struct err *e)
 	return 0;
 }
 
+/* Every "# cluster" node answers cluster_state:ok (at most 10 s): the
+ * slots the sections assigned are known to all nodes. */
+static int
+wait_cluster(struct run *r, struct err *e)
+{
+	for (size_t i = 0; i < r->nredis; i++) {
+		char port[16], buf[4096] = "";
+		int ok = 0;
+		if (strncmp(r->s->redis[i].text, "# cluster", 9) != 0)
+			continue;
+		snprintf(port, sizeof port, "%u", r->redis_port[i]);
+		for (int k = 0; k < 100 && !ok; k++) {
+			char *argv[] = { "redis-cli", "-h", "127.0.0.1", "-p", port, NULL };
+			FILE *f;
+			unlink(run_path(r, "cluster-info.out"));
+			(void)run_with_input(r, argv, "CLUSTER INFO\n", "cluster-info.out");
+			f = fopen(run_path(r, "cluster-info.out"), "r");
+			size_t n = f != NULL ? fread(buf, 1, sizeof buf - 1, f) : 0;
+			buf[n] = '\0';
+			if (f != NULL)
+				fclose(f);
+			ok = strstr(buf, "cluster_state:ok") != NULL;
+			if (!ok) {
+				struct timespec ts = { 0, 100 * 1000 * 1000 };
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (!ok) {
+			err_set(e, 1,
+			        "[redis %s]: the cluster did not reach cluster_state:ok in 10 s",
+			        r->s->redis[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int
 run_services_start(struct run *r, struct err *e)
 {
@@ -194,7 +285,7 @@ run_services_start(struct run *r, struct err *e)
 		if (start_redis(r, i, e) != 0)
 			return -1;
 	}
-	return 0;
+	return wait_cluster(r, e);
 }
 
 void
@@ -202,6 +293,43 @@ run_services_stop(struct run *r)
 {
 	for (size_t i = 0; i < r->nredis; i++)
 		run_stop_child(r, &r->redis_pid[i], 5, "redis-server");
+	strlist_free(&r->expand_vars);
+}
+
+/* expand-vars NAME=VALUE...: the variables later expand steps give refmta
+ * (blank-separated; "\x20" in a value is a space). */
+int
+step_expand_vars(struct run *r, const struct step *st, struct err *e)
+{
+	char *copy = strdup(st->arg), *save = NULL;
+
+	if (copy == NULL)
+		return -1;
+	strlist_free(&r->expand_vars);
+	for (char *w = strtok_r(copy, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		char *o = w;
+		if (strchr(w, '=') == NULL) {
+			err_set(e, 1, "%s:%d: expand-vars: \"%s\" is not NAME=VALUE", r->s->path,
+			        st->line, w);
+			free(copy);
+			return -1;
+		}
+		for (char *p = w; *p != '\0'; p++)
+			if (strncmp(p, "\\x20", 4) == 0) {
+				*o++ = ' ';
+				p += 3;
+			} else {
+				*o++ = *p;
+			}
+		*o = '\0';
+		if (strlist_push(&r->expand_vars, w) != 0) {
+			free(copy);
+			return -1;
+		}
+	}
+	transcript_addf(&r->tr, 'X', "vars %s", st->arg);
+	free(copy);
+	return 0;
 }
 
 /* "@REDIS@" (the default server) or "@REDIS:NAME@": its ADDR:PORT. */
@@ -209,21 +337,30 @@ int
 run_services_word(const struct run *r, const char *p, char *out, size_t len, size_t *skip)
 {
 	const char *name = "default";
-	size_t n = 7;
+	size_t n = 7, pre = 0;
+	int port_only = strncmp(p, "@REDIS_PORT:", 12) == 0;
 
-	if (strncmp(p, "@REDIS:", 7) == 0 && strchr(p + 7, '@') != NULL) {
-		name = p + 7;
-		n = (size_t)(strchr(p + 7, '@') - name);
-		*skip = 7 + n + 1;
+	if (port_only || (strncmp(p, "@REDIS:", 7) == 0)) {
+		pre = port_only ? 12 : 7;
+		if (strchr(p + pre, '@') == NULL)
+			return 0;
+		name = p + pre;
+		n = (size_t)(strchr(name, '@') - name);
+		*skip = pre + n + 1;
 	} else if (strncmp(p, "@REDIS@", 7) == 0) {
 		*skip = 7;
 	} else {
 		return 0;
 	}
+	if (pre == 0)
+		n = strlen(name);
 	for (size_t i = 0; i < r->nredis; i++)
-		if (strlen(r->s->redis[i].name) == (name == p + 7 ? n : strlen(name)) &&
-		    strncmp(r->s->redis[i].name, name, name == p + 7 ? n : strlen(name)) == 0) {
-			snprintf(out, len, "127.0.0.1:%u", r->redis_port[i]);
+		if (strlen(r->s->redis[i].name) == n &&
+		    strncmp(r->s->redis[i].name, name, n) == 0) {
+			if (port_only)
+				snprintf(out, len, "%u", r->redis_port[i]);
+			else
+				snprintf(out, len, "127.0.0.1:%u", r->redis_port[i]);
 			return 1;
 		}
 	return 0;
@@ -247,7 +384,10 @@ step_expand(struct run *r, const struct step *st, struct err *e)
 		dup2(out[1], 1);
 		dup2(out[1], 2);
 		close(out[0]);
-		execl(r->env->refmta, "refmta", "-c", conf, "expand", st->arg, (char *)NULL);
+		char *argv[64] = { "refmta", "-c", conf, "expand", st->arg };
+		for (size_t i = 0; i < r->expand_vars.n && i < 58; i++)
+			argv[5 + i] = r->expand_vars.v[i];
+		execv(r->env->refmta, argv);
 		_exit(127);
 	}
 	close(out[1]);

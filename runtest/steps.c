@@ -116,6 +116,7 @@ static const struct step_verb verbs[] = {
 	{ "move", 0, check_move, step_move },
 	{ "reconfigure", 0, check_reconfigure, step_reconfigure },
 	{ "expand", 0, NULL, step_expand }, /* run_services.c */
+	{ "expand-vars", 0, NULL, step_expand_vars },
 	/* DNS (run_dns.c). */
 	{ "resolve", STEP_NEEDS_ZONES, check_resolve, step_resolve },
 };

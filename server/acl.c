@@ -456,7 +456,11 @@ stmt_fires(struct eval *ev, const struct acl_stmt *st)
 			continue; /* modifiers are not conditions */
 		r = c->eval(it->value, ev->env_or_empty, why, sizeof why);
 		if (r == ACL_COND_ERROR) {
-			eval_fail(ev, it, "%s", why);
+			/* The message names the item: "condition: ...", "hosts: ...". */
+			if (strncmp(why, it->name, strlen(it->name)) == 0)
+				eval_fail(ev, it, "%s", why);
+			else
+				eval_fail(ev, it, "%s: %s", it->name, why);
 			return ACL_COND_ERROR;
 		}
 		/* A condition on a value not known yet never holds, negated or not. */
@@ -605,6 +609,7 @@ acl_eval(const struct acl *acl, enum acl_verdict dflt, const struct acl_env *env
 	res->message = NULL;
 	res->log_message = ev.error;
 	res->verdict = ACL_DEFER;
+	res->error = 1;
 	return ACL_DEFER;
 }
 

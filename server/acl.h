@@ -89,6 +89,8 @@ struct acl_result {
 	struct strlist logs;      /* log_message lines of "warn" statements that fired */
 	struct strlist logwrites; /* "logwrite" lines, in the order met (logged as they are) */
 	unsigned delay_ms;        /* "delay" of every statement that fired, summed, at most 1h */
+	int error; /* ACL_DEFER because evaluation failed (an expansion error...), not a
+	            * "defer" verb: answered with Exim's 451 "Temporary local problem" */
 };
 
 /* What a condition's evaluation says. */

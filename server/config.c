@@ -550,6 +550,14 @@ config_load(const char *path, struct config **out, struct err *e)
 	ld.ctx.dir = cfg->dir;
 	if (read_file(&ld, f) != 0 || apply_defaults(&ld) != 0)
 		goto out;
+	{
+		char why[300];
+		int line = 0;
+		if (config_names_check(cfg, &line, why, sizeof why) != 0) {
+			option_fail(&ld.ctx, line, "%s", why);
+			goto out;
+		}
+	}
 	*out = cfg;
 	cfg = NULL;
 	rc = 0;

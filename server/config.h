@@ -144,6 +144,9 @@ const char *config_named_list(const struct config *cfg, const char *kind, const 
 /* The ACL named `name` ("acl NAME:" or acl_smtp_*), or NULL. */
 const struct acl *config_acl_find(const struct config *cfg, const char *name);
 void config_names_free(struct config *cfg);
+/* Every "+NAME" written in an ACL list condition or a named list (without
+ * "${") names a defined list of its kind: 0, or -1 with *line and why. */
+int config_names_check(const struct config *cfg, int *line, char *why, size_t whylen) MUST_CHECK;
 
 /* The value of `key` in a "router NAME:" or "transport NAME:" block (and
  * its line), or NULL.  Their options are read through server/option.h. */

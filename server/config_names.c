@@ -15,6 +15,7 @@
 #include "acl.h"
 #include "buf.h"
 #include "config.h"
+#include "strlist.h"
 
 static int
 is_macro_char(char c)
@@ -195,4 +196,85 @@ config_names_free(struct config *cfg)
 	for (size_t i = 0; i < cfg->nacls; i++)
 		acl_free(cfg->acls[i]);
 	free(cfg->acls);
+}
+
+/* The kind of named list an ACL condition's items may name, or NULL. */
+static const char *
+kind_of(const char *condition)
+{
+	static const char *const map[][2] = {
+		{ "hosts", "hostlist" },
+		{ "domains", "domainlist" },
+		{ "local_parts", "localpartlist" },
+		{ "senders", "addresslist" },
+		{ "recipients", "addresslist" },
+	};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if (strcmp(map[i][0], condition) == 0)
+			return map[i][1];
+	return NULL;
+}
+
+/* Every "+NAME" in `list` (when it has no "${": known only once expanded)
+ * names a list of `kind`.  0, or -1 with why. */
+static int
+check_refs(const struct config *cfg, const char *kind, const char *list, char *why, size_t whylen)
+{
+	struct strlist l = { 0 };
+	int rc = 0;
+
+	if (strstr(list, "${") != NULL)
+		return 0;
+	if (strlist_split(&l, list) != 0) {
+		snprintf(why, whylen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		const char *it = l.v[i] + (l.v[i][0] == '!');
+		it += strspn(it, " ");
+		if (*it == '+' && config_named_list(cfg, kind, it + 1) == NULL) {
+			snprintf(why, whylen, "no %s named \"%s\"", kind, it + 1);
+			rc = -1;
+		}
+	}
+	strlist_free(&l);
+	return rc;
+}
+
+static int
+check_acl_refs(const struct config *cfg, const struct acl *a, int *line, char *why, size_t whylen)
+{
+	for (size_t s = 0; a != NULL && s < a->nstmts; s++)
+		for (size_t i = 0; i < a->stmts[s].nitems; i++) {
+			const struct acl_item *it = &a->stmts[s].items[i];
+			const char *kind = kind_of(it->name);
+			char sub[200];
+			if (kind != NULL &&
+			    check_refs(cfg, kind, it->value, sub, sizeof sub) != 0) {
+				*line = it->line;
+				snprintf(why, whylen, "%s: %s", it->name, sub);
+				return -1;
+			}
+		}
+	return 0;
+}
+
+int
+config_names_check(const struct config *cfg, int *line, char *why, size_t whylen)
+{
+	const struct acl *fixed[] = { cfg->acl_smtp_connect, cfg->acl_smtp_helo, cfg->acl_smtp_mail,
+		                      cfg->acl_smtp_rcpt, cfg->acl_smtp_data };
+
+	for (size_t i = 0; i < cfg->nlists; i++)
+		if (check_refs(cfg, cfg->lists[i].kind, cfg->lists[i].value, why, whylen) != 0) {
+			*line = cfg->lists[i].line;
+			return -1;
+		}
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		if (check_acl_refs(cfg, fixed[i], line, why, whylen) != 0)
+			return -1;
+	for (size_t i = 0; i < cfg->nacls; i++)
+		if (check_acl_refs(cfg, cfg->acls[i], line, why, whylen) != 0)
+			return -1;
+	return 0;
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "expand.h"
 #include "expand_cmd.h"
 
@@ -33,12 +34,17 @@ cmd_var(void *arg, const char *name)
 }
 
 int
-expand_cmd(int argc, char **argv)
+expand_cmd(const struct config *cfg, int argc, char **argv)
 {
 	struct expand_store acl_c = { 0 }, acl_m = { 0 };
 	struct cmd_vars vars = { argv + 1, argc - 1 };
-	struct expand_env env = { .var = cmd_var, .arg = &vars, .acl_c = &acl_c, .acl_m = &acl_m };
-	char why[300], *out = NULL;
+	/* ${acl{NAME}} runs the configuration's "acl NAME:" blocks with the same variables. */
+	struct acl_env aenv = {
+		.vars = { .var = cmd_var, .arg = &vars, .acl_c = &acl_c, .acl_m = &acl_m },
+		.cfg = cfg
+	};
+	struct expand_env env = aenv.vars;
+	char why[600], *out = NULL;
 	int rc;
 
 	if (argc < 1) {
@@ -55,6 +61,10 @@ expand_cmd(int argc, char **argv)
 			        argv[i]);
 			return 2;
 		}
+	}
+	if (cfg != NULL) {
+		env.acl = acl_expand_run;
+		env.acl_arg = &aenv;
 	}
 	rc = expand_eval(argv[0], &env, &out, why, sizeof why);
 	if (rc == EXPAND_OK)

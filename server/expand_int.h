@@ -23,7 +23,7 @@ struct xstate {
 	const char *p;                /* where parsing is */
 	int skipping;                 /* parse only */
 	int status;                   /* EXPAND_OK until something fails */
-	char why[256];
+	char why[512];
 	unsigned depth;
 	char *caps[EXPAND_NCAPS]; /* owned; from the last successful "match" */
 	const char *value;        /* $value inside a lookup's or extract's YES; not owned */

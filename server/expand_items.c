@@ -107,7 +107,7 @@ item_lookup(struct xstate *x, struct buf *out)
 	struct xspan key = { 0 }, arg;
 	const struct lookup_type *t;
 	struct yesno yn;
-	char type[32], why[256], *k = NULL, *a = NULL, *value = NULL;
+	char type[32], why[400], *k = NULL, *a = NULL, *value = NULL;
 	int has_key, rc = -1;
 	enum lookup_result lr;
 

@@ -20,7 +20,7 @@
 void
 x_error(struct xstate *x, const char *fmt, ...)
 {
-	char msg[200];
+	char msg[480];
 	va_list ap;
 
 	if (x->status != EXPAND_OK)

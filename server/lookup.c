@@ -15,16 +15,40 @@
 #include "buf.h"
 #include "lookup.h"
 
+static int network_disabled;
+
+void
+lookup_disable_network(void)
+{
+	network_disabled = 1;
+}
+
+static enum lookup_result
+disabled_find(const char *file, const char *key, char **value, char *why, size_t whylen)
+{
+	(void)file, (void)key;
+	*value = NULL;
+	snprintf(why, whylen, "network lookups are disabled");
+	return LOOKUP_DEFER;
+}
+
 static const struct lookup_type types[] = {
 	{ "lsearch", 0, lookup_lsearch_find },
 	{ "lmdb", 0, lookup_lmdb_find },
 	{ "redis", 1, lookup_redis_find },
 	{ "dnsdb", 1, lookup_dnsdb_find },
 };
+static const struct lookup_type disabled[] = {
+	{ "redis", 1, disabled_find },
+	{ "dnsdb", 1, disabled_find },
+};
 
 const struct lookup_type *
 lookup_type_find(const char *name)
 {
+	for (size_t i = 0; network_disabled && i < sizeof disabled / sizeof disabled[0]; i++)
+		if (strcmp(disabled[i].name, name) == 0)
+			return &disabled[i];
 	for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
 		if (strcmp(types[i].name, name) == 0)
 			return &types[i];

@@ -40,6 +40,9 @@ int lookup_redis_servers_valid(const char *servers);
 /* dnsdb's resolver: dns_server and dns_trust_anchor (NULL: the system's);
  * copied; the resolver is made at the first dnsdb lookup.  0 or -1 (OOM). */
 int lookup_set_dns(const char *server, const char *anchor) MUST_CHECK;
+/* Fuzzing and tests: redis and dnsdb defer at once ("network lookups are
+ * disabled") instead of talking to a server. */
+void lookup_disable_network(void);
 /* $lookup_dnssec_authenticated: "yes" / "no" after a dnsdb lookup, else "". */
 const char *lookup_dnssec_authenticated(void);
 

@@ -178,8 +178,7 @@ main(int argc, char **argv)
 	}
 	if (i < argc && config_path == NULL && strcmp(argv[i], "expand") == 0) {
 		tls_backend_use(tls_backend_by_name(backend));
-		return expand_cmd(argc - i - 1,
-		                  argv + i + 1); /* no configuration: no lookups set up */
+		return expand_cmd(NULL, argc - i - 1, argv + i + 1); /* no configuration */
 	}
 	if (config_path == NULL || i >= argc) {
 		usage(stderr);
@@ -239,7 +238,7 @@ main(int argc, char **argv)
 	} else if (strcmp(cmd, "send") == 0) {
 		rc = cmd_send(cfg, argc - i, argv + i);
 	} else if (strcmp(cmd, "expand") == 0) {
-		rc = expand_cmd(argc - i, argv + i);
+		rc = expand_cmd(cfg, argc - i, argv + i);
 	} else {
 		usage(stderr);
 		rc = 2;

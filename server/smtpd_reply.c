@@ -162,6 +162,12 @@ smtpd_refuse_by_acl(struct session *s, enum acl_verdict v, const struct acl_resu
 	char text[600];
 	const char *msg = res->message != NULL ? res->message : dflt_text;
 	int code = v == ACL_DEFER ? code4 : code5;
+
+	/* An ACL that could not be evaluated (an expansion error): Exim's 451. */
+	if (res->error) {
+		code = 451;
+		msg = "4.3.0 Temporary local problem - please try later";
+	}
 	int has_status = isdigit((unsigned char)msg[0]) && msg[1] == '.';
 
 	snprintf(text, sizeof text, "%s%s",

@@ -445,6 +445,34 @@ test_prdr_acl_names(void **state)
 	}
 }
 
+/* Macros, named lists and named ACLs (config_names.c, docs/expand.md). */
+static void
+test_names_and_macros(void **state)
+{
+	struct config *cfg = load_ok("NET = 10.0.0.0/8\n"
+	                             "NET6 = <; ::1\n"
+	                             "hostlist relay = NET : 127.0.0.1\n"
+	                             "hostlist relay6 = NET6\n"
+	                             "domainlist local = <\\n ${lookup redis{SMEMBERS d}}\n"
+	                             "acl check:\n"
+	                             "  accept condition = ${if eq{$acl_arg1}{NET}}\n"
+	                             "acl_smtp_rcpt:\n"
+	                             "  warn set acl_m_x = ${acl{check}{y}}\n"
+	                             "  accept hosts = +relay\n");
+
+	(void)state;
+	assert_string_equal(config_named_list(cfg, "hostlist", "relay"), "10.0.0.0/8 : 127.0.0.1");
+	assert_string_equal(config_named_list(cfg, "hostlist", "relay6"), "<; ::1");
+	assert_string_equal(config_named_list(cfg, "domainlist", "local"),
+	                    "<\\n ${lookup redis{SMEMBERS d}}");
+	assert_null(config_named_list(cfg, "domainlist", "relay")); /* another kind */
+	assert_non_null(config_acl_find(cfg, "check"));
+	assert_string_equal(config_acl_find(cfg, "check")->stmts[0].items[0].value,
+	                    "${if eq{$acl_arg1}{10.0.0.0/8}}"); /* macros in ACL lines too */
+	assert_string_equal(cfg->acl_smtp_rcpt->stmts[0].items[0].var, "acl_m_x");
+	config_free(cfg);
+}
+
 static void
 test_relative_config_path(void **state)
 {
@@ -579,6 +607,28 @@ static const struct bad_row bad_rows[] = {
 	{ "bad test_clock", "test_clock = 2026-02-30T00:00:00Z\n",
 	  "@F@:1: test_clock: bad time stamp \"2026-02-30T00:00:00Z\" (use 2026-01-01T00:00:00Z or "
 	  "seconds since the epoch)" },
+	{ "expansion syntax error in an ACL (refmta check)",
+	  "acl_smtp_rcpt:\n  accept condition = ${if eq{a}{b}\n",
+	  "@F@:2: condition: expansion error at offset 13: expected \"}\" to end ${if" },
+	{ "unknown lookup type in an ACL", "acl_smtp_rcpt:\n  deny message = ${lookup{k}cdb{/x}}\n",
+	  "@F@:2: message: expansion error at offset 14: unknown lookup type \"cdb\" (lsearch, "
+	  "lmdb, redis, dnsdb)" },
+	{ "set without a variable", "acl_smtp_rcpt:\n  warn set = 1\n",
+	  "@F@:2: set: expected \"set acl_c_NAME = VALUE\" (or acl_m_NAME)" },
+	{ "set of another variable", "acl_smtp_rcpt:\n  warn set domain = 1\n",
+	  "@F@:2: set: expected acl_c_NAME or acl_m_NAME (or acl_c0..9, acl_m0..9), got "
+	  "\"domain\"" },
+	{ "duplicate named list", "hostlist a = 1.2.3.4\ndomainlist a = x.test\n",
+	  "@F@:2: duplicate named list \"a\" (first on line 1)" },
+	{ "named list without =", "hostlist a 1.2.3.4\n",
+	  "@F@:1: hostlist: expected \"hostlist NAME = LIST\"" },
+	{ "macro defined twice differently", "M = 1\nM = 2\n", "@F@:2: macro M defined twice" },
+	{ "unknown named list in an ACL", "acl_smtp_rcpt:\n  accept hosts = 1.2.3.4 : !+nosuch\n",
+	  "@F@:2: hosts: no hostlist named \"nosuch\"" },
+	{ "named list of another kind", "domainlist d = x.test\nhostlist h = +d\n",
+	  "@F@:2: no hostlist named \"d\"" },
+	{ "duplicate named ACL", "acl x:\n  accept\nacl x:\n  deny\n",
+	  "@F@:3: duplicate acl \"x\"" },
 	{ "a line that is neither", "hello world\n",
 	  "@F@:1: expected \"name = value\" or a block header (\"acl_smtp_rcpt:\", \"transport "
 	  "NAME:\", \"router NAME:\"), got \"hello world\"" },
@@ -695,10 +745,15 @@ int
 main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-		cmocka_unit_test(test_defaults),       cmocka_unit_test(test_design_example),
-		cmocka_unit_test(test_every_option),   cmocka_unit_test(test_comments),
-		cmocka_unit_test(test_continuation),   cmocka_unit_test(test_all_acls_and_blocks),
-		cmocka_unit_test(test_prdr_acl_names), cmocka_unit_test(test_relative_config_path),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_every_option),
+		cmocka_unit_test(test_comments),
+		cmocka_unit_test(test_continuation),
+		cmocka_unit_test(test_all_acls_and_blocks),
+		cmocka_unit_test(test_prdr_acl_names),
+		cmocka_unit_test(test_relative_config_path),
+		cmocka_unit_test(test_names_and_macros),
 		cmocka_unit_test(test_missing_file),
 	};
 	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NVALUES + NBADS];
