@@ -155,6 +155,9 @@ struct tls_info {
 	char peer_key_type[16];  /* the same for the peer's leaf */
 	struct tls_der peer_chain[TLS_MAX_CHAIN]; /* as the peer sent it, leaf at depth 0 */
 	size_t peer_chain_len;
+	struct tls_der anchor;  /* the trust anchor the chain verified against, when the peer
+	                         * did not send it (the top of the verification chain; the
+	                         * seed's tls:cert walks it); len 0: none, or not verified */
 	unsigned verify_flags;  /* TLS_VERIFY_BIT()s; empty with a configured CA and a good chain */
 	enum tls_verify verify; /* summary by precedence, see tls_verify_summary() */
 	char verify_detail[160]; /* the library's own wording, for logs only */

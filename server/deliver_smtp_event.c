@@ -84,11 +84,12 @@ smtp_event_tls_certs(struct smtp_run *R, const struct smtp_conn *c, const struct
 
 	if (R->d->t->event_action == NULL)
 		return 0;
-	/* From the top of the chain down to the server's own (depth 0), as a
+	/* From the top of the verification chain (the trust anchor, when the
+	 * server did not send it) down to the server's own (depth 0), as a
 	 * verifier walks it (seed: "per certificate in verification chain"). */
-	for (size_t i = ti->peer_chain_len; i-- > 0;) {
-		char depth[16],
-		        *pem = event_der_to_pem(ti->peer_chain[i].data, ti->peer_chain[i].len);
+	for (size_t i = ti->peer_chain_len + (ti->anchor.len > 0); i-- > 0;) {
+		const struct tls_der *d = i < ti->peer_chain_len ? &ti->peer_chain[i] : &ti->anchor;
+		char depth[16], *pem = event_der_to_pem(d->data, d->len);
 
 		if (pem == NULL) {
 			R->oom = 1;
