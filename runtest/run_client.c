@@ -148,13 +148,15 @@ client_reply(struct run *r, char *last, size_t lastlen)
 	}
 }
 
-/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple] */
+/* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple]
+ *          [cert=STEM] (present @PKI@/STEM.pem with STEM.key) */
 static int
 client_starttls(struct run *r, const char *arg, struct err *e)
 {
 	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
 	struct tls_conn_opts opts = { 0 };
-	char ca[4096], sni[256] = "", sigalgs[16] = "", client[16] = "";
+	char ca[4096], sni[256] = "", sigalgs[16] = "", client[16] = "", stem[64] = "";
+	char certf[4200], keyf[4200];
 	const char *name;
 	const struct tls_backend *be;
 	const char *p;
@@ -165,6 +167,8 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 		sscanf(p + 8, "%15s", sigalgs);
 	if ((p = strstr(arg, "client=")) != NULL)
 		sscanf(p + 7, "%15s", client);
+	if ((p = strstr(arg, "cert=")) != NULL)
+		sscanf(p + 5, "%63[a-z0-9-]", stem);
 	opts.request_staple = strstr(arg, "staple") != NULL;
 	/* version=1.2 or version=1.3 pins the protocol (client side). */
 	if ((p = strstr(arg, "version=")) != NULL) {
@@ -190,6 +194,13 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	snprintf(ca, sizeof ca, "%s/ca-bundle.pem", r->env->pki);
 	cfg.ca_file = ca;
 	cfg.sigalgs = sigalgs[0] ? sigalgs : NULL;
+	if (stem[0] != '\0') { /* a client certificate from the run's PKI */
+		snprintf(certf, sizeof certf, "%s/%s.pem", r->env->pki, stem);
+		snprintf(keyf, sizeof keyf, "%s/%s.key", r->env->pki, stem);
+		cfg.certs[0].cert_file = certf;
+		cfg.certs[0].key_file = keyf;
+		cfg.ncerts = 1;
+	}
 	opts.sni = sni[0] ? sni : NULL;
 	r->c.ctx = tls_ctx_new(be, &cfg, e);
 	if (r->c.ctx == NULL)

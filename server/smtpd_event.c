@@ -37,10 +37,11 @@ smtpd_event_tls_certs(struct session *s)
 
 	if (s->cfg->event_action == NULL || ti == NULL)
 		return;
-	/* From the top of the client's chain down to its own certificate. */
-	for (size_t i = ti->peer_chain_len; i-- > 0;) {
-		char depth[16],
-		        *pem = event_der_to_pem(ti->peer_chain[i].data, ti->peer_chain[i].len);
+	/* From the top of the client's verification chain (the trust anchor,
+	 * when the client did not send it) down to its own certificate. */
+	for (size_t i = ti->peer_chain_len + (ti->anchor.len > 0); i-- > 0;) {
+		const struct tls_der *d = i < ti->peer_chain_len ? &ti->peer_chain[i] : &ti->anchor;
+		char depth[16], *pem = event_der_to_pem(d->data, d->len);
 
 		if (pem == NULL)
 			return;
