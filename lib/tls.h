@@ -199,6 +199,9 @@ struct tls_info {
 	char peer_key_type[16];  /* the same for the peer's leaf */
 	struct tls_der peer_chain[TLS_MAX_CHAIN]; /* as the peer sent it, leaf at depth 0 */
 	size_t peer_chain_len;
+	struct tls_der anchor;  /* the trust anchor the chain verified against, when the peer
+	                         * did not send it (the top of the verification chain; the
+	                         * seed's tls:cert walks it); len 0: none, or not verified */
 	unsigned verify_flags;  /* TLS_VERIFY_BIT()s; empty with a configured CA and a good chain */
 	enum tls_verify verify; /* summary by precedence, see tls_verify_summary() */
 	char verify_detail[160];    /* the library's own wording, for logs only */
@@ -249,6 +252,23 @@ extern const struct tls_backend tls_backend_gnutls;
 const struct tls_backend *tls_backend_by_name(const char *name);
 /* The backend's enum tls_cap bits. */
 unsigned tls_backend_caps(const struct tls_backend *be);
+/*
+ * ${certextract{FIELD}{CERT}} (docs/events.md): one field of the first
+ * certificate in `pem`, decoded by `be` and written the same way by both
+ * backends (lib/tls_cert.c).  FIELD: subject, issuer, serial_number
+ * (serial), notbefore, notafter (YYYY-MM-DDTHH:MM:SSZ), sig_algorithm,
+ * version, ocsp_uri, crl_uri, subj_altname[,dns|,mail][,>SEP] (all names
+ * "dns=..."/"mail=..."; with a selector only those, bare).  Lists are
+ * joined by SEP (default "\n").  0 with *out (caller frees); -1 with
+ * `e` filled (bad PEM, unknown field, out of memory).
+ */
+int tls_cert_extract(const struct tls_backend *be, const char *pem, const char *field, char **out,
+                     struct err *e) MUST_CHECK;
+/* The backend certificate decoding uses where no connection says (the
+ * process's chosen one: set by delivery and the server context). */
+void tls_backend_use(const struct tls_backend *be);
+const struct tls_backend *tls_backend_in_use(void); /* default: OpenSSL */
+
 /* The backend a context was made with (for its name in a log line). */
 const struct tls_backend *tls_ctx_backend(const struct tls_ctx *ctx);
 

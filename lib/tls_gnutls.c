@@ -632,6 +632,7 @@ static const struct tls_backend_ops gtls_ops = {
 	.ocsp_read = gtls_ocsp_read,
 	.ocsp_query = gtls_ocsp_query,
 	.dane_chain = gtls_dane_chain,
+	.cert_facts = gtls_cert_facts,
 };
 
 /* DANE: tls_gnutls_dane.c.  No session

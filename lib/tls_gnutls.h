@@ -94,5 +94,8 @@ void gtls_dane_result(struct gtls_conn *c);
 enum tls_dane_result gtls_dane_chain(const struct tls_der *chain, size_t n,
                                      const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
                                      int *depth);
+/* ---- tls_gnutls_cert.c: the ops' cert_facts (${certextract}) ---- */
+enum tls_status gtls_cert_facts(const unsigned char *der, size_t len, struct tls_cert_facts *f,
+                                struct err *e) MUST_CHECK;
 
 #endif

@@ -139,6 +139,30 @@ out:
 	return r;
 }
 
+/* The trust anchor that issued the top of a verified chain, when it is not
+ * that certificate itself (the peer did not send it). */
+static void
+gtls_set_anchor(struct gtls_conn *c, const gnutls_datum_t *top, struct tls_info *info)
+{
+	struct gtls_ctx *x = GTLS_CTX(c->base.ctx);
+	gnutls_x509_trust_list_t tl;
+	gnutls_x509_crt_t crt = NULL, issuer = NULL;
+	gnutls_datum_t d = { NULL, 0 };
+
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return;
+	gnutls_certificate_get_trust_list(x->cred, &tl);
+	if (gnutls_x509_crt_import(crt, top, GNUTLS_X509_FMT_DER) >= 0 &&
+	    gnutls_x509_trust_list_get_issuer(tl, crt, &issuer, GNUTLS_TL_GET_COPY) >= 0 &&
+	    gnutls_x509_crt_export2(issuer, GNUTLS_X509_FMT_DER, &d) >= 0 &&
+	    !(d.size == top->size && memcmp(d.data, top->data, top->size) == 0))
+		tls_info_set_der(&info->anchor, d.data, d.size);
+	gnutls_free(d.data);
+	if (issuer != NULL)
+		gnutls_x509_crt_deinit(issuer);
+	gnutls_x509_crt_deinit(crt);
+}
+
 /*
  * The problems GnuTLS sees in a non-empty chain, as TLS_VERIFY_BIT()s, and
  * its wording of them in `detail`.  Only called when there is a chain and
@@ -259,6 +283,8 @@ gtls_fill_info(struct gtls_conn *c)
 	if (tls_conn_chain_checkable(&c->base))
 		flags = gtls_chain_flags(c, chain, n, detail, sizeof detail);
 	tls_conn_set_verdict(&c->base, flags, detail);
+	if (flags == 0 && n > 0 && tls_conn_chain_checkable(&c->base))
+		gtls_set_anchor(c, &chain[n - 1], info);
 }
 
 /* ---- names --------------------------------------------------------------- */

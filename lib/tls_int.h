@@ -12,6 +12,7 @@
 #ifndef REFMTA_TLS_INT_H
 #define REFMTA_TLS_INT_H
 
+#include "strlist.h"
 #include "tls.h"
 #include "tls_ocsp.h"
 
@@ -21,6 +22,20 @@ struct tls_cert_names {
 	size_t ndns;
 	char *cn; /* the last subject commonName, or NULL */
 };
+
+/* A certificate's fields as a backend reads them (lib/tls_cert.c formats). */
+struct tls_cert_facts {
+	char *subject, *issuer;   /* RFC 4514 strings, most specific RDN first */
+	unsigned char serial[64]; /* the serial number's octets, big-endian */
+	size_t serial_len;
+	long long notbefore, notafter; /* seconds since the epoch, UTC */
+	char sig_oid[64];              /* the signature algorithm's OID, dotted */
+	int version;                   /* 1..3 */
+	struct strlist san;            /* "dns=NAME" / "mail=ADDR", in certificate order */
+	struct strlist ocsp;           /* AIA OCSP URIs */
+	struct strlist crl;            /* CRL distribution point URIs */
+};
+void tls_cert_facts_free(struct tls_cert_facts *f); /* members; accepts NULL */
 
 /*
  * The operations.  Every pointer is set by every backend, except those a
@@ -59,6 +74,10 @@ struct tls_backend_ops {
 	enum tls_dane_result (*dane_chain)(const struct tls_der *chain, size_t n,
 	                                   const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
 	                                   int *depth);
+	/* Decode one DER certificate's fields for tls_cert_extract().  Caller
+	 * frees with tls_cert_facts_free(). */
+	enum tls_status (*cert_facts)(const unsigned char *der, size_t len,
+	                              struct tls_cert_facts *out, struct err *e);
 };
 
 /*

@@ -615,6 +615,7 @@ static const struct tls_backend_ops ossl_ops = {
 	.ocsp_read = ossl_ocsp_read,
 	.ocsp_query = ossl_ocsp_query,
 	.dane_chain = ossl_dane_chain,
+	.cert_facts = ossl_cert_facts,
 };
 
 const struct tls_backend tls_backend_openssl = {

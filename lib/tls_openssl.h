@@ -12,9 +12,12 @@
 #ifndef REFMTA_TLS_OPENSSL_H
 #define REFMTA_TLS_OPENSSL_H
 
+#include <openssl/bio.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
-#include <openssl/ocsp.h>
 #include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -82,5 +85,8 @@ void ossl_dane_result(struct ossl_conn *c);
 enum tls_dane_result ossl_dane_chain(const struct tls_der *chain, size_t n,
                                      const struct tls_tlsa *tlsa, size_t ntlsa, int *usage,
                                      int *depth);
+/* ---- tls_openssl_cert.c: the ops' cert_facts (${certextract}) ---- */
+enum tls_status ossl_cert_facts(const unsigned char *der, size_t len, struct tls_cert_facts *f,
+                                struct err *e) MUST_CHECK;
 
 #endif

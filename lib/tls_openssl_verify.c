@@ -91,6 +91,24 @@ ossl_add_chain_cert(struct tls_info *info, X509 *cert)
 	OPENSSL_free(der);
 }
 
+/* The top of the verified chain, when it is a trust anchor the peer did not send. */
+static void
+ossl_set_anchor(struct ossl_conn *c, struct tls_info *info)
+{
+	STACK_OF(X509) *vc = SSL_get0_verified_chain(c->ssl);
+	unsigned char *der = NULL;
+	int n = vc != NULL ? sk_X509_num(vc) : 0, len;
+	const struct tls_der *top;
+
+	if (n < 1 || info->peer_chain_len == 0)
+		return;
+	len = i2d_X509(sk_X509_value(vc, n - 1), &der);
+	top = &info->peer_chain[info->peer_chain_len - 1];
+	if (len > 0 && !((size_t)len == top->len && memcmp(der, top->data, top->len) == 0))
+		tls_info_set_der(&info->anchor, der, (size_t)len);
+	OPENSSL_free(der);
+}
+
 void
 ossl_fill_info(struct ossl_conn *c)
 {
@@ -143,6 +161,8 @@ ossl_fill_info(struct ossl_conn *c)
 	}
 	/* What the verify callback collected; the verdict rule is neutral. */
 	tls_conn_set_verdict(&c->base, c->seen_flags, c->first_detail);
+	if (c->seen_flags == 0 && tls_conn_chain_checkable(&c->base))
+		ossl_set_anchor(c, info);
 }
 
 enum tls_status

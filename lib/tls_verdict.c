@@ -141,5 +141,6 @@ tls_info_clear(struct tls_info *info)
 	for (size_t i = 0; i < info->peer_chain_len && i < TLS_MAX_CHAIN; i++)
 		tls_info_set_der(&info->peer_chain[i], NULL, 0);
 	info->peer_chain_len = 0;
+	tls_info_set_der(&info->anchor, NULL, 0);
 	tls_info_set_der(&info->staple, NULL, 0);
 }

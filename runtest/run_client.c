@@ -154,13 +154,15 @@ client_reply(struct run *r, char *last, size_t lastlen)
 }
 
 /* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple]
- * [ocsp]: `ocsp` asks for a staple too and shows lib/tls_ocsp.h's verdict on it. */
+ * [ocsp] [cert=STEM]: `ocsp` asks for a staple too and shows lib/tls_ocsp.h's verdict on it;
+ * `cert=STEM` presents @PKI@/STEM.pem with STEM.key. */
 static int
 client_starttls(struct run *r, const char *arg, struct err *e)
 {
 	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
 	struct tls_conn_opts opts = { 0 };
-	char ca[4096], sni[256] = "", sigalgs[16] = "", client[16] = "";
+	char ca[4096], sni[256] = "", sigalgs[16] = "", client[16] = "", stem[64] = "";
+	char certf[4200], keyf[4200];
 	const char *name;
 	const struct tls_backend *be;
 	const char *p;
@@ -173,6 +175,8 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 		sscanf(p + 7, "%15s", client);
 	int ocsp = strcmp(arg, "ocsp") == 0 || strncmp(arg, "ocsp ", 5) == 0 ||
 	           strstr(arg, " ocsp") != NULL;
+	if ((p = strstr(arg, "cert=")) != NULL)
+		sscanf(p + 5, "%63[a-z0-9-]", stem);
 	opts.request_staple = strstr(arg, "staple") != NULL || ocsp;
 	/* version=1.2 or version=1.3 pins the protocol (client side). */
 	if ((p = strstr(arg, "version=")) != NULL) {
@@ -199,6 +203,13 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	cfg.ca_file = ca;
 	cfg.sigalgs = sigalgs[0] ? sigalgs : NULL;
 	cfg.keylog_file = getenv("SSLKEYLOGFILE"); /* runtest --keylog (docs/teaching.md) */
+	if (stem[0] != '\0') { /* a client certificate from the run's PKI */
+		snprintf(certf, sizeof certf, "%s/%s.pem", r->env->pki, stem);
+		snprintf(keyf, sizeof keyf, "%s/%s.key", r->env->pki, stem);
+		cfg.certs[0].cert_file = certf;
+		cfg.certs[0].key_file = keyf;
+		cfg.ncerts = 1;
+	}
 	opts.sni = sni[0] ? sni : NULL;
 	r->c.ctx = tls_ctx_new(be, &cfg, e);
 	if (r->c.ctx == NULL)

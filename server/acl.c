@@ -25,6 +25,7 @@
 
 #include "acl.h"
 #include "config.h"
+#include "log.h"
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
@@ -669,6 +670,10 @@ acl_expand_run(void *arg, const char *name, const char *const *args, size_t narg
 	depth++;
 	v = acl_eval(acl, ACL_DENY, &sub, &res);
 	depth--;
+	/* "logwrite" writes when met (Exim), also in an ACL run by ${acl}: the
+	 * caller never sees this result's lines. */
+	for (size_t i = 0; i < res.logwrites.n; i++)
+		log_write("%s", res.logwrites.v[i]);
 	if (v == ACL_ACCEPT) {
 		*out = strdup(res.message != NULL ? res.message : "");
 		rc = *out != NULL ? EXPAND_OK : EXPAND_ERROR;

@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "clock.h"
 #include "config.h"
+#include "event.h"
 #include "lookup.h"
 #include "match.h"
 #include "net.h"
@@ -74,6 +75,8 @@ static const struct option_def main_options[] = {
 	{ O(proxy_protocol_timeout, TIME, "3") },
 	{ O(log_selector, STRING, NULL), .valid = log_selector_valid, .what = "selector list",
 	  .hint = "(use words like +proxy +spf -incoming_port; see docs/log.md)" },
+	{ O(event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },

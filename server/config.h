@@ -98,6 +98,7 @@ struct config {
 
 	/* Lookups (docs/expand.md) */
 	char *redis_servers; /* ${lookup redis}: "HOST[:PORT]/DB/PASSWORD" list; NULL = none */
+	char *event_action;  /* main-section events (docs/events.md); NULL = none */
 
 	/* Local delivery */
 	struct strlist local_domains; /* domains whose mail goes to mailboxes */

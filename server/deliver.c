@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "clock.h"
 #include "deliver.h"
 #include "dsn.h"
+#include "event.h"
 #include "log.h"
 #include "resolver.h"
 #include "version.h"
@@ -221,6 +223,7 @@ struct message_state {
 	int changed;
 	struct failure *failures;
 	size_t nfailures;
+	int deferred; /* a recipient deferred in this attempt (msg:defer) */
 };
 
 static char *
@@ -294,6 +297,39 @@ free_failures(struct message_state *ms)
 	ms->nfailures = 0;
 }
 
+/* A main-section event (docs/events.md) about the message and recipient i
+ * (SIZE_MAX: none).  The results of these are ignored (seed). */
+static void
+message_event(struct message_state *ms, const char *name, size_t i, const char *router,
+              const char *transport, const struct smtp_host_facts *h)
+{
+	const char *addr = i < ms->env->nrcpts ? ms->env->rcpts[i].address : NULL;
+	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+	char lp[256] = "";
+	struct event ev = { .name = name,
+		            .msg_id = ms->env->id,
+		            .sender_address = ms->env->sender,
+		            .router_name = router,
+		            .transport_name = transport,
+		            .domain = at != NULL ? at + 1 : NULL };
+
+	if (ms->run->cfg->event_action == NULL)
+		return;
+	if (addr != NULL) {
+		snprintf(lp, sizeof lp, "%.*s", at != NULL ? (int)(at - addr) : (int)strlen(addr),
+		         addr);
+		ev.local_part = lp;
+	}
+	if (h != NULL) {
+		ev.host = h->name;
+		ev.host_address = h->address;
+		ev.host_port = h->port;
+		ev.sending_ip_address = h->sending_ip;
+		ev.sending_port = h->sending_port;
+	}
+	(void)event_raise(ms->run->cfg, ms->run->cfg->event_action, &ev);
+}
+
 /* Delivered.  `report`: DELIVERED (a mailbox here) or RELAYED (a server that
  * does not do DSN) makes a success report when NOTIFY asked for one;
  * FAILED (used as "none") for a next hop that took over the NOTIFY. */
@@ -326,6 +362,8 @@ outcome_failed(struct message_state *ms, size_t i, const char *router, const cha
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", text);
 	record_failure(ms, i, status, reply, stage, error_text, h);
+	message_event(ms, transport != NULL ? "msg:fail:delivery" : "msg:fail:internal", i, router,
+	              transport, h);
 }
 
 /* A temporary failure: count it; past the retry schedule it fails. */
@@ -340,6 +378,7 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	r->last_error = strdup(text);
 	ms->changed = 1;
 	if (retry_after_defer(&ms->run->dc->retry, &r->retry, ms->now) == RETRY_LATER) {
+		ms->deferred = 1;
 		clock_format_log(r->retry.next_try, when, sizeof when);
 		deliver_log(ms->spool_dir, ms->env->id, "== %s%s%s%s%s defer (retry %u at %s): %s",
 		            r->address, router ? " R=" : "", router ? router : "",
@@ -352,6 +391,8 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", bounce_text);
 	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
+	message_event(ms, transport != NULL ? "msg:fail:delivery" : "msg:fail:internal", i, router,
+	              transport, h);
 }
 
 /* --- a group of recipients through its transport ---------------------------------- */
@@ -595,6 +636,16 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 	if (ms.nfailures > 0) {
 		send_report(&ms, 0);
 		send_report(&ms, 1);
+	}
+	/* Last: msg:complete when every recipient is done, else msg:defer. */
+	if (ms.changed) {
+		size_t left = 0;
+		for (size_t i = 0; i < env->nrcpts; i++)
+			left += !env->rcpts[i].done;
+		if (left == 0)
+			message_event(&ms, "msg:complete", SIZE_MAX, NULL, NULL, NULL);
+		else if (ms.deferred)
+			message_event(&ms, "msg:defer", SIZE_MAX, NULL, NULL, NULL);
 	}
 out:
 	if (routes != NULL)

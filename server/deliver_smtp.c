@@ -40,6 +40,30 @@ smtp_run_strdup(struct smtp_run *R, const char *s)
 
 /* --- outcomes ------------------------------------------------------------------------ */
 
+/* The per-recipient events of the transport (docs/events.md): msg:delivery
+ * with the confirmation, msg:rcpt:defer with the reply, msg:rcpt:host:defer
+ * with the host-level reason.  Their results are ignored (seed). */
+static void
+result_event(struct smtp_run *R, const struct smtp_rcpt_result *r, enum smtp_outcome o,
+             const char *reply, const char *error, const struct smtp_host_facts *f)
+{
+	const char *addr = r->rcpt != NULL ? r->rcpt->address : NULL;
+	char one[1100];
+
+	if (R->d->t->event_action == NULL || o == SMTP_RCPT_FAILED)
+		return;
+	snprintf(one, sizeof one, "%.*s", reply != NULL ? (int)strcspn(reply, "\n") : 0,
+	         reply != NULL ? reply : "");
+	if (o == SMTP_RCPT_DELIVERED)
+		(void)smtp_event(R, f, "msg:delivery", one, 0, addr, NULL);
+	else if (o == SMTP_RCPT_DEFERRED)
+		(void)smtp_event(R, f, "msg:rcpt:defer", reply != NULL ? one : error, 0, addr,
+		                 NULL);
+	else
+		(void)smtp_event(R, f, "msg:rcpt:host:defer", reply != NULL ? one : error,
+		                 R->ev_errno, addr, NULL);
+}
+
 void
 smtp_result_set(struct smtp_run *R, struct smtp_rcpt_result *r, enum smtp_outcome o,
                 const char *status, const char *reply, const char *stage, const char *error,
@@ -58,6 +82,7 @@ smtp_result_set(struct smtp_run *R, struct smtp_rcpt_result *r, enum smtp_outcom
 		r->host = *f;
 	else
 		memset(&r->host, 0, sizeof r->host);
+	result_event(R, r, o, reply, error, f);
 }
 
 /* Every recipient still pending: record (outcome == PENDING) or decide. */
@@ -102,6 +127,12 @@ smtp_host_fail_reply(struct smtp_run *R, struct smtp_conn *c, const struct smtp_
 
 	reply_oneline(r->text, one, sizeof one);
 	smtp_host_log(R, &c->facts, "SMTP error from remote mail server %s: %s", stage, one);
+	{
+		char data[1300];
+		snprintf(data, sizeof data, "SMTP error from remote mail server %s: %s", stage,
+		         one);
+		(void)smtp_event(R, &c->facts, "msg:host:defer", data, 0, NULL, NULL);
+	}
 	/* What only defers carries a 4.x.x status, whatever the reply's class
 	 * (a refused STARTTLS on a host that must use TLS, an unexpected code). */
 	snprintf(status, sizeof status, "%s", r->status);
@@ -115,7 +146,9 @@ smtp_host_fail_error(struct smtp_run *R, const struct smtp_host_facts *f, const 
                      const char *error)
 {
 	smtp_host_log(R, f, "%s", error);
+	(void)smtp_event(R, f, "msg:host:defer", error, R->ev_errno, NULL, NULL);
 	smtp_pending_all(R, SMTP_RCPT_PENDING, status, NULL, NULL, error, f);
+	R->ev_errno = 0;
 }
 
 /* A reply could not be read after `stage`. */
@@ -131,6 +164,7 @@ smtp_host_fail_read(struct smtp_run *R, struct smtp_conn *c, enum smtp_reply_rea
 		break;
 	case SMTP_REPLY_TIMEOUT:
 		snprintf(msg, sizeof msg, "SMTP timeout %s", stage);
+		R->ev_errno = ETIMEDOUT;
 		break;
 	case SMTP_REPLY_MALFORMED:
 		snprintf(msg, sizeof msg, "SMTP protocol error %s: %s", stage, e->text);

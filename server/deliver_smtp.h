@@ -81,6 +81,7 @@ struct smtp_transport { /* a "transport NAME:" block with driver = smtp */
 	                            * default "" */
 	char *hosts_try_dane;      /* host list; default "" (docs/dane.md) */
 	char *hosts_require_dane;  /* host list; default "" */
+	char *event_action;        /* per-attempt events (docs/events.md); NULL = none */
 };
 
 /* Read and check a transport block whose driver is smtp: unknown option,
@@ -110,6 +111,8 @@ struct smtp_host_facts {
 	int dane;            /* verified by DANE (CV=dane) */
 	int ds;              /* route_host.ds_report: " DS" after H= */
 	unsigned tlsa_usage; /* bit N set: a usage-N record matched ($tls_out_tlsa_usage) */
+	char sending_ip[64]; /* the local end of the connection ("" = not connected) */
+	unsigned sending_port;
 };
 
 enum smtp_outcome {
@@ -144,6 +147,7 @@ struct smtp_delivery {
 	const struct tls_backend *be; /* the client's TLS library */
 	struct smtp_cache *cache;     /* may be NULL: no reuse */
 	const char *message_id;
+	const char *router_name; /* the route's router, for events */
 	const struct envelope *env;
 	const char *data_path;          /* input/ID-D */
 	const struct route_host *hosts; /* in order */

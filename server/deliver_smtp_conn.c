@@ -55,6 +55,9 @@ smtp_conn_free(struct smtp_conn *c)
 	tls_ctx_free(c->tls_ctx);
 	if (c->fd >= 0)
 		close(c->fd);
+	/* tcp:close, after the close (seed "Event Actions"); the result is ignored. */
+	if (c->events != NULL)
+		(void)smtp_event(c->events, &c->facts, "tcp:close", NULL, 0, NULL, NULL);
 	free(c->io);
 	free(c);
 }
@@ -102,7 +105,7 @@ smtp_command(struct smtp_conn *c, struct smtp_reply *r, struct err *e, const cha
 
 /* Connect with connect_timeout; "" or the reason in why. */
 static int
-tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, size_t len)
+tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, size_t len, int *errp)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
 		                  .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV };
@@ -126,6 +129,7 @@ tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, siz
 	soerr = rc != 0 ? errno : 0;
 	freeaddrinfo(ai);
 	if (rc != 0 && soerr != EINPROGRESS) {
+		*errp = soerr;
 		snprintf(why, len, "%s", strerror(soerr));
 		close(fd);
 		return -1;
@@ -138,12 +142,14 @@ tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, siz
 			pr = poll(&p, 1, (int)(timeout > 2000000 ? 2000000000 : timeout * 1000));
 		while (pr < 0 && errno == EINTR);
 		if (pr == 0) {
+			*errp = ETIMEDOUT;
 			snprintf(why, len, "Connection timed out");
 			close(fd);
 			return -1;
 		}
 		if (pr < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 ||
 		    soerr != 0) {
+			*errp = pr < 0 ? errno : soerr != 0 ? soerr : EIO;
 			snprintf(why, len, "%s",
 			         strerror(pr < 0       ? errno
 			                  : soerr != 0 ? soerr
@@ -168,6 +174,35 @@ helo_name(const struct smtp_delivery *d)
 	if (d->cfg != NULL && d->cfg->primary_hostname != NULL)
 		return d->cfg->primary_hostname;
 	return "localhost";
+}
+
+/* A forced smtp:connect or smtp:ehlo: close the connection, the host deferred. */
+static enum smtp_step
+event_close(struct smtp_run *R, struct smtp_conn *c, const char *event)
+{
+	char msg[200];
+
+	snprintf(msg, sizeof msg, "connection closed by event_action (%s)", event);
+	smtp_host_fail_error(R, &c->facts, "4.4.2", msg);
+	smtp_conn_quit(c);
+	return SMTP_STEP_DONE;
+}
+
+/* The local end of fd into f (for $sending_ip_address, $sending_port). */
+static void
+local_end(int fd, struct smtp_host_facts *f)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char port[16];
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    getnameinfo((struct sockaddr *)&ss, sl, f->sending_ip, sizeof f->sending_ip, port,
+	                sizeof port, NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+		f->sending_ip[0] = '\0';
+		return;
+	}
+	f->sending_port = (unsigned)strtoul(port, NULL, 10);
 }
 
 /* EHLO, HELO on a 5xx.  SMTP_STEP_OK or SMTP_STEP_DONE (recipients marked). */
@@ -198,6 +233,9 @@ smtp_hello(struct smtp_run *R, struct smtp_conn *c)
 		/* HELO offers nothing (RFC 5321 4.1.1.1). */
 		smtp_ehlo_parse(helo_used ? NULL : r.text, &c->ehlo);
 		smtp_reply_clear(&r);
+		/* smtp:ehlo: a non-empty result closes the connection. */
+		if (smtp_event(R, &c->facts, "smtp:ehlo", c->facts.helo_response, 0, NULL, NULL))
+			return event_close(R, c, "smtp:ehlo");
 		return SMTP_STEP_OK;
 	}
 	if (r.code / 100 == 5) {
@@ -229,11 +267,18 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	snprintf(f.address, sizeof f.address, "%s", R->h->address);
 	f.port = R->port;
 	f.ds = R->h->ds_report;
-	fd = tcp_connect(R->h->address, R->port, t->connect_timeout, why, sizeof why);
+	/* tcp:connect, before connecting: a non-empty result means do not connect. */
+	if (smtp_event(R, &f, "tcp:connect", NULL, 0, NULL, NULL)) {
+		smtp_host_fail_error(R, &f, "4.4.1",
+		                     "connection not made: event_action (tcp:connect)");
+		return SMTP_STEP_DONE;
+	}
+	fd = tcp_connect(R->h->address, R->port, t->connect_timeout, why, sizeof why, &R->ev_errno);
 	if (fd < 0) {
 		smtp_host_fail_error(R, &f, "4.4.1", why);
 		return SMTP_STEP_DONE;
 	}
+	local_end(fd, &f);
 	smtp_set_timeouts(fd, t->command_timeout);
 	c = calloc(1, sizeof *c);
 	if (c == NULL || (c->io = malloc(sizeof *c->io)) == NULL) {
@@ -245,6 +290,7 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	c->fd = fd;
 	c->command_timeout = t->command_timeout;
 	c->facts = f;
+	c->events = t->event_action != NULL ? R : NULL;
 	bio_init(c->io, fd);
 	smtp_cache_key(R, c->key, sizeof c->key);
 
@@ -255,6 +301,12 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 		return SMTP_STEP_DONE;
 	}
 	first_line(r.text, c->facts.greeting, sizeof c->facts.greeting);
+	/* smtp:connect with the banner: a non-empty result closes the connection. */
+	if (r.code / 100 == 2 &&
+	    smtp_event(R, &c->facts, "smtp:connect", c->facts.greeting, 0, NULL, NULL)) {
+		smtp_reply_clear(&r);
+		return event_close(R, c, "smtp:connect");
+	}
 	if (r.code / 100 != 2) {
 		if (r.code / 100 == 5)
 			smtp_pending_all(R, SMTP_RCPT_FAILED, r.status, r.text,
@@ -333,7 +385,9 @@ smtp_cache_take(struct smtp_cache *cache, const char *key)
 void
 smtp_cache_put(struct smtp_cache *cache, struct smtp_conn *c)
 {
-	if (cache == NULL) {
+	/* A connection with events is not kept: its tcp:close belongs to the
+	 * message that opened it (docs/events.md, the order). */
+	if (cache == NULL || c->events != NULL) {
 		smtp_conn_quit(c);
 		return;
 	}

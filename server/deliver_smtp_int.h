@@ -36,6 +36,7 @@ struct smtp_conn {
 	unsigned command_timeout;
 	char key[400]; /* smtp_cache_key() */
 	struct smtp_host_facts facts;
+	struct smtp_run *events; /* tcp:close goes to this run's transport; NULL: none */
 };
 
 struct smtp_cache {
@@ -62,6 +63,7 @@ struct smtp_run {
 	uint64_t datasize; /* octets in the data file */
 	int oom;
 	struct smtp_dane dane;
+	int ev_errno; /* the errno of the host-level failure being recorded (msg:host:defer) */
 };
 
 /* How a step ended. */
@@ -147,6 +149,17 @@ int smtp_ocsp_wanted(const struct smtp_transport *t, const char *address);
 /* After the handshake: c->facts.ocsp and ocsp_word set; -1 with `msg` when
  * the host requires OCSP and the staple is not verified good. */
 int smtp_ocsp_check(struct smtp_run *R, struct smtp_conn *c, char *msg, size_t len) MUST_CHECK;
+
+/* --- deliver_smtp_event.c: the transport's events (docs/events.md) ------------------- */
+
+/* Raise event `name` with the transport's event_action: the host of f (or
+ * R's host), `rcpt` the recipient's address for a per-recipient event
+ * (NULL: per connection), `peercert` PEM for tls:cert.  1: forced. */
+int smtp_event(struct smtp_run *R, const struct smtp_host_facts *f, const char *name,
+               const char *data, int err, const char *rcpt, const char *peercert);
+/* tls:cert for each certificate of the server's chain, from the top.
+ * 1: one of them was forced (refuse verification). */
+int smtp_event_tls_certs(struct smtp_run *R, const struct smtp_conn *c, const struct tls_info *ti);
 
 /* --- deliver_smtp_proto.c -------------------------------------------------------------- */
 

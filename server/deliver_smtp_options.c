@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "deliver_smtp.h"
+#include "event.h"
 #include "option.h"
 
 #define OFF(f) offsetof(struct smtp_transport, f)
@@ -37,6 +38,8 @@ static const struct option_def smtp_options[] = {
 	{ O(hosts_require_ocsp, HOSTLIST, "") },
 	{ O(hosts_try_dane, HOSTLIST, "") },
 	{ O(hosts_require_dane, HOSTLIST, "") },
+	{ O(event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 };
 #undef O
 #define NSMTP (sizeof smtp_options / sizeof smtp_options[0])

@@ -35,7 +35,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	struct err e = { 0 };
 	char msg[700];
 	enum smtp_reply_read rd;
-	int verify, checked;
+	int verify, checked, refused;
 
 	rd = smtp_command(c, &r, &e, "STARTTLS\r\n");
 	if (rd != SMTP_REPLY_OK) {
@@ -85,6 +85,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		                      1000U * handshake_secs(c));
 	if (c->tls == NULL || tls_conn_handshake(c->tls, &e) != TLS_OK) {
 		snprintf(msg, sizeof msg, "TLS session: handshake failed: %s", e.text);
+		(void)smtp_event(R, &c->facts, "tls:fail:connect", e.text, 0, NULL, NULL);
 		tls_conn_free(c->tls); /* no close_notify on a failed session */
 		c->tls = NULL;
 		if (!required && t->tls_tempfail_tryclear) {
@@ -120,14 +121,17 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	 * certificate is not checked at all. */
 	checked = verify || (t->tls_try_verify_hosts != NULL &&
 	                     match_host(t->tls_try_verify_hosts, c->facts.address));
-	c->facts.cv = checked && ti->verify == TLS_VERIFY_OK;
+	/* tls:cert per certificate: a non-empty result refuses verification. */
+	refused = smtp_event_tls_certs(R, c, ti);
+	c->facts.cv = checked && ti->verify == TLS_VERIFY_OK && !refused;
 	snprintf(c->facts.cv_reason, sizeof c->facts.cv_reason, "%s",
 	         c->facts.cv ? ""
-	         : checked   ? tls_verify_word(ti->verify)
-	                     : tls_verify_word(TLS_VERIFY_NOT_CHECKED));
+	         : !checked  ? tls_verify_word(TLS_VERIFY_NOT_CHECKED)
+	         : refused   ? "refused-by-event"
+	                     : tls_verify_word(ti->verify));
 	if (!c->facts.cv && verify) {
 		snprintf(msg, sizeof msg, "TLS session: certificate verification failed: %s",
-		         tls_verify_word(ti->verify));
+		         c->facts.cv_reason);
 		smtp_host_fail_error(R, &c->facts, "4.7.0", msg);
 		/* RFC 3207 4.1: not secure enough to go on: QUIT inside the session. */
 		smtp_conn_quit(c);

@@ -96,8 +96,12 @@ expand_var_value(const struct expand_env *env, const char *name, char *buf, size
 		return expand_store_get(env->acl_c, name);
 	if (strncmp(name, "acl_m", 5) == 0)
 		return expand_store_get(env->acl_m, name);
-	if (strcmp(name, "lookup_dnssec_authenticated") == 0)
-		return lookup_dnssec_authenticated();
+	/* A context that knows its own answer's status (an event: the route
+	 * to the host) says it; otherwise the last ${lookup}'s. */
+	if (strcmp(name, "lookup_dnssec_authenticated") == 0) {
+		const char *own = env->var != NULL ? env->var(env->arg, name) : NULL;
+		return own != NULL ? own : lookup_dnssec_authenticated();
+	}
 	if (strcmp(name, "acl_narg") == 0) {
 		snprintf(buf, len, "%zu", env->acl_nargs);
 		return buf;

@@ -17,6 +17,7 @@
 #include "expand_regex.h"
 #include "lookup.h"
 #include "strutil.h"
+#include "tls.h"
 
 #define MAX_ARGS 10 /* ${acl{NAME}} and nine arguments */
 
@@ -408,9 +409,40 @@ out:
 	return rc;
 }
 
+/* ${certextract{FIELD}{CERT}}: a field of a PEM certificate ($tls_out_peercert
+ * in a tls:cert event), decoded by the TLS backend in use (lib/tls.h). */
+static int
+item_certextract(struct xstate *x, struct buf *out)
+{
+	struct xspan sp[2];
+	char *field = NULL, *cert = NULL, *res = NULL;
+	struct err e = { 0 };
+	int rc = -1;
+
+	if (x_span(x, &sp[0]) != 0 || x_span(x, &sp[1]) != 0 || x_close(x, "certextract") != 0)
+		return -1;
+	if (x->skipping)
+		return 0;
+	if (x_span_str(x, &sp[0], &field) != 0 || x_span_str(x, &sp[1], &cert) != 0)
+		goto out;
+	if (tls_cert_extract(tls_backend_in_use(), cert, field, &res, &e) != 0) {
+		x_error(x, "${certextract{%s}}: %s", field, e.text);
+		goto out;
+	}
+	buf_adds(out, res);
+	rc = 0;
+out:
+	free(field);
+	free(cert);
+	free(res);
+	return rc;
+}
+
 int
 x_item(struct xstate *x, const char *word, struct buf *out)
 {
+	if (strcmp(word, "certextract") == 0)
+		return item_certextract(x, out);
 	if (strcmp(word, "if") == 0)
 		return item_if(x, out);
 	if (strcmp(word, "lookup") == 0)

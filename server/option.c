@@ -52,8 +52,22 @@ option_unknown(const struct option_table *t, const struct option_ctx *c, const c
 	const char *names[64], *close;
 	size_t n = t->n < 64 ? t->n : 64;
 
+	/* The seed's older names of a renamed option (seed "Event Actions":
+	 * "Renamed from TPDA"): refused, naming the new one. */
+	static const char *const renamed[][2] = { { "tpda_event_action", "event_action" },
+		                                  { "delivery_event_action", "event_action" } };
+
 	for (size_t i = 0; i < n; i++)
 		names[i] = t->v[i].name;
+	for (size_t i = 0; i < sizeof renamed / sizeof renamed[0]; i++)
+		if (strcmp(name, renamed[i][0]) == 0)
+			for (size_t k = 0; k < n; k++)
+				if (strcmp(names[k], renamed[i][1]) == 0)
+					return option_fail(
+					        c, line,
+					        "unknown option \"%s\" (renamed: did you "
+					        "mean \"%s\"?)",
+					        name, renamed[i][1]);
 	if ((close = str_closest(name, names, n, 2)) != NULL)
 		return option_fail(c, line, "unknown option \"%s\" (did you mean \"%s\"?)", name,
 		                   close);

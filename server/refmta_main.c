@@ -187,8 +187,10 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (i < argc && config_path == NULL && strcmp(argv[i], "expand") == 0)
+	if (i < argc && config_path == NULL && strcmp(argv[i], "expand") == 0) {
+		tls_backend_use(tls_backend_by_name(backend));
 		return expand_cmd(NULL, argc - i - 1, argv + i + 1); /* no configuration */
+	}
 	if (config_path == NULL || i >= argc) {
 		usage(stderr);
 		return 2;
@@ -203,6 +205,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s\n", e.text);
 		return 1;
 	}
+	/* ${certextract} decodes with the backend this process uses. */
+	tls_backend_use(tls_backend_by_name(backend != NULL ? backend : cfg->tls_backend));
 	setup_apply_test_mode(cfg);
 
 	const char *cmd = argv[i++];

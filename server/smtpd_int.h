@@ -138,6 +138,13 @@ const char *smtpd_spf_log_field(const struct session *s);
 extern const struct expand_var smtpd_vars[];
 extern const size_t smtpd_nvars;
 
+/* smtpd_event.c: raise a receiving-side event (docs/events.md) with the
+ * main event_action; 1 when its result was non-empty.  `peercert` PEM or
+ * NULL.  smtpd_event_tls_certs: tls:cert for each certificate the client
+ * sent, from the top. */
+int smtpd_event(struct session *s, const char *name, const char *data, const char *peercert);
+void smtpd_event_tls_certs(struct session *s);
+
 /* smtpd_data.c */
 int smtp_check_data(struct session *s, const char *args);
 void smtp_do_data(struct session *s, const char *args);

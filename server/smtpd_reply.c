@@ -127,6 +127,10 @@ smtpd_synprot_error(struct session *s, int code, const char *text)
 {
 	char why[600];
 
+	/* 500 and 501 are syntax errors, the rest (503, 554) protocol errors. */
+	snprintf(why, sizeof why, "%d %s", code, text);
+	(void)smtpd_event(s, code == 500 || code == 501 ? "smtp:fail:syntax" : "smtp:fail:protocol",
+	                  why, NULL);
 	if (++s->synprot_errors >= s->cfg->smtp_max_synprot_errors && !s->closing) {
 		snprintf(why, sizeof why,
 		         "4.7.0 %s Too many syntax or protocol errors (last: %d %s)",

@@ -54,6 +54,7 @@ smtpd_sync_violation(struct session *s, const char *why)
 		}
 	}
 	peek[o] = '\0';
+	(void)smtpd_event(s, "smtp:fail:protocol", "554 5.5.0 SMTP synchronization error", NULL);
 	log_write("SMTP protocol synchronization error (%s): rejected connection from H=%s [%s]:%u "
 	          "next input=\"%s\"",
 	          why, smtpd_helo_or_none(s), s->peer->ip, s->peer->port, peek);
@@ -198,7 +199,15 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		s.session_deadline = bio_now_ms() + 1000ULL * cfg->smtp_session_timeout;
 		bio_set_limit(&s.io, s.session_deadline);
 	}
+	/* tcp:connect: a non-empty result drops the connection, no greeting. */
+	if (smtpd_event(&s, "tcp:connect", NULL, NULL)) {
+		log_write("SMTP connection from [%s]:%u dropped by event_action (tcp:connect)",
+		          peer->ip, peer->port);
+		(void)smtpd_event(&s, "tcp:close", NULL, NULL);
+		return;
+	}
 	if (session_greet(&s) != 0) {
+		(void)smtpd_event(&s, "tcp:close", NULL, NULL);
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		expand_store_clear(&s.acl_c);
 		spf_session_free(&s.spf);
@@ -230,6 +239,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 	          peer->ip, peer->port, s.tls ? " (TLS " : "",
 	          s.tls ? tls_conn_info(s.tls)->version : "", s.tls ? ")" : "",
 	          s.close_reason ? s.close_reason : "lost");
+	(void)smtpd_event(&s, "tcp:close", NULL, NULL);
 	smtpd_transaction_reset(&s);
 	expand_store_clear(&s.acl_c);
 	spf_session_free(&s.spf);

@@ -122,6 +122,7 @@ smtp_do_starttls(struct session *s, const char *args)
 	tls_conn_set_deadline(c, 0, s->io.idle_ms);
 	s->tls = c;
 	bio_use_tls(&s->io, c);
+	smtpd_event_tls_certs(s); /* the client's chain, if it sent one */
 	/* RFC 3207 4.2: forget everything learnt before TLS; EHLO again. */
 	smtpd_transaction_reset(s);
 	s->helo[0] = '\0';

@@ -138,6 +138,7 @@ smtp_deliver_group(const struct transport_group *g)
 		.lookup = g->lookup,
 		.lookup_arg = g->lookup_arg,
 		.message_id = g->env->id,
+		.router_name = g->route->router,
 		.env = g->env,
 		.data_path = g->data_path,
 		.hosts = g->route->hosts,
