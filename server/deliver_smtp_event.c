@@ -72,7 +72,9 @@ smtp_event(struct smtp_run *R, const struct smtp_host_facts *f, const char *name
 		ev.sending_port = f->sending_port;
 	}
 	ev.tls_out_peercert = peercert;
-	ev.tls_out_dane = "no"; /* DANE is not in this tree yet */
+	ev.tls_out_dane = f != NULL && f->dane ? "yes" : "no";
+	ev.tls_out_tlsa_usage = f != NULL ? f->tlsa_usage : 0;
+	ev.tls_out_ocsp = f != NULL && f->tls ? f->ocsp : -1;
 	ev.verify_mode = peercert != NULL ? "peer" : NULL;
 	return event_raise(R->d->cfg, t->event_action, &ev);
 }

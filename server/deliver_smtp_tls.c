@@ -104,6 +104,17 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		c->facts.tls = 1;
 		snprintf(c->facts.tls_version, sizeof c->facts.tls_version, "%s", ti->version);
 		snprintf(c->facts.tls_cipher, sizeof c->facts.tls_cipher, "%s", ti->cipher);
+		/* tls:cert per certificate under DANE too; a non-empty result
+		 * refuses verification, so the host is not used (RFC 7672 2.2). */
+		if (smtp_event_tls_certs(R, c, ti)) {
+			snprintf(c->facts.cv_reason, sizeof c->facts.cv_reason, "refused-by-event");
+			smtp_host_fail_error(
+			        R, &c->facts, "4.7.5",
+			        "TLS session: DANE verification refused by event_action "
+			        "(tls:cert)");
+			smtp_conn_quit(c);
+			return SMTP_STEP_DONE;
+		}
 		if (smtp_dane_verdict(R, c) != SMTP_STEP_OK)
 			return SMTP_STEP_DONE;
 		memset(&c->ehlo, 0, sizeof c->ehlo); /* RFC 3207 4.2 */

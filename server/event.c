@@ -55,6 +55,26 @@ EV_STR(v_tls_out_dane, tls_out_dane)
 EV_STR(v_verify_mode, verify_mode)
 
 static const char *
+v_tls_out_tlsa_usage(const void *ctx, char *buf, size_t len)
+{
+	const struct event *ev = ctx;
+
+	snprintf(buf, len, "%u", ev->tls_out_tlsa_usage);
+	return buf;
+}
+
+static const char *
+v_tls_out_ocsp(const void *ctx, char *buf, size_t len)
+{
+	const struct event *ev = ctx;
+
+	if (ev->tls_out_ocsp < 0)
+		return "";
+	snprintf(buf, len, "%d", ev->tls_out_ocsp);
+	return buf;
+}
+
+static const char *
 v_event_defer_errno(const void *ctx, char *buf, size_t len)
 {
 	const struct event *ev = ctx;
@@ -90,6 +110,11 @@ const struct expand_var event_vars[] = {
 	  "\"yes\" when every DNS answer that led to the host was DNSSEC-secure, else \"no\"" },
 	{ "tls_out_dane", v_tls_out_dane,
 	  "\"yes\" when the session was DANE-verified, else \"no\"" },
+	{ "tls_out_tlsa_usage", v_tls_out_tlsa_usage,
+	  "the seed's bitfield: bit N set when a usage-N TLSA record matched (docs/dane.md)" },
+	{ "tls_out_ocsp", v_tls_out_ocsp,
+	  "OCSP: 0 not requested, 1 not responded, 2 not verified, 3 failed, 4 verified "
+	  "(docs/ocsp.md)" },
 	{ "verify_mode", v_verify_mode, "tls:cert: \"peer\" (the server's chain)" },
 };
 const size_t event_nvars = sizeof event_vars / sizeof event_vars[0];

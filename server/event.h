@@ -45,7 +45,9 @@ struct event {
 	const char *tls_in_peercert;  /* receiving side: the client's certificate (PEM) */
 	const char *lookup_dnssec_authenticated; /* "yes" / "no" / "" as Exim */
 	const char *tls_out_dane;                /* "yes" / "no" */
-	const char *verify_mode;                 /* tls:cert: "peer" */
+	unsigned tls_out_tlsa_usage; /* the seed's bitfield: bit N, a usage-N TLSA record matched */
+	int tls_out_ocsp;            /* Exim's 0-4 (docs/ocsp.md); -1: "" (not a TLS session) */
+	const char *verify_mode;     /* tls:cert: "peer" */
 	/* Receiving side: the session's own variables after the event's
 	 * (sender_host_address, ...); NULL: none. */
 	const struct expand_var *more;

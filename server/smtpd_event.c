@@ -21,6 +21,7 @@ smtpd_event(struct session *s, const char *name, const char *data, const char *p
 	struct event ev = { .name = name,
 		            .data = data,
 		            .tls_in_peercert = peercert,
+		            .tls_out_ocsp = -1, /* a receiving session: "" */
 		            .more = smtpd_vars,
 		            .nmore = smtpd_nvars,
 		            .more_ctx = s };
