@@ -103,9 +103,11 @@ fakeocsp_LIBS := $(LIBFAKEOCSP)
 runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest/transcript.c \
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
                  runtest/run_steps.c runtest/run_ocsp.c runtest/steps.c runtest/select.c \
-                 runtest/run_tlsa.c runtest/run_services.c \
+                 runtest/run_tlsa.c runtest/run_services.c runtest/run_dkim.c \
                  runtest/html.c runtest/html_chart.c runtest/html_diff.c \
                  runtest/html_cert.c runtest/html_capture.c
+runtest_LIBS  := $(LIBSERVER)
+runtest_LDLIBS := $(SERVER_LDLIBS)
 mkpki_SRCS    := runtest/mkpki_main.c
 
 BINS := $(PROGRAMS:%=bin/%)
@@ -116,10 +118,7 @@ TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
 
 # --- end-to-end test tools (tests/e2e/*.c -> $(BUILD)/tests/<name>) -------------
 E2E_TOOLS := $(BUILD)/tests/smtp_probe $(BUILD)/tests/torture_tool $(BUILD)/tests/smtp_load \
-	$(BUILD)/tests/spf_query $(BUILD)/tests/dmarc_query $(BUILD)/tests/dkim_sign
-
-$(BUILD)/tests/dkim_sign: $(BUILD)/tests/e2e/dkim_sign.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
-	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)
+	$(BUILD)/tests/spf_query $(BUILD)/tests/dmarc_query
 
 $(BUILD)/tests/dmarc_query: $(BUILD)/tests/e2e/dmarc_query.o $(LIBSERVER) $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(SERVER_LDLIBS)

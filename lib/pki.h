@@ -51,4 +51,15 @@ struct pki_leaf {
 int pki_mint_leaf(const char *pki_dir, const char *out_dir, const struct pki_leaf *req, time_t now,
                   struct err *e) MUST_CHECK;
 
+/* DKIM keys for the harness (lib/pki_dkim.c): dkim-rsa2048.key,
+   dkim-rsa1024.key, dkim-ed25519.key and dkim-other.key (RSA-2048, never
+   published: the "wrong key"), PEM, into `dir` (created if missing).
+   0, or -1 with `e`. */
+int pki_dkim_mint(const char *dir, struct err *e) MUST_CHECK;
+
+/* The DKIM key record (RFC 6376 3.6.1, RFC 8463 4.2) for the private key
+   in `keyfile`: "v=DKIM1; k=rsa; p=<SPKI, base64>" or "v=DKIM1;
+   k=ed25519; p=<raw 32 octets, base64>".  Caller frees; NULL with `e`. */
+char *pki_dkim_record(const char *keyfile, struct err *e) MUST_CHECK;
+
 #endif

@@ -101,10 +101,12 @@ run_dns_start(struct run *r, struct err *e)
 		if (asprintf(&path, "%s/%s.zone", dir, s->zones[i].name) < 0)
 			goto out;
 		argv[argc++] = path;
-		/* @PKI@, @PEER_PORT@ ..., then TLSA data from PKI files. */
+		/* @PKI@, @PEER_PORT@ ..., then TLSA data from PKI files and DKIM key records. */
 		char *subst = run_substitute(s->zones[i].text, r);
-		char *text = subst != NULL ? run_zone_tlsa(subst, e) : NULL;
+		char *tlsa = subst != NULL ? run_zone_tlsa(subst, e) : NULL;
+		char *text = tlsa != NULL ? run_zone_dkim(tlsa, e) : NULL; /* DKIM keys */
 		free(subst);
+		free(tlsa);
 		if (text == NULL) {
 			char why[sizeof e->text];
 			snprintf(why, sizeof why, "%s", e->text);

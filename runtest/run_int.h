@@ -94,6 +94,9 @@ int run_dns_start(struct run *r, struct err *e) MUST_CHECK;
  * "TLSA U S M /PATH.pem[#DEPTH][~]" given its data.  Caller frees; NULL
  * with `e` filled. */
 char *run_zone_tlsa(const char *text, struct err *e);
+/* run_dkim.c: the same with each "OWNER IN DKIM /PATH.key" made the key's
+ * TXT record.  Caller frees; NULL with `e` filled. */
+char *run_zone_dkim(const char *text, struct err *e);
 void run_dns_stop(struct run *r);
 
 /*
@@ -118,6 +121,7 @@ int step_wait_log(struct run *r, const struct step *st, struct err *e);
 int step_dane_check(struct run *r, const struct step *st, struct err *e); /* run_tlsa.c */
 int step_resolve(struct run *r, const struct step *st, struct err *e);
 int step_write(struct run *r, const struct step *st, struct err *e);
+int step_send_dkim(struct run *r, const struct step *st, struct err *e); /* run_dkim.c */
 int step_move(struct run *r, const struct step *st, struct err *e);
 int step_reconfigure(struct run *r, const struct step *st, struct err *e);
 int step_expand(struct run *r, const struct step *st, struct err *e);

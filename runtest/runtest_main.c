@@ -441,7 +441,7 @@ prepare(const struct options *o, char *root, size_t rootlen, char *pki, size_t p
 		return EXIT_CANNOT_TEST;
 	}
 	snprintf(pki, pkilen, "%s/pki", root);
-	if (pki_mint(pki, time(NULL), &e) != 0) {
+	if (pki_mint(pki, time(NULL), &e) != 0 || pki_dkim_mint(pki, &e) != 0) {
 		fprintf(stderr, "runtest: cannot mint the PKI: %s\n", e.text);
 		return EXIT_CANNOT_TEST;
 	}

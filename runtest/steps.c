@@ -106,6 +106,7 @@ static const struct step_verb verbs[] = {
 	{ "wait-close", STEP_NEEDS_CONNECTION, NULL, step_wait_close },
 	{ "close", STEP_NEEDS_CONNECTION, NULL, step_close },
 	{ "submit", STEP_NEEDS_CONNECTION, check_submit, step_submit },
+	{ "send-dkim", STEP_NEEDS_CONNECTION, NULL, step_send_dkim }, /* run_dkim.c */
 	/* refmta's side (run_steps.c). */
 	{ "sleep", 0, NULL, step_sleep },
 	{ "queue-run", 0, NULL, step_queue_run },

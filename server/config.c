@@ -99,6 +99,7 @@ static const struct option_def main_options[] = {
 	{ O(retry_rule, STRING, NULL) },
 	{ O(test_clock, CLOCK, NULL) },
 	{ O(test_ids, BOOL, "false") },
+	{ O(test_dmarc_pct_roll, UINT, NULL), .max = 99 },
 };
 #undef O
 #define NOPTIONS (sizeof main_options / sizeof main_options[0])
@@ -554,6 +555,8 @@ apply_defaults(struct loader *ld)
 	if (option_set_defaults(&config_main_options, &ld->ctx, cfg, ld->opt_line) != 0)
 		return -1;
 	cfg->test_clock_set = ld->opt_line[option_index(&config_main_options, "test_clock")] != 0;
+	cfg->test_dmarc_pct_roll_set =
+	        ld->opt_line[option_index(&config_main_options, "test_dmarc_pct_roll")] != 0;
 	if (cfg->tls_certificate.n != cfg->tls_privatekey.n)
 		return option_fail(
 		        &ld->ctx, ld->opt_line[ikey] ? ld->opt_line[ikey] : ld->opt_line[icert],

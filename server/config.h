@@ -107,8 +107,8 @@ struct config {
 	char *mailbox_format;      /* "maildir" (default) | "mbox" */
 
 	/* Delivery (docs/delivery.md) */
-	int log_dns;        /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
-	char *spf_guess;    /* the spf_guess condition's record (docs/spf.md) */
+	int log_dns;     /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	char *spf_guess; /* the spf_guess condition's record (docs/spf.md) */
 
 	/* DMARC (docs/dmarc.md): on when dmarc_tld_file is set */
 	char *dmarc_tld_file;        /* the public suffix list (RFC 7489 3.2) */
@@ -123,6 +123,8 @@ struct config {
 	int test_clock_set;
 	time_t test_clock; /* "test_clock = 2026-01-01T00:00:00Z": the frozen clock */
 	int test_ids;      /* "test_ids = true": sequential message ids */
+	int test_dmarc_pct_roll_set;
+	unsigned test_dmarc_pct_roll; /* "test_dmarc_pct_roll = 49": the pct= sample, fixed */
 
 	/* ACLs: NULL = the default (acl_smtp_rcpt: deny; the others: accept) */
 	struct acl *acl_smtp_connect;

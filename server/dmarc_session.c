@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -57,6 +58,22 @@ signers_build(struct dmarc_session *d)
 			                      n ? ":" : "", d->dkim.sigs[i].domain);
 }
 
+/* RFC 7489 6.6.4: the pct= sample, 0..99 (the policy applies when it is
+ * below pct).  From the kernel's generator: random() was never seeded, so
+ * every forked worker drew the same sequence.  test_dmarc_pct_roll fixes
+ * it, for tests. */
+static unsigned
+pct_roll(const struct config *cfg)
+{
+	unsigned char b[2] = { 0, 0 };
+
+	if (cfg->test_dmarc_pct_roll_set)
+		return cfg->test_dmarc_pct_roll;
+	if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+		return (unsigned)(random() % 100);
+	return (unsigned)((b[0] << 8 | b[1]) % 100); /* bias 36/65536: immaterial here */
+}
+
 /* $dmarc_ar_header: RFC 8601 with spf, dkim and dmarc (RFC 7489 11.2). */
 static void
 ar_build(struct dmarc_session *d, const struct spf_verdict *spf)
@@ -90,8 +107,7 @@ dmarc_run(struct dmarc_session *d, struct resolver *r, const char *msg, size_t l
 		.dkim = &d->dkim,
 		.lookup = txtlookup_resolver,
 		.lookup_arg = r,
-		/* RFC 7489 6.6.4: the sample; random() is seeded per worker. */
-		.pct_roll = (unsigned)(random() % 100),
+		.pct_roll = pct_roll(d->cfg),
 	};
 
 	if (r == NULL || dmarc_tld_load(d->cfg->dmarc_tld_file, &e) != 0 ||

@@ -5,6 +5,8 @@
  * expired x=), the best-signature rule, the words, the
  * Authentication-Results item; and dmarc.c's From: domain rules (RFC 7489
  * 6.6.1).  The policy rules are the DMARC suite's (conformance/dmarc/).
+ * The keys are minted afresh by pki_dkim_mint() (lib/pki_dkim.c), as
+ * bin/runtest mints its own, and published with pki_dkim_record().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dkim.h"
 #include "dmarc.h"
+#include "pki.h"
 #include "testutil.h"
 
 #define NOW 1767225600
@@ -29,6 +33,9 @@ static const char msg[] = "From: Alice <alice@sender.test>\r\n"
 
 /* The key record, or a temporary failure when NULL. */
 static const char *key_record;
+/* Where setup() minted the keys, and the RSA-2048 key's record. */
+static char keydir[] = "/tmp/dkim_test.XXXXXX";
+static char pubrec[1024];
 
 static enum txtlookup_status
 lookup(void *arg, const char *name, struct strlist *out)
@@ -44,7 +51,10 @@ lookup(void *arg, const char *name, struct strlist *out)
 static char *
 signed_msg(const char *text, long expire)
 {
-	char *key = test_slurp("conformance/dmarc/dkim/sel-rsa.key"), *sig, *out;
+	char path[300], *key, *sig, *out;
+
+	snprintf(path, sizeof path, "%s/dkim-rsa2048.key", keydir);
+	key = test_slurp(path);
 	struct dkimv_sign_opts o = { .domain = "sender.test",
 		                     .selector = "sel",
 		                     .key_pem = key,
@@ -60,10 +70,6 @@ signed_msg(const char *text, long expire)
 	free(key);
 	return out;
 }
-
-/* The published key: from the file's PEM public key (the test keeps the
- * record in the tree next to the private key). */
-static char pubrec[1024];
 
 static void
 verify(const char *m, struct dkimv_result *r)
@@ -188,20 +194,67 @@ test_from_domain(void **state)
 	}
 }
 
+/* Each minted key's record: RSA p= is the base64 SubjectPublicKeyInfo
+ * (RFC 6376 3.6.1: 1024 bits make 216 characters, 2048 make 392), Ed25519
+ * p= the raw 32-octet key (RFC 8463 4.2: 44 characters). */
+static void
+test_minted_records(void **state)
+{
+	static const struct {
+		const char *file, *kind;
+		size_t plen;
+	} rows[] = {
+		{ "dkim-rsa2048.key", "rsa", 392 },
+		{ "dkim-rsa1024.key", "rsa", 216 },
+		{ "dkim-ed25519.key", "ed25519", 44 },
+		{ "dkim-other.key", "rsa", 392 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		char path[300], want[64], *rec;
+		struct err e = { 0 };
+		snprintf(path, sizeof path, "%s/%s", keydir, rows[i].file);
+		rec = pki_dkim_record(path, &e);
+		assert_non_null(rec);
+		snprintf(want, sizeof want, "v=DKIM1; k=%s; p=", rows[i].kind);
+		assert_memory_equal(rec, want, strlen(want));
+		assert_int_equal(strlen(rec) - strlen(want), rows[i].plen);
+		if (i == 3) /* the "wrong key" differs from the published one */
+			assert_string_not_equal(rec, pubrec);
+		free(rec);
+	}
+}
+
 static int
 setup(void **state)
 {
-	FILE *p = popen("openssl rsa -in conformance/dmarc/dkim/sel-rsa.key -pubout -outform DER "
-	                "2>/dev/null | base64 -w0",
-	                "r");
-	char b64[800] = "";
+	char path[300], *rec;
+	struct err e = { 0 };
 
 	(void)state;
-	if (p == NULL || fgets(b64, sizeof b64, p) == NULL)
+	if (mkdtemp(keydir) == NULL || pki_dkim_mint(keydir, &e) != 0)
 		return -1;
-	pclose(p);
-	snprintf(pubrec, sizeof pubrec, "v=DKIM1; k=rsa; p=%s", b64);
+	snprintf(path, sizeof path, "%s/dkim-rsa2048.key", keydir);
+	if ((rec = pki_dkim_record(path, &e)) == NULL)
+		return -1;
+	snprintf(pubrec, sizeof pubrec, "%s", rec);
+	free(rec);
 	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	static const char *files[] = { "dkim-rsa2048.key", "dkim-rsa1024.key", "dkim-ed25519.key",
+		                       "dkim-other.key" };
+	char path[300];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+		snprintf(path, sizeof path, "%s/%s", keydir, files[i]);
+		(void)unlink(path);
+	}
+	return rmdir(keydir);
 }
 
 int
@@ -211,7 +264,8 @@ main(void)
 		cmocka_unit_test(test_pass_and_failures),
 		cmocka_unit_test(test_no_signature_and_words),
 		cmocka_unit_test(test_from_domain),
+		cmocka_unit_test(test_minted_records),
 	};
 
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, setup, teardown);
 }
