@@ -691,6 +691,7 @@ run_scenario(const struct scenario *s, const struct run_env *env, char **transcr
 	}
 	run_dns_stop(&r);
 	run_services_stop(&r);
+	run_ocsp_stop(&r);
 	*transcript = buf_take(&r.tr.text);
 	rc = 0;
 out:
@@ -700,6 +701,7 @@ out:
 		peer_stop(&r.peers[i]);
 	run_dns_stop(&r);
 	run_services_stop(&r);
+	run_ocsp_stop(&r);
 	resolver_free(r.resolver);
 	free(r.peers);
 	transcript_free(&r.tr);

@@ -52,6 +52,8 @@ struct run {
 	pid_t redis_pid[RUN_MAX_REDIS]; /* [redis] servers (run_services.c); 0: none */
 	unsigned redis_port[RUN_MAX_REDIS];
 	size_t nredis;
+	pid_t ocsp_pid;             /* ocsp-serve's fakeocsp (run_ocsp.c); 0: none */
+	unsigned ocsp_port;         /* its port, kept after ocsp-stop; 0: never started */
 	struct strlist expand_vars; /* NAME=VALUE for expand steps (expand-vars) */
 };
 
@@ -87,6 +89,8 @@ void run_client_close(struct run *r);
 
 /* run_ocsp.c: mint the scenario's "ocsp:" responses into WORK/ocsp/NAME.der. */
 int run_ocsp_mint(struct run *r, struct err *e) MUST_CHECK;
+/* run_ocsp.c: stop ocsp-serve's responder, by PID, if one runs. */
+void run_ocsp_stop(struct run *r);
 
 /* run_dns.c: fakedns for scenarios with [zone] sections. */
 int run_dns_start(struct run *r, struct err *e) MUST_CHECK;
@@ -119,6 +123,9 @@ int step_mail(struct run *r, const struct step *st, struct err *e);
 int step_log(struct run *r, const struct step *st, struct err *e);
 int step_wait_log(struct run *r, const struct step *st, struct err *e);
 int step_dane_check(struct run *r, const struct step *st, struct err *e); /* run_tlsa.c */
+int step_ocsp_serve(struct run *r, const struct step *st, struct err *e); /* run_ocsp.c */
+int step_ocsp_stop(struct run *r, const struct step *st, struct err *e);
+int step_ocsp_fetch(struct run *r, const struct step *st, struct err *e);
 int step_resolve(struct run *r, const struct step *st, struct err *e);
 int step_write(struct run *r, const struct step *st, struct err *e);
 int step_send_dkim(struct run *r, const struct step *st, struct err *e); /* run_dkim.c */

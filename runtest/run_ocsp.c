@@ -9,6 +9,14 @@
  * expanded: `--status revoked`, `--fault expired`, `--fault
  * expired-signer=...`, `--extra-certs ...`, `--this-update +1d`.  The file
  * is @WORK@/ocsp/NAME.der.
+ *
+ * Also a live responder for `refmta ocsp-fetch` (docs/ocsp.md "Fetching"):
+ * the `ocsp-serve [FAULT...]` step starts `bin/fakeocsp serve` on a free
+ * loopback port with the run's PKI and index and fakeocsp's --fault
+ * options, `ocsp-stop` stops it by PID (its port is kept, so a later fetch
+ * meets a responder that is down), and `ocsp-fetch [ARG...]` runs `refmta
+ * ocsp-fetch --url http://127.0.0.1:PORT/ [ARG...]` and shows its output and
+ * exit.  The run ends the responder by PID (run_ocsp_stop()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "run_int.h"
 
 #define OCSP_MINT_ARGS 32
@@ -145,5 +154,176 @@ run_ocsp_mint(struct run *r, struct err *e)
 	for (size_t i = 0; i < r->s->ocsps.n; i++)
 		if (mint_one(r, r->s->ocsps.v[i], bin, e) != 0)
 			return -1;
+	return 0;
+}
+
+void
+run_ocsp_stop(struct run *r)
+{
+	run_stop_child(r, &r->ocsp_pid, 5, "fakeocsp serve");
+}
+
+/* ocsp-serve [FAULT...]: a fresh responder (the one before, if any, stopped). */
+int
+step_ocsp_serve(struct run *r, const struct step *st, struct err *e)
+{
+	char bin[4200], issuer[4200], signer[4200], key[4200], index[4200], log[4300],
+	        errpath[4300];
+	char *argv[OCSP_MINT_ARGS * 2 + 20], *text = strdup(st->arg), *save = NULL, *w;
+	size_t argc = 0;
+	int pipefd[2];
+
+	if (text == NULL) {
+		err_set(e, 1, "out of memory");
+		return -1;
+	}
+	run_ocsp_stop(r);
+	fakeocsp_path(r, bin, sizeof bin);
+	if (mkdir(run_path(r, "ocsp"), 0755) != 0 && errno != EEXIST) {
+		err_set(e, 1, "cannot make %s: %s", run_path(r, "ocsp"), strerror(errno));
+		free(text);
+		return -1;
+	}
+	snprintf(issuer, sizeof issuer, "%s/inter-ca.pem", r->env->pki);
+	snprintf(signer, sizeof signer, "%s/ocsp-signer.pem", r->env->pki);
+	snprintf(key, sizeof key, "%s/ocsp-signer.key", r->env->pki);
+	snprintf(index, sizeof index, "%s/index.txt", r->env->pki);
+	snprintf(log, sizeof log, "%s/ocsp/serve.log", r->env->workdir);
+	snprintf(errpath, sizeof errpath, "%s/ocsp/serve.stderr", r->env->workdir);
+	/* The full path as argv[0], so ci/check's leftover check sees it. */
+	char *fixed[] = { bin,        "serve", "--listen", "127.0.0.1:0", "--issuer", issuer,
+		          "--signer", signer,  "--key",    key,           "--index",  index,
+		          "--log",    log };
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		argv[argc++] = fixed[i];
+	for (w = strtok_r(text, " ", &save); w != NULL && argc < OCSP_MINT_ARGS * 2;
+	     w = strtok_r(NULL, " ", &save)) {
+		argv[argc++] = "--fault";
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	if (pipe(pipefd) != 0) {
+		free(text);
+		err_set(e, 1, "ocsp-serve: pipe failed");
+		return -1;
+	}
+	fflush(NULL);
+	r->ocsp_pid = fork();
+	if (r->ocsp_pid == 0) {
+		int errfd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(pipefd[1], 1);
+		if (errfd >= 0)
+			dup2(errfd, 2);
+		close(pipefd[0]);
+		execv(bin, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	free(text);
+	if (r->ocsp_pid < 0) {
+		r->ocsp_pid = 0;
+		close(pipefd[0]);
+		err_set(e, 1, "ocsp-serve: fork failed");
+		return -1;
+	}
+	r->ocsp_port = run_read_listening(pipefd[0], 10000);
+	close(pipefd[0]);
+	if (r->ocsp_port == 0) {
+		run_ocsp_stop(r);
+		err_set(e, 1, "%s: ocsp-serve: fakeocsp serve did not start (see %s)", r->s->path,
+		        errpath);
+		return -1;
+	}
+	/* The run's PKI directory shown as @PKI@, as the scenario wrote it. */
+	struct buf shown = { 0 };
+	size_t plen = strlen(r->env->pki);
+	for (const char *p = st->arg; *p != '\0';) {
+		if (plen > 0 && strncmp(p, r->env->pki, plen) == 0) {
+			buf_add(&shown, "@PKI@", 5);
+			p += plen;
+		} else
+			buf_add(&shown, p++, 1);
+	}
+	buf_adds(&shown, "");
+	transcript_addf(&r->tr, 'K', "ocsp-serve%s%s (responder started)", st->arg[0] ? " " : "",
+	                shown.p != NULL ? shown.p : "");
+	buf_free(&shown);
+	return 0;
+}
+
+/* ocsp-stop: the responder stopped; its port is kept for a fetch that finds it down. */
+int
+step_ocsp_stop(struct run *r, const struct step *st, struct err *e)
+{
+	(void)st;
+	if (r->ocsp_pid <= 0) {
+		err_set(e, 1, "%s: ocsp-stop: no ocsp-serve is running", r->s->path);
+		return -1;
+	}
+	run_ocsp_stop(r);
+	transcript_add(&r->tr, 'K', "ocsp-stop (responder stopped)");
+	return 0;
+}
+
+/* ocsp-fetch [ARG...]: refmta's fetch from the step's responder, line by line. */
+int
+step_ocsp_fetch(struct run *r, const struct step *st, struct err *e)
+{
+	char conf[4200], url[64], line[4096];
+	char *argv[OCSP_MINT_ARGS + 12], *text = strdup(st->arg), *save = NULL, *w;
+	size_t argc = 0;
+	int pipefd[2], status = 0;
+	FILE *in;
+	pid_t pid;
+
+	if (text == NULL) {
+		err_set(e, 1, "out of memory");
+		return -1;
+	}
+	if (r->ocsp_port == 0) {
+		free(text);
+		err_set(e, 1, "%s: ocsp-fetch: no ocsp-serve step before it", r->s->path);
+		return -1;
+	}
+	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
+	snprintf(url, sizeof url, "http://127.0.0.1:%u/", r->ocsp_port);
+	char *fixed[] = { (char *)r->env->refmta,  "-c",         conf,    "--backend",
+		          (char *)r->env->backend, "ocsp-fetch", "--url", url };
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		argv[argc++] = fixed[i];
+	for (w = strtok_r(text, " ", &save); w != NULL && argc < OCSP_MINT_ARGS + 8;
+	     w = strtok_r(NULL, " ", &save))
+		argv[argc++] = w;
+	argv[argc] = NULL;
+	if (pipe(pipefd) != 0) {
+		free(text);
+		err_set(e, 1, "ocsp-fetch: pipe failed");
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		execv(r->env->refmta, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	free(text);
+	transcript_addf(&r->tr, 'K', "ocsp-fetch%s%s", st->arg[0] ? " " : "", st->arg);
+	in = fdopen(pipefd[0], "r");
+	/* Bounded: refmta's own --timeout (default 10 s) bounds each exchange. */
+	while (in != NULL && fgets(line, sizeof line, in) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		transcript_add(&r->tr, 'K', line);
+	}
+	if (in != NULL)
+		fclose(in);
+	else
+		close(pipefd[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	transcript_addf(&r->tr, 'K', "(exit %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	return 0;
 }

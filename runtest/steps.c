@@ -118,6 +118,10 @@ static const struct step_verb verbs[] = {
 	{ "reconfigure", 0, check_reconfigure, step_reconfigure },
 	{ "expand", 0, NULL, step_expand }, /* run_services.c */
 	{ "expand-vars", 0, NULL, step_expand_vars },
+	/* A live OCSP responder and refmta ocsp-fetch (run_ocsp.c). */
+	{ "ocsp-serve", 0, NULL, step_ocsp_serve },
+	{ "ocsp-stop", 0, NULL, step_ocsp_stop },
+	{ "ocsp-fetch", 0, NULL, step_ocsp_fetch },
 	/* DNS (run_dns.c). */
 	{ "resolve", STEP_NEEDS_ZONES, check_resolve, step_resolve },
 	{ "dane-check", STEP_NEEDS_ZONES, NULL, step_dane_check },

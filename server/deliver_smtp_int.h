@@ -144,8 +144,10 @@ enum smtp_step smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int requi
 
 /* --- deliver_smtp_ocsp.c -------------------------------------------------------------- */
 
-/* Is `address` in hosts_request_ocsp or hosts_require_ocsp (ask for a staple)? */
-int smtp_ocsp_wanted(const struct smtp_transport *t, const char *address);
+/* Ask the host at `address` for a staple?  In hosts_require_ocsp, or in
+ * hosts_request_ocsp; under DANE (R->dane.use) a hosts_request_ocsp of
+ * "*" means "only when every usable TLSA record is DANE-TA" (the seed). */
+int smtp_ocsp_wanted(const struct smtp_run *R, const char *address);
 /* After the handshake: c->facts.ocsp and ocsp_word set; -1 with `msg` when
  * the host requires OCSP and the staple is not verified good. */
 int smtp_ocsp_check(struct smtp_run *R, struct smtp_conn *c, char *msg, size_t len) MUST_CHECK;

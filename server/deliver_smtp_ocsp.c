@@ -13,6 +13,16 @@
  * inside TLS and goes on to the next host); a host only requested is
  * logged when its staple failed, and the delivery goes on.  Never names a
  * TLS library.
+ *
+ * Under DANE (seed, DANE section; docs/dane.md "OCSP"): hosts_request_ocsp
+ * of "*" (its default) becomes Exim's `${if or {{= {0}{$tls_out_tlsa_usage}}
+ * {= {4}{$tls_out_tlsa_usage}}} {*}{}}`: ask only when every usable TLSA
+ * record is DANE-TA (usage 2, bit value 4).  Transport options are not
+ * expanded in refmta, so that rule is written here directly.  A staple is
+ * verified (4) under DANE only when DANE-TA matched: the chain, issuer
+ * included, then leads to the TLSA trust anchor; DANE-EE authenticates the
+ * leaf's key alone, so its issuer is untrusted and a staple is 2, as
+ * without tls_verify_certificates.  hosts_require_ocsp still applies.
  */
 #include <stdio.h>
 #include <string.h>
@@ -22,11 +32,29 @@
 #include "match.h"
 #include "tls_ocsp.h"
 
-int
-smtp_ocsp_wanted(const struct smtp_transport *t, const char *address)
+/* $tls_out_tlsa_usage as the seed's default sees it before the handshake:
+ * bit N for each usable usage-N record found. */
+static unsigned
+dane_record_usages(const struct smtp_dane *d)
 {
-	return match_host(t->hosts_require_ocsp, address) ||
-	       match_host(t->hosts_request_ocsp, address);
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < d->ntlsa; i++)
+		if (d->tlsa[i].usage < 8)
+			bits |= 1u << d->tlsa[i].usage;
+	return bits;
+}
+
+int
+smtp_ocsp_wanted(const struct smtp_run *R, const char *address)
+{
+	const struct smtp_transport *t = R->d->t;
+
+	if (match_host(t->hosts_require_ocsp, address))
+		return 1;
+	if (R->dane.use && t->hosts_request_ocsp != NULL && strcmp(t->hosts_request_ocsp, "*") == 0)
+		return dane_record_usages(&R->dane) == 1u << 2; /* only DANE-TA */
+	return match_host(t->hosts_request_ocsp, address);
 }
 
 int
@@ -38,7 +66,7 @@ smtp_ocsp_check(struct smtp_run *R, struct smtp_conn *c, char *msg, size_t len)
 	enum tls_ocsp_verdict v;
 
 	f->ocsp_required = required;
-	if (!smtp_ocsp_wanted(t, f->address)) {
+	if (!smtp_ocsp_wanted(R, f->address)) {
 		f->ocsp = 0;
 		snprintf(f->ocsp_word, sizeof f->ocsp_word, "not-requested");
 		return 0;
@@ -50,18 +78,19 @@ smtp_ocsp_check(struct smtp_run *R, struct smtp_conn *c, char *msg, size_t len)
 	snprintf(f->ocsp_word, sizeof f->ocsp_word, "%s", tls_ocsp_word(v));
 	if (v == TLS_OCSP_MISSING)
 		f->ocsp = 1;
-	else if (t->tls_verify_certificates == NULL)
-		f->ocsp = 2;
+	else if (R->dane.use ? !(f->dane && f->tlsa_usage == 1u << 2)
+	                     : t->tls_verify_certificates == NULL)
+		f->ocsp = 2; /* the issuer is not trusted: see the top of this file */
 	else
 		f->ocsp = v == TLS_OCSP_GOOD ? 4 : 3;
 	if (f->ocsp == 4)
 		return 0;
 	if (required) {
 		if (f->ocsp == 2)
-			snprintf(msg, len,
-			         "TLS session: OCSP staple not verified (%s; no "
-			         "tls_verify_certificates)",
-			         f->ocsp_word);
+			snprintf(msg, len, "TLS session: OCSP staple not verified (%s; %s)",
+			         f->ocsp_word,
+			         R->dane.use ? "DANE-EE authenticates the leaf only"
+			                     : "no tls_verify_certificates");
 		else
 			snprintf(msg, len, "TLS session: OCSP staple %s", f->ocsp_word);
 		return -1;

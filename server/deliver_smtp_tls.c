@@ -72,7 +72,7 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		         strspn(R->h->name, "0123456789.") != strlen(R->h->name))
 			opts.sni = R->h->name; /* never an address (RFC 6066 3) */
 	}
-	opts.request_staple = smtp_ocsp_wanted(t, c->facts.address);
+	opts.request_staple = smtp_ocsp_wanted(R, c->facts.address);
 	smtp_dane_tls_opts(R, &cfg, &opts);
 	c->tls_ctx = tls_ctx_new(R->d->be, &cfg, &e);
 	if (c->tls_ctx != NULL)
@@ -117,6 +117,12 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		}
 		if (smtp_dane_verdict(R, c) != SMTP_STEP_OK)
 			return SMTP_STEP_DONE;
+		/* The seed keeps hosts_require_ocsp under DANE (docs/dane.md "OCSP"). */
+		if (smtp_ocsp_check(R, c, msg, sizeof msg) != 0) {
+			smtp_host_fail_error(R, &c->facts, "4.7.0", msg);
+			smtp_conn_quit(c);
+			return SMTP_STEP_DONE;
+		}
 		memset(&c->ehlo, 0, sizeof c->ehlo); /* RFC 3207 4.2 */
 		return smtp_hello(R, c);
 	}
