@@ -536,9 +536,12 @@ master_reload(struct master *m)
 		log_write("SIGHUP: configuration not reloaded, keeping the old one: %s", he.text);
 		return;
 	}
+	/* The old generation is told to stop before the line that says the
+	 * reload happened: a client that waits for that line (runtest's
+	 * reconfigure) never reaches an old worker still in ppoll(). */
+	stop_workers(m->generation);
 	log_write("SIGHUP: configuration reloaded from %s", m->config_path);
 	setup_apply_test_mode(fresh);
-	stop_workers(m->generation);
 	config_free(m->old); /* the generation before: its workers are gone or going */
 	m->old = m->cfg;
 	m->cfg = fresh;
