@@ -203,7 +203,7 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	cfg.ca_file = ca;
 	cfg.sigalgs = sigalgs[0] ? sigalgs : NULL;
 	cfg.keylog_file = getenv("SSLKEYLOGFILE"); /* runtest --keylog (docs/teaching.md) */
-	if (stem[0] != '\0') { /* a client certificate from the run's PKI */
+	if (stem[0] != '\0') {                     /* a client certificate from the run's PKI */
 		snprintf(certf, sizeof certf, "%s/%s.pem", r->env->pki, stem);
 		snprintf(keyf, sizeof keyf, "%s/%s.key", r->env->pki, stem);
 		cfg.certs[0].cert_file = certf;

@@ -29,7 +29,15 @@
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
-enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY, MOD_SET, MOD_LOGWRITE, MOD_CONTROL };
+enum modifier {
+	MOD_MESSAGE,
+	MOD_LOG_MESSAGE,
+	MOD_ADD_HEADER,
+	MOD_DELAY,
+	MOD_SET,
+	MOD_LOGWRITE,
+	MOD_CONTROL
+};
 static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay",
 	                                      "set",     "logwrite",    "control" };
 

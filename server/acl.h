@@ -70,15 +70,15 @@ struct acl {
 /* What the session knows when it asks: variables, plus the values the
  * list conditions test (any may be NULL when not known yet). */
 struct acl_env {
-	struct expand_env vars;   /* $sender_host_address, $domain, ... */
-	const char *host_address; /* for "hosts" */
-	const char *domain;       /* for "domains" (the recipient's) */
-	const char *local_part;   /* for "local_parts" */
-	const char *sender;       /* for "senders" ("" = null sender) */
-	const char *recipient;    /* for "recipients" */
-	int encrypted;            /* for "encrypted" */
-	const struct config *cfg; /* named lists (+NAME) and ACLs (${acl}); NULL: none */
-	struct spf_session *spf;  /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
+	struct expand_env vars;      /* $sender_host_address, $domain, ... */
+	const char *host_address;    /* for "hosts" */
+	const char *domain;          /* for "domains" (the recipient's) */
+	const char *local_part;      /* for "local_parts" */
+	const char *sender;          /* for "senders" ("" = null sender) */
+	const char *recipient;       /* for "recipients" */
+	int encrypted;               /* for "encrypted" */
+	const struct config *cfg;    /* named lists (+NAME) and ACLs (${acl}); NULL: none */
+	struct spf_session *spf;     /* for "spf", "spf_guess" (spf.h); NULL: no SPF state */
 	struct dmarc_session *dmarc; /* for "dmarc_status", "dkim_*" (dmarc_session.h); or NULL */
 };
 

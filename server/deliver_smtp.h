@@ -108,8 +108,8 @@ struct smtp_host_facts {
 	int ocsp;           /* $tls_out_ocsp: 0 not requested .. 4 verified (deliver_smtp_ocsp.c) */
 	int ocsp_required;  /* the host is in hosts_require_ocsp */
 	char ocsp_word[24]; /* lib/tls_ocsp.h's verdict word, "not-requested" */
-	int dane;            /* verified by DANE (CV=dane) */
-	int ds;              /* route_host.ds_report: " DS" after H= */
+	int dane;           /* verified by DANE (CV=dane) */
+	int ds;             /* route_host.ds_report: " DS" after H= */
 	unsigned tlsa_usage; /* bit N set: a usage-N record matched ($tls_out_tlsa_usage) */
 	char sending_ip[64]; /* the local end of the connection ("" = not connected) */
 	unsigned sending_port;

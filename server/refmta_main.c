@@ -51,26 +51,27 @@ print_version(void)
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: refmta --version | --help\n"
-	             "       refmta -c FILE check                     validate a configuration\n"
-	             "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
-	             "       refmta -c FILE [--backend B] queue-run [--force]\n"
-	             "                                                one pass over the queue "
-	             "(--force:\n"
-	             "                                                ignore retry times)\n"
-	             "       refmta -c FILE queue-list                list the queue\n"
-	             "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
-	             "       refmta -c FILE [--backend B] ocsp-fetch [--url URL] [--timeout SECS]\n"
-	             "                                                refresh tls_ocsp_file "
-	             "(docs/ocsp.md)\n"
-	             "       refmta -c FILE [--backend B] dane-check DOMAIN [PORT]\n"
-	             "                                                DANE for DOMAIN's MX hosts, "
-	             "step by step\n"
-	             "       refmta [-c FILE] expand 'STRING' [NAME=VALUE...]\n"
-	             "                                                expand a string (docs/expand.md)\n"
-	             "\n"
-	             "refmta is a reference SMTP conformance server; see README.md and "
-	             "docs/config.md.\n");
+	fprintf(out,
+	        "usage: refmta --version | --help\n"
+	        "       refmta -c FILE check                     validate a configuration\n"
+	        "       refmta -c FILE [--backend openssl|gnutls] serve [--listen ADDR:PORT]\n"
+	        "       refmta -c FILE [--backend B] queue-run [--force]\n"
+	        "                                                one pass over the queue "
+	        "(--force:\n"
+	        "                                                ignore retry times)\n"
+	        "       refmta -c FILE queue-list                list the queue\n"
+	        "       refmta -c FILE send [-f SENDER] RCPT...  submit a message from stdin\n"
+	        "       refmta -c FILE [--backend B] ocsp-fetch [--url URL] [--timeout SECS]\n"
+	        "                                                refresh tls_ocsp_file "
+	        "(docs/ocsp.md)\n"
+	        "       refmta -c FILE [--backend B] dane-check DOMAIN [PORT]\n"
+	        "                                                DANE for DOMAIN's MX hosts, "
+	        "step by step\n"
+	        "       refmta [-c FILE] expand 'STRING' [NAME=VALUE...]\n"
+	        "                                                expand a string (docs/expand.md)\n"
+	        "\n"
+	        "refmta is a reference SMTP conformance server; see README.md and "
+	        "docs/config.md.\n");
 }
 
 /* sendmail -i: the message is stdin up to EOF; LF line ends become CRLF. */

@@ -86,7 +86,7 @@ struct session {
 	/* ACL "set" variables: $acl_c_* for the connection, $acl_m_* for the
 	 * message (cleared with the transaction). */
 	struct expand_store acl_c, acl_m;
-	struct spf_session spf; /* SPF of the transaction (spf.h); reset with it */
+	struct spf_session spf;     /* SPF of the transaction (spf.h); reset with it */
 	struct dmarc_session dmarc; /* DKIM and DMARC of the message (dmarc_session.h); likewise */
 };
 

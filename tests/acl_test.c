@@ -476,9 +476,10 @@ test_registered_condition(void **state)
 
 	(void)state;
 	assert_null(build("accept color = red", &e)); /* not registered yet */
-	assert_non_null(strstr(e.text, "conditions: hosts, domains, local_parts, senders, "
-	                               "recipients, encrypted, condition, ratelimit, spf, spf_guess, "
-	                               "dmarc_status, dkim_status, dkim_signers;"));
+	assert_non_null(strstr(e.text,
+	                       "conditions: hosts, domains, local_parts, senders, "
+	                       "recipients, encrypted, condition, ratelimit, spf, spf_guess, "
+	                       "dmarc_status, dkim_status, dkim_signers;"));
 	assert_int_equal(acl_condition_register(&color), 0);
 	assert_int_equal(acl_condition_register(&again), -1);
 	assert_int_equal(acl_condition_register(&modifier), -1);
