@@ -25,10 +25,19 @@
 
 #include "acl.h"
 #include "config.h"
+#include "log.h"
 #include "strutil.h"
 
 /* Modifiers: not conditions, cannot be negated, act when their statement fires. */
-enum modifier { MOD_MESSAGE, MOD_LOG_MESSAGE, MOD_ADD_HEADER, MOD_DELAY, MOD_SET, MOD_LOGWRITE, MOD_CONTROL };
+enum modifier {
+	MOD_MESSAGE,
+	MOD_LOG_MESSAGE,
+	MOD_ADD_HEADER,
+	MOD_DELAY,
+	MOD_SET,
+	MOD_LOGWRITE,
+	MOD_CONTROL
+};
 static const char *const modifier_names[] = { "message", "log_message", "add_header", "delay",
 	                                      "set",     "logwrite",    "control" };
 
@@ -669,6 +678,10 @@ acl_expand_run(void *arg, const char *name, const char *const *args, size_t narg
 	depth++;
 	v = acl_eval(acl, ACL_DENY, &sub, &res);
 	depth--;
+	/* Exim 11.7 "logwrite": written when met, whatever the ACL then decides,
+	 * so a logwrite inside an ACL run by ${acl} is logged here, not dropped. */
+	for (size_t i = 0; i < res.logwrites.n; i++)
+		log_write("%s", res.logwrites.v[i]);
 	if (v == ACL_ACCEPT) {
 		*out = strdup(res.message != NULL ? res.message : "");
 		rc = *out != NULL ? EXPAND_OK : EXPAND_ERROR;
