@@ -87,6 +87,7 @@ struct config {
 	/* PROXY protocol (server/proxy.h, docs/proxy.md) */
 	char *proxy_required_hosts;      /* host list: must start with a PROXY header; default "" */
 	unsigned proxy_protocol_timeout; /* seconds to wait for it; default 3 (the seed's) */
+	char *host_lookup; /* host list: look these clients' names up; default "" (none) */
 
 	/* Logging (docs/log.md) */
 	char *log_selector;     /* "+proxy -incoming_port", as written; NULL = defaults */
@@ -106,8 +107,8 @@ struct config {
 	char *mailbox_format;      /* "maildir" (default) | "mbox" */
 
 	/* Delivery (docs/delivery.md) */
-	int log_dns;        /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
-	char *spf_guess;    /* the spf_guess condition's record (docs/spf.md) */
+	int log_dns;     /* log each routing DNS lookup: "ID DNS TYPE NAME STATUS: DATA" */
+	char *spf_guess; /* the spf_guess condition's record (docs/spf.md) */
 
 	/* DMARC (docs/dmarc.md): on when dmarc_tld_file is set */
 	char *dmarc_tld_file;        /* the public suffix list (RFC 7489 3.2) */

@@ -198,6 +198,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		s.session_deadline = bio_now_ms() + 1000ULL * cfg->smtp_session_timeout;
 		bio_set_limit(&s.io, s.session_deadline);
 	}
+	smtpd_host_lookup(&s); /* before the connect ACL, as in Exim */
 	if (session_greet(&s) != 0) {
 		smtpd_transaction_reset(&s); /* headers a connect ACL's warn added */
 		expand_store_clear(&s.acl_c);

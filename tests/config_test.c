@@ -377,12 +377,16 @@ test_continuation(void **state)
 	                             "acl_smtp_rcpt:\n"
 	                             "  deny message = one\\\n"
 	                             "       two\n"
+	                             "  deny message = three \\\n"
+	                             "       four\n"
 	                             "primary_hostname = mx\n");
 
 	(void)state;
 	assert_int_equal(cfg->local_domains.n, 3);
 	assert_string_equal(cfg->local_domains.v[2], "c.test");
 	assert_string_equal(cfg->acl_smtp_rcpt->stmts[0].items[0].value, "one two");
+	/* a blank before the "\\" is the one space (Exim's text, not two) */
+	assert_string_equal(cfg->acl_smtp_rcpt->stmts[1].items[0].value, "three four");
 	assert_string_equal(cfg->primary_hostname, "mx");
 	config_free(cfg);
 }
