@@ -646,7 +646,8 @@ static const struct bad_row bad_rows[] = {
 	  "NAME:\", \"router NAME:\"), got \"hello world\"" },
 	{ "unknown ACL block", "acl_smtp_quit:\n  accept\n",
 	  "@F@:1: unknown block \"acl_smtp_quit:\" (use acl_smtp_connect, acl_smtp_helo, "
-	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, acl NAME, transport NAME "
+	  "acl_smtp_mail, acl_smtp_rcpt, acl_smtp_data, acl_smtp_data_prdr, acl NAME, transport "
+	  "NAME "
 	  "or router NAME)" },
 	{ "transport without a name", "transport:\n  driver = smtp\n",
 	  "@F@:1: transport: bad or missing name \"\" (use letters, digits, _ - .)" },
