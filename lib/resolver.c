@@ -33,6 +33,8 @@
 
 enum {
 	RR_TYPE_A = 1,
+	RR_TYPE_NS = 2,
+	RR_TYPE_CNAME = 5,
 	RR_TYPE_PTR = 12,
 	RR_TYPE_MX = 15,
 	RR_TYPE_TXT = 16,
@@ -75,9 +77,14 @@ static const struct {
 	int rrtype;
 	const char *word;
 } types[] = {
-	[RESOLVER_A] = { RR_TYPE_A, "A" },       [RESOLVER_AAAA] = { RR_TYPE_AAAA, "AAAA" },
-	[RESOLVER_MX] = { RR_TYPE_MX, "MX" },    [RESOLVER_TLSA] = { RR_TYPE_TLSA, "TLSA" },
-	[RESOLVER_TXT] = { RR_TYPE_TXT, "TXT" }, [RESOLVER_PTR] = { RR_TYPE_PTR, "PTR" },
+	[RESOLVER_A] = { RR_TYPE_A, "A" },
+	[RESOLVER_AAAA] = { RR_TYPE_AAAA, "AAAA" },
+	[RESOLVER_MX] = { RR_TYPE_MX, "MX" },
+	[RESOLVER_TLSA] = { RR_TYPE_TLSA, "TLSA" },
+	[RESOLVER_TXT] = { RR_TYPE_TXT, "TXT" },
+	[RESOLVER_PTR] = { RR_TYPE_PTR, "PTR" },
+	[RESOLVER_CNAME] = { RR_TYPE_CNAME, "CNAME" },
+	[RESOLVER_NS] = { RR_TYPE_NS, "NS" },
 };
 
 const char *
@@ -333,7 +340,9 @@ decode_rr(enum resolver_type type, const unsigned char *d, size_t len, struct re
 		if (decode_name(d, len, &pos, &rr->u.mx.exchange) != 0)
 			return -1;
 		return pos == len ? 0 : -1;
-	case RESOLVER_PTR: /* RFC 1035 3.3.12 */
+	case RESOLVER_PTR:   /* RFC 1035 3.3.12 */
+	case RESOLVER_CNAME: /* RFC 1035 3.3.1 */
+	case RESOLVER_NS:    /* RFC 1035 3.3.11 */
 		if (decode_name(d, len, &pos, &rr->u.name) != 0)
 			return -1;
 		return pos == len ? 0 : -1;
@@ -381,6 +390,8 @@ rr_free(struct resolver_rr *rr)
 		free(rr->u.mx.exchange);
 		break;
 	case RESOLVER_PTR:
+	case RESOLVER_CNAME:
+	case RESOLVER_NS:
 		free(rr->u.name);
 		break;
 	case RESOLVER_TLSA:
@@ -595,6 +606,8 @@ resolver_answer_format(const struct resolver_answer *a, enum resolver_type type,
 			fmt_add(buf, len, &used, "\"");
 			break;
 		case RESOLVER_PTR:
+		case RESOLVER_CNAME:
+		case RESOLVER_NS:
 			fmt_add(buf, len, &used, "%s", rr->u.name);
 			break;
 		}

@@ -51,6 +51,8 @@ enum resolver_type {
 	RESOLVER_TLSA,
 	RESOLVER_TXT,
 	RESOLVER_PTR,
+	RESOLVER_CNAME, /* the alias's target itself: no chain is followed */
+	RESOLVER_NS,
 };
 
 /* Names are in presentation form without the trailing dot ("mx.example.test";
@@ -78,7 +80,7 @@ struct resolver_rr {
 		struct resolver_mx mx; /* MX */
 		struct resolver_tlsa tlsa;
 		struct resolver_txt txt;
-		char *name; /* PTR: the target name */
+		char *name; /* PTR, CNAME, NS: the target name */
 	} u;
 };
 

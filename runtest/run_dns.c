@@ -209,6 +209,8 @@ rr_cmp(const void *pa, const void *pb)
 		c = memcmp(a->u.txt.text, b->u.txt.text, n);
 		return c != 0 ? c : (a->u.txt.len > b->u.txt.len) - (a->u.txt.len < b->u.txt.len);
 	case RESOLVER_PTR:
+	case RESOLVER_CNAME:
+	case RESOLVER_NS:
 		return strcmp(a->u.name, b->u.name);
 	case RESOLVER_A:
 	case RESOLVER_AAAA:
@@ -221,8 +223,9 @@ rr_cmp(const void *pa, const void *pb)
 int
 step_resolve(struct run *r, const struct step *st, struct err *e)
 {
-	static const enum resolver_type types[] = { RESOLVER_A,    RESOLVER_AAAA, RESOLVER_MX,
-		                                    RESOLVER_TLSA, RESOLVER_TXT,  RESOLVER_PTR };
+	static const enum resolver_type types[] = { RESOLVER_A,     RESOLVER_AAAA, RESOLVER_MX,
+		                                    RESOLVER_TLSA,  RESOLVER_TXT,  RESOLVER_PTR,
+		                                    RESOLVER_CNAME, RESOLVER_NS };
 	char type[16] = "", name[512] = "", text[4096], ta[4200];
 	struct resolver_answer a = { 0 };
 	struct err le = { 0 };
@@ -255,7 +258,7 @@ step_resolve(struct run *r, const struct step *st, struct err *e)
 	resolver_answer_free(&a);
 	return 0;
 usage:
-	err_set(e, 1, "%s:%d: resolve TYPE NAME (TYPE: A AAAA MX TLSA TXT PTR)", r->s->path,
-	        st->line);
+	err_set(e, 1, "%s:%d: resolve TYPE NAME (TYPE: A AAAA MX TLSA TXT PTR CNAME NS)",
+	        r->s->path, st->line);
 	return -1;
 }

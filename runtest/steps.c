@@ -14,7 +14,9 @@
 static int
 check_resolve(const struct scenario *s, const char *arg, struct err *e)
 {
-	static const char *const types[] = { "A", "AAAA", "MX", "TLSA", "TXT", "PTR" };
+	static const char *const types[] = {
+		"A", "AAAA", "MX", "TLSA", "TXT", "PTR", "CNAME", "NS"
+	};
 	char type[16] = "", name[512] = "", extra[8] = "";
 	int n = sscanf(arg, "%15s %511s %7s", type, name, extra);
 
@@ -22,7 +24,7 @@ check_resolve(const struct scenario *s, const char *arg, struct err *e)
 	for (size_t i = 0; n == 2 && i < sizeof types / sizeof types[0]; i++)
 		if (strcmp(type, types[i]) == 0)
 			return 0;
-	err_set(e, 1, "resolve TYPE NAME, TYPE one of A AAAA MX TLSA TXT PTR");
+	err_set(e, 1, "resolve TYPE NAME, TYPE one of A AAAA MX TLSA TXT PTR CNAME NS");
 	return -1;
 }
 

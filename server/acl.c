@@ -678,8 +678,8 @@ acl_expand_run(void *arg, const char *name, const char *const *args, size_t narg
 	depth++;
 	v = acl_eval(acl, ACL_DENY, &sub, &res);
 	depth--;
-	/* "logwrite" writes when met (Exim), also in an ACL run by ${acl}: the
-	 * caller never sees this result's lines. */
+	/* Exim 11.7 "logwrite": written when met, whatever the ACL then decides,
+	 * so a logwrite inside an ACL run by ${acl} is logged here, not dropped. */
 	for (size_t i = 0; i < res.logwrites.n; i++)
 		log_write("%s", res.logwrites.v[i]);
 	if (v == ACL_ACCEPT) {

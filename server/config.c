@@ -73,6 +73,7 @@ static const struct option_def main_options[] = {
 	{ O(prdr_enable, BOOL, "false") },
 	{ O(proxy_required_hosts, HOSTLIST, "") },
 	{ O(proxy_protocol_timeout, TIME, "3") },
+	{ O(host_lookup, HOSTLIST, "") },
 	{ O(log_selector, STRING, NULL), .valid = log_selector_valid, .what = "selector list",
 	  .hint = "(use words like +proxy +spf -incoming_port; see docs/log.md)" },
 	{ O(event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
@@ -518,8 +519,11 @@ read_file(struct loader *ld, FILE *f)
 			goto out;
 		}
 		logical = grown;
-		if (pending)
-			logical[llen++] = ' '; /* the "\" and the leading blanks: one space */
+		/* The "\" and the leading blanks: one space, none more when the
+		 * line already ended in one ("negotiation \" + "from": Exim's
+		 * text, a single space). */
+		if (pending && (llen == 0 || !isspace((unsigned char)logical[llen - 1])))
+			logical[llen++] = ' ';
 		memcpy(logical + llen, part, plen + 1);
 		llen += plen;
 		pending = llen > 0 && logical[llen - 1] == '\\';

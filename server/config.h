@@ -87,6 +87,7 @@ struct config {
 	/* PROXY protocol (server/proxy.h, docs/proxy.md) */
 	char *proxy_required_hosts;      /* host list: must start with a PROXY header; default "" */
 	unsigned proxy_protocol_timeout; /* seconds to wait for it; default 3 (the seed's) */
+	char *host_lookup; /* host list: look these clients' names up; default "" (none) */
 
 	/* Logging (docs/log.md) */
 	char *log_selector;     /* "+proxy -incoming_port", as written; NULL = defaults */

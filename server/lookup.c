@@ -3,8 +3,12 @@
  * lsearch, the plain-file lookup (Exim spec 9.3): a line starting with the
  * key (case-insensitive; "quoted" keys may hold blanks and colons), then a
  * colon or blanks, then the value; lines starting with white space
- * continue the value; "#" lines and empty lines are skipped.
+ * continue the value; "#" lines and empty lines are skipped.  iplsearch is
+ * the same file format whose keys are IP addresses or CIDR networks (IPv6
+ * ones quoted); the lookup key must be an IP address, and the first line
+ * whose network holds it matches.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 
 #include "buf.h"
 #include "lookup.h"
+#include "match.h"
 
 static int network_disabled;
 
@@ -33,9 +38,8 @@ disabled_find(const char *file, const char *key, char **value, char *why, size_t
 }
 
 static const struct lookup_type types[] = {
-	{ "lsearch", 0, lookup_lsearch_find },
-	{ "lmdb", 0, lookup_lmdb_find },
-	{ "redis", 1, lookup_redis_find },
+	{ "lsearch", 0, lookup_lsearch_find }, { "iplsearch", 0, lookup_iplsearch_find },
+	{ "lmdb", 0, lookup_lmdb_find },       { "redis", 1, lookup_redis_find },
 	{ "dnsdb", 1, lookup_dnsdb_find },
 };
 static const struct lookup_type disabled[] = {
@@ -58,7 +62,7 @@ lookup_type_find(const char *name)
 const char *
 lookup_type_names(void)
 {
-	return "lsearch, lmdb, redis, dnsdb";
+	return "lsearch, iplsearch, lmdb, redis, dnsdb";
 }
 
 /* The key at the start of `line`: quoted or up to a colon or blank.  The
@@ -102,8 +106,29 @@ chomp(char *s)
 		s[--n] = '\0';
 }
 
-enum lookup_result
-lookup_lsearch_find(const char *file, const char *key, char **value, char *why, size_t whylen)
+/* lsearch: the line's key is the lookup key, case-insensitively. */
+static int
+key_equal(const char *line_key, const char *key)
+{
+	return strcasecmp(line_key, key) == 0;
+}
+
+/* iplsearch: the line's key (an address or a CIDR network) holds the
+ * lookup key's address; the "<;" list form lets IPv6 colons through. */
+static int
+key_holds(const char *line_key, const char *key)
+{
+	char item[300];
+
+	if (strchr(line_key, ';') != NULL)
+		return 0;
+	snprintf(item, sizeof item, "<; %s", line_key);
+	return match_host(item, key) == 1;
+}
+
+static enum lookup_result
+lsearch_scan(const char *file, const char *key, int (*match)(const char *, const char *),
+             char **value, char *why, size_t whylen)
 {
 	FILE *f = fopen(file, "r");
 	char *line = NULL;
@@ -134,7 +159,7 @@ lookup_lsearch_find(const char *file, const char *key, char **value, char *why, 
 		}
 		if (cont || line[0] == '#' || line[0] == '\0')
 			continue;
-		if (lsearch_key(line, &k, &rest) == 0 && strcasecmp(k.p, key) == 0) {
+		if (lsearch_key(line, &k, &rest) == 0 && match(k.p, key)) {
 			found = 1;
 			buf_adds(&v, rest);
 		}
@@ -153,4 +178,24 @@ lookup_lsearch_find(const char *file, const char *key, char **value, char *why, 
 	free(line);
 	fclose(f);
 	return rc;
+}
+
+enum lookup_result
+lookup_lsearch_find(const char *file, const char *key, char **value, char *why, size_t whylen)
+{
+	return lsearch_scan(file, key, key_equal, value, why, whylen);
+}
+
+/* Exim spec 9.3 iplsearch: the key must be an IP address. */
+enum lookup_result
+lookup_iplsearch_find(const char *file, const char *key, char **value, char *why, size_t whylen)
+{
+	unsigned char a[16];
+
+	*value = NULL;
+	if (inet_pton(AF_INET, key, a) != 1 && inet_pton(AF_INET6, key, a) != 1) {
+		snprintf(why, whylen, "\"%s\" is not an IP address", key);
+		return LOOKUP_DEFER;
+	}
+	return lsearch_scan(file, key, key_holds, value, why, whylen);
 }

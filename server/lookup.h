@@ -49,6 +49,8 @@ const char *lookup_dnssec_authenticated(void);
 /* Each module's find function (the table in lookup.c lists them). */
 enum lookup_result lookup_lsearch_find(const char *file, const char *key, char **value, char *why,
                                        size_t whylen);
+enum lookup_result lookup_iplsearch_find(const char *file, const char *key, char **value, char *why,
+                                         size_t whylen);
 enum lookup_result lookup_lmdb_find(const char *file, const char *key, char **value, char *why,
                                     size_t whylen);
 enum lookup_result lookup_redis_find(const char *file, const char *query, char **value, char *why,

@@ -1,9 +1,10 @@
 /*
  * lookup_dnsdb.c - ${lookup dnsdb{TYPE=NAME}} through refmta's validating
  * resolver (lib/resolver.h), after Exim's dnsdb: types a, aaaa, mx, txt,
- * tlsa, ptr (TXT when no "TYPE=" is given; ptr of an IP address asks for
+ * tlsa, ptr, cname, ns (TXT when no "TYPE=" is given; ptr of an IP address asks for
  * its reverse name).  Records are joined with newlines: "PREF EXCHANGE"
- * for MX, "USAGE SELECTOR MTYPE HEX" for TLSA, the text of a TXT.
+ * for MX, "USAGE SELECTOR MTYPE HEX" for TLSA, the text of a TXT, the
+ * target name of a PTR, CNAME (the alias's own record, not its chain) or NS.
  *
  * $lookup_dnssec_authenticated is "yes" when the last dnsdb lookup's
  * answer was validated (secure data, or a secure denial), "no" when it was
@@ -50,8 +51,9 @@ static const struct {
 	const char *word;
 	enum resolver_type type;
 } types[] = {
-	{ "a", RESOLVER_A },     { "aaaa", RESOLVER_AAAA }, { "mx", RESOLVER_MX },
-	{ "txt", RESOLVER_TXT }, { "tlsa", RESOLVER_TLSA }, { "ptr", RESOLVER_PTR },
+	{ "a", RESOLVER_A },         { "aaaa", RESOLVER_AAAA }, { "mx", RESOLVER_MX },
+	{ "txt", RESOLVER_TXT },     { "tlsa", RESOLVER_TLSA }, { "ptr", RESOLVER_PTR },
+	{ "cname", RESOLVER_CNAME }, { "ns", RESOLVER_NS },
 };
 
 /* "1.2.3.4" -> "4.3.2.1.in-addr.arpa"; IPv6 nibbles under ip6.arpa; else a copy. */
@@ -88,6 +90,8 @@ format_rr(struct buf *b, const struct resolver_rr *rr)
 		buf_add(b, rr->u.txt.text, rr->u.txt.len);
 		break;
 	case RESOLVER_PTR:
+	case RESOLVER_CNAME:
+	case RESOLVER_NS:
 		buf_adds(b, rr->u.name);
 		break;
 	default:
@@ -116,7 +120,8 @@ lookup_dnsdb_find(const char *file, const char *query, char **value, char *why, 
 			known = 1;
 		}
 	if (!known) {
-		snprintf(why, whylen, "unknown record type \"%.*s\" (a, aaaa, mx, txt, tlsa, ptr)",
+		snprintf(why, whylen,
+		         "unknown record type \"%.*s\" (a, aaaa, mx, txt, tlsa, ptr, cname, ns)",
 		         (int)tlen, query);
 		return LOOKUP_DEFER;
 	}

@@ -52,6 +52,9 @@ struct session {
 	unsigned state;
 	int esmtp;      /* the client said EHLO */
 	char helo[256]; /* as given ("" none) */
+	/* host_lookup (smtpd_hostname.c): the forward-confirmed name, "" none */
+	char host_name[256];
+	int host_lookup_failed, host_lookup_deferred;
 	unsigned unknown_commands;
 	unsigned synprot_errors;
 	int closing;                         /* end the session after this reply */
@@ -117,8 +120,18 @@ const char *smtpd_deadline_reason(const struct session *s, unsigned long long cm
 /* Queue one reply line (CRLF added); smtpd_flush() sends what is queued. */
 void smtpd_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void smtpd_flush(struct session *s);
-/* The client's HELO name for logs, "(none)" before one. */
+/* The client for a log's H= field: its HELO name, "(none)" before one; with
+ * a host name from host_lookup, Exim's "NAME (HELO)" (just NAME when the
+ * HELO is the same or none).  The text may be in a static buffer valid until
+ * the next call. */
 const char *smtpd_helo_or_none(const struct session *s);
+
+/*
+ * For a client in host_lookup: look its address's name up (PTR, then
+ * forward-confirmed) into s->host_name, or set s->host_lookup_failed /
+ * s->host_lookup_deferred (smtpd_hostname.c).  Never fails the session.
+ */
+void smtpd_host_lookup(struct session *s);
 /* Reply `code text` and log the refusal. */
 void smtpd_refuse(struct session *s, int code, const char *text);
 /* A refusal that counts towards smtp_max_synprot_errors (421 and close at the limit). */

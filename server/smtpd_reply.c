@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "acl.h"
@@ -72,9 +73,17 @@ smtpd_flush(struct session *s)
 const char *
 smtpd_helo_or_none(const struct session *s)
 {
-	if (s->helo_checked[0])
-		return s->helo_checked;
-	return s->helo[0] ? s->helo : "(none)";
+	static char both[sizeof s->host_name + sizeof s->helo + 4];
+	const char *helo = s->helo_checked[0] ? s->helo_checked : s->helo;
+
+	if (s->host_name[0] == '\0')
+		return helo[0] ? helo : "(none)";
+	/* Exim's H=: the looked-up name, then the HELO name in parentheses
+	 * when it says something else. */
+	if (helo[0] == '\0' || strcasecmp(helo, s->host_name) == 0)
+		return s->host_name;
+	snprintf(both, sizeof both, "%s (%s)", s->host_name, helo);
+	return both;
 }
 
 /* The current command for logs: printable ASCII only, at most 200 octets. */

@@ -199,6 +199,7 @@ smtpd_session(const struct config *cfg, struct tls_ctx *tls, int fd, const struc
 		s.session_deadline = bio_now_ms() + 1000ULL * cfg->smtp_session_timeout;
 		bio_set_limit(&s.io, s.session_deadline);
 	}
+	smtpd_host_lookup(&s); /* before the connect ACL, as in Exim */
 	/* tcp:connect: a non-empty result drops the connection, no greeting. */
 	if (smtpd_event(&s, "tcp:connect", NULL, NULL)) {
 		log_write("SMTP connection from [%s]:%u dropped by event_action (tcp:connect)",

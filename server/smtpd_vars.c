@@ -37,6 +37,33 @@ v_sender_host_port(const void *ctx, char *buf, size_t len)
 }
 
 static const char *
+v_sender_host_name(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->host_name;
+}
+
+static const char *
+v_host_lookup_failed(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->host_lookup_failed ? "1" : "0";
+}
+
+static const char *
+v_host_lookup_deferred(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+
+	(void)buf, (void)len;
+	return s->host_lookup_deferred ? "1" : "0";
+}
+
+static const char *
 v_received_ip_address(const void *ctx, char *buf, size_t len)
 {
 	const struct session *s = ctx;
@@ -332,6 +359,12 @@ const struct expand_var smtpd_vars[] = {
 	{ "sender_host_address", v_sender_host_address,
 	  "the client's IP address (behind a proxy: from its PROXY header)" },
 	{ "sender_host_port", v_sender_host_port, "the client's port (likewise)" },
+	{ "sender_host_name", v_sender_host_name,
+	  "the client's forward-confirmed host name (host_lookup), else \"\"" },
+	{ "host_lookup_failed", v_host_lookup_failed,
+	  "1 when host_lookup found no confirmed name, else 0" },
+	{ "host_lookup_deferred", v_host_lookup_deferred,
+	  "1 when host_lookup met a temporary DNS failure, else 0" },
 	{ "received_ip_address", v_received_ip_address,
 	  "the local address the client connected to" },
 	{ "received_port", v_received_port, "the local port the client connected to" },

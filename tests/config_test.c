@@ -377,12 +377,16 @@ test_continuation(void **state)
 	                             "acl_smtp_rcpt:\n"
 	                             "  deny message = one\\\n"
 	                             "       two\n"
+	                             "  deny message = three \\\n"
+	                             "       four\n"
 	                             "primary_hostname = mx\n");
 
 	(void)state;
 	assert_int_equal(cfg->local_domains.n, 3);
 	assert_string_equal(cfg->local_domains.v[2], "c.test");
 	assert_string_equal(cfg->acl_smtp_rcpt->stmts[0].items[0].value, "one two");
+	/* a blank before the "\\" is the one space (Exim's text, not two) */
+	assert_string_equal(cfg->acl_smtp_rcpt->stmts[1].items[0].value, "three four");
 	assert_string_equal(cfg->primary_hostname, "mx");
 	config_free(cfg);
 }
@@ -625,7 +629,7 @@ static const struct bad_row bad_rows[] = {
 	  "@F@:2: condition: expansion error at offset 13: expected \"}\" to end ${if" },
 	{ "unknown lookup type in an ACL", "acl_smtp_rcpt:\n  deny message = ${lookup{k}cdb{/x}}\n",
 	  "@F@:2: message: expansion error at offset 14: unknown lookup type \"cdb\" (lsearch, "
-	  "lmdb, redis, dnsdb)" },
+	  "iplsearch, lmdb, redis, dnsdb)" },
 	{ "set without a variable", "acl_smtp_rcpt:\n  warn set = 1\n",
 	  "@F@:2: set: expected \"set acl_c_NAME = VALUE\" (or acl_m_NAME)" },
 	{ "set of another variable", "acl_smtp_rcpt:\n  warn set domain = 1\n",

@@ -149,7 +149,8 @@ static const struct row rows[] = {
 	ERR("unknown operator", "${rot13:x}",
 	    "at offset 8: unknown operator \"rot13\" (lc, uc, length_N, substr_M_N, quote_redis)"),
 	ERR("unknown lookup type", "${lookup{k}nosuch{/f}}",
-	    "at offset 17: unknown lookup type \"nosuch\" (lsearch, lmdb, redis, dnsdb)"),
+	    "at offset 17: unknown lookup type \"nosuch\" (lsearch, iplsearch, lmdb, redis, "
+	    "dnsdb)"),
 	ERR("query form for a single-key type", "${lookup lsearch{q}}",
 	    "at offset 16: lsearch is a single-key lookup: ${lookup{KEY}lsearch{FILE}}"),
 	ERR("key form for a query type", "${lookup{k}redis{q}}",
@@ -172,7 +173,7 @@ static const struct row rows[] = {
 	ERR("numeric overflow", "${if <{99999999999G}{1}}",
 	    "at offset 23: \"99999999999G\" is not a number"),
 	ERR("lookup without a type", "${lookup{k}{f}}",
-	    "at offset 11: expected a lookup type (lsearch, lmdb, redis, dnsdb)"),
+	    "at offset 11: expected a lookup type (lsearch, iplsearch, lmdb, redis, dnsdb)"),
 	ERR("acl without a runner", "${acl{x}}", "at offset 9: ${acl{x}}: no ACLs can be run here"),
 	ERR("lsearch missing file", "${lookup{k}lsearch{/no/such/file}}",
 	    "at offset 34: lookup lsearch: cannot open /no/such/file: No such file or directory"),

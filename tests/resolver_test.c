@@ -309,6 +309,35 @@ test_secure_txt_ptr(void **state)
 	resolver_answer_free(&a);
 }
 
+/* CNAME asks for the alias's own record (no chain followed), NS for the
+ * zone's servers (RFC 1035 3.3.1, 3.3.11). */
+static void
+test_secure_cname_ns(void **state)
+{
+	struct resolver_answer a;
+	char text[256];
+
+	(void)state;
+	lookup("alias.example.test", RESOLVER_CNAME, &a);
+	assert_status(&a, "secure");
+	assert_int_equal(a.nrrs, 1);
+	assert_int_equal(a.rrs[0].type, RESOLVER_CNAME);
+	assert_string_equal(a.rrs[0].u.name, "mx.example.test");
+	resolver_answer_format(&a, RESOLVER_CNAME, "alias.example.test", text, sizeof text);
+	assert_string_equal(text, "CNAME alias.example.test secure: mx.example.test");
+	resolver_answer_free(&a);
+	lookup("example.test", RESOLVER_NS, &a);
+	assert_status(&a, "secure");
+	assert_int_equal(a.nrrs, 1);
+	assert_int_equal(a.rrs[0].type, RESOLVER_NS);
+	assert_string_equal(a.rrs[0].u.name, "ns1.example.test");
+	resolver_answer_free(&a);
+	lookup("mx.example.test", RESOLVER_CNAME, &a);
+	assert_status(&a, "nodata");
+	assert_int_equal(a.nrrs, 0);
+	resolver_answer_free(&a);
+}
+
 static void
 test_secure_tlsa(void **state)
 {
@@ -551,6 +580,8 @@ test_words(void **state)
 	assert_string_equal(resolver_status_word(RESOLVER_TEMPFAIL), "tempfail");
 	assert_string_equal(resolver_type_word(RESOLVER_TLSA), "TLSA");
 	assert_string_equal(resolver_type_word(RESOLVER_PTR), "PTR");
+	assert_string_equal(resolver_type_word(RESOLVER_CNAME), "CNAME");
+	assert_string_equal(resolver_type_word(RESOLVER_NS), "NS");
 }
 
 /* The one-line rendering used by logs and transcripts. */
@@ -608,6 +639,7 @@ main(void)
 		cmocka_unit_test(test_record_order_stable),
 		cmocka_unit_test(test_secure_a_aaaa),
 		cmocka_unit_test(test_secure_txt_ptr),
+		cmocka_unit_test(test_secure_cname_ns),
 		cmocka_unit_test(test_secure_tlsa),
 		cmocka_unit_test(test_nodata),
 		cmocka_unit_test(test_nxdomain),
