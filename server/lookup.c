@@ -33,14 +33,14 @@ disabled_find(const char *file, const char *key, char **value, char *why, size_t
 }
 
 static const struct lookup_type types[] = {
-	{ "lsearch", 0, lookup_lsearch_find },
-	{ "lmdb", 0, lookup_lmdb_find },
-	{ "redis", 1, lookup_redis_find },
-	{ "dnsdb", 1, lookup_dnsdb_find },
+	{ "lsearch", 0, lookup_lsearch_find }, { "lmdb", 0, lookup_lmdb_find },
+	{ "redis", 1, lookup_redis_find },     { "dnsdb", 1, lookup_dnsdb_find },
+	{ "spf", 0, lookup_spf_find },
 };
 static const struct lookup_type disabled[] = {
 	{ "redis", 1, disabled_find },
 	{ "dnsdb", 1, disabled_find },
+	{ "spf", 0, disabled_find },
 };
 
 const struct lookup_type *
@@ -58,7 +58,7 @@ lookup_type_find(const char *name)
 const char *
 lookup_type_names(void)
 {
-	return "lsearch, lmdb, redis, dnsdb";
+	return "lsearch, lmdb, redis, dnsdb, spf";
 }
 
 /* The key at the start of `line`: quoted or up to a colon or blank.  The
