@@ -86,7 +86,7 @@ struct session {
 	/* ACL "set" variables: $acl_c_* for the connection, $acl_m_* for the
 	 * message (cleared with the transaction). */
 	struct expand_store acl_c, acl_m;
-	struct spf_session spf; /* SPF of the transaction (spf.h); reset with it */
+	struct spf_session spf;     /* SPF of the transaction (spf.h); reset with it */
 	struct dmarc_session dmarc; /* DKIM and DMARC of the message (dmarc_session.h); likewise */
 };
 
@@ -136,6 +136,8 @@ const char *smtpd_spf_log_field(const struct session *s);
 
 /* smtpd_vars.c: the session's variables ($sender_host_address, ...). */
 extern const struct expand_var smtpd_vars[];
+/* ${authresults{ID}}'s items for session `ctx` (expand_env.authres). */
+void smtpd_authres_items(const void *ctx, struct buf *b);
 extern const size_t smtpd_nvars;
 
 /* smtpd_data.c */
