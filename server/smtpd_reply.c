@@ -166,7 +166,10 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 
 	/* SPF checks MAIL FROM once known (RFC 7208 2.4: <> through HELO). */
 	s->spf.sender = env.sender;
+	/* acl_smtp_helo: the name being checked (RFC 7208 2.3, docs/spf.md). */
+	s->spf.helo = s->helo_checked[0] ? s->helo_checked : s->helo;
 	v = acl_eval(acl, dflt, &env, res);
+	s->spf.helo = s->helo; /* helo_checked is cleared after its ACL */
 	for (size_t i = 0; i < res->controls.n; i++)
 		dmarc_session_control(&s->dmarc, res->controls.v[i]);
 
