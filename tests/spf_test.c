@@ -180,8 +180,21 @@ test_condition_on_unchecked_session(void **state)
 	spf_session_reset(&s);
 	assert_string_equal(spf_session_authres(&s),
 	                    "Authentication-Results: mx.example.test; none");
-	assert_null(spf_session_verdict(&s, 0)); /* no MAIL FROM yet */
+	/* No MAIL FROM yet: spf_guess is not known; spf checks the HELO
+	 * identity alone (RFC 7208 2.3), here temperror. */
+	assert_null(spf_session_verdict(&s, 1));
 	assert_null(spf_session_checked(&s));
+	v = spf_session_verdict(&s, 0);
+	assert_non_null(v);
+	assert_int_equal(v->result, SPF_TEMPERROR);
+	assert_int_equal(v->identity, SPF_ID_HELO);
+	assert_string_equal(v->domain, "client.example.test");
+	assert_ptr_equal(spf_session_checked(&s), v);
+	spf_session_reset(&s); /* the transaction (the EHLO) ends */
+	assert_null(spf_session_checked(&s));
+	s.helo = ""; /* before any HELO name: not known */
+	assert_null(spf_session_verdict(&s, 0));
+	s.helo = "client.example.test";
 	s.sender = "alice@example.test";
 	v = spf_session_verdict(&s, 0);
 	assert_non_null(v);
