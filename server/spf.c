@@ -548,8 +548,15 @@ spf_check(struct spf_checker *c, const char *ip, const char *helo, const char *s
 	SPF_response_t *resp = NULL;
 	SPF_errcode_t rc;
 	const char *at;
+	char v4[INET_ADDRSTRLEN];
+	struct in6_addr a6;
 	int ok;
 
+	/* RFC 7208 5 (9th paragraph): an IPv4-mapped IPv6 client is an IPv4
+	 * client; libspf2 would take it as IPv6. */
+	if (inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6) &&
+	    inet_ntop(AF_INET, &a6.s6_addr[12], v4, sizeof v4) != NULL)
+		ip = v4;
 	memset(out, 0, sizeof *out);
 	out->identity = identity;
 	out->sender = spf_sender_of(helo, sender, &out->identity);
