@@ -56,6 +56,7 @@ struct spf_checker {
 	char *exp_text;          /* what dns_get_exp gave this check (exp= or the default) */
 	char ptr_names[10][256]; /* the last PTR answer: names being validated */
 	size_t nptr;
+	int client_v6; /* the client is IPv6 (spf_record_normalize's CIDR 0 rules) */
 };
 
 /* ---- the DNS layer ------------------------------------------------------------------ */
@@ -86,7 +87,7 @@ dns_type_map(ns_type t, enum resolver_type *out)
 
 /* Copy one record of `a` into rr->rr[i]; -1 on failure. */
 static int
-dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
+dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src, int client_v6)
 {
 	char norm[4096];
 	const char *text = NULL;
@@ -116,7 +117,7 @@ dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
 	/* A TXT SPF record, already checked (spf_record_lint), goes to libspf2
 	 * with its modifiers where libspf2 accepts them (docs/spf.md). */
 	if (src->type == RESOLVER_TXT && spf_record_lint(text, src->u.txt.len) &&
-	    spf_record_normalize(text, norm, sizeof norm) == 0)
+	    spf_record_normalize(text, norm, sizeof norm, client_v6) == 0)
 		text = norm;
 	len = strlen(text) + 1;
 	if (SPF_dns_rr_buf_realloc(rr, i, len) != SPF_E_SUCCESS)
@@ -225,7 +226,7 @@ dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type t, int should_ca
 	for (size_t i = 0; rr != NULL && st == NETDB_SUCCESS && i < a.nrrs; i++) {
 		if (a.rrs[i].type != rt) /* a CNAME chain's other steps */
 			continue;
-		if (dns_rr_fill(rr, n, &a.rrs[i]) != 0) {
+		if (dns_rr_fill(rr, n, &a.rrs[i], c->client_v6) != 0) {
 			SPF_dns_rr_free(rr);
 			rr = NULL;
 			break;
@@ -577,6 +578,7 @@ spf_check(struct spf_checker *c, const char *ip, const char *helo, const char *s
 	c->void_exceeded = c->dns_failed = c->bad_target = 0;
 	c->req = req;
 	c->nptr = 0;
+	c->client_v6 = strchr(ip, ':') != NULL;
 	free(c->exp_text);
 	c->exp_text = NULL;
 	/* libspf2 takes the domain after the last '@' and "postmaster" for an
