@@ -7,6 +7,7 @@
  *                             def: exists isip inlist ("fail" for NO)
  *   ${lookup{KEY}TYPE{FILE}{YES}{NO}}  ${lookup TYPE{QUERY}{YES}{NO}}
  *   ${extract{KEY}{S}} ${extract{N}{SEPS}{S}} ${sg{S}{RE}{R}} ${acl{NAME}{ARG}..}
+ *   ${authresults{ID}}        an Authentication-Results header (RFC 8601)
  *   ${lc:S} ${uc:S} ${length_N:S} ${substr_M_N:S} ${quote_redis:S}
  *   \$ \{ \} \\ escape one octet; \N...\N is copied as it is.
  *
@@ -21,6 +22,8 @@
 #include <stddef.h>
 
 #include "err.h"
+
+struct buf;
 
 /* Return the value of `name`, or NULL when there is no such variable. */
 typedef const char *(*expand_var_fn)(void *arg, const char *name);
@@ -69,6 +72,10 @@ struct expand_env {
 	void *acl_arg;
 	const char *const *acl_args; /* $acl_arg1..$acl_argN, $acl_narg; not owned */
 	size_t acl_nargs;
+	/* ${authresults{ID}}: append the context's RFC 8601 result items
+	 * ("; spf=pass smtp.mailfrom=a@b", ...) to `b`, nothing when no
+	 * method ran; NULL: no methods here (the item gives "; none"). */
+	void (*authres)(const void *ctx, struct buf *b);
 };
 
 /* The row named `name` in `table`, or NULL. */

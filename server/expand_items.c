@@ -438,6 +438,42 @@ out:
 	return rc;
 }
 
+/* ${authresults{ID}} (Exim's item): "Authentication-Results: ID" and the
+ * context's result items, or "; none" (RFC 8601 2.2, 2.7; docs/spf.md). */
+static int
+item_authresults(struct xstate *x, struct buf *out)
+{
+	struct xspan sp[1];
+	size_t n, base;
+	int fail;
+	char *id = NULL;
+
+	if (parse_args(x, sp, 1, &n, &fail) != 0 || x_close(x, "authresults") != 0)
+		return -1;
+	if (n != 1 || fail) {
+		x_error(x, "${authresults} takes one {ID}");
+		return -1;
+	}
+	if (x->skipping)
+		return 0;
+	if (x_span_str(x, &sp[0], &id) != 0)
+		return -1;
+	if (id[0] == '\0') { /* RFC 8601 2.2: authserv-id is a value */
+		free(id);
+		x_error(x, "${authresults}: the ID (authserv-id) is empty");
+		return -1;
+	}
+	buf_adds(out, "Authentication-Results: ");
+	buf_adds(out, id);
+	base = out->len;
+	if (x->env != NULL && x->env->authres != NULL)
+		x->env->authres(x->env->ctx, out);
+	if (out->len == base)
+		buf_adds(out, "; none");
+	free(id);
+	return 0;
+}
+
 int
 x_item(struct xstate *x, const char *word, struct buf *out)
 {
@@ -453,6 +489,8 @@ x_item(struct xstate *x, const char *word, struct buf *out)
 		return item_sg(x, out);
 	if (strcmp(word, "acl") == 0)
 		return item_acl(x, out);
+	if (strcmp(word, "authresults") == 0)
+		return item_authresults(x, out);
 	return 1;
 }
 

@@ -40,11 +40,12 @@ disabled_find(const char *file, const char *key, char **value, char *why, size_t
 static const struct lookup_type types[] = {
 	{ "lsearch", 0, lookup_lsearch_find }, { "iplsearch", 0, lookup_iplsearch_find },
 	{ "lmdb", 0, lookup_lmdb_find },       { "redis", 1, lookup_redis_find },
-	{ "dnsdb", 1, lookup_dnsdb_find },
+	{ "dnsdb", 1, lookup_dnsdb_find },     { "spf", 0, lookup_spf_find },
 };
 static const struct lookup_type disabled[] = {
 	{ "redis", 1, disabled_find },
 	{ "dnsdb", 1, disabled_find },
+	{ "spf", 0, disabled_find },
 };
 
 const struct lookup_type *
@@ -62,7 +63,7 @@ lookup_type_find(const char *name)
 const char *
 lookup_type_names(void)
 {
-	return "lsearch, iplsearch, lmdb, redis, dnsdb";
+	return "lsearch, iplsearch, lmdb, redis, dnsdb, spf";
 }
 
 /* The key at the start of `line`: quoted or up to a colon or blank.  The

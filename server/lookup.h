@@ -2,7 +2,7 @@
  * lookup.h - the one lookup interface behind ${lookup}: a table of lookup
  * types, each in its own module and the only owner of its library
  * (lookup_lsearch.c, lookup_lmdb.c / liblmdb, lookup_redis.c / hiredis,
- * lookup_dnsdb.c / lib/resolver).  docs/expand.md ("Lookups").
+ * lookup_dnsdb.c / lib/resolver, lookup_spf.c / spf.h).  docs/expand.md ("Lookups").
  *
  * Single-key types:  ${lookup{KEY}TYPE{FILE}...}   find(file, key, ...)
  * Query types:       ${lookup TYPE{QUERY}...}      find(NULL, query, ...)
@@ -40,7 +40,10 @@ int lookup_redis_servers_valid(const char *servers);
 /* dnsdb's resolver: dns_server and dns_trust_anchor (NULL: the system's);
  * copied; the resolver is made at the first dnsdb lookup.  0 or -1 (OOM). */
 int lookup_set_dns(const char *server, const char *anchor) MUST_CHECK;
-/* Fuzzing and tests: redis and dnsdb defer at once ("network lookups are
+/* spf's checker: the same dns_server and dns_trust_anchor, and our name
+ * (primary_hostname) for the checks' %{r}; copied; 0 or -1 (OOM). */
+int lookup_set_spf(const char *server, const char *anchor, const char *receiver) MUST_CHECK;
+/* Fuzzing and tests: redis, dnsdb and spf defer at once ("network lookups are
  * disabled") instead of talking to a server. */
 void lookup_disable_network(void);
 /* $lookup_dnssec_authenticated: "yes" / "no" after a dnsdb lookup, else "". */
@@ -57,6 +60,9 @@ enum lookup_result lookup_redis_find(const char *file, const char *query, char *
                                      size_t whylen);
 enum lookup_result lookup_dnsdb_find(const char *file, const char *query, char **value, char *why,
                                      size_t whylen);
+/* ${lookup{USER@DOMAIN}spf{IP}}: the SPF result word (lookup_spf.c). */
+enum lookup_result lookup_spf_find(const char *file, const char *key, char **value, char *why,
+                                   size_t whylen);
 
 /* ${quote_redis:S}: a backslash before each blank and backslash, so the
  * query's split into arguments keeps S whole.  Caller frees; NULL: OOM. */

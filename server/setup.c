@@ -26,7 +26,9 @@ setup_load_config(const char *path, struct config **out, struct err *e)
 	delivery_config_free(&dc);
 	/* Lookups read their servers from the configuration in force. */
 	if (lookup_set_redis_servers((*out)->redis_servers) != 0 ||
-	    lookup_set_dns((*out)->dns_server, (*out)->dns_trust_anchor) != 0) {
+	    lookup_set_dns((*out)->dns_server, (*out)->dns_trust_anchor) != 0 ||
+	    lookup_set_spf((*out)->dns_server, (*out)->dns_trust_anchor,
+	                   (*out)->primary_hostname) != 0) {
 		err_set(e, 0, "%s: lookups: out of memory", path);
 		config_free(*out);
 		*out = NULL;

@@ -149,6 +149,8 @@ const char *smtpd_spf_log_field(const struct session *s);
 
 /* smtpd_vars.c: the session's variables ($sender_host_address, ...). */
 extern const struct expand_var smtpd_vars[];
+/* ${authresults{ID}}'s items for session `ctx` (expand_env.authres). */
+void smtpd_authres_items(const void *ctx, struct buf *b);
 extern const size_t smtpd_nvars;
 
 /* smtpd_event.c: raise a receiving-side event (docs/events.md) with the

@@ -162,7 +162,8 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 		          .ntable = smtpd_nvars,
 		          .ctx = s,
 		          .acl_c = &s->acl_c,
-		          .acl_m = &s->acl_m },
+		          .acl_m = &s->acl_m,
+		          .authres = smtpd_authres_items },
 		.host_address = s->peer->ip,
 		.domain = s->cur_domain[0] ? s->cur_domain : NULL,
 		.local_part = s->cur_domain[0] ? s->cur_local_part : NULL,
@@ -178,7 +179,10 @@ smtpd_run_acl(struct session *s, const struct acl *acl, enum acl_verdict dflt,
 
 	/* SPF checks MAIL FROM once known (RFC 7208 2.4: <> through HELO). */
 	s->spf.sender = env.sender;
+	/* acl_smtp_helo: the name being checked (RFC 7208 2.3, docs/spf.md). */
+	s->spf.helo = s->helo_checked[0] ? s->helo_checked : s->helo;
 	v = acl_eval(acl, dflt, &env, res);
+	s->spf.helo = s->helo; /* helo_checked is cleared after its ACL */
 	for (size_t i = 0; i < res->controls.n; i++)
 		dmarc_session_control(&s->dmarc, res->controls.v[i]);
 

@@ -304,13 +304,46 @@ v_spf_used_domain(const void *ctx, char *buf, size_t len)
 	return v ? v->domain : "";
 }
 
+/*
+ * ${authresults{ID}}'s items, one header for every method that ran: SPF's
+ * (when an ACL checked it), then DKIM's and DMARC's once DMARC ran (the
+ * same items as $dmarc_ar_header, RFC 7489 11.2).  docs/spf.md "Authentication-Results".
+ */
+void
+smtpd_authres_items(const void *ctx, struct buf *b)
+{
+	const struct session *s = ctx;
+	const struct dmarc_session *d = &s->dmarc;
+
+	spf_authres_append(b, spf_session_checked(&s->spf));
+	if (d->evaluated && d->dmarc_on) {
+		dkimv_authres_append(b, &d->dkim);
+		dmarc_authres_append(b, &d->verdict);
+	}
+}
+
+/* $authresults: ${authresults{$primary_hostname}}.  The value is longer
+ * than `buf`: it lives in static storage until the next call (one session
+ * per worker process). */
 static const char *
 v_authresults(const void *ctx, char *buf, size_t len)
 {
+	static char header[2048];
 	const struct session *s = ctx;
+	struct buf b = { 0 };
 
 	(void)buf, (void)len;
-	return spf_session_authres(&s->spf);
+	buf_addf(&b, "Authentication-Results: %s",
+	         s->cfg->primary_hostname ? s->cfg->primary_hostname : "localhost");
+	{
+		size_t base = b.len;
+		smtpd_authres_items(s, &b);
+		if (b.len == base)
+			buf_adds(&b, "; none");
+	}
+	snprintf(header, sizeof header, "%s", b.p != NULL && !b.oom ? b.p : "");
+	buf_free(&b);
+	return header;
 }
 
 /* Exim's values: "yes" when the client's MAIL carried PRDR. */
@@ -407,7 +440,8 @@ const struct expand_var smtpd_vars[] = {
 	{ "spf_used_domain", v_spf_used_domain,
 	  "the domain SPF checked (MAIL FROM's, or HELO's for the null sender)" },
 	{ "authresults", v_authresults,
-	  "a whole Authentication-Results header (RFC 8601) with this transaction's spf= result" },
+	  "${authresults{$primary_hostname}}: one Authentication-Results header (RFC 8601) with "
+	  "spf=, and dkim= and dmarc= once DMARC ran" },
 	{ "dmarc_status", v_dmarc_status,
 	  "acl_smtp_data: accept, reject, quarantine, none, norecord, nofrom, temperror or off" },
 	{ "dmarc_status_text", v_dmarc_status_text, "acl_smtp_data: $dmarc_status in words" },

@@ -56,6 +56,7 @@ struct spf_checker {
 	char *exp_text;          /* what dns_get_exp gave this check (exp= or the default) */
 	char ptr_names[10][256]; /* the last PTR answer: names being validated */
 	size_t nptr;
+	int client_v6; /* the client is IPv6 (spf_record_normalize's CIDR 0 rules) */
 };
 
 /* ---- the DNS layer ------------------------------------------------------------------ */
@@ -86,7 +87,7 @@ dns_type_map(ns_type t, enum resolver_type *out)
 
 /* Copy one record of `a` into rr->rr[i]; -1 on failure. */
 static int
-dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
+dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src, int client_v6)
 {
 	char norm[4096];
 	const char *text = NULL;
@@ -116,7 +117,7 @@ dns_rr_fill(SPF_dns_rr_t *rr, int i, const struct resolver_rr *src)
 	/* A TXT SPF record, already checked (spf_record_lint), goes to libspf2
 	 * with its modifiers where libspf2 accepts them (docs/spf.md). */
 	if (src->type == RESOLVER_TXT && spf_record_lint(text, src->u.txt.len) &&
-	    spf_record_normalize(text, norm, sizeof norm) == 0)
+	    spf_record_normalize(text, norm, sizeof norm, client_v6) == 0)
 		text = norm;
 	len = strlen(text) + 1;
 	if (SPF_dns_rr_buf_realloc(rr, i, len) != SPF_E_SUCCESS)
@@ -225,7 +226,7 @@ dns_lookup(SPF_dns_server_t *layer, const char *domain, ns_type t, int should_ca
 	for (size_t i = 0; rr != NULL && st == NETDB_SUCCESS && i < a.nrrs; i++) {
 		if (a.rrs[i].type != rt) /* a CNAME chain's other steps */
 			continue;
-		if (dns_rr_fill(rr, n, &a.rrs[i]) != 0) {
+		if (dns_rr_fill(rr, n, &a.rrs[i], c->client_v6) != 0) {
 			SPF_dns_rr_free(rr);
 			rr = NULL;
 			break;
@@ -548,8 +549,15 @@ spf_check(struct spf_checker *c, const char *ip, const char *helo, const char *s
 	SPF_response_t *resp = NULL;
 	SPF_errcode_t rc;
 	const char *at;
+	char v4[INET_ADDRSTRLEN];
+	struct in6_addr a6;
 	int ok;
 
+	/* RFC 7208 5 (9th paragraph): an IPv4-mapped IPv6 client is an IPv4
+	 * client; libspf2 would take it as IPv6. */
+	if (inet_pton(AF_INET6, ip, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6) &&
+	    inet_ntop(AF_INET, &a6.s6_addr[12], v4, sizeof v4) != NULL)
+		ip = v4;
 	memset(out, 0, sizeof *out);
 	out->identity = identity;
 	out->sender = spf_sender_of(helo, sender, &out->identity);
@@ -570,6 +578,7 @@ spf_check(struct spf_checker *c, const char *ip, const char *helo, const char *s
 	c->void_exceeded = c->dns_failed = c->bad_target = 0;
 	c->req = req;
 	c->nptr = 0;
+	c->client_v6 = strchr(ip, ':') != NULL;
 	free(c->exp_text);
 	c->exp_text = NULL;
 	/* libspf2 takes the domain after the last '@' and "postmaster" for an

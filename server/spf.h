@@ -125,8 +125,9 @@ int spf_result_parse(const char *word, enum spf_result *out) MUST_CHECK;
 struct spf_session {
 	/* inputs; not owned */
 	const struct config *cfg;
-	const char *ip;     /* the client address */
-	const char *helo;   /* the HELO name, "" before one */
+	const char *ip; /* the client address */
+	const char
+	        *helo; /* the HELO name ("" before one); in acl_smtp_helo the one being checked */
 	const char *sender; /* MAIL FROM, NULL before MAIL */
 
 	/* owned */
@@ -135,6 +136,8 @@ struct spf_session {
 	int failed; /* the checker could not be made: every check is temperror */
 	struct spf_verdict mail, guess;
 	int have_mail, have_guess;
+	struct spf_verdict helo_v;      /* the HELO identity alone (RFC 7208 2.3) */
+	char helo_name[SPF_DOMAIN_MAX]; /* the name helo_v is for; "" none */
 	const struct spf_verdict *last; /* what $spf_* show: the last check the ACLs made */
 	char authres[1024];             /* spf_session_authres()'s text */
 };
@@ -142,8 +145,11 @@ struct spf_session {
 /*
  * The transaction's SPF verdict (the MAIL FROM identity, or HELO's for the
  * null sender), checked now if it was not yet, with the spf_guess record
- * when `guess` is set.  NULL when there is no MAIL FROM yet.  The verdict
- * belongs to `s` until spf_session_reset().
+ * when `guess` is set.  Before MAIL FROM (sender NULL), with a HELO name
+ * and without `guess`: the HELO identity alone (RFC 7208 2.3; what the
+ * seed's `spf` condition gives in acl_smtp_helo), kept until the name
+ * changes.  NULL when there is neither.  The verdict belongs to `s`
+ * until spf_session_reset() (the HELO one: until spf_session_free()).
  */
 const struct spf_verdict *spf_session_verdict(struct spf_session *s, int guess);
 /* Only what was already checked (no DNS): NULL when the ACLs never asked. */

@@ -67,6 +67,39 @@ verdict_unchecked(struct spf_verdict *v, const struct spf_session *s, const char
 	v->problem = strdup(why);
 }
 
+/* The HELO identity (RFC 7208 2.3), checked once per name; NULL before a
+ * HELO name. */
+static const struct spf_verdict *
+helo_verdict(struct spf_session *s)
+{
+	struct spf_checker *c;
+	struct err e = { 0 };
+
+	if (s->helo == NULL || s->helo[0] == '\0')
+		return NULL;
+	if (strcmp(s->helo_name, s->helo) != 0) {
+		spf_verdict_free(&s->helo_v);
+		c = session_checker(s);
+		if (c == NULL ||
+		    spf_check(c, s->ip, s->helo, "", SPF_ID_HELO, 0, &s->helo_v, &e) != 0) {
+			struct spf_verdict *v = &s->helo_v;
+			spf_verdict_free(v);
+			v->result = SPF_TEMPERROR;
+			v->identity = SPF_ID_HELO;
+			snprintf(v->domain, sizeof v->domain, "%s", s->helo);
+			v->sender = strdup("");
+			v->header_comment = strdup(c == NULL ? "no SPF checker" : e.text);
+			v->smtp_comment = strdup(v->header_comment ? v->header_comment : "");
+			v->received = strdup("");
+			v->explanation = strdup("");
+			v->problem = strdup(v->smtp_comment ? v->smtp_comment : "");
+		}
+		snprintf(s->helo_name, sizeof s->helo_name, "%s", s->helo);
+	}
+	s->last = &s->helo_v;
+	return s->last;
+}
+
 const struct spf_verdict *
 spf_session_verdict(struct spf_session *s, int guess)
 {
@@ -76,7 +109,7 @@ spf_session_verdict(struct spf_session *s, int guess)
 	struct err e = { 0 };
 
 	if (s->sender == NULL)
-		return NULL; /* no MAIL FROM yet */
+		return guess ? NULL : helo_verdict(s); /* no MAIL FROM yet */
 	if (!*have) {
 		c = session_checker(s);
 		if (c == NULL)
@@ -136,6 +169,8 @@ spf_session_free(struct spf_session *s)
 	if (s == NULL)
 		return;
 	spf_session_reset(s);
+	spf_verdict_free(&s->helo_v);
+	s->helo_name[0] = '\0';
 	spf_checker_free(s->checker);
 	resolver_free(s->resolver);
 	s->checker = NULL;

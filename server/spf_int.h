@@ -27,8 +27,11 @@ int spf_record_lint(const char *rec, size_t len);
 /* An SPF record as libspf2 can take it, the same by RFC 7208 6: its
  * mechanisms in order, then redirect= and exp= (modifiers may stand
  * anywhere), unknown modifiers left out (they are ignored).  Into `out`;
- * -1 when `rec` is not an SPF record or does not fit (use it as it is). */
-int spf_record_normalize(const char *rec, char *out, size_t len);
+ * -1 when `rec` is not an SPF record or does not fit (use it as it is).
+ * A CIDR length of 0 (libspf2 refuses it) is rewritten for the client's
+ * family (`client_v6`) where the same can be said: "a/0" is
+ * "exists:%{d}" for an IPv4 client, the other family's "/0" is dropped. */
+int spf_record_normalize(const char *rec, char *out, size_t len, int client_v6);
 /* `name` in presentation form (\DDD for odd octets, no final dot) into
  * `out`; -1 when it does not fit `len`. */
 int dns_name_escape(const char *name, char *out, size_t len);

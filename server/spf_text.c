@@ -346,8 +346,67 @@ cidr_zero(const char *t, size_t n, const char *kind)
 	       t[n - 1] == '0' && t[n - 3] != '/';
 }
 
+/* The trailing "/N" of t[0..*end) when it is exactly "/0" (after `slashes`
+ * slashes); *end moves before it.  1 when it was "/0", 0 otherwise (and
+ * *end moves past any other CIDR length, whose value does not matter). */
+static int
+cidr_tail(const char *t, size_t *end, int slashes)
+{
+	size_t e = *end, d = e;
+
+	while (d > 0 && isdigit((unsigned char)t[d - 1]))
+		d--;
+	if (d == e || d < (size_t)slashes || t[d - 1] != '/' ||
+	    (slashes == 2 ? t[d - 2] != '/' : d >= 2 && t[d - 2] == '/'))
+		return 0;
+	*end = d - (size_t)slashes;
+	return e - d == 1 && t[d] == '0';
+}
+
+/*
+ * An "a" or "mx" term with a CIDR length of 0 (RFC 7208 5.6 allows it;
+ * libspf2's compiler refuses it), rewritten for the client's family where
+ * the same can be said: only one of the two lengths applies to a client
+ * (5.6), so a 0 for the other family is dropped; for an IPv4 client,
+ * "a[:D]/0" is "exists:D" (any A record matches, 5.3).  1 with the term
+ * added to `b`, 0 when nothing applies (the term goes as it is).
+ */
+static int
+cidr_zero_dual(struct buf *b, const char *t, size_t n, int client_v6)
+{
+	size_t q = (size_t)qual(t), k, end6 = n, end4;
+	int z6, z4, is_a;
+
+	is_a = n > q && (t[q] == 'a' || t[q] == 'A') &&
+	       (n == q + 1 || t[q + 1] == ':' || t[q + 1] == '/');
+	k = is_a ? 1 : 2;
+	if (!is_a && !(n >= q + 2 && strncasecmp(t + q, "mx", 2) == 0 &&
+	               (n == q + 2 || t[q + 2] == ':' || t[q + 2] == '/')))
+		return 0;
+	z6 = cidr_tail(t, &end6, 2); /* t[end6..n): "//N6" or "" */
+	end4 = end6;
+	z4 = cidr_tail(t, &end4, 1); /* t[end4..end6): "/N4" or "" */
+	if (end4 < q + k || (!z4 && !z6) || (client_v6 ? z6 : z4 && !is_a))
+		return 0;       /* nothing to do, or the client's own length is 0 */
+	if (!client_v6 && z4) { /* "a[:D]/0": any A record of D */
+		if (end4 > q + k + 1 && t[q + k] == ':')
+			buf_addf(b, " %.*sexists:%.*s", (int)q, t, (int)(end4 - q - k - 1),
+			         t + q + k + 1);
+		else
+			buf_addf(b, " %.*sexists:%%{d}", (int)q, t);
+		return 1;
+	}
+	/* The term without the other family's "/0". */
+	buf_addf(b, " %.*s", (int)end4, t);
+	if (!z4)
+		buf_add(b, t + end4, end6 - end4);
+	if (!z6)
+		buf_add(b, t + end6, n - end6);
+	return 1;
+}
+
 int
-spf_record_normalize(const char *rec, char *out, size_t len)
+spf_record_normalize(const char *rec, char *out, size_t len, int client_v6)
 {
 	struct buf mech = { 0 }, mods = { 0 };
 	int rc = -1;
@@ -379,6 +438,8 @@ spf_record_normalize(const char *rec, char *out, size_t len)
 			         qual(p), p);
 		} else if (cidr_zero(p, n, "ip6:")) {
 			buf_addf(&mech, " %.*sip6:::/1 %.*sip6:8000::/1", qual(p), p, qual(p), p);
+		} else if (cidr_zero_dual(&mech, p, n, client_v6)) {
+			/* a/0, mx//0: added for the client's family */
 		} else {
 			buf_addf(&mech, " %.*s", (int)n, p);
 		}

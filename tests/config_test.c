@@ -629,7 +629,7 @@ static const struct bad_row bad_rows[] = {
 	  "@F@:2: condition: expansion error at offset 13: expected \"}\" to end ${if" },
 	{ "unknown lookup type in an ACL", "acl_smtp_rcpt:\n  deny message = ${lookup{k}cdb{/x}}\n",
 	  "@F@:2: message: expansion error at offset 14: unknown lookup type \"cdb\" (lsearch, "
-	  "iplsearch, lmdb, redis, dnsdb)" },
+	  "iplsearch, lmdb, redis, dnsdb, spf)" },
 	{ "set without a variable", "acl_smtp_rcpt:\n  warn set = 1\n",
 	  "@F@:2: set: expected \"set acl_c_NAME = VALUE\" (or acl_m_NAME)" },
 	{ "set of another variable", "acl_smtp_rcpt:\n  warn set domain = 1\n",

@@ -150,7 +150,7 @@ static const struct row rows[] = {
 	    "at offset 8: unknown operator \"rot13\" (lc, uc, length_N, substr_M_N, quote_redis)"),
 	ERR("unknown lookup type", "${lookup{k}nosuch{/f}}",
 	    "at offset 17: unknown lookup type \"nosuch\" (lsearch, iplsearch, lmdb, redis, "
-	    "dnsdb)"),
+	    "dnsdb, spf)"),
 	ERR("query form for a single-key type", "${lookup lsearch{q}}",
 	    "at offset 16: lsearch is a single-key lookup: ${lookup{KEY}lsearch{FILE}}"),
 	ERR("key form for a query type", "${lookup{k}redis{q}}",
@@ -173,7 +173,13 @@ static const struct row rows[] = {
 	ERR("numeric overflow", "${if <{99999999999G}{1}}",
 	    "at offset 23: \"99999999999G\" is not a number"),
 	ERR("lookup without a type", "${lookup{k}{f}}",
-	    "at offset 11: expected a lookup type (lsearch, iplsearch, lmdb, redis, dnsdb)"),
+	    "at offset 11: expected a lookup type (lsearch, iplsearch, lmdb, redis, dnsdb, spf)"),
+	OK("authresults without methods", "${authresults{mx.test}}",
+	   "Authentication-Results: mx.test; none"),
+	ERR("authresults empty ID", "${authresults{}}",
+	    "at offset 16: ${authresults}: the ID (authserv-id) is empty"),
+	ERR("authresults arity", "${authresults{a}{b}}",
+	    "at offset 16: too many arguments (at most 1)"),
 	ERR("acl without a runner", "${acl{x}}", "at offset 9: ${acl{x}}: no ACLs can be run here"),
 	ERR("lsearch missing file", "${lookup{k}lsearch{/no/such/file}}",
 	    "at offset 34: lookup lsearch: cannot open /no/such/file: No such file or directory"),
@@ -248,7 +254,8 @@ test_row(void **state)
 	if (r->status != EXPAND_ERROR || strstr(r->want, "lookup lsearch:") != NULL ||
 	    strstr(r->want, "lookup lmdb:") != NULL || strstr(r->want, "number") != NULL ||
 	    strstr(r->want, "bool:") != NULL || strstr(r->want, "regular") != NULL ||
-	    strstr(r->want, "no ACLs") != NULL || strstr(r->want, "takes {SEPARATORS}") != NULL)
+	    strstr(r->want, "no ACLs") != NULL || strstr(r->want, "takes {SEPARATORS}") != NULL ||
+	    strstr(r->want, "authserv-id") != NULL)
 		assert_int_equal(expand_check(r->tmpl, why, sizeof why), 0);
 	else
 		assert_int_equal(expand_check(r->tmpl, why, sizeof why), -1);

@@ -124,19 +124,30 @@ test_record_normalize(void **state)
 
 	(void)state;
 	assert_int_equal(
-	        spf_record_normalize("v=spf1 redirect=t5.example.com ~all", out, sizeof out), 0);
+	        spf_record_normalize("v=spf1 redirect=t5.example.com ~all", out, sizeof out, 0), 0);
 	assert_string_equal(out, "v=spf1 ~all redirect=t5.example.com");
 	assert_int_equal(spf_record_normalize("v=spf1  exp=x.test moo.cow=a:b ip4:1.2.3.4  -all",
-	                                      out, sizeof out),
+	                                      out, sizeof out, 0),
 	                 0);
 	assert_string_equal(out, "v=spf1 ip4:1.2.3.4 -all exp=x.test");
 	assert_int_equal(spf_record_normalize("v=spf1 -ip4:1.2.3.4/0 ip6:::/0 ip4:1.2.3.0/24", out,
-	                                      sizeof out),
+	                                      sizeof out, 0),
 	                 0);
 	assert_string_equal(out, "v=spf1 -ip4:0.0.0.0/1 -ip4:128.0.0.0/1 ip6:::/1 ip6:8000::/1 "
 	                         "ip4:1.2.3.0/24");
-	assert_int_equal(spf_record_normalize("hello", out, sizeof out), -1);
-	assert_int_equal(spf_record_normalize("v=spf1 a mx -all", out, 8), -1);
+	/* CIDR 0 on a and mx (RFC 7208 5.6), for the client's family. */
+	assert_int_equal(spf_record_normalize("v=spf1 a/0 -a:x.test/0 mx//0 mx/24//0 a/0//0 -all",
+	                                      out, sizeof out, 0),
+	                 0);
+	assert_string_equal(out, "v=spf1 exists:%{d} -exists:x.test mx mx/24 exists:%{d} -all");
+	assert_int_equal(spf_record_normalize("v=spf1 a/0 -a:x.test/0//64 mx/0 a/0//0 mx//0 -all",
+	                                      out, sizeof out, 1),
+	                 0);
+	assert_string_equal(out, "v=spf1 a -a:x.test//64 mx a/0//0 mx//0 -all");
+	assert_int_equal(spf_record_normalize("v=spf1 mx/0 a//0 -all", out, sizeof out, 0), 0);
+	assert_string_equal(out, "v=spf1 mx/0 a -all");
+	assert_int_equal(spf_record_normalize("hello", out, sizeof out, 0), -1);
+	assert_int_equal(spf_record_normalize("v=spf1 a mx -all", out, 8, 0), -1);
 }
 
 static void
@@ -180,8 +191,21 @@ test_condition_on_unchecked_session(void **state)
 	spf_session_reset(&s);
 	assert_string_equal(spf_session_authres(&s),
 	                    "Authentication-Results: mx.example.test; none");
-	assert_null(spf_session_verdict(&s, 0)); /* no MAIL FROM yet */
+	/* No MAIL FROM yet: spf_guess is not known; spf checks the HELO
+	 * identity alone (RFC 7208 2.3), here temperror. */
+	assert_null(spf_session_verdict(&s, 1));
 	assert_null(spf_session_checked(&s));
+	v = spf_session_verdict(&s, 0);
+	assert_non_null(v);
+	assert_int_equal(v->result, SPF_TEMPERROR);
+	assert_int_equal(v->identity, SPF_ID_HELO);
+	assert_string_equal(v->domain, "client.example.test");
+	assert_ptr_equal(spf_session_checked(&s), v);
+	spf_session_reset(&s); /* the transaction (the EHLO) ends */
+	assert_null(spf_session_checked(&s));
+	s.helo = ""; /* before any HELO name: not known */
+	assert_null(spf_session_verdict(&s, 0));
+	s.helo = "client.example.test";
 	s.sender = "alice@example.test";
 	v = spf_session_verdict(&s, 0);
 	assert_non_null(v);
