@@ -122,6 +122,9 @@ int step_queue_run(struct run *r, const struct step *st, struct err *e);
 int step_mail(struct run *r, const struct step *st, struct err *e);
 int step_log(struct run *r, const struct step *st, struct err *e);
 int step_wait_log(struct run *r, const struct step *st, struct err *e);
+/* Run argv[0] with argv (stderr too when with_stderr, else /dev/null) and add
+ * its output to the transcript as K: lines, then "(exit N)" (run_steps.c). */
+int run_command_lines(struct run *r, char *const argv[], int with_stderr, struct err *e) MUST_CHECK;
 int step_dane_check(struct run *r, const struct step *st, struct err *e); /* run_tlsa.c */
 int step_ocsp_serve(struct run *r, const struct step *st, struct err *e); /* run_ocsp.c */
 int step_ocsp_stop(struct run *r, const struct step *st, struct err *e);

@@ -269,12 +269,10 @@ step_ocsp_stop(struct run *r, const struct step *st, struct err *e)
 int
 step_ocsp_fetch(struct run *r, const struct step *st, struct err *e)
 {
-	char conf[4200], url[64], line[4096];
+	char conf[4200], url[64];
 	char *argv[OCSP_MINT_ARGS + 12], *text = strdup(st->arg), *save = NULL, *w;
 	size_t argc = 0;
-	int pipefd[2], status = 0;
-	FILE *in;
-	pid_t pid;
+	int rc;
 
 	if (text == NULL) {
 		err_set(e, 1, "out of memory");
@@ -295,35 +293,9 @@ step_ocsp_fetch(struct run *r, const struct step *st, struct err *e)
 	     w = strtok_r(NULL, " ", &save))
 		argv[argc++] = w;
 	argv[argc] = NULL;
-	if (pipe(pipefd) != 0) {
-		free(text);
-		err_set(e, 1, "ocsp-fetch: pipe failed");
-		return -1;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		close(pipefd[0]);
-		dup2(pipefd[1], 1);
-		dup2(pipefd[1], 2);
-		execv(r->env->refmta, argv);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	free(text);
 	transcript_addf(&r->tr, 'K', "ocsp-fetch%s%s", st->arg[0] ? " " : "", st->arg);
-	in = fdopen(pipefd[0], "r");
 	/* Bounded: refmta's own --timeout (default 10 s) bounds each exchange. */
-	while (in != NULL && fgets(line, sizeof line, in) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		transcript_add(&r->tr, 'K', line);
-	}
-	if (in != NULL)
-		fclose(in);
-	else
-		close(pipefd[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	transcript_addf(&r->tr, 'K', "(exit %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
+	rc = run_command_lines(r, argv, 1, e);
+	free(text);
+	return rc;
 }

@@ -270,3 +270,42 @@ step_reconfigure(struct run *r, const struct step *st, struct err *e)
 	transcript_add(&r->tr, '!', "refmta did not log a reload within 10 s of SIGHUP");
 	return 1;
 }
+
+int
+run_command_lines(struct run *r, char *const argv[], int with_stderr, struct err *e)
+{
+	char line[4096];
+	int pipefd[2], status = 0;
+	FILE *in;
+	pid_t pid;
+
+	if (pipe(pipefd) != 0) {
+		err_set(e, 1, "%s: pipe failed", argv[0]);
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_WRONLY);
+		close(pipefd[0]);
+		dup2(pipefd[1], 1);
+		dup2(with_stderr ? pipefd[1] : devnull, 2);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	in = fdopen(pipefd[0], "r");
+	/* Bounded by the command itself (refmta's own timeouts). */
+	while (in != NULL && fgets(line, sizeof line, in) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		transcript_add(&r->tr, 'K', line);
+	}
+	if (in != NULL)
+		fclose(in);
+	else
+		close(pipefd[0]);
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	transcript_addf(&r->tr, 'K', "(exit %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	return 0;
+}

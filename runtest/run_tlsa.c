@@ -111,41 +111,19 @@ run_zone_tlsa(const char *text, struct err *e)
 int
 step_dane_check(struct run *r, const struct step *st, struct err *e)
 {
-	char conf[4096], port[16], line[4096];
-	int pipefd[2], status = 0;
-	FILE *in;
-	pid_t pid;
+	char conf[4096], port[16];
 
 	snprintf(conf, sizeof conf, "%s/refmta.conf", r->env->workdir);
 	snprintf(port, sizeof port, "%u", r->peer_port != 0 ? r->peer_port : 25);
-	if (pipe(pipefd) != 0) {
-		err_set(e, 1, "dane-check: pipe failed");
-		return -1;
-	}
-	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_WRONLY);
-		close(pipefd[0]);
-		dup2(pipefd[1], 1);
-		dup2(devnull, 2);
-		execl(r->env->refmta, "refmta", "-c", conf, "--backend", r->env->backend,
-		      "dane-check", st->arg, port, (char *)NULL);
-		_exit(127);
-	}
-	close(pipefd[1]);
+	char *argv[] = { (char *)r->env->refmta,
+		         "-c",
+		         conf,
+		         "--backend",
+		         (char *)r->env->backend,
+		         "dane-check",
+		         (char *)st->arg,
+		         port,
+		         NULL };
 	transcript_addf(&r->tr, 'K', "dane-check %s", st->arg);
-	in = fdopen(pipefd[0], "r");
-	while (in != NULL && fgets(line, sizeof line, in) != NULL) {
-		line[strcspn(line, "\n")] = '\0';
-		transcript_add(&r->tr, 'K', line);
-	}
-	if (in != NULL)
-		fclose(in);
-	else
-		close(pipefd[0]);
-	if (pid < 0 || waitpid(pid, &status, 0) != pid)
-		return -1;
-	transcript_addf(&r->tr, 'K', "(exit %d)", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-	return 0;
+	return run_command_lines(r, argv, 0, e);
 }
