@@ -311,7 +311,8 @@ message_event(struct message_state *ms, const char *name, size_t i, const char *
 		            .sender_address = ms->env->sender,
 		            .router_name = router,
 		            .transport_name = transport,
-		            .domain = at != NULL ? at + 1 : NULL };
+		            .domain = at != NULL ? at + 1 : NULL,
+		            .tls_out_ocsp = -1 };
 
 	if (ms->run->cfg->event_action == NULL)
 		return;
@@ -320,13 +321,8 @@ message_event(struct message_state *ms, const char *name, size_t i, const char *
 		         addr);
 		ev.local_part = lp;
 	}
-	if (h != NULL) {
-		ev.host = h->name;
-		ev.host_address = h->address;
-		ev.host_port = h->port;
-		ev.sending_ip_address = h->sending_ip;
-		ev.sending_port = h->sending_port;
-	}
+	if (h != NULL)
+		smtp_event_host_facts(&ev, h);
 	(void)event_raise(ms->run->cfg, ms->run->cfg->event_action, &ev);
 }
 

@@ -115,6 +115,12 @@ struct smtp_host_facts {
 	unsigned sending_port;
 };
 
+struct event;
+/* An event's host variables from what the transport learned of the host:
+ * $host, $host_address, $host_port, $sending_ip_address, $sending_port,
+ * $tls_out_dane, $tls_out_tlsa_usage, $tls_out_ocsp (deliver_smtp_event.c). */
+void smtp_event_host_facts(struct event *ev, const struct smtp_host_facts *f);
+
 enum smtp_outcome {
 	SMTP_RCPT_PENDING = 0,
 	SMTP_RCPT_DELIVERED,

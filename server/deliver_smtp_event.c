@@ -38,6 +38,19 @@ first_address(const struct smtp_run *R)
 	                                                       : NULL;
 }
 
+void
+smtp_event_host_facts(struct event *ev, const struct smtp_host_facts *f)
+{
+	ev->host = f->name;
+	ev->host_address = f->address;
+	ev->host_port = f->port;
+	ev->sending_ip_address = f->sending_ip;
+	ev->sending_port = f->sending_port;
+	ev->tls_out_dane = f->dane ? "yes" : "no";
+	ev->tls_out_tlsa_usage = f->tlsa_usage;
+	ev->tls_out_ocsp = f->tls ? f->ocsp : -1;
+}
+
 int
 smtp_event(struct smtp_run *R, const struct smtp_host_facts *f, const char *name, const char *data,
            int err, const char *rcpt, const char *peercert)
@@ -64,17 +77,11 @@ smtp_event(struct smtp_run *R, const struct smtp_host_facts *f, const char *name
 		ev.host_port = R->port;
 		ev.lookup_dnssec_authenticated = R->h->secure ? "yes" : "no";
 	}
-	if (f != NULL) {
-		ev.host = f->name;
-		ev.host_address = f->address;
-		ev.host_port = f->port;
-		ev.sending_ip_address = f->sending_ip;
-		ev.sending_port = f->sending_port;
-	}
+	ev.tls_out_dane = "no";
+	ev.tls_out_ocsp = -1;
+	if (f != NULL)
+		smtp_event_host_facts(&ev, f);
 	ev.tls_out_peercert = peercert;
-	ev.tls_out_dane = f != NULL && f->dane ? "yes" : "no";
-	ev.tls_out_tlsa_usage = f != NULL ? f->tlsa_usage : 0;
-	ev.tls_out_ocsp = f != NULL && f->tls ? f->ocsp : -1;
 	ev.verify_mode = peercert != NULL ? "peer" : NULL;
 	return event_raise(R->d->cfg, t->event_action, &ev);
 }
