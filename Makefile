@@ -115,6 +115,12 @@ $(BUILD)/tests/torture_tool: $(BUILD)/tests/e2e/torture_tool.o bin/.variant
 $(BUILD)/tests/smtp_load: $(BUILD)/tests/e2e/smtp_load.o bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
 
+# --- bench tools (bench/*.c -> $(BUILD)/tests/<name>): the STARTTLS load generator --
+BENCH_TOOLS := $(BUILD)/tests/smtp_tls_load
+
+$(BUILD)/tests/smtp_tls_load: $(BUILD)/bench/smtp_tls_load.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
+
 # --- test PKI, minted once per build directory ------------------------------------
 PKI_DIR := $(BUILD)/pki
 PKI_STAMP := $(PKI_DIR)/.minted
@@ -127,7 +133,7 @@ EXAMPLE_PKI_STAMP := build/pki/.minted
 $(shell find $(PKI_STAMP) $(EXAMPLE_PKI_STAMP) -mtime +7 -delete 2>/dev/null)
 
 .PHONY: all run check unit bench fuzz format clean pki
-all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
+all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(BENCH_TOOLS) $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
