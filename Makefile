@@ -116,7 +116,12 @@ $(BUILD)/tests/smtp_load: $(BUILD)/tests/e2e/smtp_load.o bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
 
 # --- bench tools (bench/*.c -> $(BUILD)/tests/<name>): the STARTTLS load generator --
-BENCH_TOOLS := $(BUILD)/tests/smtp_tls_load
+BENCH_TOOLS := $(BUILD)/tests/smtp_tls_load $(BUILD)/tests/nofsync.so
+
+# the fsync part's LD_PRELOAD shim (bench/nofsync.c): position-independent
+$(BUILD)/tests/nofsync.so: bench/nofsync.c bin/.variant
+	@mkdir -p $(@D)
+	$(CC) -std=c17 $(CFLAGS) $(WARN) -fPIC -shared -o $@ $<
 
 $(BUILD)/tests/smtp_tls_load: $(BUILD)/bench/smtp_tls_load.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
