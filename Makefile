@@ -5,7 +5,7 @@
 #   make run        the conformance run, both TLS backends, with a summary
 #   make check      layering check + unit tests + end-to-end tests + scenario
 #                   suite; last line "N passed, N failed, N skipped"
-#   make bench      refmta beside Postfix, OpenSMTPD and smtp-sink (bench/run)
+#   make bench      refmta beside Postfix, Exim, OpenSMTPD and smtp-sink (bench/run)
 #   make torture    kill -9 durability trials, 1,000 kills (docs/reliability.md)
 #   make fuzz       libFuzzer targets for a bounded time (fuzz/run, docs/fuzz.md)
 #   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
@@ -193,7 +193,7 @@ check: all
 unit: all
 	@ci/check --build $(BUILD) --unit-only
 
-# refmta beside Postfix, OpenSMTPD and smtp-sink in one run (docs/bench.md);
+# refmta beside Postfix, Exim, OpenSMTPD and smtp-sink in one run (docs/bench.md);
 # REFMTA_BENCH_QUICK=1 for a short run.  A report, not a test.
 bench: all
 	@bench/run

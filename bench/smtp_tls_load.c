@@ -22,7 +22,8 @@
  * client for every server measured).  SIZE defaults to 1024.
  *
  * Prints one line: "done=N errors=E secs=S rate=R" (R = N / S, S from the
- * first fork to the last exit or SECS) and, when E > 0, "first_error=..."
+ * first fork to the last exit, which may pass SECS by the connections then
+ * under way) and, when E > 0, "first_error=..."
  * on a second line.  Exit 0 when it ran (the caller judges the figures),
  * 2 on usage or set-up errors.  Loopback only is the caller's business.
  */
@@ -289,8 +290,6 @@ main(int argc, char **argv)
 			snprintf(first, sizeof first, "%s", line + off);
 	}
 	first[strcspn(first, "\n")] = '\0';
-	if (spent > (double)secs)
-		spent = (double)secs;
 	printf("done=%ld errors=%ld secs=%.3f rate=%.1f\n", done, errors, spent,
 	       spent > 0 ? (double)done / spent : 0.0);
 	if (errors > 0)
