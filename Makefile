@@ -115,8 +115,8 @@ $(BUILD)/tests/torture_tool: $(BUILD)/tests/e2e/torture_tool.o bin/.variant
 $(BUILD)/tests/smtp_load: $(BUILD)/tests/e2e/smtp_load.o bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
 
-# --- bench tools (bench/*.c -> $(BUILD)/tests/<name>): the STARTTLS load generator --
-BENCH_TOOLS := $(BUILD)/tests/smtp_tls_load $(BUILD)/tests/nofsync.so
+# --- bench tools (bench/*.c -> $(BUILD)/tests/<name>): STARTTLS load and sink ------
+BENCH_TOOLS := $(BUILD)/tests/smtp_tls_load $(BUILD)/tests/smtp_tls_sink $(BUILD)/tests/nofsync.so
 
 # the fsync part's LD_PRELOAD shim (bench/nofsync.c): position-independent
 $(BUILD)/tests/nofsync.so: bench/nofsync.c bin/.variant
@@ -124,6 +124,9 @@ $(BUILD)/tests/nofsync.so: bench/nofsync.c bin/.variant
 	$(CC) -std=c17 $(CFLAGS) $(WARN) -fPIC -shared -o $@ $<
 
 $(BUILD)/tests/smtp_tls_load: $(BUILD)/bench/smtp_tls_load.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
+
+$(BUILD)/tests/smtp_tls_sink: $(BUILD)/bench/smtp_tls_sink.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
 
 # --- test PKI, minted once per build directory ------------------------------------
