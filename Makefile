@@ -5,7 +5,7 @@
 #   make run        the conformance run, both TLS backends, with a summary
 #   make check      layering check + unit tests + end-to-end tests + scenario
 #                   suite; last line "N passed, N failed, N skipped"
-#   make bench      refmta beside Postfix, OpenSMTPD and smtp-sink (bench/run)
+#   make bench      refmta beside Postfix, Exim, OpenSMTPD and smtp-sink (bench/run)
 #   make torture    kill -9 durability trials, 1,000 kills (docs/reliability.md)
 #   make fuzz       libFuzzer targets for a bounded time (fuzz/run, docs/fuzz.md)
 #   make SAN=1 ...  the same with -fsanitize=address,undefined (own build dir)
@@ -135,6 +135,20 @@ $(BUILD)/tests/torture_tool: $(BUILD)/tests/e2e/torture_tool.o bin/.variant
 $(BUILD)/tests/smtp_load: $(BUILD)/tests/e2e/smtp_load.o bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o,$^)
 
+# --- bench tools (bench/*.c -> $(BUILD)/tests/<name>): STARTTLS load and sink ------
+BENCH_TOOLS := $(BUILD)/tests/smtp_tls_load $(BUILD)/tests/smtp_tls_sink $(BUILD)/tests/nofsync.so
+
+# the fsync part's LD_PRELOAD shim (bench/nofsync.c): position-independent
+$(BUILD)/tests/nofsync.so: bench/nofsync.c bin/.variant
+	@mkdir -p $(@D)
+	$(CC) -std=c17 $(CFLAGS) $(WARN) -fPIC -shared -o $@ $<
+
+$(BUILD)/tests/smtp_tls_load: $(BUILD)/bench/smtp_tls_load.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
+
+$(BUILD)/tests/smtp_tls_sink: $(BUILD)/bench/smtp_tls_sink.o $(LIBREFMTA) bin/.variant
+	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS)
+
 # --- test PKI, minted once per build directory ------------------------------------
 PKI_DIR := $(BUILD)/pki
 PKI_STAMP := $(PKI_DIR)/.minted
@@ -147,7 +161,7 @@ EXAMPLE_PKI_STAMP := build/pki/.minted
 $(shell find $(PKI_STAMP) $(EXAMPLE_PKI_STAMP) -mtime +7 -delete 2>/dev/null)
 
 .PHONY: all run check unit bench fuzz format clean pki
-all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
+all: $(BINS) $(TEST_BINS) $(E2E_TOOLS) $(BENCH_TOOLS) $(PKI_STAMP) $(EXAMPLE_PKI_STAMP)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -216,7 +230,7 @@ unit: all
 report: all
 	@bin/runtest --html $(BUILD)/report $(REPORT_ARGS)
 
-# refmta beside Postfix, OpenSMTPD and smtp-sink in one run (docs/bench.md);
+# refmta beside Postfix, Exim, OpenSMTPD and smtp-sink in one run (docs/bench.md);
 # REFMTA_BENCH_QUICK=1 for a short run.  A report, not a test.
 bench: all
 	@bench/run

@@ -184,7 +184,9 @@ stop_all() { # every process group in PID, TERM to all first, then wait
 # and postdrop.  The caller appends its own main.cf lines.
 postfix_conf() {
 	local pfx=$1 d=$2 port=$3 uid
-	uid=$(add_user postfix); add_group postdrop >/dev/null
+	# a second instance shares the first one's users
+	uid=$(awk -F: '$1 == "postfix" { print $3 }' "$W/passwd")
+	if [ -z "$uid" ]; then uid=$(add_user postfix); add_group postdrop >/dev/null; fi
 	mkdir -p "$d/etc" "$d/queue" "$d/data"
 	chown "$uid:$uid" "$d/data"
 	cat >"$d/etc/main.cf" <<EOF

@@ -29,7 +29,7 @@ cmp_double(const void *a, const void *b)
 }
 
 void
-report_summary(FILE *out, const struct result *r, size_t n)
+report_summary(FILE *out, const struct result *r, size_t n, double wall, unsigned jobs)
 {
 	const char *features[256];
 	size_t nf = 0;
@@ -67,8 +67,14 @@ report_summary(FILE *out, const struct result *r, size_t n)
 	for (size_t i = 0; i < n; i++)
 		r[i].status == RESULT_PASS ? pass++ : fail++;
 	if (times != NULL && n > 0) {
+		size_t slow = 0;
+		for (size_t i = 1; i < n; i++)
+			slow = r[i].seconds > r[slow].seconds ? i : slow;
 		qsort(times, n, sizeof *times, cmp_double);
 		fprintf(out, "\n  median time per scenario run: %.2f s\n", times[n / 2]);
+		/* The suite's own cost, so that a slowdown shows in every summary. */
+		fprintf(out, "  wall time: %.1f s for %zu runs at -j%u; slowest: %s [%s] %.2f s\n",
+		        wall, n, jobs, r[slow].id, r[slow].backend, r[slow].seconds);
 	}
 	free(times);
 	fprintf(out, "\nscenarios: %zu passed, %zu failed\n", pass, fail);

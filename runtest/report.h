@@ -27,8 +27,10 @@ struct result {
 
 /* "\r[ 12/80] 1 failed, ETA 9 s" on a terminal; nothing otherwise. */
 void report_progress(FILE *tty, size_t done, size_t total, size_t failed, double eta);
-/* Pass/fail per feature folder and backend, median time per scenario. */
-void report_summary(FILE *out, const struct result *r, size_t n);
+/* Pass/fail per feature folder and backend, median time per scenario run,
+ * the wall time of the whole run (`wall` seconds with `jobs` in parallel)
+ * and the slowest run. */
+void report_summary(FILE *out, const struct result *r, size_t n, double wall, unsigned jobs);
 /* TAP version 14 on `out`. */
 void report_tap(FILE *out, const struct result *r, size_t n);
 /* 0, or -1 when the file cannot be written. */

@@ -62,6 +62,7 @@ static struct job *jobs;
 static size_t njobs;
 static int keylog_wanted;   /* --keylog, for the job's child */
 static const char *pki_dir; /* the run's PKI, for --html's peer certificates */
+static double wall_seconds; /* schedule()'s whole run, for the summary */
 
 static void
 on_interrupt(int sig)
@@ -546,12 +547,13 @@ schedule(const struct options *o, const char *root, const char *refmta_abs, cons
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
+	wall_seconds = elapsed(&t0);
 	return failed;
 }
 
 /* The human report: each failure with its diff, backends that disagree, the table. */
 static void
-report_human(const struct result *results)
+report_human(const struct result *results, unsigned parallel)
 {
 	for (size_t k = 0; k < njobs; k++) {
 		const struct result *r = &results[k];
@@ -577,7 +579,7 @@ report_human(const struct result *results)
 		       "both: explain the difference in the scenario or fix it)\n",
 		       jobs[k].s->slug);
 	}
-	report_summary(stdout, results, njobs);
+	report_summary(stdout, results, njobs, wall_seconds, parallel);
 }
 
 /* runtest --html DIR: 0, or -1 (said on stderr). */
@@ -675,7 +677,7 @@ main(int argc, char **argv)
 	if (results != NULL && o.tap)
 		report_tap(stdout, results, njobs);
 	else if (results != NULL)
-		report_human(results);
+		report_human(results, o.jobs);
 	if (results != NULL && o.junit && report_junit(o.junit, results, njobs) != 0)
 		fprintf(stderr, "runtest: cannot write %s\n", o.junit);
 	if (results != NULL && o.json && report_json(o.json, results, njobs) != 0)

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -267,6 +268,12 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 			break; /* SIGTERM: the master shut the listening socket down */
 		if (fd < 0)
 			continue;
+		/* No Nagle: every reply leaves in one write already (bio), but a
+		 * TLS library may write a handshake flight or a ticket record by
+		 * record, and with Nagle each later record waits for the client's
+		 * delayed ACK of the first (40 ms a handshake with GnuTLS,
+		 * docs/bench.md). */
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
 		worker_serve(slot, fd, cfg, tls, &peer_ss);
 		close(fd);
 	}
