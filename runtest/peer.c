@@ -25,6 +25,8 @@
 
 #define PEER_MAX_SESSIONS 20
 #define PEER_READ_TIMEOUT 10
+#define PEER_STR_(x) #x
+#define PEER_STR(x) PEER_STR_(x)
 /* A command line longer than this is shown cut, with "(N octets, cut)". */
 #define PEER_LINE_MAX 65536
 /* NewSessionTickets after a TLS 1.3 handshake when the scenario does not
@@ -195,6 +197,17 @@ peer_mail_prdr(const char *line)
 	return 0;
 }
 
+/* The "-" line for a read that ended the session: a client that closed is
+ * not the same event as a peer that stopped waiting for one (a client that
+ * keeps an idle connection open, or waits for a reply never scripted). */
+static const char *
+peer_end_text(enum bio_status st)
+{
+	return st == BIO_TIMEOUT
+	               ? "(no command for " PEER_STR(PEER_READ_TIMEOUT) " s: the peer closes)"
+	               : "(the client closed)";
+}
+
 static int peer_tickets(const struct peer_spec *spec);
 
 /* After a handshake: the group agreed on when "tls-groups" is set, and
@@ -261,8 +274,9 @@ peer_session(struct peer_run *pr, int fd)
 		char verb[32];
 		const char *rule = NULL;
 
-		if (bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e) != BIO_OK) {
-			peer_log(pr, "-", "(the client closed)");
+		enum bio_status st = bio_read_line(&io, line, sizeof line - 1, &len, &too_long, &e);
+		if (st != BIO_OK) {
+			peer_log(pr, "-", peer_end_text(st));
 			break;
 		}
 		line[strcspn(line, "\r\n")] = '\0';
