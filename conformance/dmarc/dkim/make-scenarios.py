@@ -187,10 +187,16 @@ sender.test._report._dmarc.example.test (RFC 7489 7.1).  The message
 fails (p=quarantine), the RCPT ACL set control = dmarc_enable_forensic,
 so a multipart/report (report-type=feedback-report, Feedback-Type:
 auth-failure, Auth-Failure: dmarc, the original header section) is
-queued from dmarc_forensic_sender and delivered with the message.""",
+queued from dmarc_forensic_sender and delivered with the message.
+A second message, from other.test, fails the same way and its record
+names the same ruf, but example.test publishes no
+other.test._report._dmarc record: that destination has not agreed, so
+no report is sent for it and the log says why (RFC 7489 7.1).""",
       cfg(rcpt_extra="          control      = dmarc_enable_forensic\n", extra="dmarc_forensic_sender = dmarc-reports@example.test\n"),
       zone("sender.test", SPF + dm("v=DMARC1; p=quarantine; ruf=mailto:dmarc-ruf@example.test")) + "\n" +
+      zone("other.test", '@       IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n' + dm("v=DMARC1; p=quarantine; ruf=mailto:dmarc-ruf@example.test")) + "\n" +
       zone("example.test", 'sender.test._report._dmarc IN TXT "v=DMARC1"\n'),
+      steps(client="198.51.100.20", mailfrom="alice@other.test", headers=("From: Alice <alice@other.test>",), deliver=False) +
       steps(client="198.51.100.20"))
 
 write(965, "seed-example-acls", "The seed's example ACLs, as written (the parts that need no ${if})",
@@ -198,9 +204,9 @@ write(965, "seed-example-acls", "The seed's example ACLs, as written (the parts 
       """The seed's RCPT ACL (dmarc_disable_verify for local hosts,
 dmarc_enable_forensic otherwise) and DATA ACL (warn for accept : none :
 off with !authenticated, and the reject deny).  refmta has no
-"authenticated" condition yet (no AUTH), so those lines are left out,
-and the mailing-list statement needs ${if} (the expand feature).  A
-failing message from 198.51.100.20 is refused with the seed's text.""",
+"authenticated" condition yet (no AUTH), so those lines are left out;
+the mailing-list statements are 0982 and 0983.  A failing message from
+198.51.100.20 is refused with the seed's text.""",
       f"""local_domains = example.test
 {PSL}
 acl_smtp_rcpt:
