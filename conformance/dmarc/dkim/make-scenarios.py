@@ -107,10 +107,13 @@ to evaluate (RFC 7489 6.6.1): status nofrom.""",
 
 write(956, "two-from-domains", "From: with addresses in two domains: nofrom, no domain is picked",
       "RFC 7489 6.6.1 (multiple RFC5322.From addresses)", "nofrom from multiple",
-      """One From: field with mailboxes in sender.test and other.test.  RFC
-7489 6.6.1 leaves the choice to the receiver; refmta evaluates no
-domain: status nofrom (docs/dmarc.md).  other.test's p=reject is not
-applied.""",
+      """One From: field with mailboxes in sender.test and other.test (and no
+Sender:, which RFC 5322 3.6.2 requires then).  RFC 7489 6.6.1's process
+for a multi-valued From: is to check each domain and apply the strictest
+policy among those that fail (here other.test's p=reject).  refmta does
+not: it evaluates no domain, status nofrom (docs/dmarc.md), so
+other.test's p=reject is not applied.  This golden records that gap; an
+ACL that cares refuses "dmarc_status = nofrom".""",
       cfg(), zone("sender.test", SPF + dm("v=DMARC1; p=none")) + "\n" + zone("other.test", dm("v=DMARC1; p=reject")),
       steps(headers=("From: alice@sender.test, carol@other.test",)))
 
