@@ -133,9 +133,10 @@ client tries again later.""",
 write(958, "control-disable-verify", "control = dmarc_disable_verify: the message's status is off",
       "seed DMARC section (control = dmarc_disable_verify, status off)", "off control disable",
       """The RCPT ACL sets control = dmarc_disable_verify (the seed's name;
-its older dmarc_verify_disable is refused at load time).  No DMARC lookup
-is made for the message (no DNS line for _dmarc), the status is off and
-the p=reject domain's failing message is accepted.""",
+its older dmarc_verify_disable is refused at load time, tests/config_test.c).
+The message is not evaluated: the status is off, not reject, and the
+p=reject domain's failing message is accepted.  (The transcript cannot
+show whether _dmarc was looked up: log_dns covers router lookups only.)""",
       cfg(rcpt_extra="          control      = dmarc_disable_verify\n"),
       zone("sender.test", SPF + dm("v=DMARC1; p=reject")), steps(client="198.51.100.20"))
 
