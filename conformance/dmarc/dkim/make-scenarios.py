@@ -107,10 +107,13 @@ to evaluate (RFC 7489 6.6.1): status nofrom.""",
 
 write(956, "two-from-domains", "From: with addresses in two domains: nofrom, no domain is picked",
       "RFC 7489 6.6.1 (multiple RFC5322.From addresses)", "nofrom from multiple",
-      """One From: field with mailboxes in sender.test and other.test.  RFC
-7489 6.6.1 leaves the choice to the receiver; refmta evaluates no
-domain: status nofrom (docs/dmarc.md).  other.test's p=reject is not
-applied.""",
+      """One From: field with mailboxes in sender.test and other.test (and no
+Sender:, which RFC 5322 3.6.2 requires then).  RFC 7489 6.6.1's process
+for a multi-valued From: is to check each domain and apply the strictest
+policy among those that fail (here other.test's p=reject).  refmta does
+not: it evaluates no domain, status nofrom (docs/dmarc.md), so
+other.test's p=reject is not applied.  This golden records that gap; an
+ACL that cares refuses "dmarc_status = nofrom".""",
       cfg(), zone("sender.test", SPF + dm("v=DMARC1; p=none")) + "\n" + zone("other.test", dm("v=DMARC1; p=reject")),
       steps(headers=("From: alice@sender.test, carol@other.test",)))
 
@@ -130,9 +133,10 @@ client tries again later.""",
 write(958, "control-disable-verify", "control = dmarc_disable_verify: the message's status is off",
       "seed DMARC section (control = dmarc_disable_verify, status off)", "off control disable",
       """The RCPT ACL sets control = dmarc_disable_verify (the seed's name;
-its older dmarc_verify_disable is refused at load time).  No DMARC lookup
-is made for the message (no DNS line for _dmarc), the status is off and
-the p=reject domain's failing message is accepted.""",
+its older dmarc_verify_disable is refused at load time, tests/config_test.c).
+The message is not evaluated: the status is off, not reject, and the
+p=reject domain's failing message is accepted.  (The transcript cannot
+show whether _dmarc was looked up: log_dns covers router lookups only.)""",
       cfg(rcpt_extra="          control      = dmarc_disable_verify\n"),
       zone("sender.test", SPF + dm("v=DMARC1; p=reject")), steps(client="198.51.100.20"))
 
@@ -187,10 +191,16 @@ sender.test._report._dmarc.example.test (RFC 7489 7.1).  The message
 fails (p=quarantine), the RCPT ACL set control = dmarc_enable_forensic,
 so a multipart/report (report-type=feedback-report, Feedback-Type:
 auth-failure, Auth-Failure: dmarc, the original header section) is
-queued from dmarc_forensic_sender and delivered with the message.""",
+queued from dmarc_forensic_sender and delivered with the message.
+A second message, from other.test, fails the same way and its record
+names the same ruf, but example.test publishes no
+other.test._report._dmarc record: that destination has not agreed, so
+no report is sent for it and the log says why (RFC 7489 7.1).""",
       cfg(rcpt_extra="          control      = dmarc_enable_forensic\n", extra="dmarc_forensic_sender = dmarc-reports@example.test\n"),
       zone("sender.test", SPF + dm("v=DMARC1; p=quarantine; ruf=mailto:dmarc-ruf@example.test")) + "\n" +
+      zone("other.test", '@       IN TXT "v=spf1 ip4:192.0.2.0/24 -all"\n' + dm("v=DMARC1; p=quarantine; ruf=mailto:dmarc-ruf@example.test")) + "\n" +
       zone("example.test", 'sender.test._report._dmarc IN TXT "v=DMARC1"\n'),
+      steps(client="198.51.100.20", mailfrom="alice@other.test", headers=("From: Alice <alice@other.test>",), deliver=False) +
       steps(client="198.51.100.20"))
 
 write(965, "seed-example-acls", "The seed's example ACLs, as written (the parts that need no ${if})",
@@ -198,9 +208,9 @@ write(965, "seed-example-acls", "The seed's example ACLs, as written (the parts 
       """The seed's RCPT ACL (dmarc_disable_verify for local hosts,
 dmarc_enable_forensic otherwise) and DATA ACL (warn for accept : none :
 off with !authenticated, and the reject deny).  refmta has no
-"authenticated" condition yet (no AUTH), so those lines are left out,
-and the mailing-list statement needs ${if} (the expand feature).  A
-failing message from 198.51.100.20 is refused with the seed's text.""",
+"authenticated" condition yet (no AUTH), so those lines are left out;
+the mailing-list statements are 0982 and 0983.  A failing message from
+198.51.100.20 is refused with the seed's text.""",
       f"""local_domains = example.test
 {PSL}
 acl_smtp_rcpt:
