@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "deliver.h"
+#include "deliver_event.h"
 #include "dsn.h"
 #include "event.h"
 #include "log.h"
@@ -560,6 +561,7 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		.spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool",
 		.now = clock_now(),
 	};
+	struct deliver_dns_event dnsev = { .cfg = cfg, .env = env };
 	struct router_ctx rctx = {
 		.cfg = cfg,
 		.routers = &run->dc->routers,
@@ -567,6 +569,8 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		.lookup_arg = run,
 		.log_dns = cfg->log_dns,
 		.message_id = env->id,
+		.dns_fail = deliver_event_dns_fail,
+		.dns_fail_arg = &dnsev,
 	};
 	struct route *routes = calloc(env->nrcpts + 1, sizeof *routes);
 	size_t *idx = calloc(env->nrcpts + 1, sizeof *idx);
@@ -583,6 +587,7 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		grouped[i] = 1;
 		if (r->done || (!run->force && !retry_is_due(&r->retry, ms.now)))
 			continue;
+		dnsev.address = r->address;
 		if (route_address(&rctx, r->address, &routes[i]) != 0) {
 			log_write("%s routing %s: out of memory", env->id, r->address);
 			continue;
