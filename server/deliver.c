@@ -224,7 +224,9 @@ struct message_state {
 	int changed;
 	struct failure *failures;
 	size_t nfailures;
-	int deferred; /* a recipient deferred in this attempt (msg:defer) */
+	int deferred;     /* a recipient deferred in this attempt (msg:defer) */
+	int by_transport; /* outcomes come from a transport, the local one too:
+	                   * a failure is msg:fail:delivery, not msg:fail:internal */
 };
 
 static char *
@@ -359,7 +361,7 @@ outcome_failed(struct message_state *ms, size_t i, const char *router, const cha
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", text);
 	record_failure(ms, i, status, reply, stage, error_text, h);
-	message_event(ms, transport != NULL ? "msg:fail:delivery" : "msg:fail:internal", i, router,
+	message_event(ms, ms->by_transport ? "msg:fail:delivery" : "msg:fail:internal", i, router,
 	              transport, h);
 }
 
@@ -388,7 +390,7 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", bounce_text);
 	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
-	message_event(ms, transport != NULL ? "msg:fail:delivery" : "msg:fail:internal", i, router,
+	message_event(ms, ms->by_transport ? "msg:fail:delivery" : "msg:fail:internal", i, router,
 	              transport, h);
 }
 
@@ -632,7 +634,9 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 			grouped[k] = 1;
 			idx[n++] = k;
 		}
+		ms.by_transport = 1;
 		deliver_group(&ms, t, routes, idx, n);
+		ms.by_transport = 0;
 	}
 	if (ms.nfailures > 0) {
 		send_report(&ms, 0);

@@ -70,16 +70,16 @@ dane_lookup(struct smtp_run *R, const char *base, char *qname, size_t qlen)
 	snprintf(qname, qlen, "_%u._tcp.%s", R->port, base);
 	if (R->d->lookup(R->d->lookup_arg, qname, RESOLVER_TLSA, &d->answer, &e) != 0)
 		d->answer.status = RESOLVER_TEMPFAIL;
+	if (R->d->cfg->log_dns) {
+		char text[1200];
+		resolver_answer_format(&d->answer, RESOLVER_TLSA, qname, text, sizeof text);
+		log_write("%s DNS %s", R->d->message_id != NULL ? R->d->message_id : "-", text);
+	}
 	if (d->answer.status == RESOLVER_BOGUS || d->answer.status == RESOLVER_TEMPFAIL) {
 		char data[400]; /* dns:fail, the transport's (docs/events.md) */
 		snprintf(data, sizeof data, "%s TLSA %s", qname,
 		         resolver_status_word(d->answer.status));
 		(void)smtp_event(R, NULL, "dns:fail", data, 0, NULL, NULL);
-	}
-	if (R->d->cfg->log_dns) {
-		char text[1200];
-		resolver_answer_format(&d->answer, RESOLVER_TLSA, qname, text, sizeof text);
-		log_write("%s DNS %s", R->d->message_id != NULL ? R->d->message_id : "-", text);
 	}
 }
 
