@@ -78,6 +78,8 @@ static const struct option_def main_options[] = {
 	  .hint = "(use words like +proxy +spf -incoming_port; see docs/log.md)" },
 	{ O(event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
 	  .hint = "(see docs/expand.md)" },
+	{ O(local_event_action, STRING, NULL), .valid = event_action_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 	{ O(dns_server, STRING, NULL), .valid = dns_server_valid, .what = "server",
 	  .hint = "(use ADDR@PORT with an IPv4 or IPv6 address, port 1-65535)" },
 	{ O(dns_trust_anchor, RPATH, NULL) },

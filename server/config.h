@@ -98,8 +98,9 @@ struct config {
 	char *dns_trust_anchor; /* trust anchor file; NULL = the system's root anchor */
 
 	/* Lookups (docs/expand.md) */
-	char *redis_servers; /* ${lookup redis}: "HOST[:PORT]/DB/PASSWORD" list; NULL = none */
-	char *event_action;  /* main-section events (docs/events.md); NULL = none */
+	char *redis_servers;      /* ${lookup redis}: "HOST[:PORT]/DB/PASSWORD" list; NULL = none */
+	char *event_action;       /* main-section events (docs/events.md); NULL = none */
+	char *local_event_action; /* the built-in local transport's (docs/events.md); NULL = none */
 
 	/* Local delivery */
 	struct strlist local_domains; /* domains whose mail goes to mailboxes */

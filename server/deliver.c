@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "deliver.h"
+#include "deliver_event.h"
 #include "dsn.h"
 #include "event.h"
 #include "log.h"
@@ -223,7 +224,9 @@ struct message_state {
 	int changed;
 	struct failure *failures;
 	size_t nfailures;
-	int deferred; /* a recipient deferred in this attempt (msg:defer) */
+	int deferred;     /* a recipient deferred in this attempt (msg:defer) */
+	int by_transport; /* outcomes come from a transport, the local one too:
+	                   * a failure is msg:fail:delivery, not msg:fail:internal */
 };
 
 static char *
@@ -358,7 +361,7 @@ outcome_failed(struct message_state *ms, size_t i, const char *router, const cha
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", text);
 	record_failure(ms, i, status, reply, stage, error_text, h);
-	message_event(ms, transport != NULL ? "msg:fail:delivery" : "msg:fail:internal", i, router,
+	message_event(ms, ms->by_transport ? "msg:fail:delivery" : "msg:fail:internal", i, router,
 	              transport, h);
 }
 
@@ -387,7 +390,7 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", bounce_text);
 	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
-	message_event(ms, transport != NULL ? "msg:fail:delivery" : "msg:fail:internal", i, router,
+	message_event(ms, ms->by_transport ? "msg:fail:delivery" : "msg:fail:internal", i, router,
 	              transport, h);
 }
 
@@ -560,6 +563,7 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		.spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool",
 		.now = clock_now(),
 	};
+	struct deliver_dns_event dnsev = { .cfg = cfg, .env = env };
 	struct router_ctx rctx = {
 		.cfg = cfg,
 		.routers = &run->dc->routers,
@@ -567,6 +571,8 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		.lookup_arg = run,
 		.log_dns = cfg->log_dns,
 		.message_id = env->id,
+		.dns_fail = deliver_event_dns_fail,
+		.dns_fail_arg = &dnsev,
 	};
 	struct route *routes = calloc(env->nrcpts + 1, sizeof *routes);
 	size_t *idx = calloc(env->nrcpts + 1, sizeof *idx);
@@ -583,6 +589,7 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		grouped[i] = 1;
 		if (r->done || (!run->force && !retry_is_due(&r->retry, ms.now)))
 			continue;
+		dnsev.address = r->address;
 		if (route_address(&rctx, r->address, &routes[i]) != 0) {
 			log_write("%s routing %s: out of memory", env->id, r->address);
 			continue;
@@ -627,7 +634,9 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 			grouped[k] = 1;
 			idx[n++] = k;
 		}
+		ms.by_transport = 1;
 		deliver_group(&ms, t, routes, idx, n);
+		ms.by_transport = 0;
 	}
 	if (ms.nfailures > 0) {
 		send_report(&ms, 0);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "deliver_queuefile.h"
+#include "event.h"
 #include "fsutil.h"
 #include "option.h"
 
@@ -27,11 +28,17 @@ static const struct option_def qf_options[] = {
 	  .type = OPTION_STRING,
 	  .off = offsetof(struct queuefile_transport, directory),
 	  .flags = OPTION_EMPTY_OK },
+	{ .name = "event_action",
+	  .type = OPTION_STRING,
+	  .off = offsetof(struct queuefile_transport, event_action),
+	  .valid = event_action_valid,
+	  .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 };
 
 const struct option_table queuefile_options = { "queuefile", qf_options,
 	                                        sizeof qf_options / sizeof qf_options[0],
-	                                        "(queuefile takes only directory)" };
+	                                        "(queuefile takes directory and event_action)" };
 
 int
 queuefile_transport_parse(const struct config *cfg, const struct config_block *b,
@@ -79,8 +86,10 @@ queuefile_transport_free(struct queuefile_transport *t)
 		return;
 	free(t->name);
 	free(t->directory);
+	free(t->event_action);
 	t->name = NULL;
 	t->directory = NULL;
+	t->event_action = NULL;
 }
 
 /* Write `to` through `tmp` (write, fsync, close, rename) from the file

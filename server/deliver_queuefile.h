@@ -20,7 +20,8 @@
 struct queuefile_transport {
 	char *name;
 	int line;
-	char *directory; /* as configured: checked at delivery time, not at load */
+	char *directory;    /* as configured: checked at delivery time, not at load */
+	char *event_action; /* msg:delivery per recipient (docs/events.md); NULL = none */
 };
 
 /* Read a transport block whose driver is queuefile (unknown option, missing

@@ -338,6 +338,9 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 			return st;
 	}
 	if (required && !c->facts.tls) {
+		if (R->dane.use) /* Exim's word for this case (docs/events.md) */
+			(void)smtp_event(R, &c->facts, "dane:fail", "starttls-not-supported", 0,
+			                 NULL, NULL);
 		smtp_host_fail_error(R, &c->facts, R->dane.use ? "4.7.5" : "4.7.0",
 		                     R->dane.use ? "DANE: TLSA records but STARTTLS not offered"
 		                                 : "TLS required but not offered");

@@ -28,15 +28,17 @@ smtp_dane_clear(struct smtp_dane *d)
 	memset(d, 0, sizeof *d);
 }
 
-/* A host-level failure before any connection: `what` says why. */
+/* A host-level failure before any connection: `what` says why; `word` is
+ * the dane:fail event's data (docs/events.md), raised first. */
 static enum smtp_step
-dane_host_fail(struct smtp_run *R, const char *status, const char *what)
+dane_host_fail(struct smtp_run *R, const char *word, const char *status, const char *what)
 {
 	struct smtp_host_facts f = { 0 };
 
 	snprintf(f.name, sizeof f.name, "%s", R->h->name);
 	snprintf(f.address, sizeof f.address, "%s", R->h->address);
 	f.port = R->port;
+	(void)smtp_event(R, &f, "dane:fail", word, 0, NULL, NULL);
 	smtp_host_fail_error(R, &f, status, what);
 	return SMTP_STEP_DONE;
 }
@@ -72,6 +74,12 @@ dane_lookup(struct smtp_run *R, const char *base, char *qname, size_t qlen)
 		char text[1200];
 		resolver_answer_format(&d->answer, RESOLVER_TLSA, qname, text, sizeof text);
 		log_write("%s DNS %s", R->d->message_id != NULL ? R->d->message_id : "-", text);
+	}
+	if (d->answer.status == RESOLVER_BOGUS || d->answer.status == RESOLVER_TEMPFAIL) {
+		char data[400]; /* dns:fail, the transport's (docs/events.md) */
+		snprintf(data, sizeof data, "%s TLSA %s", qname,
+		         resolver_status_word(d->answer.status));
+		(void)smtp_event(R, NULL, "dns:fail", data, 0, NULL, NULL);
 	}
 }
 
@@ -118,7 +126,7 @@ smtp_dane_prepare(struct smtp_run *R)
 	if (!R->h->secure || R->d->lookup == NULL) {
 		if (!require)
 			return SMTP_STEP_OK;
-		return dane_host_fail(R, "4.7.5",
+		return dane_host_fail(R, "dane-required", "4.7.5",
 		                      "DANE required but the MX or address lookup was not "
 		                      "DNSSEC-secure");
 	}
@@ -132,7 +140,10 @@ smtp_dane_prepare(struct smtp_run *R)
 			snprintf(msg, sizeof msg, "DANE: TLSA lookup for %s %s", qname,
 			         resolver_status_word(d->answer.status));
 			smtp_dane_clear(d);
-			return dane_host_fail(R, "4.7.5", msg);
+			/* Exim's words: dane-required for a require host, else
+			 * dnssec-invalid (docs/events.md "dane:fail"). */
+			return dane_host_fail(R, require ? "dane-required" : "dnssec-invalid",
+			                      "4.7.5", msg);
 		}
 		if (d->answer.status == RESOLVER_SECURE && dane_take(d) > 0) {
 			snprintf(d->base, sizeof d->base, "%s", bases[b]);
@@ -155,7 +166,7 @@ smtp_dane_prepare(struct smtp_run *R)
 	if (require) {
 		char why[700];
 		snprintf(why, sizeof why, "%s (hosts_require_dane)", msg);
-		return dane_host_fail(R, "4.7.5", why);
+		return dane_host_fail(R, "dane-required", "4.7.5", why);
 	}
 	return SMTP_STEP_OK;
 }
@@ -196,6 +207,7 @@ smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c)
 	snprintf(msg, sizeof msg, "TLS session: DANE verification failed: %s",
 	         ti->dane_name_mismatch ? "DANE-TA matched but the name did not"
 	                                : "no TLSA record matched");
+	(void)smtp_event(R, &c->facts, "dane:fail", "validation-failure", 0, NULL, NULL);
 	smtp_host_fail_error(R, &c->facts, "4.7.5", msg);
 	smtp_conn_quit(c); /* inside TLS: the handshake itself worked */
 	return SMTP_STEP_DONE;

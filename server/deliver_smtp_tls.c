@@ -45,6 +45,9 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	}
 	if (r.code / 100 != 2) {
 		if (required) {
+			if (R->dane.use) /* Exim: offered, but TLS did not start */
+				(void)smtp_event(R, &c->facts, "dane:fail", "validation-failure", 0,
+				                 NULL, NULL);
 			smtp_host_fail_reply(R, c, &r, "after STARTTLS");
 			smtp_reply_clear(&r);
 			smtp_conn_quit(c);
@@ -86,6 +89,9 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 	if (c->tls == NULL || tls_conn_handshake(c->tls, &e) != TLS_OK) {
 		snprintf(msg, sizeof msg, "TLS session: handshake failed: %s", e.text);
 		(void)smtp_event(R, &c->facts, "tls:fail:connect", e.text, 0, NULL, NULL);
+		if (R->dane.use)
+			(void)smtp_event(R, &c->facts, "dane:fail", "validation-failure", 0, NULL,
+			                 NULL);
 		tls_conn_free(c->tls); /* no close_notify on a failed session */
 		c->tls = NULL;
 		if (!required && t->tls_tempfail_tryclear) {

@@ -79,6 +79,9 @@ rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type typ
 	resolver_answer_format(a, type, name, text, len);
 	if (ctx->log_dns)
 		log_write("%s DNS %s", ctx->message_id != NULL ? ctx->message_id : "-", text);
+	if (ctx->dns_fail != NULL &&
+	    (a->status == RESOLVER_TEMPFAIL || a->status == RESOLVER_BOGUS))
+		ctx->dns_fail(ctx->dns_fail_arg, name, type, a->status);
 }
 
 static int

@@ -140,6 +140,11 @@ struct router_ctx {
 	void *lookup_arg;
 	int log_dns;            /* write the "ID DNS ..." lines */
 	const char *message_id; /* for those lines */
+	/* Called after each lookup that failed (tempfail or bogus): the
+	 * dns:fail event (docs/events.md); NULL = none. */
+	void (*dns_fail)(void *arg, const char *name, enum resolver_type type,
+	                 enum resolver_status status);
+	void *dns_fail_arg;
 };
 
 /* Route one address ("user@domain", or a bare local part).  Fills `out`

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deliver_event.h"
 #include "deliver_local.h"
 #include "deliver_queuefile.h"
 #include "transport.h"
@@ -216,6 +217,10 @@ queuefile_deliver_group(const struct transport_group *g)
 		if (ok) {
 			result_set(&g->res[k], TRANSPORT_DELIVERED, NULL, NULL, NULL, NULL, NULL);
 			g->res[k].report = DSN_ACTION_RELAYED;
+			deliver_event_delivered(
+			        g, k,
+			        ((const struct queuefile_transport *)g->t->opts)->event_action,
+			        g->t->name);
 		} else {
 			result_set(&g->res[k], TRANSPORT_DEFERRED, NULL, e.text, NULL, NULL, NULL);
 		}
@@ -273,6 +278,9 @@ local_deliver_group(const struct transport_group *g)
 			snprintf(text, sizeof text, "T=%s", deliver_local_format_name(o->format));
 			result_set(res, TRANSPORT_DELIVERED, NULL, text, NULL, NULL, NULL);
 			res->report = DSN_ACTION_DELIVERED;
+			/* $transport_name as the log line's T= (docs/events.md) */
+			deliver_event_delivered(g, k, g->cfg->local_event_action,
+			                        deliver_local_format_name(o->format));
 			break;
 		case DELIVER_LOCAL_FAIL:
 			result_set(res, TRANSPORT_FAILED, "5.1.1", e.text, NULL, NULL, e.text);

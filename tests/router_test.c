@@ -455,6 +455,61 @@ test_dns_log_lines(void **state)
 	teardown((void **)&f);
 }
 
+/* --- the dns:fail hook (docs/events.md) ------------------------------------------- */
+
+static char hook_seen[512];
+
+static void
+record_dns_fail(void *arg, const char *name, enum resolver_type type, enum resolver_status st)
+{
+	size_t n = strlen(hook_seen);
+
+	assert_ptr_equal(arg, hook_seen);
+	snprintf(hook_seen + n, sizeof hook_seen - n, "%s %s %s;", name, resolver_type_word(type),
+	         resolver_status_word(st));
+}
+
+/* Called once per failed lookup (tempfail, bogus), in lookup order; never
+ * for an answer (secure, insecure, NXDOMAIN, NODATA). */
+static void
+test_dns_fail_hook(void **state)
+{
+	static const char *const dns[] = {
+		"MX partner.test secure: 10 mx1.partner.test, 20 mx2.partner.test",
+		"A mx1.partner.test secure: 127.0.0.2",
+		"AAAA mx1.partner.test nodata (secure)",
+		"A mx2.partner.test tempfail",
+		"AAAA mx2.partner.test secure: ::3",
+		"MX bad.test bogus: validation failure <bad.test. MX IN>: no signatures",
+		"MX slow.test tempfail",
+		NULL,
+	};
+	struct fixture *f = NULL;
+	struct route r;
+
+	(void)state;
+	assert_int_equal(setup((void **)&f), 0);
+	f->dns.table = dns;
+	f->ctx.dns_fail = record_dns_fail;
+	f->ctx.dns_fail_arg = hook_seen;
+	hook_seen[0] = '\0';
+	assert_int_equal(route_address(&f->ctx, "a@partner.test", &r), 0);
+	assert_int_equal(r.nhosts, 2); /* mx2's AAAA still counts */
+	route_free(&r);
+	assert_string_equal(hook_seen, "mx2.partner.test A tempfail;");
+	assert_int_equal(route_address(&f->ctx, "a@bad.test", &r), 0);
+	assert_int_equal(r.result, ROUTE_DEFER);
+	route_free(&r);
+	assert_int_equal(route_address(&f->ctx, "a@slow.test", &r), 0);
+	route_free(&r);
+	assert_int_equal(route_address(&f->ctx, "a@gone.test", &r), 0); /* nxdomain */
+	assert_int_equal(r.result, ROUTE_FAIL);
+	route_free(&r);
+	assert_string_equal(hook_seen, "mx2.partner.test A tempfail;bad.test MX bogus;"
+	                               "slow.test MX tempfail;");
+	teardown((void **)&f);
+}
+
 /* --- loading ----------------------------------------------------------------------- */
 
 static void
@@ -667,6 +722,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_load_no_routers),
 		cmocka_unit_test(test_dns_log_lines),
+		cmocka_unit_test(test_dns_fail_hook),
 	};
 	struct CMUnitTest tests[sizeof fixed / sizeof fixed[0] + NROUTES + NBADS];
 	char names[NROUTES + NBADS][200];
