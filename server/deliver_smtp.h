@@ -110,6 +110,7 @@ struct smtp_host_facts {
 	char ocsp_word[24]; /* lib/tls_ocsp.h's verdict word, "not-requested" */
 	int dane;           /* verified by DANE (CV=dane) */
 	int ds;             /* route_host.ds_report: " DS" after H= */
+	int secure;         /* route_host.secure: $lookup_dnssec_authenticated */
 	unsigned tlsa_usage; /* bit N set: a usage-N record matched ($tls_out_tlsa_usage) */
 	char sending_ip[64]; /* the local end of the connection ("" = not connected) */
 	unsigned sending_port;

@@ -256,6 +256,17 @@ smtp_hello(struct smtp_run *R, struct smtp_conn *c)
 	return SMTP_STEP_DONE;
 }
 
+void
+smtp_host_facts_init(struct smtp_host_facts *f, const struct smtp_run *R)
+{
+	memset(f, 0, sizeof *f);
+	snprintf(f->name, sizeof f->name, "%s", R->h->name);
+	snprintf(f->address, sizeof f->address, "%s", R->h->address);
+	f->port = R->port;
+	f->ds = R->h->ds_report;
+	f->secure = R->h->secure;
+}
+
 /* A new connection to host R->hi, ready for MAIL.  SMTP_STEP_OK (*out set),
  * SMTP_STEP_DONE (recipients marked, nothing open) or SMTP_STEP_TRYCLEAR. */
 enum smtp_step
@@ -270,10 +281,7 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	int fd, required;
 	enum smtp_step st;
 
-	snprintf(f.name, sizeof f.name, "%s", R->h->name);
-	snprintf(f.address, sizeof f.address, "%s", R->h->address);
-	f.port = R->port;
-	f.ds = R->h->ds_report;
+	smtp_host_facts_init(&f, R);
 	/* tcp:connect, before connecting: a non-empty result means do not connect. */
 	if (smtp_event(R, &f, "tcp:connect", NULL, 0, NULL, NULL)) {
 		smtp_host_fail_error(R, &f, "4.4.1",

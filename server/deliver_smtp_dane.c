@@ -33,11 +33,9 @@ smtp_dane_clear(struct smtp_dane *d)
 static enum smtp_step
 dane_host_fail(struct smtp_run *R, const char *word, const char *status, const char *what)
 {
-	struct smtp_host_facts f = { 0 };
+	struct smtp_host_facts f;
 
-	snprintf(f.name, sizeof f.name, "%s", R->h->name);
-	snprintf(f.address, sizeof f.address, "%s", R->h->address);
-	f.port = R->port;
+	smtp_host_facts_init(&f, R);
 	(void)smtp_event(R, &f, "dane:fail", word, 0, NULL, NULL);
 	smtp_host_fail_error(R, &f, status, what);
 	return SMTP_STEP_DONE;
@@ -155,10 +153,8 @@ smtp_dane_prepare(struct smtp_run *R)
 		d->ntlsa = 0;
 		insecure = dane_why_none(&d->answer, qname, msg, sizeof msg);
 		if (insecure && !require) {
-			struct smtp_host_facts f = { 0 };
-			snprintf(f.name, sizeof f.name, "%s", R->h->name);
-			snprintf(f.address, sizeof f.address, "%s", R->h->address);
-			f.port = R->port;
+			struct smtp_host_facts f;
+			smtp_host_facts_init(&f, R);
 			smtp_host_log(R, &f, "%s; not using DANE", msg);
 		}
 	}

@@ -46,6 +46,7 @@ smtp_event_host_facts(struct event *ev, const struct smtp_host_facts *f)
 	ev->host_port = f->port;
 	ev->sending_ip_address = f->sending_ip;
 	ev->sending_port = f->sending_port;
+	ev->lookup_dnssec_authenticated = f->secure ? "yes" : "no";
 	ev->tls_out_dane = f->dane ? "yes" : "no";
 	ev->tls_out_tlsa_usage = f->tlsa_usage;
 	ev->tls_out_ocsp = f->tls ? f->ocsp : -1;

@@ -95,6 +95,9 @@ void smtp_host_log(struct smtp_run *R, const struct smtp_host_facts *f, const ch
  * be read. */
 void smtp_host_fail_reply(struct smtp_run *R, struct smtp_conn *c, const struct smtp_reply *r,
                           const char *stage);
+/* The facts known before connecting: the host's name, address, port and
+ * whether its lookups were secure (deliver_smtp_conn.c). */
+void smtp_host_facts_init(struct smtp_host_facts *f, const struct smtp_run *R);
 void smtp_host_fail_error(struct smtp_run *R, const struct smtp_host_facts *f, const char *status,
                           const char *error);
 void smtp_host_fail_read(struct smtp_run *R, struct smtp_conn *c, enum smtp_reply_read how,
