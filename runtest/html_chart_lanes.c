@@ -143,8 +143,10 @@ chart_dane_match(struct chart *c, const char *t)
 		sscanf(h + 1, "%63[^]]", addr);
 	for (size_t i = 0; i < c->s->npeers && addr[0]; i++)
 		for (size_t k = 0; k < c->s->peers[i].lines.n; k++) {
-			const char *l = c->s->peers[i].lines.v[k];
-			if (strncmp(l, "address", 7) == 0 && strstr(l, addr) != NULL &&
+			const char *l = c->s->peers[i].lines.v[k], *v = strchr(l, '=');
+			v = v != NULL ? v + 1 + strspn(v + 1, " \t") : "";
+			if (strncmp(l, "address", 7) == 0 && strncmp(v, addr, strlen(addr)) == 0 &&
+			    strspn(v + strlen(addr), " \t") == strlen(v + strlen(addr)) &&
 			    chart_lane_find(c, c->s->peers[i].name) > 1) {
 				peer = c->s->peers[i].name;
 				to = chart_lane_find(c, peer);

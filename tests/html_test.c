@@ -185,9 +185,11 @@ static void
 test_chart_ocsp_dane(void **state)
 {
 	char *addr[] = { "address = 127.0.0.2", "tls = @PKI@/other-rsa.pem @PKI@/other-rsa.key" };
-	struct peer_spec peers[1] = { { .name = "mail", .lines = { addr, 2 } } };
+	char *addr20[] = { "address = 127.0.0.20" }; /* not the peer at 127.0.0.2 */
+	struct peer_spec peers[2] = { { .name = "mail", .lines = { addr, 2 } },
+		                      { .name = "decoy", .lines = { addr20, 1 } } };
 	struct text_section zones[1] = { { .name = "other.test" } };
-	struct scenario s = { .peers = peers, .npeers = 1, .zones = zones, .nzones = 1 };
+	struct scenario s = { .peers = peers, .npeers = 2, .zones = zones, .nzones = 1 };
 	const char *t =
 	        "K: ocsp-serve garbage (responder started)\n"
 	        "K: ocsp-fetch\n"
@@ -214,8 +216,8 @@ test_chart_ocsp_dane(void **state)
 	(void)state;
 	html_chart(&b, &r, "c2");
 	assert_non_null(b.p);
-	/* client, refmta, mail, fakedns, fakeocsp */
-	assert_non_null(strstr(b.p, "data-lanes=\"5\""));
+	/* client, refmta, mail, decoy, fakedns, fakeocsp */
+	assert_non_null(strstr(b.p, "data-lanes=\"6\""));
 	assert_non_null(strstr(b.p, ">fakeocsp</text>"));
 	/* the request and its answer; the second fetch reached nobody; the TLSA question and answer
 	 */
