@@ -104,8 +104,8 @@ runtest_SRCS  := runtest/runtest_main.c runtest/scenario.c runtest/run.c runtest
                  runtest/report.c runtest/peer.c runtest/run_client.c runtest/run_dns.c \
                  runtest/run_steps.c runtest/run_ocsp.c runtest/steps.c runtest/select.c \
                  runtest/run_tlsa.c runtest/run_services.c runtest/run_dkim.c \
-                 runtest/html.c runtest/html_chart.c runtest/html_diff.c \
-                 runtest/html_cert.c runtest/html_capture.c
+                 runtest/html.c runtest/html_chart.c runtest/html_chart_lanes.c \
+                 runtest/html_diff.c runtest/html_cert.c runtest/html_capture.c
 runtest_LIBS  := $(LIBSERVER)
 runtest_LDLIBS := $(SERVER_LDLIBS)
 mkpki_SRCS    := runtest/mkpki_main.c
@@ -196,8 +196,8 @@ $(BUILD)/tests/%_test: $(BUILD)/tests/%_test.o $(LIBFAKEDNS) $(LIBFAKEOCSP) $(LI
 
 # The teaching view's unit test links runtest's report modules.
 $(BUILD)/tests/html_test: $(BUILD)/tests/html_test.o $(BUILD)/runtest/html.o \
-		$(BUILD)/runtest/html_chart.o $(BUILD)/runtest/html_diff.o \
-		$(BUILD)/runtest/html_cert.o $(LIBREFMTA) bin/.variant
+		$(BUILD)/runtest/html_chart.o $(BUILD)/runtest/html_chart_lanes.o \
+		$(BUILD)/runtest/html_diff.o $(BUILD)/runtest/html_cert.o $(LIBREFMTA) bin/.variant
 	$(CC) $(ALL_LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LIBREFMTA_DEPS) $(CMOCKA_LIBS)
 
 # Re-mint when what is minted changes (not on every relink of mkpki).

@@ -330,6 +330,18 @@ enum tls_verify tls_conn_require_staple(struct tls_conn *c);
 int tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n);
 
 /*
+ * Which of the `n` records `tlsa` (those the connection was given) matched,
+ * after a DANE match (RFC 6698 2.1: usage, selector and matching type over
+ * the certificate at info.dane_depth): its index, or -1 (no match, or none
+ * found).  Computed here, the same for both backends (GnuTLS's libdane does
+ * not say which record matched): the first usable record, in `tlsa`'s order,
+ * of the matching usage whose data is that certificate's; when the anchor is
+ * beyond the chain the server sent (a DANE-TA full record used as the
+ * anchor itself), the first usable DANE-TA record with matching type Full.
+ */
+int tls_conn_dane_matched(const struct tls_conn *c, const struct tls_tlsa *tlsa, size_t n);
+
+/*
  * DANE without a handshake (test corpora such as OpenSSL's danetest.in):
  * the chain `chain[0..n-1]` (leaf first) against the usable records of
  * `tlsa`, by backend `be` exactly as after a handshake, then DANE-TA's name

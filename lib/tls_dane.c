@@ -2,9 +2,11 @@
  * tls_dane.c - the DANE rules both TLS backends share (RFC 7672): which
  * TLSA records are usable for SMTP (3.1.3), and the name check a DANE-TA
  * match needs (3.2.2), written once so the backends cannot drift.  The
- * matching itself is each backend's (tls_openssl_dane.c, tls_gnutls_dane.c).
+ * matching itself is each backend's (tls_openssl_dane.c, tls_gnutls_dane.c);
+ * which record matched is computed here for both (tls_conn_dane_matched).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tls_int.h"
 
@@ -85,4 +87,41 @@ tls_conn_dane_check_names(struct tls_conn *c, const char *const *names, size_t n
 		info->dane_name_mismatch = 1;
 	}
 	return match;
+}
+
+/* Does record `r` carry the association data of certificate `der`? */
+static int
+dane_record_is(const struct tls_tlsa *r, const struct tls_der *der)
+{
+	unsigned char v[16384]; /* a full certificate (mtype 0) or SubjectPublicKeyInfo */
+	size_t len = 0;
+
+	if (r->len > sizeof v)
+		return 0;
+	if (tls_tlsa_from_der(der->data, der->len, r->selector, r->mtype, v, sizeof v, &len,
+	                      NULL) != 0)
+		return 0;
+	return len == r->len && memcmp(v, r->data, len) == 0;
+}
+
+int
+tls_conn_dane_matched(const struct tls_conn *c, const struct tls_tlsa *tlsa, size_t n)
+{
+	const struct tls_info *info = &c->info;
+	int depth = info->dane_depth;
+
+	if (info->dane != TLS_DANE_MATCH || depth < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct tls_tlsa *r = &tlsa[i];
+		if (!tls_tlsa_usable(r) || r->usage != info->dane_usage)
+			continue;
+		if ((size_t)depth < info->peer_chain_len) {
+			if (dane_record_is(r, &info->peer_chain[depth]))
+				return (int)i;
+		} else if (r->usage == TLS_TLSA_DANE_TA && r->mtype == 0) {
+			return (int)i; /* the anchor itself, not sent (RFC 7671 5.2.2) */
+		}
+	}
+	return -1;
 }

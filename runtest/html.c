@@ -38,6 +38,8 @@ static const char css[] =
         "svg .note.harness text{fill:#5a3e00}svg .heading{font-weight:bold;font-style:italic}"
         "svg .badge{font-weight:bold}svg .badge.secure{fill:#116329}"
         "svg .badge.insecure{fill:#8a5a00}svg .badge.bogus{fill:#b00020}"
+        "svg .badge.good{fill:#116329}svg .badge.revoked,svg .badge.garbage,"
+        "svg .badge.malformed,svg .badge.dropped{fill:#b00020}"
         "del{background:#ffebe9;text-decoration:none;display:block}"
         "ins{background:#dafbe1;text-decoration:none;display:block}"
         ".diff span{display:block}.who{color:#555}"
@@ -400,7 +402,7 @@ page_run(struct buf *b, const struct html_run *r, const char *id)
 		buf_adds(b, "<p>The run produced no transcript.</p>\n");
 		return;
 	}
-	html_chart(b, r->s, r->actual, r->facts, r->peer_certs, id);
+	html_chart(b, r, id);
 	page_tls(b, r->facts);
 	page_peer_certs(b, r->peer_certs);
 	if (r->res->diff != NULL) {
@@ -489,6 +491,7 @@ page(struct buf *b, const struct html_run *v, size_t k, const char *prev, const 
 			          v[1].res->backend);
 		}
 	}
+	html_dane_explain(b, v[0].actual);
 	page_source(b, source, &v[0]);
 	buf_adds(b, "</main></body></html>\n");
 	free(source);

@@ -25,6 +25,7 @@ struct html_run {
 	const char *golden;     /* the golden's text, NULL when there is none */
 	const char *facts;      /* WORK/tls-facts.txt (html_cert.h), NULL when none */
 	const char *peer_certs; /* html_cert_peer_chains(), NULL when none */
+	const char *ocsp;       /* WORK/ocsp-requests.txt (runtest/run_ocsp.c), NULL when none */
 	const char *keys; /* "keys/SLUG-BACKEND" under DIR with the key log and pcap, or NULL */
 };
 
@@ -36,11 +37,15 @@ struct html_run {
 int html_write(const char *dir, const struct html_run *runs, size_t n, double seconds,
                struct err *e) MUST_CHECK;
 
-/* html_chart.c: the sequence chart of one transcript (SVG with its text
- * alternative, an ordered list), `id` unique on the page; `facts` and
- * `peer_certs` (html_cert.h) may be NULL. */
-void html_chart(struct buf *out, const struct scenario *s, const char *transcript,
-                const char *facts, const char *peer_certs, const char *id);
+/* html_chart.c: the sequence chart of run `r`'s transcript (SVG with its
+ * text alternative, an ordered list), `id` unique on the page; r->facts,
+ * r->peer_certs (html_cert.h) and r->ocsp may be NULL. */
+void html_chart(struct buf *out, const struct html_run *r, const char *id);
+
+/* html_chart_lanes.c: "How DANE decided" for a transcript with TLSA
+ * lookups or DANE log lines (the records, refmta's DANE lines, the rules in
+ * words); nothing for any other (or NULL). */
+void html_dane_explain(struct buf *out, const char *transcript);
 
 /* html_diff.c: the two texts line by line, what differs marked (<del>/<ins>). */
 void html_diff(struct buf *out, const char *a, const char *a_name, const char *b,

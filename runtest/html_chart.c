@@ -2,7 +2,9 @@
  * html_chart.c - a transcript (docs/scenario-format.md "The transcript")
  * drawn as a sequence chart (html.h): one lane per party, an arrow per
  * command, reply and DNS exchange, a block per TLS handshake, a note per
- * log line, in transcript order.  Peers' lines come at the end of a
+ * log line, in transcript order; a lane for fakeocsp with each request and
+ * answer of an ocsp-fetch step, and a block for each DANE match refmta
+ * logged (both in html_chart_lanes.c).  Peers' lines come at the end of a
  * transcript (each peer reports what it saw when the run ends), so they are
  * drawn there, under a heading that says so.  The same events are written
  * as an ordered list: the chart's text alternative.
@@ -13,32 +15,11 @@
 
 #include "html.h"
 #include "html_cert.h"
+#include "html_chart_int.h"
 
-#define LANE_MAX 16
 #define LANE_GAP 230
 #define LANE_X0 120
 #define LABEL_MAX 34 /* characters shown on an arrow; the rest in its <title> */
-
-enum ev_kind { EV_ARROW, EV_NOTE, EV_TLS, EV_HEADING };
-
-struct ev {
-	enum ev_kind kind;
-	int from, to;      /* lanes (a note: from only) */
-	const char *cls;   /* CSS class: cmd, reply, dns, log, warn, harness, tls */
-	const char *badge; /* DNS verdict, or NULL */
-	struct buf text;   /* first line: the label; further lines: detail */
-	int lines;
-};
-
-struct chart {
-	const char *lanes[LANE_MAX];
-	int nlanes;
-	struct ev *ev;
-	size_t nev, cap;
-	const char *facts;      /* next handshake block in tls-facts.txt */
-	const char *peer_certs; /* html_cert_peer_chains(), or NULL */
-	int gap, width;         /* between lanes; of the whole chart */
-};
 
 static int
 lane(struct chart *c, const char *name)
@@ -52,8 +33,18 @@ lane(struct chart *c, const char *name)
 	return c->nlanes++;
 }
 
-static struct ev *
-add(struct chart *c, enum ev_kind k, int from, int to, const char *cls)
+/* The lane called `name`, or -1. */
+int
+chart_lane_find(const struct chart *c, const char *name)
+{
+	for (int i = 0; i < c->nlanes; i++)
+		if (strcmp(c->lanes[i], name) == 0)
+			return i;
+	return -1;
+}
+
+struct ev *
+chart_add(struct chart *c, enum ev_kind k, int from, int to, const char *cls)
 {
 	if (c->nev == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 64;
@@ -68,8 +59,8 @@ add(struct chart *c, enum ev_kind k, int from, int to, const char *cls)
 	return e;
 }
 
-static void
-ev_line(struct ev *e, const char *s, size_t n)
+void
+chart_ev_line(struct ev *e, const char *s, size_t n)
 {
 	if (e == NULL)
 		return;
@@ -142,6 +133,24 @@ peer_chain(const struct chart *c, const char *name, struct ev *e)
 	}
 }
 
+/* The certificate at `depth` of the first chain peer `name` was given; 1 if there is one. */
+int
+chart_peer_cert_at(const struct chart *c, const char *name, int depth, struct html_cert_fields *f)
+{
+	int mine = 0, seen = 0;
+
+	for (const char *p = c->peer_certs; p != NULL && *p;) {
+		size_t n = strcspn(p, "\n"), nl = strlen(name);
+		if (strncmp(p, "peer ", 5) == 0) {
+			mine = !seen && strncmp(p + 5, name, nl) == 0 && p[5 + nl] == ' ';
+			seen |= mine;
+		} else if (mine && html_cert_parse(p, n, f) == depth)
+			return 1;
+		p += n + (p[n] == '\n');
+	}
+	return 0;
+}
+
 /* The DNS status word of "TYPE NAME STATUS[: DATA]". */
 static const char *
 dns_badge(const char *t)
@@ -180,33 +189,33 @@ parse_peer(struct chart *c, struct parse *ps, const char *t)
 		if (strcmp(c->lanes[i], name) == 0)
 			p = i;
 	if (p < 0) { /* lanes come from the scenario's [peer] sections */
-		ev_line(add(c, EV_NOTE, 1, 1, "log"), t, strlen(t));
+		chart_ev_line(chart_add(c, EV_NOTE, 1, 1, "log"), t, strlen(t));
 		return;
 	}
 	const char *rest = sp ? sp + 1 : "";
 	if (!ps->peer_heading) {
-		struct ev *h = add(c, EV_HEADING, 0, 0, "heading");
-		ev_line(h, "what the peers saw (reported when the run ends)", 47);
+		struct ev *h = chart_add(c, EV_HEADING, 0, 0, "heading");
+		chart_ev_line(h, "what the peers saw (reported when the run ends)", 47);
 		ps->peer_heading = 1;
 	}
 	if (strncmp(rest, "< ", 2) == 0) {
 		ps->peer_reply[p] = NULL;
-		ev_line(add(c, EV_ARROW, 1, p, "cmd"), rest + 2, strlen(rest + 2));
+		chart_ev_line(chart_add(c, EV_ARROW, 1, p, "cmd"), rest + 2, strlen(rest + 2));
 	} else if (strncmp(rest, "> ", 2) == 0) {
 		struct ev *e = ps->peer_reply[p];
 		if (e == NULL)
-			e = add(c, EV_ARROW, p, 1, "reply");
-		ev_line(e, rest + 2, strlen(rest + 2));
+			e = chart_add(c, EV_ARROW, p, 1, "reply");
+		chart_ev_line(e, rest + 2, strlen(rest + 2));
 		ps->peer_reply[p] = reply_continues(rest + 2) ? e : NULL;
 	} else if (strncmp(rest, "- (TLS ", 7) == 0) {
 		ps->peer_reply[p] = NULL;
-		struct ev *e = add(c, EV_TLS, 1, p, "tls");
-		ev_line(e, rest + 3, strlen(rest + 3) - 1);
+		struct ev *e = chart_add(c, EV_TLS, 1, p, "tls");
+		chart_ev_line(e, rest + 3, strlen(rest + 3) - 1);
 		peer_chain(c, name, e);
 	} else if (strcmp(rest, "- (connection)") == 0) {
-		ev_line(add(c, EV_ARROW, 1, p, "cmd"), "(TCP connect)", 13);
+		chart_ev_line(chart_add(c, EV_ARROW, 1, p, "cmd"), "(TCP connect)", 13);
 	} else {
-		ev_line(add(c, EV_NOTE, p, p, "log"), rest, strlen(rest));
+		chart_ev_line(chart_add(c, EV_NOTE, p, p, "log"), rest, strlen(rest));
 	}
 }
 
@@ -217,8 +226,8 @@ parse_client(struct chart *c, struct parse *ps, char pfx, const char *t)
 	if (pfx == 'S') {
 		struct ev *e = ps->reply;
 		if (e == NULL)
-			e = add(c, EV_ARROW, ps->target, 0, "reply");
-		ev_line(e, t, strlen(t));
+			e = chart_add(c, EV_ARROW, ps->target, 0, "reply");
+		chart_ev_line(e, t, strlen(t));
 		ps->reply = reply_continues(t) ? e : NULL;
 		ps->in_data = strncmp(t, "354", 3) == 0;
 		ps->msg = NULL;
@@ -238,15 +247,15 @@ parse_client(struct chart *c, struct parse *ps, char pfx, const char *t)
 	}
 	if (ps->in_data) {
 		if (ps->msg == NULL) {
-			ps->msg = add(c, EV_ARROW, 0, ps->target, "cmd");
-			ev_line(ps->msg, "(message text)", 14);
+			ps->msg = chart_add(c, EV_ARROW, 0, ps->target, "cmd");
+			chart_ev_line(ps->msg, "(message text)", 14);
 		}
-		ev_line(ps->msg, t, strlen(t));
+		chart_ev_line(ps->msg, t, strlen(t));
 		if (strcmp(t, ".") == 0)
 			ps->in_data = 0, ps->msg = NULL;
 		return;
 	}
-	ev_line(add(c, EV_ARROW, 0, ps->target, "cmd"), t, strlen(t));
+	chart_ev_line(chart_add(c, EV_ARROW, 0, ps->target, "cmd"), t, strlen(t));
 }
 
 static void
@@ -254,7 +263,7 @@ parse_line(struct chart *c, struct parse *ps, const char *line)
 {
 	char pfx = line[0];
 	const char *t = line[1] == ':' ? line + (line[2] == ' ' ? 3 : 2) : line;
-	int dns = c->nlanes - 1; /* fakedns is the last lane when there is one */
+	int dns = chart_lane_find(c, "fakedns");
 
 	if (pfx != 'S' && pfx != 'C')
 		ps->reply = NULL;
@@ -267,8 +276,8 @@ parse_line(struct chart *c, struct parse *ps, const char *line)
 		parse_client(c, ps, pfx, t);
 		break;
 	case 'T': {
-		struct ev *e = add(c, EV_TLS, 0, ps->target, "tls");
-		ev_line(e, t, strlen(t));
+		struct ev *e = chart_add(c, EV_TLS, 0, ps->target, "tls");
+		chart_ev_line(e, t, strlen(t));
 		tls_facts(c, e);
 		ps->asker = 0;
 		break;
@@ -277,49 +286,55 @@ parse_line(struct chart *c, struct parse *ps, const char *line)
 		parse_peer(c, ps, t);
 		break;
 	case 'D': {
-		if (strcmp(c->lanes[dns], "fakedns") != 0) {
-			ev_line(add(c, EV_NOTE, ps->asker, ps->asker, "dns"), t, strlen(t));
+		if (dns < 0) {
+			chart_ev_line(chart_add(c, EV_NOTE, ps->asker, ps->asker, "dns"), t,
+			              strlen(t));
 			break;
 		}
 		const char *sp = strchr(t, ' ');
 		sp = sp ? strchr(sp + 1, ' ') : NULL;
-		struct ev *q = add(c, EV_ARROW, ps->asker, dns, "dns");
-		ev_line(q, t, sp ? (size_t)(sp - t) : strlen(t));
+		struct ev *q = chart_add(c, EV_ARROW, ps->asker, dns, "dns");
+		chart_ev_line(q, t, sp ? (size_t)(sp - t) : strlen(t));
 		if (q != NULL)
 			buf_adds(&q->text, " ?");
-		struct ev *a = add(c, EV_ARROW, dns, ps->asker, "dns");
-		ev_line(a, t, strlen(t));
+		struct ev *a = chart_add(c, EV_ARROW, dns, ps->asker, "dns");
+		chart_ev_line(a, t, strlen(t));
 		if (a != NULL)
 			a->badge = dns_badge(t);
 		break;
 	}
 	case 'M':
 		if (ps->mail == NULL) {
-			ps->mail = add(c, EV_NOTE, 1, 1, "log");
-			ev_line(ps->mail, "delivered:", 10);
+			ps->mail = chart_add(c, EV_NOTE, 1, 1, "log");
+			chart_ev_line(ps->mail, "delivered:", 10);
 		}
-		ev_line(ps->mail, t, strlen(t));
+		chart_ev_line(ps->mail, t, strlen(t));
 		ps->asker = 1;
 		break;
 	case 'L':
 		/* "2026-01-01 00:00:00 " is the frozen test clock: not worth a column. */
 		if (strlen(t) > 20 && t[4] == '-' && t[10] == ' ' && t[13] == ':')
 			t += 20;
-		ev_line(add(c, EV_NOTE, 1, 1, "log"), t, strlen(t));
+		if (!chart_dane_match(c, t))
+			chart_ev_line(chart_add(c, EV_NOTE, 1, 1, "log"), t, strlen(t));
 		ps->asker = 1;
 		break;
 	case 'Q':
-		ev_line(add(c, EV_NOTE, 1, 1, "harness"), t, strlen(t));
+		chart_ev_line(chart_add(c, EV_NOTE, 1, 1, "harness"), t, strlen(t));
 		ps->asker = 1;
 		break;
 	case 'F':
-		ev_line(add(c, EV_NOTE, 0, 0, "harness"), t, strlen(t));
+		chart_ev_line(chart_add(c, EV_NOTE, 0, 0, "harness"), t, strlen(t));
 		break;
 	case '!':
-		ev_line(add(c, EV_NOTE, 0, 0, "warn"), t, strlen(t));
+		chart_ev_line(chart_add(c, EV_NOTE, 0, 0, "warn"), t, strlen(t));
+		break;
+	case 'K':
+		if (!chart_ocsp_step(c, t))
+			chart_ev_line(chart_add(c, EV_NOTE, 1, 1, "log"), line, strlen(line));
 		break;
 	default:
-		ev_line(add(c, EV_NOTE, 1, 1, "log"), line, strlen(line));
+		chart_ev_line(chart_add(c, EV_NOTE, 1, 1, "log"), line, strlen(line));
 	}
 }
 
@@ -335,6 +350,8 @@ build(struct chart *c, const struct scenario *s, const char *transcript)
 		lane(c, s->peers[i].name);
 	if (s->nzones > 0 || strstr(transcript ? transcript : "", "\nD: ") != NULL)
 		lane(c, "fakedns");
+	if (strstr(transcript ? transcript : "", "K: ocsp-serve") != NULL)
+		lane(c, "fakeocsp");
 	for (char *l = strtok_r(copy, "\n", &save); l != NULL; l = strtok_r(NULL, "\n", &save))
 		parse_line(c, &ps, l);
 	free(copy);
@@ -548,12 +565,13 @@ draw_list(struct buf *out, const struct chart *c, const char *id)
 }
 
 void
-html_chart(struct buf *out, const struct scenario *s, const char *transcript, const char *facts,
-           const char *peer_certs, const char *id)
+html_chart(struct buf *out, const struct html_run *r, const char *id)
 {
-	struct chart c = { .facts = facts, .peer_certs = peer_certs };
+	struct chart c = {
+		.s = r->s, .facts = r->facts, .peer_certs = r->peer_certs, .ocsp = r->ocsp
+	};
 
-	build(&c, s, transcript);
+	build(&c, r->s, r->actual);
 	layout(&c);
 	draw(out, &c, id);
 	draw_list(out, &c, id);

@@ -54,6 +54,7 @@ struct run {
 	size_t nredis;
 	pid_t ocsp_pid;             /* ocsp-serve's fakeocsp (run_ocsp.c); 0: none */
 	unsigned ocsp_port;         /* its port, kept after ocsp-stop; 0: never started */
+	long ocsp_log_seen;         /* octets of ocsp/serve.log already in ocsp-requests.txt */
 	struct strlist expand_vars; /* NAME=VALUE for expand steps (expand-vars) */
 };
 

@@ -16,7 +16,11 @@
  * options, `ocsp-stop` stops it by PID (its port is kept, so a later fetch
  * meets a responder that is down), and `ocsp-fetch [ARG...]` runs `refmta
  * ocsp-fetch --url http://127.0.0.1:PORT/ [ARG...]` and shows its output and
- * exit.  The run ends the responder by PID (run_ocsp_stop()).
+ * exit.  The run ends the responder by PID (run_ocsp_stop()).  After each
+ * fetch, what the responder logged meanwhile (its --log, one line per
+ * request: serial, status, fault) is appended to @WORK@/ocsp-requests.txt
+ * as a block opened by "fetch": the teaching view's fakeocsp lane
+ * (docs/teaching.md), not part of the transcript.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -265,6 +269,30 @@ step_ocsp_stop(struct run *r, const struct step *st, struct err *e)
 	return 0;
 }
 
+/* serve.log's lines since the last fetch, as one "fetch" block of
+ * ocsp-requests.txt.  fakeocsp writes a request's line before it answers (or
+ * drops, or delays), so the fetch having ended, its lines are there. */
+static void
+ocsp_requests_note(struct run *r)
+{
+	char log[4300], out[4300], line[1200];
+	FILE *in, *o;
+
+	snprintf(log, sizeof log, "%s/ocsp/serve.log", r->env->workdir);
+	snprintf(out, sizeof out, "%s/ocsp-requests.txt", r->env->workdir);
+	if ((o = fopen(out, "a")) == NULL)
+		return; /* best effort: the report then shows no lane */
+	fputs("fetch\n", o);
+	if ((in = fopen(log, "r")) != NULL) {
+		if (fseek(in, r->ocsp_log_seen, SEEK_SET) == 0)
+			while (fgets(line, sizeof line, in) != NULL)
+				fputs(line, o);
+		r->ocsp_log_seen = ftell(in);
+		fclose(in);
+	}
+	fclose(o);
+}
+
 /* ocsp-fetch [ARG...]: refmta's fetch from the step's responder, line by line. */
 int
 step_ocsp_fetch(struct run *r, const struct step *st, struct err *e)
@@ -296,6 +324,7 @@ step_ocsp_fetch(struct run *r, const struct step *st, struct err *e)
 	transcript_addf(&r->tr, 'K', "ocsp-fetch%s%s", st->arg[0] ? " " : "", st->arg);
 	/* Bounded: refmta's own --timeout (default 10 s) bounds each exchange. */
 	rc = run_command_lines(r, argv, 1, e);
+	ocsp_requests_note(r);
 	free(text);
 	return rc;
 }

@@ -54,6 +54,7 @@ struct job {
 	char workdir[4096];
 	char *golden, *facts; /* for --html: the golden's text, WORK/tls-facts.txt */
 	char *peer_certs;     /* for --html: html_cert_peer_chains() */
+	char *ocsp;           /* for --html: WORK/ocsp-requests.txt (run_ocsp.c) */
 	char *keys;           /* for --keylog: "keys/SLUG-BACKEND" under the --html DIR */
 };
 
@@ -231,6 +232,8 @@ html_collect(struct job *j, const struct options *o)
 	snprintf(path, sizeof path, "%s/tls-facts.txt", j->workdir);
 	j->facts = read_all(path);
 	j->peer_certs = html_cert_peer_chains(j->s, pki_dir, j->workdir);
+	snprintf(path, sizeof path, "%s/ocsp-requests.txt", j->workdir);
+	j->ocsp = read_all(path);
 	if (o->keylog)
 		j->keys = capture_collect(j->workdir, o->html, j->s->slug, j->backend);
 }
@@ -601,6 +604,7 @@ write_html(const char *dir, const struct result *results, double seconds)
 			                     .golden = jobs[k].golden,
 			                     .facts = jobs[k].facts,
 			                     .peer_certs = jobs[k].peer_certs,
+			                     .ocsp = jobs[k].ocsp,
 			                     .keys = jobs[k].keys };
 	if (html_write(dir, runs, njobs, seconds, &e) != 0) {
 		fprintf(stderr, "runtest: --html: %s\n", e.text);
@@ -700,6 +704,7 @@ done:
 		free(jobs[k].golden);
 		free(jobs[k].facts);
 		free(jobs[k].peer_certs);
+		free(jobs[k].ocsp);
 		free(jobs[k].keys);
 	}
 	free(results);

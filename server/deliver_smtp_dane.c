@@ -181,6 +181,28 @@ smtp_dane_tls_opts(const struct smtp_run *R, struct tls_config *cfg, struct tls_
 	opts->ntlsa = R->dane.ntlsa;
 }
 
+/* Which record matched at which depth (docs/dane.md "The log"): both
+ * backends, the same text, from lib/tls_dane.c's neutral computation. */
+static void
+dane_log_match(struct smtp_run *R, const struct smtp_conn *c, const struct tls_info *ti)
+{
+	int k = tls_conn_dane_matched(c->tls, R->dane.tlsa, R->dane.ntlsa);
+	const char *what = ti->dane_usage == TLS_TLSA_DANE_EE ? "DANE-EE: the server's certificate"
+	                   : (size_t)ti->dane_depth < ti->peer_chain_len
+	                           ? "DANE-TA: the trust anchor, in the server's chain"
+	                           : "DANE-TA: the trust anchor, not in the server's chain";
+
+	if (k < 0) /* cannot happen after a match: say so rather than guess */
+		smtp_host_log(R, &c->facts, "DANE: matched at depth %d (%s); the record not found",
+		              ti->dane_depth, what);
+	else
+		smtp_host_log(
+		        R, &c->facts,
+		        "DANE: TLSA %u %u %u (usable record %d of %zu) matched at depth %d (%s)",
+		        R->dane.tlsa[k].usage, R->dane.tlsa[k].selector, R->dane.tlsa[k].mtype,
+		        k + 1, R->dane.ntlsa, ti->dane_depth, what);
+}
+
 enum smtp_step
 smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c)
 {
@@ -195,6 +217,7 @@ smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c)
 		c->facts.dane = 1;
 		c->facts.tlsa_usage = 1u << ti->dane_usage;
 		c->facts.cv_reason[0] = '\0';
+		dane_log_match(R, c, ti);
 		return SMTP_STEP_OK;
 	}
 	/* The log word for CV=no (...): what DANE decided. */

@@ -226,6 +226,13 @@ run_case(const struct dane_case *k, const struct tls_backend *sbe, const struct 
 	if (k->match && (ti->dane_usage != k->usage || ti->dane_depth != k->depth))
 		fail_msg("%s (client %s): usage %d depth %d, want %d %d", k->name, cbe->name,
 		         ti->dane_usage, ti->dane_depth, k->usage, k->depth);
+	/* Which record matched (the log line's): a real, unflipped one of that usage. */
+	int which = tls_conn_dane_matched(r.client, recs, spec.ntlsa);
+	if (k->match && (which < 0 || recs[which].usage != k->usage || k->recs[which].flip))
+		fail_msg("%s (client %s): tls_conn_dane_matched says %d", k->name, cbe->name,
+		         which);
+	if (!k->match && which != -1)
+		fail_msg("%s (client %s): no match, yet record %d", k->name, cbe->name, which);
 	/* Without a handshake, on the chain the server sent: the same verdict. */
 	int u = -1, d = -1;
 	enum tls_dane_result cr = tls_dane_verify_chain(cbe, ti->peer_chain, ti->peer_chain_len,

@@ -154,7 +154,8 @@ test_chart(void **state)
 	struct buf b = { 0 };
 
 	(void)state;
-	html_chart(&b, &s, t, facts, peer_certs, "c1");
+	struct html_run r = { .s = &s, .actual = t, .facts = facts, .peer_certs = peer_certs };
+	html_chart(&b, &r, "c1");
 	assert_non_null(b.p);
 	/* client, refmta, mx1, fakedns */
 	assert_int_equal(count(b.p, "<g class=\"lane\""), 4);
@@ -177,6 +178,73 @@ test_chart(void **state)
 	assert_non_null(strstr(b.p, "role=\"img\""));
 	assert_int_equal(count(b.p, "<li>"), 13 + 2 + 2 + 1); /* + TLS x2, Q and L notes, heading */
 	buf_free(&b);
+}
+
+/* The fakeocsp lane (docs/teaching.md) and a DANE match block. */
+static void
+test_chart_ocsp_dane(void **state)
+{
+	char *addr[] = { "address = 127.0.0.2", "tls = @PKI@/other-rsa.pem @PKI@/other-rsa.key" };
+	char *addr20[] = { "address = 127.0.0.20" }; /* not the peer at 127.0.0.2 */
+	struct peer_spec peers[2] = { { .name = "mail", .lines = { addr, 2 } },
+		                      { .name = "decoy", .lines = { addr20, 1 } } };
+	struct text_section zones[1] = { { .name = "other.test" } };
+	struct scenario s = { .peers = peers, .npeers = 2, .zones = zones, .nzones = 1 };
+	const char *t =
+	        "K: ocsp-serve garbage (responder started)\n"
+	        "K: ocsp-fetch\n"
+	        "K: ocsp-fetch: @WORK@/ocsp/mx.der: kept: malformed\n"
+	        "K: (exit 2)\n"
+	        "K: ocsp-stop (responder stopped)\n"
+	        "K: ocsp-fetch --timeout 1\n"
+	        "K: ocsp-fetch: @WORK@/ocsp/mx.der: kept: cannot connect\n"
+	        "D: TLSA _PORT._tcp.mail.other.test secure: 3 1 1 (hex), 2 1 1 (hex)\n"
+	        "L: 2026-01-01 00:00:00 T-000001 H=mail.other.test [127.0.0.2]:PORT: DANE: TLSA "
+	        "2 1 1 (usable record 2 of 2) matched at depth 1 (DANE-TA: the trust anchor, in "
+	        "the server's chain)\n";
+	const char *ocsp = "fetch\n"
+	                   "serial=6080657B870D4A25 status=garbage fault=garbage nonce=yes "
+	                   "method=POST\n"
+	                   "fetch\n";
+	const char *peer_certs = "peer mail @PKI@/other-rsa.pem\n"
+	                         "cert 0 subject=CN=mail.other.test issuer=CN=Inter CA "
+	                         "dns=mail.other.test\n"
+	                         "cert 1 subject=CN=Inter CA issuer=CN=Root CA\n";
+	struct html_run r = { .s = &s, .actual = t, .peer_certs = peer_certs, .ocsp = ocsp };
+	struct buf b = { 0 };
+
+	(void)state;
+	html_chart(&b, &r, "c2");
+	assert_non_null(b.p);
+	/* client, refmta, mail, decoy, fakedns, fakeocsp */
+	assert_non_null(strstr(b.p, "data-lanes=\"6\""));
+	assert_non_null(strstr(b.p, ">fakeocsp</text>"));
+	/* the request and its answer; the second fetch reached nobody; the TLSA question and answer
+	 */
+	assert_non_null(strstr(b.p, "data-arrows=\"4\""));
+	assert_non_null(strstr(b.p, "OCSP request (POST) serial 6080657B870D4A25, nonce"));
+	assert_non_null(strstr(b.p, "garbage (fault garbage)"));
+	assert_int_equal(count(b.p, "(no request reached fakeocsp)"), 3); /* title, label, list */
+	/* The DANE block: the record in words, the certificate at depth 1, the leaf. */
+	assert_int_equal(count(b.p, "<g class=\"tls\""), 1);
+	assert_non_null(strstr(b.p, "TLS handshake, refmta with mail: <code>DANE: TLSA 2 1 1"));
+	assert_non_null(strstr(b.p, "selector SPKI(1): its public key only"));
+	assert_non_null(
+	        strstr(b.p, "depth 1, as mail presents it: CN=Inter CA, issued by CN=Root CA"));
+	assert_non_null(strstr(b.p,
+	                       "DANE-TA checks (RFC 7672 3.2.2): CN=mail.other.test, DNS names "
+	                       "mail.other.test"));
+	buf_free(&b);
+	/* The page's "How DANE decided": the TLSA answer and refmta's DANE line, not the rest. */
+	html_dane_explain(&b, t);
+	assert_non_null(b.p);
+	assert_non_null(strstr(b.p, "How DANE decided"));
+	assert_non_null(strstr(b.p, "D: TLSA _PORT._tcp.mail.other.test secure: 3 1 1 (hex)"));
+	assert_non_null(strstr(b.p, "DANE: TLSA 2 1 1 (usable record 2 of 2) matched at depth 1"));
+	assert_null(strstr(b.p, "ocsp-fetch"));
+	buf_free(&b);
+	html_dane_explain(&b, "C: (connect)\nS: 220 mx ESMTP\n");
+	assert_null(b.p);
 }
 
 static void
@@ -214,8 +282,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cert_describe), cmocka_unit_test(test_cert_truncated),
-		cmocka_unit_test(test_chart),         cmocka_unit_test(test_diff),
-		cmocka_unit_test(test_escape),
+		cmocka_unit_test(test_chart),         cmocka_unit_test(test_chart_ocsp_dane),
+		cmocka_unit_test(test_diff),          cmocka_unit_test(test_escape),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,10 @@
 #   - no page logged anything on the console (a page that does is shown to
 #     be caught first, so the check can fail);
 #   - the chart of a known scenario has the lanes and arrows its golden
-#     implies (0040: 2 lanes, 11 arrows; 0232: 4 lanes; 0102: fakedns);
+#     implies (0040: 2 lanes, 11 arrows; 0232: 4 lanes; 0102: fakedns;
+#     0551: 3 lanes with fakeocsp, the request and its garbage answer;
+#     0644: the DANE block naming TLSA 2 1 1 at depth 1 and the intermediate
+#     there, and "How DANE decided");
 #   - the chart has its text alternative (role=img, title and desc, the
 #     list of events) and the page its skip link and language;
 #   - nothing is loaded from the network (no http(s) src/href, no script);
@@ -48,7 +51,7 @@ fi
 
 if [ -z "$chromium_bin" ]; then
 	for c in index console-control console dom-0040 tls-0040 dom-0232 peer-tls-0232 dom-0102 \
-		a11y offline print screenshots; do
+		ocsp-0551 dane-0644 dane-explain-0644 a11y offline print screenshots; do
 		skip "report in a browser: $c" "no chromium"
 	done
 else
@@ -68,7 +71,8 @@ else
 		! grep -E 'CONSOLE|ERR_FILE_NOT_FOUND|Not allowed to load' "$1"
 	}
 
-	TMPDIR=$work bin/runtest -j2 --html "$work/report" 0040 0102 0232 >"$work/runtest.out" 2>&1
+	TMPDIR=$work bin/runtest -j2 --html "$work/report" 0040 0102 0232 0551 0644 \
+		>"$work/runtest.out" 2>&1
 	if [ -f "$work/report/index.html" ]; then ok "runtest --html wrote the index"; else
 		not_ok "runtest --html wrote the index" "$work/runtest.out"; fi
 
@@ -81,14 +85,15 @@ else
 	else ok "console check catches a console.error (control)"; fi
 
 	bad=0
-	for p in index 0040-starttls-ehlo-again 0102-bogus-signature 0232-unknown-ca-verify-hosts; do
+	for p in index 0040-starttls-ehlo-again 0102-bogus-signature 0232-unknown-ca-verify-hosts \
+		0551-fetch-garbage-kept 0644-several-records-any-matches; do
 		browse "$work/$p.dom" --dump-dom "file://$work/report/$p.html"
 		console_clean "$work/$p.dom.err" >"$work/console.txt" || {
 			bad=1; cat "$work/console.txt"; }
 		[ -s "$work/$p.dom" ] || { bad=1; echo "# no DOM for $p"; }
 	done
-	[ $bad -eq 0 ] && ok "index and three pages: no console messages" ||
-		not_ok "index and three pages: no console messages" "$work/console.txt"
+	[ $bad -eq 0 ] && ok "index and five pages: no console messages" ||
+		not_ok "index and five pages: no console messages" "$work/console.txt"
 
 	# count FILE PATTERN: elements in Chromium's DOM
 	count() { grep -o "$2" "$1" | wc -l; }
@@ -117,6 +122,33 @@ else
 	grep -q 'class="badge bogus"' "$d" && ok "0102: a DNS answer badged bogus" ||
 		not_ok "0102: a DNS answer badged bogus"
 
+	# golden/ocsp/0551: the client's 9 arrows (connect, 220, EHLO, 250, STARTTLS, 220,
+	# QUIT, 221, closed) and the fetch's request and answer on the fakeocsp lane, once
+	# (both backends agree): 3 lanes, 11 arrows, one of them the garbage answer.
+	d=$work/0551-fetch-garbage-kept.dom
+	lanes=$(count "$d" '<g class="lane"')
+	arrows=$(count "$d" '<g class="arrow')
+	asks=$(count "$d" '<title>OCSP request (POST) serial [0-9A-F]*')
+	[ "$lanes" -eq 3 ] && [ "$arrows" -eq 11 ] && [ "$asks" -eq 1 ] &&
+		grep -q '>fakeocsp</text>' "$d" && grep -q 'class="badge garbage"' "$d" &&
+		grep -q 'garbage (fault garbage)' "$d" &&
+		ok "0551: a fakeocsp lane, 3 lanes, 11 arrows, the request and its garbage answer" ||
+		{ echo "# lanes $lanes arrows $arrows requests $asks"
+		  not_ok "0551: a fakeocsp lane, 3 lanes, 11 arrows, the request and its garbage answer"; }
+	# 0644: a wrong 3 1 1 and a right 2 1 1 for the intermediate; refmta logs the match,
+	# the block names the record, the depth and the certificate the peer presents there.
+	d=$work/0644-several-records-any-matches.dom
+	grep -q 'DANE: TLSA 2 1 1 (usable record 2 of 2) matched at depth 1' "$d" &&
+		grep -q 'depth 1, as mail presents it: CN=refmta Test Intermediate CA' "$d" &&
+		grep -q 'selector SPKI(1): its public key only' "$d" &&
+		ok "0644: the DANE block names TLSA 2 1 1, depth 1 and the intermediate there" ||
+		not_ok "0644: the DANE block names TLSA 2 1 1, depth 1 and the intermediate there"
+	grep -q '<h2 id="dane">How DANE decided</h2>' "$d" &&
+		grep -q 'D: TLSA _PORT._tcp.mail.other.test secure: 3 1 1 (hex), 2 1 1 (hex)' "$d" &&
+		grep -q 'RFC 7672: SMTP Security via Opportunistic DANE TLS' "$d" &&
+		ok "0644: the page explains DANE (records, log, rules, RFC 7672 cited)" ||
+		not_ok "0644: the page explains DANE (records, log, rules, RFC 7672 cited)"
+
 	a11y=0
 	for p in 0040-starttls-ehlo-again 0232-unknown-ca-verify-hosts; do
 		d=$work/$p.dom
@@ -141,7 +173,8 @@ else
 	else not_ok "0040 prints (Chromium's --print-to-pdf)" "$work/pdf.out.err"; fi
 
 	mkdir -p "$shots"
-	for p in index 0040-starttls-ehlo-again 0232-unknown-ca-verify-hosts; do
+	for p in index 0040-starttls-ehlo-again 0232-unknown-ca-verify-hosts 0551-fetch-garbage-kept \
+		0644-several-records-any-matches; do
 		browse "$work/shot.out" --window-size=1280,2000 --screenshot="$shots/$p.png" \
 			"file://$work/report/$p.html"
 	done
