@@ -105,6 +105,7 @@ gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsign
 	if (c == NULL || msg->size < 35)
 		return 0;
 	c->asks_status = 0;
+	/* A ClientHello GnuTLS cannot parse asks for nothing (it fails anyway). */
 	if (gnutls_ext_raw_parse(c, gtls_hello_ext_cb, msg, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO) <
 	    0)
 		c->asks_status = 0;
@@ -160,6 +161,8 @@ gtls_chain_staples(struct gtls_conn *c, const struct gtls_keypair *kp)
 	if (gnutls_server_name_get(c->s, name, &namelen, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
 		name[0] = '\0';
 	c->base.info.staple_requested = 1;
+	c->base.info.staple_sent = 0; /* counted afresh if GnuTLS asks again */
+	c->base.info.chain_staples_sent = 0;
 	c->chain_stapled = 1;
 	for (unsigned d = 0; d < n; d++) {
 		struct tls_der cert = { kp->pcert[d].cert.data, kp->pcert[d].cert.size };

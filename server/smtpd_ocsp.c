@@ -176,6 +176,11 @@ ocsp_split_pem(struct smtpd_ocsp *o)
 		used += o->resp_len[o->nresp++];
 		p = e + sizeof endl - 1;
 	}
+	if (o->nresp == 0) { /* no block at all: the leaf's is malformed, and logged */
+		o->resp[0] = NULL;
+		o->resp_len[0] = 0;
+		o->nresp = 1;
+	}
 	return 0;
 }
 
