@@ -120,13 +120,17 @@ tls_conn_new(struct tls_ctx *ctx, int fd, const struct tls_conn_opts *opts, stru
 }
 
 void
-tls_conn_pick_staple(struct tls_conn *c, size_t index, const char *sni, const struct tls_der *leaf,
-                     const struct tls_der *issuer, const unsigned char **staple, size_t *len)
+tls_conn_pick_staple(struct tls_conn *c, size_t index, size_t depth, const char *sni,
+                     const struct tls_der *leaf, const struct tls_der *issuer,
+                     const unsigned char **staple, size_t *len)
 {
-	struct tls_staple_query q = { .index = index, .sni = sni, .leaf = leaf, .issuer = issuer };
+	struct tls_staple_query q = {
+		.index = index, .depth = depth, .sni = sni, .leaf = leaf, .issuer = issuer
+	};
 
-	*staple = c->staple;
-	*len = c->staple_len;
+	/* The fixed staple is the leaf's (a test peer's `staple`). */
+	*staple = depth == 0 ? c->staple : NULL;
+	*len = depth == 0 ? c->staple_len : 0;
 	if (c->staple_for != NULL) {
 		*staple = NULL;
 		*len = 0;

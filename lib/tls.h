@@ -117,17 +117,23 @@ struct tls_tlsa {
 /*
  * Server: which staple to send, asked once the handshake has chosen a
  * certificate and the client sent status_request (RFC 6066 8).  `index` is
- * the certificate's place in tls_config.certs; `leaf` and `issuer` (NULL when
- * the chain has none) its DER; `sni` the client's name or NULL.  Set *staple
- * and *len (0 = send none); the bytes stay the callee's and must live until
- * the handshake ends.  The callee judges (lib/tls_ocsp.h); the backend sends
- * what it is given.
+ * the certificate's place in tls_config.certs; `depth` the chain element the
+ * staple is for (0 the leaf); `leaf` and `issuer` (NULL when the chain has
+ * none) the DER of that element and of the next one up; `sni` the client's
+ * name or NULL.  Depth 0 is always asked first; a backend with
+ * TLS_CAP_STAPLE_CHAIN then asks, in the same handshake and in TLS 1.3
+ * only, for depth 1, 2, ... of the chain it sends (RFC 8446 4.4.2.1: a
+ * status_request in each CertificateEntry).  Set *staple and *len (0 = send
+ * none); the bytes stay the callee's and must live until the handshake
+ * ends.  The callee judges (lib/tls_ocsp.h); the backend sends what it is
+ * given.
  */
 struct tls_staple_query {
 	size_t index;
+	size_t depth;
 	const char *sni;
-	const struct tls_der *leaf;
-	const struct tls_der *issuer;
+	const struct tls_der *leaf;   /* the certificate at `depth` */
+	const struct tls_der *issuer; /* the one at depth + 1, or NULL */
 };
 typedef void tls_staple_fn(void *arg, const struct tls_staple_query *q,
                            const unsigned char **staple, size_t *len);
@@ -204,10 +210,15 @@ struct tls_info {
 	                         * seed's tls:cert walks it); len 0: none, or not verified */
 	unsigned verify_flags;  /* TLS_VERIFY_BIT()s; empty with a configured CA and a good chain */
 	enum tls_verify verify; /* summary by precedence, see tls_verify_summary() */
-	char verify_detail[160];    /* the library's own wording, for logs only */
-	int staple_requested;       /* server: the client asked for a staple; client: we asked */
-	int staple_sent;            /* server: we sent one */
-	struct tls_der staple;      /* client: the DER staple received (len 0 = none) */
+	char verify_detail[160]; /* the library's own wording, for logs only */
+	int staple_requested;    /* server: the client asked for a staple; client: we asked */
+	int staple_sent;         /* server: we sent one */
+	struct tls_der staple;   /* client: the DER staple received (len 0 = none) */
+	/* client, TLS 1.3 with TLS_CAP_STAPLE_CHAIN: the staple received in the
+	 * CertificateEntry of peer_chain[d], d >= 1 (RFC 8446 4.4.2.1); [0] is
+	 * unused (the leaf's is `staple`); len 0 = none */
+	struct tls_der chain_staple[TLS_MAX_CHAIN];
+	int chain_staples_sent;     /* server: staples sent for elements above the leaf */
 	enum tls_dane_result dane;  /* NOT_ASKED without tls_conn_opts.tlsa */
 	int dane_usage, dane_depth; /* of the matching TLSA record, when dane == MATCH */
 	int dane_name_mismatch;     /* a DANE-TA match whose leaf carries none of the names */
@@ -228,9 +239,12 @@ enum tls_cap {
 	        1u << 1, /* server: tls_conn_opts.staple served as is, even a bad one */
 	TLS_CAP_STAPLE_CHECK =
 	        1u << 2, /* client: request_staple, and the DER received in tls_info.staple */
-	TLS_CAP_KEYLOG = 1u << 3,      /* tls_config.keylog_file */
-	TLS_CAP_CLIENT_CERT = 1u << 4, /* client certificates, both sides (request_client_cert) */
-	TLS_CAP_TICKETS = 1u << 5,     /* server: tls13_tickets and tls_conn_send_ticket() */
+	TLS_CAP_KEYLOG = 1u << 3,       /* tls_config.keylog_file */
+	TLS_CAP_CLIENT_CERT = 1u << 4,  /* client certificates, both sides (request_client_cert) */
+	TLS_CAP_TICKETS = 1u << 5,      /* server: tls13_tickets and tls_conn_send_ticket() */
+	TLS_CAP_STAPLE_CHAIN = 1u << 6, /* TLS 1.3: a staple per chain element, served
+	                                 * (staple_for asked per depth) and received
+	                                 * (tls_info.chain_staple); RFC 8446 4.4.2.1 */
 };
 
 /*

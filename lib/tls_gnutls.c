@@ -101,7 +101,9 @@ gtls_load_certs(struct gtls_ctx *x, const struct tls_config *cfg, struct err *e)
 		/* The callback, not the file/memory setters: those refuse revoked or
 		 * expired responses (LIBRARIES.md), and a conformance server must be
 		 * able to serve a bad staple on purpose.  With a retrieve function,
-		 * GnuTLS consults only the global one, in TLS 1.2 and 1.3 alike. */
+		 * GnuTLS consults only the global one, in TLS 1.2 and 1.3 alike,
+		 * unless the retrieve function hands over one response per chain
+		 * element, as ours does in TLS 1.3 (gtls_chain_staples()). */
 		gnutls_certificate_set_ocsp_status_request_function(x->cred, gtls_staple_cb, NULL);
 	}
 	return 0;
@@ -642,6 +644,6 @@ const struct tls_backend tls_backend_gnutls = {
 	.name = "gnutls",
 	.version = gtls_version,
 	.caps = TLS_CAP_STAPLE_SERVE | TLS_CAP_STAPLE_CHECK | TLS_CAP_KEYLOG | TLS_CAP_CLIENT_CERT |
-	        TLS_CAP_DANE,
+	        TLS_CAP_DANE | TLS_CAP_STAPLE_CHAIN,
 	.ops = &gtls_ops,
 };

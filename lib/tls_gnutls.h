@@ -46,6 +46,9 @@ struct gtls_conn {
 	gnutls_session_t s;
 	int chosen; /* server: the index of the certificate gtls_select_cert_cb chose, or -1 */
 	int offers_rsa, offers_ecdsa; /* server: TLS 1.2 suites the client offered */
+	int asks_status;              /* server: the ClientHello has status_request (ocsp) */
+	int chain_stapled; /* server, TLS 1.3: staples given per element in the retrieve callback */
+	gnutls_ocsp_data_st ocsp[TLS_MAX_CHAIN]; /* server: their bytes (the caller's) */
 	int would_block; /* the socket said EAGAIN (SO_RCVTIMEO/SO_SNDTIMEO) since the last call */
 	const struct tls_tlsa *tlsa; /* client: tls_conn_opts.tlsa, until the handshake ends */
 	size_t ntlsa;

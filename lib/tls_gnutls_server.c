@@ -70,9 +70,23 @@ out:
 	return rc;
 }
 
+/* gnutls_ext_raw_parse()'s callback: status_request of type ocsp (RFC 6066 8). */
+static int
+gtls_hello_ext_cb(void *arg, unsigned tls_id, const unsigned char *data, unsigned size)
+{
+	struct gtls_conn *c = arg;
+
+	if (tls_id == 5 && size >= 1 && data[0] == 1)
+		c->asks_status = 1;
+	return 0;
+}
+
 /*
  * Server: note which TLS 1.2 suites the ClientHello offers for each key type
- * (RFC 5246 7.4.1.2), so the certificate we choose leaves a suite to agree on.
+ * (RFC 5246 7.4.1.2), so the certificate we choose leaves a suite to agree on,
+ * and whether it asks for a staple: the certificate callback runs before
+ * GnuTLS has read that extension, and in TLS 1.3 it is there that one staple
+ * per chain element is handed over (gtls_chain_staples()).
  */
 int
 gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsigned incoming,
@@ -90,6 +104,11 @@ gtls_client_hello_hook(gnutls_session_t s, unsigned htype, unsigned when, unsign
 	(void)htype, (void)when, (void)incoming;
 	if (c == NULL || msg->size < 35)
 		return 0;
+	c->asks_status = 0;
+	/* A ClientHello GnuTLS cannot parse asks for nothing (it fails anyway). */
+	if (gnutls_ext_raw_parse(c, gtls_hello_ext_cb, msg, GNUTLS_EXT_RAW_FLAG_TLS_CLIENT_HELLO) <
+	    0)
+		c->asks_status = 0;
 	p += 34 + 1 + p[34]; /* legacy_version, random, legacy_session_id */
 	if (p + 2 > end)
 		return 0;
@@ -117,6 +136,59 @@ gtls_keypair_fits(const struct gtls_conn *c, const struct gtls_keypair *kp)
 	if (gnutls_protocol_get_version(c->s) == GNUTLS_TLS1_3)
 		return 1;
 	return kp->pk == GNUTLS_PK_RSA ? c->offers_rsa : c->offers_ecdsa;
+}
+
+/*
+ * Server, TLS 1.3, a client that asked: one staple per element of the chain
+ * we send (RFC 8446 4.4.2.1), each asked of the caller with its own
+ * certificate and issuer (tls_conn_pick_staple, depth 0 first).  GnuTLS puts
+ * ocsp[i] in the CertificateEntry of certificate i and skips empty ones; with
+ * this array it no longer calls gtls_staple_cb.  0 when nothing is to be
+ * handed over this way (TLS 1.2 carries the leaf's alone, through
+ * gtls_staple_cb).
+ */
+static unsigned
+gtls_chain_staples(struct gtls_conn *c, const struct gtls_keypair *kp)
+{
+	unsigned n = kp->npcert < TLS_MAX_CHAIN ? kp->npcert : TLS_MAX_CHAIN;
+	char name[256];
+	size_t namelen = sizeof name;
+	unsigned type;
+
+	if (!c->asks_status || gnutls_protocol_get_version(c->s) != GNUTLS_TLS1_3 ||
+	    (c->base.staple_for == NULL && c->base.staple_len == 0))
+		return 0;
+	if (gnutls_server_name_get(c->s, name, &namelen, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
+		name[0] = '\0';
+	c->base.info.staple_requested = 1;
+	c->base.info.staple_sent = 0; /* counted afresh if GnuTLS asks again */
+	c->base.info.chain_staples_sent = 0;
+	c->chain_stapled = 1;
+	for (unsigned d = 0; d < n; d++) {
+		struct tls_der cert = { kp->pcert[d].cert.data, kp->pcert[d].cert.size };
+		struct tls_der up = { 0 };
+		const unsigned char *staple = NULL;
+		size_t len = 0;
+
+		if (d + 1 < kp->npcert) {
+			up.data = kp->pcert[d + 1].cert.data;
+			up.len = kp->pcert[d + 1].cert.size;
+		}
+		tls_conn_pick_staple(&c->base, (size_t)c->chosen, d, name[0] ? name : NULL, &cert,
+		                     up.len ? &up : NULL, &staple, &len);
+		memset(&c->ocsp[d], 0, sizeof c->ocsp[d]);
+		if (staple == NULL || len == 0 || len > 0xffffff)
+			continue;
+		/* The caller's bytes live until the handshake ends; flags 0
+		 * below: GnuTLS frees none of it. */
+		c->ocsp[d].response.data = (unsigned char *)staple;
+		c->ocsp[d].response.size = (unsigned)len;
+		if (d == 0)
+			c->base.info.staple_sent = 1;
+		else
+			c->base.info.chain_staples_sent++;
+	}
+	return n;
 }
 
 /*
@@ -173,9 +245,9 @@ gtls_select_cert_cb(gnutls_session_t s, const struct gnutls_cert_retr_st *info,
 	*certs = x->kp[best].pcert;
 	*ncerts = x->kp[best].npcert;
 	*key = x->kp[best].key;
-	*ocsp = NULL; /* the staple comes from gtls_staple_cb */
-	*nocsp = 0;
-	*flags = 0; /* still ours: freed by ctx_free */
+	*nocsp = gtls_chain_staples(c, &x->kp[best]);
+	*ocsp = *nocsp > 0 ? c->ocsp : NULL; /* else from gtls_staple_cb */
+	*flags = 0;                          /* still ours: freed by ctx_free */
 	return 0;
 }
 
@@ -201,7 +273,7 @@ gtls_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
 		return GNUTLS_E_NO_CERTIFICATE_STATUS;
 	namelen = sizeof name;
 	c->base.info.staple_requested = 1;
-	if (c->chosen < 0)
+	if (c->chosen < 0 || c->chain_stapled) /* asked already, per element */
 		return GNUTLS_E_NO_CERTIFICATE_STATUS;
 	kp = &GTLS_CTX(c->base.ctx)->kp[c->chosen];
 	leaf.data = kp->pcert[0].cert.data;
@@ -212,7 +284,7 @@ gtls_staple_cb(gnutls_session_t s, void *ptr, gnutls_datum_t *resp)
 	}
 	if (gnutls_server_name_get(s, name, &namelen, &type, 0) != 0 || type != GNUTLS_NAME_DNS)
 		name[0] = '\0';
-	tls_conn_pick_staple(&c->base, (size_t)c->chosen, name[0] ? name : NULL, &leaf,
+	tls_conn_pick_staple(&c->base, (size_t)c->chosen, 0, name[0] ? name : NULL, &leaf,
 	                     issuer.len ? &issuer : NULL, &staple, &len);
 	if (staple == NULL || len == 0)
 		return GNUTLS_E_NO_CERTIFICATE_STATUS;

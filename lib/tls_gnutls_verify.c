@@ -279,6 +279,13 @@ gtls_fill_info(struct gtls_conn *c)
 
 		if (gnutls_ocsp_status_request_get(c->s, &st) >= 0)
 			tls_info_set_der(&info->staple, st.data, st.size);
+		/* TLS 1.3: one per CertificateEntry (RFC 8446 4.4.2.1). */
+		for (unsigned d = 1; d < n && d < TLS_MAX_CHAIN; d++) {
+			gnutls_datum_t cs = { NULL, 0 };
+
+			if (gnutls_ocsp_status_request_get2(c->s, d, &cs) >= 0 && cs.size > 0)
+				tls_info_set_der(&info->chain_staple[d], cs.data, cs.size);
+		}
 	}
 	if (tls_conn_chain_checkable(&c->base))
 		flags = gtls_chain_flags(c, chain, n, detail, sizeof detail);

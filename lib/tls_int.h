@@ -109,12 +109,14 @@ struct tls_conn {
 
 /*
  * Server: the staple for the certificate a handshake chose (RFC 6066 8):
- * the caller's tls_conn_opts.staple_for when set, else its fixed staple.
- * `index` is the chosen certificate's place in tls_config.certs, `leaf` and
+ * the caller's tls_conn_opts.staple_for when set, else its fixed staple
+ * (the leaf's only: depth 0).
+ * `index` is the chosen certificate's place in tls_config.certs, `depth` the
+ * chain element (0 the leaf; TLS_CAP_STAPLE_CHAIN backends ask for 1.. after 0), `leaf` and
  * `issuer` (may be NULL) its DER, `sni` the name the client sent (may be
  * NULL).  0 with *staple set (len 0 = none); bytes owned by the caller.
  */
-void tls_conn_pick_staple(struct tls_conn *c, size_t index, const char *sni,
+void tls_conn_pick_staple(struct tls_conn *c, size_t index, size_t depth, const char *sni,
                           const struct tls_der *leaf, const struct tls_der *issuer,
                           const unsigned char **staple, size_t *len);
 

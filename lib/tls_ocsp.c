@@ -121,6 +121,31 @@ tls_conn_check_staple(const struct tls_conn *c, time_t now, struct tls_ocsp_fact
 	                      &info->peer_chain[1], 1, now, facts);
 }
 
+enum tls_ocsp_verdict
+tls_conn_check_chain_staple(const struct tls_conn *c, size_t depth, time_t now,
+                            struct tls_ocsp_facts *facts)
+{
+	const struct tls_info *info = &c->info;
+	const struct tls_der *issuer;
+	struct tls_ocsp_facts mine;
+
+	if (depth == 0)
+		return tls_conn_check_staple(c, now, facts);
+	if (facts == NULL)
+		facts = &mine;
+	memset(facts, 0, sizeof *facts);
+	if (depth >= TLS_MAX_CHAIN || depth >= info->peer_chain_len ||
+	    info->chain_staple[depth].len == 0)
+		return TLS_OCSP_MISSING;
+	/* The top of a sent chain is issued by the anchor the client holds
+	 * (servers do not send the root, RFC 8446 4.4.2). */
+	issuer = depth + 1 < info->peer_chain_len ? &info->peer_chain[depth + 1] : &info->anchor;
+	if (issuer->len == 0)
+		return TLS_OCSP_NO_ISSUER;
+	return tls_ocsp_check(c->be, info->chain_staple[depth].data, info->chain_staple[depth].len,
+	                      &info->peer_chain[depth], issuer, 1, now, facts);
+}
+
 int
 tls_ocsp_query_new(const struct tls_backend *be, const char *chain_file, struct tls_ocsp_query *out,
                    struct err *e)

@@ -106,6 +106,16 @@ enum tls_ocsp_verdict tls_conn_check_staple(const struct tls_conn *c, time_t now
                                             struct tls_ocsp_facts *facts);
 
 /*
+ * The same for the staple received for the chain element at `depth` (0 the
+ * leaf, as tls_conn_check_staple(); 1.. tls_info.chain_staple, TLS 1.3 with
+ * TLS_CAP_STAPLE_CHAIN): missing when none came, no-issuer when neither the
+ * element above it nor the trust anchor the chain verified against
+ * (tls_info.anchor) is there to check it with.
+ */
+enum tls_ocsp_verdict tls_conn_check_chain_staple(const struct tls_conn *c, size_t depth,
+                                                  time_t now, struct tls_ocsp_facts *facts);
+
+/*
  * For fetching (refmta ocsp-fetch): the leaf and its issuer (the first two
  * certificates of a PEM chain file), the responder URL the leaf names
  * (authorityInfoAccess id-ad-ocsp, RFC 5280 4.2.2.1; "" when none) and a DER

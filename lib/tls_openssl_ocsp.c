@@ -41,7 +41,9 @@ ossl_staple_serve(SSL *ssl, struct ossl_conn *c)
 		issuer.data = issbuf;
 		issuer.len = (size_t)n;
 	}
-	tls_conn_pick_staple(&c->base, index, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
+	/* The leaf's only: OpenSSL's server has one response per handshake
+	 * (SSL_set_tlsext_status_ocsp_resp), docs/tls.md. */
+	tls_conn_pick_staple(&c->base, index, 0, SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name),
 	                     &leaf, issuer.len ? &issuer : NULL, &staple, &len);
 	if (staple == NULL || len == 0)
 		goto out;

@@ -143,4 +143,6 @@ tls_info_clear(struct tls_info *info)
 	info->peer_chain_len = 0;
 	tls_info_set_der(&info->anchor, NULL, 0);
 	tls_info_set_der(&info->staple, NULL, 0);
+	for (size_t i = 0; i < TLS_MAX_CHAIN; i++)
+		tls_info_set_der(&info->chain_staple[i], NULL, 0);
 }

@@ -154,8 +154,10 @@ client_reply(struct run *r, char *last, size_t lastlen)
 }
 
 /* starttls [sni=NAME] [sigalgs=RSA|ECDSA] [client=openssl|gnutls] [version=1.2|1.3] [staple]
- * [ocsp] [cert=STEM]: `ocsp` asks for a staple too and shows lib/tls_ocsp.h's verdict on it;
- * `cert=STEM` presents @PKI@/STEM.pem with STEM.key. */
+ * [ocsp] [ocsp-chain] [cert=STEM]: `ocsp` asks for a staple too and shows lib/tls_ocsp.h's
+ * verdict on it; `ocsp-chain` also the verdict on each chain element's above the leaf
+ * (`ocsp[1]=good`; TLS 1.3, RFC 8446 4.4.2.1); `cert=STEM` presents @PKI@/STEM.pem with
+ * STEM.key. */
 static int
 client_starttls(struct run *r, const char *arg, struct err *e)
 {
@@ -227,11 +229,15 @@ client_starttls(struct run *r, const char *arg, struct err *e)
 	/* The name checked is the SNI sent, else the server's name. */
 	(void)tls_conn_check_name(r->c.tls, sni[0] ? sni : "mx.example.test");
 	const struct tls_info *i = tls_conn_info(r->c.tls);
-	char ocspword[40] = "";
+	char ocspword[40 + 32 * TLS_MAX_CHAIN] = "";
 	/* Real time: the staple is about the run's PKI, minted on the real clock. */
 	if (ocsp)
 		snprintf(ocspword, sizeof ocspword, " ocsp=%s",
 		         tls_ocsp_word(tls_conn_check_staple(r->c.tls, time(NULL), NULL)));
+	for (size_t d = 1; strstr(arg, "ocsp-chain") != NULL && d < i->peer_chain_len; d++)
+		snprintf(ocspword + strlen(ocspword), sizeof ocspword - strlen(ocspword),
+		         " ocsp[%zu]=%s", d,
+		         tls_ocsp_word(tls_conn_check_chain_staple(r->c.tls, d, time(NULL), NULL)));
 	html_cert_record(r->env->workdir, name, 1, i);
 	transcript_addf(&r->tr, 'T', "%s %s key=%s verify=%s%s%s%s%s", i->version, i->cipher,
 	                i->peer_key_type, tls_verify_word(i->verify), sni[0] ? " sni=" : "", sni,

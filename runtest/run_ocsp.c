@@ -8,7 +8,10 @@
  * are fakeocsp mint's own options (docs/fakeocsp.md), @PKI@ and @WORK@
  * expanded: `--status revoked`, `--fault expired`, `--fault
  * expired-signer=...`, `--extra-certs ...`, `--this-update +1d`.  The file
- * is @WORK@/ocsp/NAME.der.
+ * is @WORK@/ocsp/NAME.der.  `ocsp: NAME pem A B ...` instead writes
+ * @WORK@/ocsp/NAME.pem: the responses A, B, ... (earlier ocsp: lines) as
+ * "OCSP RESPONSE" PEM blocks in that order, the form of a tls_ocsp_file item
+ * "PEM FILE" that staples one response per chain element (docs/ocsp.md).
  *
  * Also a live responder for `refmta ocsp-fetch` (docs/ocsp.md "Fetching"):
  * the `ocsp-serve [FAULT...]` step starts `bin/fakeocsp serve` on a free
@@ -71,6 +74,84 @@ run_fakeocsp(char **argv, const char *errpath)
 	return WEXITSTATUS(status);
 }
 
+/* `len` octets as base64 (RFC 4648 4) in lines of 64 (RFC 7468 2). */
+static void
+pem_body(FILE *f, const unsigned char *d, size_t len)
+{
+	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)d[i] << 16 | (i + 1 < len ? (unsigned)d[i + 1] << 8 : 0) |
+		             (i + 2 < len ? d[i + 2] : 0);
+		char q[5] = { a[v >> 18 & 63], a[v >> 12 & 63], i + 1 < len ? a[v >> 6 & 63] : '=',
+			      i + 2 < len ? a[v & 63] : '=', 0 };
+		fputs(q, f);
+		if ((col += 4) == 64) {
+			fputc('\n', f);
+			col = 0;
+		}
+	}
+	if (col > 0)
+		fputc('\n', f);
+}
+
+/* A minted response, whole (at most 64 KiB); NULL when unreadable.  Caller frees. */
+static unsigned char *
+read_der(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	unsigned char *d = f != NULL ? malloc(65536) : NULL;
+
+	if (d != NULL) {
+		*len = fread(d, 1, 65536, f);
+		if (*len == 0 || *len == 65536) {
+			free(d);
+			d = NULL;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return d;
+}
+
+/* ocsp: NAME pem A B ...: the DER responses WORK/ocsp/A.der, ... as one PEM file. */
+static int
+mint_pem(struct run *r, const char *name, char **save, struct err *e)
+{
+	char path[4300], part[4300];
+	char *w;
+	FILE *f;
+	int rc = 0;
+
+	snprintf(path, sizeof path, "%s/ocsp/%s.pem", r->env->workdir, name);
+	if ((f = fopen(path, "w")) == NULL) {
+		err_set(e, 1, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (rc == 0 && (w = strtok_r(NULL, " ", save)) != NULL) {
+		unsigned char *der;
+		size_t len = 0;
+		snprintf(part, sizeof part, "%s/ocsp/%s.der", r->env->workdir, w);
+		if ((der = read_der(part, &len)) == NULL) {
+			err_set(e, 1,
+			        "%s: ocsp: %s pem: cannot read %s (mint it on an earlier line)",
+			        r->s->path, name, part);
+			rc = -1;
+			break;
+		}
+		fputs("-----BEGIN OCSP RESPONSE-----\n", f);
+		pem_body(f, der, len);
+		fputs("-----END OCSP RESPONSE-----\n", f);
+		free(der);
+	}
+	if (fclose(f) != 0 && rc == 0) {
+		err_set(e, 1, "cannot write %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	return rc;
+}
+
 static int
 mint_one(struct run *r, const char *line, const char *bin, struct err *e)
 {
@@ -88,6 +169,10 @@ mint_one(struct run *r, const char *line, const char *bin, struct err *e)
 	const char *name = strtok_r(text, " ", &save), *c = strtok_r(NULL, " ", &save);
 	if (name == NULL || c == NULL)
 		goto out; /* the parser has checked: cannot happen */
+	if (strcmp(c, "pem") == 0) {
+		rc = mint_pem(r, name, &save, e);
+		goto out;
+	}
 	/* CERT: a path, or a stem of the run's PKI ("mx-rsa") or of a cert: line. */
 	if (strchr(c, '/') != NULL)
 		snprintf(cert, sizeof cert, "%s", c);

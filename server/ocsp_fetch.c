@@ -22,6 +22,7 @@
 #include "fsutil.h"
 #include "net.h"
 #include "ocsp_fetch.h"
+#include "smtpd_ocsp.h"
 #include "strutil.h"
 #include "tls_ocsp.h"
 
@@ -256,7 +257,17 @@ ocsp_fetch_main(const struct config *cfg, const char *backend, int argc, char **
 		return OCSP_FETCH_USAGE;
 	}
 	for (size_t i = 0; i < cfg->tls_ocsp_file.n; i++) {
-		const char *out = cfg->tls_ocsp_file.v[i];
+		int pem;
+		const char *out =
+		        smtpd_ocsp_item((const char *const *)cfg->tls_ocsp_file.v, i, &pem);
+		if (pem) { /* one response per chain element: the leaf's alone would lose them */
+			fprintf(stderr,
+			        "ocsp-fetch: %s: kept: a PEM item holds the responses of the whole "
+			        "chain; fetch only DER items\n",
+			        out);
+			rc = worse((enum ocsp_fetch_exit)rc, OCSP_FETCH_USAGE);
+			continue;
+		}
 		if (strchr(out, '$') != NULL || out[0] == '\0') {
 			fprintf(stderr,
 			        "ocsp-fetch: %s: kept: a name with $variables is chosen per "

@@ -3,7 +3,8 @@
  * rule on hand-made facts (precedence, the validity window and its
  * leeway), and each backend's reading of the test PKI's minted responses
  * (lib/tls_openssl_ocsp.c, lib/tls_gnutls_ocsp.c) giving the same facts and
- * words: good, revoked, another certificate, garbage, a truncated response.
+ * words: good, revoked, another certificate, garbage, a truncated response;
+ * and TLS 1.3 staples for the chain on real handshakes, by backend.
  * The fixture PKI is tls_pair.h's (REFMTA_PKI).
  */
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,74 @@ test_read_gnutls(void **state)
 	read_pki(&tls_backend_gnutls);
 }
 
+/*
+ * TLS 1.3 staples for the chain (RFC 8446 4.4.2.1), on a real handshake
+ * between every pairing: a GnuTLS server asks staple_for for depth 1 and
+ * sends it, an OpenSSL 3.0 server never asks (one response per handshake,
+ * SSL_set_tlsext_status_ocsp_resp); a GnuTLS client reads it, an OpenSSL
+ * 3.0 client keeps the leaf's only, and the handshake goes through either
+ * way.  TLS 1.2 carries the leaf's alone.  The depth-1 bytes here are
+ * revoked.ocsp.der, a response for another certificate: the transport is
+ * what is tested, and the client's verdict on them is wrong-certificate.
+ */
+static void
+test_chain_staples(void **state)
+{
+	const struct tls_backend *const be[2] = { &tls_backend_openssl, &tls_backend_gnutls };
+	size_t leaf_len = 0, up_len = 0;
+	unsigned char *leaf = read_file(pki("mx-rsa.ocsp.der"), &leaf_len);
+	unsigned char *up = read_file(pki("revoked.ocsp.der"), &up_len);
+	(void)state;
+
+	assert_non_null(leaf);
+	assert_non_null(up);
+	assert_int_equal(tls_backend_caps(&tls_backend_gnutls) & TLS_CAP_STAPLE_CHAIN,
+	                 TLS_CAP_STAPLE_CHAIN);
+	assert_int_equal(tls_backend_caps(&tls_backend_openssl) & TLS_CAP_STAPLE_CHAIN, 0);
+	for (int s = 0; s < 2; s++)
+		for (int c = 0; c < 2; c++)
+			for (int version = 12; version <= 13; version++) {
+				struct pair_spec spec = {
+					.server_certs = { "mx-rsa" },
+					.server_staple = "mx-rsa.ocsp.der",
+					.server_chain_staple = "revoked.ocsp.der",
+					.client_ca = "ca-bundle.pem",
+					.request_staple = 1,
+					.version = (enum tls_version)version,
+				};
+				struct pair_result r;
+				const struct tls_info *ci;
+				int sent = version == 13 && be[s] == &tls_backend_gnutls;
+				int got = sent && be[c] == &tls_backend_gnutls;
+
+				must_pair(be[s], be[c], &spec, &r);
+				ci = tls_conn_info(r.client);
+				assert_int_equal(r.server.staple_sent, 1);
+				assert_int_equal(ci->staple.len, leaf_len);
+				assert_memory_equal(ci->staple.data, leaf, leaf_len);
+				if (r.server.chain_staples_sent != sent ||
+				    (ci->chain_staple[1].len != 0) != got)
+					fail_msg("server %s, client %s, TLS 1.%d: %d sent, %zu "
+					         "bytes received for depth 1",
+					         be[s]->name, be[c]->name, version - 10,
+					         r.server.chain_staples_sent,
+					         ci->chain_staple[1].len);
+				if (got) {
+					assert_int_equal(ci->chain_staple[1].len, up_len);
+					assert_memory_equal(ci->chain_staple[1].data, up, up_len);
+				}
+				assert_int_equal(
+				        tls_conn_check_chain_staple(r.client, 1, time(NULL), NULL),
+				        got ? TLS_OCSP_WRONG_CERT : TLS_OCSP_MISSING);
+				assert_int_equal(
+				        tls_conn_check_chain_staple(r.client, 0, time(NULL), NULL),
+				        TLS_OCSP_GOOD);
+				free_result(&r);
+			}
+	free(leaf);
+	free(up);
+}
+
 int
 main(void)
 {
@@ -172,9 +242,11 @@ main(void)
 		cmocka_unit_test(test_judge_rule),
 		cmocka_unit_test(test_read_openssl),
 		cmocka_unit_test(test_read_gnutls),
+		cmocka_unit_test(test_chain_staples),
 	};
 	int failed;
 
+	signal(SIGPIPE, SIG_IGN); /* a server child's close_notify to a closed pair */
 	if (setup_pki() != 0)
 		return 1;
 	failed = cmocka_run_group_tests_name("tls_ocsp", tests, NULL, NULL);

@@ -69,9 +69,11 @@ struct pair_spec {
 	const char *server_certs[4]; /* file stems: "mx-rsa" -> mx-rsa.pem + mx-rsa.key */
 	int server_request_client_cert;
 	const char *server_staple; /* file in the PKI dir, or NULL */
-	const char *client_cert;   /* stem, or NULL */
-	const char *client_ca;     /* file, or NULL for no verification */
-	const char *crl;           /* file, or NULL */
+	const char
+	        *server_chain_staple; /* file for chain depth 1 (TLS_CAP_STAPLE_CHAIN), or NULL */
+	const char *client_cert;      /* stem, or NULL */
+	const char *client_ca;        /* file, or NULL for no verification */
+	const char *crl;              /* file, or NULL */
 	const char *sni;
 	const char *sigalgs;
 	int request_staple;
@@ -89,7 +91,7 @@ struct pair_spec {
 struct server_view {
 	char version[16], cipher[80], sni[256], local_key_type[16], peer_key_type[16];
 	char verify[32];
-	int staple_requested, staple_sent;
+	int staple_requested, staple_sent, chain_staples_sent;
 };
 
 struct pair_result {
@@ -127,6 +129,24 @@ set_timeouts(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
+/* The server's staples by depth: [0] the leaf's, [1] the intermediate's. */
+struct pair_staples {
+	unsigned char *der[2];
+	size_t len[2];
+};
+
+static inline void
+pair_staple_for(void *arg, const struct tls_staple_query *q, const unsigned char **staple,
+                size_t *len)
+{
+	const struct pair_staples *ps = arg;
+
+	if (q->depth < 2) {
+		*staple = ps->der[q->depth];
+		*len = ps->len[q->depth];
+	}
+}
+
 /* The server child: handshake, report its view in one line, wait for close. */
 static inline void __attribute__((noreturn))
 serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
@@ -134,6 +154,7 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 	struct tls_config cfg = { .role = TLS_ROLE_SERVER };
 	struct tls_conn_opts opts = { 0 };
 	unsigned char *staple = NULL;
+	struct pair_staples chain = { { NULL, NULL }, { 0, 0 } };
 	struct tls_ctx *ctx;
 	struct tls_conn *c;
 	struct err e = { 0 };
@@ -152,6 +173,15 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 		if (staple == NULL)
 			_exit(3);
 	}
+	if (spec->server_chain_staple != NULL) { /* per depth, through staple_for */
+		chain.der[0] = staple;
+		chain.len[0] = opts.staple_len;
+		chain.der[1] = read_file(pki(spec->server_chain_staple), &chain.len[1]);
+		if (chain.der[1] == NULL)
+			_exit(3);
+		opts.staple_for = pair_staple_for;
+		opts.staple_arg = &chain;
+	}
 	set_timeouts(fd);
 	ctx = tls_ctx_new(be, &cfg, &e);
 	if (ctx == NULL) {
@@ -161,10 +191,10 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 	c = tls_conn_new(ctx, fd, &opts, &e);
 	if (c != NULL && tls_conn_handshake(c, &e) == TLS_OK) {
 		const struct tls_info *i = tls_conn_info(c);
-		snprintf(line, sizeof line, "%s|%s|%s|%s|%s|%s|%d|%d\n", i->version, i->cipher,
+		snprintf(line, sizeof line, "%s|%s|%s|%s|%s|%s|%d|%d|%d\n", i->version, i->cipher,
 		         i->sni[0] ? i->sni : "-", i->local_key_type[0] ? i->local_key_type : "-",
 		         i->peer_key_type[0] ? i->peer_key_type : "-", tls_verify_word(i->verify),
-		         i->staple_requested, i->staple_sent);
+		         i->staple_requested, i->staple_sent, i->chain_staples_sent);
 		size_t half =
 		        spec->server_ticket_between || spec->server_key_update_between ? 8 : 0;
 
@@ -188,6 +218,7 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 	tls_conn_free(c);
 	tls_ctx_free(ctx);
 	free(staple);
+	free(chain.der[1]);
 	free_keypairs(&cfg);
 	close(fd);
 	_exit(status);
@@ -196,15 +227,15 @@ serve_one(const struct tls_backend *be, const struct pair_spec *spec, int fd)
 static inline int
 parse_server_view(char *line, struct server_view *v)
 {
-	char *f[8];
+	char *f[9];
 	size_t n = 0;
 	char *save = NULL;
 
 	line[strcspn(line, "\n")] = '\0';
-	for (char *t = strtok_r(line, "|", &save); t != NULL && n < 8;
+	for (char *t = strtok_r(line, "|", &save); t != NULL && n < 9;
 	     t = strtok_r(NULL, "|", &save))
 		f[n++] = t;
-	if (n != 8)
+	if (n != 9)
 		return -1;
 	snprintf(v->version, sizeof v->version, "%s", f[0]);
 	snprintf(v->cipher, sizeof v->cipher, "%s", f[1]);
@@ -214,6 +245,7 @@ parse_server_view(char *line, struct server_view *v)
 	snprintf(v->verify, sizeof v->verify, "%s", f[5]);
 	v->staple_requested = atoi(f[6]);
 	v->staple_sent = atoi(f[7]);
+	v->chain_staples_sent = atoi(f[8]);
 	return 0;
 }
 

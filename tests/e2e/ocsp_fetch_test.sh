@@ -60,7 +60,7 @@ cases=(
 	"slow|3|no|--timeout 1|delay=3s"
 	"down|3|no||DOWN"
 )
-echo "1..$((2 * ${#cases[@]}))"
+echo "1..$((2 * ${#cases[@]} + 2))"
 for backend in openssl gnutls; do
 	for c in "${cases[@]}"; do
 		IFS='|' read -r name want replaced fargs fault <<<"$c"
@@ -95,5 +95,25 @@ for backend in openssl gnutls; do
 			not_ok "$backend: $name: exit $got (want $want), file kept=$same" "$work/out"
 		fi
 	done
+done
+
+# A "PEM" item holds the whole chain's responses (docs/ocsp.md "Responses
+# for the chain"): fetching the leaf's would drop the others, so it is
+# left alone, exit 64, even with a good responder up.
+sed 's|^tls_ocsp_file .*|tls_ocsp_file   = PEM '"$work"'/chain.pem|' "$work/refmta.conf" >"$work/pem.conf"
+for backend in openssl gnutls; do
+	printf -- '-----BEGIN OCSP RESPONSE-----\nb2xk\n-----END OCSP RESPONSE-----\n' >"$work/chain.pem"
+	cp "$work/chain.pem" "$work/before"
+	start_ocsp
+	timeout 30 bin/refmta -c "$work/pem.conf" --backend "$backend" ocsp-fetch \
+		--url "http://127.0.0.1:$ocsp_port/" >"$work/out" 2>&1
+	got=$?
+	stop_ocsp
+	if [ "$got" = 64 ] && cmp -s "$work/chain.pem" "$work/before" &&
+		grep -q "a PEM item holds the responses of the whole chain" "$work/out"; then
+		ok "$backend: PEM item: exit 64, file kept"
+	else
+		not_ok "$backend: PEM item: exit $got (want 64)" "$work/out"
+	fi
 done
 exit $((failed > 0))
