@@ -22,10 +22,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
 #include "tls_pair.h"
+
+#include "dane_chain.h"
 
 /* One record of a case: made from certificate `depth` of PKI file `file`. */
 struct rec_spec {
@@ -414,6 +417,105 @@ test_danetest_in(void **state)
 	assert_int_equal(count[2], 1);
 }
 
+/* ---- the CNAME chain walk (server/dane_chain.c) --------------------------------- */
+
+/* A fake DNS for the walk: NAME -> (status, CNAME target). */
+static const struct {
+	const char *name;
+	enum resolver_status status;
+	const char *target; /* NULL: no CNAME (nodata) */
+} fake_cnames[] = {
+	{ "a.test", RESOLVER_SECURE, "b.test" },   { "b.test", RESOLVER_SECURE, "c.test" },
+	{ "c.test", RESOLVER_SECURE, "d.test." },  { "d.test", RESOLVER_NODATA, NULL },
+	{ "l1.test", RESOLVER_SECURE, "l2.test" }, { "l2.test", RESOLVER_SECURE, "L1.test." },
+	{ "i.test", RESOLVER_SECURE, "j.test" },   { "j.test", RESOLVER_INSECURE, "d.test" },
+	{ "x.test", RESOLVER_BOGUS, NULL },        { "n0", RESOLVER_SECURE, "n1" },
+	{ "n1", RESOLVER_SECURE, "n2" },           { "n2", RESOLVER_SECURE, "n3" },
+	{ "n3", RESOLVER_SECURE, "n4" },           { "n4", RESOLVER_SECURE, "n5" },
+	{ "n5", RESOLVER_SECURE, "n6" },           { "n6", RESOLVER_SECURE, "n7" },
+	{ "n7", RESOLVER_SECURE, "n8" },           { "n8", RESOLVER_SECURE, "n9" },
+};
+
+static int
+fake_lookup(void *arg, const char *name, enum resolver_type type, struct resolver_answer *out,
+            struct err *e)
+{
+	int *calls = arg;
+	char bare[256];
+	size_t len = strlen(name);
+	(void)e;
+
+	snprintf(bare, sizeof bare, "%.*s", (int)(len > 1 && name[len - 1] == '.' ? len - 1 : len),
+	         name); /* DNS names end in an implied dot */
+
+	assert_int_equal(type, RESOLVER_CNAME);
+	(*calls)++;
+	memset(out, 0, sizeof *out);
+	out->status = RESOLVER_NXDOMAIN;
+	for (size_t i = 0; i < sizeof fake_cnames / sizeof fake_cnames[0]; i++) {
+		if (strcasecmp(fake_cnames[i].name, bare) != 0)
+			continue;
+		out->status = fake_cnames[i].status;
+		out->secure = out->status == RESOLVER_SECURE || out->status == RESOLVER_NODATA;
+		if (fake_cnames[i].target != NULL && out->status <= RESOLVER_INSECURE) {
+			out->rrs = calloc(1, sizeof *out->rrs);
+			assert_non_null(out->rrs);
+			out->rrs[0].type = RESOLVER_CNAME;
+			out->rrs[0].u.name = strdup(fake_cnames[i].target);
+			out->nrrs = 1;
+		}
+	}
+	return 0;
+}
+
+static void
+test_chain_walk(void **state)
+{
+	const struct {
+		const char *start, *target;
+		int rc;
+		size_t links;
+		const char *why; /* rc -1: a part of out.why */
+	} v[] = {
+		{ "a.test", "d.test", 0, 3, NULL }, /* three secure links */
+		{ "A.test", "D.TEST", 0, 3, NULL }, /* case; "d.test." ends in a dot */
+		{ "b.test", "d.test", 0, 2, NULL },
+		{ "a.test", "a.test", 0, 0, NULL },
+		{ "l1.test", "z.test", -1, 0, "CNAME loop at L1.test." },
+		{ "i.test", "d.test", -1, 0, "CNAME j.test insecure" },
+		{ "x.test", "d.test", -1, 0, "CNAME x.test bogus" },
+		{ "a.test", "z.test", -1, 0, "no CNAME at d.test. (nodata)" },
+		{ "q.test", "d.test", -1, 0, "no CNAME at q.test (nxdomain)" },
+		{ "n0", "n8", 0, 8, NULL }, /* DANE_CHAIN_MAX links: the bound itself */
+		{ "n0", "n9", -1, 0, "longer than 8 links" },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		struct dane_chain c;
+		int calls = 0;
+		int rc = dane_chain_walk(fake_lookup, &calls, v[i].start, v[i].target, NULL, NULL,
+		                         &c);
+		if (rc != v[i].rc)
+			fail_msg("walk %s -> %s: rc %d (%s)", v[i].start, v[i].target, rc, c.why);
+		assert_true(calls <= DANE_CHAIN_MAX); /* bounded */
+		if (rc == 0) {
+			assert_int_equal(c.n, v[i].links);
+			assert_string_equal(c.names[0], v[i].start);
+		} else if (strstr(c.why, v[i].why) == NULL) {
+			fail_msg("walk %s: why \"%s\", want \"%s\"", v[i].start, c.why, v[i].why);
+		}
+	}
+	/* The names, in order: every one a reference identifier (RFC 7672 3.2.2). */
+	struct dane_chain c;
+	int calls = 0;
+	assert_int_equal(dane_chain_walk(fake_lookup, &calls, "a.test", "d.test", NULL, NULL, &c),
+	                 0);
+	assert_string_equal(c.names[1], "b.test");
+	assert_string_equal(c.names[2], "c.test");
+	assert_string_equal(c.names[3], "d.test.");
+}
+
 static void
 test_corpus(void **state)
 {
@@ -447,7 +549,7 @@ main(void)
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_usable),      cmocka_unit_test(test_make),
 		cmocka_unit_test(test_corpus),      cmocka_unit_test(test_not_asked),
-		cmocka_unit_test(test_danetest_in),
+		cmocka_unit_test(test_danetest_in), cmocka_unit_test(test_chain_walk),
 	};
 	int failed;
 
