@@ -262,8 +262,8 @@ hexval(char c)
 
 /* One block: its header, records and certificates (written to a PEM file
  * so that tls_tlsa_make() gives each one's DER).  0 at the end of input.
- * Like OpenSSL's reader, exactly <TLSA-count> record lines are read; any
- * further line before the certificates is skipped (blocks 39-42). */
+ * Exactly <TLSA-count> record lines are read; any further line before the
+ * certificates is skipped (blocks 39-42 list one more than they declare). */
 static int
 read_block(FILE *f, int *ntlsa, int *ncert, int *noname, int *want, int *depth,
            struct tls_tlsa *recs, unsigned char data[][1024], const char *pem)
