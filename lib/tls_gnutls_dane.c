@@ -12,10 +12,12 @@
  * chain from the leaf up to chain[d] as the one trust anchor (signatures,
  * dates, CA bits), which is what OpenSSL's DANE-TA does.  A DANE-TA(2)
  * Cert(0) Full(0) record whose certificate the server did not send is used
- * as the trust anchor itself, as OpenSSL does.
+ * as the trust anchor itself, as OpenSSL does; so is a DANE-TA(2) SPKI(1)
+ * Full(0) key that signed the top certificate sent.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tls_gnutls.h"
 
@@ -118,6 +120,67 @@ gdane_try_ee(const gnutls_datum_t *chain, unsigned n, const struct tls_tlsa *v, 
 	return ok;
 }
 
+/* The bytes of the DER element (tag, length, contents) at `p`, or 0. */
+static size_t
+gdane_der_tlv(const unsigned char *p, size_t max)
+{
+	size_t len = 0, hdr = 2;
+
+	if (max < 2)
+		return 0;
+	if (p[1] < 0x80) {
+		len = p[1];
+	} else {
+		unsigned k = p[1] & 0x7f;
+		if (k == 0 || k > 3 || max < 2 + k)
+			return 0;
+		for (unsigned i = 0; i < k; i++)
+			len = len << 8 | p[2 + i];
+		hdr += k;
+	}
+	return hdr + len <= max ? hdr + len : 0;
+}
+
+/* Is `cert` (DER) signed by the public key `spki` (DER SubjectPublicKeyInfo),
+ * and inside its dates?  A DANE-TA(2) SPKI(1) Full(0) record whose key is not
+ * in the chain the server sent is the trust anchor's key itself: it must
+ * have signed the top certificate sent (RFC 7671 5.2.2; OpenSSL's DANE does
+ * this, libgnutls-dane does not). */
+static int
+gdane_signed_by_key(const gnutls_datum_t *cert, const struct tls_tlsa *spki)
+{
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_pubkey_t key = NULL;
+	gnutls_datum_t k = { (unsigned char *)spki->data, (unsigned)spki->len }, tbs, sig = { 0 };
+	unsigned char sigbuf[1024];
+	size_t hdr, siglen = sizeof sigbuf;
+	time_t now = time(NULL);
+	int ok = 0, algo;
+
+	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+	 * signature } (RFC 5280 4.1): the signature covers tbsCertificate's DER. */
+	if (gdane_der_tlv(cert->data, cert->size) == 0 || cert->data[0] != 0x30)
+		return 0;
+	hdr = cert->data[1] < 0x80 ? 2 : 2 + (size_t)(cert->data[1] & 0x7f);
+	tbs.data = cert->data + hdr;
+	tbs.size = (unsigned)gdane_der_tlv(tbs.data, cert->size - hdr);
+	if (tbs.size == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return 0;
+	if (gnutls_x509_crt_import(crt, cert, GNUTLS_X509_FMT_DER) < 0 ||
+	    gnutls_x509_crt_get_signature(crt, (char *)sigbuf, &siglen) < 0 ||
+	    (algo = gnutls_x509_crt_get_signature_algorithm(crt)) < 0 ||
+	    gnutls_pubkey_init(&key) < 0 || gnutls_pubkey_import(key, &k, GNUTLS_X509_FMT_DER) < 0)
+		goto out;
+	sig = (gnutls_datum_t){ sigbuf, (unsigned)siglen };
+	ok = gnutls_pubkey_verify_data2(key, (gnutls_sign_algorithm_t)algo, 0, &tbs, &sig) >= 0 &&
+	     gnutls_x509_crt_get_activation_time(crt) <= now &&
+	     gnutls_x509_crt_get_expiration_time(crt) >= now;
+out:
+	gnutls_pubkey_deinit(key);
+	gnutls_x509_crt_deinit(crt);
+	return ok;
+}
+
 /* The depth of the DANE-TA match, or -1. */
 static int
 gdane_try_ta(const gnutls_datum_t *chain, unsigned n, const struct tls_tlsa *v, size_t nv)
@@ -141,6 +204,16 @@ gdane_try_ta(const gnutls_datum_t *chain, unsigned n, const struct tls_tlsa *v, 
 		if (tls_tlsa_usable(r) && r->usage == TLS_TLSA_DANE_TA && r->selector == 0 &&
 		    r->mtype == 0 && gdane_path_ok(chain, n, &ta))
 			depth = (int)n;
+	}
+	/* A bare key published but not sent: it signed the top certificate
+	 * sent, and the chain below verifies to that one.  OpenSSL reports the
+	 * depth of that top certificate (danetest.in blocks 45, 46). */
+	for (size_t i = 0; i < nv && depth < 0; i++) {
+		const struct tls_tlsa *r = &v[i];
+		if (tls_tlsa_usable(r) && r->usage == TLS_TLSA_DANE_TA && r->selector == 1 &&
+		    r->mtype == 0 && gdane_signed_by_key(&chain[n - 1], r) &&
+		    (n == 1 || gdane_path_ok(chain, n - 1, &chain[n - 1])))
+			depth = (int)n - 1;
 	}
 	return depth;
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bio.h"
+#include "dane_chain.h"
 #include "dane_check.h"
 #include "net.h"
 #include "resolver.h"
@@ -24,6 +25,7 @@
 struct dc_host {
 	char name[256], address[64], cname[256];
 	int secure;
+	struct dane_chain chain; /* filled by dc_host() when cname[0] */
 };
 
 static void
@@ -33,6 +35,20 @@ dc_print_answer(FILE *out, const struct resolver_answer *a, enum resolver_type t
 
 	resolver_answer_format(a, t, name, text, sizeof text);
 	fprintf(out, "%s\n", text);
+}
+
+/* The chain walk's lookups: resolver_lookup() behind router_lookup_fn. */
+static int
+dc_resolve(void *arg, const char *name, enum resolver_type type, struct resolver_answer *out,
+           struct err *e)
+{
+	return resolver_lookup(arg, name, type, out, e);
+}
+
+static void
+dc_seen(void *arg, const char *name, const struct resolver_answer *a)
+{
+	dc_print_answer(arg, a, RESOLVER_CNAME, name);
 }
 
 /* One lookup (a failure to ask reads as tempfail), printed. */
@@ -130,7 +146,8 @@ dc_tls(const struct tls_backend *be, int fd, struct bio *io, FILE *out, const ch
 {
 	struct tls_config cfg = { .role = TLS_ROLE_CLIENT };
 	struct tls_conn_opts opts = { .sni = base, .tlsa = v, .ntlsa = n };
-	const char *names[] = { base, h->name, h->cname[0] ? h->cname : NULL };
+	const char *names[2 + DANE_CHAIN_MAX] = { base, h->name };
+	size_t nnames = 2;
 	struct tls_ctx *ctx;
 	struct tls_conn *c = NULL;
 	const struct tls_info *ti;
@@ -153,7 +170,11 @@ dc_tls(const struct tls_backend *be, int fd, struct bio *io, FILE *out, const ch
 	ti = tls_conn_info(c);
 	fprintf(out, "%s: TLS %s %s, SNI %s\n", prefix, ti->version, ti->cipher, base);
 	dc_print_chain(out, prefix, ti);
-	ok = tls_conn_dane_check_names(c, names, 3);
+	/* RFC 7672 3.2.2: every name of the CNAME chain (chain.names[0] is
+	 * the host name itself). */
+	for (size_t i = 1; i <= h->chain.n; i++)
+		names[nnames++] = h->chain.names[i];
+	ok = tls_conn_dane_check_names(c, names, nnames);
 	if (ok)
 		fprintf(out, "%s: matched: %s(%d) at depth %d\n", prefix,
 		        ti->dane_usage == TLS_TLSA_DANE_EE ? "DANE-EE" : "DANE-TA", ti->dane_usage,
@@ -172,7 +193,7 @@ dc_tls(const struct tls_backend *be, int fd, struct bio *io, FILE *out, const ch
 
 /* One host: 1 = authenticated by DANE. */
 static int
-dc_host(struct resolver *r, const struct tls_backend *be, FILE *out, const struct dc_host *h,
+dc_host(struct resolver *r, const struct tls_backend *be, FILE *out, struct dc_host *h,
         unsigned port)
 {
 	const char *bases[2] = { h->cname[0] ? h->cname : NULL, h->name };
@@ -190,6 +211,13 @@ dc_host(struct resolver *r, const struct tls_backend *be, FILE *out, const struc
 		        prefix);
 		return 0;
 	}
+	if (h->cname[0] != '\0' &&
+	    dane_chain_walk(dc_resolve, r, h->name, h->cname, dc_seen, out, &h->chain) != 0) {
+		fprintf(out, "%s: %s: the host would be deferred\n", prefix, h->chain.why);
+		return 0;
+	}
+	for (size_t i = 1; i <= h->chain.n; i++)
+		fprintf(out, "%s: CNAME chain name %zu: %s\n", prefix, i, h->chain.names[i]);
 	for (size_t b = 0; b < 2 && base == NULL; b++) {
 		if (bases[b] == NULL)
 			continue;

@@ -81,6 +81,19 @@ dane_lookup(struct smtp_run *R, const char *base, char *qname, size_t qlen)
 	}
 }
 
+/* Each CNAME lookup of the chain walk, logged as the router logs. */
+static void
+dane_chain_seen(void *arg, const char *name, const struct resolver_answer *a)
+{
+	struct smtp_run *R = arg;
+	char text[1200];
+
+	if (!R->d->cfg->log_dns)
+		return;
+	resolver_answer_format(a, RESOLVER_CNAME, name, text, sizeof text);
+	log_write("%s DNS %s", R->d->message_id != NULL ? R->d->message_id : "-", text);
+}
+
 /* Why a TLSA answer gave no records to use ("" when it did); 1 = insecure. */
 static int
 dane_why_none(const struct resolver_answer *a, const char *qname, char *msg, size_t len)
@@ -127,6 +140,18 @@ smtp_dane_prepare(struct smtp_run *R)
 		return dane_host_fail(R, "dane-required", "4.7.5",
 		                      "DANE required but the MX or address lookup was not "
 		                      "DNSSEC-secure");
+	}
+	/* RFC 7672 3.2.2: every name of the CNAME chain is a reference
+	 * identifier; libunbound gave only its target, so walk it link by
+	 * link, each validated.  A walk that fails where the address lookup
+	 * was secure (a link changed, a loop, too long) leaves it unknown
+	 * which names are the server's: defer, as for a bogus TLSA answer. */
+	if (R->h->cname != NULL &&
+	    dane_chain_walk(R->d->lookup, R->d->lookup_arg, R->h->name, R->h->cname,
+	                    dane_chain_seen, R, &d->chain) != 0) {
+		snprintf(msg, sizeof msg, "DANE: %s", d->chain.why);
+		smtp_dane_clear(d);
+		return dane_host_fail(R, "4.7.5", msg);
 	}
 	for (size_t b = 0; b < 2; b++) {
 		if (bases[b] == NULL)
@@ -207,12 +232,16 @@ enum smtp_step
 smtp_dane_verdict(struct smtp_run *R, struct smtp_conn *c)
 {
 	/* RFC 7672 3.2.2: DANE-TA's reference identifiers: the TLSA base name,
-	 * the MX host name and the CNAME chain's target. */
-	const char *names[] = { R->dane.base, R->h->name, R->h->cname };
+	 * the MX host name and every name of the CNAME chain (its target last). */
+	const char *names[2 + DANE_CHAIN_MAX] = { R->dane.base, R->h->name };
+	size_t nnames = 2;
 	const struct tls_info *ti = tls_conn_info(c->tls);
 	char msg[300];
 
-	if (tls_conn_dane_check_names(c->tls, names, 3)) {
+	/* chain.names[0] is the host name itself */
+	for (size_t i = 1; i <= R->dane.chain.n; i++)
+		names[nnames++] = R->dane.chain.names[i];
+	if (tls_conn_dane_check_names(c->tls, names, nnames)) {
 		c->facts.cv = 1;
 		c->facts.dane = 1;
 		c->facts.tlsa_usage = 1u << ti->dane_usage;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "bio.h"
+#include "dane_chain.h"
 #include "deliver_smtp.h"
 #include "smtp_parse.h"
 #include "smtp_reply.h"
@@ -51,6 +52,7 @@ struct smtp_dane {
 	struct tls_tlsa *tlsa; /* owned; point into `answer` */
 	size_t ntlsa;
 	struct resolver_answer answer; /* owned: the TLSA lookup */
+	struct dane_chain chain;       /* the host's CNAME chain (chain.n == 0: none) */
 };
 
 /* One deliver_smtp() call. */
