@@ -151,7 +151,8 @@ smtp_dane_prepare(struct smtp_run *R)
 	                    dane_chain_seen, R, &d->chain) != 0) {
 		snprintf(msg, sizeof msg, "DANE: %s", d->chain.why);
 		smtp_dane_clear(d);
-		return dane_host_fail(R, "4.7.5", msg);
+		return dane_host_fail(R, require ? "dane-required" : "dnssec-invalid", "4.7.5",
+		                      msg);
 	}
 	for (size_t b = 0; b < 2; b++) {
 		if (bases[b] == NULL)
