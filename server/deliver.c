@@ -567,6 +567,7 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		.lookup_arg = run,
 		.log_dns = cfg->log_dns,
 		.message_id = env->id,
+		.sender = env->sender,
 	};
 	struct route *routes = calloc(env->nrcpts + 1, sizeof *routes);
 	size_t *idx = calloc(env->nrcpts + 1, sizeof *idx);

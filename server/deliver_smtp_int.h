@@ -63,7 +63,9 @@ struct smtp_run {
 	uint64_t datasize; /* octets in the data file */
 	int oom;
 	struct smtp_dane dane;
-	int ev_errno; /* the errno of the host-level failure being recorded (msg:host:defer) */
+	int ev_errno;   /* the errno of the host-level failure being recorded (msg:host:defer) */
+	char helo[256]; /* helo_data expanded for this host (smtp_host_options) */
+	char sni[256];  /* tls_sni expanded for this host; "" = no SNI */
 };
 
 /* How a step ended. */
@@ -110,6 +112,10 @@ enum smtp_reply_read smtp_command(struct smtp_conn *c, struct smtp_reply *r, str
                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* EHLO, HELO on a 5xx.  SMTP_STEP_OK or SMTP_STEP_DONE (recipients marked, c freed). */
 enum smtp_step smtp_hello(struct smtp_run *R, struct smtp_conn *c);
+/* helo_data and tls_sni expanded for host R->h (deliver_vars.h) into
+ * R->helo and R->sni.  0, or -1 with the host's failure recorded on the
+ * pending recipients (4.3.0, the reason naming the option). */
+int smtp_host_options(struct smtp_run *R, const struct smtp_host_facts *f) MUST_CHECK;
 /* A new connection to host R->hi, ready for MAIL.  SMTP_STEP_OK (*out set),
  * SMTP_STEP_DONE (recipients marked, nothing open) or SMTP_STEP_TRYCLEAR. */
 enum smtp_step smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out);
