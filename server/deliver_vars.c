@@ -30,6 +30,28 @@ DV_STR(v_domain, domain)
 DV_STR(v_host, host)
 DV_STR(v_host_address, host_address)
 
+/* The envelope sender split at its last "@". */
+static const char *
+v_sender_local_part(const void *ctx, char *buf, size_t len)
+{
+	const char *s = ((const struct deliver_vars *)ctx)->sender_address;
+	const char *at = strrchr(s, '@');
+
+	if (at == NULL)
+		return s;
+	snprintf(buf, len, "%.*s", (int)(at - s), s);
+	return buf;
+}
+
+static const char *
+v_sender_domain(const void *ctx, char *buf, size_t len)
+{
+	const char *at = strrchr(((const struct deliver_vars *)ctx)->sender_address, '@');
+
+	(void)buf, (void)len;
+	return at != NULL ? at + 1 : "";
+}
+
 static const char *
 v_host_port(const void *ctx, char *buf, size_t len)
 {
@@ -45,6 +67,8 @@ const struct expand_var deliver_var_table[] = {
 	{ "message_id", v_message_id, "the message's id" },
 	{ "message_exim_id", v_message_id, "the message's id (Exim's name)" },
 	{ "sender_address", v_sender_address, "the message's envelope sender (\"\" for <>)" },
+	{ "sender_address_local_part", v_sender_local_part, "the sender before its last \"@\"" },
+	{ "sender_address_domain", v_sender_domain, "the sender after its last \"@\"" },
 	{ "local_part", v_local_part,
 	  "the recipient's local part (transports: one recipient only)" },
 	{ "domain", v_domain, "the recipient's domain (transports: when all share it)" },

@@ -5,7 +5,8 @@
  * their context here, so $local_part means the same in route_data and in
  * helo_data.
  *
- * Variables: $message_id / $message_exim_id, $sender_address,
+ * Variables: $message_id / $message_exim_id, $sender_address (and its
+ * $sender_address_local_part, $sender_address_domain),
  * $local_part, $domain (from the address), $router_name, $transport_name,
  * $host, $host_address, $host_port (transport options expanded per host).
  *
