@@ -24,8 +24,6 @@
 #include <unistd.h>
 
 #include "deliver_smtp_int.h"
-#include "deliver_vars.h"
-#include "expand.h"
 #include "match.h"
 #include "net.h"
 
@@ -175,74 +173,6 @@ tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, siz
 	return fd;
 }
 
-/* $local_part when the group is one recipient, $domain when all share it
- * (Exim's rule for transport options). */
-static void
-group_vars(const struct smtp_run *R, const struct smtp_host_facts *f, struct deliver_vars *v)
-{
-	const struct smtp_delivery *d = R->d;
-	const char *first = d->nrcpts > 0 ? d->rcpts[0].rcpt->address : NULL;
-
-	deliver_vars_init(v, d->message_id, d->env != NULL ? d->env->sender : NULL, first,
-	                  d->router_name, d->t->name);
-	for (size_t i = 1; i < d->nrcpts; i++) {
-		const char *at = strrchr(d->rcpts[i].rcpt->address, '@');
-		if (at == NULL || strcmp(at + 1, v->domain) != 0)
-			v->domain[0] = '\0';
-	}
-	if (d->nrcpts != 1)
-		v->local_part[0] = '\0';
-	v->host = f->name;
-	v->host_address = f->address;
-	v->host_port = f->port;
-}
-
-/* A name, not an address, may be SNI (RFC 6066 3). */
-static int
-sni_usable(const char *s)
-{
-	return s[0] != '\0' && strchr(s, ':') == NULL && strspn(s, "0123456789.") != strlen(s);
-}
-
-int
-smtp_host_options(struct smtp_run *R, const struct smtp_host_facts *f)
-{
-	const struct smtp_transport *t = R->d->t;
-	struct deliver_vars v;
-	char owner[300], why[500], *out = NULL;
-	int rc;
-
-	group_vars(R, f, &v);
-	snprintf(owner, sizeof owner, "transport %s", t->name);
-	/* helo_data: an error or a forced failure defers the host */
-	rc = deliver_vars_expand(R->d->cfg, &v, owner, "helo_data", t->helo_data, &out, why,
-	                         sizeof why);
-	if (rc != EXPAND_OK || out[0] == '\0') {
-		if (rc == EXPAND_OK)
-			snprintf(why, sizeof why, "%s: helo_data expanded to nothing", owner);
-		free(out);
-		smtp_host_fail_error(R, f, "4.3.0", why);
-		return -1;
-	}
-	snprintf(R->helo, sizeof R->helo, "%s", out);
-	free(out);
-	out = NULL;
-	R->sni[0] = '\0';
-	if (t->tls_sni == NULL)
-		return 0;
-	/* tls_sni: a forced failure or an empty result sends none */
-	rc = deliver_vars_expand(R->d->cfg, &v, owner, "tls_sni", t->tls_sni, &out, why,
-	                         sizeof why);
-	if (rc == EXPAND_ERROR) {
-		smtp_host_fail_error(R, f, "4.3.0", why);
-		return -1;
-	}
-	if (rc == EXPAND_OK && sni_usable(out))
-		snprintf(R->sni, sizeof R->sni, "%s", out);
-	free(out);
-	return 0;
-}
-
 /* A forced smtp:connect or smtp:ehlo: close the connection, the host deferred. */
 static enum smtp_step
 event_close(struct smtp_run *R, struct smtp_conn *c, const char *event)
@@ -276,7 +206,11 @@ local_end(int fd, struct smtp_host_facts *f)
 enum smtp_step
 smtp_hello(struct smtp_run *R, struct smtp_conn *c)
 {
-	const char *helo = R->helo;
+	/* helo_data as smtp_host_options expanded it for this host */
+	const char *helo = R->helo[0] != '\0' ? R->helo
+	                   : R->d->cfg != NULL && R->d->cfg->primary_hostname != NULL
+	                           ? R->d->cfg->primary_hostname
+	                           : "localhost";
 	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 	char stage[600];
@@ -334,8 +268,6 @@ smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out)
 	snprintf(f.address, sizeof f.address, "%s", R->h->address);
 	f.port = R->port;
 	f.ds = R->h->ds_report;
-	if (smtp_host_options(R, &f) != 0)
-		return SMTP_STEP_DONE;
 	/* tcp:connect, before connecting: a non-empty result means do not connect. */
 	if (smtp_event(R, &f, "tcp:connect", NULL, 0, NULL, NULL)) {
 		smtp_host_fail_error(R, &f, "4.4.1",

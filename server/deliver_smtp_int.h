@@ -9,6 +9,7 @@
  *   deliver_smtp_proto.c    one transaction: envelope, recipient replies,
  *                           body, final reply
  *   deliver_smtp_options.c  the "transport NAME:" block (driver = smtp)
+ *   deliver_smtp_expand.c   helo_data, tls_sni and host lists expanded per host
  *
  * Ownership: a struct smtp_conn belongs to whoever holds the pointer; the
  * functions documented as "c freed" take it over (QUIT or close).
@@ -26,6 +27,7 @@
 
 #define SMTP_CACHE_MAX 16 /* connections kept at once */
 #define SMTP_QUIT_WAIT 5  /* seconds to wait for QUIT's reply, at most */
+#define SMTP_HOST_LISTS 9 /* the smtp transport's host-list options (deliver_smtp_expand.c) */
 
 struct smtp_conn {
 	int fd;
@@ -66,6 +68,11 @@ struct smtp_run {
 	int ev_errno;   /* the errno of the host-level failure being recorded (msg:host:defer) */
 	char helo[256]; /* helo_data expanded for this host (smtp_host_options) */
 	char sni[256];  /* tls_sni expanded for this host; "" = no SNI */
+	/* While a host is tried, d->t points at `tx`: the transport with its
+	 * host lists expanded for that host (owned[], freed after it). */
+	struct smtp_transport tx;
+	const struct smtp_transport *t_orig;
+	char *owned[SMTP_HOST_LISTS];
 };
 
 /* How a step ended. */
@@ -75,6 +82,16 @@ enum smtp_step {
 	SMTP_STEP_TRYCLEAR, /* the handshake failed: reconnect without TLS (c freed) */
 	SMTP_STEP_DEAD      /* a reused connection was closed before anything was decided */
 };
+
+/* --- deliver_smtp_expand.c: options expanded per host ------------------------------- */
+
+/* Before trying host R->h: helo_data, tls_sni and every host list holding
+ * "$" expanded with the delivery variables (deliver_vars.h: $host,
+ * $host_address, ...); R->d->t then points at R->tx until
+ * smtp_host_options_done().  0, or -1 with the host's failure recorded on
+ * the pending recipients (4.3.0, the reason naming the option). */
+int smtp_host_options(struct smtp_run *R) MUST_CHECK;
+void smtp_host_options_done(struct smtp_run *R); /* R->d->t back; frees; idempotent */
 
 /* --- deliver_smtp.c: outcomes and host-level failures -------------------------------- */
 
@@ -112,10 +129,6 @@ enum smtp_reply_read smtp_command(struct smtp_conn *c, struct smtp_reply *r, str
                                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* EHLO, HELO on a 5xx.  SMTP_STEP_OK or SMTP_STEP_DONE (recipients marked, c freed). */
 enum smtp_step smtp_hello(struct smtp_run *R, struct smtp_conn *c);
-/* helo_data and tls_sni expanded for host R->h (deliver_vars.h) into
- * R->helo and R->sni.  0, or -1 with the host's failure recorded on the
- * pending recipients (4.3.0, the reason naming the option). */
-int smtp_host_options(struct smtp_run *R, const struct smtp_host_facts *f) MUST_CHECK;
 /* A new connection to host R->hi, ready for MAIL.  SMTP_STEP_OK (*out set),
  * SMTP_STEP_DONE (recipients marked, nothing open) or SMTP_STEP_TRYCLEAR. */
 enum smtp_step smtp_conn_open(struct smtp_run *R, int no_tls, struct smtp_conn **out);
