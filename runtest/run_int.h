@@ -51,6 +51,7 @@ struct run {
 	struct resolver *resolver;      /* for `resolve` steps, made at the first */
 	pid_t redis_pid[RUN_MAX_REDIS]; /* [redis] servers (run_services.c); 0: none */
 	unsigned redis_port[RUN_MAX_REDIS];
+	char redis_id[RUN_MAX_REDIS][48]; /* a cluster node's id (CLUSTER MYID); "" otherwise */
 	size_t nredis;
 	pid_t ocsp_pid;             /* ocsp-serve's fakeocsp (run_ocsp.c); 0: none */
 	unsigned ocsp_port;         /* its port, kept after ocsp-stop; 0: never started */
@@ -137,5 +138,6 @@ int step_move(struct run *r, const struct step *st, struct err *e);
 int step_reconfigure(struct run *r, const struct step *st, struct err *e);
 int step_expand(struct run *r, const struct step *st, struct err *e);
 int step_expand_vars(struct run *r, const struct step *st, struct err *e);
+int step_redis(struct run *r, const struct step *st, struct err *e);
 
 #endif

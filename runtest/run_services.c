@@ -7,11 +7,15 @@
  *                           the configuration and steps is its ADDR:PORT,
  *                           @REDIS_PORT:NAME@ its port; a section whose
  *                           first line is "# cluster" is a Redis Cluster
- *                           node, and the run waits for cluster_state:ok
+ *                           node, and the run waits for cluster_state:ok;
+ *                           @REDIS_ID:NAME@ is then its node id
+ *                           (CLUSTER MYID), for CLUSTER SETSLOT
  *   [lmdb NAME]             WORK/NAME, an LMDB file made by mdb_load -T -n
  *                           from "KEY VALUE" lines (split at the first blank)
  * and the `expand STRING` step: `refmta -c CONF expand STRING`, its result
- * in the transcript as X: lines.
+ * in the transcript as X: lines; the `redis NAME COMMAND` step: one
+ * redis-cli command on a node during the run (a slot put in migration),
+ * its reply as X: lines.
  *
  * Every server is stopped by its own pid; every wait is bounded.
  */
@@ -275,6 +279,79 @@ wait_cluster(struct run *r, struct err *e)
 	return 0;
 }
 
+/* The output redis-cli wrote to WORK/NAME (made empty first by the
+ * caller), at most len - 1 octets. */
+static void
+read_out(struct run *r, const char *name, char *buf, size_t len)
+{
+	FILE *f = fopen(run_path(r, name), "r");
+	size_t n = f != NULL ? fread(buf, 1, len - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f != NULL)
+		fclose(f);
+}
+
+/* @REDIS_ID:NAME@ for every cluster node: CLUSTER MYID. */
+static int
+cluster_ids(struct run *r, struct err *e)
+{
+	for (size_t i = 0; i < r->nredis; i++) {
+		char port[16], buf[128];
+		if (strncmp(r->s->redis[i].text, "# cluster", 9) != 0)
+			continue;
+		snprintf(port, sizeof port, "%u", r->redis_port[i]);
+		char *argv[] = { "redis-cli", "-h", "127.0.0.1", "-p", port, NULL };
+		unlink(run_path(r, "cluster-id.out"));
+		(void)run_with_input(r, argv, "CLUSTER MYID\n", "cluster-id.out");
+		read_out(r, "cluster-id.out", buf, sizeof buf);
+		buf[strcspn(buf, "\r\n")] = '\0';
+		if (strlen(buf) != 40 || strspn(buf, "0123456789abcdef") != 40) {
+			err_set(e, 1, "[redis %s]: CLUSTER MYID gave \"%s\"", r->s->redis[i].name,
+			        buf);
+			return -1;
+		}
+		snprintf(r->redis_id[i], sizeof r->redis_id[i], "%s", buf);
+	}
+	return 0;
+}
+
+/* redis NAME COMMAND: one command on node NAME, its reply lines as X: lines. */
+int
+step_redis(struct run *r, const struct step *st, struct err *e)
+{
+	size_t n = strcspn(st->arg, " \t");
+	const char *cmd = st->arg + n + strspn(st->arg + n, " \t");
+	char port[16], buf[8192], *input;
+
+	for (size_t i = 0; i < r->nredis; i++) {
+		if (strlen(r->s->redis[i].name) != n ||
+		    strncmp(r->s->redis[i].name, st->arg, n) != 0)
+			continue;
+		snprintf(port, sizeof port, "%u", r->redis_port[i]);
+		char *argv[] = { "redis-cli", "-h", "127.0.0.1", "-p", port, NULL };
+		if (asprintf(&input, "%s\n", cmd) < 0)
+			return -1;
+		unlink(run_path(r, "redis-step.out"));
+		(void)run_with_input(r, argv, input, "redis-step.out");
+		free(input);
+		transcript_addf(&r->tr, 'X', "redis %s", st->arg);
+		read_out(r, "redis-step.out", buf, sizeof buf);
+		for (size_t k = strlen(buf); k > 0 && buf[k - 1] == '\n'; k--)
+			buf[k - 1] = '\0'; /* redis-cli's blank line after an error */
+		for (char *l = buf, *nl; *l != '\0'; l = nl) {
+			nl = l + strcspn(l, "\n");
+			if (*nl == '\n')
+				*nl++ = '\0';
+			transcript_addf(&r->tr, 'X', "= %s", l);
+		}
+		return 0;
+	}
+	err_set(e, 1, "%s: redis %.*s: no [redis %.*s] section", r->s->path, (int)n, st->arg,
+	        (int)n, st->arg);
+	return -1;
+}
+
 int
 run_services_start(struct run *r, struct err *e)
 {
@@ -290,7 +367,9 @@ run_services_start(struct run *r, struct err *e)
 		if (start_redis(r, i, e) != 0)
 			return -1;
 	}
-	return wait_cluster(r, e);
+	if (wait_cluster(r, e) != 0)
+		return -1;
+	return cluster_ids(r, e);
 }
 
 void
@@ -344,9 +423,10 @@ run_services_word(const struct run *r, const char *p, char *out, size_t len, siz
 	const char *name = "default";
 	size_t n = 7, pre = 0;
 	int port_only = strncmp(p, "@REDIS_PORT:", 12) == 0;
+	int id = strncmp(p, "@REDIS_ID:", 10) == 0;
 
-	if (port_only || (strncmp(p, "@REDIS:", 7) == 0)) {
-		pre = port_only ? 12 : 7;
+	if (port_only || id || (strncmp(p, "@REDIS:", 7) == 0)) {
+		pre = port_only ? 12 : id ? 10 : 7;
 		if (strchr(p + pre, '@') == NULL)
 			return 0;
 		name = p + pre;
@@ -362,7 +442,11 @@ run_services_word(const struct run *r, const char *p, char *out, size_t len, siz
 	for (size_t i = 0; i < r->nredis; i++)
 		if (strlen(r->s->redis[i].name) == n &&
 		    strncmp(r->s->redis[i].name, name, n) == 0) {
-			if (port_only)
+			if (id && r->redis_id[i][0] == '\0')
+				return 0; /* not a cluster node: the word stays as written */
+			if (id)
+				snprintf(out, len, "%s", r->redis_id[i]);
+			else if (port_only)
 				snprintf(out, len, "%u", r->redis_port[i]);
 			else
 				snprintf(out, len, "127.0.0.1:%u", r->redis_port[i]);

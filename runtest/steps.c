@@ -120,6 +120,7 @@ static const struct step_verb verbs[] = {
 	{ "reconfigure", 0, check_reconfigure, step_reconfigure },
 	{ "expand", 0, NULL, step_expand }, /* run_services.c */
 	{ "expand-vars", 0, NULL, step_expand_vars },
+	{ "redis", 0, NULL, step_redis },
 	/* A live OCSP responder and refmta ocsp-fetch (run_ocsp.c). */
 	{ "ocsp-serve", 0, NULL, step_ocsp_serve },
 	{ "ocsp-stop", 0, NULL, step_ocsp_stop },

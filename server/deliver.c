@@ -573,6 +573,7 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 		.message_id = env->id,
 		.dns_fail = deliver_event_dns_fail,
 		.dns_fail_arg = &dnsev,
+		.sender = env->sender,
 	};
 	struct route *routes = calloc(env->nrcpts + 1, sizeof *routes);
 	size_t *idx = calloc(env->nrcpts + 1, sizeof *idx);

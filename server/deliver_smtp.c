@@ -276,7 +276,9 @@ deliver_smtp(struct smtp_delivery *d)
 		R.hi = hi;
 		R.h = &d->hosts[hi];
 		R.port = R.h->port != 0 ? R.h->port : d->t->port;
-		try_host(&R);
+		if (smtp_host_options(&R) == 0)
+			try_host(&R);
+		smtp_host_options_done(&R);
 		smtp_dane_clear(&R.dane);
 	}
 	for (size_t i = 0; i < d->nrcpts; i++) {

@@ -173,16 +173,6 @@ tcp_connect(const char *address, unsigned port, unsigned timeout, char *why, siz
 	return fd;
 }
 
-static const char *
-helo_name(const struct smtp_delivery *d)
-{
-	if (d->t->helo_data != NULL)
-		return d->t->helo_data;
-	if (d->cfg != NULL && d->cfg->primary_hostname != NULL)
-		return d->cfg->primary_hostname;
-	return "localhost";
-}
-
 /* A forced smtp:connect or smtp:ehlo: close the connection, the host deferred. */
 static enum smtp_step
 event_close(struct smtp_run *R, struct smtp_conn *c, const char *event)
@@ -216,7 +206,11 @@ local_end(int fd, struct smtp_host_facts *f)
 enum smtp_step
 smtp_hello(struct smtp_run *R, struct smtp_conn *c)
 {
-	const char *helo = helo_name(R->d);
+	/* helo_data as smtp_host_options expanded it for this host */
+	const char *helo = R->helo[0] != '\0' ? R->helo
+	                   : R->d->cfg != NULL && R->d->cfg->primary_hostname != NULL
+	                           ? R->d->cfg->primary_hostname
+	                           : "localhost";
 	struct smtp_reply r = { 0 };
 	struct err e = { 0 };
 	char stage[600];

@@ -9,6 +9,7 @@
  *   deliver_smtp_proto.c    one transaction: envelope, recipient replies,
  *                           body, final reply
  *   deliver_smtp_options.c  the "transport NAME:" block (driver = smtp)
+ *   deliver_smtp_expand.c   helo_data, tls_sni and host lists expanded per host
  *
  * Ownership: a struct smtp_conn belongs to whoever holds the pointer; the
  * functions documented as "c freed" take it over (QUIT or close).
@@ -27,6 +28,7 @@
 
 #define SMTP_CACHE_MAX 16 /* connections kept at once */
 #define SMTP_QUIT_WAIT 5  /* seconds to wait for QUIT's reply, at most */
+#define SMTP_HOST_LISTS 9 /* the smtp transport's host-list options (deliver_smtp_expand.c) */
 
 struct smtp_conn {
 	int fd;
@@ -65,7 +67,14 @@ struct smtp_run {
 	uint64_t datasize; /* octets in the data file */
 	int oom;
 	struct smtp_dane dane;
-	int ev_errno; /* the errno of the host-level failure being recorded (msg:host:defer) */
+	int ev_errno;   /* the errno of the host-level failure being recorded (msg:host:defer) */
+	char helo[256]; /* helo_data expanded for this host (smtp_host_options) */
+	char sni[256];  /* tls_sni expanded for this host; "" = no SNI */
+	/* While a host is tried, d->t points at `tx`: the transport with its
+	 * host lists expanded for that host (owned[], freed after it). */
+	struct smtp_transport tx;
+	const struct smtp_transport *t_orig;
+	char *owned[SMTP_HOST_LISTS];
 };
 
 /* How a step ended. */
@@ -75,6 +84,16 @@ enum smtp_step {
 	SMTP_STEP_TRYCLEAR, /* the handshake failed: reconnect without TLS (c freed) */
 	SMTP_STEP_DEAD      /* a reused connection was closed before anything was decided */
 };
+
+/* --- deliver_smtp_expand.c: options expanded per host ------------------------------- */
+
+/* Before trying host R->h: helo_data, tls_sni and every host list holding
+ * "$" expanded with the delivery variables (deliver_vars.h: $host,
+ * $host_address, ...); R->d->t then points at R->tx until
+ * smtp_host_options_done().  0, or -1 with the host's failure recorded on
+ * the pending recipients (4.3.0, the reason naming the option). */
+int smtp_host_options(struct smtp_run *R) MUST_CHECK;
+void smtp_host_options_done(struct smtp_run *R); /* R->d->t back; frees; idempotent */
 
 /* --- deliver_smtp.c: outcomes and host-level failures -------------------------------- */
 

@@ -17,8 +17,9 @@
  * Under DANE (seed, DANE section; docs/dane.md "OCSP"): hosts_request_ocsp
  * of "*" (its default) becomes Exim's `${if or {{= {0}{$tls_out_tlsa_usage}}
  * {= {4}{$tls_out_tlsa_usage}}} {*}{}}`: ask only when every usable TLSA
- * record is DANE-TA (usage 2, bit value 4).  Transport options are not
- * expanded in refmta, so that rule is written here directly.  A staple is
+ * record is DANE-TA (usage 2, bit value 4).  Host lists are expanded
+ * before the TLSA lookup (deliver_smtp_expand.c), so $tls_out_tlsa_usage
+ * is not known to them: that rule is written here directly.  A staple is
  * verified (4) under DANE only when DANE-TA matched: the chain, issuer
  * included, then leads to the TLSA trust anchor; DANE-EE authenticates the
  * leaf's key alone, so its issuer is untrusted and a staple is 2, as

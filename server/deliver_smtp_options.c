@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "deliver_smtp.h"
+#include "deliver_vars.h"
 #include "event.h"
 #include "option.h"
 
@@ -18,7 +19,8 @@
 
 static const struct option_def smtp_options[] = {
 	{ O(port, UINT_POS, "25"), .max = 65535, .hint = "(use 1 to 65535)" },
-	{ O(helo_data, STRING, NULL) },
+	{ O(helo_data, STRING, NULL), .valid = deliver_vars_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 	{ O(connect_timeout, TIME, "30") },
 	{ O(command_timeout, TIME, "300") },
 	{ O(data_timeout, TIME, "300") },
@@ -28,7 +30,8 @@ static const struct option_def smtp_options[] = {
 	{ O(tls_verify_hosts, HOSTLIST, "") },
 	{ O(tls_try_verify_hosts, HOSTLIST, "*") },
 	{ O(tls_verify_cert_hostnames, HOSTLIST, "*") },
-	{ O(tls_sni, STRING, NULL) },
+	{ O(tls_sni, STRING, NULL), .valid = deliver_vars_valid, .what = "expansion",
+	  .hint = "(see docs/expand.md)" },
 	{ O(tls_certificate, RPATH, NULL) },
 	{ O(tls_privatekey, RPATH, NULL) },
 	{ O(tls_require_ciphers, STRING, NULL) },
@@ -80,11 +83,7 @@ smtp_transport_parse(const struct config *cfg, const struct config_block *b,
 		option_fail(&c, line, "tls_privatekey: set without tls_certificate");
 		goto fail;
 	}
-	if ((v = config_block_get(b, "tls_sni", &line)) != NULL && strchr(v, '$') != NULL &&
-	    strcmp(v, "$host") != 0) {
-		option_fail(&c, line, "tls_sni: \"%s\" (use $host or a name)", v);
-		goto fail;
-	}
+
 	return 0;
 fail:
 	smtp_transport_free(out);

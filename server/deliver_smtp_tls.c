@@ -68,13 +68,8 @@ smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int required)
 		        t->tls_privatekey != NULL ? t->tls_privatekey : t->tls_certificate;
 		cfg.ncerts = 1;
 	}
-	if (t->tls_sni != NULL) {
-		if (strcmp(t->tls_sni, "$host") != 0)
-			opts.sni = t->tls_sni;
-		else if (strchr(R->h->name, ':') == NULL &&
-		         strspn(R->h->name, "0123456789.") != strlen(R->h->name))
-			opts.sni = R->h->name; /* never an address (RFC 6066 3) */
-	}
+	if (R->sni[0] != '\0')
+		opts.sni = R->sni; /* tls_sni expanded for this host, never an address */
 	opts.request_staple = smtp_ocsp_wanted(R, c->facts.address);
 	smtp_dane_tls_opts(R, &cfg, &opts);
 	c->tls_ctx = tls_ctx_new(R->d->be, &cfg, &e);

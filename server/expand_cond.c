@@ -278,7 +278,7 @@ x_cond(struct xstate *x, int *result)
 		return -1;
 	}
 	if (strcmp(op, "def") == 0 && *x->p == ':') {
-		char name[128], num[64];
+		char name[128], num[320];
 		const char *v;
 		x->p++;
 		if (x_word(x, name, sizeof name) == 0) {

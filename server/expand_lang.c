@@ -80,7 +80,7 @@ x_add(struct xstate *x, struct buf *out, const char *s, size_t n)
 static void
 add_var(struct xstate *x, struct buf *out, const char *name, size_t n)
 {
-	char small[64], num[64];
+	char small[64], num[320]; /* num: a getter's formatted value (a local part, 64+) */
 	char *key;
 	const char *val = NULL;
 

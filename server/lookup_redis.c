@@ -9,8 +9,13 @@
  * writes those backslashes).  Replies, as Exim maps them: string as is,
  * status ("OK") as is, integer "true"/"false" (non-zero / zero), array
  * elements joined with newlines (an empty array is not-found), nil
- * not-found, error a deferral naming it.  "MOVED SLOT HOST:PORT" (Redis
- * Cluster) is followed, at most MAX_REDIRECTS times.
+ * not-found, error a deferral naming it.  Redis Cluster redirections are
+ * followed, at most MAX_REDIRECTS in all: "MOVED SLOT HOST:PORT" by sending
+ * the command to HOST:PORT, "ASK SLOT HOST:PORT" (a slot being migrated)
+ * by sending ASKING and then the command there, once.  No slot map is
+ * kept: every lookup starts at the configured server, so an ASK changes
+ * nothing for the next lookup (Redis Cluster specification, "ASK
+ * redirection"), and a MOVED is followed again each time.
  *
  * One connection per server is kept per process and reused; a failure
  * drops it and the next lookup connects again.  Connect and each command
@@ -262,16 +267,24 @@ map_reply(const redisReply *r, struct buf *out, char *why, size_t whylen)
 	}
 }
 
-/* "MOVED SLOT HOST:PORT": the target.  0 when it is one. */
+/* "MOVED SLOT HOST:PORT" or "ASK SLOT HOST:PORT": the target, *ask = 1
+ * for ASK.  0 when it is one. */
 static int
-moved_target(const redisReply *r, char *host, size_t hostlen, int *port)
+redirect_target(const redisReply *r, int *ask, char *host, size_t hostlen, int *port)
 {
 	const char *sp, *colon;
 	uint64_t p;
+	size_t skip;
 
-	if (r->type != REDIS_REPLY_ERROR || strncmp(r->str, "MOVED ", 6) != 0)
+	if (r->type != REDIS_REPLY_ERROR)
 		return -1;
-	sp = strchr(r->str + 6, ' ');
+	if (strncmp(r->str, "MOVED ", 6) == 0)
+		*ask = 0, skip = 6;
+	else if (strncmp(r->str, "ASK ", 4) == 0)
+		*ask = 1, skip = 4;
+	else
+		return -1;
+	sp = strchr(r->str + skip, ' ');
 	colon = sp != NULL ? strrchr(sp, ':') : NULL;
 	if (colon == NULL || (size_t)(colon - sp - 1) >= hostlen ||
 	    str_parse_u64(colon + 1, strlen(colon + 1), 65535, &p) != STR_NUM_OK)
@@ -281,7 +294,24 @@ moved_target(const redisReply *r, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
-/* Run argv on server s (connecting when needed), following MOVED. */
+/* ASKING on c before the command an ASK redirected (Redis Cluster
+ * specification): 0, or -1 with why. */
+static int
+send_asking(redisContext *c, const char *host, int port, char *why, size_t whylen)
+{
+	redisReply *r = redisCommand(c, "ASKING");
+	int ok = r != NULL && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0;
+
+	if (!ok)
+		snprintf(why, whylen, "%s:%d: ASKING: %s", host, port,
+		         r == NULL        ? c->errstr
+		         : r->str != NULL ? r->str
+		                          : "unexpected reply");
+	freeReplyObject(r);
+	return ok ? 0 : -1;
+}
+
+/* Run argv on server s (connecting when needed), following MOVED and ASK. */
 static enum lookup_result
 run_on(struct server *s, int argc, const char **argv, const size_t *lens, struct buf *out,
        int *conn_failed, char *why, size_t whylen)
@@ -290,7 +320,7 @@ run_on(struct server *s, int argc, const char **argv, const size_t *lens, struct
 	redisReply *r = NULL;
 	enum lookup_result res = LOOKUP_DEFER;
 	char host[256] = "";
-	int port = 0;
+	int port = 0, ask = 0;
 
 	*conn_failed = 0;
 	if (s->ctx == NULL &&
@@ -300,6 +330,8 @@ run_on(struct server *s, int argc, const char **argv, const size_t *lens, struct
 	}
 	c = s->ctx;
 	for (int hops = 0;; hops++) {
+		if (ask && send_asking(c, host, port, why, whylen) != 0)
+			break;
 		r = redisCommandArgv(c, argc, argv, lens);
 		if (r == NULL) {
 			snprintf(why, whylen, "%s:%d: %s", c == s->ctx ? s->host : host,
@@ -310,12 +342,13 @@ run_on(struct server *s, int argc, const char **argv, const size_t *lens, struct
 			}
 			break;
 		}
-		if (moved_target(r, host, sizeof host, &port) != 0) {
+		if (redirect_target(r, &ask, host, sizeof host, &port) != 0) {
 			res = map_reply(r, out, why, whylen);
 			break;
 		}
 		if (hops == MAX_REDIRECTS) {
-			snprintf(why, whylen, "more than %d MOVED redirections", MAX_REDIRECTS);
+			snprintf(why, whylen, "more than %d MOVED or ASK redirections",
+			         MAX_REDIRECTS);
 			break;
 		}
 		freeReplyObject(r);

@@ -3,6 +3,9 @@
  * DNS (MX in preference order, implicit MX, null MX, A then AAAA), or a
  * transport that needs no hosts.  The behaviour is specified in router.h.
  *
+ * route_data and expanded route_list hosts are expanded here, per address,
+ * through deliver_vars.h (the one delivery-side variable context).
+ *
  * Must never: use data from a bogus answer (the resolver hands none over),
  * ask the DNS except through the context's lookup function (unit tests put a
  * table there), or log anything but the "ID DNS ..." lines.
@@ -16,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "deliver_vars.h"
 #include "log.h"
 #include "match.h"
 #include "router.h"
@@ -327,6 +331,72 @@ rt_route_entry(const struct router_def *d, const char *domain)
 	return NULL;
 }
 
+/* The hosts text of `d` for `address` expanded and parsed into `tmp`.
+ * 1: use `tmp`; 0: the router declines (forced failure, or nothing); -1:
+ * `out` says DEFER (an expansion error, or a result that is no host list). */
+static int
+rt_expand_hosts(const struct router_ctx *ctx, const struct router_def *d, const char *option,
+                const char *text, const char *address, struct router_route_entry *tmp,
+                struct route *out)
+{
+	struct deliver_vars v;
+	char owner[300], why[400], *res = NULL;
+	int rc;
+
+	deliver_vars_init(&v, ctx->message_id, ctx->sender, address, d->name, NULL);
+	snprintf(owner, sizeof owner, "router %s", d->name);
+	rc = deliver_vars_expand(ctx->cfg, &v, owner, option, text, &res, why, sizeof why);
+	if (rc == EXPAND_FAIL)
+		return 0; /* Exim: a forced failure of the hosts' expansion declines */
+	if (rc != EXPAND_OK) {
+		rt_set(out, ROUTE_DEFER, "4.3.0", "%s", why);
+		return -1;
+	}
+	memset(tmp, 0, sizeof *tmp);
+	rc = router_parse_hosts(res, tmp, why, sizeof why);
+	free(res);
+	if (rc != 0) {
+		const char *w = strncmp(why, "route_list: ", 12) == 0 ? why + 12 : why;
+		rt_set(out, ROUTE_DEFER, "4.3.0", "router %s: %s: expanded to %s", d->name, option,
+		       w);
+		return -1;
+	}
+	return tmp->nhosts > 0;
+}
+
+/* manualroute: route_data, or the route_list entry for `domain` (expanded
+ * when its hosts hold "$").  1: *ent is the entry to use (maybe `tmp`); 0:
+ * the router declines; -1: `out` says DEFER. */
+static int
+rt_manual_entry(const struct router_ctx *ctx, const struct router_def *d, const char *address,
+                const char *domain, struct router_route_entry *tmp,
+                const struct router_route_entry **ent, struct route *out)
+{
+	const struct router_route_entry *e;
+
+	if (d->route_data != NULL) {
+		*ent = tmp;
+		return rt_expand_hosts(ctx, d, "route_data", d->route_data, address, tmp, out);
+	}
+	if ((e = rt_route_entry(d, domain)) == NULL)
+		return 0; /* no entry for this domain: the router declines */
+	if (e->hosts_expand == NULL) {
+		*ent = e;
+		return 1;
+	}
+	*ent = tmp;
+	return rt_expand_hosts(ctx, d, "route_list", e->hosts_expand, address, tmp, out);
+}
+
+static void
+rt_tmp_free(struct router_route_entry *tmp)
+{
+	for (size_t i = 0; i < tmp->nhosts; i++)
+		free(tmp->hosts[i].host);
+	free(tmp->hosts);
+	memset(tmp, 0, sizeof *tmp);
+}
+
 /* RFC 5321 4.5.1: a bare local part ("postmaster") is local too. */
 static int
 rt_is_local(const struct config *cfg, const char *at)
@@ -355,23 +425,38 @@ route_address(const struct router_ctx *ctx, const char *address, struct route *o
 	for (size_t i = 0; ctx->routers != NULL && i < ctx->routers->n; i++) {
 		const struct router_def *d = &ctx->routers->v[i];
 		const struct router_route_entry *ent = NULL;
+		struct router_route_entry tmp = { 0 };
+		int rc;
 
 		if (!match_domain(d->domains, domain))
 			continue;
-		if (d->driver == ROUTER_MANUALROUTE && (ent = rt_route_entry(d, domain)) == NULL)
-			continue; /* no entry for this domain: the router declines */
-		out->result = ROUTE_OK;
 		out->router = d->name;
 		out->transport = d->transport;
+		if (d->driver == ROUTER_MANUALROUTE) {
+			rc = rt_manual_entry(ctx, d, address, domain, &tmp, &ent, out);
+			if (rc < 0)
+				return 0; /* DEFER set, the reason naming the option */
+			if (rc == 0) {
+				rt_tmp_free(&tmp);
+				continue;
+			}
+			out->result = ROUTE_OK;
+			rc = rt_manualroute(ctx, ent, domain, out);
+			rt_tmp_free(&tmp);
+			return rc;
+		}
+		out->result = ROUTE_OK;
 		switch (d->driver) {
 		case ROUTER_ACCEPT:
 			return 0;
 		case ROUTER_MANUALROUTE:
-			return rt_manualroute(ctx, ent, domain, out);
+			break; /* above */
 		case ROUTER_DNSLOOKUP:
 			return rt_dnslookup(ctx, d, domain, out);
 		}
 	}
+	out->router = NULL;
+	out->transport = NULL;
 	rt_set(out, ROUTE_FAIL, "5.4.4", "Unrouteable address");
 	return 0;
 }

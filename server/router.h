@@ -12,14 +12,22 @@
  *   driver    = dnslookup | manualroute | accept      (required)
  *   domains   = DOMAIN LIST                           (default "*")
  *   transport = NAME of a "transport NAME:" block     (required)
- * manualroute only:
+ * manualroute only (one of route_list and route_data):
+ *   route_data = HOST [HOST...], expanded for each address (deliver_vars.h:
+ *                $local_part, $domain, $sender_address, ${lookup}): the
+ *                hosts for it.  Forced failure or an empty result: the
+ *                router declines; an expansion error defers the address
+ *                (4.3.0, the reason names the router and the option).
  *   route_list = DOMAIN-PATTERN HOST [HOST...] [; DOMAIN-PATTERN HOST...]
  *                the first entry whose pattern matches the domain gives the
  *                hosts, tried in the order written.  HOST is an IPv4 address,
  *                "[IPv6]", or a name (looked up: A, then AAAA), each with an
  *                optional ":PORT" ("127.0.0.1:2526", "[::1]:2526",
  *                "mx.partner.test:2526").  A domain no entry matches: the
- *                router declines and the next router is tried.
+ *                router declines and the next router is tried.  An
+ *                entry whose hosts hold "$" is expanded like route_data
+ *                when its pattern matches (Exim's route_list); its
+ *                text may not hold ";".
  *
  * dnslookup: MX for the domain through the resolver (lib/resolver.h):
  *   - records: hosts in preference order (equal preferences keep the DNS
@@ -76,6 +84,7 @@ struct router_route_entry { /* one ";"-separated route_list entry */
 	char *pattern;      /* a domain-list item */
 	struct router_host_spec *hosts;
 	size_t nhosts;
+	char *hosts_expand; /* the hosts' text when it is expanded per address, else NULL */
 };
 
 struct router_def {
@@ -86,6 +95,7 @@ struct router_def {
 	char *transport;                   /* a transport block's name */
 	struct router_route_entry *routes; /* manualroute */
 	size_t nroutes;
+	char *route_data;             /* manualroute: expanded per address, or NULL */
 	char *dnssec_request_domains; /* dnslookup: domain list, or NULL (docs/dane.md) */
 	char *dnssec_require_domains; /* dnslookup: domain list, or NULL */
 };
@@ -139,13 +149,20 @@ struct router_ctx {
 	router_lookup_fn lookup;
 	void *lookup_arg;
 	int log_dns;            /* write the "ID DNS ..." lines */
-	const char *message_id; /* for those lines */
+	const char *message_id; /* for those lines, and $message_id */
+	const char *sender;     /* $sender_address in expanded options; NULL: "" */
 	/* Called after each lookup that failed (tempfail or bogus): the
 	 * dns:fail event (docs/events.md); NULL = none. */
 	void (*dns_fail)(void *arg, const char *name, enum resolver_type type,
 	                 enum resolver_status status);
 	void *dns_fail_arg;
 };
+
+/* Parse `text` (modified) as "HOST [HOST...]" into out->hosts (route_list's
+ * host syntax, above).  0, or -1 with `why` (out->hosts freed).  For
+ * router_load.c and for route_data's expanded text. */
+int router_parse_hosts(char *text, struct router_route_entry *out, char *why,
+                       size_t len) MUST_CHECK;
 
 /* Route one address ("user@domain", or a bare local part).  Fills `out`
  * (free with route_free()).  Returns 0; -1 only when out of memory. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expand.h"
 #include "option.h"
 #include "router.h"
 
@@ -24,6 +25,7 @@
 struct rt_opts {
 	char *driver, *domains, *transport, *route_list;
 	char *dnssec_request_domains, *dnssec_require_domains;
+	char *route_data;
 };
 
 #define RT_OPT(n) .name = #n, .type = OPTION_STRING, .off = offsetof(struct rt_opts, n)
@@ -35,15 +37,24 @@ static const struct option_def rt_options[] = {
 	{ RT_OPT(route_list), .flags = OPTION_EMPTY_OK },
 	{ RT_OPT(dnssec_request_domains), .flags = OPTION_EMPTY_OK },
 	{ RT_OPT(dnssec_require_domains), .flags = OPTION_EMPTY_OK },
+	{ RT_OPT(route_data), .flags = OPTION_EMPTY_OK },
 };
 #undef RT_OPT
 #define RT_NOPTIONS (sizeof rt_options / sizeof rt_options[0])
-enum { RT_DRIVER, RT_DOMAINS, RT_TRANSPORT, RT_ROUTE_LIST, RT_DNSSEC_REQUEST, RT_DNSSEC_REQUIRE };
+enum {
+	RT_DRIVER,
+	RT_DOMAINS,
+	RT_TRANSPORT,
+	RT_ROUTE_LIST,
+	RT_DNSSEC_REQUEST,
+	RT_DNSSEC_REQUIRE,
+	RT_ROUTE_DATA
+};
 
 const struct option_table router_options = {
 	"router", rt_options, RT_NOPTIONS,
-	"(router options: driver, domains, transport, route_list, dnssec_request_domains, "
-	"dnssec_require_domains)"
+	"(router options: driver, domains, transport, route_list, route_data, "
+	"dnssec_request_domains, dnssec_require_domains)"
 };
 
 static const struct {
@@ -214,44 +225,77 @@ rt_entry_free(struct router_route_entry *r)
 		free(r->hosts[i].host);
 	free(r->hosts);
 	free(r->pattern);
+	free(r->hosts_expand);
 	memset(r, 0, sizeof *r);
 }
 
-/* One ";"-separated entry, white space between its words; -1 with `why`. */
-static int
-rt_parse_entry(char *text, struct router_route_entry *out, char *why, size_t len)
+int
+router_parse_hosts(char *text, struct router_route_entry *out, char *why, size_t len)
 {
 	char *save = NULL, *tok;
 	size_t cap = 0;
 
-	memset(out, 0, sizeof *out);
-	tok = strtok_r(text, " \t", &save);
-	if ((out->pattern = strdup(tok)) == NULL)
-		goto oom;
-	while ((tok = strtok_r(NULL, " \t", &save)) != NULL) {
+	for (tok = strtok_r(text, " \t\n", &save); tok != NULL;
+	     tok = strtok_r(NULL, " \t\n", &save)) {
 		if (out->nhosts == cap) {
 			size_t ncap = cap == 0 ? 4 : cap * 2;
 			struct router_host_spec *v = realloc(out->hosts, ncap * sizeof *v);
-			if (v == NULL)
-				goto oom;
+			if (v == NULL) {
+				snprintf(why, len, "out of memory");
+				goto fail;
+			}
 			out->hosts = v;
 			cap = ncap;
 		}
-		if (rt_parse_host(tok, &out->hosts[out->nhosts], why, len) != 0) {
-			rt_entry_free(out);
-			return -1;
-		}
+		if (rt_parse_host(tok, &out->hosts[out->nhosts], why, len) != 0)
+			goto fail;
 		out->nhosts++;
 	}
+	return 0;
+fail:
+	for (size_t i = 0; i < out->nhosts; i++)
+		free(out->hosts[i].host);
+	free(out->hosts);
+	out->hosts = NULL;
+	out->nhosts = 0;
+	return -1;
+}
+
+/* One ";"-separated entry, white space between its words; -1 with `why`.
+ * Hosts holding "$" are kept as text, checked, and expanded per address. */
+static int
+rt_parse_entry(char *text, struct router_route_entry *out, char *why, size_t len)
+{
+	char *save = NULL, *tok, *rest;
+
+	memset(out, 0, sizeof *out);
+	tok = strtok_r(text, " \t", &save);
+	if ((out->pattern = strdup(tok)) == NULL) {
+		snprintf(why, len, "out of memory");
+		goto fail;
+	}
+	rest = save != NULL ? save + strspn(save, " \t") : NULL;
+	if (rest != NULL && strchr(rest, '$') != NULL) {
+		char inner[300];
+		if (expand_check(rest, inner, sizeof inner) != 0) {
+			snprintf(why, len, "route_list: entry \"%s\": %s", out->pattern, inner);
+			goto fail;
+		}
+		if ((out->hosts_expand = strdup(rest)) == NULL) {
+			snprintf(why, len, "out of memory");
+			goto fail;
+		}
+		return 0;
+	}
+	if (rest != NULL && router_parse_hosts(rest, out, why, len) != 0)
+		goto fail;
 	if (out->nhosts == 0) {
 		snprintf(why, len, "route_list: entry \"%s\" has no host", out->pattern);
-		rt_entry_free(out);
-		return -1;
+		goto fail;
 	}
 	return 0;
-oom:
+fail:
 	rt_entry_free(out);
-	snprintf(why, len, "out of memory");
 	return -1;
 }
 
@@ -299,6 +343,7 @@ rt_def_free(struct router_def *d)
 	free(d->transport);
 	free(d->dnssec_request_domains);
 	free(d->dnssec_require_domains);
+	free(d->route_data);
 	memset(d, 0, sizeof *d);
 }
 
@@ -336,10 +381,24 @@ rt_load_checked(const struct config *cfg, const struct config_block *b, const st
 		return rt_fail(cfg, e, route_line, b->name,
 		               "route_list is only for driver manualroute (this one is %s)",
 		               driver);
-	if (route_list == NULL && d->driver == ROUTER_MANUALROUTE)
+	if (o->route_data != NULL && d->driver != ROUTER_MANUALROUTE)
+		return rt_fail(cfg, e, lines[RT_ROUTE_DATA], b->name,
+		               "route_data is only for driver manualroute (this one is %s)",
+		               driver);
+	if (route_list != NULL && o->route_data != NULL)
+		return rt_fail(cfg, e, lines[RT_ROUTE_DATA], b->name,
+		               "set route_list or route_data, not both");
+	if (route_list == NULL && o->route_data == NULL && d->driver == ROUTER_MANUALROUTE)
 		return rt_fail(cfg, e, b->line, b->name,
 		               "driver manualroute needs a route_list "
-		               "(\"DOMAIN-PATTERN HOST [HOST...] [; ...]\")");
+		               "(\"DOMAIN-PATTERN HOST [HOST...] [; ...]\") or a route_data");
+	if (o->route_data != NULL) {
+		if (expand_check(o->route_data, why, sizeof why) != 0)
+			return rt_fail(cfg, e, lines[RT_ROUTE_DATA], b->name, "route_data: %s",
+			               why);
+		if ((d->route_data = strdup(o->route_data)) == NULL)
+			return rt_fail(cfg, e, lines[RT_ROUTE_DATA], b->name, "out of memory");
+	}
 
 	for (int k = RT_DNSSEC_REQUEST; k <= RT_DNSSEC_REQUIRE; k++) {
 		const char *v = k == RT_DNSSEC_REQUEST ? o->dnssec_request_domains

@@ -7,6 +7,7 @@
  * A getter only reads the session: it never changes it and never fails.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "config.h"
 #include "smtpd_int.h"
@@ -148,6 +149,30 @@ v_sender_address(const void *ctx, char *buf, size_t len)
 
 	(void)buf, (void)len;
 	return s->mail.path;
+}
+
+/* $sender_address_local_part, $sender_address_domain: the MAIL FROM
+ * address split at its last "@" (the seed's LMDB and event examples). */
+static const char *
+v_sender_address_local_part(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+	const char *at = strrchr(s->mail.path, '@');
+
+	if (at == NULL)
+		return s->mail.path;
+	snprintf(buf, len, "%.*s", (int)(at - s->mail.path), s->mail.path);
+	return buf;
+}
+
+static const char *
+v_sender_address_domain(const void *ctx, char *buf, size_t len)
+{
+	const struct session *s = ctx;
+	const char *at = strrchr(s->mail.path, '@');
+
+	(void)buf, (void)len;
+	return at != NULL ? at + 1 : "";
 }
 
 static const char *
@@ -413,6 +438,10 @@ const struct expand_var smtpd_vars[] = {
 	{ "sender_helo_name", v_sender_helo_name,
 	  "the EHLO/HELO name (in acl_smtp_helo: the one being checked)" },
 	{ "sender_address", v_sender_address, "the MAIL FROM address (\"\" for the null sender)" },
+	{ "sender_address_local_part", v_sender_address_local_part,
+	  "the MAIL FROM address before its last \"@\"" },
+	{ "sender_address_domain", v_sender_address_domain,
+	  "the MAIL FROM address after its last \"@\" (\"\" when none)" },
 	{ "local_part", v_local_part, "the local part of the RCPT being checked, unquoted" },
 	{ "domain", v_domain, "the domain of the RCPT being checked" },
 	{ "recipients_count", v_recipients_count, "recipients accepted so far" },

@@ -47,13 +47,22 @@ write_conf(const char *text)
 	fclose(f);
 }
 
-/* Routers tried in this order: "manual" (every domain, declines where no
+/* Routers tried in this order: "exp" (*.exp.accept.test, route_data
+ * expanded per address), "manual" (every domain, declines where no
  * route_list entry matches), "queue" (*.accept.test), "dns" (*.test). */
 static const char routing_conf[] = "local_domains = example.test : Other.Test\n"
                                    "transport remote_smtp:\n"
                                    "  driver = smtp\n"
                                    "transport to_dir:\n"
                                    "  driver = queuefile\n"
+                                   "router exp:\n"
+                                   "  driver = manualroute\n"
+                                   "  domains = *.exp.accept.test\n"
+                                   "  transport = remote_smtp\n"
+                                   "  route_data = ${if !eq{$local_part}{skip}"
+                                   "{${if eq{$local_part}{err}{${lookup{k}lsearch{/nonexistent}}}"
+                                   "{${if eq{$local_part}{empty}{}"
+                                   "{127.0.0.7:$local_part [::1]}}}}}fail}\n"
                                    "router manual:\n"
                                    "  driver = manualroute\n"
                                    "  transport = remote_smtp\n"
@@ -61,7 +70,8 @@ static const char routing_conf[] = "local_domains = example.test : Other.Test\n"
                                    "sub.partner.test [::1]:2526 127.0.0.2:2600 [::2] ; "
                                    "names.test mx.names.test:2526 127.0.0.9 alt.names.test ; "
                                    "onlynames.test mx1.onlynames.test mx2.onlynames.test:25 ; "
-                                   "sub.partner.test 127.0.0.99\n"
+                                   "sub.partner.test 127.0.0.99 ; "
+                                   "lp.test 127.0.0.8 127.0.0.${if eq{$local_part}{nine}{9}{10}}\n"
                                    "router queue:\n"
                                    "  driver = accept\n"
                                    "  domains = *.accept.test\n"
@@ -191,6 +201,50 @@ static const struct route_row route_rows[] = {
 
 	/* accept */
 	{ "accept: no hosts, no lookups", "a@q.accept.test", { NULL }, "OK queue to_dir", "" },
+
+	/* manualroute: route_data and route_list hosts expanded per address */
+	{ "route_data: $local_part gives the port",
+	  "2526@x.exp.accept.test",
+	  { NULL },
+	  "OK exp remote_smtp: 127.0.0.7 [127.0.0.7]:2526 pref -1 insecure; ::1 [::1]:0 pref -1 "
+	  "insecure",
+	  "" },
+	{ "route_data: forced failure declines, the next router takes it",
+	  "skip@x.exp.accept.test",
+	  { NULL },
+	  "OK queue to_dir",
+	  "" },
+	{ "route_data: an empty result declines",
+	  "empty@x.exp.accept.test",
+	  { NULL },
+	  "OK queue to_dir",
+	  "" },
+	{ "route_data: an expansion error defers, naming router and option",
+	  "err@x.exp.accept.test",
+	  { NULL },
+	  "DEFER 4.3.0 exp: router exp: failed to expand route_data \"${if !eq{$local_part}{skip}"
+	  "{${if eq{$local_part}{err}{${lookup{k}lsearch{/nonexistent}}}{${if "
+	  "eq{$local_part}{empty}{}{127.0.0.7:$local_part [::1]}}}}}fail}\": at offset 87: lookup "
+	  "lsearch: cannot open /nonexistent: No such file or directory",
+	  "" },
+	{ "route_data: a result that is no host list defers",
+	  "junk@x.exp.accept.test",
+	  { NULL },
+	  "DEFER 4.3.0 exp: router exp: route_data: expanded to bad port \"junk\" in "
+	  "\"127.0.0.7:junk\" (use 1-65535)",
+	  "" },
+	{ "route_list: an entry's hosts expanded for the address",
+	  "nine@lp.test",
+	  { NULL },
+	  "OK manual remote_smtp: 127.0.0.8 [127.0.0.8]:0 pref -1 insecure; 127.0.0.9 "
+	  "[127.0.0.9]:0 pref -1 insecure",
+	  "" },
+	{ "route_list: the same entry for another local part",
+	  "ten@lp.test",
+	  { NULL },
+	  "OK manual remote_smtp: 127.0.0.8 [127.0.0.8]:0 pref -1 insecure; 127.0.0.10 "
+	  "[127.0.0.10]:0 pref -1 insecure",
+	  "" },
 
 	/* manualroute */
 	{ "manualroute: addresses in the order written, ports, never secure",
@@ -518,21 +572,29 @@ test_load(void **state)
 	struct config *cfg = NULL;
 	struct routers rs = { 0 };
 	struct err e = { 0 };
-	const struct router_def *m, *q, *d;
+	const struct router_def *x, *m, *q, *d;
 
 	(void)state;
 	write_conf(routing_conf);
 	assert_int_equal(config_load(conf, &cfg, &e), 0);
 	if (routers_load(cfg, &rs, &e) != 0)
 		fail_msg("%s", e.text);
-	assert_int_equal(rs.n, 3);
-	m = &rs.v[0], q = &rs.v[1], d = &rs.v[2];
+	assert_int_equal(rs.n, 4);
+	x = &rs.v[0], m = &rs.v[1], q = &rs.v[2], d = &rs.v[3];
+	assert_string_equal(x->name, "exp");
+	assert_int_equal(x->nroutes, 0);
+	assert_non_null(x->route_data);
 	assert_string_equal(m->name, "manual");
-	assert_int_equal(m->line, 6);
+	assert_int_equal(m->line, 11);
 	assert_int_equal(m->driver, ROUTER_MANUALROUTE);
 	assert_string_equal(m->domains, "*");
 	assert_string_equal(m->transport, "remote_smtp");
-	assert_int_equal(m->nroutes, 5);
+	assert_int_equal(m->nroutes, 6);
+	assert_null(m->routes[0].hosts_expand);
+	assert_string_equal(m->routes[5].pattern, "lp.test");
+	assert_int_equal(m->routes[5].nhosts, 0); /* hosts parsed per address */
+	assert_string_equal(m->routes[5].hosts_expand,
+	                    "127.0.0.8 127.0.0.${if eq{$local_part}{nine}{9}{10}}");
 	assert_string_equal(m->routes[0].pattern, "*.sub.partner.test");
 	assert_int_equal(m->routes[0].nhosts, 1);
 	assert_string_equal(m->routes[1].pattern, "sub.partner.test");
@@ -551,7 +613,7 @@ test_load(void **state)
 	assert_string_equal(q->transport, "to_dir");
 	assert_int_equal(q->nroutes, 0);
 	assert_string_equal(d->name, "dns");
-	assert_int_equal(d->line, 14);
+	assert_int_equal(d->line, 19);
 	assert_int_equal(d->driver, ROUTER_DNSLOOKUP);
 	routers_free(&rs);
 	assert_int_equal(rs.n, 0);
@@ -603,7 +665,7 @@ static const struct bad_row bad_rows[] = {
 	{ "unknown option, nothing close",
 	  "router r:\n  driver = accept\n  transport = t\n  self = send\n",
 	  "6: router r: unknown option \"self\" (router options: driver, domains, transport, "
-	  "route_list, dnssec_request_domains, dnssec_require_domains)" },
+	  "route_list, route_data, dnssec_request_domains, dnssec_require_domains)" },
 	{ "dnssec_require_domains on manualroute",
 	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * 127.0.0.1\n"
 	  "  dnssec_require_domains = *\n",
@@ -633,7 +695,23 @@ static const struct bad_row bad_rows[] = {
 	  "4: router r: route_list is only for driver manualroute (this one is accept)" },
 	{ "manualroute without route_list", "router r:\n  driver = manualroute\n  transport = t\n",
 	  "3: router r: driver manualroute needs a route_list (\"DOMAIN-PATTERN HOST [HOST...] "
-	  "[; ...]\")" },
+	  "[; ...]\") or a route_data" },
+	{ "route_list and route_data",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * 127.0.0.1\n"
+	  "  route_data = 127.0.0.1\n",
+	  "7: router r: set route_list or route_data, not both" },
+	{ "route_data on dnslookup",
+	  "router r:\n  driver = dnslookup\n  transport = t\n  route_data = 127.0.0.1\n",
+	  "6: router r: route_data is only for driver manualroute (this one is dnslookup)" },
+	{ "route_data that does not parse",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_data = "
+	  "${lookup{x}nosuch{y}}\n",
+	  "6: router r: route_data: at offset 17: unknown lookup type \"nosuch\" (lsearch, "
+	  "iplsearch, "
+	  "lmdb, redis, dnsdb, spf)" },
+	{ "route_list entry whose expansion does not parse",
+	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = * ${if eq{a}\n",
+	  "6: router r: route_list: entry \"*\": at offset 10: expected \"{\"" },
 	{ "route_list without an entry",
 	  "router r:\n  driver = manualroute\n  transport = t\n  route_list = ; ;\n",
 	  "6: router r: route_list: no entry (use \"DOMAIN-PATTERN HOST [HOST...]\")" },
