@@ -126,12 +126,13 @@ void dmarc_verdict_free(struct dmarc_verdict *v); /* accepts NULL; zeroes *v */
  * dmarc_from_domains: 0 with every distinct author domain of the one
  * From: field in `out` (lower case, in order of first appearance; the
  * caller frees it with strlist_free); -1 with `why` filled and `out`
- * empty when there is none, more than one From: field, or a mailbox
- * without a usable domain.  dmarc_from_domain: the same for exactly one
- * domain (-1 also when there are several).
+ * empty when there is none, more than one From: field, a mailbox
+ * without a usable domain, or more than DMARC_AUTHORS_MAX domains.  dmarc_from_domain: the same for
+ * exactly one domain (-1 also when there are several).
  */
 int dmarc_from_domains(const char *msg, size_t len, struct strlist *out, char *why,
                        size_t whylen) MUST_CHECK;
+#define DMARC_AUTHORS_MAX 10 /* more distinct author domains: nofrom (docs/dmarc.md) */
 int dmarc_from_domain(const char *msg, size_t len, char *out, size_t outlen, char *why,
                       size_t whylen) MUST_CHECK;
 /* RFC 7489 6.6.1's "most strict policy" among several author domains'

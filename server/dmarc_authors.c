@@ -201,6 +201,14 @@ dmarc_from_domains(const char *msg, size_t len, struct strlist *out, char *why, 
 		goto out;
 	}
 	rc = from_value_domains(from.p, out, why, whylen);
+	/* Each domain costs up to two DNS queries: draft-ietf-dmarc-dmarcbis
+	 * warns that many author domains are a denial of service, and lets the
+	 * receiver limit them.  Beyond the limit there is no evaluation at all
+	 * (nofrom), never a partial one that could skip a p=reject domain. */
+	if (rc == 0 && out->n > DMARC_AUTHORS_MAX) {
+		snprintf(why, whylen, "more than %d author domains in From:", DMARC_AUTHORS_MAX);
+		rc = -1;
+	}
 out:
 	if (rc != 0)
 		strlist_free(out);

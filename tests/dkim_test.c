@@ -211,6 +211,12 @@ test_from_domains(void **state)
 		{ "From: a@example.test, nobody\r\n\r\n", NULL },
 		{ "From: a@example.test\r\nFrom: b@other.test\r\n\r\n", NULL },
 		{ "From: undisclosed-recipients:;\r\n\r\n", NULL },
+		{ "From: a@1.test, a@2.test, a@3.test, a@4.test, a@5.test, a@6.test, a@7.test, "
+		  "a@8.test, a@9.test, a@10.test, A@1.TEST\r\n\r\n",
+		  "1.test:2.test:3.test:4.test:5.test:6.test:7.test:8.test:9.test:10.test" },
+		{ "From: a@1.test, a@2.test, a@3.test, a@4.test, a@5.test, a@6.test, a@7.test, "
+		  "a@8.test, a@9.test, a@10.test, a@11.test\r\n\r\n",
+		  NULL }, /* DMARC_AUTHORS_MAX */
 	};
 	char why[128];
 
