@@ -1,11 +1,10 @@
 /*
- * dmarc.c - DMARC policy evaluation over libopendmarc (dmarc.h): the From:
- * domain, record discovery, alignment and policy, pct, the A-R item and the
- * history record.  The only file that includes <opendmarc/dmarc.h>
- * (ci/layering.txt).  It never sends mail, writes files or asks the DNS
- * itself: the caller's txtlookup_fn does that.
+ * dmarc.c - DMARC policy evaluation over libopendmarc (dmarc.h): each
+ * author domain (dmarc_authors.c finds them), record discovery,
+ * alignment and policy, pct, the A-R item and the history record.  The only file that includes
+ * <opendmarc/dmarc.h> (ci/layering.txt).  It never sends mail, writes files or asks the DNS itself:
+ * the caller's txtlookup_fn does that.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,198 +44,6 @@ dmarc_org_domain(const char *domain, char *out, size_t outlen)
 	if (tld_loaded[0] == '\0' ||
 	    opendmarc_get_tld((u_char *)domain, (u_char *)out, outlen) != 0 || out[0] == '\0')
 		snprintf(out, outlen, "%s", domain);
-}
-
-/* ---- the From: domain (RFC 7489 6.6.1, RFC 5322 3.6.2) --------------------------- */
-
-/* The next header field of the header section: name and unfolded value
- * (RFC 5322 2.2.3).  0 at the end of the header section. */
-static int
-next_field(const char **pp, const char *end, char *name, size_t nlen, struct buf *val)
-{
-	const char *p = *pp, *colon, *eol;
-	size_t n;
-
-	if (p >= end || *p == '\r' || *p == '\n')
-		return 0;
-	eol = memchr(p, '\n', (size_t)(end - p));
-	colon = memchr(p, ':', (size_t)((eol ? eol : end) - p));
-	n = colon ? (size_t)(colon - p) : 0;
-	snprintf(name, nlen, "%.*s", (int)(n < nlen ? n : nlen - 1), p);
-	val->len = 0;
-	p = colon ? colon + 1 : (eol ? eol : end);
-	for (;;) {
-		eol = memchr(p, '\n', (size_t)(end - p));
-		const char *stop = eol ? eol : end;
-		size_t l = (size_t)(stop - p);
-		if (l > 0 && p[l - 1] == '\r')
-			l--;
-		buf_add(val, p, l);
-		p = eol ? eol + 1 : end;
-		if (p >= end || (*p != ' ' && *p != '\t'))
-			break; /* no continuation line */
-	}
-	buf_adds(val, ""); /* a NUL-terminated value, even when empty */
-	*pp = p;
-	return 1;
-}
-
-/* Strip comments (nested parentheses, quoted pairs), keeping quoted strings. */
-static void
-strip_comments(char *s)
-{
-	char *w = s;
-	int depth = 0, quoted = 0;
-
-	for (char *r = s; *r != '\0'; r++) {
-		if (*r == '\\' && r[1] != '\0' && (depth > 0 || quoted)) {
-			if (depth == 0) {
-				*w++ = *r;
-				*w++ = r[1];
-			}
-			r++;
-			continue;
-		}
-		if (!quoted && *r == '(') {
-			depth++;
-			continue;
-		}
-		if (!quoted && depth > 0 && *r == ')') {
-			depth--;
-			continue;
-		}
-		if (depth > 0)
-			continue;
-		if (*r == '"')
-			quoted = !quoted;
-		*w++ = *r;
-	}
-	*w = '\0';
-}
-
-/* The domain of one mailbox ("Name <a@b>" or "a@b"); 0 ok, -1 none. */
-static int
-mailbox_domain(const char *mb, char *out, size_t outlen)
-{
-	const char *lt = strrchr(mb, '<'), *at, *end;
-	size_t n;
-
-	if (lt != NULL) {
-		end = strchr(lt, '>');
-		if (end == NULL)
-			return -1;
-		mb = lt + 1;
-	} else {
-		end = mb + strlen(mb);
-	}
-	at = NULL;
-	for (const char *p = mb; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (at == NULL)
-		return -1;
-	at++;
-	while (at < end && isspace((unsigned char)*at))
-		at++;
-	while (end > at && isspace((unsigned char)end[-1]))
-		end--;
-	if (end > at && end[-1] == '.')
-		end--; /* a trailing root dot */
-	n = (size_t)(end - at);
-	if (n == 0 || n >= outlen || *at == '[')
-		return -1; /* empty, too long, or a domain literal: no DMARC domain */
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)at[i];
-		if (!isalnum(c) && c != '-' && c != '.' && c != '_')
-			return -1;
-		out[i] = (char)tolower(c);
-	}
-	out[n] = '\0';
-	return 0;
-}
-
-/* Split a From: value at commas outside quotes and angle brackets (and
- * drop a group's "name:" and ";"); every mailbox's domain must agree. */
-static int
-from_value_domain(char *v, char *out, size_t outlen, char *why, size_t whylen)
-{
-	char dom[DMARC_DOMAIN_MAX];
-	int quoted = 0, angle = 0, count = 0;
-	char *start = v;
-
-	strip_comments(v);
-	for (char *p = v;; p++) {
-		if (*p == '"' && (p == v || p[-1] != '\\'))
-			quoted = !quoted;
-		else if (!quoted && *p == '<')
-			angle = 1;
-		else if (!quoted && *p == '>')
-			angle = 0;
-		else if (!quoted && !angle && *p == ':' && strchr(start, '@') != NULL &&
-		         (strchr(start, '@') > p))
-			start = p + 1; /* "group: a@b, c@d;" */
-		if (*p != '\0' && (quoted || angle || (*p != ',' && *p != ';')))
-			continue;
-		char save = *p;
-		*p = '\0';
-		if (strspn(start, " \t") != strlen(start)) {
-			if (mailbox_domain(start, dom, sizeof dom) != 0) {
-				snprintf(why, whylen, "From: address without a usable domain");
-				return -1;
-			}
-			if (count++ == 0)
-				snprintf(out, outlen, "%s", dom);
-			else if (strcmp(out, dom) != 0) {
-				snprintf(why, whylen, "From: addresses in two domains (%s, %s)",
-				         out, dom);
-				return -1;
-			}
-		}
-		if (save == '\0')
-			break;
-		start = p + 1;
-	}
-	if (count == 0) {
-		snprintf(why, whylen, "From: without an address");
-		return -1;
-	}
-	return 0;
-}
-
-int
-dmarc_from_domain(const char *msg, size_t len, char *out, size_t outlen, char *why, size_t whylen)
-{
-	const char *p = msg, *end = msg + len;
-	struct buf val = { 0 }, from = { 0 };
-	char name[64];
-	int nfrom = 0, rc = -1;
-
-	out[0] = '\0';
-	while (next_field(&p, end, name, sizeof name, &val)) {
-		if (strcasecmp(name, "From") != 0)
-			continue;
-		/* RFC 5322 3.6: exactly one From: field. */
-		if (nfrom++ > 0) {
-			snprintf(why, whylen, "more than one From: header field");
-			goto out;
-		}
-		buf_add(&from, val.p, val.len);
-	}
-	if (val.oom || from.oom) {
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	if (nfrom == 0) {
-		snprintf(why, whylen, "no From: header field");
-		goto out;
-	}
-	rc = from_value_domain(from.p, out, outlen, why, whylen);
-out:
-	if (rc != 0)
-		out[0] = '\0';
-	buf_free(&val);
-	buf_free(&from);
-	return rc;
 }
 
 /* ---- record discovery (RFC 7489 6.6.3) -------------------------------------------- */
@@ -566,8 +373,11 @@ store_record(DMARC_POLICY_T **ctxp, const struct dmarc_input *in, struct dmarc_v
 	return 0;
 }
 
-int
-dmarc_evaluate(const struct dmarc_input *in, struct dmarc_verdict *out, struct err *e)
+/* The whole check for one author domain (RFC 7489 6.6.2 to 6.6.4): `out`
+ * is zeroed and filled.  0 with a status; -1 with `e` filled. */
+static int
+evaluate_domain(const struct dmarc_input *in, const char *domain, struct dmarc_verdict *out,
+                struct err *e)
 {
 	DMARC_POLICY_T *ctx = NULL;
 	int at_org = 0, rc = -1, st;
@@ -575,16 +385,7 @@ dmarc_evaluate(const struct dmarc_input *in, struct dmarc_verdict *out, struct e
 
 	memset(out, 0, sizeof *out);
 	copy_inputs(in, out);
-	if (tld_loaded[0] == '\0') {
-		err_set(e, DMARC_ERR_TLD, "no public suffix list loaded (dmarc_tld_file)");
-		return -1;
-	}
-	if (dmarc_from_domain(in->msg, in->len, out->from_domain, sizeof out->from_domain, out->why,
-	                      sizeof out->why) != 0) {
-		out->status = DMARC_NOFROM;
-		rc = 0;
-		goto out;
-	}
+	snprintf(out->from_domain, sizeof out->from_domain, "%s", domain);
 	/* RFC 7489 3.2: the organizational domain from the public suffix list. */
 	dmarc_org_domain(out->from_domain, out->org_domain, sizeof out->org_domain);
 	d = discover(in, out, &at_org);
@@ -624,6 +425,45 @@ out:
 	out->status_text = status_texts[out->status];
 	if (ctx != NULL)
 		opendmarc_policy_connect_shutdown(ctx);
+	return rc;
+}
+
+/* RFC 7489 6.6.1: a From: with mailboxes in several domains is checked
+ * once per distinct author domain, and the most strict verdict among them
+ * is the message's (dmarc_status_strictness; on a tie the earlier domain,
+ * so when all pass the first domain's pass).  One libopendmarc context per
+ * domain: the library takes one From: domain per context. */
+int
+dmarc_evaluate(const struct dmarc_input *in, struct dmarc_verdict *out, struct err *e)
+{
+	struct strlist doms = { 0 };
+	struct dmarc_verdict one;
+	int rc = 0;
+
+	memset(out, 0, sizeof *out);
+	copy_inputs(in, out);
+	if (tld_loaded[0] == '\0') {
+		err_set(e, DMARC_ERR_TLD, "no public suffix list loaded (dmarc_tld_file)");
+		out->status_text = status_texts[out->status];
+		return -1;
+	}
+	if (dmarc_from_domains(in->msg, in->len, &doms, out->why, sizeof out->why) != 0) {
+		out->status = DMARC_NOFROM;
+		out->status_text = status_texts[DMARC_NOFROM];
+		return 0;
+	}
+	rc = evaluate_domain(in, doms.v[0], out, e);
+	for (size_t i = 1; rc == 0 && i < doms.n; i++) {
+		rc = evaluate_domain(in, doms.v[i], &one, e);
+		if (rc == 0 &&
+		    dmarc_status_strictness(one.status) > dmarc_status_strictness(out->status)) {
+			dmarc_verdict_free(out);
+			*out = one; /* takes its lists */
+		} else {
+			dmarc_verdict_free(&one);
+		}
+	}
+	strlist_free(&doms);
 	return rc;
 }
 

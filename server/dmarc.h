@@ -3,7 +3,8 @@
  * libopendmarc (DESIGN.md principle 2).
  *
  * dmarc_evaluate() is a function of its inputs: the message's header
- * section (for the From: domain, RFC 7489 6.6.1), the SPF outcome and the
+ * section (for the From: domains, RFC 7489 6.6.1: each distinct author
+ * domain is evaluated and the strictest failing verdict kept), the SPF outcome and the
  * DKIM signatures already verified (dkim.h), a TXT lookup for the policy
  * records (txtlookup.h) and the "random" roll that pct= samples (RFC 7489
  * 6.6.4), injected so tests are deterministic.  It does the record
@@ -19,7 +20,7 @@
  *   reject, quarantine   no aligned pass; the domain's policy (pct applied)
  *   none        no aligned pass; the policy is p=none (or pct sampled it down)
  *   norecord    no usable DMARC record for the From: domain
- *   nofrom      no single From: domain (none, several, unparseable)
+ *   nofrom      no From: domain (no From:, two From: fields, unparseable)
  *   temperror   a DNS error while looking for the record
  *   off         verification disabled (control = dmarc_disable_verify)
  */
@@ -121,12 +122,23 @@ void dmarc_verdict_off(struct dmarc_verdict *out);
 void dmarc_verdict_free(struct dmarc_verdict *v); /* accepts NULL; zeroes *v */
 
 /*
- * The From: domain rules alone (RFC 7489 6.6.1): 0 with the one author
- * domain in `out` (lower case); -1 with `why` filled when there is none,
- * more than one From: field, or addresses in more than one domain.
+ * The From: domain rules alone (RFC 7489 6.6.1; dmarc_authors.c).
+ * dmarc_from_domains: 0 with every distinct author domain of the one
+ * From: field in `out` (lower case, in order of first appearance; the
+ * caller frees it with strlist_free); -1 with `why` filled and `out`
+ * empty when there is none, more than one From: field, a mailbox
+ * without a usable domain, or more than DMARC_AUTHORS_MAX domains.  dmarc_from_domain: the same for
+ * exactly one domain (-1 also when there are several).
  */
+int dmarc_from_domains(const char *msg, size_t len, struct strlist *out, char *why,
+                       size_t whylen) MUST_CHECK;
+#define DMARC_AUTHORS_MAX 10 /* more distinct author domains: nofrom (docs/dmarc.md) */
 int dmarc_from_domain(const char *msg, size_t len, char *out, size_t outlen, char *why,
                       size_t whylen) MUST_CHECK;
+/* RFC 7489 6.6.1's "most strict policy" among several author domains'
+ * verdicts: the higher wins (reject > temperror > quarantine > none >
+ * accept > norecord; nofrom and off 0).  docs/dmarc.md. */
+int dmarc_status_strictness(enum dmarc_status s);
 
 const char *dmarc_status_word(enum dmarc_status s);
 int dmarc_status_parse(const char *word, enum dmarc_status *out) MUST_CHECK; /* 0 / -1 */

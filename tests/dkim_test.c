@@ -3,8 +3,8 @@
  * verify with dkimv_verify() against keys answered from memory (pass,
  * body and header changed, no key, a key lookup that fails temporarily,
  * expired x=), the best-signature rule, the words, the
- * Authentication-Results item; and dmarc.c's From: domain rules (RFC 7489
- * 6.6.1).  The policy rules are the DMARC suite's (conformance/dmarc/).
+ * Authentication-Results item; and dmarc_authors.c's From: domain rules
+ * (RFC 7489 6.6.1).  The policy rules are the DMARC suite's (conformance/dmarc/).
  * The keys are minted afresh by pki_dkim_mint() (lib/pki_dkim.c), as
  * bin/runtest mints its own, and published with pki_dkim_record().
  */
@@ -194,6 +194,63 @@ test_from_domain(void **state)
 	}
 }
 
+/* RFC 7489 6.6.1: every distinct author domain, in order, once each. */
+static void
+test_from_domains(void **state)
+{
+	static const struct {
+		const char *hdrs, *domains; /* ":"-joined; NULL: none */
+	} rows[] = {
+		{ "From: a@example.test\r\n\r\n", "example.test" },
+		{ "From: a@example.test, b@other.test\r\n\r\n", "example.test:other.test" },
+		{ "From: b@Other.test, a@example.test, c@OTHER.TEST\r\n\r\n",
+		  "other.test:example.test" },
+		{ "From: a@example.test, B <b@example.test>\r\n\r\n", "example.test" },
+		{ "From: Team: a@x.test, b@y.test;, c@z.test\r\n\r\n", "x.test:y.test:z.test" },
+		{ "From: \"c@q.test, d@r.test\" <a@example.test>\r\n\r\n", "example.test" },
+		{ "From: a@example.test, nobody\r\n\r\n", NULL },
+		{ "From: a@example.test\r\nFrom: b@other.test\r\n\r\n", NULL },
+		{ "From: undisclosed-recipients:;\r\n\r\n", NULL },
+		{ "From: a@1.test, a@2.test, a@3.test, a@4.test, a@5.test, a@6.test, a@7.test, "
+		  "a@8.test, a@9.test, a@10.test, A@1.TEST\r\n\r\n",
+		  "1.test:2.test:3.test:4.test:5.test:6.test:7.test:8.test:9.test:10.test" },
+		{ "From: a@1.test, a@2.test, a@3.test, a@4.test, a@5.test, a@6.test, a@7.test, "
+		  "a@8.test, a@9.test, a@10.test, a@11.test\r\n\r\n",
+		  NULL }, /* DMARC_AUTHORS_MAX */
+	};
+	char why[128];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct strlist doms = { 0 };
+		char got[256] = "";
+		int rc = dmarc_from_domains(rows[i].hdrs, strlen(rows[i].hdrs), &doms, why,
+		                            sizeof why);
+
+		for (size_t j = 0, n = 0; j < doms.n; j++)
+			n += (size_t)snprintf(got + n, sizeof got - n, "%s%s", j ? ":" : "",
+			                      doms.v[j]);
+		if (rows[i].domains == NULL) {
+			if (rc != -1 || doms.n != 0)
+				fail_msg("row %zu: got %s, want none", i, got);
+		} else {
+			assert_int_equal(rc, 0);
+			assert_string_equal(got, rows[i].domains);
+		}
+		strlist_free(&doms);
+	}
+	/* The order of strictness (docs/dmarc.md). */
+	assert_true(dmarc_status_strictness(DMARC_REJECT) >
+	            dmarc_status_strictness(DMARC_TEMPERROR));
+	assert_true(dmarc_status_strictness(DMARC_TEMPERROR) >
+	            dmarc_status_strictness(DMARC_QUARANTINE));
+	assert_true(dmarc_status_strictness(DMARC_QUARANTINE) >
+	            dmarc_status_strictness(DMARC_NONE));
+	assert_true(dmarc_status_strictness(DMARC_NONE) > dmarc_status_strictness(DMARC_ACCEPT));
+	assert_true(dmarc_status_strictness(DMARC_ACCEPT) >
+	            dmarc_status_strictness(DMARC_NORECORD));
+}
+
 /* Each minted key's record: RSA p= is the base64 SubjectPublicKeyInfo
  * (RFC 6376 3.6.1: 1024 bits make 216 characters, 2048 make 392), Ed25519
  * p= the raw 32-octet key (RFC 8463 4.2: 44 characters). */
@@ -264,6 +321,7 @@ main(void)
 		cmocka_unit_test(test_pass_and_failures),
 		cmocka_unit_test(test_no_signature_and_words),
 		cmocka_unit_test(test_from_domain),
+		cmocka_unit_test(test_from_domains),
 		cmocka_unit_test(test_minted_records),
 	};
 

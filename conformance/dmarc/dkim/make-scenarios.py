@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# make-scenarios.py - write scenarios/dmarc/0950..0968 (SPF-based DMARC cases).
+# make-scenarios.py - write scenarios/dmarc/0950..0968 and 0987..0990 (SPF-based
+# DMARC cases; make-messages writes the DKIM ones).
 # Run from the top of the tree; then review and accept the goldens.
 import os
 D = "scenarios/dmarc"
@@ -105,17 +106,17 @@ write(955, "no-from-header", "A message without a From: field: nofrom",
 to evaluate (RFC 7489 6.6.1): status nofrom.""",
       cfg(), zone("sender.test", SPF + dm("v=DMARC1; p=reject")), steps(headers=()))
 
-write(956, "two-from-domains", "From: with addresses in two domains: nofrom, no domain is picked",
-      "RFC 7489 6.6.1 (multiple RFC5322.From addresses)", "nofrom from multiple",
-      """One From: field with mailboxes in sender.test and other.test (and no
-Sender:, which RFC 5322 3.6.2 requires then).  RFC 7489 6.6.1's process
-for a multi-valued From: is to check each domain and apply the strictest
-policy among those that fail (here other.test's p=reject).  refmta does
-not: it evaluates no domain, status nofrom (docs/dmarc.md), so
-other.test's p=reject is not applied.  This golden records that gap; an
-ACL that cares refuses "dmarc_status = nofrom".""",
+write(956, "two-from-domains", "From: with addresses in two domains: each is checked, the failing p=reject domain's policy applies",
+      "RFC 7489 6.6.1 (multi-valued RFC5322.From: the most strict policy among the checks that fail); seed DMARC section (deny dmarc_status = reject)",
+      "reject from multiple",
+      """One From: field with mailboxes in sender.test and other.test.  RFC
+7489 6.6.1: each domain is checked as the Author Domain and the most
+strict policy among the failing checks applies.  sender.test passes
+(192.0.2.10 is in its SPF record, aligned); other.test has no aligned
+pass and publishes p=reject: status reject, used domain other.test,
+and the seed's ACL refuses with 550 (docs/dmarc.md).""",
       cfg(), zone("sender.test", SPF + dm("v=DMARC1; p=none")) + "\n" + zone("other.test", dm("v=DMARC1; p=reject")),
-      steps(headers=("From: alice@sender.test, carol@other.test",)))
+      steps(headers=("From: alice@sender.test, carol@other.test",), final="550", deliver=False))
 
 write(957, "dns-temperror", "The DMARC record lookup times out: temperror, and the ACL defers",
       "RFC 7489 6.6.3 (a transient DNS error is not \"no record\"); RFC 5321 4.2.5",
@@ -257,3 +258,64 @@ write(968, "organizational-fallback", "No record at the From: subdomain: the org
 subdomain, used domain sender.test (550).""",
       cfg(), zone("sender.test", SPF + dm("v=DMARC1; p=reject")),
       steps(client="198.51.100.20", headers=("From: x@deep.news.sender.test",), final="550", deliver=False))
+
+# ---- several author domains (RFC 7489 6.6.1); 0986 (DKIM) is make-messages'.
+AR_ACL = DATA_ACL.replace("  accept\n", "  warn    add_header   = $dmarc_ar_header\n  accept\n")
+
+write(987, "two-from-domains-quarantine-wins", "Two author domains fail, p=none and p=quarantine: quarantine, the stricter, applies",
+      "RFC 7489 6.6.1 (the most strict policy among the checks that fail), 6.3",
+      "quarantine from multiple authentication-results",
+      """From: names sender.test (p=none) first and other.test
+(p=quarantine) second.  198.51.100.20 fails SPF and there is no
+signature, so both checks fail; the most strict policy wins (RFC 7489
+6.6.1): status quarantine, used domain and policy other.test's, and
+the Authentication-Results item reports dmarc=fail for
+header.from=other.test.""",
+      cfg(data=AR_ACL), zone("sender.test", SPF + dm("v=DMARC1; p=none")) + "\n" + zone("other.test", dm("v=DMARC1; p=quarantine")),
+      steps(client="198.51.100.20", headers=("From: Alice <alice@sender.test>, Carol <carol@other.test>",)))
+
+write(988, "same-from-domain-twice", "Two mailboxes in one domain (different case): one author domain, checked once",
+      "RFC 7489 6.6.1; RFC 5321 2.4 (domain names are case-insensitive)", "quarantine from multiple",
+      """From: names alice@sender.test and bob@SENDER.test: one author domain
+(names compare without case), so the message is checked exactly as
+with one mailbox: SPF fails, p=quarantine, status quarantine, and one
+dmarc= item for header.from=sender.test.""",
+      cfg(data=AR_ACL), zone("sender.test", SPF + dm("v=DMARC1; p=quarantine")),
+      steps(client="198.51.100.20", headers=("From: Alice <alice@sender.test>, bob@SENDER.test",)))
+
+write(989, "acl-refuses-nofrom", "An ACL that refuses dmarc_status = nofrom: no author domain is refused, two domains are not nofrom",
+      "RFC 7489 6.6.1 (a message without a single usable From: is outside DMARC; the receiver decides); seed DMARC section (dmarc_status)",
+      "nofrom from acl",
+      """The DATA ACL refuses nofrom with 550.  Three messages: a From: group
+with no address (nofrom: refused), two From: fields (RFC 5322 3.6
+allows one: nofrom, refused), and one From: with mailboxes in
+sender.test and news.sender.test, which is not nofrom: both domains
+are checked, both pass through relaxed SPF alignment (RFC 7489 3.1.2),
+accepted with status accept for the first domain.""",
+      cfg(data="""acl_smtp_data:
+  deny    dmarc_status = nofrom
+          message      = 5.7.1 no author domain for DMARC ($dmarc_status_text)
+  warn    add_header   = X-DMARC: $dmarc_status ($dmarc_status_text) used=$dmarc_used_domain policy=$dmarc_domain_policy
+  accept
+"""), zone("sender.test", SPF + dm("v=DMARC1; p=reject") + '_dmarc.news IN TXT "v=DMARC1; p=reject"\n'),
+      steps(client="198.51.100.21", headers=("From: undisclosed-recipients:;",), final="550", deliver=False)
+      + steps(client="198.51.100.22", headers=("From: alice@sender.test", "From: carol@sender.test"), final="550", deliver=False)
+      + steps(headers=("From: alice@sender.test, carol@news.sender.test",)))
+
+write(990, "two-from-domains-temperror", "One author domain fails under p=none, the other's record times out: temperror, the ACL defers",
+      "RFC 7489 6.6.1, 6.6.3 (a transient DNS error is not \"no record\"); RFC 5321 4.2.5",
+      "temperror from multiple",
+      """From: names sender.test (p=none, SPF fails) and slow.test, whose
+_dmarc record times out.  slow.test might publish p=reject, so refmta
+ranks a check that could not be made above a p=none or p=quarantine
+failure (only a definite reject outranks it, docs/dmarc.md): status
+temperror for slow.test, and the ACL defers with 451 so the client
+retries.""",
+      cfg(data="""acl_smtp_data:
+  defer   dmarc_status = temperror
+          message      = 4.7.0 DMARC record for $dmarc_used_domain temporarily unavailable
+  warn    add_header   = X-DMARC: $dmarc_status ($dmarc_status_text) used=$dmarc_used_domain policy=$dmarc_domain_policy
+  accept
+"""), zone("sender.test", SPF + dm("v=DMARC1; p=none")) + "\n"
+      + zone("slow.test", dm("v=DMARC1; p=reject"), extra=";@fakedns timeout name=_dmarc.slow.test\n"),
+      steps(client="198.51.100.20", headers=("From: alice@sender.test, carol@slow.test",), final="451", deliver=False))
