@@ -123,5 +123,13 @@ tls_conn_dane_matched(const struct tls_conn *c, const struct tls_tlsa *tlsa, siz
 			return (int)i; /* the anchor itself, not sent (RFC 7671 5.2.2) */
 		}
 	}
+	/* A bare key (2 1 0) that signed the top certificate sent: both
+	 * backends report that certificate's depth (OpenSSL's rule,
+	 * danetest.in block 46), and no record is that certificate. */
+	if (info->dane_usage == TLS_TLSA_DANE_TA && (size_t)depth + 1 == info->peer_chain_len)
+		for (size_t i = 0; i < n; i++)
+			if (tls_tlsa_usable(&tlsa[i]) && tlsa[i].usage == TLS_TLSA_DANE_TA &&
+			    tlsa[i].selector == 1 && tlsa[i].mtype == 0)
+				return (int)i;
 	return -1;
 }
