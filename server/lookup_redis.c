@@ -6,10 +6,11 @@
  * the separator when a port is given); servers are tried in order when a
  * connection fails.  The query is split into arguments at unescaped white
  * space, a backslash taking the next octet literally (${quote_redis:}
- * writes those backslashes).  Replies, as Exim maps them: string as is,
- * status ("OK") as is, integer "true"/"false" (non-zero / zero), array
- * elements joined with newlines (an empty array is not-found), nil
- * not-found, error a deferral naming it.  Redis Cluster redirections are
+ * writes those backslashes).  Replies, as Exim maps them except nil:
+ * string as is, status ("OK") as is, integer "true"/"false" (non-zero /
+ * zero), array elements joined with newlines (an empty array is
+ * not-found), nil not-found (the issue's rule; Exim 4.96 gives found with
+ * an empty value, docs/expand.md), error a deferral naming it.  Redis Cluster redirections are
  * followed, at most MAX_REDIRECTS in all: "MOVED SLOT HOST:PORT" by sending
  * the command to HOST:PORT, "ASK SLOT HOST:PORT" (a slot being migrated)
  * by sending ASKING and then the command there, once.  No slot map is
