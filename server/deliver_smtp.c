@@ -230,6 +230,8 @@ try_host(struct smtp_run *R)
 	/* DANE first: it decides whether the host is used at all, and the key. */
 	if (smtp_dane_prepare(R) != SMTP_STEP_OK)
 		return;
+	if (smtp_host_options_dane(R, R->dane.use ? smtp_dane_record_usages(&R->dane) : 0) != 0)
+		return;
 	smtp_cache_key(R, key, sizeof key);
 	/* At most: a dead cached connection, a failed handshake, a clear session. */
 	for (int attempt = 0; attempt < 3 && any_pending(R->d); attempt++) {

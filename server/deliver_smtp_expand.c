@@ -101,18 +101,33 @@ expand_sni(struct smtp_run *R, const struct deliver_vars *v, const char *owner, 
 	return rc == EXPAND_ERROR ? -1 : 0;
 }
 
-/* Host lists holding "$": a forced failure is the empty list (matches
- * nothing), an error defers the host. */
+/* Seed, DANE section: "If the definition of hosts_request_ocsp includes
+ * the string "tls_out_tlsa_usage", they are re-expanded in time to control
+ * the OCSP request": the two OCSP lists that name it wait for the TLSA
+ * lookup (smtp_host_options_dane). */
 static int
-expand_lists(struct smtp_run *R, const struct deliver_vars *v, const char *owner, char *why,
-             size_t len)
+after_dane(size_t i, const char *text)
+{
+	size_t off = host_lists[i].off;
+
+	return (off == offsetof(struct smtp_transport, hosts_request_ocsp) ||
+	        off == offsetof(struct smtp_transport, hosts_require_ocsp)) &&
+	       strstr(text, "tls_out_tlsa_usage") != NULL;
+}
+
+/* Host lists holding "$" (pass 0: all but the after_dane ones; pass 1:
+ * those): a forced failure is the empty list (matches nothing), an error
+ * defers the host. */
+static int
+expand_lists(struct smtp_run *R, const struct deliver_vars *v, int pass, const char *owner,
+             char *why, size_t len)
 {
 	for (size_t i = 0; i < SMTP_HOST_LISTS; i++) {
 		char **field = (char **)((char *)&R->tx + host_lists[i].off);
 		char *out = NULL;
 		int rc;
 
-		if (*field == NULL || strchr(*field, '$') == NULL)
+		if (*field == NULL || strchr(*field, '$') == NULL || after_dane(i, *field) != pass)
 			continue;
 		rc = deliver_vars_expand(R->d->cfg, v, owner, host_lists[i].name, *field, &out, why,
 		                         len);
@@ -131,26 +146,41 @@ expand_lists(struct smtp_run *R, const struct deliver_vars *v, const char *owner
 int
 smtp_host_options(struct smtp_run *R)
 {
-	struct smtp_host_facts f = { 0 };
+	struct smtp_host_facts f;
 	struct deliver_vars v;
 	char owner[300], why[600];
 
 	R->t_orig = R->d->t;
 	R->tx = *R->t_orig;
 	R->helo[0] = R->sni[0] = '\0';
-	snprintf(f.name, sizeof f.name, "%s", R->h->name);
-	snprintf(f.address, sizeof f.address, "%s", R->h->address);
-	f.port = R->port;
-	f.ds = R->h->ds_report;
+	smtp_host_facts_init(&f, R);
 	group_vars(R, &f, &v);
 	snprintf(owner, sizeof owner, "transport %s", R->t_orig->name);
 	if (expand_helo(R, &v, owner, why, sizeof why) != 0 ||
 	    expand_sni(R, &v, owner, why, sizeof why) != 0 ||
-	    expand_lists(R, &v, owner, why, sizeof why) != 0) {
+	    expand_lists(R, &v, 0, owner, why, sizeof why) != 0) {
 		smtp_host_fail_error(R, &f, "4.3.0", why);
 		return -1;
 	}
 	R->d->t = &R->tx;
+	return 0;
+}
+
+int
+smtp_host_options_dane(struct smtp_run *R, unsigned tlsa_usage)
+{
+	struct smtp_host_facts f;
+	struct deliver_vars v;
+	char owner[300], why[600];
+
+	smtp_host_facts_init(&f, R);
+	group_vars(R, &f, &v);
+	v.tls_out_tlsa_usage = tlsa_usage;
+	snprintf(owner, sizeof owner, "transport %s", R->t_orig->name);
+	if (expand_lists(R, &v, 1, owner, why, sizeof why) != 0) {
+		smtp_host_fail_error(R, &f, "4.3.0", why);
+		return -1;
+	}
 	return 0;
 }
 

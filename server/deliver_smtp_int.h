@@ -94,6 +94,11 @@ enum smtp_step {
  * the pending recipients (4.3.0, the reason naming the option). */
 int smtp_host_options(struct smtp_run *R) MUST_CHECK;
 void smtp_host_options_done(struct smtp_run *R); /* R->d->t back; frees; idempotent */
+/* After the TLSA lookup (deliver_smtp_dane.c): hosts_request_ocsp and
+ * hosts_require_ocsp that name $tls_out_tlsa_usage, expanded with it (bit
+ * N: a usable usage-N record; 0: no DANE).  0, or -1 with the host's
+ * failure recorded. */
+int smtp_host_options_dane(struct smtp_run *R, unsigned tlsa_usage) MUST_CHECK;
 
 /* --- deliver_smtp.c: outcomes and host-level failures -------------------------------- */
 
@@ -171,6 +176,9 @@ enum smtp_step smtp_tls_start(struct smtp_run *R, struct smtp_conn *c, int requi
 /* Ask the host at `address` for a staple?  In hosts_require_ocsp, or in
  * hosts_request_ocsp; under DANE (R->dane.use) a hosts_request_ocsp of
  * "*" means "only when every usable TLSA record is DANE-TA" (the seed). */
+/* The seed's $tls_out_tlsa_usage before the handshake: bit N for each
+ * usable usage-N record found (0 when DANE is not used). */
+unsigned smtp_dane_record_usages(const struct smtp_dane *d);
 int smtp_ocsp_wanted(const struct smtp_run *R, const char *address);
 /* After the handshake: c->facts.ocsp and ocsp_word set; -1 with `msg` when
  * the host requires OCSP and the staple is not verified good. */

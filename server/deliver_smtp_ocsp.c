@@ -35,8 +35,8 @@
 
 /* $tls_out_tlsa_usage as the seed's default sees it before the handshake:
  * bit N for each usable usage-N record found. */
-static unsigned
-dane_record_usages(const struct smtp_dane *d)
+unsigned
+smtp_dane_record_usages(const struct smtp_dane *d)
 {
 	unsigned bits = 0;
 
@@ -50,11 +50,15 @@ int
 smtp_ocsp_wanted(const struct smtp_run *R, const char *address)
 {
 	const struct smtp_transport *t = R->d->t;
+	/* The seed: the changed default applies only when the option "has the
+	 * default value of "*"" as configured, not when an expansion gave "*". */
+	const struct smtp_transport *conf = R->t_orig != NULL ? R->t_orig : t;
 
 	if (match_host(t->hosts_require_ocsp, address))
 		return 1;
-	if (R->dane.use && t->hosts_request_ocsp != NULL && strcmp(t->hosts_request_ocsp, "*") == 0)
-		return dane_record_usages(&R->dane) == 1u << 2; /* only DANE-TA */
+	if (R->dane.use && conf->hosts_request_ocsp != NULL &&
+	    strcmp(conf->hosts_request_ocsp, "*") == 0)
+		return smtp_dane_record_usages(&R->dane) == 1u << 2; /* only DANE-TA */
 	return match_host(t->hosts_request_ocsp, address);
 }
 

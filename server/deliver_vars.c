@@ -63,6 +63,13 @@ v_host_port(const void *ctx, char *buf, size_t len)
 	return buf;
 }
 
+static const char *
+v_tlsa_usage(const void *ctx, char *buf, size_t len)
+{
+	snprintf(buf, len, "%u", ((const struct deliver_vars *)ctx)->tls_out_tlsa_usage);
+	return buf;
+}
+
 const struct expand_var deliver_var_table[] = {
 	{ "message_id", v_message_id, "the message's id" },
 	{ "message_exim_id", v_message_id, "the message's id (Exim's name)" },
@@ -77,6 +84,8 @@ const struct expand_var deliver_var_table[] = {
 	{ "host", v_host, "the host being tried, its name as routed (transport options)" },
 	{ "host_address", v_host_address, "the host's IP address (transport options)" },
 	{ "host_port", v_host_port, "the port being connected to (transport options)" },
+	{ "tls_out_tlsa_usage", v_tlsa_usage,
+	  "the host's usable TLSA usages, bit N for usage N (0: no DANE; OCSP host lists)" },
 };
 const size_t deliver_nvars = sizeof deliver_var_table / sizeof deliver_var_table[0];
 

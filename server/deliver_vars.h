@@ -8,7 +8,10 @@
  * Variables: $message_id / $message_exim_id, $sender_address (and its
  * $sender_address_local_part, $sender_address_domain),
  * $local_part, $domain (from the address), $router_name, $transport_name,
- * $host, $host_address, $host_port (transport options expanded per host).
+ * $host, $host_address, $host_port (transport options expanded per host),
+ * $tls_out_tlsa_usage (hosts_request_ocsp / hosts_require_ocsp that name
+ * it are expanded again after the TLSA lookup, as the seed's DANE section
+ * says; 0 before it and when DANE is not used).
  *
  * Ownership: nothing in struct deliver_vars is owned but the two buffers
  * the address is split into; the pointers must outlive the expansion.
@@ -33,6 +36,7 @@ struct deliver_vars {
 	char domain[DELIVER_VARS_DOMAIN_MAX];         /* "" when not one domain */
 	const char *host, *host_address;              /* NULL outside a host */
 	unsigned host_port;                           /* 0: "" */
+	unsigned tls_out_tlsa_usage; /* bit N: a usable usage-N TLSA record (seed, DANE) */
 };
 
 /* Fill `v` for `address` ("user@domain", a bare local part, or NULL for
