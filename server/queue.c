@@ -9,8 +9,9 @@
  * replaced by rename at every rewrite, so a lock on the -H inode would not
  * survive the first rewrite, while -D is never replaced (docs/spool.md).
  *
- * Each run starts with the spool cleaner (spool_clean.c): old litter from
- * crashes, never a message.
+ * Each run starts with the spool recovery (complete messages a crash left
+ * in tmp/, spool_file.c) and the spool cleaner (spool_clean.c): old litter
+ * from crashes, never a message.
  *
  * Order, so that a crash loses nothing: deliver (fsync'ed in the mailbox)
  * -> mark done -> rewrite the envelope (fsync'ed) -> remove.  A crash in
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -50,6 +52,7 @@ queue_run_one(struct queue_ctx *q, const char *id)
 {
 	struct envelope env = { 0 };
 	struct err e = { 0 };
+	struct stat st;
 	char *data = NULL;
 	int fd = -1, changed = 0, pending = 0;
 
@@ -69,6 +72,11 @@ queue_run_one(struct queue_ctx *q, const char *id)
 			log_write("%s spool error: cannot lock %s: %s", id, data, strerror(errno));
 		goto out;
 	}
+	/* Another runner may have completed and removed the message between our
+	 * open and our lock: the -D we hold is then unlinked (its embedded
+	 * envelope still readable through the fd), and must not go again. */
+	if (fstat(fd, &st) != 0 || st.st_nlink == 0)
+		goto out;
 	/* Read under the lock, so it is the latest envelope. */
 	if (spool_envelope_read(q->spool_dir, id, &env, &e) != 0) {
 		if (e.code != ENOENT) /* removed between listing and locking */
@@ -110,6 +118,18 @@ queue_clean(struct queue_ctx *q)
 	struct err e = { 0 };
 	unsigned age = q->cfg->spool_cleanup_age ? q->cfg->spool_cleanup_age : 24 * 3600;
 
+	/* Recovery first: a complete message a crash left in tmp/ is mail. */
+	if (spool_recover(q->spool_dir, &removed, &failed, &e) != 0)
+		log_write("spool recovery: %s", e.text);
+	for (size_t i = 0; i < removed.n; i++)
+		log_write("spool recovery: %s (complete and fsync'ed; its rename into input/ was "
+		          "lost)",
+		          removed.v[i]);
+	for (size_t i = 0; i < failed.n; i++)
+		log_write("spool recovery: %s", failed.v[i]);
+	strlist_free(&removed);
+	strlist_free(&failed);
+	e = (struct err){ 0 };
 	if (spool_clean(q->spool_dir, clock_now(), age, &removed, &failed, &e) != 0)
 		log_write("spool cleaner: %s", e.text);
 	for (size_t i = 0; i < removed.n; i++)

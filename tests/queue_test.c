@@ -489,11 +489,14 @@ test_spool_cleaner(void **state)
 	snprintf(name, sizeof name, "%s-D", id);
 	make_litter(f, "input", "T-000042-D", 2 * 86400);        /* orphan data: removed */
 	make_litter(f, "input", "T-000043-D", 3600);             /* orphan, too young: kept */
+	make_litter(f, "input", "T-000045-H", 2 * 86400);        /* a removal that died: removed */
+	make_litter(f, "input", "T-000046-H", 3600);             /* the same, too young: kept */
 	make_litter(f, "tmp", "4194305-1-D", 2 * 86400);         /* dead pid: removed */
 	make_litter(f, "tmp", "T-000044-H.4194305", 86401 + 60); /* dead pid: removed */
 	snprintf(mine, sizeof mine, "%ld-99-D", (long)getpid());
 	make_litter(f, "tmp", mine, 2 * 86400); /* a live process's: kept */
-	/* The real message's data is as old as the litter: its -H keeps it. */
+	/* The real message's data is as old as the litter: its trailer (the
+	 * one-file form, docs/spool.md) keeps it. */
 	{
 		char path[256];
 		struct timespec ts[2] = { { .tv_sec = T_2026 - 2 * 86400 },
@@ -506,6 +509,8 @@ test_spool_cleaner(void **state)
 	assert_log(f,
 	           L "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
 	             "message refers to it)\n" L
+	             "spool cleaner: removed input/T-000045-H (unchanged for over 86400s, no "
+	             "message refers to it)\n" L
 	             "spool cleaner: removed tmp/4194305-1-D (unchanged for over 86400s, no "
 	             "message refers to it)\n" L
 	             "spool cleaner: removed tmp/T-000044-H.4194305 (unchanged for over 86400s, no "
@@ -513,6 +518,8 @@ test_spool_cleaner(void **state)
 	             "T=maildir\n" L "T-000001 Completed\n");
 	assert_false(spool_has(f, "input", "T-000042-D"));
 	assert_true(spool_has(f, "input", "T-000043-D"));
+	assert_false(spool_has(f, "input", "T-000045-H"));
+	assert_true(spool_has(f, "input", "T-000046-H"));
 	assert_false(spool_has(f, "tmp", "4194305-1-D"));
 	assert_true(spool_has(f, "tmp", mine));
 	assert_int_equal(count_files(f, "joe/new"), 1);
