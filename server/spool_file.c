@@ -235,6 +235,8 @@ spool_recover_one(int tmpfd, int inputfd, const char *name, struct strlist *reco
 		snprintf(target, sizeof target, "%s-D", id);
 		n = renameat2(tmpfd, name, inputfd, target, RENAME_NOREPLACE);
 	}
+	if (n != 0 && errno == ENOENT)
+		return; /* another runner recovered it meanwhile */
 	if (n == 0) {
 		*moved = 1;
 		n = asprintf(&what, "tmp/%s is message %s", name, id);
