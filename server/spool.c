@@ -379,7 +379,7 @@ spool_write_tail(struct spool_message *m, const struct envelope *env, struct err
 	}
 	/* The one fsync: data, envelope and trailer, and the file's size and
 	 * blocks.  It also makes tmp/'s new entry durable on the journalling
-	 * file systems (docs/spool.md "Why one fsync is enough"). */
+	 * file systems (docs/spool.md "Durability order"). */
 	if (fsync(m->fd) != 0) {
 		err_set(e, errno, "cannot fsync %s: %s", m->tmp_path, strerror(errno));
 		goto out;
