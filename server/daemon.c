@@ -341,18 +341,18 @@ live_workers(void)
 	return n;
 }
 
-/* Queue runners running now. */
+/* The queue runners: how many run (sig 0), or send `sig` to each and say
+ * to how many it went; runner_forget: 1 if `pid` was one (now forgotten). */
 static unsigned
-runner_count(void)
+runner_signal(int sig)
 {
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < QUEUE_RUN_MAX_LIMIT; i++)
-		n += runner_pids[i] > 0;
+		n += runner_pids[i] > 0 && (sig == 0 || kill(runner_pids[i], sig) == 0);
 	return n;
 }
 
-/* `pid` was a queue runner (now forgotten): 1; else 0. */
 static int
 runner_forget(pid_t pid)
 {
@@ -362,18 +362,6 @@ runner_forget(pid_t pid)
 			return 1;
 		}
 	return 0;
-}
-
-/* Send `sig` to every queue runner; how many were sent it. */
-static unsigned
-runner_signal(int sig)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < QUEUE_RUN_MAX_LIMIT; i++)
-		if (runner_pids[i] > 0 && kill(runner_pids[i], sig) == 0)
-			n++;
-	return n;
 }
 
 /*
@@ -391,10 +379,10 @@ spawn_queue_runner(int lfd, const struct config *cfg, const char *backend, const
 	unsigned max = cfg->queue_run_max ? cfg->queue_run_max : 1, slot = 0;
 	pid_t pid;
 
-	if (runner_count() >= max)
+	if (runner_signal(0) >= max)
 		return; /* as many passes as allowed are still running: skip this one */
 	while (runner_pids[slot] > 0)
-		slot++; /* a free slot exists: runner_count() < max <= QUEUE_RUN_MAX_LIMIT */
+		slot++; /* a free slot exists: runner_signal(0) < max <= QUEUE_RUN_MAX_LIMIT */
 	pid = fork();
 	if (pid < 0) {
 		log_write("queue runner: fork failed: %s", strerror(errno));
@@ -623,7 +611,7 @@ master_drain(struct master *m)
 	close(m->lfd);
 	stop_workers(-1);
 	(void)runner_signal(SIGTERM);
-	while (live_workers() > 0 || runner_count() > 0) {
+	while (live_workers() > 0 || runner_signal(0) > 0) {
 		int status;
 		pid_t pid = waitpid(-1, &status, phase == 2 ? 0 : WNOHANG);
 		if (pid < 0 && errno == ECHILD)
