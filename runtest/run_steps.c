@@ -175,6 +175,43 @@ mkdir_above(struct run *r, const char *rel)
 }
 
 /* write NAME PATH: [file NAME]'s text (words expanded) to WORK/PATH. */
+/* Writing over a queued message's data file (spool/input/ID-D) replaces
+ * the data, as the scenario means; but a one-file message (docs/spool.md
+ * "The message file") carries its envelope after the data, before a
+ * 56-octet trailer "refmta-trailer SIZE ENVLEN CRC".  So that the envelope
+ * survives, it is first saved as ID-H beside it (the two-file form, which
+ * refmta reads the same), as one editing a spool file by hand must. */
+static void
+run_keep_envelope(const char *path)
+{
+	char t[57], hpath[4200], *env = NULL;
+	unsigned long long size = 0, envlen = 0;
+	struct stat sb;
+	FILE *f;
+	size_t n = strlen(path);
+	int fd;
+
+	if (n < 2 || strcmp(path + n - 2, "-D") != 0 || strstr(path, "/spool/input/") == NULL)
+		return;
+	snprintf(hpath, sizeof hpath, "%.*sH", (int)(n - 1), path);
+	if (access(hpath, F_OK) == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	t[0] = t[56] = '\0';
+	if (fstat(fd, &sb) != 0 || sb.st_size < 56 || pread(fd, t, 56, sb.st_size - 56) != 56 ||
+	    sscanf(t, "refmta-trailer %20llu %10llu", &size, &envlen) != 2 ||
+	    size + envlen + 56 != (unsigned long long)sb.st_size)
+		goto out; /* the data alone already: nothing to keep */
+	env = malloc(envlen);
+	if (env != NULL && pread(fd, env, envlen, (off_t)size) == (ssize_t)envlen &&
+	    (f = fopen(hpath, "w")) != NULL) {
+		(void)fwrite(env, 1, envlen, f);
+		(void)fclose(f); /* a failure shows as the message's spool error */
+	}
+out:
+	free(env);
+	(void)close(fd); /* read-only */
+}
+
 int
 step_write(struct run *r, const struct step *st, struct err *e)
 {
@@ -191,6 +228,7 @@ step_write(struct run *r, const struct step *st, struct err *e)
 		return -1;
 	}
 	mkdir_above(r, rel);
+	run_keep_envelope(run_path(r, rel));
 	f = fopen(run_path(r, rel), "w");
 	ok = f != NULL && fputs(text, f) >= 0;
 	ok = (f != NULL && fclose(f) == 0) && ok;

@@ -98,6 +98,7 @@ static const struct option_def main_options[] = {
 	{ O(dmarc_history_file, PATH, NULL) },
 	{ O(dmarc_forensic_sender, STRING, NULL) },
 	{ O(queue_run_interval, TIME, NULL) },
+	{ O(queue_run_max, UINT_POS, "1"), .max = QUEUE_RUN_MAX_LIMIT },
 	{ O(spool_cleanup_age, TIME, "24h") },
 	{ O(retry_rule, STRING, NULL) },
 	{ O(test_clock, CLOCK, NULL) },

@@ -44,6 +44,8 @@ struct config_block {
 	size_t nopts;
 };
 
+#define QUEUE_RUN_MAX_LIMIT 64 /* queue_run_max's ceiling */
+
 struct config {
 	char *file; /* the path as given */
 	char *dir;  /* its directory, absolute */
@@ -117,9 +119,12 @@ struct config {
 	char *dmarc_history_file;    /* opendmarc-format history, one record per message */
 	char *dmarc_forensic_sender; /* sender of failure reports; NULL: <> and mailer-daemon@ */
 	unsigned queue_run_interval; /* seconds between the daemon's queue runs; 0 = no runner */
-	unsigned spool_cleanup_age;  /* the queue runner removes spool litter older than this; 0 =
-	                                24h */
-	char *retry_rule;            /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
+	unsigned
+	        queue_run_max;      /* queue runner processes at once: the daemon's, and those of
+	                               one `refmta queue-run` (docs/config.md); 1..QUEUE_RUN_MAX_LIMIT */
+	unsigned spool_cleanup_age; /* the queue runner removes spool litter older than this; 0 =
+	                               24h */
+	char *retry_rule;           /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
 
 	/* Test mode (DESIGN.md principle 4) */
 	int test_clock_set;

@@ -63,10 +63,10 @@ struct worker_slot {
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm, got_usr1;
-static volatile sig_atomic_t runner_stop; /* in the queue runner: SIGTERM seen */
-static pid_t runner_pid;                  /* the queue runner now running, or 0 */
-static struct worker_slot *slots;         /* shared (MAP_SHARED) with the workers */
-static volatile int session_fd = -1;      /* in a worker: the session's socket, or -1 */
+static volatile sig_atomic_t runner_stop;      /* in the queue runner: SIGTERM seen */
+static pid_t runner_pids[QUEUE_RUN_MAX_LIMIT]; /* the queue runners now running (0: free) */
+static struct worker_slot *slots;              /* shared (MAP_SHARED) with the workers */
+static volatile int session_fd = -1;           /* in a worker: the session's socket, or -1 */
 static unsigned nslots;
 
 static void
@@ -341,19 +341,48 @@ live_workers(void)
 	return n;
 }
 
+/* The queue runners: how many run (sig 0), or send `sig` to each and say
+ * to how many it went; runner_forget: 1 if `pid` was one (now forgotten). */
+static unsigned
+runner_signal(int sig)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < QUEUE_RUN_MAX_LIMIT; i++)
+		n += runner_pids[i] > 0 && (sig == 0 || kill(runner_pids[i], sig) == 0);
+	return n;
+}
+
+static int
+runner_forget(pid_t pid)
+{
+	for (unsigned i = 0; i < QUEUE_RUN_MAX_LIMIT; i++)
+		if (pid > 0 && runner_pids[i] == pid) {
+			runner_pids[i] = 0;
+			return 1;
+		}
+	return 0;
+}
+
 /*
- * The queue runner: one queue pass in a child process every
- * queue_run_interval seconds, never two at once.  SIGTERM makes it stop
- * after the message in hand (a blocked network read is interrupted and
- * that delivery deferred), so a mailbox is never left half-written.
+ * The queue runners: one queue pass in a child process every
+ * queue_run_interval seconds, at most queue_run_max at once (Exim's rule:
+ * a tick that finds that many still running starts none).  Runners that
+ * overlap share the queue through its per-message locks (queue.c), so no
+ * message goes twice.  SIGTERM makes a runner stop after the message in
+ * hand (a blocked network read is interrupted and that delivery
+ * deferred), so a mailbox is never left half-written.
  */
 static void
 spawn_queue_runner(int lfd, const struct config *cfg, const char *backend, const sigset_t *waitmask)
 {
+	unsigned max = cfg->queue_run_max ? cfg->queue_run_max : 1, slot = 0;
 	pid_t pid;
 
-	if (runner_pid != 0)
-		return; /* the last pass is still running: skip this one */
+	if (runner_signal(0) >= max)
+		return; /* as many passes as allowed are still running: skip this one */
+	while (runner_pids[slot] > 0)
+		slot++; /* a free slot exists: runner_signal(0) < max <= QUEUE_RUN_MAX_LIMIT */
 	pid = fork();
 	if (pid < 0) {
 		log_write("queue runner: fork failed: %s", strerror(errno));
@@ -375,7 +404,7 @@ spawn_queue_runner(int lfd, const struct config *cfg, const char *backend, const
 		}
 		_exit(0);
 	}
-	runner_pid = pid;
+	runner_pids[slot] = pid;
 }
 
 unsigned
@@ -504,8 +533,7 @@ master_reap(struct master *m)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (pid == runner_pid) {
-			runner_pid = 0;
+		if (runner_forget(pid)) {
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				log_write("queue runner %d ended (status 0x%x)", (int)pid, status);
 			continue;
@@ -582,9 +610,8 @@ master_drain(struct master *m)
 	shutdown(m->lfd, SHUT_RDWR);
 	close(m->lfd);
 	stop_workers(-1);
-	if (runner_pid > 0)
-		kill(runner_pid, SIGTERM);
-	while (live_workers() > 0 || runner_pid > 0) {
+	(void)runner_signal(SIGTERM);
+	while (live_workers() > 0 || runner_signal(0) > 0) {
 		int status;
 		pid_t pid = waitpid(-1, &status, phase == 2 ? 0 : WNOHANG);
 		if (pid < 0 && errno == ECHILD)
@@ -603,12 +630,11 @@ master_drain(struct master *m)
 				continue;
 			}
 			killed = kill_workers();
-			runner_killed = runner_pid > 0 && kill(runner_pid, SIGKILL) == 0;
+			runner_killed = runner_signal(SIGKILL) > 0;
 			phase = 2;
 			continue;
 		}
-		if (pid > 0 && pid == runner_pid)
-			runner_pid = 0;
+		(void)runner_forget(pid);
 		for (unsigned i = 0; i < nslots; i++)
 			if (pid > 0 && slots[i].pid == pid)
 				slots[i].pid = 0;

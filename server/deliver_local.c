@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "deliver_local.h"
+#include "spool.h"
 #include "fsutil.h"
 #include "smtp_parse.h"
 
@@ -147,6 +148,7 @@ dl_copy_message(struct dl_out *o, const struct deliver_local_request *req, struc
 	FILE *in = NULL;
 	char *line = NULL;
 	size_t cap = 0;
+	uint64_t left = 0;
 	ssize_t len;
 	int rc = -1;
 
@@ -155,13 +157,20 @@ dl_copy_message(struct dl_out *o, const struct deliver_local_request *req, struc
 		err_set(e, errno, "cannot open %s: %s", req->data_path, strerror(errno));
 		goto out;
 	}
+	/* The message is the first spool_data_length() octets (a one-file
+	 * message's envelope and trailer follow, docs/spool.md). */
+	if (spool_data_length(fileno(in), &left, e) != 0)
+		goto out;
 	/* RFC 5321 4.4: the delivering MTA adds Return-Path with the reverse-path. */
 	dl_puts(o, "Return-Path: <");
 	dl_put_clean(o, req->sender, '?', 0);
 	dl_puts(o, ">\nDelivered-To: ");
 	dl_put_clean(o, req->rcpt, '?', 0);
 	dl_puts(o, "\n");
-	while ((len = getline(&line, &cap, in)) > 0) {
+	while (left > 0 && (len = getline(&line, &cap, in)) > 0) {
+		if ((uint64_t)len > left)
+			len = (ssize_t)left;
+		left -= (uint64_t)len;
 		if (len >= 2 && line[len - 2] == '\r' && line[len - 1] == '\n') {
 			line[len - 2] = '\n';
 			len--;

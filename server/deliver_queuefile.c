@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "event.h"
 #include "fsutil.h"
 #include "option.h"
+#include "spool.h"
 
 static const struct option_def qf_options[] = {
 	/* Empty is refused below with the driver's own advice. */
@@ -100,12 +102,19 @@ qf_copy_file(const char *from, const char *text, const char *tmp, const char *to
 {
 	char buf[65536];
 	int in = -1, out = -1, rc = -1;
+	uint64_t left = 0;
 	ssize_t n;
 
 	if (text == NULL) {
+		/* The data alone: a one-file message's envelope and trailer stay
+		 * behind (docs/spool.md), the copy is the two-file form. */
 		in = open(from, O_RDONLY | O_CLOEXEC);
 		if (in < 0) {
 			err_set(e, errno, "cannot open %s: %s", from, strerror(errno));
+			return -1;
+		}
+		if (spool_data_length(in, &left, e) != 0) {
+			(void)close(in); /* read-only */
 			return -1;
 		}
 	}
@@ -118,16 +127,19 @@ qf_copy_file(const char *from, const char *text, const char *tmp, const char *to
 		err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	while (in >= 0) {
-		n = read(in, buf, sizeof buf);
+	while (in >= 0 && left > 0) {
+		n = read(in, buf, left < sizeof buf ? (size_t)left : sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			err_set(e, errno, "cannot read %s: %s", from, strerror(errno));
 			goto out;
 		}
-		if (n == 0)
-			break;
+		if (n == 0) {
+			err_set(e, EIO, "cannot read %s: shorter than its trailer says", from);
+			goto out;
+		}
+		left -= (uint64_t)n;
 		if (fs_write_all(out, buf, (size_t)n) != 0) {
 			err_set(e, errno, "cannot write %s: %s", tmp, strerror(errno));
 			goto out;
@@ -179,6 +191,7 @@ deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, co
 	static const char *const suffix[2] = { "-D",
 		                               "-H" }; /* -H last: it makes the pair visible */
 	const char *dir = t->directory;
+	char *own_text = NULL;
 	struct stat st;
 	int rc = -1;
 
@@ -201,6 +214,20 @@ deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, co
 		err_set(e, ENOTDIR, "directory \"%s\" is not a directory", dir);
 		return -1;
 	}
+	if (envelope_text == NULL) {
+		/* "As it is": the message's current envelope (its -H, or the one in
+		 * its data file), written as an -H. */
+		struct envelope env;
+		if (spool_envelope_read(spool_dir, id, &env, e) != 0)
+			return -1;
+		own_text = spool_envelope_text(&env);
+		envelope_free(&env);
+		if (own_text == NULL) {
+			err_set(e, ENOMEM, "out of memory");
+			return -1;
+		}
+		envelope_text = own_text;
+	}
 	for (int i = 0; i < 2; i++) {
 		char *from = qf_path(spool_dir, "input/", id, suffix[i], "");
 		char *tmp = qf_path(dir, "", id, suffix[i], ".tmp");
@@ -221,5 +248,6 @@ deliver_queuefile(const struct queuefile_transport *t, const char *spool_dir, co
 		goto out;
 	rc = 0;
 out:
+	free(own_text);
 	return rc;
 }

@@ -33,7 +33,9 @@ void queuefile_transport_free(struct queuefile_transport *t);
 /* Copy message `id` from `spool_dir`.  `envelope_text` is what to write as
  * DIR/ID-H (server/deliver.c passes the envelope with only this
  * transport's recipients still to do, so that a copy put back delivers
- * them and nobody else twice); NULL copies input/ID-H as it is.
+ * them and nobody else twice); NULL writes the message's current envelope
+ * (input/ID-H, or the one its data file carries).  DIR/ID-D is the data
+ * alone (docs/spool.md's two-file form).
  * 0 = delivered; -1 = defer, with the
  * reason in `e` ("directory \"rel/q\" is not absolute", "directory
  * \"/x/q\" does not exist", or the failing system call). */

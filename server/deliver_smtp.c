@@ -24,6 +24,7 @@
 
 #include "deliver_smtp_int.h"
 #include "log.h"
+#include "spool.h"
 
 char *
 smtp_run_strdup(struct smtp_run *R, const char *s)
@@ -258,13 +259,15 @@ int
 deliver_smtp(struct smtp_delivery *d)
 {
 	struct smtp_run R = { .d = d, .datafd = -1 };
-	struct stat sb;
+	struct err derr = { 0 };
 
 	for (size_t i = 0; i < d->nrcpts; i++)
 		if (d->rcpts[i].outcome == SMTP_RCPT_PENDING)
 			d->rcpts[i].host_index = -1;
 	R.datafd = open(d->data_path, O_RDONLY | O_CLOEXEC);
-	if (R.datafd < 0 || fstat(R.datafd, &sb) != 0) {
+	/* The message is the data file's first spool_data_length() octets
+	 * (a one-file message's envelope and trailer follow, docs/spool.md). */
+	if (R.datafd < 0 || spool_data_length(R.datafd, &R.datasize, &derr) != 0) {
 		char msg[700];
 		snprintf(msg, sizeof msg, "cannot open the data file %s: %s", d->data_path,
 		         strerror(errno));
@@ -273,7 +276,6 @@ deliver_smtp(struct smtp_delivery *d)
 			close(R.datafd);
 		return R.oom ? -1 : 0;
 	}
-	R.datasize = (uint64_t)sb.st_size;
 	for (size_t hi = 0; hi < d->nhosts && any_pending(d) && !R.oom; hi++) {
 		R.hi = hi;
 		R.h = &d->hosts[hi];

@@ -22,6 +22,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "dsn.h"
+#include "spool.h"
 
 #define DSN_LINE_MAX 998        /* RFC 5322 2.1.1, without the CRLF */
 #define DSN_TEXT_WIDTH 78       /* RFC 5322 2.1.1 SHOULD, for the text part */
@@ -475,14 +476,24 @@ dsn_read_file(const char *path, char **out, size_t *outlen, struct err *e)
 	FILE *fp = fopen(path, "rb");
 	struct buf b = { 0 };
 	char chunk[65536];
+	uint64_t left = 0;
 	size_t n;
 
 	if (fp == NULL) {
 		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+	/* The message is the first spool_data_length() octets of the data file
+	 * (a one-file message's envelope and trailer follow, docs/spool.md). */
+	if (spool_data_length(fileno(fp), &left, e) != 0) {
+		fclose(fp);
+		return -1;
+	}
+	while (left > 0 &&
+	       (n = fread(chunk, 1, left < sizeof chunk ? (size_t)left : sizeof chunk, fp)) > 0) {
 		buf_add(&b, chunk, n);
+		left -= n;
+	}
 	if (ferror(fp) || b.oom) {
 		err_set(e, b.oom ? ENOMEM : EIO, "cannot read %s: %s", path,
 		        b.oom ? "out of memory" : "read error");

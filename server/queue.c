@@ -9,8 +9,9 @@
  * replaced by rename at every rewrite, so a lock on the -H inode would not
  * survive the first rewrite, while -D is never replaced (docs/spool.md).
  *
- * Each run starts with the spool cleaner (spool_clean.c): old litter from
- * crashes, never a message.
+ * Each run starts with the spool recovery (complete messages a crash left
+ * in tmp/, spool_file.c) and the spool cleaner (spool_clean.c): old litter
+ * from crashes, never a message.
  *
  * Order, so that a crash loses nothing: deliver (fsync'ed in the mailbox)
  * -> mark done -> rewrite the envelope (fsync'ed) -> remove.  A crash in
@@ -27,6 +28,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -50,6 +53,7 @@ queue_run_one(struct queue_ctx *q, const char *id)
 {
 	struct envelope env = { 0 };
 	struct err e = { 0 };
+	struct stat st;
 	char *data = NULL;
 	int fd = -1, changed = 0, pending = 0;
 
@@ -69,6 +73,11 @@ queue_run_one(struct queue_ctx *q, const char *id)
 			log_write("%s spool error: cannot lock %s: %s", id, data, strerror(errno));
 		goto out;
 	}
+	/* Another runner may have completed and removed the message between our
+	 * open and our lock: the -D we hold is then unlinked (its embedded
+	 * envelope still readable through the fd), and must not go again. */
+	if (fstat(fd, &st) != 0 || st.st_nlink == 0)
+		goto out;
 	/* Read under the lock, so it is the latest envelope. */
 	if (spool_envelope_read(q->spool_dir, id, &env, &e) != 0) {
 		if (e.code != ENOENT) /* removed between listing and locking */
@@ -110,6 +119,18 @@ queue_clean(struct queue_ctx *q)
 	struct err e = { 0 };
 	unsigned age = q->cfg->spool_cleanup_age ? q->cfg->spool_cleanup_age : 24 * 3600;
 
+	/* Recovery first: a complete message a crash left in tmp/ is mail. */
+	if (spool_recover(q->spool_dir, &removed, &failed, &e) != 0)
+		log_write("spool recovery: %s", e.text);
+	for (size_t i = 0; i < removed.n; i++)
+		log_write("spool recovery: %s (complete and fsync'ed; its rename into input/ was "
+		          "lost)",
+		          removed.v[i]);
+	for (size_t i = 0; i < failed.n; i++)
+		log_write("spool recovery: %s", failed.v[i]);
+	strlist_free(&removed);
+	strlist_free(&failed);
+	e = (struct err){ 0 };
 	if (spool_clean(q->spool_dir, clock_now(), age, &removed, &failed, &e) != 0)
 		log_write("spool cleaner: %s", e.text);
 	for (size_t i = 0; i < removed.n; i++)
@@ -138,32 +159,119 @@ queue_ctx_init(struct queue_ctx *q, const struct config *cfg, struct err *e)
 	return 0;
 }
 
+static int
+queue_stopped(const struct queue_run_opts *opts)
+{
+	return opts != NULL && opts->stop != NULL && *opts->stop;
+}
+
+/* One share of a pass: every listed message, starting at `first` and
+ * wrapping round (so that parallel runners start apart and meet only at
+ * the end), then the bounces this share made (they cannot bounce again:
+ * their sender is the null sender).  A message another runner holds is
+ * skipped at its lock (queue_run_one). */
+static void
+queue_run_share(struct queue_ctx *q, const struct strlist *ids, size_t first,
+                const struct queue_run_opts *opts)
+{
+	for (size_t k = 0; k < ids->n && !queue_stopped(opts); k++)
+		queue_run_one(q, ids->v[(first + k) % ids->n]);
+	for (size_t i = 0; i < q->run.bounces.n && !queue_stopped(opts); i++)
+		queue_run_one(q, q->run.bounces.v[i]);
+}
+
+/* queue_run_max runners over one listing (docs/config.md "queue_run_max"):
+ * `n` child processes, each its own delivery run (connections, caches),
+ * the i-th starting i/n of the way down the list.  No message goes twice:
+ * each is delivered under its lock, and a runner that gets the lock after
+ * another removed the message sees it unlinked (queue_run_one).  Returns
+ * when every child has ended; -1 when one failed to start its run. */
+static int
+queue_run_parallel(struct queue_ctx *q, const struct queue_run_opts *opts,
+                   const struct strlist *ids, unsigned n, struct err *e)
+{
+	pid_t pids[QUEUE_RUN_MAX_LIMIT];
+	unsigned started = 0, failed = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			log_write("queue runner: fork failed: %s", strerror(errno));
+			break;
+		}
+		if (pid == 0) {
+			struct err ce = { 0 };
+			int ok = delivery_run_init(&q->run, q->cfg, &q->dc, opts->backend,
+			                           opts->force, &ce) == 0;
+			if (ok)
+				queue_run_share(q, ids, ids->n * i / n, opts);
+			else
+				log_write("queue runner: %s", ce.text);
+			delivery_run_end(&q->run);
+			_exit(ok ? 0 : 1);
+		}
+		pids[started++] = pid;
+	}
+	if (started == 0) { /* no child at all: this process does the pass */
+		if (delivery_run_init(&q->run, q->cfg, &q->dc, opts->backend, opts->force, e) !=
+		    0) {
+			delivery_run_end(&q->run);
+			return -1;
+		}
+		queue_run_share(q, ids, 0, opts);
+		delivery_run_end(&q->run);
+		return 0;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		int status;
+		while (waitpid(pids[i], &status, 0) < 0)
+			if (errno != EINTR) {
+				status = -1;
+				break;
+			}
+		failed += !(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	if (failed > 0) {
+		err_set(e, EIO, "%u of %u queue runners failed (see the log)", failed, started);
+		return -1;
+	}
+	return 0;
+}
+
 int
 queue_run_with(const struct config *cfg, const struct queue_run_opts *opts, struct err *e)
 {
+	static const struct queue_run_opts defaults = { 0 };
 	struct strlist ids = { 0 };
 	struct queue_ctx q;
+	unsigned n;
 	int rc = -1;
 
+	if (opts == NULL)
+		opts = &defaults;
 	if (queue_ctx_init(&q, cfg, e) != 0)
 		return -1;
 	if (delivery_config_load(cfg, &q.dc, e) != 0)
 		return -1;
-	if (delivery_run_init(&q.run, cfg, &q.dc, opts ? opts->backend : NULL,
-	                      opts ? opts->force : 0, e) != 0)
+	n = opts->parallel > 1 ? opts->parallel : 1;
+	if (n > QUEUE_RUN_MAX_LIMIT)
+		n = QUEUE_RUN_MAX_LIMIT;
+	if (n == 1 && delivery_run_init(&q.run, cfg, &q.dc, opts->backend, opts->force, e) != 0)
 		goto out;
+	/* Recovery and cleaning once per pass, before any runner starts. */
 	queue_clean(&q);
 	if (spool_list(q.spool_dir, &ids, e) != 0)
 		goto out;
-	for (size_t i = 0; i < ids.n && !(opts && opts->stop && *opts->stop); i++)
-		queue_run_one(&q, ids.v[i]);
-	/* Bounces made during this run go out in it too (they cannot bounce
-	 * again: their sender is the null sender). */
-	for (size_t i = 0; i < q.run.bounces.n && !(opts && opts->stop && *opts->stop); i++)
-		queue_run_one(&q, q.run.bounces.v[i]);
+	if (n > 1) {
+		rc = queue_run_parallel(&q, opts, &ids, n < ids.n ? n : (unsigned)ids.n, e);
+		goto out_parallel;
+	}
+	queue_run_share(&q, &ids, 0, opts);
 	rc = 0;
 out:
-	delivery_run_end(&q.run);
+	if (n == 1)
+		delivery_run_end(&q.run);
+out_parallel:
 	delivery_config_free(&q.dc);
 	strlist_free(&ids);
 	return rc;

@@ -15,7 +15,9 @@ struct queue_run_opts {
 	const char *backend; /* the smtp client's TLS library; NULL = tls_backend */
 	int force;           /* try every recipient now, whatever its retry time */
 	const volatile sig_atomic_t
-	        *stop; /* non-zero: stop before the next message (daemon runner) */
+	        *stop;     /* non-zero: stop before the next message (daemon runner) */
+	unsigned parallel; /* processes sharing this pass (refmta queue-run: queue_run_max);
+	                      0 or 1: this process alone */
 };
 
 /* 0 when the pass ran (individual deliveries may have failed: see the log);

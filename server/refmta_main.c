@@ -234,7 +234,9 @@ main(int argc, char **argv)
 			fprintf(stderr, "refmta: %s\n", e.text);
 	} else if (strcmp(cmd, "queue-run") == 0 &&
 	           (i == argc || (i + 1 == argc && strcmp(argv[i], "--force") == 0))) {
-		struct queue_run_opts qo = { .backend = backend, .force = i + 1 == argc };
+		struct queue_run_opts qo = { .backend = backend,
+			                     .force = i + 1 == argc,
+			                     .parallel = cfg->queue_run_max };
 		signal(SIGPIPE,
 		       SIG_IGN); /* a peer gone mid-write is an error to handle, not a death */
 		rc = (privs_check_root(cfg, &e) == 0 && log_open(cfg->log_file, &e) == 0 &&

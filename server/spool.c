@@ -4,16 +4,20 @@
  * spool_envelope.c's.  Layout, format and the reasons for the order of
  * operations: docs/spool.md.
  *
- * The durability rule (DESIGN.md principle 6): a message becomes visible
- * (input/ID-H appears) only after its data and its envelope are on disk, and
- * input/ is fsync'ed before commit returns, so the caller may then send 250.
- * Must never: make an -H visible before its -D, overwrite an existing
- * message's files, or leave an -H behind when commit reports failure.
+ * The durability rule (DESIGN.md principle 6): a message is one file (data,
+ * envelope, trailer: spool_file.c) that becomes visible (input/ID-D
+ * appears) only after it is fsync'ed whole, so the caller may send 250 when
+ * commit returns; a rename not yet on disk leaves the complete file in
+ * tmp/, which the next queue run recovers.  Must never: make a -D visible
+ * before it is on disk, overwrite an existing message's files, or leave a
+ * -D behind when commit reports failure.  Envelope rewrites after delivery
+ * attempts go to input/ID-H, which overrides the receipt's envelope.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +39,7 @@ struct spool_message {
 	char *tmp_path; /* tmp/<pid>-<counter>-D */
 	int fd;
 	uint64_t size;
+	uint32_t crc; /* CRC-32 of what was written so far (spool_file.c's trailer) */
 };
 
 static int spool_test_ids;
@@ -260,6 +265,7 @@ spool_message_write(struct spool_message *m, const void *buf, size_t len, struct
 		return -1;
 	}
 	m->size += len;
+	m->crc = spool_crc32(m->crc, buf, len);
 	return 0;
 }
 
@@ -329,27 +335,76 @@ out:
 	return rc;
 }
 
-int
-spool_message_commit(struct spool_message *m, struct envelope *env, struct err *e)
+/* An id under which nothing exists in input/: neither a message (-D) nor
+ * an envelope a crashed removal left behind (-H, litter until the cleaner
+ * takes it; a new message must never pick it up).  The rename with
+ * RENAME_NOREPLACE is the final guard against a -D appearing meanwhile. */
+static int
+spool_free_id(struct spool_message *m, struct envelope *env, struct err *e)
 {
-	char *data = NULL, *text = NULL;
-	int rc = -1, data_placed = 0, envelope_placed = 0;
+	char hdr[PATH_MAX];
 
-	/* 1. The data reaches the disk before anything refers to it. */
+	for (int tries = 0; tries < SPOOL_ID_TRIES; tries++) {
+		if (spool_next_id(m->dir, env->id, sizeof env->id, e) != 0)
+			return -1;
+		snprintf(hdr, sizeof hdr, "%s/input/%s-H", m->dir, env->id);
+		if (access(hdr, F_OK) != 0 && errno == ENOENT)
+			return 0;
+	}
+	err_set(e, EEXIST, "no free message id after %d tries", SPOOL_ID_TRIES);
+	return -1;
+}
+
+/* After the data: the envelope text and the trailer (spool_file.c), then
+ * the one fsync.  On a retry (id clash) the old tail is cut off first. */
+static int
+spool_write_tail(struct spool_message *m, const struct envelope *env, struct err *e)
+{
+	char trailer[SPOOL_TRAILER_LEN + 1];
+	char *text = spool_envelope_text(env);
+	size_t len;
+	int rc = -1;
+
+	if (text == NULL) {
+		err_set(e, ENOMEM, "out of memory");
+		return -1;
+	}
+	len = strlen(text);
+	spool_trailer_format(trailer, m->size, len, spool_crc32(m->crc, text, len));
+	if (ftruncate(m->fd, (off_t)m->size) != 0 || lseek(m->fd, 0, SEEK_END) < 0 ||
+	    fs_write_all(m->fd, text, len) != 0 ||
+	    fs_write_all(m->fd, trailer, SPOOL_TRAILER_LEN) != 0) {
+		err_set(e, errno, "cannot write %s: %s", m->tmp_path, strerror(errno));
+		goto out;
+	}
+	/* The one fsync: data, envelope and trailer, and the file's size and
+	 * blocks.  It also makes tmp/'s new entry durable on the journalling
+	 * file systems (docs/spool.md "Durability order"). */
 	if (fsync(m->fd) != 0) {
 		err_set(e, errno, "cannot fsync %s: %s", m->tmp_path, strerror(errno));
 		goto out;
 	}
-	if (close(m->fd) != 0) {
-		m->fd = -1;
-		err_set(e, errno, "cannot write %s: %s", m->tmp_path, strerror(errno));
-		goto out;
-	}
-	m->fd = -1;
+	rc = 0;
+out:
+	free(text);
+	return rc;
+}
 
-	/* 2. An id, and the data under it in input/ (never over another message's). */
+int
+spool_message_commit(struct spool_message *m, struct envelope *env, struct err *e)
+{
+	char *data = NULL;
+	int rc = -1;
+
+	env->size = m->size;
+	if (env->received_at == 0)
+		env->received_at = clock_now();
+	/* 1. An id; 2. envelope and trailer after the data, one fsync; 3. the
+	 * rename into input/ (never over another message).  A clash (another
+	 * -D took the id meanwhile) takes the next id and rewrites the tail:
+	 * the id is inside the envelope. */
 	for (int tries = 0;; tries++) {
-		if (spool_next_id(m->dir, env->id, sizeof env->id, e) != 0)
+		if (spool_free_id(m, env, e) != 0 || spool_write_tail(m, env, e) != 0)
 			goto out;
 		free(data);
 		data = spool_path(m->dir, "input/", env->id, "-D");
@@ -365,39 +420,20 @@ spool_message_commit(struct spool_message *m, struct envelope *env, struct err *
 			goto out;
 		}
 	}
-	data_placed = 1;
 	free(m->tmp_path); /* renamed away: nothing left in tmp/ to remove */
 	m->tmp_path = NULL;
-	env->size = m->size;
-	if (env->received_at == 0)
-		env->received_at = clock_now();
-
-	/* 3. The envelope: tmp, fsync, rename into input/, fsync input/.  Until
-	 * this rename the -D alone is invisible (nothing lists it). */
-	text = spool_envelope_text(env);
-	if (text == NULL) {
-		err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	if (spool_envelope_install(m->dir, env->id, text, e) != 0)
-		goto out;
-	envelope_placed = 1;
+	/* No fsync of input/: until the rename is on disk the message is the
+	 * fsync'ed file in tmp/, which the next queue run's recovery renames
+	 * (spool_recover).  Either name holds the whole message. */
+	/* Already fsync'ed, so a close error cannot lose anything. */
+	(void)close(m->fd);
+	m->fd = -1;
 	rc = 0;
 out:
-	if (rc != 0 && data_placed) {
-		/* Not acknowledged: the client will retry, so a leftover would be
-		 * a duplicate.  -H first (it makes the message exist), then -D. */
-		char *hdr = spool_path(m->dir, "input/", env->id, "-H");
-		if (envelope_placed && hdr != NULL)
-			(void)unlink(hdr);
-		free(hdr);
-		(void)unlink(data);
-	}
 	if (rc != 0)
 		env->id[0] = '\0';
-	free(text);
 	free(data);
-	spool_message_abort(m); /* closes nothing more; removes tmp if still there */
+	spool_message_abort(m); /* closes the fd on failure; removes tmp if still there */
 	return rc;
 }
 
@@ -442,12 +478,12 @@ spool_message_remove(const char *spool_dir, const char *id, struct err *e)
 		err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	/* -H first: once it is gone the message no longer exists, and a crash
-	 * after this point leaves only an invisible -D, never an -H whose data
-	 * is missing.  The fsync makes "gone" stick, so it is not delivered twice. */
-	if (spool_unlink(hdr, e) != 0 || fs_fsync_dir(input, e) != 0)
+	/* -D first: once it is gone the message no longer exists, and a crash
+	 * after this point leaves at most an -H nobody lists (litter).  The
+	 * fsync makes "gone" stick, so it is not delivered twice. */
+	if (spool_unlink(data, e) != 0 || fs_fsync_dir(input, e) != 0)
 		goto out;
-	if (spool_unlink(data, e) != 0 || spool_unlink(msglog, e) != 0)
+	if (spool_unlink(hdr, e) != 0 || spool_unlink(msglog, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -493,7 +529,7 @@ spool_list(const char *spool_dir, struct strlist *ids, struct err *e)
 			break;
 		}
 		len = strlen(de->d_name);
-		if (len < 3 || de->d_name[0] == '.' || strcmp(de->d_name + len - 2, "-H") != 0)
+		if (len < 3 || de->d_name[0] == '.' || strcmp(de->d_name + len - 2, "-D") != 0)
 			continue;
 		if (strlist_push_owned(ids, strndup(de->d_name, len - 2)) != 0) {
 			err_set(e, ENOMEM, "out of memory");

@@ -1,17 +1,21 @@
 /*
  * spool.h - the message store.  A message is durable before the final 250
- * (DESIGN.md principle 6): data file, then envelope file, each fsync'ed and
- * atomically renamed into place, then the directory fsync'ed.  A crash at
- * any point leaves either a complete message or nothing visible.
+ * (DESIGN.md principle 6): one file (data, envelope, trailer with a CRC)
+ * written in tmp/, fsync'ed once, renamed into input/.  A crash at any
+ * point leaves a complete message (in input/, or in tmp/ where the next
+ * queue run's recovery finds it) or nothing that is ever delivered.
  *
  * Layout under spool_directory (docs/spool.md):
  *   tmp/          files being written (removed on abort; old litter by spool_clean)
  *   input/ID-D    the message data (headers and body, CRLF line ends, no
- *                 dot-stuffing), the Received: header first
- *   input/ID-H    the envelope, a small text file (spool_envelope.c)
+ *                 dot-stuffing, the Received: header first), then the
+ *                 envelope at receipt and the trailer (spool_file.c); or,
+ *                 in the two-file form (queuefile copies), the data alone
+ *   input/ID-H    the envelope once rewritten after a delivery attempt (or
+ *                 of a two-file form message); it overrides the trailer's
  *   msglog/ID     per-message delivery log lines
  *   ids           test-mode id counter (flock'ed)
- * A message exists once input/ID-H exists; -D is renamed first.
+ * A message exists while input/ID-D exists.
  */
 #ifndef REFMTA_SPOOL_H
 #define REFMTA_SPOOL_H
@@ -23,6 +27,8 @@
 #include "dsn_param.h" /* DSN_NOTIFY_*, enum dsn_ret */
 #include "err.h"
 #include "retry.h"
+
+struct strlist;
 
 struct spool_rcpt {
 	char *address; /* "user@domain" as given in RCPT TO (no brackets) */
@@ -78,10 +84,38 @@ int spool_envelope_rewrite(const char *spool_dir, const struct envelope *env,
 void envelope_free(struct envelope *env); /* members only; accepts NULL */
 /* The envelope file's text (docs/spool.md), malloc'd; NULL when out of memory. */
 char *spool_envelope_text(const struct envelope *env);
+/* Parse envelope text (the format above) into `env` (zeroed first; free
+ * with envelope_free).  `text` is modified; `what` names it in errors. */
+int spool_envelope_parse_text(char *text, size_t len, struct envelope *env, const char *what,
+                              struct err *e) MUST_CHECK;
+
+/* ---- the one-file form (spool_file.c) ---- */
+#define SPOOL_TRAILER_LEN 56
+struct spool_trailer {
+	uint64_t size; /* data octets at the start of the file */
+	size_t envlen; /* envelope octets after them */
+	uint32_t crc;  /* CRC-32 of data and envelope */
+};
+uint32_t spool_crc32(uint32_t crc, const void *buf, size_t len);
+void spool_trailer_format(char out[SPOOL_TRAILER_LEN + 1], uint64_t size, size_t envlen,
+                          uint32_t crc);
+/* 0 and *t when the file `fd` of st_size `fsize` ends in a trailer; else -1. */
+int spool_trailer_read(int fd, uint64_t fsize, struct spool_trailer *t) MUST_CHECK;
+/* How many octets of the data file `fd` are the message: the trailer's
+ * size, or the whole file in the two-file form.  Every reader of an
+ * input/ID-D reads this many octets and no more. */
+int spool_data_length(int fd, uint64_t *len, struct err *e) MUST_CHECK;
+/* The envelope text stored in the data file `fd` (malloc'd, NUL-ended). */
+int spool_file_envelope(int fd, char **text, size_t *len, struct err *e) MUST_CHECK;
+/* Recovery: every tmp/<pid>-<n>-D of a dead process that is complete (its
+ * trailer's CRC matches) is renamed to input/ID-D, then input/ fsync'ed.
+ * Reports as spool_clean's ("tmp/NAME is message ID"). */
+int spool_recover(const char *spool_dir, struct strlist *recovered, struct strlist *failed,
+                  struct err *e) MUST_CHECK;
+
 /* Remove a message (all its files). */
 int spool_message_remove(const char *spool_dir, const char *id, struct err *e) MUST_CHECK;
 /* Ids of every message in input/, sorted; caller frees with strlist_free. */
-struct strlist;
 int spool_list(const char *spool_dir, struct strlist *ids, struct err *e) MUST_CHECK;
 
 /* The spool cleaner (spool_clean.c, docs/spool.md "Litter"): remove the

@@ -3,17 +3,24 @@
  * a crash leaves behind and nothing lists or delivers, once it is old.
  *
  *   tmp/<pid>-<n>-D, tmp/<ID>-H.<pid>   a receipt or envelope rewrite that
- *                                       died (its process is gone)
- *   input/<ID>-D without input/<ID>-H   a commit or a removal that died
+ *                                       died (its process is gone); a
+ *                                       complete receipt is recovered first
+ *                                       (spool_file.c), never removed
+ *   input/<ID>-H without input/<ID>-D   a removal that died after the -D
+ *   input/<ID>-D with neither an -H nor a trailer
+ *                                       a two-file copy (queuefile) whose
+ *                                       -H never came
  *
- * Must never: remove an input/ID-D whose -H exists, a tmp/ file of a
- * process still alive, anything younger than the age, or anything that is
- * not a regular file.  It only reports; the caller (queue.c) logs.
+ * Must never: remove an input/ID-D that is a message (it has a trailer or
+ * an -H), an -H whose -D exists, a tmp/ file of a process still alive,
+ * anything younger than the age, or anything that is not a regular file.
+ * It only reports; the caller (queue.c) logs.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +55,34 @@ static int
 spool_clean_is_old(const struct stat *st, time_t now, unsigned age)
 {
 	return now - st->st_mtime > (time_t)age && time(NULL) - st->st_mtime > (time_t)age;
+}
+
+/* input/NAME (an -H or a -D, `len` octets) belongs to a message, or we
+ * cannot tell: an -H whose -D exists; a -D with a trailer or with an -H. */
+static int
+spool_clean_is_message(int dfd, const char *name, size_t len)
+{
+	char other[NAME_MAX + 1];
+	struct spool_trailer t;
+	struct stat st;
+	int fd, has_trailer;
+
+	memcpy(other, name, len - 1);
+	other[len - 1] = name[len - 1] == 'D' ? 'H' : 'D';
+	other[len] = '\0';
+	if (faccessat(dfd, other, F_OK, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+		return 1;
+	if (name[len - 1] == 'H')
+		return 0; /* an envelope whose message is gone */
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			(void)close(fd);
+		return 1;
+	}
+	has_trailer = spool_trailer_read(fd, (uint64_t)st.st_size, &t) == 0;
+	(void)close(fd); /* read-only */
+	return has_trailer;
 }
 
 /* Remove `name` in the directory `dfd` ("sub/" for the reports). */
@@ -98,7 +133,8 @@ spool_clean_dir(const char *spool_dir, const char *sub, time_t now, unsigned age
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (!is_tmp && (len < 3 || strcmp(de->d_name + len - 2, "-D") != 0))
+		if (!is_tmp && (len < 3 || (strcmp(de->d_name + len - 2, "-D") != 0 &&
+		                            strcmp(de->d_name + len - 2, "-H") != 0)))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode) || !spool_clean_is_old(&st, now, age))
@@ -107,13 +143,8 @@ spool_clean_dir(const char *spool_dir, const char *sub, time_t now, unsigned age
 			pid_t pid = spool_clean_tmp_pid(de->d_name);
 			if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
 				continue; /* its writer may still be at work */
-		} else {
-			char hdr[NAME_MAX + 1];
-			memcpy(hdr, de->d_name, len - 1);
-			strcpy(hdr + len - 1, "H");
-			if (faccessat(dirfd(d), hdr, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-			    errno != ENOENT)
-				continue; /* a message (or we cannot tell): never litter */
+		} else if (spool_clean_is_message(dirfd(d), de->d_name, len)) {
+			continue; /* a message (or we cannot tell): never litter */
 		}
 		spool_clean_remove(dirfd(d), is_tmp ? "tmp/" : "input/", de->d_name, removed,
 		                   failed);

@@ -1,8 +1,9 @@
 /*
  * spool_envelope.c - the envelope file's format: writing an envelope as
- * text, parsing it back, reading input/ID-H.  The format (one "KEY xtext"
- * line each, "end" last) is described in docs/spool.md; where and in what
- * order the files are written is spool.c's business.
+ * text, parsing it back, reading input/ID-H (or, when there is none, the
+ * envelope a one-file message carries before its trailer, spool_file.c).  The format (one "KEY
+ * xtext" line each, "end" last) is described in docs/spool.md; where and in what order the files
+ * are written is spool.c's business.
  *
  * Must never: accept an envelope that is truncated, repeats a single-valued
  * key, or names another message's id.
@@ -311,11 +312,65 @@ spool_envelope_parse(char *text, size_t len, struct envelope *env, struct err *e
 }
 
 int
+spool_envelope_parse_text(char *text, size_t len, struct envelope *env, const char *what,
+                          struct err *e)
+{
+	memset(env, 0, sizeof *env);
+	if (spool_envelope_parse(text, len, env, e, what) != 0) {
+		envelope_free(env);
+		return -1;
+	}
+	return 0;
+}
+
+/* The whole of the envelope file `fd` (malloc'd, NUL-ended). */
+static int
+spool_envelope_slurp(int fd, const char *path, char **out, size_t *outlen, struct err *e)
+{
+	struct stat st;
+	size_t have = 0;
+	char *text;
+
+	if (fstat(fd, &st) != 0) {
+		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SPOOL_ENVELOPE_MAX) {
+		err_set(e, EINVAL, "%s: not a plausible envelope file", path);
+		return -1;
+	}
+	text = malloc((size_t)st.st_size + 1);
+	if (text == NULL) {
+		err_set(e, ENOMEM, "out of memory");
+		return -1;
+	}
+	while (have < (size_t)st.st_size) {
+		ssize_t r = read(fd, text + have, (size_t)st.st_size - have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			err_set(e, errno, "cannot read %s: %s", path, strerror(errno));
+			free(text);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		have += (size_t)r;
+	}
+	text[have] = '\0';
+	*out = text;
+	*outlen = have;
+	return 0;
+}
+
+/* input/ID-H when it exists (an envelope rewritten since receipt, or the
+ * two-file form); otherwise the envelope stored in input/ID-D's trailer
+ * (docs/spool.md "The message file").  ENOENT when neither file exists. */
+int
 spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env, struct err *e)
 {
 	char *path = NULL;
 	char *text = NULL;
-	struct stat st;
 	size_t have = 0;
 	int fd = -1, rc = -1;
 
@@ -326,32 +381,26 @@ spool_envelope_read(const char *spool_dir, const char *id, struct envelope *env,
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
+	if (fd >= 0) {
+		if (spool_envelope_slurp(fd, path, &text, &have, e) != 0)
+			goto out;
+	} else if (errno != ENOENT) {
 		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 		goto out;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SPOOL_ENVELOPE_MAX) {
-		err_set(e, EINVAL, "%s: not a plausible envelope file", path);
-		goto out;
-	}
-	text = malloc((size_t)st.st_size + 1);
-	if (text == NULL) {
-		err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
-	while (have < (size_t)st.st_size) {
-		ssize_t r = read(fd, text + have, (size_t)st.st_size - have);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			err_set(e, errno, "cannot read %s: %s", path, strerror(errno));
+	} else {
+		path[strlen(path) - 1] = 'D';
+		fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (r == 0)
-			break;
-		have += (size_t)r;
+		if (spool_file_envelope(fd, &text, &have, e) != 0) {
+			char msg[sizeof e->text];
+			snprintf(msg, sizeof msg, "%s", e->text);
+			err_set(e, e->code, "%s: %s", path, msg);
+			goto out;
+		}
 	}
-	text[have] = '\0';
 	if (spool_envelope_parse(text, have, env, e, path) != 0)
 		goto out;
 	if (strcmp(env->id, id) != 0) {

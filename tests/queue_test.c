@@ -2,7 +2,8 @@
  * queue_test.c - server/queue.c: one queue run over real spool files with a
  * frozen clock and test ids; every outcome checked as the exact main-log
  * line (docs/log.md), messages removed only when every recipient is done,
- * a locked message skipped, the queue listing, and the spool cleaner.
+ * a locked message skipped, the queue listing, the spool cleaner, and
+ * parallel runners (queue_run_max) delivering each message once.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -489,11 +491,14 @@ test_spool_cleaner(void **state)
 	snprintf(name, sizeof name, "%s-D", id);
 	make_litter(f, "input", "T-000042-D", 2 * 86400);        /* orphan data: removed */
 	make_litter(f, "input", "T-000043-D", 3600);             /* orphan, too young: kept */
+	make_litter(f, "input", "T-000045-H", 2 * 86400);        /* a removal that died: removed */
+	make_litter(f, "input", "T-000046-H", 3600);             /* the same, too young: kept */
 	make_litter(f, "tmp", "4194305-1-D", 2 * 86400);         /* dead pid: removed */
 	make_litter(f, "tmp", "T-000044-H.4194305", 86401 + 60); /* dead pid: removed */
 	snprintf(mine, sizeof mine, "%ld-99-D", (long)getpid());
 	make_litter(f, "tmp", mine, 2 * 86400); /* a live process's: kept */
-	/* The real message's data is as old as the litter: its -H keeps it. */
+	/* The real message's data is as old as the litter: its trailer (the
+	 * one-file form, docs/spool.md) keeps it. */
 	{
 		char path[256];
 		struct timespec ts[2] = { { .tv_sec = T_2026 - 2 * 86400 },
@@ -506,6 +511,8 @@ test_spool_cleaner(void **state)
 	assert_log(f,
 	           L "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
 	             "message refers to it)\n" L
+	             "spool cleaner: removed input/T-000045-H (unchanged for over 86400s, no "
+	             "message refers to it)\n" L
 	             "spool cleaner: removed tmp/4194305-1-D (unchanged for over 86400s, no "
 	             "message refers to it)\n" L
 	             "spool cleaner: removed tmp/T-000044-H.4194305 (unchanged for over 86400s, no "
@@ -513,6 +520,8 @@ test_spool_cleaner(void **state)
 	             "T=maildir\n" L "T-000001 Completed\n");
 	assert_false(spool_has(f, "input", "T-000042-D"));
 	assert_true(spool_has(f, "input", "T-000043-D"));
+	assert_false(spool_has(f, "input", "T-000045-H"));
+	assert_true(spool_has(f, "input", "T-000046-H"));
 	assert_false(spool_has(f, "tmp", "4194305-1-D"));
 	assert_true(spool_has(f, "tmp", mine));
 	assert_int_equal(count_files(f, "joe/new"), 1);
@@ -523,6 +532,61 @@ test_spool_cleaner(void **state)
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	assert_log(f, "");
 	assert_true(spool_has(f, "tmp", "4194305-2-D"));
+}
+
+#define PAR_MSGS 120
+
+/* queue_run_max (docs/config.md): two passes at once, each of three runner
+ * processes, over one queue.  Every message is delivered exactly once (one
+ * mailbox file, one "=>" and one "Completed" line per id), none is left:
+ * the per-message lock and the unlinked-after-lock check (queue.c) keep a
+ * runner off a message another holds or has just completed. */
+static void
+test_parallel_runners_deliver_once(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = { "joe@example.test" };
+	static unsigned seen[PAR_MSGS + 1], done[PAR_MSGS + 1];
+	struct strlist ids = { 0 };
+	pid_t pids[2];
+	char *log, *line, *save = NULL;
+
+	for (int i = 0; i < PAR_MSGS; i++)
+		submit(f, "alice@client.example", r, 1, NULL);
+	for (int k = 0; k < 2; k++) {
+		pids[k] = fork();
+		assert_true(pids[k] >= 0);
+		if (pids[k] == 0) {
+			struct queue_run_opts o = { .parallel = 3 };
+			struct err ce = { 0 };
+			_exit(queue_run_with(&f->cfg, &o, &ce) == 0 ? 0 : 1);
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		int status;
+		assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_int_equal(count_files(f, "joe/new"), PAR_MSGS);
+	assert_int_equal(queued(f, &ids), 0);
+	log = test_slurp(f->log);
+	for (line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		unsigned n;
+		char what[64];
+		if (sscanf(line + strlen(L), "T-%6u %63s", &n, what) != 2 || n == 0 || n > PAR_MSGS)
+			fail_msg("unexpected log line: %s", line);
+		if (strcmp(what, "=>") == 0)
+			seen[n]++;
+		else if (strcmp(what, "Completed") == 0)
+			done[n]++;
+		else
+			fail_msg("unexpected log line: %s", line);
+	}
+	for (int i = 1; i <= PAR_MSGS; i++)
+		if (seen[i] != 1 || done[i] != 1)
+			fail_msg("T-%06d delivered %u times, completed %u times", i, seen[i],
+			         done[i]);
+	free(log);
 }
 
 int
@@ -539,6 +603,7 @@ main(void)
 		T(test_spool_cleaner),
 		T(test_damaged_envelope_reported),
 		T(test_queue_list),
+		T(test_parallel_runners_deliver_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * spool_test.c - server/spool.c: begin/write/commit/abort, the envelope
  * file format (exact text, round trip with hostile values, rejection of
  * damaged files), message ids (test counter across processes, real
- * format), a commit that fails midway, listing and removal.
+ * format), a commit that fails midway, listing and removal; the one-file
+ * form (trailer, CRC, data length), the two-file form, recovery.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,14 +153,50 @@ test_commit_makes_data_and_envelope(void **state)
 	assert_string_equal(env.id, "T-000001");
 	assert_int_equal(env.size, 21);
 	assert_int_equal(env.received_at, T_2026);
+	/* One file: the data, the envelope at receipt, the trailer. */
 	ls(f, "input", names, sizeof names);
-	assert_string_equal(names, "T-000001-D T-000001-H");
+	assert_string_equal(names, "T-000001-D");
 	ls(f, "tmp", names, sizeof names);
 	assert_string_equal(names, "");
 	snprintf(path, sizeof path, "%s/input/T-000001-D", f->dir);
 	got = test_slurp(path);
-	assert_string_equal(got, "Received: x\r\n\r\nbody\r\n");
+	{
+		static const char data[] = "Received: x\r\n\r\nbody\r\n";
+		static const char envtext[] = "refmta-envelope 2\n"
+		                              "id T-000001\n"
+		                              "sender sender@example.org\n"
+		                              "size 21\n"
+		                              "received-at 1795310625\n"
+		                              "host-port 0\n"
+		                              "rcpt joe@example.test\n"
+		                              "end\n";
+		char want[512], trailer[SPOOL_TRAILER_LEN + 1];
+		uint32_t crc = spool_crc32(spool_crc32(0, data, 21), envtext, strlen(envtext));
+		snprintf(trailer, sizeof trailer, "refmta-trailer %020d %010zu %08x\n", 21,
+		         strlen(envtext), (unsigned)crc);
+		snprintf(want, sizeof want, "%s%s%s", data, envtext, trailer);
+		assert_string_equal(got, want);
+		assert_int_equal(strlen(trailer), SPOOL_TRAILER_LEN);
+	}
 	free(got);
+	{
+		uint64_t len = 0;
+		int fd = open(path, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(spool_data_length(fd, &len, &e), 0);
+		assert_int_equal(len, 21);
+		close(fd);
+	}
+}
+
+/* CRC-32 as zlib's (the check value of the standard), in pieces too. */
+static void
+test_crc32(void **state)
+{
+	(void)state;
+	assert_int_equal(spool_crc32(0, "123456789", 9), 0xCBF43926u);
+	assert_int_equal(spool_crc32(spool_crc32(0, "1234", 4), "56789", 5), 0xCBF43926u);
+	assert_int_equal(spool_crc32(0, "", 0), 0);
 }
 
 /* The file format itself (docs/spool.md), pinned byte for byte. */
@@ -189,28 +226,33 @@ test_envelope_file_text(void **state)
 	env.tls_cipher = "TLS_AES_256_GCM_SHA384";
 	env.received_at = 1000;
 	assert_int_equal(submit(f, "x\r\n", &env, &e), 0);
-	snprintf(path, sizeof path, "%s/input/T-000001-H", f->dir);
+	/* At receipt the envelope sits after the 3 data octets, before the
+	 * trailer (docs/spool.md "The message file"). */
+	snprintf(path, sizeof path, "%s/input/T-000001-D", f->dir);
 	got = test_slurp(path);
-	assert_string_equal(got, "refmta-envelope 2\n"
-	                         "id T-000001\n"
-	                         "sender \n"
-	                         "size 3\n"
-	                         "received-at 1000\n"
-	                         "ret HDRS\n"
-	                         "envid QQ+201+2B1+3D2\n"
-	                         "body 8BITMIME\n"
-	                         "helo client.example+0D+0A\n"
-	                         "host-address 192.0.2.1\n"
-	                         "host-port 4242\n"
-	                         "protocol esmtps\n"
-	                         "tls-version TLS1.3\n"
-	                         "tls-cipher TLS_AES_256_GCM_SHA384\n"
-	                         "rcpt a+20b@example.test\n"
-	                         "orcpt rfc822;a+2B2Bb@example.test\n"
-	                         "notify SUCCESS,FAILURE\n"
-	                         "rcpt c@example.test\n"
-	                         "done 1\n"
-	                         "end\n");
+	assert_memory_equal(got, "x\r\n", 3);
+	assert_memory_equal(got + strlen(got) - SPOOL_TRAILER_LEN, "refmta-trailer ", 15);
+	got[strlen(got) - SPOOL_TRAILER_LEN] = '\0';
+	assert_string_equal(got + 3, "refmta-envelope 2\n"
+	                             "id T-000001\n"
+	                             "sender \n"
+	                             "size 3\n"
+	                             "received-at 1000\n"
+	                             "ret HDRS\n"
+	                             "envid QQ+201+2B1+3D2\n"
+	                             "body 8BITMIME\n"
+	                             "helo client.example+0D+0A\n"
+	                             "host-address 192.0.2.1\n"
+	                             "host-port 4242\n"
+	                             "protocol esmtps\n"
+	                             "tls-version TLS1.3\n"
+	                             "tls-cipher TLS_AES_256_GCM_SHA384\n"
+	                             "rcpt a+20b@example.test\n"
+	                             "orcpt rfc822;a+2B2Bb@example.test\n"
+	                             "notify SUCCESS,FAILURE\n"
+	                             "rcpt c@example.test\n"
+	                             "done 1\n"
+	                             "end\n");
 	free(got);
 }
 
@@ -462,8 +504,10 @@ test_begin_fails_without_spool(void **state)
 	assert_int_equal(e.code, ENOENT);
 }
 
-/* The envelope cannot be written (a directory squats on its temp name):
- * commit fails, and neither -H nor the already renamed -D remains. */
+/* Every id the counter hands out is blocked by an envelope a crashed
+ * removal left behind (input/ID-H without its -D): commit never takes such
+ * an id (the new message would inherit the old envelope), gives up after
+ * its tries, and leaves nothing in input/ or tmp/. */
 static void
 test_commit_failing_midway_leaves_no_message(void **state)
 {
@@ -471,27 +515,32 @@ test_commit_failing_midway_leaves_no_message(void **state)
 	struct err e = { 0 };
 	struct spool_rcpt r;
 	struct envelope env = simple_env(&r);
-	char path[256], names[256];
+	char path[256], names[4096], want[4096] = "";
 	struct strlist ids = { 0 };
 
-	snprintf(path, sizeof path, "%s/tmp/T-000001-H.%ld", f->dir, (long)getpid());
-	assert_int_equal(mkdir(path, 0700), 0);
+	for (int i = 1; i <= 16; i++) {
+		FILE *fp;
+		snprintf(path, sizeof path, "%s/input/T-%06d-H", f->dir, i);
+		fp = fopen(path, "wb");
+		assert_non_null(fp);
+		fputs("refmta-envelope 2\nid X\nsender old@example.test\nend\n", fp);
+		fclose(fp);
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%sT-%06d-H",
+		         i > 1 ? " " : "", i);
+	}
 	assert_int_equal(submit(f, "data\r\n", &env, &e), -1);
-	assert_int_equal(e.code, EISDIR);
+	assert_int_equal(e.code, EEXIST);
 	assert_string_equal(env.id, "");
 	ls(f, "input", names, sizeof names);
-	assert_string_equal(names, "");
-	snprintf(path, sizeof path, "T-000001-H.%ld", (long)getpid());
+	assert_string_equal(names, want); /* only the old envelopes */
 	ls(f, "tmp", names, sizeof names);
-	assert_string_equal(names, path); /* only the squatter */
+	assert_string_equal(names, "");
 	assert_int_equal(spool_list(f->dir, &ids, &e), 0);
 	assert_int_equal(ids.n, 0);
 
-	/* The next message works and takes the next number. */
-	snprintf(path, sizeof path, "%s/tmp/T-000001-H.%ld", f->dir, (long)getpid());
-	assert_int_equal(rmdir(path), 0);
+	/* The next message works and takes the next free number. */
 	assert_int_equal(submit(f, "data\r\n", &env, &e), 0);
-	assert_string_equal(env.id, "T-000002");
+	assert_string_equal(env.id, "T-000017");
 }
 
 /* An id whose -D already exists is never reused: commit takes the next. */
@@ -618,9 +667,9 @@ test_list_sorted_and_only_messages(void **state)
 		clock_freeze(T_2026 + i * 3600);
 		assert_int_equal(submit(f, "x", &env, &e), 0);
 	}
-	/* Not messages: an orphan -D, litter, a dot file. */
-	static const char *const junk[] = { "input/20200101-000000-orphan-D", "input/junk",
-		                            "input/.hidden-H", "tmp/123-1-D" };
+	/* Not messages: an orphan -H (a removal that died), litter, a dot file. */
+	static const char *const junk[] = { "input/20200101-000000-orphan-H", "input/junk",
+		                            "input/.hidden-D", "tmp/123-1-D" };
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(path, sizeof path, "%s/%s", f->dir, junk[i]);
 		fp = fopen(path, "wb");
@@ -652,13 +701,130 @@ test_remove(void **state)
 	assert_non_null(fp);
 	fclose(fp);
 
-	assert_int_equal(spool_message_remove(f->dir, "T-000001", &e), 0);
+	/* One message rewritten (it has an -H), both go with their message. */
+	assert_int_equal(spool_envelope_rewrite(f->dir, &env, &e), 0);
 	ls(f, "input", names, sizeof names);
-	assert_string_equal(names, "T-000002-D T-000002-H");
+	assert_string_equal(names, "T-000001-D T-000002-D T-000002-H");
+	assert_int_equal(spool_message_remove(f->dir, "T-000002", &e), 0);
+	assert_int_equal(spool_message_remove(f->dir, "T-000001", &e), 0);
+	assert_int_equal(submit(f, "b", &env, &e), 0);
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "T-000003-D");
 	ls(f, "msglog", names, sizeof names);
 	assert_string_equal(names, "");
 	/* Removing what is already gone is not an error (another runner did it). */
 	assert_int_equal(spool_message_remove(f->dir, "T-000001", &e), 0);
+}
+
+/* The two-file form (a queuefile copy put back, or a spool from before
+ * the one-file format): -D is the data alone, -H the envelope.  Read as it
+ * always was; a -D with neither is no message yet (ENOENT, skipped). */
+static void
+test_two_file_form(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	struct envelope out;
+	char path[256];
+	uint64_t len = 0;
+	FILE *fp;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/input/T-000007-D", f->dir);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("Subject: old\r\n\r\nbody\r\n", fp);
+	fclose(fp);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000007", &out, &e), -1);
+	assert_int_equal(e.code, ENOENT);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(spool_data_length(fd, &len, &e), 0);
+	assert_int_equal(len, 22); /* the whole file */
+	close(fd);
+	snprintf(path, sizeof path, "%s/input/T-000007-H", f->dir);
+	fp = fopen(path, "wb");
+	assert_non_null(fp);
+	fputs("refmta-envelope 1\nid T-000007\nsender a@b\nsize 22\nrcpt c@d\nend\n", fp);
+	fclose(fp);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000007", &out, &e), 0);
+	assert_string_equal(out.sender, "a@b");
+	assert_int_equal(out.size, 22);
+	envelope_free(&out);
+}
+
+/* A pid that is surely not running: a child's, after it was reaped. */
+static pid_t
+dead_pid(void)
+{
+	pid_t pid = fork();
+	int status;
+
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(0);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return pid;
+}
+
+static void
+put_in_tmp(const struct fixture *f, const char *id, pid_t pid, int n, int damage)
+{
+	char from[256], to[256];
+
+	snprintf(from, sizeof from, "%s/input/%s-D", f->dir, id);
+	snprintf(to, sizeof to, "%s/tmp/%ld-%d-D", f->dir, (long)pid, n);
+	assert_int_equal(rename(from, to), 0);
+	if (damage) { /* one flipped data octet: the blocks of a file never fsync'ed */
+		int fd = open(to, O_WRONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, "X", 1, 0), 1);
+		close(fd);
+	}
+}
+
+/* Recovery: a complete file whose rename into input/ was lost goes there;
+ * one whose CRC fails, or whose writer is alive, stays. */
+static void
+test_recover(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	struct strlist rec = { 0 }, failed = { 0 }, ids = { 0 };
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r), out;
+	pid_t dead = dead_pid();
+	char names[512], want[512];
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(submit(f, "Subject: s\r\n\r\nbody\r\n", &env, &e), 0);
+	put_in_tmp(f, "T-000001", dead, 1, 0);
+	put_in_tmp(f, "T-000002", dead, 2, 1);
+	put_in_tmp(f, "T-000003", getpid(), 3, 0);
+	assert_int_equal(spool_list(f->dir, &ids, &e), 0);
+	assert_int_equal(ids.n, 0);
+
+	assert_int_equal(spool_recover(f->dir, &rec, &failed, &e), 0);
+	assert_int_equal(failed.n, 0);
+	assert_int_equal(rec.n, 1);
+	snprintf(want, sizeof want, "tmp/%ld-1-D is message T-000001", (long)dead);
+	assert_string_equal(rec.v[0], want);
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "T-000001-D");
+	{
+		char a[64], b[64];
+		snprintf(a, sizeof a, "%ld-2-D", (long)dead);
+		snprintf(b, sizeof b, "%ld-3-D", (long)getpid());
+		snprintf(want, sizeof want, "%s %s", strcmp(a, b) < 0 ? a : b,
+		         strcmp(a, b) < 0 ? b : a); /* ls sorts */
+	}
+	ls(f, "tmp", names, sizeof names);
+	assert_string_equal(names, want);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000001", &out, &e), 0);
+	assert_string_equal(out.rcpts[0].address, "joe@example.test");
+	envelope_free(&out);
+	strlist_free(&rec);
+	strlist_free(&ids);
 }
 
 int
@@ -668,6 +834,9 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_init_creates_directories),
 		T(test_commit_makes_data_and_envelope),
+		T(test_crc32),
+		T(test_two_file_form),
+		T(test_recover),
 		T(test_envelope_file_text),
 		T(test_envelope_roundtrip_nasty_values),
 		T(test_envelope_retry_state_roundtrip),

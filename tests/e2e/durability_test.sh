@@ -13,8 +13,13 @@
 #      one worker (the master starts another) or the whole daemon (master
 #      stopped, then master and its workers killed; restarted on the same
 #      port);
+#   1b. lost renames: three committed messages moved back to tmp/ under a
+#      dead writer's name (a crash after the one fsync and the 250, before
+#      the rename reached the disk), and one copy with a flipped octet (a
+#      file never fsync'ed whole); round 1 also checks that receipt left
+#      the one-file form (docs/spool.md "The message file");
 #   2. queue runs: `refmta queue-run` delivering to local maildirs, killed
-#      10 times at random moments;
+#      10 times at random moments (the first one recovers the three);
 #   3. restart over the leftovers: the daemon takes 8 more messages, a
 #      queue-run without kills empties the queue;
 #   4. torture_tool verify: every acknowledged message delivered, every
@@ -133,7 +138,43 @@ kill_daemon() {
 	server_pid=
 }
 
-queued() { [ -n "$(find "$1/spool/input" -name '*-H' -print -quit 2>/dev/null)" ]; }
+queued() { [ -n "$(find "$1/spool/input" -name '*-D' -print -quit 2>/dev/null)" ]; }
+
+# lose_renames DIR: the crash the kills above cannot make (they leave the
+# page cache, so every rename survives): a commit's rename into input/ that
+# never reached the disk, after its one fsync and the 250.  Three messages
+# go back to tmp/ under a dead writer's name; the next queue run must
+# recover and deliver them.  One more file is a copy with a flipped octet
+# (a file never fsync'ed whole): its CRC fails, so it must stay litter,
+# never a (corrupted, duplicate) delivery.  Sets $lost_renames, $lost_pid.
+lose_renames() {
+	local dp f n=0
+	( : ) &
+	dp=$!
+	wait "$dp"
+	lost_pid=$dp
+	lost_renames=0
+	for f in $(find "$1/spool/input" -name '*-D' | sort | head -4); do
+		n=$((n + 1))
+		if [ "$n" -eq 4 ]; then
+			cp "$f" "$1/spool/tmp/$dp-$n-D"
+			printf 'X' | dd of="$1/spool/tmp/$dp-$n-D" bs=1 seek=0 conv=notrunc 2>/dev/null
+		else
+			mv "$f" "$1/spool/tmp/$dp-$n-D" && lost_renames=$((lost_renames + 1))
+		fi
+	done
+}
+
+# one_file_form DIR: before any delivery attempt, every message is one
+# file (no -H) ending in the 56-octet trailer (docs/spool.md).
+one_file_form() {
+	local f bad=0
+	[ -z "$(find "$1/spool/input" -name '*-H' -print -quit)" ] || return 1
+	for f in $(find "$1/spool/input" -name '*-D'); do
+		tail -c 56 "$f" | grep -qE '^refmta-trailer [0-9]{20} [0-9]{10} [0-9a-f]{8}$' || bad=1
+	done
+	return $bad
+}
 delay() { printf '0.%03d' $(($1 + RANDOM % $2)); } # delay MIN-MS SPAN-MS (< 1 s)
 
 tot_acked=0 tot_lost=0 tot_dup=0 tot_corrupt=0 tot_restarts=0 tot_trials=0 tot_killed=0
@@ -176,6 +217,15 @@ while :; do
 	wait "$client_pid" || problems+=" client-status-$?"
 	client_pid=
 	stop_server
+	if [ "$round" -eq 1 ]; then
+		if one_file_form "$d"; then
+			ok "receipt leaves one file per message, each ending in its trailer"
+		else
+			not_ok "receipt leaves one file per message, each ending in its trailer"
+		fi
+	fi
+	# 1b. renames lost in a crash (recovered by the next queue run)
+	lose_renames "$d"
 	# 2. queue runs: 10 kills, each after 20..219 ms of delivering
 	for _ in $(seq 1 10); do
 		queued "$d" || break
@@ -200,12 +250,22 @@ while :; do
 	(cd "$d" && exec timeout 120 "$OLDPWD/bin/refmta" -c refmta.conf queue-run) 2>>"$d/qr.err" ||
 		problems+=" final-queue-run-$?"
 	queued "$d" && problems+=" queue-not-empty"
+	# (the log may name more: a worker killed between its fsync and its
+	# rename leaves a complete file too, also recovered)
+	for n in $(seq 1 "$lost_renames"); do
+		[ -e "$d/spool/tmp/$lost_pid-$n-D" ] && problems+=" not-recovered-$n"
+	done
+	# the damaged copy: never taken, not even tried (its original is still
+	# queued, so a try would log "cannot recover ... File exists")
+	if [ ! -e "$d/spool/tmp/$lost_pid-4-D" ] || grep -q "tmp/$lost_pid-4-D" "$d/log/main.log"; then
+		problems+=" damaged-copy-taken"
+	fi
 	grep -q "s$seed-r$round-after-c3-m1" "$d/acked" || problems+=" after-restart-not-acked"
 	# 4. the verdict
 	"$tool" verify "$d/acked" "$d/mail" >"$d/figures" 2>"$d/verify.err" || problems+=" verify"
 	read -r _ acked _ delivered _ lost _ dup _ corrupt _ unacked <"$d/figures"
 	[ "${dup:-0}" -le "$killed" ] || problems+=" duplicates>kills"
-	desc="round $round: ${rkills} kills in receipt, ${qkills} in queue runs ($killed processes, $restarts restarts): acked $acked lost $lost duplicated $dup corrupted $corrupt unacked-stored $unacked"
+	desc="round $round: ${rkills} kills in receipt, ${qkills} in queue runs ($killed processes, $restarts restarts), $lost_renames lost renames recovered: acked $acked lost $lost duplicated $dup corrupted $corrupt unacked-stored $unacked"
 	if [ -z "$problems" ]; then
 		ok "$desc"
 	else

@@ -134,7 +134,7 @@ submit "$d/refmta.conf" bob@example.test >/dev/null 2>"$work/out" # queued as ro
 conf "$d" "user = nobody"
 start_server "$d/refmta.conf" || exit 1
 find "$d/spool" ! -user nobody >"$work/out"
-[ ! -s "$work/out" ] && [ -f "$d/spool/input/T-000001-H" ]
+[ ! -s "$work/out" ] && [ -f "$d/spool/input/T-000001-D" ]
 verdict "the whole spool (input/ files of a message queued as root) is given to user" "$work/out" $?
 stop_server
 
