@@ -625,10 +625,12 @@ deliver_message(struct delivery_run *run, struct envelope *env, const char *data
 			continue;
 		}
 		/* This recipient and, when the driver groups, every later one with
-		 * the same transport and hosts. */
+		 * the same router, transport and hosts (the group's lines name one
+		 * router: R=). */
 		idx[n++] = i;
 		for (size_t k = i + 1; t->driver->groups && k < env->nrcpts; k++) {
 			if (grouped[k] || routes[k].result != ROUTE_OK ||
+			    strcmp(routes[k].router, rt->router) != 0 ||
 			    strcmp(routes[k].transport, rt->transport) != 0 ||
 			    !same_hosts(rt, &routes[k]))
 				continue;

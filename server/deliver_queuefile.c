@@ -70,6 +70,12 @@ queuefile_transport_parse(const struct config *cfg, const struct config_block *b
 		option_fail(&c, line, "queuefile needs directory = ABSOLUTE PATH");
 		goto fail;
 	}
+	/* Exim expands it; refmta does not (docs/config.md): a "$" would be
+	 * taken literally, so it is refused rather than silently ignored. */
+	if (strchr(out->directory, '$') != NULL) {
+		option_fail(&c, line, "directory: not expanded by refmta (a fixed ABSOLUTE PATH)");
+		goto fail;
+	}
 	out->line = b->line;
 	if ((out->name = strdup(b->name)) == NULL) {
 		option_fail(&c, b->line, "out of memory");

@@ -364,6 +364,35 @@ rt_expand_hosts(const struct router_ctx *ctx, const struct router_def *d, const 
 	return tmp->nhosts > 0;
 }
 
+/* `domains` for `address`: expanded first when it holds "$" (Exim's
+ * generic router option is expanded; a forced failure is the empty list,
+ * which matches nothing).  1 matches, 0 not, -1 `out` says DEFER. */
+static int
+rt_domains_match(const struct router_ctx *ctx, const struct router_def *d, const char *address,
+                 const char *domain, struct route *out)
+{
+	struct deliver_vars v;
+	char owner[300], why[400], *res = NULL;
+	int rc;
+
+	if (d->domains == NULL || strchr(d->domains, '$') == NULL)
+		return match_domain(d->domains, domain);
+	deliver_vars_init(&v, ctx->message_id, ctx->sender, address, d->name, NULL);
+	snprintf(owner, sizeof owner, "router %s", d->name);
+	rc = deliver_vars_expand(ctx->cfg, &v, owner, "domains", d->domains, &res, why, sizeof why);
+	if (rc == EXPAND_FAIL)
+		return 0;
+	if (rc != EXPAND_OK) {
+		out->router = d->name; /* the deferral names the router (R=) */
+		out->transport = d->transport;
+		rt_set(out, ROUTE_DEFER, "4.3.0", "%s", why);
+		return -1;
+	}
+	rc = res[0] != '\0' && match_domain(res, domain);
+	free(res);
+	return rc;
+}
+
 /* manualroute: route_data, or the route_list entry for `domain` (expanded
  * when its hosts hold "$").  1: *ent is the entry to use (maybe `tmp`); 0:
  * the router declines; -1: `out` says DEFER. */
@@ -428,7 +457,10 @@ route_address(const struct router_ctx *ctx, const char *address, struct route *o
 		struct router_route_entry tmp = { 0 };
 		int rc;
 
-		if (!match_domain(d->domains, domain))
+		rc = rt_domains_match(ctx, d, address, domain, out);
+		if (rc < 0)
+			return 0; /* DEFER set, the reason naming the option */
+		if (rc == 0)
 			continue;
 		out->router = d->name;
 		out->transport = d->transport;

@@ -181,6 +181,11 @@ test_parse(void **state)
 	            "ABSOLUTE PATH");
 	parse_block(wrong, 2, &t, -1,
 	            "/etc/refmta/refmta.conf:8: transport scan: driver is not queuefile");
+	/* Not expanded (docs/expand.md): an expansion is refused, not taken literally. */
+	ok[1].value = "/var/spool/$domain";
+	parse_block(ok, 2, &t, -1,
+	            "/etc/refmta/refmta.conf:9: transport scan: directory: not expanded by refmta "
+	            "(a fixed ABSOLUTE PATH)");
 }
 
 /* ---- delivery ----------------------------------------------------------------- */

@@ -47,7 +47,8 @@ write_conf(const char *text)
 	fclose(f);
 }
 
-/* Routers tried in this order: "exp" (*.exp.accept.test, route_data
+/* Routers tried in this order: "dexp" (domains expanded: the address's
+ * domain for local part "dok", else none), "exp" (*.exp.accept.test, route_data
  * expanded per address), "manual" (every domain, declines where no
  * route_list entry matches), "queue" (*.accept.test), "dns" (*.test). */
 static const char routing_conf[] = "local_domains = example.test : Other.Test\n"
@@ -55,6 +56,12 @@ static const char routing_conf[] = "local_domains = example.test : Other.Test\n"
                                    "  driver = smtp\n"
                                    "transport to_dir:\n"
                                    "  driver = queuefile\n"
+                                   "router dexp:\n"
+                                   "  driver = accept\n"
+                                   "  domains = ${if eq{$local_part}{derr}"
+                                   "{${lookup{k}lsearch{/nonexistent}}}"
+                                   "{${if eq{$local_part}{dok}{$domain}{}}}}\n"
+                                   "  transport = to_dir\n"
                                    "router exp:\n"
                                    "  driver = manualroute\n"
                                    "  domains = *.exp.accept.test\n"
@@ -201,6 +208,20 @@ static const struct route_row route_rows[] = {
 
 	/* accept */
 	{ "accept: no hosts, no lookups", "a@q.accept.test", { NULL }, "OK queue to_dir", "" },
+
+	/* domains expanded per address (dexp): "" skips the router */
+	{ "domains: expanded to the address's domain, the router takes it",
+	  "dok@x.dexp.test",
+	  { NULL },
+	  "OK dexp to_dir",
+	  "" },
+	{ "domains: an expansion error defers, naming router and option",
+	  "derr@x.dexp.test",
+	  { NULL },
+	  "DEFER 4.3.0 dexp: router dexp: failed to expand domains \"${if eq{$local_part}{derr}"
+	  "{${lookup{k}lsearch{/nonexistent}}}{${if eq{$local_part}{dok}{$domain}{}}}}\": at "
+	  "offset 60: lookup lsearch: cannot open /nonexistent: No such file or directory",
+	  "" },
 
 	/* manualroute: route_data and route_list hosts expanded per address */
 	{ "route_data: $local_part gives the port",
@@ -579,13 +600,14 @@ test_load(void **state)
 	assert_int_equal(config_load(conf, &cfg, &e), 0);
 	if (routers_load(cfg, &rs, &e) != 0)
 		fail_msg("%s", e.text);
-	assert_int_equal(rs.n, 4);
-	x = &rs.v[0], m = &rs.v[1], q = &rs.v[2], d = &rs.v[3];
+	assert_int_equal(rs.n, 5);
+	assert_string_equal(rs.v[0].name, "dexp");
+	x = &rs.v[1], m = &rs.v[2], q = &rs.v[3], d = &rs.v[4];
 	assert_string_equal(x->name, "exp");
 	assert_int_equal(x->nroutes, 0);
 	assert_non_null(x->route_data);
 	assert_string_equal(m->name, "manual");
-	assert_int_equal(m->line, 11);
+	assert_int_equal(m->line, 15); /* after dexp's four lines */
 	assert_int_equal(m->driver, ROUTER_MANUALROUTE);
 	assert_string_equal(m->domains, "*");
 	assert_string_equal(m->transport, "remote_smtp");
@@ -613,7 +635,7 @@ test_load(void **state)
 	assert_string_equal(q->transport, "to_dir");
 	assert_int_equal(q->nroutes, 0);
 	assert_string_equal(d->name, "dns");
-	assert_int_equal(d->line, 19);
+	assert_int_equal(d->line, 23);
 	assert_int_equal(d->driver, ROUTER_DNSLOOKUP);
 	routers_free(&rs);
 	assert_int_equal(rs.n, 0);
