@@ -10,22 +10,12 @@
 #include "deliver_event.h"
 #include "event.h"
 
-/* "local" and "domain" of an address (split at the last "@"). */
-static void
-split(const char *addr, char *lp, size_t lplen, const char **dom)
-{
-	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
-
-	snprintf(lp, lplen, "%.*s", at != NULL ? (int)(at - addr) : (int)strlen(addr), addr);
-	*dom = at != NULL ? at + 1 : NULL;
-}
-
 void
 deliver_event_delivered(const struct transport_group *g, size_t k, const char *action,
                         const char *transport)
 {
 	const char *addr = g->env->rcpts[g->idx[k]].address;
-	char lp[256];
+	char lp[256], dom[256];
 	struct event ev = { .name = "msg:delivery",
 		            .msg_id = g->env->id,
 		            .sender_address = g->env->sender,
@@ -36,8 +26,9 @@ deliver_event_delivered(const struct transport_group *g, size_t k, const char *a
 
 	if (action == NULL || addr == NULL)
 		return;
-	split(addr, lp, sizeof lp, &ev.domain);
+	event_split_address(addr, lp, sizeof lp, dom, sizeof dom);
 	ev.local_part = lp;
+	ev.domain = dom;
 	(void)event_raise(g->cfg, action, &ev);
 }
 
@@ -46,7 +37,7 @@ deliver_event_dns_fail(void *arg, const char *name, enum resolver_type type,
                        enum resolver_status status)
 {
 	const struct deliver_dns_event *d = arg;
-	char data[400], lp[256] = "";
+	char data[400], lp[256] = "", dom[256] = "";
 	struct event ev = { .name = "dns:fail",
 		            .data = data,
 		            .msg_id = d->env->id,
@@ -58,8 +49,9 @@ deliver_event_dns_fail(void *arg, const char *name, enum resolver_type type,
 	snprintf(data, sizeof data, "%s %s %s", name, resolver_type_word(type),
 	         resolver_status_word(status));
 	if (d->address != NULL) {
-		split(d->address, lp, sizeof lp, &ev.domain);
+		event_split_address(d->address, lp, sizeof lp, dom, sizeof dom);
 		ev.local_part = lp;
+		ev.domain = dom;
 	}
 	(void)event_raise(d->cfg, d->cfg->event_action, &ev);
 }

@@ -13,23 +13,6 @@
 #include "deliver_smtp_int.h"
 #include "event.h"
 
-/* "local" and "domain" of an address (split at the last "@"). */
-static void
-split_address(const char *addr, char *lp, size_t lplen, char *dom, size_t domlen)
-{
-	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
-
-	lp[0] = dom[0] = '\0';
-	if (addr == NULL)
-		return;
-	if (at == NULL) {
-		snprintf(lp, lplen, "%s", addr);
-		return;
-	}
-	snprintf(lp, lplen, "%.*s", (int)(at - addr), addr);
-	snprintf(dom, domlen, "%s", at + 1);
-}
-
 /* The first recipient of the run: per-connection events name its domain. */
 static const char *
 first_address(const struct smtp_run *R)
@@ -62,7 +45,7 @@ smtp_event(struct smtp_run *R, const struct smtp_host_facts *f, const char *name
 
 	if (t->event_action == NULL)
 		return 0;
-	split_address(rcpt != NULL ? rcpt : first_address(R), lp, sizeof lp, dom, sizeof dom);
+	event_split_address(rcpt != NULL ? rcpt : first_address(R), lp, sizeof lp, dom, sizeof dom);
 	ev.name = name;
 	ev.data = data;
 	ev.defer_errno = err;

@@ -223,3 +223,19 @@ event_raise(const struct config *cfg, const char *action, const struct event *ev
 	expand_store_clear(&acl_m);
 	return forced;
 }
+
+void
+event_split_address(const char *addr, char *lp, size_t lplen, char *dom, size_t domlen)
+{
+	const char *at = addr != NULL ? strrchr(addr, '@') : NULL;
+
+	lp[0] = dom[0] = '\0';
+	if (addr == NULL)
+		return;
+	if (at == NULL) {
+		snprintf(lp, lplen, "%s", addr);
+		return;
+	}
+	snprintf(lp, lplen, "%.*s", (int)(at - addr), addr);
+	snprintf(dom, domlen, "%s", at + 1);
+}

@@ -76,4 +76,8 @@ extern const size_t event_nvars;
 /* For the option tables: 1 when `value` parses as an expansion. */
 int event_action_valid(const char *value);
 
+/* $local_part and $domain of `addr` (NULL: both ""), split at the last
+ * "@" into the caller's buffers (truncated at their sizes). */
+void event_split_address(const char *addr, char *lp, size_t lplen, char *dom, size_t domlen);
+
 #endif
