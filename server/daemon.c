@@ -1,10 +1,13 @@
 /*
  * daemon.c - the master and its prefork workers (daemon.h).
  *
- * The master binds, drops privileges, forks `worker_processes` workers and
- * then only grows, shrinks, reaps and restarts them and handles signals.  A
- * worker builds its own TLS context (smtpd_tls_ctx_new), accepts one
- * connection at a time and runs the session (smtpd.h); worker_serve() is
+ * The master binds, drops privileges, builds the TLS context
+ * (smtpd_tls_ctx_new), forks `worker_processes` workers and then only
+ * grows, shrinks, reaps and restarts them and handles signals.  A worker
+ * inherits that context (loading the certificates and keys once per
+ * generation, not once per worker: with OpenSSL 3 that costs ~10 ms, and
+ * the pool grows a worker per concurrent session, docs/bench.md), accepts
+ * one connection at a time and runs the session (smtpd.h); worker_serve() is
  * all a worker does with one connection, apart from the accept loop around
  * it.  Per-host and total connection limits are checked against a small
  * shared table (one slot per worker) so they hold across processes.  The
@@ -228,10 +231,8 @@ worker_may_leave(unsigned self, const struct config *cfg)
 
 /* One worker's life: accept, serve, repeat. */
 static void __attribute__((noreturn))
-worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backend)
+worker_main(unsigned slot, int lfd, const struct config *cfg, struct tls_ctx *tls)
 {
-	struct err e = { 0 };
-	struct tls_ctx *tls;
 	sigset_t open_mask;
 
 	/*
@@ -244,10 +245,6 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 	set_handler(SIGCHLD, SIG_DFL);
 	set_handler(SIGUSR2, on_drain_cut);
 	sigemptyset(&open_mask);
-	tls = smtpd_tls_ctx_new(cfg, backend, &e);
-	if (cfg->tls_certificate.n > 0 && tls == NULL) {
-		log_write("worker: TLS set-up failed, STARTTLS not offered: %s", e.text);
-	}
 	while (!got_term) {
 		struct sockaddr_storage peer_ss;
 		socklen_t pl = sizeof peer_ss;
@@ -277,12 +274,12 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, const char *backen
 		worker_serve(slot, fd, cfg, tls, &peer_ss);
 		close(fd);
 	}
-	tls_ctx_free(tls);
+	tls_ctx_free(tls); /* this process's copy */
 	_exit(0);
 }
 
 static pid_t
-spawn_worker(unsigned slot, int lfd, const struct config *cfg, const char *backend, int generation)
+spawn_worker(unsigned slot, int lfd, const struct config *cfg, struct tls_ctx *tls, int generation)
 {
 	pid_t pid;
 
@@ -292,7 +289,7 @@ spawn_worker(unsigned slot, int lfd, const struct config *cfg, const char *backe
 	slots[slot].pid = -1; /* taken; its pid follows */
 	pid = fork();
 	if (pid == 0)
-		worker_main(slot, lfd, cfg, backend);
+		worker_main(slot, lfd, cfg, tls);
 	slots[slot].pid = pid > 0 ? pid : 0;
 	return pid;
 }
@@ -432,6 +429,7 @@ struct master {
 	struct config *cfg; /* the generation new workers start with */
 	struct config *old; /* the one before: its workers are gone or going */
 	const char *backend;
+	struct tls_ctx *tls; /* the server context the current generation inherits, or NULL */
 	int generation;
 	int lfd;
 	sigset_t waitmask; /* the mask sigsuspend() waits with */
@@ -466,6 +464,20 @@ master_setup(struct master *m, const char *listen_spec, char *bound, size_t boun
 		return -1;
 	}
 	return 0;
+}
+
+/* The server TLS context for the current generation's workers, made after
+ * the privileges are dropped (as a worker would read the keys); a failure
+ * is logged and the generation offers no STARTTLS. */
+static void
+master_tls(struct master *m)
+{
+	struct err e = { 0 };
+
+	tls_ctx_free(m->tls); /* the old generation's workers hold their own copies */
+	m->tls = smtpd_tls_ctx_new(m->cfg, m->backend, &e);
+	if (m->cfg->tls_certificate.n > 0 && m->tls == NULL)
+		log_write("TLS set-up failed, STARTTLS not offered: %s", e.text);
 }
 
 /* Signals are taken only inside sigsuspend(), so none is lost between
@@ -516,7 +528,7 @@ master_grow(struct master *m)
 	for (unsigned i = 0; i < nslots && live < max && (live < want || idle < 1); i++) {
 		if (slots[i].pid != 0)
 			continue;
-		if (spawn_worker(i, m->lfd, m->cfg, m->backend, m->generation) <= 0) {
+		if (spawn_worker(i, m->lfd, m->cfg, m->tls, m->generation) <= 0) {
 			log_write("worker: fork failed: %s", strerror(errno));
 			return;
 		}
@@ -585,6 +597,7 @@ master_reload(struct master *m)
 	if (log_open(m->cfg->log_file, &he) != 0)
 		fprintf(stderr, "refmta: %s\n", he.text);
 	m->backend = m->backend_override ? m->backend_override : m->cfg->tls_backend;
+	master_tls(m);
 	master_grow(m);
 	/* The runner in flight keeps the old configuration; the next uses this one. */
 	alarm(m->cfg->queue_run_interval);
@@ -666,6 +679,7 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	}
 	master_signals(&m);
 	nworkers = daemon_worker_count(cfg);
+	master_tls(&m);
 	master_grow(&m);
 	log_write("refmta daemon started (pid %d): listening on %s, %u workers, TLS backend %s",
 	          (int)getpid(), bound, nworkers, m.backend);
@@ -694,6 +708,7 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	}
 	master_drain(&m);
 	log_write("refmta daemon stopped (SIGTERM)");
+	tls_ctx_free(m.tls);
 	config_free(m.old);
 	config_free(m.cfg);
 	munmap(slots, nslots * sizeof *slots);

@@ -7,7 +7,10 @@
  * A DNS failure is never "no record": DKIM keys that cannot be fetched are
  * temperror, a DMARC record that cannot be fetched is status temperror.
  * Each evaluation uses a fresh resolver (LIBRARIES.md: after a timeout a
- * libunbound context marks its forwarder down).
+ * libunbound context marks its forwarder down), made at its first lookup:
+ * a message with no DKIM-Signature and DMARC off asks no question, and a
+ * libunbound context costs more to make (it seeds its generator) than the
+ * rest of a message's receipt (docs/bench.md).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -92,9 +95,40 @@ ar_build(struct dmarc_session *d, const struct spf_verdict *spf)
 	buf_free(&b);
 }
 
+/* A resolver made at the first lookup through it (lazy_txtlookup), or never. */
+struct lazy_resolver {
+	const struct config *cfg;
+	const char *ip; /* for the log line if it cannot be made */
+	struct resolver *r;
+	int tried;
+};
+
+static struct resolver *
+lazy_resolver_get(struct lazy_resolver *lr)
+{
+	struct err e = { 0 };
+
+	if (!lr->tried) {
+		lr->tried = 1;
+		lr->r = resolver_new(lr->cfg->dns_server, lr->cfg->dns_trust_anchor, &e);
+		if (lr->r == NULL)
+			log_write("[%s] DKIM/DMARC: no resolver: %s", lr->ip, e.text);
+	}
+	return lr->r;
+}
+
+/* A txtlookup_fn over a lazy_resolver: no resolver is a temporary failure. */
+static enum txtlookup_status
+lazy_txtlookup(void *arg, const char *name, struct strlist *out)
+{
+	struct resolver *r = lazy_resolver_get(arg);
+
+	return r != NULL ? txtlookup_resolver(r, name, out) : TXTLOOKUP_TEMPFAIL;
+}
+
 static void
-dmarc_run(struct dmarc_session *d, struct resolver *r, const char *msg, size_t len, const char *ip,
-          const struct spf_verdict *spf)
+dmarc_run(struct dmarc_session *d, struct lazy_resolver *lr, const char *msg, size_t len,
+          const char *ip, const struct spf_verdict *spf)
 {
 	struct err e = { 0 };
 	struct dmarc_input in = {
@@ -105,10 +139,11 @@ dmarc_run(struct dmarc_session *d, struct resolver *r, const char *msg, size_t l
 		.spf_domain = spf ? spf->domain : "",
 		.spf_helo = spf ? spf->identity == SPF_ID_HELO : 0,
 		.dkim = &d->dkim,
-		.lookup = txtlookup_resolver,
-		.lookup_arg = r,
+		.lookup = lazy_txtlookup,
+		.lookup_arg = lr,
 		.pct_roll = pct_roll(d->cfg),
 	};
+	struct resolver *r = lazy_resolver_get(lr); /* DMARC always asks _dmarc.DOMAIN */
 
 	if (r == NULL || dmarc_tld_load(d->cfg->dmarc_tld_file, &e) != 0 ||
 	    dmarc_evaluate(&in, &d->verdict, &e) != 0) {
@@ -126,16 +161,13 @@ dmarc_session_evaluate(struct dmarc_session *d, const char *msg, size_t len, con
                        struct spf_session *spf)
 {
 	struct err e = { 0 };
-	struct resolver *r;
+	struct lazy_resolver lr = { .cfg = d->cfg, .ip = ip };
 	const struct spf_verdict *sv = NULL;
 
 	dkimv_result_free(&d->dkim);
 	dmarc_verdict_free(&d->verdict);
 	d->evaluated = 1;
-	r = resolver_new(d->cfg->dns_server, d->cfg->dns_trust_anchor, &e);
-	if (r == NULL)
-		log_write("[%s] DKIM/DMARC: no resolver: %s", ip, e.text);
-	if (dkimv_verify(msg, len, txtlookup_resolver, r, clock_now(), &d->dkim, &e) != 0)
+	if (dkimv_verify(msg, len, lazy_txtlookup, &lr, clock_now(), &d->dkim, &e) != 0)
 		log_write("[%s] DKIM verification not possible: %s", ip, e.text);
 	signers_build(d);
 	d->dmarc_on = d->cfg->dmarc_tld_file != NULL;
@@ -145,12 +177,12 @@ dmarc_session_evaluate(struct dmarc_session *d, const char *msg, size_t len, con
 		if (d->disable_verify)
 			dmarc_verdict_off(&d->verdict);
 		else
-			dmarc_run(d, r, msg, len, ip, sv);
+			dmarc_run(d, &lr, msg, len, ip, sv);
 	} else {
 		dmarc_verdict_off(&d->verdict);
 	}
 	ar_build(d, sv);
-	resolver_free(r);
+	resolver_free(lr.r);
 }
 
 /* One block per message, in one write (O_APPEND), so that workers
