@@ -508,13 +508,17 @@ master_signals(struct master *m)
  * Grow the pool of the current generation: at least worker_processes
  * workers, and one idle while fewer than daemon_pool_max() run, so a
  * connection is always accepted at once (and answered 421 when over a
- * limit).  Called when a worker starts a session (SIGUSR1) or ends.
+ * limit), plus one for each connection already waiting in the accept
+ * queue: a burst of N clients gets its workers in one go, not one fork
+ * per signal from the worker before (a chain of N wake-ups, each waiting
+ * for the CPU under load, docs/bench.md).  Called when a worker starts a
+ * session (SIGUSR1) or ends.
  */
 static void
 master_grow(struct master *m)
 {
 	unsigned live = 0, idle = 0, want = daemon_worker_count(m->cfg);
-	unsigned max = daemon_pool_max(m->cfg);
+	unsigned max = daemon_pool_max(m->cfg), spare = 1 + daemon_listen_pending(m->lfd);
 
 	got_usr1 = 0;
 	if (got_term)
@@ -525,7 +529,7 @@ master_grow(struct master *m)
 		live++;
 		idle += !__atomic_load_n(&slots[i].busy, __ATOMIC_SEQ_CST);
 	}
-	for (unsigned i = 0; i < nslots && live < max && (live < want || idle < 1); i++) {
+	for (unsigned i = 0; i < nslots && live < max && (live < want || idle < spare); i++) {
 		if (slots[i].pid != 0)
 			continue;
 		if (spawn_worker(i, m->lfd, m->cfg, m->tls, m->generation) <= 0) {

@@ -37,6 +37,9 @@ int daemon_parse_listen(const char *spec, struct sockaddr_storage *ss, unsigned 
  * close-on-exec; "ADDR:PORT" it is bound to (port 0 picks one) into
  * `bound`.  The descriptor (caller closes it), or -1 with e set. */
 int daemon_listen_open(const char *spec, char *bound, size_t boundlen, struct err *e) MUST_CHECK;
+/* daemon_listen.c: connections waiting in `lfd`'s accept queue now (0 when
+ * the kernel cannot say). */
+unsigned daemon_listen_pending(int lfd);
 
 /* A socket address as the text address and the port. */
 void daemon_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port);

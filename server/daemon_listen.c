@@ -1,12 +1,14 @@
 /*
  * daemon_listen.c - the daemon's addresses: "ADDR:PORT" / "[v6]:PORT" parsed,
  * the listening socket opened (non-blocking, close-on-exec, a deep backlog),
- * socket addresses as text for the session and the log (daemon.h).
+ * socket addresses as text for the session and the log, and how many
+ * connections wait in its accept queue (daemon.h).
  * No process management here: that is daemon.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,4 +75,18 @@ daemon_listen_open(const char *spec, char *bound, size_t boundlen, struct err *e
 	daemon_addr_text(&ss, ip, sizeof ip, &port);
 	snprintf(bound, boundlen, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 	return fd;
+}
+
+unsigned
+daemon_listen_pending(int lfd)
+{
+	struct tcp_info ti;
+	socklen_t tl = sizeof ti;
+
+	/* On a listening socket Linux reports the accept queue's length in
+	 * tcpi_unacked (and its limit in tcpi_sacked). */
+	memset(&ti, 0, sizeof ti);
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &tl) != 0 || ti.tcpi_state != TCP_LISTEN)
+		return 0;
+	return ti.tcpi_unacked;
 }

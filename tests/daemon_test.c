@@ -1,6 +1,7 @@
 /*
  * daemon_test.c - the pure parts of the daemon (server/daemon.c): the
- * listen address parser, the connection limits and the worker count.
+ * listen address parser, the connection limits, the worker count and the
+ * accept queue's length.
  * The processes themselves (fork, signals, SIGHUP) are tested end to end
  * in tests/e2e/daemon_test.sh.
  */
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "daemon.h"
@@ -118,13 +120,42 @@ test_pool_max(void **state)
 	assert_int_equal(daemon_pool_max(&cfg), 1024); /* half the slot table */
 }
 
+/* The master spawns a worker for each connection waiting to be accepted:
+ * the count must be the accept queue's, connections in, accepts out. */
+static void
+test_listen_pending(void **state)
+{
+	char bound[160];
+	struct err e = { 0 };
+	struct sockaddr_storage ss;
+	unsigned len;
+	int lfd, c[3];
+
+	(void)state;
+	lfd = daemon_listen_open("127.0.0.1:0", bound, sizeof bound, &e);
+	assert_true(lfd >= 0);
+	assert_int_equal(daemon_listen_pending(lfd), 0);
+	assert_int_equal(daemon_parse_listen(bound, &ss, &len, &e), 0);
+	for (int i = 0; i < 3; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM, 0);
+		assert_int_equal(connect(c[i], (struct sockaddr *)&ss, len), 0);
+	}
+	assert_int_equal(daemon_listen_pending(lfd), 3);
+	close(accept(lfd, NULL, NULL));
+	assert_int_equal(daemon_listen_pending(lfd), 2);
+	assert_int_equal(daemon_listen_pending(c[0]), 0); /* not a listening socket */
+	for (int i = 0; i < 3; i++)
+		close(c[i]);
+	close(lfd);
+}
+
 int
 main(void)
 {
 	static const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_listen), cmocka_unit_test(test_parse_listen_refuses),
 		cmocka_unit_test(test_admit),        cmocka_unit_test(test_worker_count),
-		cmocka_unit_test(test_pool_max),
+		cmocka_unit_test(test_pool_max),     cmocka_unit_test(test_listen_pending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
