@@ -66,10 +66,8 @@ struct worker_slot {
 };
 
 static volatile sig_atomic_t got_term, got_hup, got_chld, got_alrm, got_usr1;
-static volatile sig_atomic_t runner_stop;      /* in the queue runner: SIGTERM seen */
-static pid_t runner_pids[QUEUE_RUN_MAX_LIMIT]; /* the queue runners now running (0: free) */
-static struct worker_slot *slots;              /* shared (MAP_SHARED) with the workers */
-static volatile int session_fd = -1;           /* in a worker: the session's socket, or -1 */
+static struct worker_slot *slots;    /* shared (MAP_SHARED) with the workers */
+static volatile int session_fd = -1; /* in a worker: the session's socket, or -1 */
 static unsigned nslots;
 
 static void
@@ -99,15 +97,8 @@ on_drain_cut(int sig)
 		shutdown(session_fd, SHUT_RD);
 }
 
-static void
-on_runner_term(int sig)
-{
-	(void)sig;
-	runner_stop = 1;
-}
-
-static void
-set_handler(int sig, void (*fn)(int))
+void
+daemon_set_handler(int sig, void (*fn)(int))
 {
 	struct sigaction sa;
 
@@ -149,6 +140,18 @@ count_sessions(unsigned self, const char *ip, unsigned *busy, unsigned *same)
 		if (strcmp(slots[i].ip, ip) == 0)
 			(*same)++;
 	}
+}
+
+/* Another worker of this one's generation is waiting for a connection. */
+static int
+other_idle_worker(unsigned self)
+{
+	for (unsigned i = 0; i < nslots; i++)
+		if (i != self && slots[i].pid != 0 &&
+		    slots[i].generation == slots[self].generation &&
+		    !__atomic_load_n(&slots[i].busy, __ATOMIC_SEQ_CST))
+			return 1;
+	return 0;
 }
 
 /* One accepted connection: check the limits, run the session (or refuse). */
@@ -198,7 +201,12 @@ worker_serve(unsigned slot, int fd, const struct config *cfg, struct tls_ctx *tl
 		          peer.ip, peer.port, same);
 		break;
 	case DAEMON_ADMIT:
-		kill(getppid(), SIGUSR1); /* the master keeps a worker idle for the next one */
+		/* The master keeps a worker idle for the next connection: tell it
+		 * only when this was the last idle one (busy is set above, so of
+		 * two workers admitting at once at least one sees the other busy
+		 * and tells), sparing it a wake-up per session. */
+		if (!other_idle_worker(slot))
+			kill(getppid(), SIGUSR1);
 		session_fd = fd;
 		smtpd_session(cfg, tls, fd, &peer);
 		session_fd = -1;
@@ -241,9 +249,9 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, struct tls_ctx *tl
 	 * wait (and leave us blocked in accept) nor interrupt a session, which
 	 * always runs to its end (draining).
 	 */
-	set_handler(SIGHUP, SIG_IGN);
-	set_handler(SIGCHLD, SIG_DFL);
-	set_handler(SIGUSR2, on_drain_cut);
+	daemon_set_handler(SIGHUP, SIG_IGN);
+	daemon_set_handler(SIGCHLD, SIG_DFL);
+	daemon_set_handler(SIGUSR2, on_drain_cut);
 	sigemptyset(&open_mask);
 	while (!got_term) {
 		struct sockaddr_storage peer_ss;
@@ -338,72 +346,6 @@ live_workers(void)
 	return n;
 }
 
-/* The queue runners: how many run (sig 0), or send `sig` to each and say
- * to how many it went; runner_forget: 1 if `pid` was one (now forgotten). */
-static unsigned
-runner_signal(int sig)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < QUEUE_RUN_MAX_LIMIT; i++)
-		n += runner_pids[i] > 0 && (sig == 0 || kill(runner_pids[i], sig) == 0);
-	return n;
-}
-
-static int
-runner_forget(pid_t pid)
-{
-	for (unsigned i = 0; i < QUEUE_RUN_MAX_LIMIT; i++)
-		if (pid > 0 && runner_pids[i] == pid) {
-			runner_pids[i] = 0;
-			return 1;
-		}
-	return 0;
-}
-
-/*
- * The queue runners: one queue pass in a child process every
- * queue_run_interval seconds, at most queue_run_max at once (Exim's rule:
- * a tick that finds that many still running starts none).  Runners that
- * overlap share the queue through its per-message locks (queue.c), so no
- * message goes twice.  SIGTERM makes a runner stop after the message in
- * hand (a blocked network read is interrupted and that delivery
- * deferred), so a mailbox is never left half-written.
- */
-static void
-spawn_queue_runner(int lfd, const struct config *cfg, const char *backend, const sigset_t *waitmask)
-{
-	unsigned max = cfg->queue_run_max ? cfg->queue_run_max : 1, slot = 0;
-	pid_t pid;
-
-	if (runner_signal(0) >= max)
-		return; /* as many passes as allowed are still running: skip this one */
-	while (runner_pids[slot] > 0)
-		slot++; /* a free slot exists: runner_signal(0) < max <= QUEUE_RUN_MAX_LIMIT */
-	pid = fork();
-	if (pid < 0) {
-		log_write("queue runner: fork failed: %s", strerror(errno));
-		return;
-	}
-	if (pid == 0) {
-		struct queue_run_opts opts = { .backend = backend, .stop = &runner_stop };
-		struct err e = { 0 };
-		close(lfd);
-		set_handler(SIGTERM, on_runner_term);
-		set_handler(SIGINT, on_runner_term);
-		set_handler(SIGHUP, SIG_IGN);
-		set_handler(SIGCHLD, SIG_DFL);
-		set_handler(SIGALRM, SIG_DFL);
-		sigprocmask(SIG_SETMASK, waitmask, NULL);
-		if (queue_run_with(cfg, &opts, &e) != 0) {
-			log_write("queue runner: %s", e.text);
-			_exit(1);
-		}
-		_exit(0);
-	}
-	runner_pids[slot] = pid;
-}
-
 unsigned
 daemon_worker_count(const struct config *cfg)
 {
@@ -496,12 +438,12 @@ master_signals(struct master *m)
 	sigaddset(&block, SIGALRM);
 	sigaddset(&block, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &block, &m->waitmask);
-	set_handler(SIGTERM, on_signal);
-	set_handler(SIGINT, on_signal);
-	set_handler(SIGHUP, on_signal);
-	set_handler(SIGCHLD, on_signal);
-	set_handler(SIGALRM, on_signal);
-	set_handler(SIGUSR1, on_signal);
+	daemon_set_handler(SIGTERM, on_signal);
+	daemon_set_handler(SIGINT, on_signal);
+	daemon_set_handler(SIGHUP, on_signal);
+	daemon_set_handler(SIGCHLD, on_signal);
+	daemon_set_handler(SIGALRM, on_signal);
+	daemon_set_handler(SIGUSR1, on_signal);
 }
 
 /*
@@ -549,7 +491,7 @@ master_reap(struct master *m)
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		if (runner_forget(pid)) {
+		if (daemon_runner_forget(pid)) {
 			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 				log_write("queue runner %d ended (status 0x%x)", (int)pid, status);
 			continue;
@@ -627,8 +569,8 @@ master_drain(struct master *m)
 	shutdown(m->lfd, SHUT_RDWR);
 	close(m->lfd);
 	stop_workers(-1);
-	(void)runner_signal(SIGTERM);
-	while (live_workers() > 0 || runner_signal(0) > 0) {
+	(void)daemon_runner_signal(SIGTERM);
+	while (live_workers() > 0 || daemon_runner_signal(0) > 0) {
 		int status;
 		pid_t pid = waitpid(-1, &status, phase == 2 ? 0 : WNOHANG);
 		if (pid < 0 && errno == ECHILD)
@@ -647,11 +589,11 @@ master_drain(struct master *m)
 				continue;
 			}
 			killed = kill_workers();
-			runner_killed = runner_signal(SIGKILL) > 0;
+			runner_killed = daemon_runner_signal(SIGKILL) > 0;
 			phase = 2;
 			continue;
 		}
-		(void)runner_forget(pid);
+		(void)daemon_runner_forget(pid);
 		for (unsigned i = 0; i < nslots; i++)
 			if (pid > 0 && slots[i].pid == pid)
 				slots[i].pid = 0;
@@ -691,7 +633,7 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 	       m.backend);
 	fflush(stdout);
 	if (cfg->queue_run_interval > 0) {
-		spawn_queue_runner(m.lfd, cfg, m.backend, &m.waitmask);
+		daemon_runner_spawn(m.lfd, cfg, m.backend, &m.waitmask);
 		alarm(cfg->queue_run_interval);
 	}
 
@@ -703,7 +645,7 @@ daemon_serve(const char *config_path, struct config *cfg, const char *listen_ove
 		if (got_alrm) {
 			got_alrm = 0;
 			if (m.cfg->queue_run_interval > 0) {
-				spawn_queue_runner(m.lfd, m.cfg, m.backend, &m.waitmask);
+				daemon_runner_spawn(m.lfd, m.cfg, m.backend, &m.waitmask);
 				alarm(m.cfg->queue_run_interval);
 			}
 		}

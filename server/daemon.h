@@ -13,7 +13,9 @@
 #ifndef REFMTA_DAEMON_H
 #define REFMTA_DAEMON_H
 
+#include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "config.h"
 #include "err.h"
@@ -40,6 +42,19 @@ int daemon_listen_open(const char *spec, char *bound, size_t boundlen, struct er
 /* daemon_listen.c: connections waiting in `lfd`'s accept queue now (0 when
  * the kernel cannot say). */
 unsigned daemon_listen_pending(int lfd);
+
+/* daemon_runner.c, the master's queue runners.  daemon_runner_spawn: start
+ * one pass in a child (it closes `lfd` and waits with `waitmask`) unless
+ * queue_run_max already run; daemon_runner_signal: how many run (sig 0),
+ * or send `sig` to each and say to how many it went; daemon_runner_forget:
+ * 1 if `pid` was a runner's (now forgotten). */
+void daemon_runner_spawn(int lfd, const struct config *cfg, const char *backend,
+                         const sigset_t *waitmask);
+unsigned daemon_runner_signal(int sig);
+int daemon_runner_forget(pid_t pid);
+
+/* A signal handler without SA_RESTART (accept() and sleeps must wake up). */
+void daemon_set_handler(int sig, void (*fn)(int));
 
 /* A socket address as the text address and the port. */
 void daemon_addr_text(const struct sockaddr_storage *ss, char *ip, size_t iplen, unsigned *port);
