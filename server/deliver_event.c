@@ -33,7 +33,7 @@ deliver_event_delivered(const struct transport_group *g, size_t k, const char *a
 }
 
 void
-deliver_event_dns_fail(void *arg, const char *name, enum resolver_type type,
+deliver_event_dns_fail(void *arg, const char *router, const char *name, enum resolver_type type,
                        enum resolver_status status)
 {
 	const struct deliver_dns_event *d = arg;
@@ -42,6 +42,7 @@ deliver_event_dns_fail(void *arg, const char *name, enum resolver_type type,
 		            .data = data,
 		            .msg_id = d->env->id,
 		            .sender_address = d->env->sender,
+		            .router_name = router,
 		            .tls_out_ocsp = -1 };
 
 	if (d->cfg->event_action == NULL)

@@ -30,8 +30,9 @@ struct deliver_dns_event {
 };
 
 /* router_ctx.dns_fail: raise dns:fail with the main section's event_action;
- * $event_data is "NAME TYPE STATUS" ("partner.test MX tempfail"). */
-void deliver_event_dns_fail(void *arg, const char *name, enum resolver_type type,
-                            enum resolver_status status);
+ * $event_data is "NAME TYPE STATUS" ("partner.test MX tempfail"),
+ * $router_name the router that asked. */
+void deliver_event_dns_fail(void *arg, const char *router, const char *name,
+                            enum resolver_type type, enum resolver_status status);
 
 #endif

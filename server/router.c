@@ -69,11 +69,11 @@ rt_set(struct route *out, enum route_result result, const char *status, const ch
 	va_end(ap);
 }
 
-/* One lookup through the context, logged when log_dns is set.  The answer's
+/* One lookup through the context for `router`, logged when log_dns is set.  The answer's
  * status is tempfail when the lookup could not be made.  Caller frees `a`. */
 static void
-rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type type,
-          struct resolver_answer *a, char *text, size_t len)
+rt_lookup(const struct router_ctx *ctx, const char *router, const char *name,
+          enum resolver_type type, struct resolver_answer *a, char *text, size_t len)
 {
 	struct err e = { 0 };
 
@@ -85,7 +85,7 @@ rt_lookup(const struct router_ctx *ctx, const char *name, enum resolver_type typ
 		log_write("%s DNS %s", ctx->message_id != NULL ? ctx->message_id : "-", text);
 	if (ctx->dns_fail != NULL &&
 	    (a->status == RESOLVER_TEMPFAIL || a->status == RESOLVER_BOGUS))
-		ctx->dns_fail(ctx->dns_fail_arg, name, type, a->status);
+		ctx->dns_fail(ctx->dns_fail_arg, router, name, type, a->status);
 }
 
 static int
@@ -134,7 +134,7 @@ rt_add_addresses(struct rt_gather *g, const char *name, unsigned port, int mx_pr
 		struct resolver_answer a;
 		int rc = 0;
 
-		rt_lookup(g->ctx, name, types[t], &a, text, sizeof text);
+		rt_lookup(g->ctx, g->out->router, name, types[t], &a, text, sizeof text);
 		if (a.status == RESOLVER_SECURE || a.status == RESOLVER_INSECURE) {
 			int secure = upstream_secure && a.status == RESOLVER_SECURE;
 			for (size_t i = 0; i < a.nrrs && rc == 0; i++)
@@ -264,7 +264,7 @@ rt_dnslookup(const struct router_ctx *ctx, const struct router_def *d, const cha
 	char text[RT_FORMAT_MAX];
 	int rc = 0;
 
-	rt_lookup(ctx, domain, RESOLVER_MX, &mx, text, sizeof text);
+	rt_lookup(ctx, d->name, domain, RESOLVER_MX, &mx, text, sizeof text);
 	switch (mx.status) {
 	case RESOLVER_BOGUS:
 		rt_set(out, ROUTE_DEFER, "4.7.5", "DNSSEC validation failed for MX %s: %s", domain,

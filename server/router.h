@@ -151,9 +151,10 @@ struct router_ctx {
 	int log_dns;            /* write the "ID DNS ..." lines */
 	const char *message_id; /* for those lines, and $message_id */
 	const char *sender;     /* $sender_address in expanded options; NULL: "" */
-	/* Called after each lookup that failed (tempfail or bogus): the
-	 * dns:fail event (docs/events.md); NULL = none. */
-	void (*dns_fail)(void *arg, const char *name, enum resolver_type type,
+	/* Called after each lookup that failed (tempfail or bogus), with the
+	 * name of the router that asked: the dns:fail event (docs/events.md);
+	 * NULL = none. */
+	void (*dns_fail)(void *arg, const char *router, const char *name, enum resolver_type type,
 	                 enum resolver_status status);
 	void *dns_fail_arg;
 };

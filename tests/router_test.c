@@ -535,13 +535,14 @@ test_dns_log_lines(void **state)
 static char hook_seen[512];
 
 static void
-record_dns_fail(void *arg, const char *name, enum resolver_type type, enum resolver_status st)
+record_dns_fail(void *arg, const char *router, const char *name, enum resolver_type type,
+                enum resolver_status st)
 {
 	size_t n = strlen(hook_seen);
 
 	assert_ptr_equal(arg, hook_seen);
-	snprintf(hook_seen + n, sizeof hook_seen - n, "%s %s %s;", name, resolver_type_word(type),
-	         resolver_status_word(st));
+	snprintf(hook_seen + n, sizeof hook_seen - n, "%s: %s %s %s;", router, name,
+	         resolver_type_word(type), resolver_status_word(st));
 }
 
 /* Called once per failed lookup (tempfail, bogus), in lookup order; never
@@ -571,7 +572,7 @@ test_dns_fail_hook(void **state)
 	assert_int_equal(route_address(&f->ctx, "a@partner.test", &r), 0);
 	assert_int_equal(r.nhosts, 2); /* mx2's AAAA still counts */
 	route_free(&r);
-	assert_string_equal(hook_seen, "mx2.partner.test A tempfail;");
+	assert_string_equal(hook_seen, "dns: mx2.partner.test A tempfail;");
 	assert_int_equal(route_address(&f->ctx, "a@bad.test", &r), 0);
 	assert_int_equal(r.result, ROUTE_DEFER);
 	route_free(&r);
@@ -580,8 +581,9 @@ test_dns_fail_hook(void **state)
 	assert_int_equal(route_address(&f->ctx, "a@gone.test", &r), 0); /* nxdomain */
 	assert_int_equal(r.result, ROUTE_FAIL);
 	route_free(&r);
-	assert_string_equal(hook_seen, "mx2.partner.test A tempfail;bad.test MX bogus;"
-	                               "slow.test MX tempfail;");
+	assert_string_equal(hook_seen, "dns: mx2.partner.test A tempfail;"
+	                               "dns: bad.test MX bogus;"
+	                               "dns: slow.test MX tempfail;");
 	teardown((void **)&f);
 }
 
