@@ -175,10 +175,17 @@ dc_tls(const struct tls_backend *be, int fd, struct bio *io, FILE *out, const ch
 	for (size_t i = 1; i <= h->chain.n; i++)
 		names[nnames++] = h->chain.names[i];
 	ok = tls_conn_dane_check_names(c, names, nnames);
-	if (ok)
-		fprintf(out, "%s: matched: %s(%d) at depth %d\n", prefix,
+	if (ok) {
+		/* The record too, as the transport's log line names it. */
+		int k = tls_conn_dane_matched(c, v, n);
+		fprintf(out, "%s: matched: %s(%d) at depth %d", prefix,
 		        ti->dane_usage == TLS_TLSA_DANE_EE ? "DANE-EE" : "DANE-TA", ti->dane_usage,
 		        ti->dane_depth);
+		if (k >= 0)
+			fprintf(out, ": TLSA %u %u %u (usable record %d of %zu)", v[k].usage,
+			        v[k].selector, v[k].mtype, k + 1, n);
+		fputc('\n', out);
+	}
 	fprintf(out, "%s: verdict: %s\n", prefix,
 	        ok                       ? "dane (verified)"
 	        : ti->dane_name_mismatch ? "fail (DANE-TA matched, the name did not)"
