@@ -27,11 +27,7 @@ static char conf[PATH_MAX]; /* DIR/t.conf */
 static void
 write_conf(const char *text)
 {
-	FILE *f = fopen(conf, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	test_write_file(conf, text);
 }
 
 static int
@@ -40,7 +36,7 @@ setup_dir(void **state)
 	char tmpl[] = "/tmp/router_load_test.XXXXXX";
 
 	(void)state;
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL)
+	if (test_make_tmpdir(tmpl, dir) != 0)
 		return -1;
 	snprintf(conf, sizeof conf, "%s/t.conf", dir);
 	return 0;

@@ -41,11 +41,7 @@ static char conf[PATH_MAX]; /* DIR/t.conf */
 static void
 write_conf(const char *text)
 {
-	FILE *f = fopen(conf, "w");
-
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	test_write_file(conf, text);
 }
 
 /* Routers tried in this order: "dexp" (domains expanded: the address's
@@ -103,7 +99,7 @@ setup_dir(void **state)
 	char tmpl[] = "/tmp/router_test.XXXXXX";
 
 	(void)state;
-	if (mkdtemp(tmpl) == NULL || realpath(tmpl, dir) == NULL)
+	if (test_make_tmpdir(tmpl, dir) != 0)
 		return -1;
 	snprintf(conf, sizeof conf, "%s/t.conf", dir);
 	return 0;

@@ -1,6 +1,6 @@
 /*
- * testutil.h - small helpers the unit tests share: read a whole file,
- * remove a temporary tree, skip a test with its reason.  Include after
+ * testutil.h - small helpers the unit tests share: read or write a whole
+ * file, make and remove a temporary tree, skip a test with its reason.  Include after
  * <cmocka.h> (test_slurp asserts).
  * Header-only so the Makefile's one-file-per-test rule stays as it is.
  */
@@ -61,6 +61,25 @@ static inline void
 test_remove_tree(const char *dir)
 {
 	nftw(dir, test_remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write `text` as the whole of `path`; the test fails if it cannot. */
+static inline void
+test_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* A new temporary directory from `tmpl` ("/tmp/NAME.XXXXXX"), its resolved
+ * path into `dir` (PATH_MAX bytes).  0, or -1 (a cmocka setup's failure). */
+static inline int
+test_make_tmpdir(char *tmpl, char *dir)
+{
+	return mkdtemp(tmpl) != NULL && realpath(tmpl, dir) != NULL ? 0 : -1;
 }
 
 /* Skip the current test, saying why.  cmocka's TAP line for a skip is
