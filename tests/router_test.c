@@ -99,10 +99,7 @@ setup_dir(void **state)
 	char tmpl[] = "/tmp/router_test.XXXXXX";
 
 	(void)state;
-	if (test_make_tmpdir(tmpl, dir) != 0)
-		return -1;
-	snprintf(conf, sizeof conf, "%s/t.conf", dir);
-	return 0;
+	return test_make_tmpdir_file(tmpl, dir, conf, "t.conf");
 }
 
 static int

@@ -8,6 +8,7 @@
 #define REFMTA_TESTUTIL_H
 
 #include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -80,6 +81,17 @@ static inline int
 test_make_tmpdir(char *tmpl, char *dir)
 {
 	return mkdtemp(tmpl) != NULL && realpath(tmpl, dir) != NULL ? 0 : -1;
+}
+
+/* test_make_tmpdir, and `file` (PATH_MAX bytes) set to DIR/`name`: the
+ * set-up of a test group that writes one configuration file. */
+static inline int
+test_make_tmpdir_file(char *tmpl, char *dir, char *file, const char *name)
+{
+	if (test_make_tmpdir(tmpl, dir) != 0)
+		return -1;
+	snprintf(file, PATH_MAX, "%s/%s", dir, name);
+	return 0;
 }
 
 /* Skip the current test, saying why.  cmocka's TAP line for a skip is
