@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -237,14 +239,60 @@ worker_may_leave(unsigned self, const struct config *cfg)
 	return idle > 0 && live > daemon_worker_count(cfg);
 }
 
+/*
+ * The idle workers' wait for a connection wakes one of them per connection,
+ * not all: each worker's own epoll instance watches the listening socket
+ * with EPOLLEXCLUSIVE.  With poll() every idle worker woke on every
+ * connection and all but one found accept() empty: after a burst had grown
+ * the pool to 200, each later session cost 200 wake-ups, and since every
+ * wake-up restarted the idle workers' worker_idle_timeout, the pool never
+ * shrank while connections kept coming (docs/bench.md).  The kernel wakes
+ * the first idle worker in its queue, so the others really are idle and
+ * leave.  -1 (epoll unavailable) falls back to ppoll().
+ */
+static int
+accept_wait_open(int lfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = lfd };
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+
+	if (epfd >= 0 && epoll_ctl(epfd, EPOLL_CTL_ADD, lfd, &ev) != 0) {
+		int saved = errno;
+		close(epfd);
+		epfd = -1;
+		errno = saved;
+	}
+	if (epfd < 0)
+		log_write("worker %d: epoll: %s; waiting with poll(), every idle worker woken "
+		          "by each connection",
+		          (int)getpid(), strerror(errno));
+	return epfd;
+}
+
+/* Wait up to `secs` for a connection, with `mask` as the signal mask while
+ * waiting: >0 one may be there, 0 timed out, <0 interrupted (EINTR). */
+static int
+accept_wait(int epfd, int lfd, int secs, const sigset_t *mask)
+{
+	if (epfd >= 0) {
+		struct epoll_event ev;
+		int ms = secs > INT_MAX / 1000 ? INT_MAX : secs * 1000;
+		return epoll_pwait(epfd, &ev, 1, ms, mask);
+	}
+	struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+	struct timespec idle = { secs, 0 };
+	return ppoll(&pfd, 1, &idle, mask);
+}
+
 /* One worker's life: accept, serve, repeat. */
 static void __attribute__((noreturn))
 worker_main(unsigned slot, int lfd, const struct config *cfg, struct tls_ctx *tls)
 {
 	sigset_t open_mask;
+	int epfd;
 
 	/*
-	 * SIGTERM stays blocked except inside ppoll(), which unblocks it
+	 * SIGTERM stays blocked except inside the wait, which unblocks it
 	 * atomically: a SIGTERM can neither slip in between the check and the
 	 * wait (and leave us blocked in accept) nor interrupt a session, which
 	 * always runs to its end (draining).
@@ -253,16 +301,15 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, struct tls_ctx *tl
 	daemon_set_handler(SIGCHLD, SIG_DFL);
 	daemon_set_handler(SIGUSR2, on_drain_cut);
 	sigemptyset(&open_mask);
+	epfd = accept_wait_open(lfd);
 	while (!got_term) {
 		struct sockaddr_storage peer_ss;
 		socklen_t pl = sizeof peer_ss;
-		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
-		struct timespec idle = { cfg->worker_idle_timeout > 0 ? cfg->worker_idle_timeout
-			                                              : 30,
-			                 0 };
 		int fd, pr;
 
-		pr = ppoll(&pfd, 1, &idle, &open_mask);
+		pr = accept_wait(epfd, lfd,
+		                 cfg->worker_idle_timeout > 0 ? cfg->worker_idle_timeout : 30,
+		                 &open_mask);
 		if (pr == 0 && worker_may_leave(slot, cfg))
 			break;
 		if (pr <= 0)
@@ -282,6 +329,8 @@ worker_main(unsigned slot, int lfd, const struct config *cfg, struct tls_ctx *tl
 		worker_serve(slot, fd, cfg, tls, &peer_ss);
 		close(fd);
 	}
+	if (epfd >= 0)
+		close(epfd);
 	tls_ctx_free(tls); /* this process's copy */
 	_exit(0);
 }
@@ -531,7 +580,7 @@ master_reload(struct master *m)
 	}
 	/* The old generation is told to stop before the line that says the
 	 * reload happened: a client that waits for that line (runtest's
-	 * reconfigure) never reaches an old worker still in ppoll(). */
+	 * reconfigure) never reaches an old worker still waiting. */
 	stop_workers(m->generation);
 	log_write("SIGHUP: configuration reloaded from %s", m->config_path);
 	setup_apply_test_mode(fresh);

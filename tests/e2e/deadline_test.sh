@@ -5,14 +5,14 @@
 # server trickling its handshake to the smtp transport (each backend on
 # each side), the whole-session limit (smtp_session_timeout), a client that
 # never reads (the write deadline), the 421 of sessions cut at the SIGTERM
-# drain timeout, and the worker pool shrinking back after a burst
-# (worker_idle_timeout).  Prints TAP and "# figure:" lines for
-# docs/reliability.md.
+# drain timeout, and the worker pool shrinking back after a burst, also
+# while sessions keep coming (worker_idle_timeout).  Prints TAP and
+# "# figure:" lines for docs/reliability.md.
 #
 #   tests/e2e/deadline_test.sh [--build DIR]
 #
 # Loopback only; every process is one this script started, stopped by PID;
-# each step bounded in count and time (about 40 s in all).
+# each step bounded in count and time (about 50 s in all).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 build=build
@@ -206,6 +206,35 @@ t1=$(ms_now)
 echo "# figure: 12 sessions grew the pool to $grown workers; after they ended, $left within $((t1 - t0)) ms (worker_idle_timeout = 2s)"
 [ "$grown" -ge 12 ] && [ "$left" -le 3 ] && [ $((t1 - t0)) -ge 1000 ]
 verdict "the pool grew to $grown for 12 sessions and shrank to $left (worker_processes = 2, one spare) after worker_idle_timeout" "$work/out" $?
+stop_server
+
+# The same burst, then a session every 250 ms for 5 s.  Each connection
+# must wake one idle worker, not all: a wake-up restarts a worker's idle
+# timer, so with every idle worker woken by every connection none ever
+# reached worker_idle_timeout and the grown pool stayed (server/daemon.c).
+echo "# the pool shrinks while connections keep coming (worker_idle_timeout)"
+d="$work/trickle"
+conf "$d" "worker_idle_timeout = 2s
+smtp_accept_max = 30"
+start_server "$d/refmta.conf" || exit 1
+coproc BURST { timeout 30 "$load" idle "127.0.0.1:$port" 10 127.0.0.2:12 2>&1; }
+burst_pid=$!
+burst_in=${BURST[1]}
+IFS= read -r -t 15 l <&"${BURST[0]}"
+grown=$(pgrep -P "$server_pid" | grep -c .)
+eval "exec $burst_in>&-"
+wait "$burst_pid"
+sessions=0
+for _ in $(seq 1 20); do
+	printf '%s\n' "expect 220" "send QUIT" "expect 221" |
+		timeout 10 "$probe" "127.0.0.1:$port" >>"$work/trickle.out" 2>&1 &&
+		sessions=$((sessions + 1))
+	sleep 0.25
+done
+left=$(pgrep -P "$server_pid" | grep -c .)
+echo "# figure: 12 sessions grew the pool to $grown workers; then $sessions sessions one every 250 ms for 5 s, after which $left workers were left (worker_idle_timeout = 2s)"
+[ "$grown" -ge 12 ] && [ "$sessions" -eq 20 ] && [ "$left" -le 3 ]
+verdict "the pool grew to $grown, and shrank to $left while a session came every 250 ms (each connection wakes one idle worker)" "$work/trickle.out" $?
 stop_server
 
 echo "1..$n"
