@@ -101,6 +101,7 @@ static const struct option_def main_options[] = {
 	{ O(queue_run_max, UINT_POS, "1"), .max = QUEUE_RUN_MAX_LIMIT },
 	{ O(spool_cleanup_age, TIME, "24h") },
 	{ O(retry_rule, STRING, NULL) },
+	{ O(message_logs, BOOL, "true") },
 	{ O(test_clock, CLOCK, NULL) },
 	{ O(test_ids, BOOL, "false") },
 	{ O(test_dmarc_pct_roll, UINT, NULL), .max = 99 },

@@ -125,6 +125,7 @@ struct config {
 	unsigned spool_cleanup_age; /* the queue runner removes spool litter older than this; 0 =
 	                               24h */
 	char *retry_rule;           /* server/retry.h schedule; NULL = RETRY_DEFAULT_SCHEDULE */
+	int message_logs; /* the queue runner copies its lines to msglog/ID; default true */
 
 	/* Test mode (DESIGN.md principle 4) */
 	int test_clock_set;

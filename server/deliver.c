@@ -138,7 +138,7 @@ out:
 }
 
 void
-deliver_log(const char *spool_dir, const char *id, const char *fmt, ...)
+deliver_log(const char *msglog_spool, const char *id, const char *fmt, ...)
 {
 	char text[4096];
 	va_list ap;
@@ -147,7 +147,8 @@ deliver_log(const char *spool_dir, const char *id, const char *fmt, ...)
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
 	log_write("%s %s", id, text);
-	deliver_msglog(spool_dir, id, text);
+	if (msglog_spool != NULL)
+		deliver_msglog(msglog_spool, id, text);
 }
 
 /* --- the run ------------------------------------------------------------------------- */
@@ -220,6 +221,7 @@ struct message_state {
 	struct envelope *env;
 	const char *data_path;
 	const char *spool_dir;
+	const char *msglog_spool; /* spool_dir, or NULL: message_logs = false */
 	time_t now;
 	int changed;
 	struct failure *failures;
@@ -342,7 +344,7 @@ outcome_delivered(struct message_state *ms, size_t i, const char *router, const 
 	if (report != DSN_ACTION_FAILED && dsn_wants_success_report(ms->env->sender, r->notify))
 		record_report(ms, i, report, "2.0.0", reply, NULL, NULL, h);
 
-	deliver_log(ms->spool_dir, ms->env->id, "=> %s R=%s%s%s%s%s", r->address,
+	deliver_log(ms->msglog_spool, ms->env->id, "=> %s R=%s%s%s%s%s", r->address,
 	            router ? router : "-", transport ? " T=" : "", transport ? transport : "",
 	            extra && *extra ? " " : "", extra ? extra : "");
 	r->done = 1;
@@ -357,7 +359,7 @@ outcome_failed(struct message_state *ms, size_t i, const char *router, const cha
                const char *text, const char *status, const char *reply, const char *stage,
                const char *error_text, const struct smtp_host_facts *h)
 {
-	deliver_log(ms->spool_dir, ms->env->id, "** %s%s%s%s%s: %s", ms->env->rcpts[i].address,
+	deliver_log(ms->msglog_spool, ms->env->id, "** %s%s%s%s%s: %s", ms->env->rcpts[i].address,
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", text);
 	record_failure(ms, i, status, reply, stage, error_text, h);
@@ -379,14 +381,14 @@ outcome_deferred(struct message_state *ms, size_t i, const char *router, const c
 	if (retry_after_defer(&ms->run->dc->retry, &r->retry, ms->now) == RETRY_LATER) {
 		ms->deferred = 1;
 		clock_format_log(r->retry.next_try, when, sizeof when);
-		deliver_log(ms->spool_dir, ms->env->id, "== %s%s%s%s%s defer (retry %u at %s): %s",
-		            r->address, router ? " R=" : "", router ? router : "",
-		            transport ? " T=" : "", transport ? transport : "", r->retry.tries,
-		            when, text);
+		deliver_log(ms->msglog_spool, ms->env->id,
+		            "== %s%s%s%s%s defer (retry %u at %s): %s", r->address,
+		            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
+		            transport ? transport : "", r->retry.tries, when, text);
 		return;
 	}
 	snprintf(bounce_text, sizeof bounce_text, "retry time exceeded; last error: %s", text);
-	deliver_log(ms->spool_dir, ms->env->id, "** %s%s%s%s%s: %s", r->address,
+	deliver_log(ms->msglog_spool, ms->env->id, "** %s%s%s%s%s: %s", r->address,
 	            router ? " R=" : "", router ? router : "", transport ? " T=" : "",
 	            transport ? transport : "", bounce_text);
 	record_failure(ms, i, "5.4.7", NULL, NULL, bounce_text, h);
@@ -542,7 +544,7 @@ send_report(struct message_state *ms, int successes)
 fail:
 	/* The failures stand (they are permanent); only the report is lost,
 	 * and the log says so. */
-	deliver_log(ms->spool_dir, ms->env->id, "%s to <%s> not sent: %s",
+	deliver_log(ms->msglog_spool, ms->env->id, "%s to <%s> not sent: %s",
 	            successes ? "success report" : "bounce", ms->env->sender, e.text);
 out:
 	spool_message_abort(m);
@@ -556,11 +558,13 @@ int
 deliver_message(struct delivery_run *run, struct envelope *env, const char *data_path)
 {
 	const struct config *cfg = run->cfg;
+	const char *spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool";
 	struct message_state ms = {
 		.run = run,
 		.env = env,
 		.data_path = data_path,
-		.spool_dir = cfg->spool_directory != NULL ? cfg->spool_directory : "spool",
+		.spool_dir = spool_dir,
+		.msglog_spool = cfg->message_logs ? spool_dir : NULL,
 		.now = clock_now(),
 	};
 	struct deliver_dns_event dnsev = { .cfg = cfg, .env = env };

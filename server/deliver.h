@@ -65,8 +65,9 @@ void delivery_run_end(struct delivery_run *run); /* QUITs kept connections, free
  * envelope changed and must be rewritten, 0 when nothing changed. */
 int deliver_message(struct delivery_run *run, struct envelope *env, const char *data_path);
 
-/* "ID TEXT" to the main log, "TEXT" to msglog/ID (a convenience copy). */
-void deliver_log(const char *spool_dir, const char *id, const char *fmt, ...)
+/* "ID TEXT" to the main log, "TEXT" to msglog/ID under `msglog_spool` (a
+ * convenience copy), none when it is NULL (message_logs = false). */
+void deliver_log(const char *msglog_spool, const char *id, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -94,7 +94,7 @@ queue_run_one(struct queue_ctx *q, const char *id)
 	 * a removal that fails falls back to the rewrite, so that the next
 	 * run only removes the message (docs/spool.md). */
 	if (pending == 0) {
-		deliver_log(q->spool_dir, id, "Completed");
+		deliver_log(q->cfg->message_logs ? q->spool_dir : NULL, id, "Completed");
 		if (spool_message_remove(q->spool_dir, id, &e) == 0)
 			goto out;
 		log_write("%s spool error: %s", id, e.text);

@@ -76,6 +76,7 @@ setup(void **state)
 	f->cfg.primary_hostname = "mx.example.test";
 	f->cfg.log_file = f->log;
 	f->cfg.test_ids = 1;
+	f->cfg.message_logs = 1; /* the default */
 	f->cfg.test_clock_set = 1;
 	f->cfg.test_clock = T_2026;
 	f->cfg.file = "queue_test.conf";
@@ -368,6 +369,29 @@ test_mbox_and_msglog(void **state)
 	free(got);
 }
 
+/* message_logs = false: the main log has every line, no msglog/ID is made. */
+static void
+test_message_logs_false(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const r[] = { "joe@example.test", "bob@remote.test" };
+	struct err e = { 0 };
+
+	char path[256];
+
+	f->cfg.message_logs = 0;
+	submit(f, "alice@client.example", r, 2, NULL);
+	assert_int_equal(queue_run(&f->cfg, &e), 0);
+	assert_log(f, L "T-000001 => joe@example.test R=local_delivery T=maildir\n" L
+	                "T-000001 H=127.0.0.1 [127.0.0.1]:1: Connection refused\n" L
+	                "T-000001 == bob@remote.test R=remote T=remote_smtp defer (retry 1 at "
+	                "2026-11-22 01:38:45): H=127.0.0.1 [127.0.0.1]:1: Connection refused\n");
+	/* The message stays (bob deferred): with message_logs it has a msglog. */
+	snprintf(path, sizeof path, "%s/msglog/T-000001", f->spool);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+}
+
 static void
 test_empty_queue_and_bad_format(void **state)
 {
@@ -599,6 +623,7 @@ main(void)
 		T(test_temporary_failure_defers),
 		T(test_locked_message_skipped),
 		T(test_mbox_and_msglog),
+		T(test_message_logs_false),
 		T(test_empty_queue_and_bad_format),
 		T(test_spool_cleaner),
 		T(test_damaged_envelope_reported),
