@@ -183,18 +183,25 @@ echo "# figure: SIGTERM, one session mid-transaction (smtp_drain_timeout = 2s): 
 	[ $((t1 - t0)) -le 4500 ]
 verdict "SIGTERM: a session still running at smtp_drain_timeout gets 421 4.3.2 and ends by itself" "$work/drain.out" $?
 
+# grow_pool DIR: a server (worker_processes = 2, worker_idle_timeout = 2s)
+# whose pool 12 idle sessions at once have grown, then ended; sets $grown.
+grow_pool() {
+	local burst_pid burst_in
+	conf "$1" "worker_idle_timeout = 2s
+smtp_accept_max = 30"
+	start_server "$1/refmta.conf" || exit 1
+	coproc BURST { timeout 30 "$load" idle "127.0.0.1:$port" 10 127.0.0.2:12 2>&1; }
+	burst_pid=$!
+	burst_in=${BURST[1]}
+	IFS= read -r -t 15 _ <&"${BURST[0]}"
+	grown=$(pgrep -P "$server_pid" | grep -c .)
+	eval "exec $burst_in>&-"
+	wait "$burst_pid"
+}
+
 echo "# the pool shrinks back after a burst (worker_idle_timeout)"
 d="$work/shrink"
-conf "$d" "worker_idle_timeout = 2s
-smtp_accept_max = 30"
-start_server "$d/refmta.conf" || exit 1
-coproc BURST { timeout 30 "$load" idle "127.0.0.1:$port" 10 127.0.0.2:12 2>&1; }
-burst_pid=$!
-burst_in=${BURST[1]}
-IFS= read -r -t 15 l <&"${BURST[0]}"
-grown=$(pgrep -P "$server_pid" | grep -c .)
-eval "exec $burst_in>&-"
-wait "$burst_pid"
+grow_pool "$d"
 t0=$(ms_now)
 left=$grown
 for _ in $(seq 1 160); do
@@ -214,16 +221,7 @@ stop_server
 # reached worker_idle_timeout and the grown pool stayed (server/daemon.c).
 echo "# the pool shrinks while connections keep coming (worker_idle_timeout)"
 d="$work/trickle"
-conf "$d" "worker_idle_timeout = 2s
-smtp_accept_max = 30"
-start_server "$d/refmta.conf" || exit 1
-coproc BURST { timeout 30 "$load" idle "127.0.0.1:$port" 10 127.0.0.2:12 2>&1; }
-burst_pid=$!
-burst_in=${BURST[1]}
-IFS= read -r -t 15 l <&"${BURST[0]}"
-grown=$(pgrep -P "$server_pid" | grep -c .)
-eval "exec $burst_in>&-"
-wait "$burst_pid"
+grow_pool "$d"
 sessions=0
 for _ in $(seq 1 20); do
 	printf '%s\n' "expect 220" "send QUIT" "expect 221" |
