@@ -99,7 +99,7 @@ spool_rename_noreplace(const char *from, const char *to)
 int
 spool_init(const char *spool_dir, struct err *e)
 {
-	static const char *const subs[] = { "tmp", "input", "msglog" };
+	static const char *const subs[] = { "tmp", "input", "msglog", "free" };
 	char *path = NULL;
 	int rc = -1;
 
@@ -231,7 +231,9 @@ spool_message_begin(const char *spool_dir, struct err *e)
 		goto out;
 	}
 	m->fd = -1;
-	/* A stale file of a dead process with our pid may exist: O_EXCL, next. */
+	/* A stale file of a dead process with our pid may exist: O_EXCL, next.
+	 * A delivered message's file from free/ first (spool_free.c): a rename
+	 * instead of an inode allocated under tmp/'s lock. */
 	for (int tries = 0; tries < 100; tries++) {
 		free(m->tmp_path);
 		if (asprintf(&m->tmp_path, "%s/tmp/%ld-%lu-D", spool_dir, (long)getpid(),
@@ -240,8 +242,10 @@ spool_message_begin(const char *spool_dir, struct err *e)
 			err_set(e, ENOMEM, "out of memory");
 			goto out;
 		}
-		m->fd = open(m->tmp_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		             0640);
+		m->fd = spool_free_claim(spool_dir, m->tmp_path);
+		if (m->fd < 0)
+			m->fd = open(m->tmp_path,
+			             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (m->fd >= 0)
 			return m;
 		if (errno != EEXIST)
@@ -356,7 +360,9 @@ spool_free_id(struct spool_message *m, struct envelope *env, struct err *e)
 }
 
 /* After the data: the envelope text and the trailer (spool_file.c), then
- * the one fsync.  On a retry (id clash) the old tail is cut off first. */
+ * the one fsync.  The file is cut to the data first: that drops the old
+ * tail on a retry (id clash), and what a file reused from free/ held
+ * beyond the new data. */
 static int
 spool_write_tail(struct spool_message *m, const struct envelope *env, struct err *e)
 {
@@ -482,8 +488,10 @@ spool_message_remove(const char *spool_dir, const char *id, struct err *e)
 	 * fsync: a crash before the next journal commit brings the message back
 	 * and it is delivered again, as after a crash between the delivery and
 	 * this call, which no fsync prevents (docs/spool.md); an fsync here was
-	 * a journal commit per delivered message that receipts waited behind. */
-	if (spool_unlink(data, e) != 0)
+	 * a journal commit per delivered message that receipts waited behind.
+	 * The -D goes to free/ to be written over by a later receipt when it
+	 * can (spool_free.c), and is unlinked otherwise. */
+	if (!spool_free_put(spool_dir, data, id) && spool_unlink(data, e) != 0)
 		goto out;
 	if (spool_unlink(hdr, e) != 0 || spool_unlink(msglog, e) != 0)
 		goto out;

@@ -14,6 +14,8 @@
  *   input/ID-H    the envelope once rewritten after a delivery attempt (or
  *                 of a two-file form message); it overrides the trailer's
  *   msglog/ID     per-message delivery log lines
+ *   free/ID       the file of a delivered message, kept to be written over by
+ *                 a message received later (spool_free.c); never a message
  *   ids           test-mode id counter (flock'ed)
  * A message exists while input/ID-D exists.
  */
@@ -64,7 +66,8 @@ struct spool_message; /* a message being received */
 /* Initialise the spool's directories (mkdir -p).  Call once at start. */
 int spool_init(const char *spool_dir, struct err *e) MUST_CHECK;
 
-/* Start a message: a new file in tmp/.  Caller ends it with commit or abort. */
+/* Start a message: a file in tmp/ (one from free/, or a new one).  Caller
+ * ends it with commit or abort. */
 struct spool_message *spool_message_begin(const char *spool_dir, struct err *e);
 int spool_message_write(struct spool_message *m, const void *buf, size_t len,
                         struct err *e) MUST_CHECK;
@@ -113,18 +116,29 @@ int spool_file_envelope(int fd, char **text, size_t *len, struct err *e) MUST_CH
 int spool_recover(const char *spool_dir, struct strlist *recovered, struct strlist *failed,
                   struct err *e) MUST_CHECK;
 
-/* Remove a message (all its files). */
+/* ---- the free list (spool_free.c, docs/spool.md "Reused files") ---- */
+#define SPOOL_FREE_MAX 4096             /* files free/ holds at most */
+#define SPOOL_FREE_MAX_SIZE (32 * 1024) /* a larger delivered file is unlinked, not kept */
+/* A delivered message's file taken from free/, renamed to `to` (a tmp/
+ * name), open for writing at offset 0, its old trailer zeroed; -1 when
+ * free/ has none to give (the caller creates a file). */
+int spool_free_claim(const char *spool_dir, const char *to);
+/* 1 when `data` (input/ID-D of a message whose recipients are all done)
+ * was renamed to free/ID; 0 when the caller must unlink it. */
+int spool_free_put(const char *spool_dir, const char *data, const char *id);
+
+/* Remove a message (all its files; the -D goes to free/ when it can). */
 int spool_message_remove(const char *spool_dir, const char *id, struct err *e) MUST_CHECK;
 /* Ids of every message in input/, sorted; caller frees with strlist_free. */
 int spool_list(const char *spool_dir, struct strlist *ids, struct err *e) MUST_CHECK;
 
 /* The spool cleaner (spool_clean.c, docs/spool.md "Litter"): remove the
- * regular files in tmp/ and the input/ID-D files without an input/ID-H that
- * were last changed more than `age` seconds before `now` (and before the
- * real time), except tmp/ files of a process still alive.  Each removed
- * name ("tmp/NAME", "input/ID-D") is pushed on `removed`, each failure's
+ * regular files in tmp/ and free/ and the input/ID-D files without an
+ * input/ID-H that were last changed more than `age` seconds before `now`
+ * (and before the real time), except tmp/ files of a process still alive.
+ * Each removed name ("tmp/NAME", "input/ID-D", "free/ID") is pushed on `removed`, each failure's
  * text on `failed` (caller frees both with strlist_free; the caller logs).
- * -1 only when tmp/ or input/ cannot be read. */
+ * -1 only when tmp/, input/ or an existing free/ cannot be read. */
 int spool_clean(const char *spool_dir, time_t now, unsigned age, struct strlist *removed,
                 struct strlist *failed, struct err *e) MUST_CHECK;
 

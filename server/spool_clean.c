@@ -10,6 +10,8 @@
  *   input/<ID>-D with neither an -H nor a trailer
  *                                       a two-file copy (queuefile) whose
  *                                       -H never came
+ *   free/<ID>                           a delivered message's file nobody
+ *                                       reused (spool_free.c)
  *
  * Must never: remove an input/ID-D that is a message (it has a trailer or
  * an -H), an -H whose -D exists, a tmp/ file of a process still alive,
@@ -107,15 +109,15 @@ spool_clean_remove(int dfd, const char *sub, const char *name, struct strlist *r
 		return;
 }
 
-/* One directory: "tmp" or "input". */
+/* One directory: "tmp", "input" or "free". */
 static int
 spool_clean_dir(const char *spool_dir, const char *sub, time_t now, unsigned age,
                 struct strlist *removed, struct strlist *failed, struct err *e)
 {
-	char *path = NULL;
+	char *path = NULL, prefix[8];
 	DIR *d = NULL;
 	struct dirent *de;
-	int is_tmp = strcmp(sub, "tmp") == 0, rc = -1;
+	int is_tmp = strcmp(sub, "tmp") == 0, is_free = strcmp(sub, "free") == 0, rc = -1;
 
 	if (asprintf(&path, "%s/%s", spool_dir, sub) < 0) {
 		path = NULL;
@@ -123,18 +125,24 @@ spool_clean_dir(const char *spool_dir, const char *sub, time_t now, unsigned age
 		goto out;
 	}
 	d = opendir(path);
+	if (d == NULL && is_free && errno == ENOENT) {
+		rc = 0; /* a spool from before free/: nothing there to clean */
+		goto out;
+	}
 	if (d == NULL) {
 		err_set(e, errno, "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
+	snprintf(prefix, sizeof prefix, "%s/", sub);
 	while ((de = readdir(d)) != NULL) {
 		struct stat st;
 		size_t len = strlen(de->d_name);
 
 		if (de->d_name[0] == '.')
 			continue;
-		if (!is_tmp && (len < 3 || (strcmp(de->d_name + len - 2, "-D") != 0 &&
-		                            strcmp(de->d_name + len - 2, "-H") != 0)))
+		if (!is_tmp && !is_free &&
+		    (len < 3 || (strcmp(de->d_name + len - 2, "-D") != 0 &&
+		                 strcmp(de->d_name + len - 2, "-H") != 0)))
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(st.st_mode) || !spool_clean_is_old(&st, now, age))
@@ -143,11 +151,10 @@ spool_clean_dir(const char *spool_dir, const char *sub, time_t now, unsigned age
 			pid_t pid = spool_clean_tmp_pid(de->d_name);
 			if (pid > 0 && (kill(pid, 0) == 0 || errno == EPERM))
 				continue; /* its writer may still be at work */
-		} else if (spool_clean_is_message(dirfd(d), de->d_name, len)) {
+		} else if (!is_free && spool_clean_is_message(dirfd(d), de->d_name, len)) {
 			continue; /* a message (or we cannot tell): never litter */
 		}
-		spool_clean_remove(dirfd(d), is_tmp ? "tmp/" : "input/", de->d_name, removed,
-		                   failed);
+		spool_clean_remove(dirfd(d), prefix, de->d_name, removed, failed);
 	}
 	rc = 0;
 out:
@@ -168,7 +175,8 @@ spool_clean(const char *spool_dir, time_t now, unsigned age, struct strlist *rem
             struct strlist *failed, struct err *e)
 {
 	if (spool_clean_dir(spool_dir, "tmp", now, age, removed, failed, e) != 0 ||
-	    spool_clean_dir(spool_dir, "input", now, age, removed, failed, e) != 0)
+	    spool_clean_dir(spool_dir, "input", now, age, removed, failed, e) != 0 ||
+	    spool_clean_dir(spool_dir, "free", now, age, removed, failed, e) != 0)
 		return -1;
 	/* Directory order is the file system's: sorted, the log is reproducible. */
 	if (removed->n > 1)

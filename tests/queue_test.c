@@ -519,6 +519,8 @@ test_spool_cleaner(void **state)
 	make_litter(f, "input", "T-000046-H", 3600);             /* the same, too young: kept */
 	make_litter(f, "tmp", "4194305-1-D", 2 * 86400);         /* dead pid: removed */
 	make_litter(f, "tmp", "T-000044-H.4194305", 86401 + 60); /* dead pid: removed */
+	make_litter(f, "free", "T-000047", 2 * 86400);           /* a delivered file: removed */
+	make_litter(f, "free", "T-000048", 3600);                /* the same, too young: kept */
 	snprintf(mine, sizeof mine, "%ld-99-D", (long)getpid());
 	make_litter(f, "tmp", mine, 2 * 86400); /* a live process's: kept */
 	/* The real message's data is as old as the litter: its trailer (the
@@ -533,7 +535,9 @@ test_spool_cleaner(void **state)
 	f->cfg.spool_cleanup_age = 86400;
 	assert_int_equal(queue_run(&f->cfg, &e), 0);
 	assert_log(f,
-	           L "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
+	           L "spool cleaner: removed free/T-000047 (unchanged for over 86400s, no "
+	             "message refers to it)\n" L
+	             "spool cleaner: removed input/T-000042-D (unchanged for over 86400s, no "
 	             "message refers to it)\n" L
 	             "spool cleaner: removed input/T-000045-H (unchanged for over 86400s, no "
 	             "message refers to it)\n" L
@@ -547,6 +551,9 @@ test_spool_cleaner(void **state)
 	assert_false(spool_has(f, "input", "T-000045-H"));
 	assert_true(spool_has(f, "input", "T-000046-H"));
 	assert_false(spool_has(f, "tmp", "4194305-1-D"));
+	assert_false(spool_has(f, "free", "T-000047"));
+	assert_true(spool_has(f, "free", "T-000048"));
+	assert_true(spool_has(f, "free", id)); /* delivered: kept for reuse */
 	assert_true(spool_has(f, "tmp", mine));
 	assert_int_equal(count_files(f, "joe/new"), 1);
 

@@ -3,7 +3,8 @@
  * file format (exact text, round trip with hostile values, rejection of
  * damaged files), message ids (test counter across processes, real
  * format), a commit that fails midway, listing and removal; the one-file
- * form (trailer, CRC, data length), the two-file form, recovery.
+ * form (trailer, CRC, data length), the two-file form, recovery; the free
+ * list (spool_free.c: reuse, links never written through, bounds).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -119,7 +120,7 @@ test_init_creates_directories(void **state)
 	struct stat st;
 
 	ls(f, "", names, sizeof names);
-	assert_string_equal(names, "input msglog tmp");
+	assert_string_equal(names, "free input msglog tmp");
 	snprintf(deep, sizeof deep, "%s/a/b/c", f->dir);
 	assert_int_equal(spool_init(deep, &e), 0);
 	assert_int_equal(spool_init(deep, &e), 0); /* again: fine */
@@ -827,6 +828,181 @@ test_recover(void **state)
 	strlist_free(&ids);
 }
 
+/* The names in DIR/sub as a count (dot files aside). */
+static int
+count_in(const struct fixture *f, const char *sub)
+{
+	char path[256];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof path, "%s/%s", f->dir, sub);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static ino_t
+ino_of(const struct fixture *f, const char *sub, const char *name)
+{
+	char path[256];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/%s/%s", f->dir, sub, name);
+	assert_int_equal(lstat(path, &st), 0);
+	return st.st_ino;
+}
+
+/* The free list (spool_free.c): a delivered message's file goes to free/
+ * and the next receipt writes over it (same inode): its old trailer is
+ * zeroed at once, so no recovery can bring the delivered message back,
+ * and the new message is exactly its own data, envelope and trailer. */
+static void
+test_free_file_reused(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r), out;
+	struct spool_trailer t;
+	struct spool_message *m;
+	char big[5000], names[256], path[512];
+	const char *small = "Subject: s\r\n\r\nb\r\n";
+	struct stat st;
+	uint64_t len = 0;
+	ino_t ino;
+	int fd;
+
+	memset(big, 'A', sizeof big - 3);
+	memcpy(big + sizeof big - 3, "\r\n", 3);
+	assert_int_equal(submit(f, big, &env, &e), 0);
+	ino = ino_of(f, "input", "T-000001-D");
+	assert_int_equal(spool_message_remove(f->dir, "T-000001", &e), 0);
+	ls(f, "input", names, sizeof names);
+	assert_string_equal(names, "");
+	ls(f, "free", names, sizeof names);
+	assert_string_equal(names, "T-000001");
+
+	m = spool_message_begin(f->dir, &e);
+	assert_non_null(m);
+	ls(f, "free", names, sizeof names);
+	assert_string_equal(names, "");
+	ls(f, "tmp", names, sizeof names);
+	assert_int_equal(ino_of(f, "tmp", names), ino);
+	snprintf(path, sizeof path, "%s/tmp/%s", f->dir, names);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(spool_trailer_read(fd, (uint64_t)st.st_size, &t), -1);
+	close(fd);
+
+	assert_int_equal(spool_message_write(m, small, strlen(small), &e), 0);
+	assert_int_equal(spool_message_commit(m, &env, &e), 0);
+	assert_string_equal(env.id, "T-000002");
+	assert_int_equal(ino_of(f, "input", "T-000002-D"), ino);
+	snprintf(path, sizeof path, "%s/input/T-000002-D", f->dir);
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(spool_trailer_read(fd, (uint64_t)st.st_size, &t), 0);
+	assert_int_equal(t.size, strlen(small));
+	assert_int_equal(st.st_size, strlen(small) + t.envlen + SPOOL_TRAILER_LEN);
+	assert_int_equal(spool_data_length(fd, &len, &e), 0);
+	assert_int_equal(len, strlen(small));
+	close(fd);
+	assert_int_equal(spool_envelope_read(f->dir, "T-000002", &out, &e), 0);
+	assert_string_equal(out.rcpts[0].address, "joe@example.test");
+	assert_int_equal(out.size, strlen(small));
+	envelope_free(&out);
+}
+
+/* What is never written through: a symbolic link, a file with a second
+ * link, a directory planted in free/.  The receipt gets a new file. */
+static void
+test_free_never_writes_through_links(void **state)
+{
+	struct fixture *f = *state;
+	struct err e = { 0 };
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	char victim[256], other[256], path[256], names[256], buf[16];
+	int fd;
+
+	snprintf(victim, sizeof victim, "%s/victim", f->dir);
+	snprintf(other, sizeof other, "%s/other", f->dir);
+	for (int i = 0; i < 2; i++) {
+		fd = open(i ? other : victim, O_WRONLY | O_CREAT | O_EXCL, 0640);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, "keep", 4), 4);
+		close(fd);
+	}
+	snprintf(path, sizeof path, "%s/free/evil", f->dir);
+	assert_int_equal(symlink(victim, path), 0);
+	snprintf(path, sizeof path, "%s/free/twice", f->dir);
+	assert_int_equal(link(other, path), 0);
+	snprintf(path, sizeof path, "%s/free/dir", f->dir);
+	assert_int_equal(mkdir(path, 0750), 0);
+
+	assert_int_equal(submit(f, "Subject: s\r\n\r\nb\r\n", &env, &e), 0);
+	for (int i = 0; i < 2; i++) {
+		fd = open(i ? other : victim, O_RDONLY);
+		assert_true(fd >= 0);
+		assert_int_equal(read(fd, buf, sizeof buf), 4);
+		assert_memory_equal(buf, "keep", 4);
+		close(fd);
+	}
+	assert_true(ino_of(f, "input", "T-000001-D") != ino_of(f, "", "other"));
+	/* The link and the directory are not even tried (their type); the
+	 * second name was, and is gone. */
+	ls(f, "free", names, sizeof names);
+	assert_string_equal(names, "dir evil");
+	ls(f, "tmp", names, sizeof names);
+	assert_string_equal(names, "");
+}
+
+/* Bounds: a file over SPOOL_FREE_MAX_SIZE, or any file once free/ holds
+ * SPOOL_FREE_MAX, is unlinked, not kept.  (A process counts free/ at its
+ * first put into a spool and every SPOOL_FREE_RECOUNT puts after: the size
+ * is tried in a second spool, so that the count here is fresh.) */
+static void
+test_free_bounded(void **state)
+{
+	struct fixture *f = *state, g;
+	struct err e = { 0 };
+	struct spool_rcpt r;
+	struct envelope env = simple_env(&r);
+	char *big = malloc(SPOOL_FREE_MAX_SIZE + 3), path[256];
+	int fd;
+
+	assert_non_null(big);
+	snprintf(g.dir, sizeof g.dir, "%s/g", f->dir);
+	assert_int_equal(spool_init(g.dir, &e), 0);
+	memset(big, 'A', SPOOL_FREE_MAX_SIZE);
+	memcpy(big + SPOOL_FREE_MAX_SIZE, "\r\n", 3);
+	assert_int_equal(submit(&g, big, &env, &e), 0);
+	free(big);
+	assert_int_equal(spool_message_remove(g.dir, env.id, &e), 0);
+	assert_int_equal(count_in(&g, "input"), 0);
+	assert_int_equal(count_in(&g, "free"), 0);
+
+	assert_int_equal(submit(f, "Subject: s\r\n\r\nb\r\n", &env, &e), 0);
+	for (int i = 0; i < SPOOL_FREE_MAX; i++) {
+		snprintf(path, sizeof path, "%s/free/F%d", f->dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0640);
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_int_equal(spool_message_remove(f->dir, env.id, &e), 0);
+	assert_int_equal(count_in(f, "input"), 0);
+	assert_int_equal(count_in(f, "free"), SPOOL_FREE_MAX);
+	snprintf(path, sizeof path, "%s/free/%s", f->dir, env.id);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 int
 main(void)
 {
@@ -851,6 +1027,9 @@ main(void)
 		T(test_real_ids),
 		T(test_list_sorted_and_only_messages),
 		T(test_remove),
+		T(test_free_file_reused),
+		T(test_free_never_writes_through_links),
+		T(test_free_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

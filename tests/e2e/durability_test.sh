@@ -20,7 +20,8 @@
 #      the one-file form (docs/spool.md "The message file");
 #   2. queue runs: `refmta queue-run` delivering to local maildirs, killed
 #      10 times at random moments (the first one recovers the three);
-#   3. restart over the leftovers: the daemon takes 8 more messages, a
+#   3. restart over the leftovers: the daemon takes 8 more messages, written
+#      over files the queue runs left in free/ (checked: free/ shrinks), a
 #      queue-run without kills empties the queue;
 #   4. torture_tool verify: every acknowledged message delivered, every
 #      body byte for byte, duplicates no more than processes killed (each
@@ -238,7 +239,10 @@ while :; do
 		qr_pid=
 		restarts=$((restarts + 1))
 	done
-	# 3. restart over the leftovers: receive a little more, then deliver all
+	# 3. restart over the leftovers: receive a little more, then deliver all.
+	# The queue runs above left delivered files in free/: these receipts
+	# write over them (docs/spool.md "Reused files"), and verify checks them.
+	free_before=$(find "$d/spool/free" -type f | wc -l)
 	if ts_start "$d" 0; then
 		rm -f "$d/stop"
 		timeout 30 "$tool" send "$port" "s$seed-r$round-after" 4 2 20 "$d/acked" "$d/stop" \
@@ -247,6 +251,7 @@ while :; do
 	else
 		problems+=" final-restart-failed"
 	fi
+	[ "$(find "$d/spool/free" -type f | wc -l)" -lt "$free_before" ] || problems+=" free-not-reused"
 	(cd "$d" && exec timeout 120 "$OLDPWD/bin/refmta" -c refmta.conf queue-run) 2>>"$d/qr.err" ||
 		problems+=" final-queue-run-$?"
 	queued "$d" && problems+=" queue-not-empty"
