@@ -46,13 +46,18 @@
 
 #include "spool.h"
 
-/* The names one directory read hands this process, used until gone. */
-#define SPOOL_FREE_BATCH 32
+/* The names one directory read hands this process, used until gone: one
+ * getdents64 of SPOOL_FREE_READ octets (the first ~100 names; glibc's
+ * readdir would read 32 KiB, ~800, each time). */
+#define SPOOL_FREE_BATCH 64
+#define SPOOL_FREE_READ 4096
 /* A put recounts free/ every this many puts (others' claims shrink it). */
 #define SPOOL_FREE_RECOUNT 256
 
 static char spool_free_names[SPOOL_FREE_BATCH][NAME_MAX + 1];
-static int spool_free_n, spool_free_next;
+/* Tried in turn from a place that depends on the pid, so that the workers
+ * reading the same names do not all rename the same one first. */
+static int spool_free_n, spool_free_tried, spool_free_start;
 static long spool_free_count = -1; /* free/ as last counted, plus our puts; -1: not yet */
 static unsigned spool_free_puts;
 static char spool_free_dir[PATH_MAX]; /* the spool the above are about */
@@ -65,7 +70,7 @@ spool_free_for(const char *spool_dir)
 	if (strcmp(spool_free_dir, spool_dir) == 0)
 		return;
 	snprintf(spool_free_dir, sizeof spool_free_dir, "%s", spool_dir);
-	spool_free_n = spool_free_next = 0;
+	spool_free_n = spool_free_tried = 0;
 	spool_free_count = -1;
 	spool_free_puts = 0;
 }
@@ -75,21 +80,32 @@ static void
 spool_free_read(const char *spool_dir)
 {
 	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
+	union {
+		char buf[SPOOL_FREE_READ];
+		struct dirent64 align;
+	} u;
+	ssize_t got;
+	int fd;
 
-	spool_free_n = spool_free_next = 0;
+	spool_free_n = spool_free_tried = 0;
 	if (snprintf(path, sizeof path, "%s/free", spool_dir) >= (int)sizeof path)
 		return;
-	d = opendir(path);
-	if (d == NULL)
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
 		return; /* no free/ (an older spool): every file is created */
-	while (spool_free_n < SPOOL_FREE_BATCH && (de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+	got = getdents64(fd, u.buf, sizeof u.buf);
+	for (ssize_t off = 0; off < got && spool_free_n < SPOOL_FREE_BATCH;) {
+		const struct dirent64 *de = (const struct dirent64 *)(void *)(u.buf + off);
+
+		off += de->d_reclen;
+		if (de->d_name[0] == '.' || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN) ||
+		    strlen(de->d_name) > NAME_MAX)
 			continue;
 		memcpy(spool_free_names[spool_free_n++], de->d_name, strlen(de->d_name) + 1);
 	}
-	(void)closedir(d);
+	(void)close(fd); /* read only */
+	if (spool_free_n > 0)
+		spool_free_start = (int)(getpid() % spool_free_n);
 }
 
 /* `to` (just renamed from free/) opened for writing, its old trailer
@@ -124,8 +140,10 @@ spool_free_claim(const char *spool_dir, const char *to)
 
 	spool_free_for(spool_dir);
 	for (int reads = 0; reads < 2; reads++) {
-		while (spool_free_next < spool_free_n) {
-			const char *name = spool_free_names[spool_free_next++];
+		while (spool_free_tried < spool_free_n) {
+			const char *name =
+			        spool_free_names[(spool_free_start + spool_free_tried++) %
+			                         spool_free_n];
 			int fd;
 
 			if (snprintf(from, sizeof from, "%s/free/%s", spool_dir, name) >=
