@@ -53,7 +53,7 @@ queue_run_one(struct queue_ctx *q, const char *id)
 {
 	struct envelope env = { 0 };
 	struct err e = { 0 };
-	struct stat st, now;
+	struct stat st, named;
 	char *data = NULL;
 	int fd = -1, changed = 0, pending = 0;
 
@@ -77,8 +77,8 @@ queue_run_one(struct queue_ctx *q, const char *id)
 	 * open and our lock: the -D we hold is then unlinked, or in free/ or
 	 * already written over by a new message (spool_free.c), and input/ID-D
 	 * no longer names it.  It must not go again. */
-	if (fstat(fd, &st) != 0 || stat(data, &now) != 0 || now.st_ino != st.st_ino ||
-	    now.st_dev != st.st_dev)
+	if (fstat(fd, &st) != 0 || stat(data, &named) != 0 || named.st_ino != st.st_ino ||
+	    named.st_dev != st.st_dev)
 		goto out;
 	/* Read under the lock, so it is the latest envelope. */
 	if (spool_envelope_read(q->spool_dir, id, &env, &e) != 0) {

@@ -75,6 +75,13 @@ spool_free_for(const char *spool_dir)
 	spool_free_puts = 0;
 }
 
+/* SPOOL/free/NAME (NAME "" for the directory) in `out`; -1 if too long. */
+static int
+spool_free_path(char out[PATH_MAX], const char *spool_dir, const char *name)
+{
+	return snprintf(out, PATH_MAX, "%s/free/%s", spool_dir, name) >= PATH_MAX ? -1 : 0;
+}
+
 /* The next batch of names in free/ (regular files, or of unknown type). */
 static void
 spool_free_read(const char *spool_dir)
@@ -88,7 +95,7 @@ spool_free_read(const char *spool_dir)
 	int fd;
 
 	spool_free_n = spool_free_tried = 0;
-	if (snprintf(path, sizeof path, "%s/free", spool_dir) >= (int)sizeof path)
+	if (spool_free_path(path, spool_dir, "") != 0)
 		return;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -146,8 +153,7 @@ spool_free_claim(const char *spool_dir, const char *to)
 			                         spool_free_n];
 			int fd;
 
-			if (snprintf(from, sizeof from, "%s/free/%s", spool_dir, name) >=
-			    (int)sizeof from)
+			if (spool_free_path(from, spool_dir, name) != 0)
 				continue;
 			if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) != 0)
 				continue; /* ENOENT: another process took it */
@@ -173,7 +179,7 @@ spool_free_count_files(const char *spool_dir)
 	long n = 0;
 	DIR *d;
 
-	if (snprintf(path, sizeof path, "%s/free", spool_dir) >= (int)sizeof path)
+	if (spool_free_path(path, spool_dir, "") != 0)
 		return SPOOL_FREE_MAX;
 	d = opendir(path);
 	if (d == NULL)
@@ -198,7 +204,7 @@ spool_free_put(const char *spool_dir, const char *data, const char *id)
 	if (lstat(data, &st) != 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
 	    st.st_size > SPOOL_FREE_MAX_SIZE)
 		return 0;
-	if (snprintf(to, sizeof to, "%s/free/%s", spool_dir, id) >= (int)sizeof to ||
+	if (spool_free_path(to, spool_dir, id) != 0 ||
 	    renameat2(AT_FDCWD, data, AT_FDCWD, to, RENAME_NOREPLACE) != 0)
 		return 0;
 	spool_free_count++;
